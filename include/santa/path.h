@@ -1,0 +1,48 @@
+/* Path helpers that refuse to truncate, to follow symlinks, or to trust a writable directory. */
+#ifndef SANTA_PATH_H
+#define SANTA_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* buf = a "/" b (a single slash between them). -ENAMETOOLONG instead of truncating. */
+int santa_path_join(char *buf, size_t size, const char *a, const char *b);
+
+/*
+ * buf = root + path, for relocating the default /etc, /var and /run paths
+ * under a test prefix. An empty or NULL root copies path. path must be absolute.
+ * Returns 0, -EINVAL (relative path) or -ENAMETOOLONG.
+ */
+int santa_path_with_root(char *buf, size_t size, const char *root, const char *path);
+
+/*
+ * True for an absolute path without empty, "." or ".." components and
+ * without control characters: a path that means what it says.
+ */
+bool santa_path_is_clean_absolute(const char *path);
+
+/*
+ * Creates directory path and its missing parents with mode (umask ignored),
+ * never following a symlink on the way. The final directory must belong to
+ * the caller's euid and not be writable by group or others beyond what mode
+ * grants; otherwise -EPERM, so that a planted directory is not trusted.
+ * Returns 0 or -errno.
+ */
+int santa_mkdir_secure(const char *path, mode_t mode);
+
+/*
+ * openat() that refuses symlinks in every component of name (openat2
+ * RESOLVE_NO_SYMLINKS; O_NOFOLLOW on the last component where openat2 is
+ * missing). O_CLOEXEC is always added. Returns an fd or -errno.
+ */
+int santa_open_nofollow(int dirfd, const char *name, int flags, mode_t mode);
+
+/*
+ * True when st describes a regular file owned by root that neither group nor
+ * others may write: a file that only root could have put there.
+ */
+bool santa_stat_is_root_trusted(const struct stat *st);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing, fuzzing and
+# benchmarking Santa for Linux needs. A no-op (no apt at all) when they are
+# all present already. Run as root.
+set -euo pipefail
+
+packages=(
+	# toolchain
+	build-essential cmake ninja-build pkg-config git
+	clang clang-tidy clang-format libclang-rt-14-dev  # libFuzzer + sanitizer runtimes
+	# libraries
+	libsystemd-dev libsqlite3-dev libssl-dev libpcre2-dev libcurl4-openssl-dev
+	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
+	# tests
+	libcmocka-dev python3 util-linux procps sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root (or install them with apt-get) and try again" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
