@@ -1,0 +1,367 @@
+/*
+ * The accepting side: a named socket, a handshake deadline for every new
+ * client, and the validation that decides who the client is before its
+ * owner ever sees it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ipc-internal.h"
+
+#define LISTENER_MAX_CONNECTIONS 2048
+#define LISTENER_MAX_HANDSHAKING 64
+#define LISTENER_ACCEPTS_PER_WAKEUP 64
+
+struct ipc_listener {
+	sd_event *event;
+	int fd;
+	sd_event_source *io;
+	char *path; /* unlinked on free when we created it */
+	struct ipc_allowlist list;
+	bool check_exe;
+	struct ipc_listener_handlers handlers;
+	void *userdata;
+	struct ipc_conn *conns;
+	size_t n_conns, n_handshaking;
+	uint8_t *scratch; /* shared by all our connections: one thread, one loop */
+};
+
+static void
+reject(struct ipc_listener *l, struct ipc_conn *conn, const char *why)
+{
+	if (l->handlers.on_rejected)
+		l->handlers.on_rejected(l, &conn->peer, why, l->userdata);
+}
+
+static void
+close_after_flush(struct ipc_conn *conn, void *userdata)
+{
+	conn_invalidate(conn, -EPERM);
+}
+
+/* Answers HELLO with an error and closes once the answer is written. */
+static void
+refuse(struct ipc_conn *conn, const struct ipc_msg *hello, int error, const char *why)
+{
+	struct ipc_listener *l = conn->listener;
+	struct ipc_msg *reply = ipc_msg_new(IPC_TYPE_HELLO_OK);
+
+	reject(l, conn, why);
+	if (reply && ipc_dict_put_int(ipc_msg_body(reply), "errno", -error) == 0 &&
+	    ipc_dict_put_string(ipc_msg_body(reply), "error", why) == 0 &&
+	    ipc_dict_put_int(ipc_msg_body(reply), "version", IPC_PROTOCOL_VERSION) == 0) {
+		ipc_msg_set_header(reply, IPC_FLAG_REPLY | IPC_FLAG_ERROR,
+				   hello ? ipc_msg_request_id(hello) : 0, 0);
+		conn_queue_msg(conn, reply, false);
+		reply = NULL;
+	}
+	ipc_msg_free(reply);
+	if (conn->state == CONN_INVALID)
+		return;
+	/* Read nothing more from it; close once the refusal is written. */
+	conn->closing = true;
+	if (ipc_conn_barrier(conn, close_after_flush, NULL) < 0)
+		conn_invalidate(conn, -EPERM);
+}
+
+void
+listener_refuse_version(struct ipc_conn *conn)
+{
+	char why[128];
+
+	ipc_conn_ref(conn);
+	snprintf(why, sizeof(why), "client speaks version %u, this service speaks %d",
+		 conn->peer_version, IPC_PROTOCOL_VERSION);
+	refuse(conn, NULL, -EPROTO, why);
+	ipc_conn_unref(conn);
+}
+
+static uint64_t
+new_session_token(void)
+{
+	uint64_t token = 0;
+
+	while (token == 0)
+		if (getrandom(&token, sizeof(token), 0) != sizeof(token))
+			token = 0;
+	return token;
+}
+
+void
+listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender_pid)
+{
+	struct ipc_listener *l = conn->listener;
+	const struct ipc_value *body = ipc_msg_body_const(hello);
+	struct ipc_peer peer;
+	struct ipc_msg *ok;
+	char why[512];
+	int64_t version = 0;
+	int r;
+
+	ipc_conn_ref(conn);
+	if (ipc_msg_type(hello) != IPC_TYPE_HELLO || ipc_msg_flags(hello) != 0) {
+		refuse(conn, hello, -EBADMSG, "the first message must be HELLO");
+		goto out;
+	}
+	if (ipc_dict_get_int(body, "version", &version) < 0 || version != IPC_PROTOCOL_VERSION) {
+		snprintf(why, sizeof(why), "client speaks version %lld, this service speaks %d",
+			 (long long)version, IPC_PROTOCOL_VERSION);
+		refuse(conn, hello, -EPROTO, why);
+		goto out;
+	}
+	r = ipc_peer_validate(conn->fd, l->check_exe ? &l->list : NULL, &peer, why, sizeof(why));
+	conn->peer = peer;
+	if (r < 0) {
+		refuse(conn, hello, -EPERM, why);
+		goto out;
+	}
+	/* Only the process that connected may speak for itself (not a child it forked). */
+	if (sender_pid != peer.pid) {
+		snprintf(why, sizeof(why), "HELLO sent by pid %d, not by the connecting pid %d",
+			 (int)sender_pid, (int)peer.pid);
+		refuse(conn, hello, -EPERM, why);
+		goto out;
+	}
+	if (l->handlers.authorize) {
+		why[0] = '\0';
+		r = l->handlers.authorize(&peer, l->userdata, why, sizeof(why));
+		if (r < 0) {
+			refuse(conn, hello, -EPERM, why[0] ? why : "refused");
+			goto out;
+		}
+	}
+	ok = ipc_msg_new(IPC_TYPE_HELLO_OK);
+	if (!ok || ipc_dict_put_int(ipc_msg_body(ok), "version", IPC_PROTOCOL_VERSION) < 0 ||
+	    ipc_dict_put_string(ipc_msg_body(ok), "identity", peer.name) < 0 ||
+	    ipc_dict_put_bool(ipc_msg_body(ok), "privileged", peer.privileged) < 0) {
+		ipc_msg_free(ok);
+		refuse(conn, hello, -ENOMEM, "out of memory");
+		goto out;
+	}
+	conn->peer = peer;
+	conn->session = new_session_token();
+	conn->state = CONN_OPEN;
+	sd_event_source_disable_unref(conn->timer);
+	conn->timer = NULL;
+	l->n_handshaking--;
+	ipc_msg_set_header(ok, IPC_FLAG_REPLY, ipc_msg_request_id(hello), conn->session);
+	if (conn_queue_msg(conn, ok, false) < 0 || conn->state != CONN_OPEN)
+		goto out;
+	conn->handlers = l->handlers.conn_handlers;
+	if (l->handlers.on_connection)
+		l->handlers.on_connection(l, conn, l->userdata);
+out:
+	ipc_msg_free(hello);
+	ipc_conn_unref(conn);
+}
+
+void
+listener_forget(struct ipc_listener *l, struct ipc_conn *conn, bool was_handshaking, int error)
+{
+	struct ipc_conn **pp;
+	char why[128];
+
+	if (was_handshaking && !conn->closing) {
+		snprintf(why, sizeof(why), "handshake failed: %s", strerror(error ? -error : ECANCELED));
+		reject(l, conn, why);
+	}
+
+	for (pp = &l->conns; *pp; pp = &(*pp)->listener_next) {
+		if (*pp == conn) {
+			*pp = conn->listener_next;
+			l->n_conns--;
+			if (was_handshaking && l->n_handshaking > 0)
+				l->n_handshaking--;
+			conn->listener = NULL;
+			conn->scratch = NULL; /* the listener's; the conn must not free it */
+			ipc_conn_unref(conn);
+			return;
+		}
+	}
+}
+
+static int
+on_handshake_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct ipc_conn *conn = userdata;
+
+	if (!conn->closing)
+		reject(conn->listener, conn, "no HELLO within the handshake timeout");
+	conn->closing = true;
+	conn_invalidate(conn, -ETIMEDOUT);
+	return 0;
+}
+
+static void
+accept_one(struct ipc_listener *l, int fd)
+{
+	struct ipc_conn *conn;
+	struct ipc_peer anon = { 0 };
+	uint64_t now;
+	int one = 1;
+
+	if (l->n_conns >= LISTENER_MAX_CONNECTIONS || l->n_handshaking >= LISTENER_MAX_HANDSHAKING) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			anon.pid = cred.pid;
+			anon.uid = cred.uid;
+			anon.gid = cred.gid;
+		}
+		close(fd);
+		if (l->handlers.on_rejected)
+			l->handlers.on_rejected(l, &anon, "too many connections", l->userdata);
+		return;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	conn = conn_new(l->event, fd, &l->handlers.conn_options, NULL, l->userdata);
+	if (!conn) {
+		close(fd);
+		return;
+	}
+	/* Share the listener's buffer rather than 128 KiB per client. */
+	free(conn->scratch);
+	conn->scratch = l->scratch;
+	conn->listener = l;
+	conn->check_creds = true;
+	conn->state = CONN_HANDSHAKE;
+	conn->listener_next = l->conns;
+	l->conns = conn;
+	l->n_conns++;
+	l->n_handshaking++;
+	sd_event_now(l->event, CLOCK_MONOTONIC, &now);
+	if (conn_attach(conn) < 0 ||
+	    sd_event_add_time(l->event, &conn->timer, CLOCK_MONOTONIC,
+			      now + IPC_DEFAULT_CONNECT_TIMEOUT_USEC, 1000, on_handshake_timeout,
+			      conn) < 0)
+		conn_invalidate(conn, -ENOMEM);
+}
+
+static int
+on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct ipc_listener *l = userdata;
+	int i, cfd;
+
+	for (i = 0; i < LISTENER_ACCEPTS_PER_WAKEUP; i++) {
+		cfd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0)
+			break; /* EAGAIN, or a client that went away (ECONNABORTED) */
+		accept_one(l, cfd);
+	}
+	return 0;
+}
+
+/* A listening socket at path; an old socket left there is replaced, anything else is not. */
+static int
+listen_at(const char *path, mode_t mode, int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (unlink(path) < 0)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*out = fd;
+	return 0;
+}
+
+int
+ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
+		 const struct ipc_allowlist *list, const struct ipc_listener_handlers *handlers,
+		 void *userdata, struct ipc_listener **out)
+{
+	struct ipc_listener *l;
+	int one = 1, r;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->fd = -1;
+	l->event = sd_event_ref(event);
+	l->handlers = *handlers;
+	l->userdata = userdata;
+	if (list) {
+		l->list = *list;
+		l->check_exe = true;
+	}
+	l->scratch = malloc(IPC_MAX_MSG + 1);
+	if (!l->scratch) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (fd < 0) {
+		r = listen_at(path, mode, &l->fd);
+		if (r < 0)
+			goto fail;
+		l->path = strdup(path);
+		if (!l->path) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else {
+		l->fd = fd;
+	}
+	(void)setsockopt(l->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	if (listen(l->fd, 128) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = sd_event_add_io(event, &l->io, l->fd, EPOLLIN, on_accept, l);
+	if (r < 0)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	ipc_listener_free(l);
+	return r;
+}
+
+void
+ipc_listener_free(struct ipc_listener *l)
+{
+	if (!l)
+		return;
+	while (l->conns)
+		conn_invalidate(l->conns, -ECANCELED);
+	sd_event_source_disable_unref(l->io);
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->path) {
+		unlink(l->path);
+		free(l->path);
+	}
+	free(l->scratch);
+	sd_event_unref(l->event);
+	free(l);
+}
+
+size_t
+ipc_listener_connections(const struct ipc_listener *l)
+{
+	return l->n_conns;
+}

@@ -1,0 +1,201 @@
+/*
+ * Peer validation: the code-signature check of Santa's XPC connections,
+ * rebuilt from what Linux offers. A peer is one of this installation's
+ * binaries when the executable the kernel says it runs is the very file
+ * recorded at start (dev, ino, SHA-256), root-owned and not writable by
+ * anyone else, and nobody is tracing the process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "santa/ipc.h"
+#include "santa/path.h"
+#include "santa/sha256.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+int
+ipc_allowlist_add(struct ipc_allowlist *list, const char *name, const char *path)
+{
+	struct ipc_identity *id;
+	struct stat st;
+	int fd, r;
+
+	if (list->n >= IPC_ALLOWLIST_MAX)
+		return -E2BIG;
+	if (strlen(name) >= sizeof(id->name) || strlen(path) >= sizeof(id->path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!santa_stat_is_root_trusted(&st)) {
+		r = -EPERM;
+		goto out;
+	}
+	id = &list->entries[list->n];
+	r = santa_sha256_fd(fd, id->sha256, NULL);
+	if (r < 0)
+		goto out;
+	snprintf(id->name, sizeof(id->name), "%s", name);
+	snprintf(id->path, sizeof(id->path), "%s", path);
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	list->n++;
+	r = 0;
+out:
+	close(fd);
+	return r;
+}
+
+/* A pidfd for the peer as it was when it connected, where the kernel can say. */
+static int
+peer_pidfd(int sock, pid_t pid)
+{
+	socklen_t len = sizeof(int);
+	int pidfd = -1;
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0)
+		return pidfd;
+	/*
+	 * Kernels before 6.5: a pidfd from the pid. The pid could in theory have
+	 * been recycled between connect() and now; the /proc checks below then
+	 * see the new process, which must itself pass them.
+	 */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pidfd < 0 ? -errno : pidfd;
+}
+
+/* TracerPid from /proc/PID/status: 0 when nobody traces the process. */
+static int
+tracer_pid(int procfd, pid_t *tracer)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd;
+
+	fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTracerPid:");
+	if (!p)
+		return -EIO;
+	*tracer = (pid_t)strtol(p + strlen("\nTracerPid:"), NULL, 10);
+	return 0;
+}
+
+int
+ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *peer, char *why,
+		  size_t why_size)
+{
+	uint8_t digest[SANTA_SHA256_LEN];
+	const struct ipc_identity *id = NULL;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char procpath[64], exe[256];
+	int pidfd = -1, procfd = -1, exefd = -1, r;
+	struct stat st;
+	pid_t tracer = 0;
+	ssize_t n;
+	size_t i;
+
+	memset(peer, 0, sizeof(*peer));
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		r = -errno;
+		snprintf(why, why_size, "cannot read peer credentials: %s", strerror(-r));
+		goto out;
+	}
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	if (!list) {
+		r = 0;
+		goto out;
+	}
+
+	pidfd = peer_pidfd(sock, cred.pid);
+	if (pidfd < 0) {
+		r = -EPERM;
+		snprintf(why, why_size, "peer pid %d is gone", (int)cred.pid);
+		goto out;
+	}
+	snprintf(procpath, sizeof(procpath), "/proc/%d", (int)cred.pid);
+	procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/*
+	 * Signal 0 through the pidfd after opening /proc/PID: if it succeeds the
+	 * process the pidfd names was still there, so /proc/PID is that process
+	 * and not a newcomer with a recycled pid.
+	 */
+	if (procfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+		r = -EPERM;
+		snprintf(why, why_size, "peer pid %d exited during validation", (int)cred.pid);
+		goto out;
+	}
+	r = tracer_pid(procfd, &tracer);
+	if (r < 0 || tracer != 0) {
+		r = -EPERM;
+		snprintf(why, why_size, "peer pid %d is being traced by pid %d", (int)cred.pid,
+			 (int)tracer);
+		goto out;
+	}
+	n = readlinkat(procfd, "exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	exefd = openat(procfd, "exe", O_RDONLY | O_CLOEXEC);
+	if (exefd < 0 || fstat(exefd, &st) < 0) {
+		r = -EPERM;
+		snprintf(why, why_size, "cannot inspect the executable of pid %d: %s",
+			 (int)cred.pid, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < list->n; i++) {
+		if (list->entries[i].dev == st.st_dev && list->entries[i].ino == st.st_ino) {
+			id = &list->entries[i];
+			break;
+		}
+	}
+	if (!id) {
+		r = -EPERM;
+		snprintf(why, why_size, "%s (pid %d) is not one of Santa's binaries", exe,
+			 (int)cred.pid);
+		goto out;
+	}
+	if (!santa_stat_is_root_trusted(&st)) {
+		r = -EPERM;
+		snprintf(why, why_size, "%s is not root-owned or is writable by others", exe);
+		goto out;
+	}
+	r = santa_sha256_fd(exefd, digest, NULL);
+	if (r < 0 || memcmp(digest, id->sha256, sizeof(digest)) != 0) {
+		r = -EPERM;
+		snprintf(why, why_size, "%s changed since Santa started (SHA-256 differs)", exe);
+		goto out;
+	}
+	snprintf(peer->name, sizeof(peer->name), "%s", id->name);
+	r = 0;
+out:
+	if (exefd >= 0)
+		close(exefd);
+	if (procfd >= 0)
+		close(procfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	return r;
+}
