@@ -102,6 +102,7 @@ ipc_conn_unref(struct ipc_conn *conn)
 			return;
 	}
 	drop_outbound(conn, false);
+	sd_event_source_disable_unref(conn->request_timer);
 	sd_event_unref(conn->event);
 	free(conn->path);
 	free(conn->scratch);
@@ -118,6 +119,7 @@ pending_take(struct ipc_conn *conn, uint64_t id)
 	for (pp = &conn->pending; (p = *pp); pp = &p->next) {
 		if (p->id == id) {
 			*pp = p->next;
+			conn->n_pending--;
 			if (!p->deferred && conn->n_sent_pending > 0)
 				conn->n_sent_pending--;
 			return p;
@@ -131,7 +133,6 @@ static void
 pending_finish(struct ipc_conn *conn, struct pending_request *p, struct ipc_msg *reply,
 	       int error)
 {
-	sd_event_source_disable_unref(p->timer);
 	ipc_msg_free(p->deferred);
 	if (p->cb)
 		p->cb(conn, reply, error, p->userdata);
@@ -147,21 +148,60 @@ fail_all_pending(struct ipc_conn *conn, int error)
 
 	while ((p = conn->pending)) {
 		conn->pending = p->next;
+		conn->n_pending--;
 		pending_finish(conn, p, NULL, error);
 	}
 	conn->n_sent_pending = 0;
+	sd_event_source_set_enabled(conn->request_timer, SD_EVENT_OFF);
+	conn->request_timer_at = 0;
+}
+
+/*
+ * One timer per connection serves every pending request: it is armed for
+ * the earliest deadline and, when it fires, fails what expired and re-arms
+ * for the next. Requests answered in time never touch it, so a round trip
+ * costs no timer syscalls.
+ */
+static void
+arm_request_timer(struct ipc_conn *conn)
+{
+	struct pending_request *p;
+	uint64_t earliest = UINT64_MAX;
+
+	for (p = conn->pending; p; p = p->next)
+		if (p->deadline < earliest)
+			earliest = p->deadline;
+	if (earliest == UINT64_MAX) {
+		sd_event_source_set_enabled(conn->request_timer, SD_EVENT_OFF);
+		return;
+	}
+	if (sd_event_source_set_time(conn->request_timer, earliest) >= 0)
+		sd_event_source_set_enabled(conn->request_timer, SD_EVENT_ONESHOT);
+	conn->request_timer_at = earliest;
 }
 
 static int
-on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+on_request_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct pending_request *p = userdata;
-	struct ipc_conn *conn = ipc_conn_ref(p->conn);
+	struct ipc_conn *conn = ipc_conn_ref(userdata);
+	struct pending_request *p;
+	uint64_t now;
 
-	p = pending_take(conn, p->id);
-	if (p)
+	sd_event_now(conn->event, CLOCK_MONOTONIC, &now);
+	conn->request_timer_at = 0;
+	/* Callbacks may add or finish requests: rescan after each one. */
+	for (;;) {
+		for (p = conn->pending; p && p->deadline > now; p = p->next)
+			;
+		if (!p)
+			break;
+		p = pending_take(conn, p->id);
 		pending_finish(conn, p, NULL, -ETIMEDOUT);
-	send_next_deferred(conn);
+	}
+	if (conn->state != CONN_INVALID) {
+		arm_request_timer(conn);
+		send_next_deferred(conn);
+	}
 	ipc_conn_unref(conn);
 	return 0;
 }
@@ -359,6 +399,10 @@ ipc_conn_send_request(struct ipc_conn *conn, struct ipc_msg *msg, uint64_t timeo
 		ipc_msg_free(msg);
 		return -ENOTCONN;
 	}
+	if (conn->n_pending >= IPC_MAX_PENDING_REQUESTS) {
+		ipc_msg_free(msg);
+		return -ENOBUFS;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		ipc_msg_free(msg);
@@ -371,16 +415,25 @@ ipc_conn_send_request(struct ipc_conn *conn, struct ipc_msg *msg, uint64_t timeo
 	if (!timeout_usec)
 		timeout_usec = IPC_DEFAULT_REQUEST_TIMEOUT_USEC;
 	sd_event_now(conn->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(conn->event, &p->timer, CLOCK_MONOTONIC, now + timeout_usec, 1000,
-			      on_request_timeout, p);
-	if (r < 0) {
-		free(p);
-		ipc_msg_free(msg);
-		return r;
+	p->deadline = now + timeout_usec;
+	if (!conn->request_timer) {
+		r = sd_event_add_time(conn->event, &conn->request_timer, CLOCK_MONOTONIC, p->deadline,
+				      1000, on_request_timer, conn);
+		if (r < 0) {
+			free(p);
+			ipc_msg_free(msg);
+			return r;
+		}
+		conn->request_timer_at = p->deadline;
+	} else if (!conn->request_timer_at || p->deadline < conn->request_timer_at) {
+		sd_event_source_set_time(conn->request_timer, p->deadline);
+		sd_event_source_set_enabled(conn->request_timer, SD_EVENT_ONESHOT);
+		conn->request_timer_at = p->deadline;
 	}
 	ipc_msg_set_header(msg, 0, p->id, conn->session);
 	p->next = conn->pending;
 	conn->pending = p;
+	conn->n_pending++;
 	if (conn->opts.serial && conn->n_sent_pending > 0) {
 		p->deferred = msg;
 		return 0;
@@ -389,7 +442,6 @@ ipc_conn_send_request(struct ipc_conn *conn, struct ipc_msg *msg, uint64_t timeo
 	r = conn_queue_msg(conn, msg, false);
 	if (r < 0) {
 		pending_take(conn, p->id);
-		sd_event_source_disable_unref(p->timer);
 		free(p);
 	}
 	return r;
@@ -751,6 +803,9 @@ conn_update_io(struct ipc_conn *conn)
 		events |= EPOLLIN;
 	if (conn->out_head)
 		events |= EPOLLOUT;
+	if (events == conn->io_events)
+		return 0; /* an epoll_ctl per message would cost more than the message */
+	conn->io_events = events;
 	return sd_event_source_set_io_events(conn->io, events);
 }
 
@@ -762,6 +817,7 @@ conn_attach(struct ipc_conn *conn)
 	r = sd_event_add_io(conn->event, &conn->io, conn->fd, EPOLLIN, on_io, conn);
 	if (r < 0)
 		return r;
+	conn->io_events = EPOLLIN;
 	return conn_update_io(conn);
 }
 
@@ -770,6 +826,7 @@ conn_close_fd(struct ipc_conn *conn)
 {
 	sd_event_source_disable_unref(conn->io);
 	conn->io = NULL;
+	conn->io_events = 0;
 	if (conn->fd >= 0)
 		close(conn->fd);
 	conn->fd = -1;

@@ -13,6 +13,7 @@
 #define IPC_RECONNECT_MIN_USEC    (100 * 1000ULL)
 #define IPC_RECONNECT_MAX_USEC    (2 * 1000 * 1000ULL)
 #define IPC_READS_PER_WAKEUP      32 /* fairness between connections sharing a loop */
+#define IPC_MAX_PENDING_REQUESTS  1024 /* our requests awaiting replies, per connection */
 
 enum conn_state {
 	CONN_HANDSHAKE,    /* accepted by a listener, waiting for HELLO */
@@ -40,7 +41,7 @@ struct pending_request {
 	uint64_t id;
 	ipc_reply_fn cb;
 	void *userdata;
-	sd_event_source *timer;
+	uint64_t deadline; /* CLOCK_MONOTONIC usec */
 	struct ipc_msg *deferred; /* serial mode: waiting for its turn */
 };
 
@@ -74,6 +75,10 @@ struct ipc_conn {
 	struct out_entry *out_head, *out_tail;
 	unsigned int out_len;
 	struct pending_request *pending;
+	unsigned int n_pending;
+	sd_event_source *request_timer; /* earliest deadline of pending */
+	uint64_t request_timer_at;      /* 0: not armed */
+	uint32_t io_events;             /* what conn->io waits for now */
 	unsigned int n_sent_pending; /* requests on the wire awaiting replies */
 	unsigned int in_flight;      /* peer's requests we have not answered */
 	bool reading_paused;

@@ -756,7 +756,7 @@ static int
 decode_value(struct reader *r, unsigned int depth, struct ipc_value **out)
 {
 	struct ipc_value *v = NULL;
-	uint64_t tag, x;
+	uint64_t tag, x = 0;
 	int ret;
 
 	if (depth > IPC_MAX_DEPTH || ++r->nodes > IPC_MAX_NODES)

@@ -47,7 +47,7 @@ now_ms(void)
 static void
 copy_file(const char *from, const char *to, mode_t mode)
 {
-	char cmd[1200];
+	char cmd[2400];
 
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod %o '%s'", from, to, (unsigned)mode, to);
 	assert_int_equal(system(cmd), 0);
@@ -655,6 +655,86 @@ test_serial_mode_and_timeouts(void **state)
 	stop_server(&srv);
 }
 
+struct event_sink {
+	int received;
+	int64_t first, last;
+	int barrier_ran;
+	int received_at_barrier;
+};
+
+static void
+sink_on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	struct event_sink *sink = userdata;
+	int64_t i = -1;
+
+	ipc_dict_get_int(ipc_msg_body(msg), "i", &i);
+	if (sink->received++ == 0)
+		sink->first = i;
+	sink->last = i;
+	ipc_msg_free(msg);
+}
+
+static void
+on_barrier(struct ipc_conn *conn, void *userdata)
+{
+	((struct event_sink *)userdata)->barrier_ran++;
+}
+
+/* A peer that does not read: events beyond the queue drop the oldest, counted; nothing blocks. */
+static void
+test_outbound_queue_drops_oldest_events(void **state)
+{
+	struct ipc_conn_options small = { .max_in_flight = 4, .max_outbound = 8 };
+	struct ipc_conn_handlers sink_h = { .on_message = sink_on_message };
+	struct event_sink sink = { 0 }, barrier = { 0 };
+	struct ipc_conn *sender, *receiver;
+	struct ipc_conn_stats stats;
+	sd_event *event;
+	int a, b, i, r, refused = 0;
+	uint64_t t0;
+
+	assert_int_equal(sd_event_new(&event), 0);
+	assert_int_equal(ipc_endpoint_pair(&a, &b), 0);
+	assert_int_equal(ipc_conn_from_endpoint(event, a, NULL, &small, NULL, NULL, &sender), 0);
+	t0 = now_ms();
+	for (i = 0; i < 5000; i++) {
+		struct ipc_msg *ev = ipc_msg_new(IPC_TYPE_FIRST_USER + 9);
+		char pad[512];
+
+		memset(pad, 'x', sizeof(pad));
+		ipc_dict_put_int(ipc_msg_body(ev), "i", i);
+		ipc_dict_put_data(ipc_msg_body(ev), "pad", pad, sizeof(pad));
+		r = ipc_conn_send_event(sender, ev);
+		assert_true(r == 0 || r == -ENOBUFS);
+		refused += r == -ENOBUFS;
+	}
+	/* Never blocked: 5000 sends to a peer that reads nothing return at once. */
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(ipc_conn_barrier(sender, on_barrier, &barrier), 0);
+	assert_int_equal(barrier.barrier_ran, 0); /* things are still queued before it */
+	ipc_conn_stats(sender, &stats);
+	print_message("sent %llu, dropped %llu, refused %d\n", (unsigned long long)stats.sent,
+		      (unsigned long long)stats.dropped_events, refused);
+	assert_true(stats.dropped_events > 0);
+
+	/* The reader starts: it gets what was not dropped, oldest dropped first. */
+	assert_int_equal(ipc_conn_from_endpoint(event, b, NULL, NULL, &sink_h, &sink, &receiver), 0);
+	t0 = now_ms();
+	while (!barrier.barrier_ran && now_ms() - t0 < 5000)
+		sd_event_run(event, 10000);
+	assert_int_equal(barrier.barrier_ran, 1);
+	while (sink.last != 4999 && now_ms() - t0 < 5000)
+		sd_event_run(event, 10000);
+	assert_int_equal(sink.last, 4999); /* the newest event always arrives */
+	ipc_conn_stats(sender, &stats);
+	assert_int_equal((uint64_t)sink.received + stats.dropped_events, 5000);
+	assert_true(sink.first < sink.last);
+	ipc_conn_unref(sender);
+	ipc_conn_unref(receiver);
+	sd_event_unref(event);
+}
+
 int
 main(void)
 {
@@ -673,6 +753,7 @@ main(void)
 		cmocka_unit_test(test_flooding_client_is_throttled_others_served),
 		cmocka_unit_test(test_interruption_then_reconnect),
 		cmocka_unit_test(test_serial_mode_and_timeouts),
+		cmocka_unit_test(test_outbound_queue_drops_oldest_events),
 	};
 
 	return cmocka_run_group_tests_name("ipc", tests, setup, teardown);
