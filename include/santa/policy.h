@@ -1,0 +1,152 @@
+/*
+ * lib/policy: what santad decides, without a kernel or an event loop.
+ *
+ *   rules_db   -- the rules in SQLite (WAL, versioned schema, atomic batches)
+ *   decide     -- Santa's precedence: rules, then path scopes, then the mode
+ *   cache      -- decisions by (dev, ino), checked against (mtime, ctime, size)
+ */
+#ifndef SANTA_POLICY_H
+#define SANTA_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "santa/sha256.h"
+#include "santa/types.h"
+
+#define SANTA_IDENTIFIER_MAX 256
+#define SANTA_CUSTOM_MSG_MAX 2048
+#define SANTA_CUSTOM_URL_MAX 2048
+#define SANTA_RULES_BATCH_MAX 1000000
+
+/* A rule as given to rules_db_apply: the strings belong to the caller. */
+struct santa_rule {
+	enum santa_rule_type type;
+	enum santa_policy policy;
+	const char *identifier;
+	const char *custom_msg; /* NULL or "" for none */
+	const char *custom_url;
+};
+
+/* A rule as found by rules_db_lookup. */
+struct santa_rule_found {
+	enum santa_rule_type type;
+	enum santa_policy policy;
+	char custom_msg[SANTA_CUSTOM_MSG_MAX];
+	char custom_url[SANTA_CUSTOM_URL_MAX];
+};
+
+/* ---- rules database ---- */
+
+struct rules_db;
+
+/*
+ * Opens (creating if needed) the rules database at path: WAL mode, schema
+ * brought to the current version by migrations in one transaction. A file
+ * that is not a rules database, or is corrupt, is left untouched and gives
+ * -EBADMSG with the reason in why. Returns 0 or -errno.
+ */
+int rules_db_open(const char *path, struct rules_db **out, char *why, size_t why_size);
+void rules_db_close(struct rules_db *db);
+
+/* The schema version this code writes (PRAGMA user_version). */
+int rules_db_schema_version(void);
+
+/*
+ * Applies a batch in one transaction: each rule replaces the rule with the
+ * same (identifier, type); REMOVE deletes it. With clean, every existing
+ * rule is deleted first. Any failure rolls back everything: a failed batch
+ * changes nothing. Returns 0, -EINVAL (a bad rule; why names it), -E2BIG
+ * or -EIO.
+ */
+int rules_db_apply(struct rules_db *db, const struct santa_rule *rules, size_t n, bool clean,
+		   char *why, size_t why_size);
+
+/* Finds the rule for (type, identifier). Returns 0, -ENOENT or -EIO. */
+int rules_db_lookup(struct rules_db *db, enum santa_rule_type type, const char *identifier,
+		    struct santa_rule_found *out);
+
+/* Rules per type, indexed by enum santa_rule_type (index 0 unused). */
+int rules_db_counts(struct rules_db *db, uint64_t counts[SANTA_RULE_TYPE_MAX + 1]);
+
+/* ---- decisions ---- */
+
+enum santa_verdict {
+	SANTA_VERDICT_ALLOW = 0,
+	SANTA_VERDICT_DENY = 1,
+};
+
+struct santa_decision {
+	enum santa_verdict verdict;
+	enum santa_reason reason;
+	const char *explain;  /* Santa's explain= text, or NULL */
+	bool silent;          /* SILENT_BLOCKLIST: no user notification */
+	bool from_rule;       /* a rule matched: custom_msg/custom_url apply */
+};
+
+struct santa_scopes; /* compiled AllowedPathRegex / BlockedPathRegex */
+
+/*
+ * Compiles the path regexes as Santa does (a leading ^ is added when the
+ * pattern lacks one). NULL patterns are fine. Returns 0 or -EINVAL with the
+ * PCRE2 message in why.
+ */
+int santa_scopes_new(const char *allowed, const char *blocked, struct santa_scopes **out,
+		     char *why, size_t why_size);
+void santa_scopes_free(struct santa_scopes *scopes);
+
+struct santa_decide_input {
+	const char *path;
+	const struct santa_rule_found *binary_rule; /* for the file's SHA-256, or NULL */
+	enum santa_mode mode;
+	const struct santa_scopes *scopes;    /* may be NULL */
+	bool transitive_rules_enabled;
+};
+
+/* Santa's precedence: BINARY rule > blocked path > allowed path > mode default. */
+void santa_decide(const struct santa_decide_input *in, struct santa_decision *out);
+
+/* "ALLOW" / "DENY" as santa.log writes them. */
+const char *santa_verdict_to_string(enum santa_verdict verdict);
+
+/* ---- decision cache ---- */
+
+struct santa_file_key {
+	dev_t dev;
+	ino_t ino;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	int64_t size;
+};
+
+struct santa_cached {
+	struct santa_decision decision;
+	uint8_t sha256[SANTA_SHA256_LEN];
+};
+
+struct decision_cache;
+
+/* A cache of at most capacity entries (rounded up to a power of two). */
+int decision_cache_new(size_t capacity, struct decision_cache **out);
+void decision_cache_free(struct decision_cache *cache);
+
+/*
+ * Returns true and fills out when (dev, ino) is cached with the same mtime,
+ * ctime and size; a file that changed since is a miss (and its entry goes).
+ */
+bool decision_cache_lookup(struct decision_cache *cache, const struct santa_file_key *key,
+			   struct santa_cached *out);
+void decision_cache_insert(struct decision_cache *cache, const struct santa_file_key *key,
+			   const struct santa_cached *value);
+/* Forgets everything (rule or mode change). O(1). */
+void decision_cache_flush(struct decision_cache *cache);
+
+struct decision_cache_stats {
+	uint64_t hits, misses, stale, evictions;
+	size_t entries, capacity;
+};
+void decision_cache_stats(const struct decision_cache *cache, struct decision_cache_stats *out);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * The rules database. One table keyed by (identifier, type); the schema
+ * version lives in PRAGMA user_version and each migration step runs in the
+ * same transaction that bumps it, so a crash mid-migration leaves the old
+ * schema whole. Lookups and batches share one connection behind a mutex:
+ * lookups only happen on decision-cache misses, after hashing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "santa/policy.h"
+
+#define SCHEMA_VERSION 1
+
+struct rules_db {
+	sqlite3 *db;
+	sqlite3_stmt *lookup;
+	sqlite3_stmt *insert;
+	sqlite3_stmt *remove;
+	pthread_mutex_t lock;
+};
+
+/* Migration i brings the schema from version i to i + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {
+	/* 0 -> 1 */
+	"CREATE TABLE rules ("
+	" identifier TEXT NOT NULL,"
+	" type INTEGER NOT NULL,"
+	" policy INTEGER NOT NULL,"
+	" custom_msg TEXT,"
+	" custom_url TEXT,"
+	" created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+	" PRIMARY KEY (identifier, type)) WITHOUT ROWID;",
+};
+
+int
+rules_db_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char *why, size_t why_size)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+		return 0;
+	snprintf(why, why_size, "%s", err ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	return -EIO;
+}
+
+static int
+user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st;
+	int r = -EIO;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+migrate(sqlite3 *db, char *why, size_t why_size)
+{
+	char sql[64];
+	int version, r;
+
+	r = exec_sql(db, "BEGIN IMMEDIATE", why, why_size);
+	if (r < 0)
+		return r;
+	r = user_version(db, &version);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot read the schema version: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (version > SCHEMA_VERSION) {
+		snprintf(why, why_size,
+			 "schema version %d is newer than this santad understands (%d): "
+			 "downgrades are not supported",
+			 version, SCHEMA_VERSION);
+		r = -EPROTO;
+		goto fail;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		r = exec_sql(db, migrations[version], why, why_size);
+		if (r < 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		r = exec_sql(db, sql, why, why_size);
+		if (r < 0)
+			goto fail;
+	}
+	return exec_sql(db, "COMMIT", why, why_size);
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int
+prepare(struct rules_db *rdb, char *why, size_t why_size)
+{
+	static const struct {
+		size_t offset;
+		const char *sql;
+	} statements[] = {
+		{ offsetof(struct rules_db, lookup),
+		  "SELECT policy, custom_msg, custom_url FROM rules WHERE identifier = ? AND type = ?" },
+		{ offsetof(struct rules_db, insert),
+		  "INSERT OR REPLACE INTO rules (identifier, type, policy, custom_msg, custom_url) "
+		  "VALUES (?, ?, ?, ?, ?)" },
+		{ offsetof(struct rules_db, remove),
+		  "DELETE FROM rules WHERE identifier = ? AND type = ?" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+		sqlite3_stmt **st = (sqlite3_stmt **)((char *)rdb + statements[i].offset);
+
+		if (sqlite3_prepare_v3(rdb->db, statements[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+				       NULL) != SQLITE_OK) {
+			snprintf(why, why_size, "%s", sqlite3_errmsg(rdb->db));
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int
+rules_db_open(const char *path, struct rules_db **out, char *why, size_t why_size)
+{
+	struct rules_db *rdb;
+	char msg[256];
+	int r, rc;
+
+	*out = NULL;
+	why[0] = '\0';
+	rdb = calloc(1, sizeof(*rdb));
+	if (!rdb)
+		return -ENOMEM;
+	pthread_mutex_init(&rdb->lock, NULL);
+	rc = sqlite3_open_v2(path, &rdb->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
+				     SQLITE_OPEN_FULLMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(why, why_size, "cannot open %s: %s", path,
+			 rdb->db ? sqlite3_errmsg(rdb->db) : sqlite3_errstr(rc));
+		r = rc == SQLITE_CANTOPEN ? -EACCES : -EIO;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(rdb->db, 1);
+	sqlite3_busy_timeout(rdb->db, 2000);
+	/*
+	 * journal_mode is the first statement that reads the file: a file that
+	 * is not a database fails here, before anything could write to it.
+	 */
+	r = exec_sql(rdb->db, "PRAGMA journal_mode = WAL", msg, sizeof(msg));
+	if (r == 0)
+		r = exec_sql(rdb->db, "PRAGMA synchronous = NORMAL", msg, sizeof(msg));
+	if (r == 0) {
+		r = migrate(rdb->db, msg, sizeof(msg));
+		if (r == -EPROTO) {
+			snprintf(why, why_size, "%s: %s", path, msg);
+			goto fail;
+		}
+	}
+	if (r == 0)
+		r = prepare(rdb, msg, sizeof(msg));
+	if (r == 0) {
+		/* A cheap structural check catches a truncated or scribbled file at start. */
+		r = exec_sql(rdb->db, "PRAGMA quick_check", msg, sizeof(msg));
+	}
+	if (r < 0) {
+		snprintf(why, why_size, "%s is not a usable rules database (%s); it was left as it is",
+			 path, msg);
+		r = -EBADMSG;
+		goto fail;
+	}
+	chmod(path, 0644);
+	*out = rdb;
+	return 0;
+fail:
+	rules_db_close(rdb);
+	return r;
+}
+
+void
+rules_db_close(struct rules_db *rdb)
+{
+	if (!rdb)
+		return;
+	sqlite3_finalize(rdb->lookup);
+	sqlite3_finalize(rdb->insert);
+	sqlite3_finalize(rdb->remove);
+	sqlite3_close_v2(rdb->db);
+	pthread_mutex_destroy(&rdb->lock);
+	free(rdb);
+}
+
+static int
+check_rule(const struct santa_rule *rule, size_t index, char *id, char *why, size_t why_size)
+{
+	if (rule->type < SANTA_RULE_TYPE_BINARY || rule->type > SANTA_RULE_TYPE_MAX) {
+		snprintf(why, why_size, "rule %zu: unknown rule type %d", index, (int)rule->type);
+		return -EINVAL;
+	}
+	if (rule->policy < SANTA_POLICY_ALLOWLIST || rule->policy > SANTA_POLICY_MAX) {
+		snprintf(why, why_size, "rule %zu: unknown policy %d", index, (int)rule->policy);
+		return -EINVAL;
+	}
+	if (!rule->identifier || strlen(rule->identifier) >= SANTA_IDENTIFIER_MAX) {
+		snprintf(why, why_size, "rule %zu: identifier missing or too long", index);
+		return -EINVAL;
+	}
+	strcpy(id, rule->identifier);
+	if (santa_rule_identifier_normalize(rule->type, id) < 0) {
+		snprintf(why, why_size, "rule %zu: \"%s\" is not a valid %s identifier", index,
+			 rule->identifier, santa_rule_type_to_string(rule->type));
+		return -EINVAL;
+	}
+	if ((rule->custom_msg && strlen(rule->custom_msg) >= SANTA_CUSTOM_MSG_MAX) ||
+	    (rule->custom_url && strlen(rule->custom_url) >= SANTA_CUSTOM_URL_MAX)) {
+		snprintf(why, why_size, "rule %zu: custom message or URL too long", index);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (!s || !*s)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+int
+rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n, bool clean,
+	       char *why, size_t why_size)
+{
+	char id[SANTA_IDENTIFIER_MAX];
+	sqlite3_stmt *st;
+	size_t i;
+	int r;
+
+	why[0] = '\0';
+	if (n > SANTA_RULES_BATCH_MAX) {
+		snprintf(why, why_size, "%zu rules in one batch; at most %d", n,
+			 SANTA_RULES_BATCH_MAX);
+		return -E2BIG;
+	}
+	pthread_mutex_lock(&rdb->lock);
+	r = exec_sql(rdb->db, "BEGIN IMMEDIATE", why, why_size);
+	if (r < 0)
+		goto out;
+	if (clean) {
+		r = exec_sql(rdb->db, "DELETE FROM rules", why, why_size);
+		if (r < 0)
+			goto rollback;
+	}
+	for (i = 0; i < n; i++) {
+		r = check_rule(&rules[i], i, id, why, why_size);
+		if (r < 0)
+			goto rollback;
+		st = rules[i].policy == SANTA_POLICY_REMOVE ? rdb->remove : rdb->insert;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, rules[i].type);
+		if (st == rdb->insert) {
+			sqlite3_bind_int(st, 3, rules[i].policy);
+			bind_text_or_null(st, 4, rules[i].custom_msg);
+			bind_text_or_null(st, 5, rules[i].custom_url);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			snprintf(why, why_size, "rule %zu: %s", i, sqlite3_errmsg(rdb->db));
+			sqlite3_reset(st);
+			r = -EIO;
+			goto rollback;
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	r = exec_sql(rdb->db, "COMMIT", why, why_size);
+	if (r == 0)
+		goto out;
+rollback:
+	sqlite3_exec(rdb->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&rdb->lock);
+	return r;
+}
+
+static void
+copy_column(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", s ? (const char *)s : "");
+}
+
+int
+rules_db_lookup(struct rules_db *rdb, enum santa_rule_type type, const char *identifier,
+		struct santa_rule_found *out)
+{
+	int rc, r;
+
+	pthread_mutex_lock(&rdb->lock);
+	sqlite3_bind_text(rdb->lookup, 1, identifier, -1, SQLITE_STATIC);
+	sqlite3_bind_int(rdb->lookup, 2, type);
+	rc = sqlite3_step(rdb->lookup);
+	if (rc == SQLITE_ROW) {
+		out->type = type;
+		out->policy = (enum santa_policy)sqlite3_column_int(rdb->lookup, 0);
+		copy_column(rdb->lookup, 1, out->custom_msg, sizeof(out->custom_msg));
+		copy_column(rdb->lookup, 2, out->custom_url, sizeof(out->custom_url));
+		r = 0;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	sqlite3_reset(rdb->lookup);
+	sqlite3_clear_bindings(rdb->lookup);
+	pthread_mutex_unlock(&rdb->lock);
+	return r;
+}
+
+int
+rules_db_counts(struct rules_db *rdb, uint64_t counts[SANTA_RULE_TYPE_MAX + 1])
+{
+	sqlite3_stmt *st;
+	int rc, type;
+
+	memset(counts, 0, sizeof(uint64_t) * (SANTA_RULE_TYPE_MAX + 1));
+	pthread_mutex_lock(&rdb->lock);
+	rc = sqlite3_prepare_v2(rdb->db, "SELECT type, count(*) FROM rules GROUP BY type", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			type = sqlite3_column_int(st, 0);
+			if (type >= SANTA_RULE_TYPE_BINARY && type <= SANTA_RULE_TYPE_MAX)
+				counts[type] = (uint64_t)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&rdb->lock);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}

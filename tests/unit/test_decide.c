@@ -1,0 +1,135 @@
+/* Santa's precedence: rule > blocked scope > allowed scope > mode; and the decision cache. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "santa/policy.h"
+
+static struct santa_decision
+decide(const struct santa_rule_found *rule, enum santa_mode mode,
+       const struct santa_scopes *scopes, const char *path, bool transitive)
+{
+	struct santa_decide_input in = {
+		.path = path,
+		.binary_rule = rule,
+		.mode = mode,
+		.scopes = scopes,
+		.transitive_rules_enabled = transitive,
+	};
+	struct santa_decision d;
+
+	santa_decide(&in, &d);
+	return d;
+}
+
+static void
+test_precedence(void **state)
+{
+	struct santa_rule_found allow = { .policy = SANTA_POLICY_ALLOWLIST };
+	struct santa_rule_found block = { .policy = SANTA_POLICY_BLOCKLIST };
+	struct santa_rule_found silent = { .policy = SANTA_POLICY_SILENT_BLOCKLIST };
+	struct santa_rule_found compiler = { .policy = SANTA_POLICY_ALLOWLIST_COMPILER };
+	struct santa_scopes *scopes;
+	struct santa_decision d;
+	char why[256];
+
+	assert_int_equal(santa_scopes_new("/opt/ok/", "/tmp/", &scopes, why, sizeof(why)), 0);
+
+	/* A rule beats both scopes and both modes. */
+	d = decide(&allow, SANTA_MODE_LOCKDOWN, scopes, "/tmp/x", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+	assert_int_equal(d.reason, SANTA_REASON_BINARY);
+	assert_true(d.from_rule);
+	d = decide(&block, SANTA_MODE_MONITOR, scopes, "/opt/ok/x", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_int_equal(d.reason, SANTA_REASON_BINARY);
+	assert_false(d.silent);
+	d = decide(&silent, SANTA_MODE_MONITOR, NULL, "/x", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_true(d.silent);
+	d = decide(&compiler, SANTA_MODE_LOCKDOWN, NULL, "/x", false);
+	assert_int_equal(d.reason, SANTA_REASON_BINARY);
+	d = decide(&compiler, SANTA_MODE_LOCKDOWN, NULL, "/x", true);
+	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+	assert_int_equal(d.reason, SANTA_REASON_COMPILER);
+
+	/* The blocked scope applies in MONITOR too, and beats the allowed scope. */
+	d = decide(NULL, SANTA_MODE_MONITOR, scopes, "/tmp/evil", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_int_equal(d.reason, SANTA_REASON_SCOPE);
+	assert_string_equal(d.explain, "Blocked Path Regex");
+	d = decide(NULL, SANTA_MODE_LOCKDOWN, scopes, "/opt/ok/tool", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+	assert_string_equal(d.explain, "Allowed Path Regex");
+	/* Anchored: "/tmp/" matches at the start only. */
+	d = decide(NULL, SANTA_MODE_MONITOR, scopes, "/home/tmp/x", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+	assert_int_equal(d.reason, SANTA_REASON_UNKNOWN);
+
+	/* The mode decides the unknown. */
+	d = decide(NULL, SANTA_MODE_LOCKDOWN, scopes, "/usr/bin/x", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_int_equal(d.reason, SANTA_REASON_UNKNOWN);
+	assert_false(d.from_rule);
+	d = decide(NULL, SANTA_MODE_LOCKDOWN, NULL, "/usr/bin/x", false);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_string_equal(santa_verdict_to_string(d.verdict), "DENY");
+	santa_scopes_free(scopes);
+
+	assert_int_equal(santa_scopes_new("(", NULL, &scopes, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "AllowedPathRegex"));
+}
+
+static void
+test_cache_hit_stale_flush_evict(void **state)
+{
+	struct decision_cache *c;
+	struct decision_cache_stats st;
+	struct santa_file_key k = { .dev = 8, .ino = 1234, .mtime_ns = 1, .ctime_ns = 2, .size = 3 };
+	struct santa_cached v = { .decision = { .verdict = SANTA_VERDICT_DENY } }, out;
+	size_t i;
+
+	assert_int_equal(decision_cache_new(64, &c), 0);
+	assert_false(decision_cache_lookup(c, &k, &out));
+	decision_cache_insert(c, &k, &v);
+	assert_true(decision_cache_lookup(c, &k, &out));
+	assert_int_equal(out.decision.verdict, SANTA_VERDICT_DENY);
+
+	/* The file was written: ctime moved. A miss, and the entry is gone. */
+	k.ctime_ns = 5;
+	assert_false(decision_cache_lookup(c, &k, &out));
+	k.ctime_ns = 2;
+	assert_false(decision_cache_lookup(c, &k, &out));
+
+	decision_cache_insert(c, &k, &v);
+	decision_cache_flush(c);
+	assert_false(decision_cache_lookup(c, &k, &out));
+
+	/* Bounded: many more files than capacity. */
+	for (i = 0; i < 10000; i++) {
+		k.ino = i;
+		decision_cache_insert(c, &k, &v);
+	}
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.capacity, 64);
+	assert_true(st.entries <= 64);
+	assert_true(st.evictions >= 10000 - 64);
+	assert_true(st.hits >= 1);
+	assert_true(st.stale == 1);
+	decision_cache_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_cache_hit_stale_flush_evict),
+	};
+
+	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
+}

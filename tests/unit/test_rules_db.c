@@ -1,0 +1,291 @@
+/* Rules database: batches are atomic, identifiers normalised, bad files left alone. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "santa/policy.h"
+
+static char tmpdir[] = "/tmp/santa-rulesdb-XXXXXX";
+static char path[256];
+static int serial;
+
+static const char *sha_a = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+static const char *sha_b = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+static int
+setup(void **state)
+{
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct rules_db *
+fresh_db(void)
+{
+	struct rules_db *db = NULL;
+	char why[512];
+
+	snprintf(path, sizeof(path), "%s/rules-%d.db", tmpdir, serial++);
+	assert_int_equal(rules_db_open(path, &db, why, sizeof(why)), 0);
+	return db;
+}
+
+static uint64_t
+count_all(struct rules_db *db)
+{
+	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], n = 0;
+	int t;
+
+	assert_int_equal(rules_db_counts(db, counts), 0);
+	for (t = 1; t <= SANTA_RULE_TYPE_MAX; t++)
+		n += counts[t];
+	return n;
+}
+
+static void
+test_add_lookup_remove(void **state)
+{
+	struct rules_db *db = fresh_db();
+	struct santa_rule_found found;
+	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
+	char why[512], upper[65];
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		upper[i] = (char)(sha_a[i] >= 'a' ? sha_a[i] - 32 : sha_a[i]);
+	upper[64] = '\0';
+	struct santa_rule rules[] = {
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, upper, "no", "https://x/%file_sha%" },
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, sha_b, NULL, NULL },
+		{ SANTA_RULE_TYPE_TEAMID, SANTA_POLICY_ALLOWLIST, "eqhxz8m8av", NULL, NULL },
+		{ SANTA_RULE_TYPE_SIGNINGID, SANTA_POLICY_BLOCKLIST, "EQHXZ8M8AV:com.x", NULL, NULL },
+	};
+
+	assert_int_equal(rules_db_apply(db, rules, 4, false, why, sizeof(why)), 0);
+	/* Stored normalised, as Santa's SNTRule does: an upper-case SHA-256 still matches. */
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
+	assert_string_equal(found.custom_msg, "no");
+	assert_string_equal(found.custom_url, "https://x/%file_sha%");
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), 0);
+	assert_string_equal(found.custom_msg, "");
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_TEAMID, "EQHXZ8M8AV", &found), 0);
+	/* (identifier, type) is the key: the same hash as another type is another rule. */
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_CERTIFICATE, sha_a, &found), -ENOENT);
+	assert_int_equal(rules_db_counts(db, counts), 0);
+	assert_int_equal(counts[SANTA_RULE_TYPE_BINARY], 2);
+	assert_int_equal(counts[SANTA_RULE_TYPE_TEAMID], 1);
+	assert_int_equal(counts[SANTA_RULE_TYPE_SIGNINGID], 1);
+
+	/* Replace, then remove. */
+	struct santa_rule change[] = {
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_SILENT_BLOCKLIST, sha_b, NULL, NULL },
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_REMOVE, sha_a, NULL, NULL },
+	};
+	assert_int_equal(rules_db_apply(db, change, 2, false, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), -ENOENT);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_SILENT_BLOCKLIST);
+	assert_int_equal(count_all(db), 3);
+	rules_db_close(db);
+}
+
+static void
+test_failed_batch_changes_nothing(void **state)
+{
+	struct rules_db *db = fresh_db();
+	struct santa_rule_found found;
+	char why[512];
+	struct santa_rule good[] = {
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, sha_a, NULL, NULL },
+	};
+	struct santa_rule batch[] = {
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, sha_b, NULL, NULL },
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_REMOVE, sha_a, NULL, NULL },
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, "not-a-hash", NULL, NULL },
+	};
+
+	assert_int_equal(rules_db_apply(db, good, 1, false, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, batch, 3, false, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "rule 2"));
+	assert_non_null(strstr(why, "not-a-hash"));
+	/* Neither the insert nor the removal before the bad rule happened. */
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), -ENOENT);
+	/* A clean batch that fails keeps the old rules too. */
+	assert_int_equal(rules_db_apply(db, batch, 3, true, why, sizeof(why)), -EINVAL);
+	assert_int_equal(count_all(db), 1);
+	/* A clean batch that succeeds replaces them all. */
+	assert_int_equal(rules_db_apply(db, batch, 1, true, why, sizeof(why)), 0);
+	assert_int_equal(count_all(db), 1);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), -ENOENT);
+	rules_db_close(db);
+}
+
+static void
+test_persists_and_uses_wal(void **state)
+{
+	struct rules_db *db = fresh_db();
+	struct santa_rule_found found;
+	char why[512], wal[300];
+	struct santa_rule r = { SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, sha_a, NULL, NULL };
+	sqlite3 *raw;
+	sqlite3_stmt *st;
+
+	assert_int_equal(rules_db_apply(db, &r, 1, false, why, sizeof(why)), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(access(wal, F_OK), 0);
+	rules_db_close(db);
+	assert_int_equal(rules_db_open(path, &db, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	rules_db_close(db);
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), rules_db_schema_version());
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+}
+
+/* Reads a whole file into a malloc'd buffer. */
+static char *
+slurp(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+test_garbage_and_truncated_files_left_alone(void **state)
+{
+	struct rules_db *db = NULL;
+	char why[512], *before, *after;
+	size_t len_before, len_after;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/garbage.db", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(write(fd, "this is not sqlite at all. ", 27), 27);
+	close(fd);
+	before = slurp(path, &len_before);
+	assert_int_equal(rules_db_open(path, &db, why, sizeof(why)), -EBADMSG);
+	assert_null(db);
+	assert_non_null(strstr(why, "not a usable rules database"));
+	assert_non_null(strstr(why, "left as it is"));
+	after = slurp(path, &len_after);
+	assert_int_equal(len_before, len_after);
+	assert_memory_equal(before, after, len_before);
+	free(before);
+	free(after);
+
+	/* A real database cut in half. */
+	db = fresh_db();
+	{
+		struct santa_rule *many = calloc(5000, sizeof(*many));
+		char (*ids)[65] = calloc(5000, 65);
+
+		for (i = 0; i < 5000; i++) {
+			snprintf(ids[i], 65, "%064x", i);
+			many[i] = (struct santa_rule){ SANTA_RULE_TYPE_BINARY,
+						       SANTA_POLICY_BLOCKLIST, ids[i], NULL, NULL };
+		}
+		assert_int_equal(rules_db_apply(db, many, 5000, false, why, sizeof(why)), 0);
+		free(many);
+		free(ids);
+	}
+	rules_db_close(db);
+	before = slurp(path, &len_before);
+	assert_int_equal(truncate(path, (off_t)len_before / 2), 0);
+	assert_true(rules_db_open(path, &db, why, sizeof(why)) < 0);
+	assert_null(db);
+	after = slurp(path, &len_after);
+	assert_int_equal(len_after, len_before / 2);
+	free(before);
+	free(after);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct rules_db *db = fresh_db();
+	char why[512];
+	sqlite3 *raw;
+
+	rules_db_close(db);
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(rules_db_open(path, &db, why, sizeof(why)), -EPROTO);
+	assert_non_null(strstr(why, "newer"));
+}
+
+static void
+test_hundred_thousand_rules(void **state)
+{
+	enum { N = 100000 };
+	struct rules_db *db = fresh_db();
+	struct santa_rule *rules = calloc(N, sizeof(*rules));
+	char (*ids)[65] = calloc(N, 65);
+	struct santa_rule_found found;
+	char why[512];
+	int i;
+
+	for (i = 0; i < N; i++) {
+		snprintf(ids[i], 65, "%064x", i * 7919);
+		rules[i] = (struct santa_rule){ SANTA_RULE_TYPE_BINARY,
+						i % 2 ? SANTA_POLICY_ALLOWLIST
+						      : SANTA_POLICY_BLOCKLIST,
+						ids[i], NULL, NULL };
+	}
+	assert_int_equal(rules_db_apply(db, rules, N, false, why, sizeof(why)), 0);
+	assert_int_equal(count_all(db), N);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, ids[4242], &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
+	free(rules);
+	free(ids);
+	rules_db_close(db);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_lookup_remove),
+		cmocka_unit_test(test_failed_batch_changes_nothing),
+		cmocka_unit_test(test_persists_and_uses_wal),
+		cmocka_unit_test(test_garbage_and_truncated_files_left_alone),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_hundred_thousand_rules),
+	};
+
+	return cmocka_run_group_tests_name("rules_db", tests, setup, teardown);
+}
