@@ -118,6 +118,7 @@ struct santa_config {
 
 	/* Linux: kernel side, caches, storage */
 	struct santa_strv watch_paths; /* empty: every local filesystem */
+	bool watch_mark_mount;         /* WatchMarkType = mount: only those mounts (tests) */
 	int64_t decision_timeout_ms;
 	int64_t decision_cache_size;
 	bool enable_kernel_ignore_marks;

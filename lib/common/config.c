@@ -30,6 +30,7 @@ enum key_type {
 	KEY_MODE,
 	KEY_LOG_TYPE,
 	KEY_ENCODING,
+	KEY_MARK_TYPE, /* filesystem or mount */
 	KEY_MACOS_ONLY, /* accepted, has no effect on Linux */
 };
 
@@ -121,6 +122,7 @@ static const struct key_def keys[] = {
 
 	/* Linux */
 	STRV("WatchPaths", watch_paths),
+	{ "WatchMarkType", KEY_MARK_TYPE, F(watch_mark_mount), 0, 0, 0, NULL },
 	INT("DecisionTimeoutMs", decision_timeout_ms, 10, 60000),
 	INT("DecisionCacheSize", decision_cache_size, 0, 10000000),
 	BOOL("EnableKernelIgnoreMarks", enable_kernel_ignore_marks),
@@ -413,6 +415,8 @@ type_description(const struct key_def *k, struct type_text *range)
 		return "one of file, syslog, json, null";
 	case KEY_ENCODING:
 		return "one of deflate, gzip, none";
+	case KEY_MARK_TYPE:
+		return "filesystem or mount";
 	case KEY_MACOS_ONLY:
 		break;
 	}
@@ -508,6 +512,14 @@ store_value(struct parse_ctx *ctx, const struct key_def *k, const char *value)
 		}
 		goto bad;
 	}
+	case KEY_MARK_TYPE:
+		if (strcasecmp(value, "filesystem") == 0)
+			*(bool *)field = false;
+		else if (strcasecmp(value, "mount") == 0)
+			*(bool *)field = true;
+		else
+			goto bad;
+		return 0;
 	case KEY_PATH:
 		if (!santa_path_is_clean_absolute(value))
 			goto bad;

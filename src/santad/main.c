@@ -1,26 +1,25 @@
 /*
- * santad: the root daemon. This first slice loads and checks the
- * configuration; enforcement (fanotify, decisions, event log) is built on it.
+ * santad: the root daemon. main() owns the context, loads the configuration,
+ * opens the rules, starts the event log writer and the hash workers, marks
+ * the filesystems and runs the loop until SIGTERM or SIGINT.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "santa/config.h"
 #include "santa/log.h"
+#include "santa/path.h"
+#include "santad.h"
 
-struct santad_ctx {
-	struct santa_log log;
-	struct santa_config cfg;
-	const char *config_path;
-	const char *root;
-	bool config_path_given;
-	bool check_config;
-};
 
 static void
 usage(FILE *out)
@@ -42,7 +41,7 @@ usage(FILE *out)
 static void
 log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
 {
-	struct santad_ctx *ctx = userdata;
+	struct santad *ctx = userdata;
 
 	santa_log(&ctx->log, level, "%s:%u: %s", file, line, msg);
 }
@@ -60,10 +59,121 @@ print_config(const struct santa_config *cfg)
 	printf("RulesDBPath               = %s\n", cfg->rules_db_path);
 	printf("EventsDBPath              = %s\n", cfg->events_db_path);
 	printf("RunDirectory              = %s\n", cfg->run_directory);
+	printf("WatchPaths                = %zu path(s)%s\n", cfg->watch_paths.n,
+	       cfg->watch_paths.n ? "" : ": every local filesystem");
 	printf("DecisionTimeoutMs         = %lld\n", (long long)cfg->decision_timeout_ms);
 	printf("EnableKernelIgnoreMarks   = %s\n", cfg->enable_kernel_ignore_marks ? "true" : "false");
 	printf("SyncBaseURL               = %s\n", cfg->sync_base_url ? cfg->sync_base_url : "");
 	printf("StaticRules               = %zu\n", cfg->n_static_rules);
+}
+
+static int
+on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct santad *d = userdata;
+
+	if (si->ssi_signo == SIGHUP) {
+		santa_log(&d->log, LOG_INFO, "SIGHUP: reopening the event log");
+		event_log_reopen(d->elog);
+		return 0;
+	}
+	santa_log(&d->log, LOG_INFO, "%s: stopping", strsignal((int)si->ssi_signo));
+	sd_event_exit(sd_event_source_get_event(s), 0);
+	return 0;
+}
+
+/* Where the databases and the socket live: created root-only where needed. */
+static int
+make_state_dirs(struct santad *d)
+{
+	const char *files[] = { d->cfg.rules_db_path, d->cfg.events_db_path };
+	char dir[PATH_MAX], *slash;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s", files[i]);
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			continue;
+		*slash = '\0';
+		r = santa_mkdir_secure(dir, 0755);
+		if (r < 0)
+			return santa_log_errno(&d->log, LOG_ERR, r, "Failed to prepare %s: %m", dir);
+	}
+	return 0;
+}
+
+static int
+run(struct santad *d)
+{
+	char why[512];
+	sigset_t mask;
+	int r;
+
+	/*
+	 * Block the signals the loop handles before any thread exists: threads
+	 * inherit the mask, and one that did not block SIGTERM would die of it.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	r = make_state_dirs(d);
+	if (r < 0)
+		return r;
+	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the rules: %s", why);
+	r = santa_scopes_new(d->cfg.allowed_path_regex, d->cfg.blocked_path_regex, &d->scopes, why,
+			     sizeof(why));
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "%s", why);
+	r = decision_cache_new((size_t)d->cfg.decision_cache_size, &d->cache);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
+	r = event_log_start(&d->cfg, &d->elog);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the event log %s: %m",
+				       d->cfg.event_log_path);
+	r = sd_event_default(&d->event);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to create the event loop: %m");
+	sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
+	sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+	sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d);
+	(void)sd_event_set_watchdog(d->event, true);
+	r = santad_exec_start(d);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up decisions: %m");
+	r = hash_pool_start((unsigned int)d->cfg.hash_worker_threads, 4096, &d->pool);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the hash workers: %m");
+	d->fan.fd = -1;
+	r = fan_client_start(d);
+	if (r < 0)
+		return r;
+	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
+		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
+		  (long long)d->cfg.decision_timeout_ms);
+	(void)sd_notify(0, "READY=1");
+	r = sd_event_loop(d->event);
+	(void)sd_notify(0, "STOPPING=1");
+	return r;
+}
+
+static void
+shutdown_daemon(struct santad *d)
+{
+	/* Closing the group first: the kernel allows whatever is still waiting. */
+	fan_client_stop(&d->fan);
+	hash_pool_stop(d->pool);
+	event_log_stop(d->elog);
+	decision_cache_free(d->cache);
+	santa_scopes_free(d->scopes);
+	rules_db_close(d->rules);
+	sd_event_unref(d->event);
 }
 
 int
@@ -78,7 +188,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct santad_ctx ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH };
+	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1 },
+			      .completion_fd = -1 };
 	int level = LOG_INFO, opt, r;
 
 	while ((opt = getopt_long(argc, argv, "c:tdhV", options, NULL)) != -1) {
@@ -137,8 +248,8 @@ main(int argc, char **argv)
 		santa_config_free(&ctx.cfg);
 		return 0;
 	}
-	santa_log(&ctx.log, LOG_ERR,
-		  "enforcement is not built yet: run santad --check-config to check a configuration");
+	r = run(&ctx);
+	shutdown_daemon(&ctx);
 	santa_config_free(&ctx.cfg);
-	return 1;
+	return r < 0 ? 1 : 0;
 }

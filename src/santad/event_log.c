@@ -1,0 +1,278 @@
+/*
+ * santa.log: Santa's key=value lines, written by a thread of its own so
+ * that neither the disk nor a slow user-name lookup (NSS may ask LDAP) ever
+ * sits between a fanotify event and its response. The queue is bounded:
+ * when the writer falls behind, records are dropped and counted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "santa/eventlog.h"
+#include "santa/path.h"
+#include "santad.h"
+
+struct event_log {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct exec_record *head, *tail;
+	unsigned int queued;
+	bool stopping, reopen;
+	uint64_t dropped, write_errors;
+	enum santa_event_log_type type;
+	char *path;
+	char *machine_id; /* EnableMachineIDDecoration */
+	int fd;
+};
+
+static int
+open_log(struct event_log *log)
+{
+	char dir[PATH_MAX], *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", log->path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		(void)santa_mkdir_secure(dir, 0755);
+	}
+	fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (log->fd >= 0)
+		close(log->fd);
+	log->fd = fd;
+	return 0;
+}
+
+static void
+name_of_uid(uid_t uid, char *out, size_t size)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		santa_eventlog_escape(res->pw_name, out, size);
+	else
+		snprintf(out, size, "(null)");
+}
+
+static void
+name_of_gid(gid_t gid, char *out, size_t size)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &res) == 0 && res)
+		santa_eventlog_escape(res->gr_name, out, size);
+	else
+		snprintf(out, size, "(null)");
+}
+
+/* One EXEC line, without the trailing newline. */
+static int
+format_exec(const struct event_log *log, const struct exec_record *rec, char *line, size_t size)
+{
+	char path[PATH_MAX * 4], user[256], group[256], sha[SANTA_SHA256_HEX_LEN + 1];
+	char explain[160] = "", sha_field[80] = "", machine[300] = "";
+	int n;
+
+	santa_eventlog_escape(rec->path, path, sizeof(path));
+	name_of_uid(rec->uid, user, sizeof(user));
+	name_of_gid(rec->gid, group, sizeof(group));
+	if (rec->explain)
+		snprintf(explain, sizeof(explain), "|explain=%s", rec->explain);
+	if (rec->has_sha256) {
+		santa_sha256_to_hex(rec->sha256, sha);
+		snprintf(sha_field, sizeof(sha_field), "|sha256=%s", sha);
+	}
+	if (log->machine_id)
+		snprintf(machine, sizeof(machine), "|machineid=%s", log->machine_id);
+	n = snprintf(line, size,
+		     "action=EXEC|decision=%s|reason=%s%s%s|pid=%d|ppid=%d|uid=%u|user=%s|gid=%u|"
+		     "group=%s|mode=%s|path=%s%s",
+		     santa_verdict_to_string(rec->verdict), santa_reason_to_string(rec->reason),
+		     explain, sha_field, (int)rec->pid, (int)rec->ppid, (unsigned)rec->uid, user,
+		     (unsigned)rec->gid, group,
+		     rec->mode == SANTA_MODE_LOCKDOWN ? "L" : rec->mode == SANTA_MODE_MONITOR ? "M" : "U",
+		     path, machine);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
+static void
+write_record(struct event_log *log, const struct exec_record *rec)
+{
+	char line[PATH_MAX * 4 + 1024], stamp[64];
+	struct timespec ts;
+	struct tm tm;
+	int n, len;
+
+	n = format_exec(log, rec, line, sizeof(line));
+	if (n < 0)
+		return;
+	if (log->type == SANTA_EVENT_LOG_SYSLOG) {
+		syslog(LOG_NOTICE, "%s", line);
+		return;
+	}
+	if (log->fd < 0 && open_log(log) < 0) {
+		log->write_errors++;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	len = snprintf(stamp, sizeof(stamp), "[%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ] I santad: ",
+		       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		       tm.tm_sec, ts.tv_nsec / 1000000);
+	{
+		struct iovec iov[3] = {
+			{ stamp, (size_t)len }, { line, (size_t)n }, { "\n", 1 },
+		};
+
+		/* One writev per line: O_APPEND keeps lines whole among other writers. */
+		if (writev(log->fd, iov, 3) < 0)
+			log->write_errors++;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct event_log *log = arg;
+	struct exec_record *batch, *rec;
+	bool reopen;
+
+	for (;;) {
+		pthread_mutex_lock(&log->lock);
+		while (!log->head && !log->stopping && !log->reopen)
+			pthread_cond_wait(&log->cond, &log->lock);
+		batch = log->head;
+		log->head = log->tail = NULL;
+		log->queued = 0;
+		reopen = log->reopen;
+		log->reopen = false;
+		if (!batch && log->stopping) {
+			pthread_mutex_unlock(&log->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&log->lock);
+		if (reopen && log->type != SANTA_EVENT_LOG_SYSLOG)
+			open_log(log);
+		while ((rec = batch)) {
+			batch = rec->next;
+			if (log->type != SANTA_EVENT_LOG_NULL)
+				write_record(log, rec);
+			free(rec);
+		}
+	}
+}
+
+int
+event_log_start(const struct santa_config *cfg, struct event_log **out)
+{
+	struct event_log *log = calloc(1, sizeof(*log));
+	int r;
+
+	*out = NULL;
+	if (!log)
+		return -ENOMEM;
+	log->fd = -1;
+	log->type = cfg->event_log_type;
+	/* JSON lines are not written yet: they fall back to Santa's text format. */
+	log->path = strdup(cfg->event_log_path);
+	if (cfg->enable_machine_id_decoration && cfg->machine_id)
+		log->machine_id = strdup(cfg->machine_id);
+	pthread_mutex_init(&log->lock, NULL);
+	pthread_cond_init(&log->cond, NULL);
+	if (!log->path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (log->type == SANTA_EVENT_LOG_FILE || log->type == SANTA_EVENT_LOG_JSON) {
+		r = open_log(log);
+		if (r < 0)
+			goto fail;
+	}
+	r = -pthread_create(&log->thread, NULL, writer_main, log);
+	if (r < 0)
+		goto fail;
+	*out = log;
+	return 0;
+fail:
+	if (log->fd >= 0)
+		close(log->fd);
+	free(log->path);
+	free(log->machine_id);
+	free(log);
+	return r;
+}
+
+void
+event_log_submit(struct event_log *log, struct exec_record *rec)
+{
+	pthread_mutex_lock(&log->lock);
+	if (log->queued >= EVENT_LOG_QUEUE_MAX) {
+		log->dropped++;
+		pthread_mutex_unlock(&log->lock);
+		free(rec);
+		return;
+	}
+	rec->next = NULL;
+	if (log->tail)
+		log->tail->next = rec;
+	else
+		log->head = rec;
+	log->tail = rec;
+	log->queued++;
+	pthread_cond_signal(&log->cond);
+	pthread_mutex_unlock(&log->lock);
+}
+
+void
+event_log_reopen(struct event_log *log)
+{
+	pthread_mutex_lock(&log->lock);
+	log->reopen = true;
+	pthread_cond_signal(&log->cond);
+	pthread_mutex_unlock(&log->lock);
+}
+
+uint64_t
+event_log_dropped(struct event_log *log)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&log->lock);
+	n = log->dropped;
+	pthread_mutex_unlock(&log->lock);
+	return n;
+}
+
+void
+event_log_stop(struct event_log *log)
+{
+	if (!log)
+		return;
+	pthread_mutex_lock(&log->lock);
+	log->stopping = true;
+	pthread_cond_signal(&log->cond);
+	pthread_mutex_unlock(&log->lock);
+	pthread_join(log->thread, NULL);
+	if (log->fd >= 0)
+		close(log->fd);
+	pthread_cond_destroy(&log->cond);
+	pthread_mutex_destroy(&log->lock);
+	free(log->path);
+	free(log->machine_id);
+	free(log);
+}

@@ -1,0 +1,355 @@
+/*
+ * From a permission event to the kernel's answer. The one place that says
+ * what happens to an exec:
+ *
+ *   cached (dev, ino, mtime, ctime, size)  -> answer at once on the loop
+ *   otherwise -> a worker hashes the fd, looks the rule up, decides, answers;
+ *                the loop's deadline timer answers first if the worker is late
+ *                (allow, reason TIMEOUT; deny only with FailClosed in LOCKDOWN)
+ *
+ * The kernel is always answered before anything is logged or cached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "santa/sha256.h"
+#include "santad.h"
+
+static void
+file_key_of(const struct stat *st, struct santa_file_key *key)
+{
+	key->dev = st->st_dev;
+	key->ino = st->st_ino;
+	key->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	key->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	key->size = st->st_size;
+}
+
+int
+santad_find_binary_rule(struct santad *d, const char *sha256_hex, struct santa_rule_found *out)
+{
+	size_t i;
+
+	/* Static rules from the config beat database rules, as on Santa. */
+	for (i = 0; i < d->cfg.n_static_rules; i++) {
+		const struct santa_static_rule *r = &d->cfg.static_rules[i];
+
+		if (r->rule_type == SANTA_RULE_TYPE_BINARY && strcmp(r->identifier, sha256_hex) == 0) {
+			out->type = r->rule_type;
+			out->policy = r->policy;
+			snprintf(out->custom_msg, sizeof(out->custom_msg), "%s",
+				 r->custom_msg ? r->custom_msg : "");
+			snprintf(out->custom_url, sizeof(out->custom_url), "%s",
+				 r->custom_url ? r->custom_url : "");
+			return 0;
+		}
+	}
+	return rules_db_lookup(d->rules, SANTA_RULE_TYPE_BINARY, sha256_hex, out);
+}
+
+/* Answers the kernel for job unless someone already did. Returns true if this call did. */
+static bool
+answer_once(struct exec_job *job, enum santa_verdict verdict)
+{
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&job->answered, &expected, 1))
+		return false;
+	fan_respond(job->daemon->fan.fd, job->fd, verdict);
+	return true;
+}
+
+/* The verdict when no decision could be made in time (or at all). */
+static enum santa_verdict
+fallback_verdict(const struct santad *d, enum santa_mode mode)
+{
+	return d->cfg.fail_closed && mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY
+								  : SANTA_VERDICT_ALLOW;
+}
+
+/* Worker thread: hash, look up, decide, answer. Touches nothing the loop owns. */
+void
+exec_job_run(struct exec_job *job)
+{
+	struct santad *d = job->daemon;
+	struct santa_rule_found rule;
+	char hex[SANTA_SHA256_HEX_LEN + 1];
+	struct santa_decide_input in = {
+		.path = job->path,
+		.mode = job->mode,
+		.scopes = d->scopes,
+		.transitive_rules_enabled = d->cfg.enable_transitive_rules,
+	};
+
+	job->hash_error = santa_sha256_fd(job->fd, job->sha256, NULL);
+	if (job->hash_error == 0) {
+		santa_sha256_to_hex(job->sha256, hex);
+		if (santad_find_binary_rule(d, hex, &rule) == 0)
+			in.binary_rule = &rule;
+		santa_decide(&in, &job->decision);
+	} else {
+		/* Unreadable: the path scopes and the mode still apply, without a hash. */
+		santa_decide(&in, &job->decision);
+		if (job->decision.reason == SANTA_REASON_UNKNOWN)
+			job->decision.verdict = fallback_verdict(d, job->mode);
+	}
+	answer_once(job, job->decision.verdict);
+	santad_job_done(d, job);
+}
+
+void
+santad_job_done(struct santad *d, struct exec_job *job)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&d->completion_lock);
+	job->next = d->completed;
+	d->completed = job;
+	pthread_mutex_unlock(&d->completion_lock);
+	(void)!write(d->completion_fd, &one, sizeof(one));
+}
+
+/* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
+static void
+process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
+{
+	char path[64], buf[2048], *p;
+	ssize_t n;
+	int fd;
+
+	*ppid = 0;
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nPPid:")))
+		*ppid = (pid_t)strtol(p + 6, NULL, 10);
+	if ((p = strstr(buf, "\nUid:")))
+		*uid = (uid_t)strtoul(p + 5, NULL, 10);
+	if ((p = strstr(buf, "\nGid:")))
+		*gid = (gid_t)strtoul(p + 5, NULL, 10);
+}
+
+static void
+log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum santa_mode mode,
+	 const struct santa_decision *decision, const uint8_t *sha256)
+{
+	struct exec_record *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return;
+	rec->verdict = decision->verdict;
+	rec->reason = decision->reason;
+	rec->explain = decision->explain;
+	if (sha256) {
+		rec->has_sha256 = true;
+		memcpy(rec->sha256, sha256, SANTA_SHA256_LEN);
+	}
+	rec->pid = proc->pid;
+	rec->ppid = proc->ppid;
+	rec->uid = proc->uid;
+	rec->gid = proc->gid;
+	rec->mode = mode;
+	snprintf(rec->path, sizeof(rec->path), "%s", path);
+	event_log_submit(d->elog, rec);
+}
+
+static void
+count(struct santad *d, enum santa_verdict verdict)
+{
+	if (verdict == SANTA_VERDICT_DENY)
+		d->stats.denied++;
+	else
+		d->stats.allowed++;
+}
+
+static void
+fd_path(int fd, char *out, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+static void
+unlink_pending(struct santad *d, struct exec_job *job)
+{
+	struct exec_job **pp;
+
+	for (pp = &d->pending; *pp; pp = &(*pp)->pending_next) {
+		if (*pp == job) {
+			*pp = job->pending_next;
+			d->n_pending--;
+			return;
+		}
+	}
+}
+
+static void
+job_free(struct exec_job *job)
+{
+	sd_event_source_disable_unref(job->deadline);
+	if (job->fd >= 0)
+		close(job->fd);
+	free(job);
+}
+
+/* The deadline: answer now; the worker's result, when it comes, is only cached. */
+static int
+on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct exec_job *job = userdata;
+	struct santad *d = job->daemon;
+	struct santa_decision timeout = {
+		.verdict = fallback_verdict(d, job->mode),
+		.reason = SANTA_REASON_TIMEOUT,
+	};
+
+	if (answer_once(job, timeout.verdict)) {
+		job->timed_out = true;
+		d->stats.timeouts++;
+		count(d, timeout.verdict);
+		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
+			  job->path, (long long)d->cfg.decision_timeout_ms,
+			  santa_verdict_to_string(timeout.verdict));
+		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL);
+	}
+	return 0;
+}
+
+static int
+on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+	struct exec_job *list, *job;
+	struct santa_cached cached;
+	uint64_t n;
+
+	(void)!read(fd, &n, sizeof(n));
+	pthread_mutex_lock(&d->completion_lock);
+	list = d->completed;
+	d->completed = NULL;
+	pthread_mutex_unlock(&d->completion_lock);
+	while ((job = list)) {
+		list = job->next;
+		unlink_pending(d, job);
+		if (job->hash_error == 0) {
+			memset(&cached, 0, sizeof(cached));
+			cached.decision = job->decision;
+			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
+			decision_cache_insert(d->cache, &job->key, &cached);
+		} else {
+			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
+					"Failed to hash %s: %m", job->path);
+		}
+		if (!job->timed_out) {
+			count(d, job->decision.verdict);
+			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
+				 job->hash_error == 0 ? job->sha256 : NULL);
+		}
+		job_free(job);
+	}
+	return 0;
+}
+
+int
+santad_exec_start(struct santad *d)
+{
+	int r;
+
+	pthread_mutex_init(&d->completion_lock, NULL);
+	d->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->completion_fd < 0)
+		return -errno;
+	r = sd_event_add_io(d->event, &d->completion_src, d->completion_fd, EPOLLIN, on_completion,
+			    d);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+void
+santad_handle_exec(struct santad *d, int fd, pid_t pid)
+{
+	struct santa_file_key key;
+	struct santa_cached cached;
+	struct proc_info proc;
+	struct exec_job *job;
+	enum santa_mode mode = d->cfg.client_mode;
+	char path[PATH_MAX];
+	struct stat st;
+	uint64_t now;
+	int r;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fan_respond(d->fan.fd, fd, SANTA_VERDICT_ALLOW);
+		close(fd);
+		return;
+	}
+	file_key_of(&st, &key);
+	/*
+	 * Who is exec'ing is read while the process waits for us: once answered,
+	 * a short-lived program may be gone before the log line is written.
+	 */
+	proc.pid = pid;
+	process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	if (decision_cache_lookup(d->cache, &key, &cached)) {
+		d->stats.cache_hits++;
+		fan_respond(d->fan.fd, fd, cached.decision.verdict);
+		count(d, cached.decision.verdict);
+		fd_path(fd, path, sizeof(path));
+		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256);
+		close(fd);
+		return;
+	}
+	d->stats.cache_misses++;
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		fan_respond(d->fan.fd, fd, fallback_verdict(d, mode));
+		close(fd);
+		return;
+	}
+	job->daemon = d;
+	job->fd = fd;
+	job->pid = pid;
+	job->proc = proc;
+	job->key = key;
+	job->mode = mode;
+	fd_path(fd, job->path, sizeof(job->path));
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	job->started_usec = now;
+	r = sd_event_add_time(d->event, &job->deadline, CLOCK_MONOTONIC,
+			      now + (uint64_t)d->cfg.decision_timeout_ms * 1000, 0, on_deadline, job);
+	if (r < 0) {
+		fan_respond(d->fan.fd, fd, fallback_verdict(d, mode));
+		job_free(job);
+		return;
+	}
+	job->pending_next = d->pending;
+	d->pending = job;
+	d->n_pending++;
+	if (hash_pool_submit(d->pool, job) < 0) {
+		/* Every worker busy and the queue full: decided as if the deadline had passed. */
+		d->stats.queue_full++;
+		on_deadline(NULL, 0, job);
+		job->hash_error = -EBUSY;
+		unlink_pending(d, job);
+		job_free(job);
+	}
+}

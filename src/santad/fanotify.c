@@ -1,0 +1,203 @@
+/*
+ * The kernel side: one fanotify group of class FAN_CLASS_CONTENT asking for
+ * FAN_OPEN_EXEC_PERM. Every permission event is answered exactly once; if
+ * santad dies the kernel closes the group and allows whatever was waiting.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "santad.h"
+
+#define FAN_READ_BUF (64 * 1024)
+
+/* Filesystems that hold no executables worth deciding on, or cannot be marked. */
+static const char *const pseudo_fs[] = {
+	"proc",     "sysfs",    "devtmpfs", "devpts",   "cgroup",    "cgroup2",  "pstore",
+	"bpf",      "tracefs",  "debugfs",  "securityfs", "mqueue",  "hugetlbfs", "configfs",
+	"fusectl",  "autofs",   "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs",  "selinuxfs",
+	"fuse.gvfsd-fuse", "ramfs", NULL,
+};
+
+static bool
+is_pseudo(const char *fstype)
+{
+	size_t i;
+
+	for (i = 0; pseudo_fs[i]; i++)
+		if (strcmp(fstype, pseudo_fs[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+fan_respond(int fan_fd, int fd, enum santa_verdict verdict)
+{
+	struct fanotify_response resp = {
+		.fd = fd,
+		.response = verdict == SANTA_VERDICT_DENY ? FAN_DENY : FAN_ALLOW,
+	};
+
+	if (write(fan_fd, &resp, sizeof(resp)) != sizeof(resp))
+		return -errno;
+	return 0;
+}
+
+static int
+add_path(struct fan_client *fan, const char *path)
+{
+	char **m = realloc(fan->marked, (fan->n_marked + 1) * sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	fan->marked = m;
+	m[fan->n_marked] = strdup(path);
+	if (!m[fan->n_marked])
+		return -ENOMEM;
+	fan->n_marked++;
+	return 0;
+}
+
+static int
+mark(struct santad *d, const char *path, unsigned int how)
+{
+	if (fanotify_mark(d->fan.fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
+		return santa_log_errno(&d->log, LOG_ERR, -errno, "Failed to watch %s: %m", path);
+	santa_log(&d->log, LOG_INFO, "watching %s (%s)", path,
+		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
+	return add_path(&d->fan, path);
+}
+
+/*
+ * Every local filesystem in /proc/self/mountinfo, once per superblock:
+ * FAN_MARK_FILESYSTEM covers all its mounts and bind mounts.
+ */
+static int
+mark_all_filesystems(struct santad *d)
+{
+	char line[4096], mountpoint[PATH_MAX], fstype[64], seen[256][16];
+	unsigned int major, minor;
+	size_t n_seen = 0, i;
+	FILE *f;
+	int r = 0, marked = 0;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return santa_log_errno(&d->log, LOG_ERR, -errno,
+				       "Failed to read /proc/self/mountinfo: %m");
+	while (fgets(line, sizeof(line), f)) {
+		char devid[16], *sep;
+
+		/* id parent major:minor root mountpoint options ... - fstype source ... */
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &major, &minor, mountpoint) != 3)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || is_pseudo(fstype))
+			continue;
+		snprintf(devid, sizeof(devid), "%u:%u", major, minor);
+		for (i = 0; i < n_seen; i++)
+			if (strcmp(seen[i], devid) == 0)
+				break;
+		if (i < n_seen || n_seen >= sizeof(seen) / sizeof(seen[0]))
+			continue;
+		snprintf(seen[n_seen++], sizeof(seen[0]), "%s", devid);
+		/* mountinfo escapes spaces as \040: a path with one is skipped, not misread. */
+		if (strchr(mountpoint, '\\'))
+			continue;
+		if (mark(d, mountpoint, FAN_MARK_FILESYSTEM) == 0)
+			marked++;
+	}
+	fclose(f);
+	if (marked == 0)
+		r = -ENOENT;
+	return r;
+}
+
+static int
+on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+	char buf[FAN_READ_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct fanotify_event_metadata *m;
+	ssize_t len;
+
+	len = read(fd, buf, sizeof(buf));
+	if (len <= 0)
+		return 0;
+	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
+	     m = FAN_EVENT_NEXT(m, len)) {
+		if (m->vers != FANOTIFY_METADATA_VERSION) {
+			santa_log(&d->log, LOG_ERR, "fanotify metadata version %u, expected %u",
+				  m->vers, FANOTIFY_METADATA_VERSION);
+			if (m->fd >= 0) {
+				fan_respond(d->fan.fd, m->fd, SANTA_VERDICT_ALLOW);
+				close(m->fd);
+			}
+			continue;
+		}
+		if (m->fd < 0)
+			continue; /* FAN_Q_OVERFLOW: nothing to answer */
+		if (m->mask & FAN_OPEN_EXEC_PERM)
+			santad_handle_exec(d, m->fd, m->pid);
+		else
+			close(m->fd);
+	}
+	return 0;
+}
+
+int
+fan_client_start(struct santad *d)
+{
+	struct fan_client *fan = &d->fan;
+	bool by_mount = false;
+	size_t i;
+	int r;
+
+	fan->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
+				O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (fan->fd < 0) {
+		r = -errno;
+		if (r == -EPERM)
+			return santa_log_errno(&d->log, LOG_ERR, r,
+					       "santad must run as root (CAP_SYS_ADMIN) to use fanotify");
+		if (r == -EINVAL || r == -ENOSYS)
+			return santa_log_errno(&d->log, LOG_ERR, r,
+					       "This kernel lacks fanotify permission events "
+					       "(CONFIG_FANOTIFY_ACCESS_PERMISSIONS): %m");
+		return santa_log_errno(&d->log, LOG_ERR, r, "fanotify_init failed: %m");
+	}
+	by_mount = d->cfg.watch_mark_mount;
+	if (d->cfg.watch_paths.n == 0) {
+		r = mark_all_filesystems(d);
+	} else {
+		r = 0;
+		for (i = 0; i < d->cfg.watch_paths.n && r == 0; i++)
+			r = mark(d, d->cfg.watch_paths.items[i],
+				 by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
+	}
+	if (r < 0)
+		return r;
+	return sd_event_add_io(d->event, &fan->io, fan->fd, EPOLLIN, on_fanotify, d);
+}
+
+void
+fan_client_stop(struct fan_client *fan)
+{
+	size_t i;
+
+	sd_event_source_disable_unref(fan->io);
+	fan->io = NULL;
+	if (fan->fd >= 0)
+		close(fan->fd); /* the kernel allows every event still waiting */
+	fan->fd = -1;
+	for (i = 0; i < fan->n_marked; i++)
+		free(fan->marked[i]);
+	free(fan->marked);
+	fan->marked = NULL;
+	fan->n_marked = 0;
+}

@@ -1,0 +1,142 @@
+/* santad's parts and the context struct main owns. */
+#ifndef SANTAD_H
+#define SANTAD_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-event.h>
+
+#include "santa/config.h"
+#include "santa/log.h"
+#include "santa/policy.h"
+
+/* ---- event log: a writer thread fed through a bounded queue ---- */
+
+#define EVENT_LOG_QUEUE_MAX 65536
+
+struct exec_record {
+	struct exec_record *next;
+	enum santa_verdict verdict;
+	enum santa_reason reason;
+	const char *explain;
+	bool has_sha256;
+	uint8_t sha256[SANTA_SHA256_LEN];
+	pid_t pid, ppid;
+	uid_t uid;
+	gid_t gid;
+	enum santa_mode mode;
+	char path[PATH_MAX];
+};
+
+struct event_log;
+
+int event_log_start(const struct santa_config *cfg, struct event_log **out);
+/* Queues a record (taken); when the queue is full the record is dropped and counted. */
+void event_log_submit(struct event_log *log, struct exec_record *rec);
+void event_log_reopen(struct event_log *log);
+uint64_t event_log_dropped(struct event_log *log);
+void event_log_stop(struct event_log *log);
+
+/* ---- exec decisions ---- */
+
+struct exec_job;
+struct hash_pool;
+
+/* Workers hash, decide and answer; finished jobs come back through done_fn on the loop. */
+int hash_pool_start(unsigned int workers, unsigned int queue_max, struct hash_pool **out);
+/* Returns -EBUSY when the queue is full: the caller answers the event itself. */
+int hash_pool_submit(struct hash_pool *pool, struct exec_job *job);
+void hash_pool_stop(struct hash_pool *pool);
+
+struct santad;
+
+struct proc_info {
+	pid_t pid, ppid;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct exec_job {
+	struct exec_job *next;        /* pool queue, then completion queue */
+	struct exec_job *pending_next; /* main thread's list of unfinished jobs */
+	struct santad *daemon;
+	int fd;                       /* the file being executed, from fanotify */
+	pid_t pid;
+	struct proc_info proc; /* read while the process waited */
+	struct santa_file_key key;
+	enum santa_mode mode;
+	atomic_int answered;          /* the kernel got its response: exactly once */
+	sd_event_source *deadline;
+	uint64_t started_usec;
+	/* Filled by the worker before the job comes back. */
+	int hash_error;
+	uint8_t sha256[SANTA_SHA256_LEN];
+	struct santa_decision decision;
+	char path[PATH_MAX];
+	bool timed_out;
+};
+
+/* Decides for a job on a worker thread and answers the kernel unless the deadline did. */
+void exec_job_run(struct exec_job *job);
+
+/* ---- fanotify ---- */
+
+struct fan_client {
+	int fd;
+	sd_event_source *io;
+	char **marked; /* what was marked, for santactl status */
+	size_t n_marked;
+};
+
+int fan_client_start(struct santad *d);
+void fan_client_stop(struct fan_client *fan);
+/* Writes the kernel's answer for fd. */
+int fan_respond(int fan_fd, int fd, enum santa_verdict verdict);
+
+/* ---- the daemon ---- */
+
+struct santad {
+	struct santa_log log;
+	struct santa_config cfg;
+	const char *config_path;
+	const char *root;
+	bool config_path_given;
+	bool check_config;
+
+	sd_event *event;
+	struct rules_db *rules;
+	struct santa_scopes *scopes;
+	struct decision_cache *cache;
+	struct fan_client fan;
+	struct hash_pool *pool;
+	struct event_log *elog;
+
+	/* Jobs the workers finished; the loop picks them up via completion_fd. */
+	pthread_mutex_t completion_lock;
+	struct exec_job *completed;
+	int completion_fd;
+	sd_event_source *completion_src;
+	struct exec_job *pending; /* main thread only */
+	unsigned int n_pending;
+
+	struct {
+		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
+	} stats;
+};
+
+/* Sets up the completion channel from the workers to the loop. */
+int santad_exec_start(struct santad *d);
+/* Looks up rules for a SHA-256: static rules from the config first, then the database. */
+int santad_find_binary_rule(struct santad *d, const char *sha256_hex,
+			    struct santa_rule_found *out);
+/* A worker hands a finished job back to the loop. */
+void santad_job_done(struct santad *d, struct exec_job *job);
+/* The loop handles one permission event. */
+void santad_handle_exec(struct santad *d, int fd, pid_t pid);
+
+#endif
