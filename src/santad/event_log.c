@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +20,20 @@
 #include "santa/path.h"
 #include "santad.h"
 
+/*
+ * getpwuid_r reads /etc/passwd (or asks NSS) on every call: a few names
+ * seen over and over are remembered, for the life of the writer thread.
+ */
+#define NAME_CACHE_SIZE 64
+
+struct name_cache_entry {
+	unsigned int id;
+	bool valid;
+	char name[256];
+};
+
 struct event_log {
+	struct name_cache_entry users[NAME_CACHE_SIZE], groups[NAME_CACHE_SIZE];
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -56,41 +68,52 @@ open_log(struct event_log *log)
 	return 0;
 }
 
-static void
-name_of_uid(uid_t uid, char *out, size_t size)
+static const char *
+name_of_uid(struct event_log *log, uid_t uid)
 {
+	struct name_cache_entry *e = &log->users[uid % NAME_CACHE_SIZE];
 	struct passwd pw, *res = NULL;
 	char buf[1024];
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		santa_eventlog_escape(res->pw_name, out, size);
-	else
-		snprintf(out, size, "(null)");
+	if (!e->valid || e->id != uid) {
+		e->id = uid;
+		e->valid = true;
+		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+			santa_eventlog_escape(res->pw_name, e->name, sizeof(e->name));
+		else
+			snprintf(e->name, sizeof(e->name), "(null)");
+	}
+	return e->name;
 }
 
-static void
-name_of_gid(gid_t gid, char *out, size_t size)
+static const char *
+name_of_gid(struct event_log *log, gid_t gid)
 {
+	struct name_cache_entry *e = &log->groups[gid % NAME_CACHE_SIZE];
 	struct group gr, *res = NULL;
 	char buf[4096];
 
-	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &res) == 0 && res)
-		santa_eventlog_escape(res->gr_name, out, size);
-	else
-		snprintf(out, size, "(null)");
+	if (!e->valid || e->id != gid) {
+		e->id = gid;
+		e->valid = true;
+		if (getgrgid_r(gid, &gr, buf, sizeof(buf), &res) == 0 && res)
+			santa_eventlog_escape(res->gr_name, e->name, sizeof(e->name));
+		else
+			snprintf(e->name, sizeof(e->name), "(null)");
+	}
+	return e->name;
 }
 
 /* One EXEC line, without the trailing newline. */
 static int
-format_exec(const struct event_log *log, const struct exec_record *rec, char *line, size_t size)
+format_exec(struct event_log *log, const struct exec_record *rec, char *line, size_t size)
 {
-	char path[PATH_MAX * 4], user[256], group[256], sha[SANTA_SHA256_HEX_LEN + 1];
+	char path[PATH_MAX * 4], sha[SANTA_SHA256_HEX_LEN + 1];
+	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
 	char explain[160] = "", sha_field[80] = "", machine[300] = "";
 	int n;
 
 	santa_eventlog_escape(rec->path, path, sizeof(path));
-	name_of_uid(rec->uid, user, sizeof(user));
-	name_of_gid(rec->gid, group, sizeof(group));
 	if (rec->explain)
 		snprintf(explain, sizeof(explain), "|explain=%s", rec->explain);
 	if (rec->has_sha256) {
@@ -110,10 +133,41 @@ format_exec(const struct event_log *log, const struct exec_record *rec, char *li
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
 
+/* Lines gathered for one write(): fewer syscalls when execs come in storms. */
+struct line_buffer {
+	char data[256 * 1024];
+	size_t len;
+};
+
 static void
-write_record(struct event_log *log, const struct exec_record *rec)
+flush_lines(struct event_log *log, struct line_buffer *out)
 {
-	char line[PATH_MAX * 4 + 1024], stamp[64];
+	size_t off = 0;
+	ssize_t n;
+
+	if (out->len == 0)
+		return;
+	if (log->fd < 0 && open_log(log) < 0) {
+		log->write_errors++;
+		out->len = 0;
+		return;
+	}
+	while (off < out->len) {
+		n = write(log->fd, out->data + off, out->len - off);
+		if (n <= 0) {
+			/* Disk full or gone: these lines are lost, and counted. */
+			log->write_errors++;
+			break;
+		}
+		off += (size_t)n;
+	}
+	out->len = 0;
+}
+
+static void
+write_record(struct event_log *log, const struct exec_record *rec, struct line_buffer *out)
+{
+	char line[PATH_MAX * 4 + 1024];
 	struct timespec ts;
 	struct tm tm;
 	int n, len;
@@ -125,24 +179,16 @@ write_record(struct event_log *log, const struct exec_record *rec)
 		syslog(LOG_NOTICE, "%s", line);
 		return;
 	}
-	if (log->fd < 0 && open_log(log) < 0) {
-		log->write_errors++;
-		return;
-	}
+	if (out->len + (size_t)n + 64 > sizeof(out->data))
+		flush_lines(log, out);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	len = snprintf(stamp, sizeof(stamp), "[%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ] I santad: ",
-		       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		       tm.tm_sec, ts.tv_nsec / 1000000);
-	{
-		struct iovec iov[3] = {
-			{ stamp, (size_t)len }, { line, (size_t)n }, { "\n", 1 },
-		};
-
-		/* One writev per line: O_APPEND keeps lines whole among other writers. */
-		if (writev(log->fd, iov, 3) < 0)
-			log->write_errors++;
-	}
+	len = snprintf(out->data + out->len, sizeof(out->data) - out->len,
+		       "[%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ] I santad: %s\n", tm.tm_year + 1900,
+		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		       ts.tv_nsec / 1000000, line);
+	if (len > 0 && (size_t)len < sizeof(out->data) - out->len)
+		out->len += (size_t)len;
 }
 
 static void *
@@ -150,8 +196,12 @@ writer_main(void *arg)
 {
 	struct event_log *log = arg;
 	struct exec_record *batch, *rec;
+	struct line_buffer *out = malloc(sizeof(*out));
 	bool reopen;
 
+	if (!out)
+		return NULL;
+	out->len = 0;
 	for (;;) {
 		pthread_mutex_lock(&log->lock);
 		while (!log->head && !log->stopping && !log->reopen)
@@ -163,17 +213,24 @@ writer_main(void *arg)
 		log->reopen = false;
 		if (!batch && log->stopping) {
 			pthread_mutex_unlock(&log->lock);
+			free(out);
 			return NULL;
 		}
 		pthread_mutex_unlock(&log->lock);
-		if (reopen && log->type != SANTA_EVENT_LOG_SYSLOG)
-			open_log(log);
+		if (reopen) {
+			/* Log rotation, and a chance to notice renamed users. */
+			memset(log->users, 0, sizeof(log->users));
+			memset(log->groups, 0, sizeof(log->groups));
+			if (log->type != SANTA_EVENT_LOG_SYSLOG)
+				open_log(log);
+		}
 		while ((rec = batch)) {
 			batch = rec->next;
 			if (log->type != SANTA_EVENT_LOG_NULL)
-				write_record(log, rec);
+				write_record(log, rec, out);
 			free(rec);
 		}
+		flush_lines(log, out);
 	}
 }
 

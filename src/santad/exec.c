@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "santa/path.h"
 #include "santa/sha256.h"
 #include "santad.h"
 
@@ -167,6 +168,19 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	event_log_submit(d->elog, rec);
 }
 
+/* After an allow: let the kernel stop asking about this file, when that is safe. */
+static void
+maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision *decision)
+{
+	if (!d->cfg.enable_kernel_ignore_marks || !trusted ||
+	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT)
+		return;
+	if (fan_ignore_file(&d->fan, fd) == 0)
+		d->stats.ignore_marks++;
+	else
+		d->stats.ignore_mark_errors++;
+}
+
 static void
 count(struct santad *d, enum santa_verdict verdict)
 {
@@ -258,6 +272,8 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
 					"Failed to hash %s: %m", job->path);
 		}
+		if (job->hash_error == 0 && !job->timed_out)
+			maybe_ignore(d, job->fd, job->trusted_file, &job->decision);
 		if (!job->timed_out) {
 			count(d, job->decision.verdict);
 			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
@@ -312,6 +328,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
 		fan_respond(d->fan.fd, fd, cached.decision.verdict);
+		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, cached.decision.verdict);
 		fd_path(fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256);
@@ -330,6 +347,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	job->pid = pid;
 	job->proc = proc;
 	job->key = key;
+	job->trusted_file = santa_stat_is_root_trusted(&st);
 	job->mode = mode;
 	fd_path(fd, job->path, sizeof(job->path));
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);

@@ -48,6 +48,38 @@ fan_respond(int fan_fd, int fd, enum santa_verdict verdict)
 	return 0;
 }
 
+#ifndef FAN_MARK_EVICTABLE
+#define FAN_MARK_EVICTABLE 0x00000200
+#endif
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400
+#endif
+
+int
+fan_ignore_file(struct fan_client *fan, int fd)
+{
+	/*
+	 * An ignore mark on the inode: the next exec of this file never leaves
+	 * the kernel. The kernel drops the mark when the file is modified (no
+	 * FAN_MARK_IGNORED_SURV_MODIFY) and may evict it under memory pressure,
+	 * which only costs a cache hit in santad. Writes through a shared mmap
+	 * do not count as modifications: a known hole, see the README.
+	 */
+	if (fanotify_mark(fan->fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
+			  FAN_OPEN_EXEC_PERM, fd, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+fan_flush_ignore_marks(struct fan_client *fan)
+{
+	/* Without MOUNT or FILESYSTEM, FAN_MARK_FLUSH removes inode marks: ours are all ignores. */
+	if (fanotify_mark(fan->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
 static int
 add_path(struct fan_client *fan, const char *path)
 {

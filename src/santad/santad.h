@@ -69,6 +69,7 @@ struct exec_job {
 	pid_t pid;
 	struct proc_info proc; /* read while the process waited */
 	struct santa_file_key key;
+	bool trusted_file; /* root-owned, not writable by others: may get an ignore mark */
 	enum santa_mode mode;
 	atomic_int answered;          /* the kernel got its response: exactly once */
 	sd_event_source *deadline;
@@ -95,6 +96,10 @@ struct fan_client {
 
 int fan_client_start(struct santad *d);
 void fan_client_stop(struct fan_client *fan);
+/* Lets the kernel skip us for this file until it changes (an allowed, trusted file). */
+int fan_ignore_file(struct fan_client *fan, int fd);
+/* Forgets every ignore mark (rules or mode changed). */
+int fan_flush_ignore_marks(struct fan_client *fan);
 /* Writes the kernel's answer for fd. */
 int fan_respond(int fan_fd, int fd, enum santa_verdict verdict);
 
@@ -126,6 +131,7 @@ struct santad {
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
+		uint64_t ignore_marks, ignore_mark_errors;
 	} stats;
 };
 

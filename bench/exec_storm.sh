@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Exec storm: N execs of a small binary from a watched filesystem, measured
+# side by side in one run: no daemon, then santad (MONITOR, decisions cached).
+# Runs on a private tmpfs in its own mount namespace (FAN_MARK_MOUNT), so
+# nothing else on the machine is watched. Prints times and the ratio.
+# usage: bench/exec_storm.sh SANTAD [N]   (as root; use a Release build)
+set -euo pipefail
+santad=$(realpath "$1")
+n=${2:-20000}
+
+if [ "${EXEC_STORM_IN_NS:-}" != 1 ]; then
+	EXEC_STORM_IN_NS=1 exec unshare -m --propagation private "$0" "$@"
+fi
+
+work=$(mktemp -d /tmp/santa-exec-storm-XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	umount "$work/mnt" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/mnt" "$work/state"
+mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
+cp /bin/true "$work/mnt/true"
+
+# The storm itself: a tiny C loop (fork + execve + wait) so that the shell's
+# own cost does not drown the difference.
+cat > "$work/storm.c" <<'EOC'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	int n = atoi(argv[2]), i, st;
+	struct timespec a, b;
+	char *args[] = { argv[1], NULL };
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0) { execv(argv[1], args); _exit(127); }
+		waitpid(p, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) { fprintf(stderr, "exec failed\n"); return 1; }
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("%.3f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+	return 0;
+}
+EOC
+cc -O2 -o "$work/storm" "$work/storm.c"
+
+storm() { "$work/storm" "$work/mnt/true" "$n"; }
+
+start_santad() {
+	cat > "$work/santa.conf" <<EOC
+ClientMode = MONITOR
+WatchPaths = $work/mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+EventLogPath = $work/santa.log
+$1
+EOC
+	"$santad" --config "$work/santa.conf" 2> "$work/santad.err" < /dev/null > /dev/null &
+	pid=$!
+	for _ in $(seq 1 100); do
+		grep -q ready "$work/santad.err" && return 0
+		sleep 0.1
+	done
+	cat "$work/santad.err"
+	exit 1
+}
+
+stop_santad() {
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	pid=
+}
+
+storm > /dev/null # warm up the page cache and the binary
+base=$(storm)
+start_santad ""
+"$work/mnt/true" # first exec: hashed and cached
+with=$(storm)
+rss=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
+stop_santad
+base2=$(storm)
+lines=$(wc -l < "$work/santa.log")
+
+awk -v n="$n" -v b1="$base" -v b2="$base2" -v s="$with" -v rss="$rss" -v lines="$lines" 'BEGIN {
+	b = (b1 + b2) / 2
+	printf "exec storm: %d execs of a small binary from a watched tmpfs\n", n
+	printf "  no daemon            %7.3f s  (%.1f us/exec; runs before and after: %.3f, %.3f)\n", b, b / n * 1e6, b1, b2
+	printf "  santad MONITOR cached %7.3f s  (%.1f us/exec)\n", s, s / n * 1e6
+	printf "  santad / no daemon   %7.3f  (overhead %+.1f%%)\n", s / b, (s / b - 1) * 100
+	printf "  santad peak RSS %d kB; %d lines logged\n", rss, lines
+}'
