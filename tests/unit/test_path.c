@@ -17,20 +17,8 @@
 
 static char tmpdir[] = "/tmp/santa-path-XXXXXX";
 
-static int
-setup(void **state)
-{
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
+#include "test_tmpdir.h"
 
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void
 test_join(void **state)
@@ -196,5 +184,5 @@ main(void)
 		cmocka_unit_test(test_root_trusted),
 	};
 
-	return cmocka_run_group_tests_name("path", tests, setup, teardown);
+	return cmocka_run_group_tests_name("path", tests, tmpdir_setup, tmpdir_teardown);
 }

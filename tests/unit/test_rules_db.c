@@ -15,26 +15,14 @@
 #include "santa/policy.h"
 
 static char tmpdir[] = "/tmp/santa-rulesdb-XXXXXX";
+
+#include "test_tmpdir.h"
 static char path[256];
 static int serial;
 
 static const char *sha_a = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 static const char *sha_b = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-static int
-setup(void **state)
-{
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static struct rules_db *
 fresh_db(void)
@@ -287,5 +275,5 @@ main(void)
 		cmocka_unit_test(test_hundred_thousand_rules),
 	};
 
-	return cmocka_run_group_tests_name("rules_db", tests, setup, teardown);
+	return cmocka_run_group_tests_name("rules_db", tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -31,20 +31,8 @@ static const struct vector vectors[] = {
 
 static char tmpdir[] = "/tmp/santa-sha256-XXXXXX";
 
-static int
-setup(void **state)
-{
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
+#include "test_tmpdir.h"
 
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void
 write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -228,5 +216,5 @@ main(void)
 		cmocka_unit_test(test_hex_round_trip_and_bad_hex),
 	};
 
-	return cmocka_run_group_tests_name("sha256", tests, setup, teardown);
+	return cmocka_run_group_tests_name("sha256", tests, tmpdir_setup, tmpdir_teardown);
 }
