@@ -128,6 +128,7 @@ struct santa_config {
 	char *events_db_path;
 	char *sync_state_path;
 	char *run_directory;
+	char *santactl_path; /* the santactl santad trusts on its socket */
 };
 
 /* Severity of a diagnostic, as syslog priorities: LOG_ERR or LOG_WARNING. */

@@ -132,6 +132,7 @@ static const struct key_def keys[] = {
 	PATH("EventsDBPath", events_db_path),
 	PATH("SyncStatePath", sync_state_path),
 	PATH("RunDirectory", run_directory),
+	PATH("SantactlPath", santactl_path),
 
 	/* macOS only: Mach-O, EndpointSecurity, USB, FAA, keychain, plists, FCM, proto spool */
 	MACOS("EnablePageZeroProtection"),
@@ -1017,6 +1018,9 @@ santa_config_init(struct santa_config *cfg, const char *root)
 	cfg->enable_kernel_ignore_marks = true;
 	cfg->hash_worker_threads = 2;
 	cfg->events_db_max_events = 100000;
+	r = set_string(&cfg->santactl_path, "/usr/bin/santactl");
+	if (r < 0)
+		goto fail;
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
 		r = set_string((char **)((char *)cfg + strings[i].offset), strings[i].value);
 		if (r < 0)

@@ -65,6 +65,7 @@ print_config(const struct santa_config *cfg)
 	printf("EnableKernelIgnoreMarks   = %s\n", cfg->enable_kernel_ignore_marks ? "true" : "false");
 	printf("SyncBaseURL               = %s\n", cfg->sync_base_url ? cfg->sync_base_url : "");
 	printf("StaticRules               = %zu\n", cfg->n_static_rules);
+	printf("SantactlPath              = %s\n", cfg->santactl_path);
 }
 
 static int
@@ -154,6 +155,9 @@ run(struct santad *d)
 	r = fan_client_start(d);
 	if (r < 0)
 		return r;
+	r = santad_control_start(d);
+	if (r < 0)
+		return r;
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
 		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
 		  (long long)d->cfg.decision_timeout_ms);
@@ -168,6 +172,7 @@ shutdown_daemon(struct santad *d)
 {
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	fan_client_stop(&d->fan);
+	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	event_log_stop(d->elog);
 	decision_cache_free(d->cache);

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "santa/config.h"
+#include "santa/ipc.h"
 #include "santa/log.h"
 #include "santa/policy.h"
 
@@ -120,6 +121,7 @@ struct santad {
 	struct fan_client fan;
 	struct hash_pool *pool;
 	struct event_log *elog;
+	struct ipc_listener *control; /* santad.sock */
 
 	/* Jobs the workers finished; the loop picks them up via completion_fd. */
 	pthread_mutex_t completion_lock;
@@ -135,6 +137,8 @@ struct santad {
 	} stats;
 };
 
+/* Listens on santad.sock for santactl. */
+int santad_control_start(struct santad *d);
 /* Sets up the completion channel from the workers to the loop. */
 int santad_exec_start(struct santad *d);
 /* Looks up rules for a SHA-256: static rules from the config first, then the database. */

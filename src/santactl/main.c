@@ -1,0 +1,525 @@
+/*
+ * santactl: Santa's command line. This slice has version, status and rule;
+ * output follows Santa's (../shared/reference/santa/SANTACTL.md), adapted
+ * where Linux differs. Exit codes: 0 success, 1 failure (santad unreachable,
+ * refused, bad arguments), 2 a command that needs root run by another user,
+ * 128 unknown command.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "santa/config.h"
+#include "santa/ipc.h"
+#include "santa/path.h"
+#include "santa/santad_proto.h"
+#include "santa/sha256.h"
+
+#define EXIT_USAGE     1
+#define EXIT_NEEDS_ROOT 2
+#define EXIT_UNKNOWN   128
+
+struct santactl {
+	struct santa_config cfg;
+	sd_event *event;
+	struct ipc_conn *conn;
+};
+
+static const char *const commands_help[][2] = {
+	{ "rule", "Manually add/remove/check rules." },
+	{ "status", "Show Santa status information." },
+	{ "version", "Show Santa component versions." },
+};
+
+static void
+print_commands(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Usage: santactl:\n");
+	for (i = 0; i < sizeof(commands_help) / sizeof(commands_help[0]); i++)
+		fprintf(out, "\t%7s - %s\n", commands_help[i][0], commands_help[i][1]);
+	fprintf(out, "\nSee 'santactl help <command>' to read about a specific subcommand.\n");
+}
+
+static void
+ignore_diag(void *ud, int level, const char *file, unsigned int line, const char *msg)
+{
+	if (level <= LOG_ERR)
+		fprintf(stderr, "santactl: %s:%u: %s\n", file, line, msg);
+}
+
+/* The config tells where santad listens; SANTA_CONFIG points elsewhere (tests). */
+static void
+load_config(struct santactl *ctl)
+{
+	const char *path = getenv("SANTA_CONFIG");
+	int r;
+
+	santa_config_init(&ctl->cfg, NULL);
+	r = santa_config_load(&ctl->cfg, path ? path : SANTA_DEFAULT_CONFIG_PATH, ignore_diag, NULL);
+	if (r < 0 && r != -ENOENT)
+		fprintf(stderr, "santactl: the configuration has errors; using what could be read\n");
+}
+
+static int
+connect_santad(struct santactl *ctl)
+{
+	char path[4096], why[512];
+	int r;
+
+	if (sd_event_new(&ctl->event) < 0)
+		return -ENOMEM;
+	r = santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_SOCKET_NAME);
+	if (r < 0)
+		return r;
+	r = ipc_conn_connect(ctl->event, path, "santad", 0, NULL, NULL, NULL, &ctl->conn, why,
+			     sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "An error occurred communicating with the daemon, is it running?\n");
+		fprintf(stderr, "santactl: %s", why);
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			fprintf(stderr, "; start it with 'systemctl start santad' or run santad as root");
+		fprintf(stderr, "\n");
+	}
+	return r;
+}
+
+/* Sends a request, returns the reply or NULL after printing why. */
+static struct ipc_msg *
+call(struct santactl *ctl, struct ipc_msg *req)
+{
+	struct ipc_msg *reply = NULL;
+	const char *text = NULL;
+	int r;
+
+	r = ipc_conn_call(ctl->conn, req, 10 * 1000 * 1000ULL, &reply);
+	if (r < 0) {
+		if (reply)
+			ipc_msg_error(reply, &text);
+		fprintf(stderr, "santactl: santad refused: %s\n", text ? text : strerror(-r));
+		ipc_msg_free(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+/* ---- version ---- */
+
+static int
+cmd_version(struct santactl *ctl, int argc, char **argv)
+{
+	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+
+	if (json)
+		printf("{\n  \"santad\" : \"%s\",\n  \"santactl\" : \"%s\",\n  \"SantaGUI\" : \"%s\"\n}\n",
+		       SANTA_VERSION, SANTA_VERSION, SANTA_VERSION);
+	else
+		printf("%-15s | %s\n%-15s | %s\n%-15s | %s\n", "santad", SANTA_VERSION, "santactl",
+		       SANTA_VERSION, "SantaGUI", SANTA_VERSION);
+	return 0;
+}
+
+/* ---- status ---- */
+
+static int64_t
+get_int(const struct ipc_value *dict, const char *key)
+{
+	int64_t v = 0;
+
+	ipc_dict_get_int(dict, key, &v);
+	return v;
+}
+
+static const char *
+get_str(const struct ipc_value *dict, const char *key)
+{
+	const char *s = "";
+
+	ipc_dict_get_string(dict, key, &s);
+	return s;
+}
+
+static bool
+get_bool(const struct ipc_value *dict, const char *key)
+{
+	bool b = false;
+
+	ipc_dict_get_bool(dict, key, &b);
+	return b;
+}
+
+static void
+row(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+row(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-25s | ", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static int
+cmd_status(struct santactl *ctl, int argc, char **argv)
+{
+	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
+	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	struct ipc_msg *reply;
+	size_t i;
+
+	if (connect_santad(ctl) < 0)
+		return 1;
+	reply = call(ctl, ipc_msg_new(SANTAD_STATUS));
+	if (!reply)
+		return 1;
+	b = ipc_msg_body_const(reply);
+	ipc_dict_get_dict(b, "rules", &rules);
+	ipc_dict_get_dict(b, "cache", &cache);
+	ipc_dict_get_dict(b, "decisions", &dec);
+	ipc_dict_get_array(b, "watched", &watched);
+	if (json) {
+		json_t *root = json_object(), *w = json_array();
+
+		for (i = 0; i < ipc_container_len(watched); i++)
+			json_array_append_new(w, json_string(ipc_value_string(ipc_array_at(watched, i))));
+		json_object_set_new(root, "daemon",
+			json_pack("{s:b, s:s, s:b, s:s, s:b, s:I, s:I, s:I, s:I, s:o}",
+				  "driver_connected", 1, "mode", get_str(b, "mode"),
+				  "transitive_rules", get_bool(b, "transitive_rules"),
+				  "log_type", get_str(b, "log_type"),
+				  "file_logging", get_bool(b, "file_logging"),
+				  "decisions_allowed", (json_int_t)get_int(dec, "allowed"),
+				  "decisions_denied", (json_int_t)get_int(dec, "denied"),
+				  "decisions_timed_out", (json_int_t)get_int(dec, "timeouts"),
+				  "events_log_dropped", (json_int_t)get_int(dec, "log_dropped"),
+				  "watched_filesystems", w));
+		json_object_set_new(root, "database",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "binary_rules", (json_int_t)get_int(rules, "binary"),
+				  "certificate_rules", (json_int_t)get_int(rules, "certificate"),
+				  "teamid_rules", (json_int_t)get_int(rules, "teamid"),
+				  "signingid_rules", (json_int_t)get_int(rules, "signingid"),
+				  "cdhash_rules", (json_int_t)get_int(rules, "cdhash"),
+				  "compiler_rules", (json_int_t)0, "transitive_rules", (json_int_t)0));
+		json_object_set_new(root, "static_rules",
+			json_pack("{s:I}", "rule_count", (json_int_t)get_int(b, "static_rules")));
+		json_object_set_new(root, "cache",
+			json_pack("{s:I, s:I, s:I, s:I, s:I}",
+				  "entries", (json_int_t)get_int(cache, "entries"),
+				  "capacity", (json_int_t)get_int(cache, "capacity"),
+				  "hits", (json_int_t)get_int(cache, "hits"),
+				  "misses", (json_int_t)get_int(cache, "misses"),
+				  "kernel_ignore_marks", (json_int_t)get_int(cache, "kernel_ignore_marks")));
+		json_object_set_new(root, "sync",
+			json_pack("{s:s}", "server", get_str(b, "sync_server")[0] ? get_str(b, "sync_server")
+										: "null"));
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+		json_decref(root);
+	} else {
+		printf(">>> Daemon Info\n");
+		row("Mode", "%s", get_str(b, "mode"));
+		if (get_bool(b, "transitive_rules"))
+			row("Transitive Rules", "Yes");
+		row("Log Type", "%s", get_str(b, "log_type"));
+		row("File Logging", "%s", get_bool(b, "file_logging") ? "Yes" : "No");
+		row("Decisions (allow/deny)", "%lld / %lld", (long long)get_int(dec, "allowed"),
+		    (long long)get_int(dec, "denied"));
+		row("Decision Timeouts", "%lld", (long long)get_int(dec, "timeouts"));
+		for (i = 0; i < ipc_container_len(watched); i++)
+			row(i == 0 ? "Watched Filesystems" : "", "%s",
+			    ipc_value_string(ipc_array_at(watched, i)));
+		printf(">>> Cache Info\n");
+		row("Cache entries", "%lld (of %lld)", (long long)get_int(cache, "entries"),
+		    (long long)get_int(cache, "capacity"));
+		row("Cache hits / misses", "%lld / %lld", (long long)get_int(cache, "hits"),
+		    (long long)get_int(cache, "misses"));
+		row("Kernel ignore marks", "%lld", (long long)get_int(cache, "kernel_ignore_marks"));
+		printf(">>> Database Info\n");
+		row("Binary Rules", "%lld", (long long)get_int(rules, "binary"));
+		row("Certificate Rules", "%lld (not enforceable on Linux)",
+		    (long long)get_int(rules, "certificate"));
+		row("TeamID Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "teamid"));
+		row("SigningID Rules", "%lld (not enforceable on Linux)",
+		    (long long)get_int(rules, "signingid"));
+		row("CDHash Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "cdhash"));
+		if (get_int(b, "static_rules") > 0) {
+			printf(">>> Static Rules\n");
+			row("Rules", "%lld", (long long)get_int(b, "static_rules"));
+		}
+		if (get_str(b, "sync_server")[0]) {
+			printf(">>> Sync Info\n");
+			row("Sync Server", "%s", get_str(b, "sync_server"));
+		}
+	}
+	ipc_msg_free(reply);
+	return 0;
+}
+
+/* ---- rule ---- */
+
+static const char *
+type_label(enum santa_rule_type t)
+{
+	switch (t) {
+	case SANTA_RULE_TYPE_BINARY:
+		return "SHA-256";
+	case SANTA_RULE_TYPE_CERTIFICATE:
+		return "Certificate SHA-256";
+	case SANTA_RULE_TYPE_TEAMID:
+		return "Team ID";
+	case SANTA_RULE_TYPE_SIGNINGID:
+		return "Signing ID";
+	case SANTA_RULE_TYPE_CDHASH:
+		return "CDHash";
+	default:
+		return "?";
+	}
+}
+
+static const char *
+check_type_name(enum santa_rule_type t)
+{
+	static const char *const names[] = { "?", "Binary", "Certificate", "TeamID", "SigningID",
+					     "CDHash" };
+
+	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+static void
+rule_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: santactl rule [options]\n"
+		"  One of:\n"
+		"    --allow: add to allow\n"
+		"    --block: add to block\n"
+		"    --silent-block: add to silent block\n"
+		"    --compiler: allow and mark as a compiler\n"
+		"    --remove: remove existing rule\n"
+		"    --check: check for an existing rule\n"
+		"  One of:\n"
+		"    --identifier {id}: identifier (SHA-256 for binary rules)\n"
+		"    --sha256 {sha256}: deprecated spelling of --identifier\n"
+		"    --path {path}: use the SHA-256 of the file at path\n"
+		"  Optionally:\n"
+		"    --certificate, --teamid, --signingid, --cdhash: rule type (default binary;\n"
+		"        stored and synced, but only binary rules are enforceable on Linux)\n"
+		"    --message {message}: custom message shown when blocked\n"
+		"    --custom-url {url}: custom URL for the block notification\n");
+}
+
+static int
+cmd_rule(struct santactl *ctl, int argc, char **argv)
+{
+	enum { OPT_ALLOW = 256, OPT_BLOCK, OPT_SILENT, OPT_COMPILER, OPT_REMOVE, OPT_CHECK,
+	       OPT_ID, OPT_PATH, OPT_MSG, OPT_URL, OPT_CERT, OPT_TEAM, OPT_SIGN, OPT_CDHASH };
+	static const struct option opts[] = {
+		{ "allow", no_argument, NULL, OPT_ALLOW },
+		{ "whitelist", no_argument, NULL, OPT_ALLOW },
+		{ "block", no_argument, NULL, OPT_BLOCK },
+		{ "blacklist", no_argument, NULL, OPT_BLOCK },
+		{ "silent-block", no_argument, NULL, OPT_SILENT },
+		{ "silent-blacklist", no_argument, NULL, OPT_SILENT },
+		{ "compiler", no_argument, NULL, OPT_COMPILER },
+		{ "remove", no_argument, NULL, OPT_REMOVE },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "identifier", required_argument, NULL, OPT_ID },
+		{ "sha256", required_argument, NULL, OPT_ID },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "message", required_argument, NULL, OPT_MSG },
+		{ "custom-url", required_argument, NULL, OPT_URL },
+		{ "certificate", no_argument, NULL, OPT_CERT },
+		{ "teamid", no_argument, NULL, OPT_TEAM },
+		{ "signingid", no_argument, NULL, OPT_SIGN },
+		{ "cdhash", no_argument, NULL, OPT_CDHASH },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum santa_rule_type type = SANTA_RULE_TYPE_BINARY;
+	enum santa_policy policy = SANTA_POLICY_UNKNOWN;
+	const char *message = NULL, *url = NULL, *path = NULL;
+	char identifier[SANTA_SHA256_HEX_LEN + 200] = "";
+	uint8_t digest[SANTA_SHA256_LEN];
+	bool check = false;
+	struct ipc_msg *req, *reply;
+	struct ipc_value *rule;
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_ALLOW: policy = SANTA_POLICY_ALLOWLIST; break;
+		case OPT_BLOCK: policy = SANTA_POLICY_BLOCKLIST; break;
+		case OPT_SILENT: policy = SANTA_POLICY_SILENT_BLOCKLIST; break;
+		case OPT_COMPILER: policy = SANTA_POLICY_ALLOWLIST_COMPILER; break;
+		case OPT_REMOVE: policy = SANTA_POLICY_REMOVE; break;
+		case OPT_CHECK: check = true; break;
+		case OPT_ID: snprintf(identifier, sizeof(identifier), "%s", optarg); break;
+		case OPT_PATH: path = optarg; break;
+		case OPT_MSG: message = optarg; break;
+		case OPT_URL: url = optarg; break;
+		case OPT_CERT: type = SANTA_RULE_TYPE_CERTIFICATE; break;
+		case OPT_TEAM: type = SANTA_RULE_TYPE_TEAMID; break;
+		case OPT_SIGN: type = SANTA_RULE_TYPE_SIGNINGID; break;
+		case OPT_CDHASH: type = SANTA_RULE_TYPE_CDHASH; break;
+		default:
+			fprintf(stderr, "\n");
+			rule_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "santactl rule: unexpected argument '%s'\n\n", argv[optind]);
+		rule_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (path) {
+		if (type != SANTA_RULE_TYPE_BINARY) {
+			fprintf(stderr, "santactl rule: --path gives a SHA-256, so only binary rules: "
+					"Linux has no code signatures to read team or signing ids from\n");
+			return EXIT_USAGE;
+		}
+		r = santa_sha256_path(path, 1, digest);
+		if (r < 0) {
+			fprintf(stderr, "santactl rule: cannot hash %s: %s\n", path, strerror(-r));
+			return EXIT_USAGE;
+		}
+		santa_sha256_to_hex(digest, identifier);
+	}
+	if (!check && policy == SANTA_POLICY_UNKNOWN) {
+		fprintf(stderr, "No state specified\n\n");
+		rule_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!identifier[0]) {
+		fprintf(stderr, "A valid SHA-256, CDHash, Signing ID, team ID, or path to file must be "
+				"specified\n\n");
+		rule_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (santa_rule_identifier_normalize(type, identifier) < 0) {
+		if (type == SANTA_RULE_TYPE_BINARY || type == SANTA_RULE_TYPE_CERTIFICATE)
+			fprintf(stderr, "BINARY or CERTIFICATE rules require a valid SHA-256\n");
+		else
+			fprintf(stderr, "santactl rule: '%s' is not a valid %s\n", identifier,
+				type_label(type));
+		return EXIT_USAGE;
+	}
+	if (!check && geteuid() != 0) {
+		fprintf(stderr, "The command 'rule' requires root privileges.\n");
+		return EXIT_NEEDS_ROOT;
+	}
+	if (!check && (ctl->cfg.sync_base_url || ctl->cfg.n_static_rules)) {
+		printf("(SyncBaseURL/StaticRules is set, rules are managed centrally.)");
+		fflush(stdout);
+		return 1;
+	}
+	if (connect_santad(ctl) < 0)
+		return 1;
+	if (check) {
+		bool found = false;
+		int64_t p = 0;
+
+		req = ipc_msg_new(SANTAD_RULE_CHECK);
+		ipc_dict_put_string(ipc_msg_body(req), "identifier", identifier);
+		ipc_dict_put_int(ipc_msg_body(req), "rule_type", type);
+		reply = call(ctl, req);
+		if (!reply)
+			return 1;
+		ipc_dict_get_bool(ipc_msg_body(reply), "found", &found);
+		ipc_dict_get_int(ipc_msg_body(reply), "policy", &p);
+		if (!found)
+			printf("No rule exists with the given parameters\n");
+		else
+			printf("%s (%s%s)\n",
+			       p == SANTA_POLICY_ALLOWLIST || p == SANTA_POLICY_ALLOWLIST_COMPILER
+				       ? "Allowed"
+				       : "Blocked",
+			       check_type_name(type),
+			       p == SANTA_POLICY_ALLOWLIST_COMPILER ? ", Compiler"
+			       : p == SANTA_POLICY_SILENT_BLOCKLIST ? ", Silent"
+								    : "");
+		ipc_msg_free(reply);
+		return 0;
+	}
+	req = ipc_msg_new(SANTAD_RULE_ADD);
+	rule = ipc_array_add_dict(ipc_dict_put_array(ipc_msg_body(req), "rules"));
+	ipc_dict_put_string(rule, "identifier", identifier);
+	ipc_dict_put_int(rule, "rule_type", type);
+	ipc_dict_put_int(rule, "policy", policy);
+	if (message)
+		ipc_dict_put_string(rule, "custom_msg", message);
+	if (url)
+		ipc_dict_put_string(rule, "custom_url", url);
+	reply = call(ctl, req);
+	if (!reply) {
+		fprintf(stderr, "Failed to modify rules.\n");
+		return 1;
+	}
+	ipc_msg_free(reply);
+	printf("%s rule for %s: %s.\n", policy == SANTA_POLICY_REMOVE ? "Removed" : "Added",
+	       type_label(type), identifier);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct santactl *, int, char **);
+	} commands[] = {
+		{ "rule", cmd_rule },
+		{ "status", cmd_status },
+		{ "version", cmd_version },
+	};
+	struct santactl ctl = { 0 };
+	size_t i;
+	int r = EXIT_UNKNOWN;
+
+	/* Nobody of the same uid may ptrace a santactl to borrow its validated connection. */
+	prctl(PR_SET_DUMPABLE, 0);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2 || strcmp(argv[1], "usage") == 0 || strcmp(argv[1], "commands") == 0) {
+		print_commands(stdout);
+		return 1;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) {
+		if (argc > 2 && strcmp(argv[2], "rule") == 0) {
+			printf("Help for 'rule':\n");
+			rule_usage(stdout);
+			return 1;
+		}
+		print_commands(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			load_config(&ctl);
+			r = commands[i].fn(&ctl, argc - 1, argv + 1);
+			goto out;
+		}
+	}
+	fprintf(stderr, "Unknown command: %s\n", argv[1]);
+	return EXIT_UNKNOWN;
+out:
+	ipc_conn_unref(ctl.conn);
+	sd_event_unref(ctl.event);
+	santa_config_free(&ctl.cfg);
+	return r;
+}

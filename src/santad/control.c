@@ -1,0 +1,266 @@
+/*
+ * santad.sock: the requests santactl makes (santad_proto.h). Only validated
+ * santactl binaries get in; only those running as root may change anything.
+ * Handlers answer at once: they run on the loop, never block and never hash.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "santa/ipc.h"
+#include "santa/path.h"
+#include "santa/santad_proto.h"
+#include "santad.h"
+
+static int
+authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
+{
+	if (strcmp(peer->name, "santactl") != 0) {
+		snprintf(why, why_size, "%s may not use santad.sock", peer->name);
+		return -EPERM;
+	}
+	peer->privileged = peer->uid == 0;
+	return 0;
+}
+
+static void
+on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why,
+	    void *userdata)
+{
+	struct santad *d = userdata;
+
+	santa_log(&d->log, LOG_WARNING, "santad.sock: refused pid %d (uid %u): %s",
+		  (int)peer->pid, (unsigned)peer->uid, why);
+}
+
+/* Forgets every decision: after a rule change nothing decided before may stand. */
+static void
+flush_decisions(struct santad *d)
+{
+	decision_cache_flush(d->cache);
+	if (d->cfg.enable_kernel_ignore_marks)
+		fan_flush_ignore_marks(&d->fan);
+}
+
+static void
+reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
+	struct ipc_value *b, *rules, *cache, *dec, *watched;
+	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
+	struct decision_cache_stats cs;
+	size_t i;
+
+	if (!m || rules_db_counts(d->rules, counts) < 0) {
+		ipc_msg_free(m);
+		ipc_conn_reply_error(conn, req, -EIO, "cannot read the rules database");
+		return;
+	}
+	decision_cache_stats(d->cache, &cs);
+	b = ipc_msg_body(m);
+	ipc_dict_put_string(b, "mode", santa_mode_to_string(d->cfg.client_mode));
+	ipc_dict_put_string(b, "log_type", santa_event_log_type_to_string(d->cfg.event_log_type));
+	ipc_dict_put_string(b, "event_log_path", d->cfg.event_log_path);
+	ipc_dict_put_bool(b, "transitive_rules", d->cfg.enable_transitive_rules);
+	ipc_dict_put_bool(b, "file_logging", d->cfg.file_changes_regex != NULL);
+	ipc_dict_put_int(b, "static_rules", (int64_t)d->cfg.n_static_rules);
+	ipc_dict_put_string(b, "sync_server", d->cfg.sync_base_url ? d->cfg.sync_base_url : "");
+	rules = ipc_dict_put_dict(b, "rules");
+	ipc_dict_put_int(rules, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
+	ipc_dict_put_int(rules, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
+	ipc_dict_put_int(rules, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
+	ipc_dict_put_int(rules, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
+	ipc_dict_put_int(rules, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
+	cache = ipc_dict_put_dict(b, "cache");
+	ipc_dict_put_int(cache, "entries", (int64_t)cs.entries);
+	ipc_dict_put_int(cache, "capacity", (int64_t)cs.capacity);
+	ipc_dict_put_int(cache, "hits", (int64_t)cs.hits);
+	ipc_dict_put_int(cache, "misses", (int64_t)cs.misses);
+	ipc_dict_put_int(cache, "kernel_ignore_marks", (int64_t)d->stats.ignore_marks);
+	dec = ipc_dict_put_dict(b, "decisions");
+	ipc_dict_put_int(dec, "allowed", (int64_t)d->stats.allowed);
+	ipc_dict_put_int(dec, "denied", (int64_t)d->stats.denied);
+	ipc_dict_put_int(dec, "timeouts", (int64_t)d->stats.timeouts);
+	ipc_dict_put_int(dec, "pending", d->n_pending);
+	ipc_dict_put_int(dec, "log_dropped", (int64_t)event_log_dropped(d->elog));
+	watched = ipc_dict_put_array(b, "watched");
+	for (i = 0; i < d->fan.n_marked; i++)
+		ipc_array_add_string(watched, d->fan.marked[i]);
+	ipc_conn_reply(conn, req, m);
+}
+
+/* Reads one rule from a request dict; the strings point into the message. */
+static int
+parse_rule(const struct ipc_value *v, struct santa_rule *rule, char *why, size_t why_size)
+{
+	int64_t type = 0, policy = 0;
+
+	memset(rule, 0, sizeof(*rule));
+	if (ipc_value_type(v) != IPC_DICT ||
+	    ipc_dict_get_string(v, "identifier", &rule->identifier) < 0 ||
+	    ipc_dict_get_int(v, "rule_type", &type) < 0 ||
+	    ipc_dict_get_int(v, "policy", &policy) < 0) {
+		snprintf(why, why_size, "a rule needs identifier, rule_type and policy");
+		return -EINVAL;
+	}
+	if (type < SANTA_RULE_TYPE_BINARY || type > SANTA_RULE_TYPE_MAX ||
+	    policy < SANTA_POLICY_ALLOWLIST || policy > SANTA_POLICY_MAX) {
+		snprintf(why, why_size, "unknown rule_type %lld or policy %lld", (long long)type,
+			 (long long)policy);
+		return -EINVAL;
+	}
+	rule->type = (enum santa_rule_type)type;
+	rule->policy = (enum santa_policy)policy;
+	ipc_dict_get_string(v, "custom_msg", &rule->custom_msg);
+	ipc_dict_get_string(v, "custom_url", &rule->custom_url);
+	return 0;
+}
+
+static void
+handle_rule_add(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *list;
+	struct santa_rule *rules = NULL;
+	struct ipc_msg *reply;
+	char why[512] = "";
+	size_t n, i;
+	int r;
+
+	if (ipc_dict_get_array(ipc_msg_body_const(req), "rules", &list) < 0) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "rules: expected an array of rules");
+		return;
+	}
+	n = ipc_container_len(list);
+	rules = calloc(n ? n : 1, sizeof(*rules));
+	if (!rules) {
+		ipc_conn_reply_error(conn, req, -ENOMEM, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		r = parse_rule(ipc_array_at(list, i), &rules[i], why, sizeof(why));
+		if (r < 0) {
+			ipc_conn_reply_error(conn, req, r, why);
+			free(rules);
+			return;
+		}
+	}
+	r = rules_db_apply(d->rules, rules, n, false, why, sizeof(why));
+	free(rules);
+	if (r < 0) {
+		ipc_conn_reply_error(conn, req, r, why);
+		return;
+	}
+	flush_decisions(d);
+	santa_log(&d->log, LOG_INFO, "santactl (pid %d) changed %zu rule(s)",
+		  (int)ipc_conn_peer(conn)->pid, n);
+	reply = ipc_msg_new(SANTAD_RULE_ADD);
+	ipc_dict_put_int(ipc_msg_body(reply), "applied", (int64_t)n);
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
+handle_rule_check(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *b = ipc_msg_body_const(req);
+	char id[SANTA_IDENTIFIER_MAX];
+	struct santa_rule_found found;
+	const char *identifier;
+	struct ipc_msg *reply;
+	int64_t type = 0;
+	int r;
+
+	if (ipc_dict_get_string(b, "identifier", &identifier) < 0 ||
+	    ipc_dict_get_int(b, "rule_type", &type) < 0 || strlen(identifier) >= sizeof(id) ||
+	    type < SANTA_RULE_TYPE_BINARY || type > SANTA_RULE_TYPE_MAX) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "expected identifier and rule_type");
+		return;
+	}
+	strcpy(id, identifier);
+	if (santa_rule_identifier_normalize((enum santa_rule_type)type, id) < 0) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "not a valid identifier for that rule type");
+		return;
+	}
+	if (type == SANTA_RULE_TYPE_BINARY)
+		r = santad_find_binary_rule(d, id, &found);
+	else
+		r = rules_db_lookup(d->rules, (enum santa_rule_type)type, id, &found);
+	reply = ipc_msg_new(SANTAD_RULE_CHECK);
+	b = ipc_msg_body(reply);
+	ipc_dict_put_bool(ipc_msg_body(reply), "found", r == 0);
+	if (r == 0) {
+		ipc_dict_put_int(ipc_msg_body(reply), "policy", found.policy);
+		ipc_dict_put_string(ipc_msg_body(reply), "custom_msg", found.custom_msg);
+		ipc_dict_put_string(ipc_msg_body(reply), "custom_url", found.custom_url);
+	}
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
+on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	struct santad *d = userdata;
+	bool privileged = ipc_conn_peer(conn)->privileged;
+
+	if (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY) {
+		ipc_msg_free(msg);
+		return;
+	}
+	switch (ipc_msg_type(msg)) {
+	case SANTAD_STATUS:
+		reply_status(d, conn, msg);
+		break;
+	case SANTAD_RULE_CHECK:
+		handle_rule_check(d, conn, msg);
+		break;
+	case SANTAD_RULE_ADD:
+	case SANTAD_FLUSH_CACHE:
+		if (!privileged) {
+			ipc_conn_reply_error(conn, msg, -EPERM, "this needs santactl running as root");
+			break;
+		}
+		if (ipc_msg_type(msg) == SANTAD_RULE_ADD) {
+			handle_rule_add(d, conn, msg);
+		} else {
+			flush_decisions(d);
+			ipc_conn_reply(conn, msg, ipc_msg_new(SANTAD_FLUSH_CACHE));
+		}
+		break;
+	default:
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+		break;
+	}
+	ipc_msg_free(msg);
+}
+
+int
+santad_control_start(struct santad *d)
+{
+	struct ipc_listener_handlers h = {
+		.authorize = authorize,
+		.on_rejected = on_rejected,
+		.conn_handlers = { .on_message = on_message },
+	};
+	struct ipc_allowlist list = { 0 };
+	char path[PATH_MAX];
+	int r;
+
+	r = santa_mkdir_secure(d->cfg.run_directory, 0755);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to prepare %s: %m",
+				       d->cfg.run_directory);
+	r = ipc_allowlist_add(&list, "santactl", d->cfg.santactl_path);
+	if (r < 0)
+		/* Without a trustworthy santactl nobody can talk to santad: enforcement goes on. */
+		santa_log_errno(&d->log, LOG_WARNING, r,
+				"santactl at %s cannot be trusted (%m): santad.sock will refuse "
+				"everyone; set SantactlPath",
+				d->cfg.santactl_path);
+	r = santa_path_join(path, sizeof(path), d->cfg.run_directory, SANTAD_SOCKET_NAME);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Socket path too long: %m");
+	r = ipc_listener_new(d->event, -1, path, 0666, &list, &h, d, &d->control);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to listen on %s: %m", path);
+	return 0;
+}
