@@ -13,7 +13,11 @@ fi
 
 # Re-run inside a private mount namespace; the tmpfs vanishes with it.
 if [ "${SANTAD_TEST_IN_NS:-}" != 1 ]; then
-	SANTAD_TEST_IN_NS=1 exec unshare -m --propagation private "$0" "$@"
+	# Where / is not a mount point (a chroot) private propagation cannot be set;
+	# the test mount is then made private by itself below.
+	prop=private
+	unshare -m --propagation private true 2> /dev/null || prop=unchanged
+	SANTAD_TEST_IN_NS=1 exec unshare -m --propagation "$prop" "$0" "$@"
 fi
 
 work=$(mktemp -d /tmp/santad-enforce-XXXXXX)
@@ -29,6 +33,7 @@ trap cleanup EXIT
 mnt=$work/mnt
 mkdir -p "$mnt" "$work/state"
 mount -t tmpfs -o mode=0755 tmpfs "$mnt"
+mount --make-private "$mnt"
 
 cp /bin/true "$mnt/allowed"
 cp /bin/echo "$mnt/blocked"
