@@ -105,49 +105,105 @@ mark(struct santad *d, const char *path, unsigned int how)
 	return add_path(&d->fan, path);
 }
 
-/*
- * Every local filesystem in /proc/self/mountinfo, once per superblock:
- * FAN_MARK_FILESYSTEM covers all its mounts and bind mounts.
- */
-static int
-mark_all_filesystems(struct santad *d)
+static bool
+marked_already(struct fan_client *fan, const char *key)
 {
-	char line[4096], mountpoint[PATH_MAX], fstype[64], seen[256][16];
-	unsigned int major, minor;
-	size_t n_seen = 0, i;
+	size_t i;
+
+	for (i = 0; i < fan->n_keys; i++)
+		if (strcmp(fan->keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+static void
+remember_key(struct fan_client *fan, const char *key)
+{
+	char **k;
+
+	if (fan->n_keys >= FAN_MAX_MARKS)
+		return;
+	k = realloc(fan->keys, (fan->n_keys + 1) * sizeof(*k));
+	if (!k)
+		return;
+	fan->keys = k;
+	k[fan->n_keys] = strdup(key);
+	if (k[fan->n_keys])
+		fan->n_keys++;
+}
+
+/* True when mountpoint is path or lies below it. */
+static bool
+under(const char *mountpoint, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strcmp(path, "/") == 0)
+		return true;
+	return strncmp(mountpoint, path, n) == 0 && (mountpoint[n] == '\0' || mountpoint[n] == '/');
+}
+
+/*
+ * Marks what /proc/self/mountinfo lists and is not marked yet: every local
+ * filesystem (once per superblock: FAN_MARK_FILESYSTEM covers all its mounts
+ * and bind mounts), or, with WatchPaths, the mounts at or below those paths.
+ * Runs at start and whenever the mount table changes, so a filesystem
+ * mounted after santad started is watched too. Returns how many were marked.
+ */
+int
+fan_sync_marks(struct santad *d)
+{
+	char line[4096], mountpoint[PATH_MAX], fstype[64], key[32];
+	unsigned int major, minor, mount_id;
+	bool by_mount = d->cfg.watch_mark_mount, wanted;
+	int marked = 0;
+	size_t i;
 	FILE *f;
-	int r = 0, marked = 0;
 
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return santa_log_errno(&d->log, LOG_ERR, -errno,
 				       "Failed to read /proc/self/mountinfo: %m");
 	while (fgets(line, sizeof(line), f)) {
-		char devid[16], *sep;
+		char *sep;
 
 		/* id parent major:minor root mountpoint options ... - fstype source ... */
-		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &major, &minor, mountpoint) != 3)
+		if (sscanf(line, "%u %*u %u:%u %*s %4095s", &mount_id, &major, &minor, mountpoint) != 4)
 			continue;
 		sep = strstr(line, " - ");
 		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || is_pseudo(fstype))
 			continue;
-		snprintf(devid, sizeof(devid), "%u:%u", major, minor);
-		for (i = 0; i < n_seen; i++)
-			if (strcmp(seen[i], devid) == 0)
-				break;
-		if (i < n_seen || n_seen >= sizeof(seen) / sizeof(seen[0]))
-			continue;
-		snprintf(seen[n_seen++], sizeof(seen[0]), "%s", devid);
-		/* mountinfo escapes spaces as \040: a path with one is skipped, not misread. */
+		/* mountinfo escapes spaces as \040: such a path is skipped, not misread. */
 		if (strchr(mountpoint, '\\'))
 			continue;
-		if (mark(d, mountpoint, FAN_MARK_FILESYSTEM) == 0)
+		wanted = d->cfg.watch_paths.n == 0;
+		for (i = 0; !wanted && i < d->cfg.watch_paths.n; i++)
+			wanted = under(mountpoint, d->cfg.watch_paths.items[i]);
+		if (!wanted)
+			continue;
+		if (by_mount && d->cfg.watch_paths.n)
+			snprintf(key, sizeof(key), "mnt:%llu", (unsigned long long)mount_id);
+		else
+			snprintf(key, sizeof(key), "dev:%u:%u", major, minor);
+		if (marked_already(&d->fan, key))
+			continue;
+		remember_key(&d->fan, key);
+		if (mark(d, mountpoint,
+			 by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM) == 0)
 			marked++;
 	}
 	fclose(f);
-	if (marked == 0)
-		r = -ENOENT;
-	return r;
+	return marked;
+}
+
+/* The mount table changed (POLLPRI on mountinfo): watch what is new. */
+static int
+on_mounts_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+
+	fan_sync_marks(d);
+	return 0;
 }
 
 static int
@@ -204,16 +260,35 @@ fan_client_start(struct santad *d)
 		return santa_log_errno(&d->log, LOG_ERR, r, "fanotify_init failed: %m");
 	}
 	by_mount = d->cfg.watch_mark_mount;
-	if (d->cfg.watch_paths.n == 0) {
-		r = mark_all_filesystems(d);
-	} else {
-		r = 0;
-		for (i = 0; i < d->cfg.watch_paths.n && r == 0; i++)
-			r = mark(d, d->cfg.watch_paths.items[i],
-				 by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
+	/* A watched path that is not itself a mount point: mark what holds it. */
+	for (i = 0; i < d->cfg.watch_paths.n; i++) {
+		const char *path = d->cfg.watch_paths.items[i];
+		struct statx stx;
+		char key[32];
+
+		if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) < 0)
+			return santa_log_errno(&d->log, LOG_ERR, -errno, "Cannot watch %s: %m", path);
+		if (by_mount)
+			snprintf(key, sizeof(key), "mnt:%llu", (unsigned long long)stx.stx_mnt_id);
+		else
+			snprintf(key, sizeof(key), "dev:%u:%u", stx.stx_dev_major, stx.stx_dev_minor);
+		if (marked_already(fan, key))
+			continue;
+		remember_key(fan, key);
+		r = mark(d, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
+		if (r < 0)
+			return r;
 	}
+	r = fan_sync_marks(d);
 	if (r < 0)
 		return r;
+	if (fan->n_marked == 0)
+		return santa_log_errno(&d->log, LOG_ERR, -ENOENT, "Nothing to watch: no local "
+				       "filesystem found in /proc/self/mountinfo");
+	fan->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (fan->mountinfo_fd >= 0)
+		(void)sd_event_add_io(d->event, &fan->mounts, fan->mountinfo_fd, EPOLLPRI,
+				      on_mounts_changed, d);
 	return sd_event_add_io(d->event, &fan->io, fan->fd, EPOLLIN, on_fanotify, d);
 }
 
@@ -224,6 +299,16 @@ fan_client_stop(struct fan_client *fan)
 
 	sd_event_source_disable_unref(fan->io);
 	fan->io = NULL;
+	sd_event_source_disable_unref(fan->mounts);
+	fan->mounts = NULL;
+	if (fan->mountinfo_fd >= 0)
+		close(fan->mountinfo_fd);
+	fan->mountinfo_fd = -1;
+	for (i = 0; i < fan->n_keys; i++)
+		free(fan->keys[i]);
+	free(fan->keys);
+	fan->keys = NULL;
+	fan->n_keys = 0;
 	if (fan->fd >= 0)
 		close(fan->fd); /* the kernel allows every event still waiting */
 	fan->fd = -1;

@@ -151,7 +151,6 @@ run(struct santad *d)
 	r = hash_pool_start((unsigned int)d->cfg.hash_worker_threads, 4096, &d->pool);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the hash workers: %m");
-	d->fan.fd = -1;
 	r = fan_client_start(d);
 	if (r < 0)
 		return r;
@@ -193,7 +192,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1 },
+	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1 },
 			      .completion_fd = -1 };
 	int level = LOG_INFO, opt, r;
 

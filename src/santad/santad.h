@@ -88,14 +88,22 @@ void exec_job_run(struct exec_job *job);
 
 /* ---- fanotify ---- */
 
+#define FAN_MAX_MARKS 4096
+
 struct fan_client {
 	int fd;
 	sd_event_source *io;
 	char **marked; /* what was marked, for santactl status */
 	size_t n_marked;
+	char **keys; /* "dev:M:m" or "mnt:ID" of what was marked, to mark each once */
+	size_t n_keys;
+	int mountinfo_fd; /* POLLPRI when the mount table changes */
+	sd_event_source *mounts;
 };
 
 int fan_client_start(struct santad *d);
+/* Marks filesystems that appeared since the last call; returns how many. */
+int fan_sync_marks(struct santad *d);
 void fan_client_stop(struct fan_client *fan);
 /* Lets the kernel skip us for this file until it changes (an allowed, trusted file). */
 int fan_ignore_file(struct fan_client *fan, int fd);

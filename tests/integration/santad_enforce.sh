@@ -25,6 +25,7 @@ pid=
 cleanup() {
 	# santad must never outlive the test: it would keep enforcing and hold ctest's pipe.
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	umount "$work/mnt/late" 2>/dev/null
 	umount "$work/mnt" 2>/dev/null
 	rm -rf "$work"
 }
@@ -184,6 +185,20 @@ elif grep -F "sha256=$evil_sha" "$work/santa.log" | grep -q 'path=.*evil<pipe>de
 else
 	fail "escaped evil line not found: $(grep -F "evil" "$work/santa.log" || true)"
 fi
+
+# A filesystem mounted under the watched path after santad started is watched too.
+mkdir -p "$mnt/late"
+mount -t tmpfs -o mode=0755 tmpfs "$mnt/late"
+cp /bin/echo "$mnt/late/blocked-copy"
+sleep 0.3
+if "$mnt/late/blocked-copy" x > /dev/null 2>&1; then
+	fail "a blocklisted binary on a filesystem mounted after start ran"
+else
+	pass "a filesystem mounted after santad started is enforced without a restart"
+fi
+grep -q "watching $mnt/late (mount)" "$work/santad.err" && pass "santad logged the new mount" ||
+	fail "new mount not logged"
+umount "$mnt/late"
 
 # A script run directly goes through its interpreter's exec of the script file.
 out=$("$mnt/script.sh" 2>&1) && pass "script allowed in MONITOR ($out)" || fail "script: $out"
