@@ -19,6 +19,7 @@ fi
 work=$(mktemp -d /tmp/santa-exec-storm-XXXXXX)
 pid=
 cleanup() {
+	set +e
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	umount "$work/mnt" 2>/dev/null
 	rm -rf "$work"
