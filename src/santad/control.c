@@ -34,19 +34,12 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 		  (int)peer->pid, (unsigned)peer->uid, why);
 }
 
-/* Forgets every decision: after a rule change nothing decided before may stand. */
-static void
-flush_decisions(struct santad *d)
-{
-	decision_cache_flush(d->cache);
-	if (d->cfg.enable_kernel_ignore_marks)
-		fan_flush_ignore_marks(&d->fan);
-}
 
 static void
 reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
+	const struct santa_config *live = &d->policy->cfg;
 	struct ipc_value *b, *rules, *cache, *dec, *watched;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
@@ -59,13 +52,13 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	}
 	decision_cache_stats(d->cache, &cs);
 	b = ipc_msg_body(m);
-	ipc_dict_put_string(b, "mode", santa_mode_to_string(d->cfg.client_mode));
+	ipc_dict_put_string(b, "mode", santa_mode_to_string(live->client_mode));
 	ipc_dict_put_string(b, "log_type", santa_event_log_type_to_string(d->cfg.event_log_type));
 	ipc_dict_put_string(b, "event_log_path", d->cfg.event_log_path);
-	ipc_dict_put_bool(b, "transitive_rules", d->cfg.enable_transitive_rules);
-	ipc_dict_put_bool(b, "file_logging", d->cfg.file_changes_regex != NULL);
-	ipc_dict_put_int(b, "static_rules", (int64_t)d->cfg.n_static_rules);
-	ipc_dict_put_string(b, "sync_server", d->cfg.sync_base_url ? d->cfg.sync_base_url : "");
+	ipc_dict_put_bool(b, "transitive_rules", live->enable_transitive_rules);
+	ipc_dict_put_bool(b, "file_logging", live->file_changes_regex != NULL);
+	ipc_dict_put_int(b, "static_rules", (int64_t)live->n_static_rules);
+	ipc_dict_put_string(b, "sync_server", live->sync_base_url ? live->sync_base_url : "");
 	rules = ipc_dict_put_dict(b, "rules");
 	ipc_dict_put_int(rules, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
 	ipc_dict_put_int(rules, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
@@ -151,7 +144,7 @@ handle_rule_add(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 		ipc_conn_reply_error(conn, req, r, why);
 		return;
 	}
-	flush_decisions(d);
+	santad_flush_decisions(d);
 	santa_log(&d->log, LOG_INFO, "santactl (pid %d) changed %zu rule(s)",
 		  (int)ipc_conn_peer(conn)->pid, n);
 	reply = ipc_msg_new(SANTAD_RULE_ADD);
@@ -182,7 +175,7 @@ handle_rule_check(struct santad *d, struct ipc_conn *conn, const struct ipc_msg 
 		return;
 	}
 	if (type == SANTA_RULE_TYPE_BINARY)
-		r = santad_find_binary_rule(d, id, &found);
+		r = santad_find_binary_rule(d, d->policy, id, &found);
 	else
 		r = rules_db_lookup(d->rules, (enum santa_rule_type)type, id, &found);
 	reply = ipc_msg_new(SANTAD_RULE_CHECK);
@@ -222,7 +215,7 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		if (ipc_msg_type(msg) == SANTAD_RULE_ADD) {
 			handle_rule_add(d, conn, msg);
 		} else {
-			flush_decisions(d);
+			santad_flush_decisions(d);
 			ipc_conn_reply(conn, msg, ipc_msg_new(SANTAD_FLUSH_CACHE));
 		}
 		break;

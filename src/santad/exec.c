@@ -32,14 +32,40 @@ file_key_of(const struct stat *st, struct santa_file_key *key)
 	key->size = st->st_size;
 }
 
+struct policy *
+policy_ref(struct policy *p)
+{
+	p->refs++;
+	return p;
+}
+
+void
+policy_unref(struct policy *p)
+{
+	if (!p || --p->refs > 0)
+		return;
+	santa_scopes_free(p->scopes);
+	santa_config_free(&p->cfg);
+	free(p);
+}
+
+void
+santad_flush_decisions(struct santad *d)
+{
+	decision_cache_flush(d->cache);
+	if (d->fan.fd >= 0)
+		fan_flush_ignore_marks(&d->fan);
+}
+
 int
-santad_find_binary_rule(struct santad *d, const char *sha256_hex, struct santa_rule_found *out)
+santad_find_binary_rule(struct santad *d, const struct policy *policy, const char *sha256_hex,
+			struct santa_rule_found *out)
 {
 	size_t i;
 
 	/* Static rules from the config beat database rules, as on Santa. */
-	for (i = 0; i < d->cfg.n_static_rules; i++) {
-		const struct santa_static_rule *r = &d->cfg.static_rules[i];
+	for (i = 0; i < policy->cfg.n_static_rules; i++) {
+		const struct santa_static_rule *r = &policy->cfg.static_rules[i];
 
 		if (r->rule_type == SANTA_RULE_TYPE_BINARY && strcmp(r->identifier, sha256_hex) == 0) {
 			out->type = r->rule_type;
@@ -68,9 +94,9 @@ answer_once(struct exec_job *job, enum santa_verdict verdict)
 
 /* The verdict when no decision could be made in time (or at all). */
 static enum santa_verdict
-fallback_verdict(const struct santad *d, enum santa_mode mode)
+fallback_verdict(const struct policy *policy, enum santa_mode mode)
 {
-	return d->cfg.fail_closed && mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY
+	return policy->cfg.fail_closed && mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY
 								  : SANTA_VERDICT_ALLOW;
 }
 
@@ -84,21 +110,21 @@ exec_job_run(struct exec_job *job)
 	struct santa_decide_input in = {
 		.path = job->path,
 		.mode = job->mode,
-		.scopes = d->scopes,
-		.transitive_rules_enabled = d->cfg.enable_transitive_rules,
+		.scopes = job->policy->scopes,
+		.transitive_rules_enabled = job->policy->cfg.enable_transitive_rules,
 	};
 
 	job->hash_error = santa_sha256_fd(job->fd, job->sha256, NULL);
 	if (job->hash_error == 0) {
 		santa_sha256_to_hex(job->sha256, hex);
-		if (santad_find_binary_rule(d, hex, &rule) == 0)
+		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
 			in.binary_rule = &rule;
 		santa_decide(&in, &job->decision);
 	} else {
 		/* Unreadable: the path scopes and the mode still apply, without a hash. */
 		santa_decide(&in, &job->decision);
 		if (job->decision.reason == SANTA_REASON_UNKNOWN)
-			job->decision.verdict = fallback_verdict(d, job->mode);
+			job->decision.verdict = fallback_verdict(job->policy, job->mode);
 	}
 	answer_once(job, job->decision.verdict);
 	santad_job_done(d, job);
@@ -172,7 +198,7 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 static void
 maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision *decision)
 {
-	if (!d->cfg.enable_kernel_ignore_marks || !trusted ||
+	if (!d->policy->cfg.enable_kernel_ignore_marks || !trusted ||
 	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT)
 		return;
 	if (fan_ignore_file(&d->fan, fd) == 0)
@@ -221,6 +247,7 @@ job_free(struct exec_job *job)
 	sd_event_source_disable_unref(job->deadline);
 	if (job->fd >= 0)
 		close(job->fd);
+	policy_unref(job->policy);
 	free(job);
 }
 
@@ -231,7 +258,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 	struct exec_job *job = userdata;
 	struct santad *d = job->daemon;
 	struct santa_decision timeout = {
-		.verdict = fallback_verdict(d, job->mode),
+		.verdict = fallback_verdict(job->policy, job->mode),
 		.reason = SANTA_REASON_TIMEOUT,
 	};
 
@@ -240,7 +267,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		d->stats.timeouts++;
 		count(d, timeout.verdict);
 		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
-			  job->path, (long long)d->cfg.decision_timeout_ms,
+			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict));
 		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL);
 	}
@@ -307,7 +334,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	struct santa_cached cached;
 	struct proc_info proc;
 	struct exec_job *job;
-	enum santa_mode mode = d->cfg.client_mode;
+	enum santa_mode mode = d->policy->cfg.client_mode;
 	char path[PATH_MAX];
 	struct stat st;
 	uint64_t now;
@@ -338,11 +365,12 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	d->stats.cache_misses++;
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		fan_respond(d->fan.fd, fd, fallback_verdict(d, mode));
+		fan_respond(d->fan.fd, fd, fallback_verdict(d->policy, mode));
 		close(fd);
 		return;
 	}
 	job->daemon = d;
+	job->policy = policy_ref(d->policy);
 	job->fd = fd;
 	job->pid = pid;
 	job->proc = proc;
@@ -353,9 +381,10 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	job->started_usec = now;
 	r = sd_event_add_time(d->event, &job->deadline, CLOCK_MONOTONIC,
-			      now + (uint64_t)d->cfg.decision_timeout_ms * 1000, 0, on_deadline, job);
+			      now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000, 0, on_deadline,
+			      job);
 	if (r < 0) {
-		fan_respond(d->fan.fd, fd, fallback_verdict(d, mode));
+		fan_respond(d->fan.fd, fd, fallback_verdict(d->policy, mode));
 		job_free(job);
 		return;
 	}

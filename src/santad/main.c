@@ -68,14 +68,95 @@ print_config(const struct santa_config *cfg)
 	printf("SantactlPath              = %s\n", cfg->santactl_path);
 }
 
+/*
+ * Loads the configuration file into a new policy. Diagnostics go to the log;
+ * a file with errors gives -EINVAL and no policy, so a bad edit never
+ * replaces a good configuration.
+ */
+static int
+load_policy(struct santad *d, bool quiet, struct policy **out)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	char why[512];
+	int r;
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->refs = 1;
+	r = santa_config_init(&p->cfg, d->root);
+	if (r < 0)
+		goto fail;
+	r = santa_config_load(&p->cfg, d->config_path, quiet ? NULL : log_config_diag, d);
+	if (r == -ENOENT && !d->config_path_given)
+		r = 0; /* no file at the default path: Santa's defaults */
+	if (r < 0)
+		goto fail;
+	r = santa_scopes_new(p->cfg.allowed_path_regex, p->cfg.blocked_path_regex, &p->scopes, why,
+			     sizeof(why));
+	if (r < 0) {
+		santa_log(&d->log, LOG_ERR, "%s", why);
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	policy_unref(p);
+	return r;
+}
+
+/* Settings that only take effect at start: said so rather than silently ignored. */
+static void
+warn_restart_only(struct santad *d, const struct santa_config *n)
+{
+	const struct santa_config *o = &d->cfg;
+	bool watch_same = o->watch_paths.n == n->watch_paths.n && o->watch_mark_mount == n->watch_mark_mount;
+	size_t i;
+
+	for (i = 0; watch_same && i < o->watch_paths.n; i++)
+		watch_same = strcmp(o->watch_paths.items[i], n->watch_paths.items[i]) == 0;
+	if (!watch_same)
+		santa_log(&d->log, LOG_WARNING, "WatchPaths/WatchMarkType changed: restart santad to apply");
+	if (strcmp(o->rules_db_path, n->rules_db_path) || strcmp(o->events_db_path, n->events_db_path) ||
+	    strcmp(o->event_log_path, n->event_log_path) || o->event_log_type != n->event_log_type ||
+	    strcmp(o->run_directory, n->run_directory) || strcmp(o->santactl_path, n->santactl_path) ||
+	    o->hash_worker_threads != n->hash_worker_threads ||
+	    o->decision_cache_size != n->decision_cache_size)
+		santa_log(&d->log, LOG_WARNING, "paths, event log, worker or cache sizes changed: "
+			  "restart santad to apply");
+}
+
+/* SIGHUP: new rules of the game for every decision from now on; the old ones finish as they were. */
+static void
+reload(struct santad *d)
+{
+	struct policy *p;
+	enum santa_mode old_mode = d->policy->cfg.client_mode;
+
+	if (load_policy(d, false, &p) < 0) {
+		santa_log(&d->log, LOG_ERR, "SIGHUP: %s not reloaded; the previous configuration stays in force",
+			  d->config_path);
+		event_log_reopen(d->elog);
+		return;
+	}
+	warn_restart_only(d, &p->cfg);
+	policy_unref(d->policy);
+	d->policy = p;
+	santad_flush_decisions(d);
+	event_log_reopen(d->elog);
+	if (old_mode != p->cfg.client_mode)
+		santa_log(&d->log, LOG_NOTICE, "mode changed: %s -> %s", santa_mode_to_string(old_mode),
+			  santa_mode_to_string(p->cfg.client_mode));
+	santa_log(&d->log, LOG_INFO, "SIGHUP: configuration reloaded, decisions flushed, event log reopened");
+}
+
 static int
 on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct santad *d = userdata;
 
 	if (si->ssi_signo == SIGHUP) {
-		santa_log(&d->log, LOG_INFO, "SIGHUP: reopening the event log");
-		event_log_reopen(d->elog);
+		reload(d);
 		return 0;
 	}
 	santa_log(&d->log, LOG_INFO, "%s: stopping", strsignal((int)si->ssi_signo));
@@ -127,10 +208,10 @@ run(struct santad *d)
 	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the rules: %s", why);
-	r = santa_scopes_new(d->cfg.allowed_path_regex, d->cfg.blocked_path_regex, &d->scopes, why,
-			     sizeof(why));
+	/* The file was just read with diagnostics shown: quietly, the same again. */
+	r = load_policy(d, true, &d->policy);
 	if (r < 0)
-		return santa_log_errno(&d->log, LOG_ERR, r, "%s", why);
+		return r;
 	r = decision_cache_new((size_t)d->cfg.decision_cache_size, &d->cache);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
@@ -175,7 +256,7 @@ shutdown_daemon(struct santad *d)
 	hash_pool_stop(d->pool);
 	event_log_stop(d->elog);
 	decision_cache_free(d->cache);
-	santa_scopes_free(d->scopes);
+	policy_unref(d->policy);
 	rules_db_close(d->rules);
 	sd_event_unref(d->event);
 }

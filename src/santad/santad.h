@@ -56,6 +56,21 @@ void hash_pool_stop(struct hash_pool *pool);
 
 struct santad;
 
+/*
+ * What decisions depend on and SIGHUP may change: the configuration as last
+ * loaded and its compiled path scopes. A job holds a reference to the policy
+ * it was started under, so a reload never changes the rules under a worker's
+ * feet. References are taken and dropped on the loop thread only.
+ */
+struct policy {
+	unsigned int refs;
+	struct santa_config cfg;
+	struct santa_scopes *scopes;
+};
+
+struct policy *policy_ref(struct policy *p);
+void policy_unref(struct policy *p);
+
 struct proc_info {
 	pid_t pid, ppid;
 	uid_t uid;
@@ -66,6 +81,7 @@ struct exec_job {
 	struct exec_job *next;        /* pool queue, then completion queue */
 	struct exec_job *pending_next; /* main thread's list of unfinished jobs */
 	struct santad *daemon;
+	struct policy *policy;        /* the rules this job is decided under */
 	int fd;                       /* the file being executed, from fanotify */
 	pid_t pid;
 	struct proc_info proc; /* read while the process waited */
@@ -124,7 +140,7 @@ struct santad {
 
 	sd_event *event;
 	struct rules_db *rules;
-	struct santa_scopes *scopes;
+	struct policy *policy; /* current; cfg above is as started (paths, watches) */
 	struct decision_cache *cache;
 	struct fan_client fan;
 	struct hash_pool *pool;
@@ -150,8 +166,10 @@ int santad_control_start(struct santad *d);
 /* Sets up the completion channel from the workers to the loop. */
 int santad_exec_start(struct santad *d);
 /* Looks up rules for a SHA-256: static rules from the config first, then the database. */
-int santad_find_binary_rule(struct santad *d, const char *sha256_hex,
-			    struct santa_rule_found *out);
+int santad_find_binary_rule(struct santad *d, const struct policy *policy,
+			    const char *sha256_hex, struct santa_rule_found *out);
+/* Forgets every decision (userspace cache and kernel ignore marks). */
+void santad_flush_decisions(struct santad *d);
 /* A worker hands a finished job back to the loop. */
 void santad_job_done(struct santad *d, struct exec_job *job);
 /* The loop handles one permission event. */

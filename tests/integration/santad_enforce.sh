@@ -309,6 +309,32 @@ set -e
 [ $rc -eq 2 ] && [ "$out" = "The command 'rule' requires root privileges." ] &&
 	pass "rule as non-root refused with exit 2" || fail "rule as nobody: rc=$rc $out"
 
+# SIGHUP: a new mode applies at once (cached and kernel-ignored decisions are flushed).
+"$mnt/unknown" / > /dev/null && "$mnt/unknown" / > /dev/null || fail "unknown should run in MONITOR"
+sed -i 's/^ClientMode = MONITOR/ClientMode = LOCKDOWN/' "$work/santa.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q "mode changed: Monitor -> Lockdown" "$work/santad.err" && break; sleep 0.1; done
+grep -q "mode changed: Monitor -> Lockdown" "$work/santad.err" && pass "SIGHUP reload logs the mode change" ||
+	fail "no mode change logged after SIGHUP"
+if "$mnt/unknown" / > /dev/null 2>&1; then
+	fail "after reload to LOCKDOWN a cached unknown binary still ran"
+else
+	pass "after reload to LOCKDOWN the cached unknown binary is denied"
+fi
+# A broken edit is refused and the configuration in force stays.
+echo "FailClosed = perhaps" >> "$work/santa.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q "not reloaded" "$work/santad.err" && break; sleep 0.1; done
+grep -q "santa.conf:.*FailClosed: expected a boolean" "$work/santad.err" &&
+	grep -q "previous configuration stays in force" "$work/santad.err" &&
+	pass "a config with errors is not applied on SIGHUP, with the error named" ||
+	fail "bad config on SIGHUP: $(tail -3 "$work/santad.err")"
+"$mnt/unknown" / > /dev/null 2>&1 && fail "LOCKDOWN lost after a bad reload" ||
+	pass "LOCKDOWN still in force after the bad reload"
+sed -i '/^FailClosed = perhaps/d; s/^ClientMode = LOCKDOWN/ClientMode = MONITOR/' "$work/santa.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q "mode changed: Lockdown -> Monitor" "$work/santad.err" && break; sleep 0.1; done
+
 # A copy of santactl is not santactl.
 cp "$santactl" "$work/fake-santactl"
 set +e
