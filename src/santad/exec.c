@@ -327,6 +327,55 @@ santad_exec_start(struct santad *d)
 	return 0;
 }
 
+static void
+remember_seen(struct santad *d, pid_t pid, const struct stat *st)
+{
+	struct seen_exec *e = &d->seen[d->seen_next++ % SEEN_EXECS];
+
+	e->pid = pid;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+}
+
+static bool
+take_seen(struct santad *d, pid_t pid, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < SEEN_EXECS; i++) {
+		struct seen_exec *e = &d->seen[i];
+
+		if (e->pid == pid && e->ino == st->st_ino && e->dev == st->st_dev) {
+			e->pid = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
+{
+	struct santa_file_key key;
+	struct santa_cached cached;
+	struct proc_info proc;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || take_seen(d, pid, &st))
+		return;
+	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
+	file_key_of(&st, &key);
+	if (!decision_cache_lookup(d->cache, &key, &cached))
+		return; /* evicted from our cache too: nothing truthful to say about why */
+	proc.pid = pid;
+	process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	fd_path(fd, path, sizeof(path));
+	d->stats.logged_without_asking++;
+	count(d, cached.decision.verdict);
+	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256);
+}
+
 void
 santad_handle_exec(struct santad *d, int fd, pid_t pid)
 {
@@ -346,6 +395,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 		return;
 	}
 	file_key_of(&st, &key);
+	if (d->fan.notify_fd >= 0)
+		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,
 	 * a short-lived program may be gone before the log line is written.

@@ -100,6 +100,11 @@ mark(struct santad *d, const char *path, unsigned int how)
 {
 	if (fanotify_mark(d->fan.fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
 		return santa_log_errno(&d->log, LOG_ERR, -errno, "Failed to watch %s: %m", path);
+	/* The notification group sees the same execs, including those the kernel no longer asks about. */
+	if (d->fan.notify_fd >= 0 &&
+	    fanotify_mark(d->fan.notify_fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC, AT_FDCWD, path) < 0)
+		santa_log_errno(&d->log, LOG_WARNING, -errno,
+				"Failed to log execs of %s that need no decision: %m", path);
 	santa_log(&d->log, LOG_INFO, "watching %s (%s)", path,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
 	return add_path(&d->fan, path);
@@ -206,6 +211,29 @@ on_mounts_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+/* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
+static int
+on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+	char buf[FAN_READ_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct fanotify_event_metadata *m;
+	ssize_t len;
+
+	len = read(fd, buf, sizeof(buf));
+	if (len <= 0)
+		return 0;
+	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
+	     m = FAN_EVENT_NEXT(m, len)) {
+		if (m->fd < 0)
+			continue;
+		if (m->vers == FANOTIFY_METADATA_VERSION && (m->mask & FAN_OPEN_EXEC))
+			santad_handle_exec_done(d, m->fd, m->pid);
+		close(m->fd);
+	}
+	return 0;
+}
+
 static int
 on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -259,6 +287,22 @@ fan_client_start(struct santad *d)
 					       "(CONFIG_FANOTIFY_ACCESS_PERMISSIONS): %m");
 		return santa_log_errno(&d->log, LOG_ERR, r, "fanotify_init failed: %m");
 	}
+	/*
+	 * With kernel ignore marks the permission group stops seeing repeated
+	 * execs of allowed files; a notification group still sees them, so that
+	 * santa.log keeps a line per exec as on Santa. It never blocks anything.
+	 */
+	fan->notify_fd = -1;
+	if (d->cfg.enable_kernel_ignore_marks) {
+		fan->notify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+					       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+		if (fan->notify_fd < 0)
+			santa_log_errno(&d->log, LOG_WARNING, -errno,
+					"No notification group (%m): repeated allowed execs will not be logged");
+		else
+			(void)sd_event_add_io(d->event, &fan->notify_io, fan->notify_fd, EPOLLIN,
+					      on_notify, d);
+	}
 	by_mount = d->cfg.watch_mark_mount;
 	/* A watched path that is not itself a mount point: mark what holds it. */
 	for (i = 0; i < d->cfg.watch_paths.n; i++) {
@@ -301,6 +345,11 @@ fan_client_stop(struct fan_client *fan)
 	fan->io = NULL;
 	sd_event_source_disable_unref(fan->mounts);
 	fan->mounts = NULL;
+	sd_event_source_disable_unref(fan->notify_io);
+	fan->notify_io = NULL;
+	if (fan->notify_fd >= 0)
+		close(fan->notify_fd);
+	fan->notify_fd = -1;
 	if (fan->mountinfo_fd >= 0)
 		close(fan->mountinfo_fd);
 	fan->mountinfo_fd = -1;

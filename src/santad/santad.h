@@ -115,6 +115,8 @@ struct fan_client {
 	size_t n_keys;
 	int mountinfo_fd; /* POLLPRI when the mount table changes */
 	sd_event_source *mounts;
+	int notify_fd; /* FAN_OPEN_EXEC notifications, for logging, or -1 */
+	sd_event_source *notify_io;
 };
 
 int fan_client_start(struct santad *d);
@@ -127,6 +129,17 @@ int fan_ignore_file(struct fan_client *fan, int fd);
 int fan_flush_ignore_marks(struct fan_client *fan);
 /* Writes the kernel's answer for fd. */
 int fan_respond(int fan_fd, int fd, enum santa_verdict verdict);
+
+/*
+ * Execs the permission path saw, so that their notifications are not logged
+ * twice: a small ring, since an entry is consumed within the same exec.
+ */
+#define SEEN_EXECS 1024
+struct seen_exec {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+};
 
 /* ---- the daemon ---- */
 
@@ -154,10 +167,12 @@ struct santad {
 	sd_event_source *completion_src;
 	struct exec_job *pending; /* main thread only */
 	unsigned int n_pending;
+	struct seen_exec seen[SEEN_EXECS];
+	unsigned int seen_next;
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
-		uint64_t ignore_marks, ignore_mark_errors;
+		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
 	} stats;
 };
 
@@ -174,5 +189,8 @@ void santad_flush_decisions(struct santad *d);
 void santad_job_done(struct santad *d, struct exec_job *job);
 /* The loop handles one permission event. */
 void santad_handle_exec(struct santad *d, int fd, pid_t pid);
+/* An exec happened (notification): logged unless the permission path logged it. */
+void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
+
 
 #endif
