@@ -208,13 +208,14 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "events_log_dropped", (json_int_t)get_int(dec, "log_dropped"),
 				  "watched_filesystems", w));
 		json_object_set_new(root, "database",
-			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				  "binary_rules", (json_int_t)get_int(rules, "binary"),
 				  "certificate_rules", (json_int_t)get_int(rules, "certificate"),
 				  "teamid_rules", (json_int_t)get_int(rules, "teamid"),
 				  "signingid_rules", (json_int_t)get_int(rules, "signingid"),
 				  "cdhash_rules", (json_int_t)get_int(rules, "cdhash"),
-				  "compiler_rules", (json_int_t)0, "transitive_rules", (json_int_t)0));
+				  "compiler_rules", (json_int_t)0, "transitive_rules", (json_int_t)0,
+				  "events_pending_upload", (json_int_t)get_int(b, "events_pending_upload")));
 		json_object_set_new(root, "static_rules",
 			json_pack("{s:I}", "rule_count", (json_int_t)get_int(b, "static_rules")));
 		json_object_set_new(root, "cache",
@@ -257,6 +258,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("SigningID Rules", "%lld (not enforceable on Linux)",
 		    (long long)get_int(rules, "signingid"));
 		row("CDHash Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "cdhash"));
+		row("Events Pending Upload", "%lld", (long long)get_int(b, "events_pending_upload"));
 		if (get_int(b, "static_rules") > 0) {
 			printf(">>> Static Rules\n");
 			row("Rules", "%lld", (long long)get_int(b, "static_rules"));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "santa/events_db.h"
 #include "santa/ipc.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
@@ -65,6 +66,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(rules, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
 	ipc_dict_put_int(rules, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
 	ipc_dict_put_int(rules, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
+	ipc_dict_put_int(b, "events_pending_upload", d->events ? events_db_count(d->events) : 0);
+	ipc_dict_put_int(b, "events_dropped", d->events ? events_db_dropped(d->events) : 0);
 	cache = ipc_dict_put_dict(b, "cache");
 	ipc_dict_put_int(cache, "entries", (int64_t)cs.entries);
 	ipc_dict_put_int(cache, "capacity", (int64_t)cs.capacity);

@@ -14,9 +14,13 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <utmpx.h>
+
+#include <jansson.h>
 #include <unistd.h>
 
 #include "santa/eventlog.h"
+#include "santa/events_db.h"
 #include "santa/path.h"
 #include "santad.h"
 
@@ -45,6 +49,8 @@ struct event_log {
 	char *path;
 	char *machine_id; /* EnableMachineIDDecoration */
 	int fd;
+	struct events_db *events;
+	uint64_t upload_dropped;
 };
 
 static int
@@ -191,6 +197,139 @@ write_record(struct event_log *log, const struct exec_record *rec, struct line_b
 		out->len += (size_t)len;
 }
 
+/* The eventupload "decision" value, or NULL where Santa sends none. */
+static const char *
+upload_decision(const struct exec_record *rec)
+{
+	bool allow = rec->verdict == SANTA_VERDICT_ALLOW;
+
+	switch (rec->reason) {
+	case SANTA_REASON_UNKNOWN:
+		return allow ? "ALLOW_UNKNOWN" : "BLOCK_UNKNOWN";
+	case SANTA_REASON_BINARY:
+		return allow ? "ALLOW_BINARY" : "BLOCK_BINARY";
+	case SANTA_REASON_SCOPE:
+		return allow ? "ALLOW_SCOPE" : "BLOCK_SCOPE";
+	default:
+		return NULL; /* compiler, transitive, timeout: no wire value */
+	}
+}
+
+/* Who is logged in, from utmp: distinct users, and user@host or user@line per session. */
+static void
+add_sessions(json_t *ev)
+{
+	json_t *users = json_array(), *sessions = json_array();
+	struct utmpx *u;
+	/* utmpx fields are fixed-size and not always NUL-terminated. */
+	const int user_len = (int)sizeof(((struct utmpx *)0)->ut_user);
+	const int host_len = (int)sizeof(((struct utmpx *)0)->ut_host);
+	char entry[sizeof(((struct utmpx *)0)->ut_user) + sizeof(((struct utmpx *)0)->ut_host) + 2];
+	size_t i;
+	bool seen;
+
+	setutxent();
+	while ((u = getutxent())) {
+		if (u->ut_type != USER_PROCESS)
+			continue;
+		snprintf(entry, sizeof(entry), "%.*s@%.*s", user_len, u->ut_user, host_len,
+			 u->ut_host[0] ? u->ut_host : u->ut_line);
+		json_array_append_new(sessions, json_string(entry));
+		snprintf(entry, sizeof(entry), "%.*s", user_len, u->ut_user);
+		seen = false;
+		for (i = 0; i < json_array_size(users); i++)
+			seen |= strcmp(json_string_value(json_array_get(users, i)), entry) == 0;
+		if (!seen)
+			json_array_append_new(users, json_string(entry));
+	}
+	endutxent();
+	if (json_array_size(users))
+		json_object_set_new(ev, "logged_in_users", users);
+	else
+		json_decref(users);
+	if (json_array_size(sessions))
+		json_object_set_new(ev, "current_sessions", sessions);
+	else
+		json_decref(sessions);
+}
+
+/* The eventupload Event for rec, as JSON text (malloc'd), or NULL. */
+static char *
+upload_event_json(struct event_log *log, const struct exec_record *rec)
+{
+	char sha[SANTA_SHA256_HEX_LEN + 1], dir[PATH_MAX], comm[64] = "", procpath[64];
+	const char *name = strrchr(rec->path, '/'), *decision = upload_decision(rec);
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+	json_t *ev = json_object();
+	char *text;
+	FILE *f;
+
+	if (!ev)
+		return NULL;
+	if (rec->has_sha256) {
+		santa_sha256_to_hex(rec->sha256, sha);
+		json_object_set_new(ev, "file_sha256", json_string(sha));
+	}
+	snprintf(dir, sizeof(dir), "%.*s", name ? (int)(name - rec->path) : 0, rec->path);
+	json_object_set_new(ev, "file_path", json_string(dir[0] ? dir : "/"));
+	json_object_set_new(ev, "file_name", json_string(name ? name + 1 : rec->path));
+	if (getpwuid_r(rec->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+		json_object_set_new(ev, "executing_user", json_string(res->pw_name));
+	json_object_set_new(ev, "execution_time", json_real(rec->exec_time));
+	if (decision)
+		json_object_set_new(ev, "decision", json_string(decision));
+	json_object_set_new(ev, "pid", json_integer(rec->pid));
+	json_object_set_new(ev, "ppid", json_integer(rec->ppid));
+	snprintf(procpath, sizeof(procpath), "/proc/%d/comm", (int)rec->ppid);
+	if (rec->ppid > 0 && (f = fopen(procpath, "re"))) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		if (comm[0])
+			json_object_set_new(ev, "parent_name", json_string(comm));
+	}
+	add_sessions(ev);
+	/* Paths that are not UTF-8 cannot be JSON strings: jansson refuses them, and so do we. */
+	text = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	return text;
+}
+
+/* Stores the batch's upload events in one transaction. */
+static void
+store_upload_events(struct event_log *log, struct exec_record *batch)
+{
+	char *json[256];
+	size_t n = 0, i;
+	struct exec_record *rec;
+	int r;
+
+	for (rec = batch; rec; rec = rec->next) {
+		if (!rec->upload)
+			continue;
+		json[n] = upload_event_json(log, rec);
+		if (json[n])
+			n++;
+		else
+			log->upload_dropped++;
+		if (n == sizeof(json) / sizeof(json[0]) || (!rec->next && n)) {
+			r = events_db_add(log->events, (const char *const *)json, n);
+			if (r < 0)
+				log->upload_dropped += n;
+			for (i = 0; i < n; i++)
+				free(json[i]);
+			n = 0;
+		}
+	}
+	if (n) {
+		if (events_db_add(log->events, (const char *const *)json, n) < 0)
+			log->upload_dropped += n;
+		for (i = 0; i < n; i++)
+			free(json[i]);
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -224,6 +363,8 @@ writer_main(void *arg)
 			if (log->type != SANTA_EVENT_LOG_SYSLOG)
 				open_log(log);
 		}
+		if (log->events)
+			store_upload_events(log, batch);
 		while ((rec = batch)) {
 			batch = rec->next;
 			if (log->type != SANTA_EVENT_LOG_NULL)
@@ -235,7 +376,7 @@ writer_main(void *arg)
 }
 
 int
-event_log_start(const struct santa_config *cfg, struct event_log **out)
+event_log_start(const struct santa_config *cfg, struct events_db *events, struct event_log **out)
 {
 	struct event_log *log = calloc(1, sizeof(*log));
 	int r;
@@ -244,6 +385,7 @@ event_log_start(const struct santa_config *cfg, struct event_log **out)
 	if (!log)
 		return -ENOMEM;
 	log->fd = -1;
+	log->events = events;
 	log->type = cfg->event_log_type;
 	/* JSON lines are not written yet: they fall back to Santa's text format. */
 	log->path = strdup(cfg->event_log_path);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "santa/path.h"
@@ -170,14 +171,36 @@ process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
 		*gid = (gid_t)strtoul(p + 5, NULL, 10);
 }
 
+/*
+ * Which decisions become events for the sync server, as on Santa: every
+ * block, unknown allows unless DisableUnknownEventUpload, everything with
+ * EnableAllEventUpload; only while a sync server is configured.
+ */
+static bool
+wants_upload(const struct santad *d, const struct santa_decision *decision)
+{
+	const struct santa_config *cfg = &d->policy->cfg;
+
+	if (!d->events || !cfg->sync_base_url)
+		return false;
+	if (cfg->enable_all_event_upload || decision->verdict == SANTA_VERDICT_DENY)
+		return true;
+	return decision->reason == SANTA_REASON_UNKNOWN && !cfg->disable_unknown_event_upload;
+}
+
 static void
 log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum santa_mode mode,
-	 const struct santa_decision *decision, const uint8_t *sha256)
+	 const struct santa_decision *decision, const uint8_t *sha256, bool decided_now)
 {
 	struct exec_record *rec = calloc(1, sizeof(*rec));
+	struct timespec ts;
 
 	if (!rec)
 		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec->exec_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	/* A decision replayed from the cache was uploaded when it was made. */
+	rec->upload = decided_now && wants_upload(d, decision);
 	rec->verdict = decision->verdict;
 	rec->reason = decision->reason;
 	rec->explain = decision->explain;
@@ -269,7 +292,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
 			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict));
-		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL);
+		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true);
 	}
 	return 0;
 }
@@ -304,7 +327,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		if (!job->timed_out) {
 			count(d, job->decision.verdict);
 			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
-				 job->hash_error == 0 ? job->sha256 : NULL);
+				 job->hash_error == 0 ? job->sha256 : NULL, true);
 		}
 		job_free(job);
 	}
@@ -373,7 +396,8 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 	fd_path(fd, path, sizeof(path));
 	d->stats.logged_without_asking++;
 	count(d, cached.decision.verdict);
-	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256);
+	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256,
+		 false);
 }
 
 void
@@ -409,7 +433,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, cached.decision.verdict);
 		fd_path(fd, path, sizeof(path));
-		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256);
+		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false);
 		close(fd);
 		return;
 	}

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "santa/config.h"
+#include "santa/events_db.h"
 #include "santa/log.h"
 #include "santa/path.h"
 #include "santad.h"
@@ -215,7 +216,15 @@ run(struct santad *d)
 	r = decision_cache_new((size_t)d->cfg.decision_cache_size, &d->cache);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
-	r = event_log_start(&d->cfg, &d->elog);
+	if (d->cfg.sync_base_url) {
+		r = events_db_open(d->cfg.events_db_path, (uint64_t)d->cfg.events_db_max_events,
+				   &d->events, why, sizeof(why));
+		if (r < 0)
+			/* Enforcement matters more than upload: go on, without events for the server. */
+			santa_log(&d->log, LOG_ERR, "Events for the sync server will not be kept: %s",
+				  why);
+	}
+	r = event_log_start(&d->cfg, d->events, &d->elog);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the event log %s: %m",
 				       d->cfg.event_log_path);
@@ -255,6 +264,7 @@ shutdown_daemon(struct santad *d)
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	event_log_stop(d->elog);
+	events_db_close(d->events);
 	decision_cache_free(d->cache);
 	policy_unref(d->policy);
 	rules_db_close(d->rules);

@@ -31,12 +31,17 @@ struct exec_record {
 	uid_t uid;
 	gid_t gid;
 	enum santa_mode mode;
+	bool upload;       /* also store it in events.db for the sync server */
+	double exec_time;  /* Unix seconds, when the decision was made */
 	char path[PATH_MAX];
 };
 
 struct event_log;
+struct events_db;
 
-int event_log_start(const struct santa_config *cfg, struct event_log **out);
+/* events may be NULL (no sync server: nothing is kept for upload). */
+int event_log_start(const struct santa_config *cfg, struct events_db *events,
+		    struct event_log **out);
 /* Queues a record (taken); when the queue is full the record is dropped and counted. */
 void event_log_submit(struct event_log *log, struct exec_record *rec);
 void event_log_reopen(struct event_log *log);
@@ -158,6 +163,7 @@ struct santad {
 	struct fan_client fan;
 	struct hash_pool *pool;
 	struct event_log *elog;
+	struct events_db *events; /* NULL while no SyncBaseURL is set */
 	struct ipc_listener *control; /* santad.sock */
 
 	/* Jobs the workers finished; the loop picks them up via completion_fd. */

@@ -247,6 +247,32 @@ case "$line" in
 esac
 stop_santad
 
+# ---- events kept for the sync server (events.db), only while SyncBaseURL is set ----
+start_santad MONITOR "SyncBaseURL = https://sync.invalid/santa/"
+"$mnt/blocked" x > /dev/null 2>&1 && fail "blocked ran (events section)"
+"$mnt/unknown" / > /dev/null
+"$mnt/unknown" / > /dev/null
+"$mnt/allowed"
+log_line_for "path=$mnt/allowed" > /dev/null || true
+stop_santad
+if python3 - "$work/state/events.db" "$mnt" "$blocked_sha" <<'EOP'
+import json, sqlite3, sys
+db, mnt, blocked_sha = sys.argv[1:]
+rows = [json.loads(r[0]) for r in sqlite3.connect(db).execute("SELECT json FROM events ORDER BY id")]
+assert len(rows) == 2, rows  # the block, and the unknown once (its repeat was cached); not the allowlisted one
+b, u = rows
+assert b["decision"] == "BLOCK_BINARY" and b["file_sha256"] == blocked_sha, b
+assert b["file_name"] == "blocked" and b["file_path"] == mnt, b
+assert b["executing_user"] == "root" and b["pid"] > 0 and b["ppid"] > 0, b
+assert b["execution_time"] > 1.6e9 and "parent_name" in b, b
+assert u["decision"] == "ALLOW_UNKNOWN" and u["file_name"] == "unknown", u
+EOP
+then
+	pass "events.db holds BLOCK_BINARY and ALLOW_UNKNOWN events with the eventupload fields"
+else
+	fail "events.db content"
+fi
+
 # ---- deadline: a decision that cannot finish in time is answered anyway ----
 # /bin/true padded with 512 MiB of zeros still runs, and takes far longer than
 # 10 ms to hash.
@@ -281,6 +307,7 @@ s = json.load(sys.stdin)
 assert s["daemon"]["mode"] == "Monitor", s
 assert s["daemon"]["watched_filesystems"] == [sys.argv[1]], s
 assert s["database"]["binary_rules"] == 0, s
+assert s["database"]["events_pending_upload"] == 0, s
 assert s["static_rules"]["rule_count"] == 0, s
 assert s["sync"]["server"] == "null", s
 ' "$mnt"; then
