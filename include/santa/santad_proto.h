@@ -22,6 +22,10 @@ enum santad_request {
 	SANTAD_RULE_CHECK,
 	/* privileged; -> {} */
 	SANTAD_FLUSH_CACHE,
+	/* { sha256, path } -> { verdict ("ALLOW"/"DENY"), reason, explain?, rule_policy? }:
+	 * the decision santad would make for that file now. santactl hashes the file
+	 * itself: santad never opens a path a client names. */
+	SANTAD_FILEINFO,
 };
 
 #endif

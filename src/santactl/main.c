@@ -23,18 +23,14 @@
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sha256.h"
+#include "santactl.h"
 
 #define EXIT_USAGE     1
 #define EXIT_NEEDS_ROOT 2
 #define EXIT_UNKNOWN   128
 
-struct santactl {
-	struct santa_config cfg;
-	sd_event *event;
-	struct ipc_conn *conn;
-};
-
 static const char *const commands_help[][2] = {
+	{ "fileinfo", "Prints information about a file." },
 	{ "rule", "Manually add/remove/check rules." },
 	{ "status", "Show Santa status information." },
 	{ "version", "Show Santa component versions." },
@@ -47,7 +43,7 @@ print_commands(FILE *out)
 
 	fprintf(out, "Usage: santactl:\n");
 	for (i = 0; i < sizeof(commands_help) / sizeof(commands_help[0]); i++)
-		fprintf(out, "\t%7s - %s\n", commands_help[i][0], commands_help[i][1]);
+		fprintf(out, "\t%8s - %s\n", commands_help[i][0], commands_help[i][1]);
 	fprintf(out, "\nSee 'santactl help <command>' to read about a specific subcommand.\n");
 }
 
@@ -71,20 +67,20 @@ load_config(struct santactl *ctl)
 		fprintf(stderr, "santactl: the configuration has errors; using what could be read\n");
 }
 
-static int
-connect_santad(struct santactl *ctl)
+int
+santactl_connect(struct santactl *ctl, bool quiet)
 {
 	char path[4096], why[512];
 	int r;
 
-	if (sd_event_new(&ctl->event) < 0)
+	if (!ctl->event && sd_event_new(&ctl->event) < 0)
 		return -ENOMEM;
 	r = santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return r;
 	r = ipc_conn_connect(ctl->event, path, "santad", 0, NULL, NULL, NULL, &ctl->conn, why,
 			     sizeof(why));
-	if (r < 0) {
+	if (r < 0 && !quiet) {
 		fprintf(stderr, "An error occurred communicating with the daemon, is it running?\n");
 		fprintf(stderr, "santactl: %s", why);
 		if (r == -ENOENT || r == -ECONNREFUSED)
@@ -181,7 +177,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	struct ipc_msg *reply;
 	size_t i;
 
-	if (connect_santad(ctl) < 0)
+	if (santactl_connect(ctl, false) < 0)
 		return 1;
 	reply = call(ctl, ipc_msg_new(SANTAD_STATUS));
 	if (!reply)
@@ -430,7 +426,7 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 		fflush(stdout);
 		return 1;
 	}
-	if (connect_santad(ctl) < 0)
+	if (santactl_connect(ctl, false) < 0)
 		return 1;
 	if (check) {
 		bool found = false;
@@ -485,6 +481,7 @@ main(int argc, char **argv)
 		const char *name;
 		int (*fn)(struct santactl *, int, char **);
 	} commands[] = {
+		{ "fileinfo", cmd_fileinfo },
 		{ "rule", cmd_rule },
 		{ "status", cmd_status },
 		{ "version", cmd_version },
@@ -505,6 +502,11 @@ main(int argc, char **argv)
 		if (argc > 2 && strcmp(argv[2], "rule") == 0) {
 			printf("Help for 'rule':\n");
 			rule_usage(stdout);
+			return 1;
+		}
+		if (argc > 2 && strcmp(argv[2], "fileinfo") == 0) {
+			printf("Help for 'fileinfo':\n");
+			fileinfo_usage(stdout);
 			return 1;
 		}
 		print_commands(stdout);

@@ -12,6 +12,7 @@
 #include "santa/ipc.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
+#include "santa/sha256.h"
 #include "santad.h"
 
 static int
@@ -193,6 +194,42 @@ handle_rule_check(struct santad *d, struct ipc_conn *conn, const struct ipc_msg 
 }
 
 static void
+handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *b = ipc_msg_body_const(req);
+	struct santa_rule_found found;
+	struct santa_decision decision;
+	char hex[SANTA_SHA256_HEX_LEN + 1];
+	const char *sha, *path;
+	uint8_t digest[SANTA_SHA256_LEN];
+	struct ipc_msg *reply;
+	struct santa_decide_input in = {
+		.mode = d->policy->cfg.client_mode,
+		.scopes = d->policy->scopes,
+		.transitive_rules_enabled = d->policy->cfg.enable_transitive_rules,
+	};
+
+	if (ipc_dict_get_string(b, "sha256", &sha) < 0 || ipc_dict_get_string(b, "path", &path) < 0 ||
+	    santa_sha256_from_hex(sha, digest) < 0) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "expected sha256 (64 hex digits) and path");
+		return;
+	}
+	santa_sha256_to_hex(digest, hex);
+	in.path = path;
+	if (santad_find_binary_rule(d, d->policy, hex, &found) == 0)
+		in.binary_rule = &found;
+	santa_decide(&in, &decision);
+	reply = ipc_msg_new(SANTAD_FILEINFO);
+	ipc_dict_put_string(ipc_msg_body(reply), "verdict", santa_verdict_to_string(decision.verdict));
+	ipc_dict_put_string(ipc_msg_body(reply), "reason", santa_reason_to_string(decision.reason));
+	if (decision.explain)
+		ipc_dict_put_string(ipc_msg_body(reply), "explain", decision.explain);
+	if (in.binary_rule)
+		ipc_dict_put_int(ipc_msg_body(reply), "rule_policy", found.policy);
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
 on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 {
 	struct santad *d = userdata;
@@ -208,6 +245,9 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		break;
 	case SANTAD_RULE_CHECK:
 		handle_rule_check(d, conn, msg);
+		break;
+	case SANTAD_FILEINFO:
+		handle_fileinfo(d, conn, msg);
 		break;
 	case SANTAD_RULE_ADD:
 	case SANTAD_FLUSH_CACHE:

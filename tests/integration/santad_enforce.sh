@@ -328,6 +328,25 @@ out=$("$santactl" rule --check --sha256 "$unknown_sha" 2>&1)
 [ "$out" = "Blocked (Binary)" ] && pass "santactl rule --check" || fail "rule --check: $out"
 [ "$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["binary_rules"])')" = 1 ] &&
 	pass "status counts the new rule" || fail "status rule count"
+out=$("$santactl" fileinfo --key Rule "$mnt/unknown" 2>&1)
+[ "$out" = "Blocked (Binary)" ] && pass "fileinfo Rule: Blocked (Binary)" || fail "fileinfo rule: $out"
+out=$("$santactl" fileinfo --key Rule "$mnt/scoped/tool" 2>&1)
+[ "$out" = "Blocked (Scope)" ] && pass "fileinfo Rule: Blocked (Scope)" || fail "fileinfo scope: $out"
+if "$santactl" fileinfo --json -r "$mnt" | python3 -c '
+import json, sys
+files = {f["Path"]: f for f in json.load(sys.stdin)}
+mnt, sha = sys.argv[1], sys.argv[2]
+u = files[mnt + "/unknown"]
+assert u["SHA-256"] == sha and u["Rule"] == "Blocked (Binary)", u
+assert u["Type"].startswith("Executable (ELF 64-bit"), u
+assert u["Owner"] == "root:root" and u["Mode"] == "0755", u
+assert files[mnt + "/script.sh"]["Type"] == "Script (/bin/sh)", files[mnt + "/script.sh"]
+assert files[mnt + "/allowed"]["Rule"] == "Allowed (Unknown)", files[mnt + "/allowed"]
+' "$mnt" "$unknown_sha"; then
+	pass "fileinfo --json -r: fields per file"
+else
+	fail "fileinfo --json -r"
+fi
 out=$("$santactl" rule --remove --sha256 "$unknown_sha" 2>&1)
 [ "$out" = "Removed rule for SHA-256: $unknown_sha." ] && pass "santactl rule --remove" ||
 	fail "rule --remove: $out"
