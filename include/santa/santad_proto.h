@@ -26,6 +26,11 @@ enum santad_request {
 	 * the decision santad would make for that file now. santactl hashes the file
 	 * itself: santad never opens a path a client names. */
 	SANTAD_FILEINFO,
+	/* { dev, ino, mtime_ns, ctime_ns, size } -> { cached, verdict?, reason? }: santactl
+	 * stats the file; santad only looks the key up */
+	SANTAD_CHECK_CACHE,
+	/* { after_id?, limit? } -> { events: [{id, json}], pending }: events waiting for upload */
+	SANTAD_EVENTS_LIST,
 };
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -30,7 +31,10 @@
 #define EXIT_UNKNOWN   128
 
 static const char *const commands_help[][2] = {
+	{ "checkcache", "Prints the status of a file in the cache." },
 	{ "fileinfo", "Prints information about a file." },
+	{ "flushcache", "Flush the santad decision cache and kernel ignore marks." },
+	{ "printlog", "Prints the events waiting for upload to the sync server." },
 	{ "rule", "Manually add/remove/check rules." },
 	{ "status", "Show Santa status information." },
 	{ "version", "Show Santa component versions." },
@@ -43,7 +47,7 @@ print_commands(FILE *out)
 
 	fprintf(out, "Usage: santactl:\n");
 	for (i = 0; i < sizeof(commands_help) / sizeof(commands_help[0]); i++)
-		fprintf(out, "\t%8s - %s\n", commands_help[i][0], commands_help[i][1]);
+		fprintf(out, "\t%10s - %s\n", commands_help[i][0], commands_help[i][1]);
 	fprintf(out, "\nSee 'santactl help <command>' to read about a specific subcommand.\n");
 }
 
@@ -474,6 +478,109 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* ---- flushcache, checkcache, printlog ---- */
+
+static int
+cmd_flushcache(struct santactl *ctl, int argc, char **argv)
+{
+	struct ipc_msg *reply;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "The command 'flushcache' requires root privileges.\n");
+		return EXIT_NEEDS_ROOT;
+	}
+	if (santactl_connect(ctl, false) < 0)
+		return 1;
+	reply = call(ctl, ipc_msg_new(SANTAD_FLUSH_CACHE));
+	if (!reply)
+		return 1;
+	ipc_msg_free(reply);
+	printf("Cache flush requested\n");
+	return 0;
+}
+
+static int
+cmd_checkcache(struct santactl *ctl, int argc, char **argv)
+{
+	struct ipc_msg *req, *reply;
+	const char *verdict = "", *reason = "";
+	bool cached = false;
+	struct stat st;
+
+	if (argc != 2) {
+		fprintf(stderr, "Usage: santactl checkcache PATH\n");
+		return EXIT_USAGE;
+	}
+	if (stat(argv[1], &st) < 0) {
+		fprintf(stderr, "File does not exist: %s\n", argv[1]);
+		return 1;
+	}
+	if (santactl_connect(ctl, false) < 0)
+		return 1;
+	req = ipc_msg_new(SANTAD_CHECK_CACHE);
+	ipc_dict_put_int(ipc_msg_body(req), "dev", (int64_t)st.st_dev);
+	ipc_dict_put_int(ipc_msg_body(req), "ino", (int64_t)st.st_ino);
+	ipc_dict_put_int(ipc_msg_body(req), "mtime_ns",
+			 (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+	ipc_dict_put_int(ipc_msg_body(req), "ctime_ns",
+			 (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
+	ipc_dict_put_int(ipc_msg_body(req), "size", (int64_t)st.st_size);
+	reply = call(ctl, req);
+	if (!reply)
+		return 1;
+	ipc_dict_get_bool(ipc_msg_body(reply), "cached", &cached);
+	ipc_dict_get_string(ipc_msg_body(reply), "verdict", &verdict);
+	ipc_dict_get_string(ipc_msg_body(reply), "reason", &reason);
+	if (cached)
+		printf("File exists in [%s] cache (%s)\n",
+		       strcmp(verdict, "DENY") == 0 ? "blocklist"
+		       : strcmp(reason, "COMPILER") == 0 ? "allowlist compiler"
+							 : "allowlist",
+		       reason);
+	else
+		printf("File does not exist in cache\n");
+	ipc_msg_free(reply);
+	return cached ? 0 : 1;
+}
+
+/* Events waiting for upload to the sync server, as the JSON they will be sent as. */
+static int
+cmd_printlog(struct santactl *ctl, int argc, char **argv)
+{
+	const struct ipc_value *list, *e;
+	struct ipc_msg *req, *reply;
+	int64_t after = 0, id;
+	const char *json;
+	bool first = true;
+	size_t i, n;
+
+	if (santactl_connect(ctl, false) < 0)
+		return 1;
+	printf("[");
+	do {
+		req = ipc_msg_new(SANTAD_EVENTS_LIST);
+		ipc_dict_put_int(ipc_msg_body(req), "after_id", after);
+		reply = call(ctl, req);
+		if (!reply)
+			return 1;
+		n = 0;
+		if (ipc_dict_get_array(ipc_msg_body(reply), "events", &list) == 0)
+			n = ipc_container_len(list);
+		for (i = 0; i < n; i++) {
+			e = ipc_array_at(list, i);
+			if (ipc_dict_get_int(e, "id", &id) < 0 ||
+			    ipc_dict_get_string(e, "json", &json) < 0)
+				continue;
+			printf("%s\n  %s", first ? "" : ",", json);
+			first = false;
+			after = id;
+		}
+		ipc_msg_free(reply);
+	} while (n > 0);
+	printf("%s]\n", first ? "" : "\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,7 +588,10 @@ main(int argc, char **argv)
 		const char *name;
 		int (*fn)(struct santactl *, int, char **);
 	} commands[] = {
+		{ "checkcache", cmd_checkcache },
 		{ "fileinfo", cmd_fileinfo },
+		{ "flushcache", cmd_flushcache },
+		{ "printlog", cmd_printlog },
 		{ "rule", cmd_rule },
 		{ "status", cmd_status },
 		{ "version", cmd_version },

@@ -230,6 +230,67 @@ handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 }
 
 static void
+handle_check_cache(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *b = ipc_msg_body_const(req);
+	int64_t dev = 0, ino = 0, mtime = 0, ctime = 0, size = 0;
+	struct santa_file_key key;
+	struct santa_cached cached;
+	struct ipc_msg *reply;
+	bool hit;
+
+	if (ipc_dict_get_int(b, "dev", &dev) < 0 || ipc_dict_get_int(b, "ino", &ino) < 0 ||
+	    ipc_dict_get_int(b, "mtime_ns", &mtime) < 0 ||
+	    ipc_dict_get_int(b, "ctime_ns", &ctime) < 0 || ipc_dict_get_int(b, "size", &size) < 0) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "expected dev, ino, mtime_ns, ctime_ns, size");
+		return;
+	}
+	key = (struct santa_file_key){ (dev_t)dev, (ino_t)ino, mtime, ctime, size };
+	hit = decision_cache_lookup(d->cache, &key, &cached);
+	reply = ipc_msg_new(SANTAD_CHECK_CACHE);
+	ipc_dict_put_bool(ipc_msg_body(reply), "cached", hit);
+	if (hit) {
+		ipc_dict_put_string(ipc_msg_body(reply), "verdict",
+				    santa_verdict_to_string(cached.decision.verdict));
+		ipc_dict_put_string(ipc_msg_body(reply), "reason",
+				    santa_reason_to_string(cached.decision.reason));
+	}
+	ipc_conn_reply(conn, req, reply);
+}
+
+/* Events waiting for upload, a page at a time (a reply fits one datagram). */
+static void
+handle_events_list(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	struct stored_event events[64];
+	struct ipc_value *list, *e;
+	struct ipc_msg *reply;
+	int64_t after = 0, limit = 64;
+	size_t used = 0;
+	int n, i;
+
+	ipc_dict_get_int(ipc_msg_body_const(req), "after_id", &after);
+	ipc_dict_get_int(ipc_msg_body_const(req), "limit", &limit);
+	if (limit < 1 || limit > 64)
+		limit = 64;
+	reply = ipc_msg_new(SANTAD_EVENTS_LIST);
+	list = ipc_dict_put_array(ipc_msg_body(reply), "events");
+	ipc_dict_put_int(ipc_msg_body(reply), "pending", d->events ? events_db_count(d->events) : 0);
+	n = d->events ? events_db_fetch(d->events, after, (size_t)limit, events) : 0;
+	for (i = 0; i < n; i++) {
+		/* Stop at what fits; the client asks again after the last id it got. */
+		used += strlen(events[i].json) + 32;
+		if (used >= IPC_MAX_BODY / 2 || !(e = ipc_array_add_dict(list)))
+			break;
+		ipc_dict_put_int(e, "id", events[i].id);
+		ipc_dict_put_string(e, "json", events[i].json);
+	}
+	if (n > 0)
+		stored_events_free(events, (size_t)n);
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
 on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 {
 	struct santad *d = userdata;
@@ -248,6 +309,12 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		break;
 	case SANTAD_FILEINFO:
 		handle_fileinfo(d, conn, msg);
+		break;
+	case SANTAD_CHECK_CACHE:
+		handle_check_cache(d, conn, msg);
+		break;
+	case SANTAD_EVENTS_LIST:
+		handle_events_list(d, conn, msg);
 		break;
 	case SANTAD_RULE_ADD:
 	case SANTAD_FLUSH_CACHE:

@@ -269,6 +269,17 @@ assert u["decision"] == "ALLOW_UNKNOWN" and u["file_name"] == "unknown", u
 EOP
 then
 	pass "events.db holds BLOCK_BINARY and ALLOW_UNKNOWN events with the eventupload fields"
+	start_santad_process
+	if SANTA_CONFIG=$work/santa.conf "$santactl" printlog | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)
+assert [e["decision"] for e in ev] == ["BLOCK_BINARY", "ALLOW_UNKNOWN"], ev
+'; then
+		pass "santactl printlog shows the events waiting for upload"
+	else
+		fail "santactl printlog"
+	fi
+	stop_santad
 else
 	fail "events.db content"
 fi
@@ -328,6 +339,17 @@ out=$("$santactl" rule --check --sha256 "$unknown_sha" 2>&1)
 [ "$out" = "Blocked (Binary)" ] && pass "santactl rule --check" || fail "rule --check: $out"
 [ "$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["binary_rules"])')" = 1 ] &&
 	pass "status counts the new rule" || fail "status rule count"
+out=$("$santactl" checkcache "$mnt/unknown" 2>&1) || true
+[ "$out" = "File exists in [blocklist] cache (BINARY)" ] && pass "checkcache after a denied exec" ||
+	fail "checkcache: $out"
+out=$("$santactl" flushcache 2>&1)
+[ "$out" = "Cache flush requested" ] && pass "flushcache" || fail "flushcache: $out"
+set +e
+out=$("$santactl" checkcache "$mnt/unknown" 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] && [ "$out" = "File does not exist in cache" ] && pass "checkcache after flushcache: not cached, exit 1" ||
+	fail "checkcache after flush: rc=$rc $out"
 out=$("$santactl" fileinfo --key Rule "$mnt/unknown" 2>&1)
 [ "$out" = "Blocked (Binary)" ] && pass "fileinfo Rule: Blocked (Binary)" || fail "fileinfo rule: $out"
 out=$("$santactl" fileinfo --key Rule "$mnt/scoped/tool" 2>&1)
