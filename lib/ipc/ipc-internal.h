@@ -12,7 +12,7 @@
 #define IPC_DEFAULT_MAX_OUTBOUND  256
 #define IPC_RECONNECT_MIN_USEC    (100 * 1000ULL)
 #define IPC_RECONNECT_MAX_USEC    (2 * 1000 * 1000ULL)
-#define IPC_READS_PER_WAKEUP      32 /* fairness between connections sharing a loop */
+#define IPC_READS_PER_WAKEUP      4 /* fairness between connections sharing a loop */
 #define IPC_MAX_PENDING_REQUESTS  1024 /* our requests awaiting replies, per connection */
 
 enum conn_state {
