@@ -14,6 +14,7 @@ packages=(
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
+	groff-base  # man page check
 )
 
 missing=()
