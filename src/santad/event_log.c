@@ -139,6 +139,113 @@ format_exec(struct event_log *log, const struct exec_record *rec, char *line, si
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
 
+static void
+rfc3339(double t, char *out, size_t size)
+{
+	time_t sec = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long)((t - (double)sec) * 1e6));
+}
+
+/* A JSON string for text that may not be UTF-8: then its escaped (ASCII) form. */
+static json_t *
+json_text(const char *s)
+{
+	char escaped[PATH_MAX * 4];
+	json_t *j = json_string(s);
+
+	if (j)
+		return j;
+	santa_eventlog_escape(s, escaped, sizeof(escaped));
+	return json_string(escaped);
+}
+
+static const char *
+proto_reason(enum santa_reason r)
+{
+	switch (r) {
+	case SANTA_REASON_BINARY:
+		return "REASON_BINARY";
+	case SANTA_REASON_CERT:
+		return "REASON_CERT";
+	case SANTA_REASON_TEAMID:
+		return "REASON_TEAM_ID";
+	case SANTA_REASON_COMPILER:
+		return "REASON_COMPILER";
+	case SANTA_REASON_PENDING_TRANSITIVE:
+		return "REASON_PENDING_TRANSITIVE";
+	case SANTA_REASON_SCOPE:
+		return "REASON_SCOPE";
+	case SANTA_REASON_TRANSITIVE:
+		return "REASON_TRANSITIVE";
+	case SANTA_REASON_LONG_PATH:
+		return "REASON_LONG_PATH";
+	case SANTA_REASON_NOTRUNNING:
+		return "REASON_NOT_RUNNING";
+	default:
+		return "REASON_UNKNOWN"; /* UNKNOWN, and TIMEOUT, which Santa's enum lacks */
+	}
+}
+
+static json_t *
+user_json(const char *key, unsigned int id, const char *name)
+{
+	return json_pack("{s:i, s:s}", key, (int)id, "name", name);
+}
+
+/*
+ * EventLogType=json: one SantaMessage per line in protobuf JSON form (proto
+ * field names, enums by name) with what Linux can say about an exec; args
+ * are empty for the reason given in the README, pidversion is 0.
+ */
+static char *
+format_exec_json(struct event_log *log, const struct exec_record *rec)
+{
+	char sha[SANTA_SHA256_HEX_LEN + 1], event_time[40], processed_time[40];
+	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
+	json_t *msg, *target, *exe;
+	struct timespec ts;
+	char *line;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rfc3339(rec->exec_time, event_time, sizeof(event_time));
+	rfc3339((double)ts.tv_sec + (double)ts.tv_nsec / 1e9, processed_time, sizeof(processed_time));
+	exe = json_pack("{s:o, s:b}", "path", json_text(rec->path), "truncated", 0);
+	if (rec->has_sha256) {
+		santa_sha256_to_hex(rec->sha256, sha);
+		json_object_set_new(exe, "hash",
+				    json_pack("{s:s, s:s}", "type", "HASH_ALGO_SHA256", "hash", sha));
+	}
+	target = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:o, s:o, s:o, s:o}",
+			   "id", "pid", (int)rec->pid, "pidversion", 0,
+			   "parent_id", "pid", (int)rec->ppid, "pidversion", 0,
+			   "effective_user", user_json("uid", rec->uid, user),
+			   "effective_group", user_json("gid", rec->gid, group),
+			   "real_user", user_json("uid", rec->uid, user),
+			   "real_group", user_json("gid", rec->gid, group),
+			   "executable", exe);
+	msg = json_pack("{s:s, s:s, s:s, s:{s:o, s:s, s:s, s:s, s:s, s:[]}}",
+			"machine_id", log->machine_id ? log->machine_id : "",
+			"event_time", event_time, "processed_time", processed_time,
+			"execution", "target", target,
+			"decision", rec->verdict == SANTA_VERDICT_DENY ? "DECISION_DENY" : "DECISION_ALLOW",
+			"reason", proto_reason(rec->reason),
+			"mode", rec->mode == SANTA_MODE_LOCKDOWN ? "MODE_LOCKDOWN"
+				: rec->mode == SANTA_MODE_MONITOR ? "MODE_MONITOR" : "MODE_UNKNOWN",
+			"explain", rec->reason == SANTA_REASON_TIMEOUT ? "decision deadline exceeded"
+				   : rec->explain ? rec->explain : "",
+			"args");
+	if (!msg)
+		return NULL;
+	line = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(msg);
+	return line;
+}
+
 /* Lines gathered for one write(): fewer syscalls when execs come in storms. */
 struct line_buffer {
 	char data[256 * 1024];
@@ -178,6 +285,22 @@ write_record(struct event_log *log, const struct exec_record *rec, struct line_b
 	struct tm tm;
 	int n, len;
 
+	if (log->type == SANTA_EVENT_LOG_JSON) {
+		char *json = format_exec_json(log, rec);
+		size_t jl = json ? strlen(json) : 0;
+
+		if (!json)
+			return;
+		if (out->len + jl + 2 > sizeof(out->data))
+			flush_lines(log, out);
+		if (out->len + jl + 2 <= sizeof(out->data)) {
+			memcpy(out->data + out->len, json, jl);
+			out->data[out->len + jl] = '\n';
+			out->len += jl + 1;
+		}
+		free(json);
+		return;
+	}
 	n = format_exec(log, rec, line, sizeof(line));
 	if (n < 0)
 		return;
@@ -387,7 +510,6 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 	log->fd = -1;
 	log->events = events;
 	log->type = cfg->event_log_type;
-	/* JSON lines are not written yet: they fall back to Santa's text format. */
 	log->path = strdup(cfg->event_log_path);
 	if (cfg->enable_machine_id_decoration && cfg->machine_id)
 		log->machine_id = strdup(cfg->machine_id);

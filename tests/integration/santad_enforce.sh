@@ -284,6 +284,35 @@ else
 	fail "events.db content"
 fi
 
+# ---- EventLogType = json: one SantaMessage per line ----
+rm -f "$work/santa.log"
+start_santad MONITOR "EventLogType = json"
+"$mnt/blocked" x > /dev/null 2>&1 || true
+"$mnt/unknown" / > /dev/null
+log_line_for '"path":"'"$mnt/unknown"'"' > /dev/null || true
+stop_santad
+if python3 - "$work/santa.log" "$mnt" "$blocked_sha" <<'EOP'
+import json, sys
+log, mnt, sha = sys.argv[1:]
+msgs = [json.loads(l) for l in open(log)]
+assert len(msgs) == 2, msgs
+b = msgs[0]["execution"]
+assert b["decision"] == "DECISION_DENY" and b["reason"] == "REASON_BINARY", b
+assert b["mode"] == "MODE_MONITOR" and b["args"] == [], b
+assert b["target"]["executable"]["path"] == mnt + "/blocked", b
+assert b["target"]["executable"]["hash"] == {"type": "HASH_ALGO_SHA256", "hash": sha}, b
+assert b["target"]["id"]["pid"] > 0 and b["target"]["parent_id"]["pid"] > 0, b
+assert b["target"]["effective_user"] == {"uid": 0, "name": "root"}, b
+assert msgs[0]["event_time"].endswith("Z") and msgs[0]["processed_time"] >= msgs[0]["event_time"]
+u = msgs[1]["execution"]
+assert u["decision"] == "DECISION_ALLOW" and u["reason"] == "REASON_UNKNOWN", u
+EOP
+then
+	pass "EventLogType=json writes SantaMessage lines with the exec's fields"
+else
+	fail "json event log"
+fi
+
 # ---- deadline: a decision that cannot finish in time is answered anyway ----
 # /bin/true padded with 512 MiB of zeros still runs, and takes far longer than
 # 10 ms to hash.
