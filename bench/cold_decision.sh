@@ -10,23 +10,7 @@ santad=$(realpath "$1")
 n=${2:-40}
 mib=${3:-32}
 
-if [ "${COLD_IN_NS:-}" != 1 ]; then
-	prop=private
-	unshare -m --propagation private true 2> /dev/null || prop=unchanged
-	COLD_IN_NS=1 exec unshare -m --propagation "$prop" "$0" "$@"
-fi
-work=$(mktemp -d /tmp/santa-cold-XXXXXX)
-pid=
-cleanup() {
-	set +e
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	umount "$work/mnt" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/mnt" "$work/state"
-mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
-mount --make-private "$work/mnt"
+source "$(dirname "$0")/../tests/lib/private_tmpfs.sh" "$@"
 
 cat > "$work/cold.c" <<'EOC'
 #include <fcntl.h>

@@ -8,26 +8,7 @@ set -euo pipefail
 santad=$(realpath "$1")
 n=${2:-20000}
 
-if [ "${EXEC_STORM_IN_NS:-}" != 1 ]; then
-	# Where / is not a mount point (a chroot) private propagation cannot be set;
-	# the test mount is then made private by itself below.
-	prop=private
-	unshare -m --propagation private true 2> /dev/null || prop=unchanged
-	EXEC_STORM_IN_NS=1 exec unshare -m --propagation "$prop" "$0" "$@"
-fi
-
-work=$(mktemp -d /tmp/santa-exec-storm-XXXXXX)
-pid=
-cleanup() {
-	set +e
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	umount "$work/mnt" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$work/mnt" "$work/state"
-mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
-mount --make-private "$work/mnt"
+source "$(dirname "$0")/../tests/lib/private_tmpfs.sh" "$@"
 cp /bin/true "$work/mnt/true"
 
 # The storm itself: a tiny C loop (fork + execve + wait) so that the shell's

@@ -211,58 +211,66 @@ on_mounts_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-/* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
-static int
-on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/*
+ * Reads one batch of events from a fanotify group and hands each to handle,
+ * which owns the event's fd from then on. Events of an unknown metadata
+ * version are answered (allow, so nothing hangs on us) and dropped.
+ */
+static void
+read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t, uint64_t))
 {
-	struct santad *d = userdata;
 	char buf[FAN_READ_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct fanotify_event_metadata *m;
 	ssize_t len;
 
 	len = read(fd, buf, sizeof(buf));
 	if (len <= 0)
-		return 0;
+		return;
 	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
 	     m = FAN_EVENT_NEXT(m, len)) {
 		if (m->fd < 0)
+			continue; /* FAN_Q_OVERFLOW: nothing to answer */
+		if (m->vers != FANOTIFY_METADATA_VERSION) {
+			santa_log(&d->log, LOG_ERR, "fanotify metadata version %u, expected %u",
+				  m->vers, FANOTIFY_METADATA_VERSION);
+			if (m->mask & FAN_OPEN_EXEC_PERM)
+				fan_respond(d->fan.fd, m->fd, SANTA_VERDICT_ALLOW);
+			close(m->fd);
 			continue;
-		if (m->vers == FANOTIFY_METADATA_VERSION && (m->mask & FAN_OPEN_EXEC))
-			santad_handle_exec_done(d, m->fd, m->pid);
-		close(m->fd);
+		}
+		handle(d, m->fd, m->pid, m->mask);
 	}
+}
+
+static void
+handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
+{
+	if (mask & FAN_OPEN_EXEC_PERM)
+		santad_handle_exec(d, fd, pid);
+	else
+		close(fd);
+}
+
+/* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
+static void
+handle_notification(struct santad *d, int fd, pid_t pid, uint64_t mask)
+{
+	if (mask & FAN_OPEN_EXEC)
+		santad_handle_exec_done(d, fd, pid);
+	close(fd);
+}
+
+static int
+on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	read_events(userdata, fd, handle_notification);
 	return 0;
 }
 
 static int
 on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct santad *d = userdata;
-	char buf[FAN_READ_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	struct fanotify_event_metadata *m;
-	ssize_t len;
-
-	len = read(fd, buf, sizeof(buf));
-	if (len <= 0)
-		return 0;
-	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
-	     m = FAN_EVENT_NEXT(m, len)) {
-		if (m->vers != FANOTIFY_METADATA_VERSION) {
-			santa_log(&d->log, LOG_ERR, "fanotify metadata version %u, expected %u",
-				  m->vers, FANOTIFY_METADATA_VERSION);
-			if (m->fd >= 0) {
-				fan_respond(d->fan.fd, m->fd, SANTA_VERDICT_ALLOW);
-				close(m->fd);
-			}
-			continue;
-		}
-		if (m->fd < 0)
-			continue; /* FAN_Q_OVERFLOW: nothing to answer */
-		if (m->mask & FAN_OPEN_EXEC_PERM)
-			santad_handle_exec(d, m->fd, m->pid);
-		else
-			close(m->fd);
-	}
+	read_events(userdata, fd, handle_permission);
 	return 0;
 }
 

@@ -12,30 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Re-run inside a private mount namespace; the tmpfs vanishes with it.
-if [ "${SANTAD_TEST_IN_NS:-}" != 1 ]; then
-	# Where / is not a mount point (a chroot) private propagation cannot be set;
-	# the test mount is then made private by itself below.
-	prop=private
-	unshare -m --propagation private true 2> /dev/null || prop=unchanged
-	SANTAD_TEST_IN_NS=1 exec unshare -m --propagation "$prop" "$0" "$@"
-fi
-
-work=$(mktemp -d /tmp/santad-enforce-XXXXXX)
-pid=
-cleanup() {
-	# santad must never outlive the test: it would keep enforcing and hold ctest's pipe.
-	set +e
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	umount "$work/mnt/late" 2>/dev/null
-	umount "$work/mnt" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 mnt=$work/mnt
-mkdir -p "$mnt" "$work/state"
-mount -t tmpfs -o mode=0755 tmpfs "$mnt"
-mount --make-private "$mnt"
 
 cp /bin/true "$mnt/allowed"
 cp /bin/echo "$mnt/blocked"

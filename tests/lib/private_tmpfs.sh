@@ -1,0 +1,29 @@
+# Sourced at the top of a test or benchmark script that runs santad for real:
+#   source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+# It re-runs the script in its own mount namespace, makes $work (a temporary
+# directory) with a private tmpfs at $work/mnt for santad to mark with
+# FAN_MARK_MOUNT, and on exit kills santad ($pid, if set), unmounts and
+# removes everything. Nothing outside $work/mnt is ever watched.
+if [ "${SANTA_PRIVATE_NS:-}" != 1 ]; then
+	# Where / is not a mount point (a chroot) private propagation cannot be set;
+	# the test mount is then made private by itself below.
+	santa_prop=private
+	unshare -m --propagation private true 2> /dev/null || santa_prop=unchanged
+	SANTA_PRIVATE_NS=1 exec unshare -m --propagation "$santa_prop" "$0" "$@"
+fi
+
+work=$(mktemp -d /tmp/santa-test-XXXXXX)
+pid=
+santa_cleanup() {
+	# santad must never outlive the script: it would keep enforcing and hold the
+	# caller's pipes. A failure here must not turn a pass into a failure.
+	set +e
+	[ -n "$pid" ] && kill -9 "$pid" 2> /dev/null
+	awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r |
+		while read -r m; do umount "$m"; done
+	rm -rf "$work"
+}
+trap santa_cleanup EXIT
+mkdir -p "$work/mnt" "$work/state"
+mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
+mount --make-private "$work/mnt"
