@@ -221,7 +221,8 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 static void
 maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision *decision)
 {
-	if (!d->policy->cfg.enable_kernel_ignore_marks || !trusted ||
+	/* Only while the notification group can still log what the kernel stops asking. */
+	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan.notify_fd < 0 || !trusted ||
 	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT)
 		return;
 	if (fan_ignore_file(&d->fan, fd) == 0)
@@ -332,6 +333,28 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		job_free(job);
 	}
 	return 0;
+}
+
+/* At exit, after the workers stopped: every job still held is freed. */
+void
+santad_exec_stop(struct santad *d)
+{
+	struct exec_job *job;
+
+	pthread_mutex_lock(&d->completion_lock);
+	d->completed = NULL; /* these are on the pending list too */
+	pthread_mutex_unlock(&d->completion_lock);
+	while ((job = d->pending)) {
+		d->pending = job->pending_next;
+		job_free(job);
+	}
+	d->n_pending = 0;
+	sd_event_source_disable_unref(d->completion_src);
+	d->completion_src = NULL;
+	if (d->completion_fd >= 0)
+		close(d->completion_fd);
+	d->completion_fd = -1;
+	pthread_mutex_destroy(&d->completion_lock);
 }
 
 int

@@ -263,6 +263,8 @@ shutdown_daemon(struct santad *d)
 	fan_client_stop(&d->fan);
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
+	if (d->completion_fd >= 0)
+		santad_exec_stop(d);
 	event_log_stop(d->elog);
 	events_db_close(d->events);
 	decision_cache_free(d->cache);

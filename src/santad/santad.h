@@ -186,6 +186,8 @@ struct santad {
 int santad_control_start(struct santad *d);
 /* Sets up the completion channel from the workers to the loop. */
 int santad_exec_start(struct santad *d);
+/* Frees what the decision machinery still holds; the workers must be stopped. */
+void santad_exec_stop(struct santad *d);
 /* Looks up rules for a SHA-256: static rules from the config first, then the database. */
 int santad_find_binary_rule(struct santad *d, const struct policy *policy,
 			    const char *sha256_hex, struct santa_rule_found *out);

@@ -84,8 +84,11 @@ stop_santad() {
 		sleep 0.1
 	done
 	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	local status=0
+	wait "$pid" 2>/dev/null || status=$?
 	grep -q "stopping" "$work/santad.err" || fail "santad did not stop cleanly on SIGTERM"
+	# Exit 0: under the sanitizers that also means no leak and no memory error.
+	[ "$status" -eq 0 ] || fail "santad exited with status $status: $(tail -5 "$work/santad.err")"
 	pid=
 }
 
