@@ -143,12 +143,12 @@ static void
 rfc3339(double t, char *out, size_t size)
 {
 	time_t sec = (time_t)t;
+	unsigned int usec = (unsigned int)((t - (double)sec) * 1e6) % 1000000;
 	struct tm tm;
 
 	gmtime_r(&sec, &tm);
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (long)((t - (double)sec) * 1e6));
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 }
 
 /* A JSON string for text that may not be UTF-8: then its escaped (ASCII) form. */
@@ -205,7 +205,7 @@ user_json(const char *key, unsigned int id, const char *name)
 static char *
 format_exec_json(struct event_log *log, const struct exec_record *rec)
 {
-	char sha[SANTA_SHA256_HEX_LEN + 1], event_time[40], processed_time[40];
+	char sha[SANTA_SHA256_HEX_LEN + 1], event_time[96], processed_time[96];
 	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
 	json_t *msg, *target, *exe;
 	struct timespec ts;
