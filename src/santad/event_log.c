@@ -246,6 +246,9 @@ format_exec_json(struct event_log *log, const struct exec_record *rec)
 	return line;
 }
 
+#define EVENT_LOG_FLUSH_MS 20 /* a line reaches the file at most this late */
+#define EVENT_LOG_BATCH    256
+
 /* Lines gathered for one write(): fewer syscalls when execs come in storms. */
 struct line_buffer {
 	char data[256 * 1024];
@@ -466,8 +469,27 @@ writer_main(void *arg)
 	out->len = 0;
 	for (;;) {
 		pthread_mutex_lock(&log->lock);
+		/* Asleep while there is nothing to write: no wakeups on an idle machine. */
 		while (!log->head && !log->stopping && !log->reopen)
 			pthread_cond_wait(&log->cond, &log->lock);
+		/*
+		 * Then records are collected for up to EVENT_LOG_FLUSH_MS (or until
+		 * EVENT_LOG_BATCH are queued): one wakeup and one write() per batch
+		 * instead of a context switch per exec.
+		 */
+		if (!log->stopping && !log->reopen) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += EVENT_LOG_FLUSH_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (!log->stopping && !log->reopen && log->queued < EVENT_LOG_BATCH)
+				if (pthread_cond_timedwait(&log->cond, &log->lock, &until) == ETIMEDOUT)
+					break;
+		}
 		batch = log->head;
 		log->head = log->tail = NULL;
 		log->queued = 0;
@@ -555,7 +577,8 @@ event_log_submit(struct event_log *log, struct exec_record *rec)
 		log->head = rec;
 	log->tail = rec;
 	log->queued++;
-	pthread_cond_signal(&log->cond);
+	if (log->queued == 1 || log->queued == EVENT_LOG_BATCH)
+		pthread_cond_signal(&log->cond);
 	pthread_mutex_unlock(&log->lock);
 }
 
