@@ -660,13 +660,13 @@ dispatch(struct ipc_conn *conn, struct ipc_msg *msg, pid_t sender_pid)
 	}
 	if (!(flags & IPC_FLAG_ONEWAY))
 		conn->in_flight++;
-	if (conn->handlers.on_message)
+	if (conn->handlers.on_message) {
 		conn->handlers.on_message(conn, msg, conn->userdata);
-	else if (!(flags & IPC_FLAG_ONEWAY))
-		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "no handler for messages"),
-			ipc_msg_free(msg);
-	else
-		ipc_msg_free(msg);
+		return;
+	}
+	if (!(flags & IPC_FLAG_ONEWAY))
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "no handler for messages");
+	ipc_msg_free(msg);
 }
 
 /*
@@ -707,10 +707,12 @@ receive_one(struct ipc_conn *conn, struct ipc_msg **msg, pid_t *sender_pid)
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-				if (n_fds < sizeof(fds) / sizeof(fds[0]))
+				if (n_fds < sizeof(fds) / sizeof(fds[0])) {
 					fds[n_fds++] = fd;
-				else
-					close(fd), bad = true;
+				} else {
+					close(fd);
+					bad = true;
+				}
 			}
 		} else if (cm->cmsg_type == SCM_CREDENTIALS &&
 			   cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {

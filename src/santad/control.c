@@ -183,7 +183,6 @@ handle_rule_check(struct santad *d, struct ipc_conn *conn, const struct ipc_msg 
 	else
 		r = rules_db_lookup(d->rules, (enum santa_rule_type)type, id, &found);
 	reply = ipc_msg_new(SANTAD_RULE_CHECK);
-	b = ipc_msg_body(reply);
 	ipc_dict_put_bool(ipc_msg_body(reply), "found", r == 0);
 	if (r == 0) {
 		ipc_dict_put_int(ipc_msg_body(reply), "policy", found.policy);
