@@ -82,8 +82,9 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(dec, "pending", d->n_pending);
 	ipc_dict_put_int(dec, "log_dropped", (int64_t)event_log_dropped(d->elog));
 	watched = ipc_dict_put_array(b, "watched");
-	for (i = 0; i < d->fan.n_marked; i++)
-		ipc_array_add_string(watched, d->fan.marked[i]);
+	for (i = 0; i < d->fan.n_watched; i++)
+		if (d->fan.watched[i].path)
+			ipc_array_add_string(watched, d->fan.watched[i].path);
 	ipc_conn_reply(conn, req, m);
 }
 

@@ -80,26 +80,50 @@ fan_flush_ignore_marks(struct fan_client *fan)
 	return 0;
 }
 
-static int
-add_path(struct fan_client *fan, const char *path)
+/*
+ * Records what was marked, under a key naming the mount ("mnt:ID") or the
+ * filesystem ("dev:MAJ:MIN"), so each is marked once and forgotten when it
+ * goes. A failed mark is recorded too (path NULL) so it is not retried and
+ * logged again at every change of the mount table.
+ */
+static struct watched *
+find_watched(struct fan_client *fan, const char *key)
 {
-	char **m = realloc(fan->marked, (fan->n_marked + 1) * sizeof(*m));
+	size_t i;
 
-	if (!m)
-		return -ENOMEM;
-	fan->marked = m;
-	m[fan->n_marked] = strdup(path);
-	if (!m[fan->n_marked])
-		return -ENOMEM;
-	fan->n_marked++;
-	return 0;
+	for (i = 0; i < fan->n_watched; i++)
+		if (strcmp(fan->watched[i].key, key) == 0)
+			return &fan->watched[i];
+	return NULL;
+}
+
+static void
+add_watched(struct fan_client *fan, const char *key, const char *path)
+{
+	struct watched *w;
+
+	if (fan->n_watched >= FAN_MAX_MARKS)
+		return;
+	w = realloc(fan->watched, (fan->n_watched + 1) * sizeof(*w));
+	if (!w)
+		return;
+	fan->watched = w;
+	w = &fan->watched[fan->n_watched];
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	w->path = path ? strdup(path) : NULL;
+	w->seen = true;
+	fan->n_watched++;
 }
 
 static int
-mark(struct santad *d, const char *path, unsigned int how)
+mark(struct santad *d, const char *path, unsigned int how, const char *key)
 {
-	if (fanotify_mark(d->fan.fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
-		return santa_log_errno(&d->log, LOG_ERR, -errno, "Failed to watch %s: %m", path);
+	if (fanotify_mark(d->fan.fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0) {
+		int r = santa_log_errno(&d->log, LOG_ERR, -errno, "Failed to watch %s: %m", path);
+
+		add_watched(&d->fan, key, NULL);
+		return r;
+	}
 	/* The notification group sees the same execs, including those the kernel no longer asks about. */
 	if (d->fan.notify_fd >= 0 &&
 	    fanotify_mark(d->fan.notify_fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC, AT_FDCWD, path) < 0)
@@ -107,34 +131,8 @@ mark(struct santad *d, const char *path, unsigned int how)
 				"Failed to log execs of %s that need no decision: %m", path);
 	santa_log(&d->log, LOG_INFO, "watching %s (%s)", path,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
-	return add_path(&d->fan, path);
-}
-
-static bool
-marked_already(struct fan_client *fan, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < fan->n_keys; i++)
-		if (strcmp(fan->keys[i], key) == 0)
-			return true;
-	return false;
-}
-
-static void
-remember_key(struct fan_client *fan, const char *key)
-{
-	char **k;
-
-	if (fan->n_keys >= FAN_MAX_MARKS)
-		return;
-	k = realloc(fan->keys, (fan->n_keys + 1) * sizeof(*k));
-	if (!k)
-		return;
-	fan->keys = k;
-	k[fan->n_keys] = strdup(key);
-	if (k[fan->n_keys])
-		fan->n_keys++;
+	add_watched(&d->fan, key, path);
+	return 0;
 }
 
 /* True when mountpoint is path or lies below it. */
@@ -165,10 +163,14 @@ fan_sync_marks(struct santad *d)
 	size_t i;
 	FILE *f;
 
+	struct watched *w;
+
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return santa_log_errno(&d->log, LOG_ERR, -errno,
 				       "Failed to read /proc/self/mountinfo: %m");
+	for (i = 0; i < d->fan.n_watched; i++)
+		d->fan.watched[i].seen = false;
 	while (fgets(line, sizeof(line), f)) {
 		char *sep;
 
@@ -190,14 +192,29 @@ fan_sync_marks(struct santad *d)
 			snprintf(key, sizeof(key), "mnt:%llu", (unsigned long long)mount_id);
 		else
 			snprintf(key, sizeof(key), "dev:%u:%u", major, minor);
-		if (marked_already(&d->fan, key))
+		w = find_watched(&d->fan, key);
+		if (w) {
+			w->seen = true;
 			continue;
-		remember_key(&d->fan, key);
+		}
 		if (mark(d, mountpoint,
-			 by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM) == 0)
+			 by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
+			 key) == 0)
 			marked++;
 	}
 	fclose(f);
+	/* Gone from the mount table: the kernel dropped their marks with them. */
+	for (i = 0; i < d->fan.n_watched;) {
+		w = &d->fan.watched[i];
+		if (w->seen) {
+			i++;
+			continue;
+		}
+		if (w->path)
+			santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
+		free(w->path);
+		d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
+	}
 	return marked;
 }
 
@@ -274,6 +291,16 @@ on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+size_t
+santad_watched_count(const struct fan_client *fan)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < fan->n_watched; i++)
+		n += fan->watched[i].path != NULL;
+	return n;
+}
+
 int
 fan_client_start(struct santad *d)
 {
@@ -324,17 +351,16 @@ fan_client_start(struct santad *d)
 			snprintf(key, sizeof(key), "mnt:%llu", (unsigned long long)stx.stx_mnt_id);
 		else
 			snprintf(key, sizeof(key), "dev:%u:%u", stx.stx_dev_major, stx.stx_dev_minor);
-		if (marked_already(fan, key))
+		if (find_watched(fan, key))
 			continue;
-		remember_key(fan, key);
-		r = mark(d, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM);
+		r = mark(d, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM, key);
 		if (r < 0)
 			return r;
 	}
 	r = fan_sync_marks(d);
 	if (r < 0)
 		return r;
-	if (fan->n_marked == 0)
+	if (santad_watched_count(fan) == 0)
 		return santa_log_errno(&d->log, LOG_ERR, -ENOENT, "Nothing to watch: no local "
 				       "filesystem found in /proc/self/mountinfo");
 	fan->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
@@ -361,17 +387,13 @@ fan_client_stop(struct fan_client *fan)
 	if (fan->mountinfo_fd >= 0)
 		close(fan->mountinfo_fd);
 	fan->mountinfo_fd = -1;
-	for (i = 0; i < fan->n_keys; i++)
-		free(fan->keys[i]);
-	free(fan->keys);
-	fan->keys = NULL;
-	fan->n_keys = 0;
+
 	if (fan->fd >= 0)
 		close(fan->fd); /* the kernel allows every event still waiting */
 	fan->fd = -1;
-	for (i = 0; i < fan->n_marked; i++)
-		free(fan->marked[i]);
-	free(fan->marked);
-	fan->marked = NULL;
-	fan->n_marked = 0;
+	for (i = 0; i < fan->n_watched; i++)
+		free(fan->watched[i].path);
+	free(fan->watched);
+	fan->watched = NULL;
+	fan->n_watched = 0;
 }

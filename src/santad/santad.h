@@ -111,13 +111,17 @@ void exec_job_run(struct exec_job *job);
 
 #define FAN_MAX_MARKS 4096
 
+struct watched {
+	char key[32]; /* "mnt:ID" or "dev:MAJ:MIN" */
+	char *path;   /* where it was marked; NULL when marking failed */
+	bool seen;    /* still in the mount table at the last look */
+};
+
 struct fan_client {
 	int fd;
 	sd_event_source *io;
-	char **marked; /* what was marked, for santactl status */
-	size_t n_marked;
-	char **keys; /* "dev:M:m" or "mnt:ID" of what was marked, to mark each once */
-	size_t n_keys;
+	struct watched *watched; /* what is marked, for santactl status */
+	size_t n_watched;
 	int mountinfo_fd; /* POLLPRI when the mount table changes */
 	sd_event_source *mounts;
 	int notify_fd; /* FAN_OPEN_EXEC notifications, for logging, or -1 */
@@ -127,6 +131,8 @@ struct fan_client {
 int fan_client_start(struct santad *d);
 /* Marks filesystems that appeared since the last call; returns how many. */
 int fan_sync_marks(struct santad *d);
+/* How many mounts or filesystems are marked. */
+size_t santad_watched_count(const struct fan_client *fan);
 void fan_client_stop(struct fan_client *fan);
 /* Lets the kernel skip us for this file until it changes (an allowed, trusted file). */
 int fan_ignore_file(struct fan_client *fan, int fd);

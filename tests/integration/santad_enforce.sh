@@ -192,6 +192,9 @@ fi
 grep -q "watching $mnt/late (mount)" "$work/santad.err" && pass "santad logged the new mount" ||
 	fail "new mount not logged"
 umount "$mnt/late"
+for _ in $(seq 1 30); do grep -q "no longer watching $mnt/late" "$work/santad.err" && break; sleep 0.1; done
+grep -q "no longer watching $mnt/late (unmounted)" "$work/santad.err" &&
+	pass "an unmounted filesystem leaves the watched list" || fail "unmount not noticed"
 
 # A script run directly goes through its interpreter's exec of the script file.
 out=$("$mnt/script.sh" 2>&1) && pass "script allowed in MONITOR ($out)" || fail "script: $out"
