@@ -74,9 +74,7 @@ EventsDBPath = $work/state/events.db
 EventLogPath = $work/santa.log
 DecisionTimeoutMs = 10000
 EOC
-"$santad" --config "$work/santa.conf" 2> "$work/santad.err" < /dev/null > /dev/null &
-pid=$!
-for _ in $(seq 1 100); do grep -q ready "$work/santad.err" && break; sleep 0.1; done
+santa_start_santad "$santad"
 make_files b
 "$work/cold" hash "$work/mnt" "$n" > /dev/null # same page-cache state as the plain run
 cold_us=$("$work/cold" exec "$work/mnt" "$n")

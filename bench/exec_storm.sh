@@ -49,14 +49,7 @@ EventsDBPath = $work/state/events.db
 EventLogPath = $work/santa.log
 $1
 EOC
-	"$santad" --config "$work/santa.conf" 2> "$work/santad.err" < /dev/null > /dev/null &
-	pid=$!
-	for _ in $(seq 1 100); do
-		grep -q ready "$work/santad.err" && return 0
-		sleep 0.1
-	done
-	cat "$work/santad.err"
-	exit 1
+	santa_start_santad "$santad"
 }
 
 stop_santad() {

@@ -60,21 +60,7 @@ start_santad() { # MODE [extra config lines]
 		echo "rule_type = BINARY"
 		echo "policy = ALLOWLIST"
 	) > "$work/santa.conf"
-	start_santad_process
-}
-
-start_santad_process() {
-	: > "$work/santad.err"
-	"$santad" --config "$work/santa.conf" 2> "$work/santad.err" < /dev/null > /dev/null &
-	pid=$!
-	for _ in $(seq 1 100); do
-		grep -q "ready" "$work/santad.err" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$work/santad.err"
-	echo "santad did not start"
-	exit 1
+	santa_start_santad "$santad"
 }
 
 stop_santad() {
@@ -253,7 +239,7 @@ assert u["decision"] == "ALLOW_UNKNOWN" and u["file_name"] == "unknown", u
 EOP
 then
 	pass "events.db holds BLOCK_BINARY and ALLOW_UNKNOWN events with the eventupload fields"
-	start_santad_process
+	santa_start_santad "$santad"
 	if SANTA_CONFIG=$work/santa.conf "$santactl" printlog | python3 -c '
 import json, sys
 ev = json.load(sys.stdin)

@@ -27,3 +27,20 @@ trap santa_cleanup EXIT
 mkdir -p "$work/mnt" "$work/state"
 mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
 mount --make-private "$work/mnt"
+
+# Starts santad ($1) on $work/santa.conf in the background, its stderr in
+# $work/santad.err, and waits until it says it is ready; sets $pid. A santad
+# that dies or stays silent for 10 s ends the script with its log.
+santa_start_santad() {
+	: > "$work/santad.err"
+	"$1" --config "$work/santa.conf" 2> "$work/santad.err" < /dev/null > /dev/null &
+	pid=$!
+	for _ in $(seq 1 100); do
+		grep -q "ready" "$work/santad.err" && return 0
+		kill -0 "$pid" 2> /dev/null || break
+		sleep 0.1
+	done
+	cat "$work/santad.err"
+	echo "santad did not start"
+	exit 1
+}
