@@ -129,6 +129,7 @@ struct santa_config {
 	char *sync_state_path;
 	char *run_directory;
 	char *santactl_path; /* the santactl santad trusts on its socket */
+	char *helper_directory; /* santasyncservice, santametricservice, santabundleservice */
 };
 
 /* Severity of a diagnostic, as syslog priorities: LOG_ERR or LOG_WARNING. */

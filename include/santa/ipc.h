@@ -76,6 +76,19 @@ int ipc_allowlist_add(struct ipc_allowlist *list, const char *name, const char *
  */
 int ipc_peer_validate(int fd, const struct ipc_allowlist *list, struct ipc_peer *peer,
 		      char *why, size_t why_size);
+/*
+ * Only the kernel's part of the above: credentials and a pidfd (the caller
+ * closes it). For a process that may not inspect its peer's executable (a
+ * helper running as nobody) and asks santad to, passing the pidfd.
+ */
+int ipc_peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why,
+			 size_t why_size);
+/*
+ * The executable checks of ipc_peer_validate for the process a pidfd names
+ * (santad validating a helper's client for it). Fills peer->pid and name.
+ */
+int ipc_peer_validate_pidfd(int pidfd, const struct ipc_allowlist *list, struct ipc_peer *peer,
+			    char *why, size_t why_size);
 
 /* ---- connections ---- */
 
@@ -176,6 +189,15 @@ struct ipc_listener_handlers {
 	 * NULL accepts every validated peer, unprivileged.
 	 */
 	int (*authorize)(struct ipc_peer *peer, void *userdata, char *why, size_t why_size);
+	/*
+	 * Validation done elsewhere (a helper without the right to inspect its
+	 * clients asks santad): called instead of the executable check with the
+	 * peer's kernel credentials and a pidfd for it (owned by the callee).
+	 * The answer comes later through ipc_listener_validated(); until then
+	 * the handshake deadline runs. NULL: validate here.
+	 */
+	int (*validate)(struct ipc_listener *listener, struct ipc_conn *conn,
+			const struct ipc_peer *creds, int pidfd, void *userdata);
 	/* A validated client; take a ref to keep it. handlers/userdata for it come from here. */
 	void (*on_connection)(struct ipc_listener *listener, struct ipc_conn *conn, void *userdata);
 	/* A refused client, with the reason (for the log). peer fields may be partly empty. */
@@ -195,7 +217,23 @@ int ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 		     const struct ipc_allowlist *list, const struct ipc_listener_handlers *handlers,
 		     void *userdata, struct ipc_listener **out);
 void ipc_listener_free(struct ipc_listener *listener);
+/*
+ * The outcome of a validate callback for conn: error 0 and the identity name
+ * the allowlist gave, or a negative errno and why. Does nothing if conn gave
+ * up meanwhile (handshake timeout, peer gone).
+ */
+void ipc_listener_validated(struct ipc_conn *conn, int error, const char *name, const char *why);
 /* Connections currently open (validated) and waiting for their handshake. */
 size_t ipc_listener_connections(const struct ipc_listener *listener);
+
+/* ---- activation ---- */
+
+/*
+ * The listening socket a helper was started with (LISTEN_FDS), and the
+ * private channel to santad when santad started it (the fd named "santad"),
+ * else -1. Returns 0, or -ENOENT when no listener was passed (the helper was
+ * not started by santad or a socket unit).
+ */
+int ipc_activation_fds(int *listen_fd, int *santad_fd);
 
 #endif

@@ -31,6 +31,54 @@ enum santad_request {
 	SANTAD_CHECK_CACHE,
 	/* { after_id?, limit? } -> { events: [{id, json}], pending }: events waiting for upload */
 	SANTAD_EVENTS_LIST,
+
+	/* ---- from helpers only ---- */
+
+	/* { pidfd: fd } -> { identity }: a helper that may not inspect its client's
+	 * executable (it runs as nobody) asks santad, which may. */
+	SANTAD_VALIDATE_PEER,
+
+	/* ---- from santasyncservice only ---- */
+
+	/* {} -> { client_mode, sync_type_required, machine_id, full_sync_interval,
+	 *        counts: {binary, certificate, compiler, transitive, teamid, signingid, cdhash} } */
+	SANTAD_SYNC_PREFLIGHT,
+	/* { ids: [int] } -> { deleted }: events the server accepted */
+	SANTAD_EVENTS_DELETE,
+	/* { rules: fd (memfd of JSON lines, sync_rule_to_line), count, sync_type } -> { applied }:
+	 * every rule of a sync in one transaction; CLEAN/CLEAN_ALL replace all rules */
+	SANTAD_SYNC_RULES,
+	/* { client_mode?, allowed_path_regex?, blocked_path_regex?, enable_bundles?,
+	 *   enable_transitive_rules?, enable_all_event_upload?, disable_unknown_event_upload?,
+	 *   block_usb_mount?, full_sync_interval, clean_done, rules_synced } -> {}:
+	 * postflight: the server's settings take effect and the sync counts as done */
+	SANTAD_SYNC_POSTFLIGHT,
+	/* { ok, stage?, error? } -> {}: the outcome of a sync attempt, for santactl status */
+	SANTAD_SYNC_RESULT,
+};
+
+/* Sent by santasyncservice's socket (santasyncservice.sock). */
+#define SYNCSERVICE_SOCKET_NAME "santasyncservice.sock"
+enum syncservice_request {
+	/* { sync_type?: "CLEAN"/"CLEAN_ALL", progress?: fd (an endpoint) } -> { status, error? }
+	 * status as santactl sync's exit code (SYNC_PROTOCOL.md section 8); progress lines
+	 * arrive as SYNCSERVICE_PROGRESS events { line } on the endpoint before the reply. */
+	SYNCSERVICE_SYNC = IPC_TYPE_FIRST_USER,
+	SYNCSERVICE_PROGRESS,
+};
+
+/* santactl sync's exit status, Santa's SNTSyncStatusType. */
+enum sync_status {
+	SYNC_STATUS_SUCCESS = 0,
+	SYNC_STATUS_PREFLIGHT_FAILED = 1,
+	SYNC_STATUS_EVENTUPLOAD_FAILED = 2,
+	SYNC_STATUS_RULEDOWNLOAD_FAILED = 3,
+	SYNC_STATUS_POSTFLIGHT_FAILED = 4,
+	SYNC_STATUS_TOO_MANY_SYNCS = 5,
+	SYNC_STATUS_MISSING_SYNC_BASE_URL = 6,
+	SYNC_STATUS_MISSING_MACHINE_ID = 7,
+	SYNC_STATUS_DAEMON_TIMEOUT = 8,
+	SYNC_STATUS_UNKNOWN = 10,
 };
 
 #endif

@@ -133,6 +133,7 @@ static const struct key_def keys[] = {
 	PATH("SyncStatePath", sync_state_path),
 	PATH("RunDirectory", run_directory),
 	PATH("SantactlPath", santactl_path),
+	PATH("HelperDirectory", helper_directory),
 
 	/* macOS only: Mach-O, EndpointSecurity, USB, FAA, keychain, plists, FCM, proto spool */
 	MACOS("EnablePageZeroProtection"),
@@ -1019,6 +1020,8 @@ santa_config_init(struct santa_config *cfg, const char *root)
 	cfg->hash_worker_threads = 2;
 	cfg->events_db_max_events = 100000;
 	r = set_string(&cfg->santactl_path, "/usr/bin/santactl");
+	if (r == 0)
+		r = set_string(&cfg->helper_directory, "/usr/libexec/santa");
 	if (r < 0)
 		goto fail;
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {

@@ -620,6 +620,12 @@ dispatch(struct ipc_conn *conn, struct ipc_msg *msg, pid_t sender_pid)
 	conn->stats.received++;
 	switch (conn->state) {
 	case CONN_HANDSHAKE:
+		if (conn->validating) {
+			/* Nothing may follow HELLO before HELLO_OK. */
+			ipc_msg_free(msg);
+			conn_invalidate(conn, -EBADMSG);
+			return;
+		}
 		listener_handle_hello(conn, msg, sender_pid);
 		return;
 	case CONN_RECONNECTING:

@@ -83,6 +83,7 @@ struct ipc_conn {
 	unsigned int in_flight;      /* peer's requests we have not answered */
 	bool reading_paused;
 	bool closing; /* refused: read nothing more, close once the refusal is written */
+	bool validating; /* listener side: HELLO received, an outside validator is asked */
 
 	struct ipc_listener *listener;
 	struct ipc_conn *listener_next;

@@ -48,7 +48,7 @@ close_after_flush(struct ipc_conn *conn, void *userdata)
 
 /* Answers HELLO with an error and closes once the answer is written. */
 static void
-refuse(struct ipc_conn *conn, const struct ipc_msg *hello, int error, const char *why)
+refuse(struct ipc_conn *conn, uint64_t hello_id, int error, const char *why)
 {
 	struct ipc_listener *l = conn->listener;
 	struct ipc_msg *reply = ipc_msg_new(IPC_TYPE_HELLO_OK);
@@ -57,8 +57,7 @@ refuse(struct ipc_conn *conn, const struct ipc_msg *hello, int error, const char
 	if (reply && ipc_dict_put_int(ipc_msg_body(reply), "errno", -error) == 0 &&
 	    ipc_dict_put_string(ipc_msg_body(reply), "error", why) == 0 &&
 	    ipc_dict_put_int(ipc_msg_body(reply), "version", IPC_PROTOCOL_VERSION) == 0) {
-		ipc_msg_set_header(reply, IPC_FLAG_REPLY | IPC_FLAG_ERROR,
-				   hello ? ipc_msg_request_id(hello) : 0, 0);
+		ipc_msg_set_header(reply, IPC_FLAG_REPLY | IPC_FLAG_ERROR, hello_id, 0);
 		conn_queue_msg(conn, reply, false);
 		reply = NULL;
 	}
@@ -79,7 +78,7 @@ listener_refuse_version(struct ipc_conn *conn)
 	ipc_conn_ref(conn);
 	snprintf(why, sizeof(why), "client speaks version %u, this service speaks %d",
 		 conn->peer_version, IPC_PROTOCOL_VERSION);
-	refuse(conn, NULL, -EPROTO, why);
+	refuse(conn, 0, -EPROTO, why);
 	ipc_conn_unref(conn);
 }
 
@@ -94,71 +93,121 @@ new_session_token(void)
 	return token;
 }
 
+/* The peer is who it must be: authorize it, answer HELLO_OK and hand it over. */
+static void
+finish_handshake(struct ipc_conn *conn, struct ipc_peer *peer)
+{
+	struct ipc_listener *l = conn->listener;
+	struct ipc_msg *ok;
+	char why[512];
+	int r;
+
+	conn->peer = *peer;
+	if (l->handlers.authorize) {
+		why[0] = '\0';
+		r = l->handlers.authorize(peer, l->userdata, why, sizeof(why));
+		if (r < 0) {
+			refuse(conn, conn->hello_id, -EPERM, why[0] ? why : "refused");
+			return;
+		}
+	}
+	ok = ipc_msg_new(IPC_TYPE_HELLO_OK);
+	if (!ok || ipc_dict_put_int(ipc_msg_body(ok), "version", IPC_PROTOCOL_VERSION) < 0 ||
+	    ipc_dict_put_string(ipc_msg_body(ok), "identity", peer->name) < 0 ||
+	    ipc_dict_put_bool(ipc_msg_body(ok), "privileged", peer->privileged) < 0) {
+		ipc_msg_free(ok);
+		refuse(conn, conn->hello_id, -ENOMEM, "out of memory");
+		return;
+	}
+	conn->peer = *peer;
+	conn->session = new_session_token();
+	conn->state = CONN_OPEN;
+	sd_event_source_disable_unref(conn->timer);
+	conn->timer = NULL;
+	l->n_handshaking--;
+	ipc_msg_set_header(ok, IPC_FLAG_REPLY, conn->hello_id, conn->session);
+	if (conn_queue_msg(conn, ok, false) < 0 || conn->state != CONN_OPEN)
+		return;
+	conn->handlers = l->handlers.conn_handlers;
+	if (l->handlers.on_connection)
+		l->handlers.on_connection(l, conn, l->userdata);
+}
+
 void
 listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender_pid)
 {
 	struct ipc_listener *l = conn->listener;
 	const struct ipc_value *body = ipc_msg_body_const(hello);
 	struct ipc_peer peer;
-	struct ipc_msg *ok;
 	char why[512];
 	int64_t version = 0;
-	int r;
+	int pidfd = -1, r;
 
 	ipc_conn_ref(conn);
+	conn->hello_id = ipc_msg_request_id(hello);
 	if (ipc_msg_type(hello) != IPC_TYPE_HELLO || ipc_msg_flags(hello) != 0) {
-		refuse(conn, hello, -EBADMSG, "the first message must be HELLO");
+		refuse(conn, conn->hello_id, -EBADMSG, "the first message must be HELLO");
 		goto out;
 	}
 	if (ipc_dict_get_int(body, "version", &version) < 0 || version != IPC_PROTOCOL_VERSION) {
 		snprintf(why, sizeof(why), "client speaks version %lld, this service speaks %d",
 			 (long long)version, IPC_PROTOCOL_VERSION);
-		refuse(conn, hello, -EPROTO, why);
+		refuse(conn, conn->hello_id, -EPROTO, why);
 		goto out;
 	}
-	r = ipc_peer_validate(conn->fd, l->check_exe ? &l->list : NULL, &peer, why, sizeof(why));
+	if (l->check_exe && l->handlers.validate)
+		r = ipc_peer_credentials(conn->fd, &peer, &pidfd, why, sizeof(why));
+	else
+		r = ipc_peer_validate(conn->fd, l->check_exe ? &l->list : NULL, &peer, why,
+				      sizeof(why));
 	conn->peer = peer;
 	if (r < 0) {
-		refuse(conn, hello, -EPERM, why);
+		refuse(conn, conn->hello_id, -EPERM, why);
 		goto out;
 	}
 	/* Only the process that connected may speak for itself (not a child it forked). */
 	if (sender_pid != peer.pid) {
 		snprintf(why, sizeof(why), "HELLO sent by pid %d, not by the connecting pid %d",
 			 (int)sender_pid, (int)peer.pid);
-		refuse(conn, hello, -EPERM, why);
+		refuse(conn, conn->hello_id, -EPERM, why);
 		goto out;
 	}
-	if (l->handlers.authorize) {
-		why[0] = '\0';
-		r = l->handlers.authorize(&peer, l->userdata, why, sizeof(why));
-		if (r < 0) {
-			refuse(conn, hello, -EPERM, why[0] ? why : "refused");
-			goto out;
+	if (pidfd >= 0) {
+		conn->validating = true;
+		r = l->handlers.validate(l, conn, &peer, pidfd, l->userdata);
+		pidfd = -1;
+		if (r < 0 && conn->validating) {
+			conn->validating = false;
+			snprintf(why, sizeof(why), "cannot validate the client: %s", strerror(-r));
+			refuse(conn, conn->hello_id, -EPERM, why);
 		}
-	}
-	ok = ipc_msg_new(IPC_TYPE_HELLO_OK);
-	if (!ok || ipc_dict_put_int(ipc_msg_body(ok), "version", IPC_PROTOCOL_VERSION) < 0 ||
-	    ipc_dict_put_string(ipc_msg_body(ok), "identity", peer.name) < 0 ||
-	    ipc_dict_put_bool(ipc_msg_body(ok), "privileged", peer.privileged) < 0) {
-		ipc_msg_free(ok);
-		refuse(conn, hello, -ENOMEM, "out of memory");
 		goto out;
 	}
-	conn->peer = peer;
-	conn->session = new_session_token();
-	conn->state = CONN_OPEN;
-	sd_event_source_disable_unref(conn->timer);
-	conn->timer = NULL;
-	l->n_handshaking--;
-	ipc_msg_set_header(ok, IPC_FLAG_REPLY, ipc_msg_request_id(hello), conn->session);
-	if (conn_queue_msg(conn, ok, false) < 0 || conn->state != CONN_OPEN)
-		goto out;
-	conn->handlers = l->handlers.conn_handlers;
-	if (l->handlers.on_connection)
-		l->handlers.on_connection(l, conn, l->userdata);
+	finish_handshake(conn, &peer);
 out:
+	if (pidfd >= 0)
+		close(pidfd);
 	ipc_msg_free(hello);
+	ipc_conn_unref(conn);
+}
+
+void
+ipc_listener_validated(struct ipc_conn *conn, int error, const char *name, const char *why)
+{
+	struct ipc_peer peer;
+
+	if (!conn->validating || conn->state != CONN_HANDSHAKE || conn->closing || !conn->listener)
+		return;
+	ipc_conn_ref(conn);
+	conn->validating = false;
+	if (error < 0) {
+		refuse(conn, conn->hello_id, -EPERM, why && why[0] ? why : "not validated");
+		goto out;
+	}
+	peer = conn->peer;
+	snprintf(peer.name, sizeof(peer.name), "%s", name ? name : "");
+	finish_handshake(conn, &peer);
+out:
 	ipc_conn_unref(conn);
 }
 

@@ -102,42 +102,25 @@ tracer_pid(int procfd, pid_t *tracer)
 	return 0;
 }
 
-int
-ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *peer, char *why,
-		  size_t why_size)
+/*
+ * The checks on a live process: pidfd pins it, /proc/PID must still be that
+ * process, nobody may trace it, and its executable must be an allowlisted
+ * file unchanged since the list was built.
+ */
+static int
+validate_process(pid_t pid, int pidfd, const struct ipc_allowlist *list, struct ipc_peer *peer,
+		 char *why, size_t why_size)
 {
 	uint8_t digest[SANTA_SHA256_LEN];
 	const struct ipc_identity *id = NULL;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	char procpath[64], exe[256];
-	int pidfd = -1, procfd = -1, exefd = -1, r;
+	int procfd = -1, exefd = -1, r;
 	struct stat st;
 	pid_t tracer = 0;
 	ssize_t n;
 	size_t i;
 
-	memset(peer, 0, sizeof(*peer));
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		r = -errno;
-		snprintf(why, why_size, "cannot read peer credentials: %s", strerror(-r));
-		goto out;
-	}
-	peer->pid = cred.pid;
-	peer->uid = cred.uid;
-	peer->gid = cred.gid;
-	if (!list) {
-		r = 0;
-		goto out;
-	}
-
-	pidfd = peer_pidfd(sock, cred.pid);
-	if (pidfd < 0) {
-		r = -EPERM;
-		snprintf(why, why_size, "peer pid %d is gone", (int)cred.pid);
-		goto out;
-	}
-	snprintf(procpath, sizeof(procpath), "/proc/%d", (int)cred.pid);
+	snprintf(procpath, sizeof(procpath), "/proc/%d", (int)pid);
 	procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/*
 	 * Signal 0 through the pidfd after opening /proc/PID: if it succeeds the
@@ -146,13 +129,13 @@ ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *p
 	 */
 	if (procfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
 		r = -EPERM;
-		snprintf(why, why_size, "peer pid %d exited during validation", (int)cred.pid);
+		snprintf(why, why_size, "peer pid %d exited during validation", (int)pid);
 		goto out;
 	}
 	r = tracer_pid(procfd, &tracer);
 	if (r < 0 || tracer != 0) {
 		r = -EPERM;
-		snprintf(why, why_size, "peer pid %d is being traced by pid %d", (int)cred.pid,
+		snprintf(why, why_size, "peer pid %d is being traced by pid %d", (int)pid,
 			 (int)tracer);
 		goto out;
 	}
@@ -160,9 +143,9 @@ ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *p
 	exe[n > 0 ? n : 0] = '\0';
 	exefd = openat(procfd, "exe", O_RDONLY | O_CLOEXEC);
 	if (exefd < 0 || fstat(exefd, &st) < 0) {
-		r = -EPERM;
-		snprintf(why, why_size, "cannot inspect the executable of pid %d: %s",
-			 (int)cred.pid, strerror(errno));
+		r = errno == EACCES ? -EACCES : -EPERM;
+		snprintf(why, why_size, "cannot inspect the executable of pid %d: %s", (int)pid,
+			 strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < list->n; i++) {
@@ -173,8 +156,7 @@ ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *p
 	}
 	if (!id) {
 		r = -EPERM;
-		snprintf(why, why_size, "%s (pid %d) is not one of Santa's binaries", exe,
-			 (int)cred.pid);
+		snprintf(why, why_size, "%s (pid %d) is not one of Santa's binaries", exe, (int)pid);
 		goto out;
 	}
 	if (!santa_stat_is_root_trusted(&st)) {
@@ -195,7 +177,85 @@ out:
 		close(exefd);
 	if (procfd >= 0)
 		close(procfd);
+	return r;
+}
+
+int
+ipc_peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why, size_t why_size)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int r;
+
+	memset(peer, 0, sizeof(*peer));
+	*pidfd = -1;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		r = -errno;
+		snprintf(why, why_size, "cannot read peer credentials: %s", strerror(-r));
+		return r;
+	}
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	*pidfd = peer_pidfd(sock, cred.pid);
+	if (*pidfd < 0) {
+		*pidfd = -1;
+		snprintf(why, why_size, "peer pid %d is gone", (int)cred.pid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int
+ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *peer, char *why,
+		  size_t why_size)
+{
+	int pidfd = -1, r;
+
+	r = ipc_peer_credentials(sock, peer, &pidfd, why, why_size);
+	if (r < 0 || !list)
+		goto out;
+	r = validate_process(peer->pid, pidfd, list, peer, why, why_size);
+out:
 	if (pidfd >= 0)
 		close(pidfd);
 	return r;
+}
+
+/* The pid a pidfd names, from /proc/self/fdinfo (the kernel's only interface for it). */
+static pid_t
+pidfd_pid(int pidfd)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "\nPid:");
+	if (!p)
+		return -1;
+	return (pid_t)strtol(p + strlen("\nPid:"), NULL, 10);
+}
+
+int
+ipc_peer_validate_pidfd(int pidfd, const struct ipc_allowlist *list, struct ipc_peer *peer,
+			char *why, size_t why_size)
+{
+	pid_t pid = pidfd_pid(pidfd);
+
+	memset(peer, 0, sizeof(*peer));
+	if (pid <= 0) {
+		snprintf(why, why_size, "not a pidfd of a live process");
+		return -EPERM;
+	}
+	peer->pid = pid;
+	return validate_process(pid, pidfd, list, peer, why, why_size);
 }

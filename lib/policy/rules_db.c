@@ -363,3 +363,26 @@ rules_db_counts(struct rules_db *rdb, uint64_t counts[SANTA_RULE_TYPE_MAX + 1])
 	pthread_mutex_unlock(&rdb->lock);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
+
+int
+rules_db_count_policy(struct rules_db *rdb, enum santa_policy policy, uint64_t *count)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*count = 0;
+	pthread_mutex_lock(&rdb->lock);
+	rc = sqlite3_prepare_v2(rdb->db, "SELECT count(*) FROM rules WHERE policy = ?", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, (int)policy);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*count = (uint64_t)sqlite3_column_int64(st, 0);
+			rc = SQLITE_DONE;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&rdb->lock);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -37,6 +38,7 @@ static const char *const commands_help[][2] = {
 	{ "printlog", "Prints the events waiting for upload to the sync server." },
 	{ "rule", "Manually add/remove/check rules." },
 	{ "status", "Show Santa status information." },
+	{ "sync", "Synchronizes Santa with a configured server." },
 	{ "version", "Show Santa component versions." },
 };
 
@@ -173,10 +175,36 @@ row(const char *label, const char *fmt, ...)
 	printf("\n");
 }
 
+/* Santa prints dates as "2024/06/01 12:00:00 +0000"; "Never" before the first. */
+static const char *
+format_date(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !localtime_r(&tt, &tm) || strftime(buf, size, "%Y/%m/%d %H:%M:%S %z", &tm) == 0)
+		return "Never";
+	return buf;
+}
+
+/* ISO 8601 in UTC for --json, or null for never. */
+static json_t *
+json_date(int64_t t)
+{
+	time_t tt = (time_t)t;
+	char buf[64];
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000Z", &tm) == 0)
+		return json_null();
+	return json_string(buf);
+}
+
 static int
 cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
+	const struct ipc_value *sync = NULL, *helpers = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	struct ipc_msg *reply;
 	size_t i;
@@ -191,6 +219,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(b, "cache", &cache);
 	ipc_dict_get_dict(b, "decisions", &dec);
 	ipc_dict_get_array(b, "watched", &watched);
+	ipc_dict_get_dict(b, "sync", &sync);
+	ipc_dict_get_dict(b, "helpers", &helpers);
 	if (json) {
 		json_t *root = json_object(), *w = json_array();
 
@@ -226,8 +256,26 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "misses", (json_int_t)get_int(cache, "misses"),
 				  "kernel_ignore_marks", (json_int_t)get_int(cache, "kernel_ignore_marks")));
 		json_object_set_new(root, "sync",
-			json_pack("{s:s}", "server", get_str(b, "sync_server")[0] ? get_str(b, "sync_server")
-										: "null"));
+			json_pack("{s:s, s:b, s:o, s:o, s:s}",
+				  "server", get_str(b, "sync_server")[0] ? get_str(b, "sync_server") : "null",
+				  "clean_required", get_bool(sync, "clean_required"),
+				  "last_successful_full", json_date(get_int(sync, "last_successful_full")),
+				  "last_successful_rule", json_date(get_int(sync, "last_successful_rule")),
+				  "last_error", get_str(sync, "last_error")));
+		{
+			json_t *hj = json_object();
+
+			for (i = 0; i < ipc_container_len(helpers); i++) {
+				const struct ipc_value *hv;
+				const char *name = ipc_dict_key_at(helpers, i, &hv);
+
+				json_object_set_new(hj, name,
+					json_pack("{s:s, s:I, s:I}", "state", get_str(hv, "state"),
+						  "pid", (json_int_t)get_int(hv, "pid"),
+						  "restarts", (json_int_t)get_int(hv, "restarts")));
+			}
+			json_object_set_new(root, "helpers", hj);
+		}
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(root);
@@ -264,8 +312,28 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			row("Rules", "%lld", (long long)get_int(b, "static_rules"));
 		}
 		if (get_str(b, "sync_server")[0]) {
+			char date[64];
+
 			printf(">>> Sync Info\n");
 			row("Sync Server", "%s", get_str(b, "sync_server"));
+			row("Clean Sync Required", "%s", get_bool(sync, "clean_required") ? "Yes" : "No");
+			row("Last Successful Full Sync", "%s",
+			    format_date(get_int(sync, "last_successful_full"), date, sizeof(date)));
+			row("Last Successful Rule Sync", "%s",
+			    format_date(get_int(sync, "last_successful_rule"), date, sizeof(date)));
+			if (get_str(sync, "last_error")[0])
+				row("Last Sync Error", "%s", get_str(sync, "last_error"));
+		}
+		printf(">>> Helpers\n");
+		for (i = 0; i < ipc_container_len(helpers); i++) {
+			const struct ipc_value *hv;
+			const char *name = ipc_dict_key_at(helpers, i, &hv);
+
+			if (get_int(hv, "pid") > 0)
+				row(name, "%s (pid %lld, %lld restarts)", get_str(hv, "state"),
+				    (long long)get_int(hv, "pid"), (long long)get_int(hv, "restarts"));
+			else
+				row(name, "%s", get_str(hv, "state"));
 		}
 	}
 	ipc_msg_free(reply);
@@ -581,6 +649,150 @@ cmd_printlog(struct santactl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* ---- sync ---- */
+
+struct sync_progress {
+	bool closed;
+};
+
+static void
+on_progress(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	const char *line;
+
+	if (ipc_msg_type(msg) == SYNCSERVICE_PROGRESS &&
+	    ipc_dict_get_string(ipc_msg_body_const(msg), "line", &line) == 0)
+		printf("%s\n", line);
+	ipc_msg_free(msg);
+}
+
+static void
+on_progress_closed(struct ipc_conn *conn, int error, void *userdata)
+{
+	struct sync_progress *p = userdata;
+
+	p->closed = true;
+}
+
+static void
+sync_usage(FILE *out)
+{
+	fprintf(out, "Usage: santactl sync [options]\n"
+		     "  --clean: Perform a clean sync, erasing all existing non-transitive rules and\n"
+		     "           requesting a clean sync from the server.\n"
+		     "  --clean-all: Perform a clean sync, erasing all existing rules and requesting a\n"
+		     "               clean sync from the server.\n"
+		     "  --debug: Ask the sync service to print its requests (the service's log).\n"
+		     "Exit status: 0 success, 1 preflight failed (or no SyncBaseURL), 3 rule download\n"
+		     "failed, 5 too many syncs in progress, 7 no machine id, 8 santad did not answer,\n"
+		     "10 unknown error.\n");
+}
+
+static int
+cmd_sync(struct santactl *ctl, int argc, char **argv)
+{
+	static const struct ipc_conn_handlers progress_handlers = {
+		.on_message = on_progress,
+		.on_invalidated = on_progress_closed,
+	};
+	struct sync_progress progress = { 0 };
+	struct ipc_conn *sync = NULL, *endpoint = NULL;
+	struct ipc_msg *req = NULL, *reply = NULL;
+	const char *type = NULL, *text = NULL;
+	char path[4096], why[512];
+	int local = -1, remote = -1, i, r, status = SYNC_STATUS_UNKNOWN;
+	int64_t st = SYNC_STATUS_UNKNOWN;
+	uint64_t deadline, now;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--clean") == 0) {
+			type = "CLEAN";
+		} else if (strcmp(argv[i], "--clean-all") == 0) {
+			type = "CLEAN_ALL";
+		} else if (strcmp(argv[i], "--debug") == 0) {
+			continue;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			sync_usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "santactl sync: unknown option '%s'\n", argv[i]);
+			sync_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!ctl->cfg.sync_base_url) {
+		fprintf(stderr, "Missing SyncBaseURL. Exiting.\n");
+		return 1;
+	}
+	if (type && geteuid() != 0) {
+		fprintf(stderr, "santactl sync --clean and --clean-all need root: run them with sudo\n");
+		return EXIT_NEEDS_ROOT;
+	}
+	if (sd_event_new(&ctl->event) < 0)
+		return 1;
+	r = santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SYNCSERVICE_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_conn_connect(ctl->event, path, "santasyncservice", 0, NULL, NULL, NULL, &sync,
+				     why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "santactl: cannot reach santasyncservice: %s", why);
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			fprintf(stderr, "; santad starts it while SyncBaseURL is set: is santad "
+					"running with this configuration?");
+		fprintf(stderr, "\n");
+		return 1;
+	}
+	if (ipc_endpoint_pair(&local, &remote) < 0 ||
+	    ipc_conn_from_endpoint(ctl->event, local, NULL, NULL, &progress_handlers, &progress,
+				   &endpoint) < 0) {
+		fprintf(stderr, "santactl: cannot create the progress endpoint\n");
+		goto out;
+	}
+	req = ipc_msg_new(SYNCSERVICE_SYNC);
+	if (!req || (type && ipc_dict_put_string(ipc_msg_body(req), "sync_type", type) < 0) ||
+	    ipc_dict_put_fd(ipc_msg_body(req), "progress", remote) < 0) {
+		remote = -1;
+		fprintf(stderr, "santactl: out of memory\n");
+		goto out;
+	}
+	remote = -1;
+	/* A sync with every retry can take minutes; the service bounds each request. */
+	r = ipc_conn_call(sync, req, 60 * 60 * 1000 * 1000ULL, &reply);
+	req = NULL;
+	if (r < 0 && !reply) {
+		fprintf(stderr, "santactl: the sync service did not answer: %s\n", strerror(-r));
+		goto out;
+	}
+	if (ipc_msg_error(reply, &text) < 0) {
+		fprintf(stderr, "santactl: the sync service refused: %s\n", text ? text : "");
+		status = 1;
+		goto out;
+	}
+	ipc_dict_get_int(ipc_msg_body_const(reply), "status", &st);
+	status = (int)st;
+	/* The last lines may still be on their way on the other socket. */
+	sd_event_now(ctl->event, CLOCK_MONOTONIC, &now);
+	deadline = now + 2 * 1000 * 1000ULL;
+	while (!progress.closed && now < deadline) {
+		if (sd_event_run(ctl->event, deadline - now) < 0)
+			break;
+		sd_event_now(ctl->event, CLOCK_MONOTONIC, &now);
+	}
+	if (status == SYNC_STATUS_TOO_MANY_SYNCS)
+		printf("Too many syncs in progress, try again later.\n");
+out:
+	if (remote >= 0)
+		close(remote);
+	ipc_msg_free(req);
+	ipc_msg_free(reply);
+	if (endpoint) {
+		ipc_conn_invalidate(endpoint);
+		ipc_conn_unref(endpoint);
+	}
+	ipc_conn_unref(sync);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -594,6 +806,7 @@ main(int argc, char **argv)
 		{ "printlog", cmd_printlog },
 		{ "rule", cmd_rule },
 		{ "status", cmd_status },
+		{ "sync", cmd_sync },
 		{ "version", cmd_version },
 	};
 	struct santactl ctl = { 0 };
@@ -612,6 +825,11 @@ main(int argc, char **argv)
 		if (argc > 2 && strcmp(argv[2], "rule") == 0) {
 			printf("Help for 'rule':\n");
 			rule_usage(stdout);
+			return 1;
+		}
+		if (argc > 2 && strcmp(argv[2], "sync") == 0) {
+			printf("Help for 'sync':\n");
+			sync_usage(stdout);
 			return 1;
 		}
 		if (argc > 2 && strcmp(argv[2], "fileinfo") == 0) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "santa/events_db.h"
 #include "santa/ipc.h"
@@ -15,14 +16,23 @@
 #include "santa/sha256.h"
 #include "santad.h"
 
+static bool
+is_helper(const struct ipc_peer *peer)
+{
+	return strcmp(peer->name, "santasyncservice") == 0 ||
+	       strcmp(peer->name, "santametricservice") == 0 ||
+	       strcmp(peer->name, "santabundleservice") == 0;
+}
+
 static int
 authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
 {
-	if (strcmp(peer->name, "santactl") != 0) {
+	if (strcmp(peer->name, "santactl") != 0 && !is_helper(peer)) {
 		snprintf(why, why_size, "%s may not use santad.sock", peer->name);
 		return -EPERM;
 	}
-	peer->privileged = peer->uid == 0;
+	/* Only root's santactl changes rules; helpers have their own, narrower requests. */
+	peer->privileged = strcmp(peer->name, "santactl") == 0 && peer->uid == 0;
 	return 0;
 }
 
@@ -42,7 +52,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
 	const struct santa_config *live = &d->policy->cfg;
-	struct ipc_value *b, *rules, *cache, *dec, *watched;
+	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
 	size_t i;
@@ -69,6 +79,23 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(rules, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
 	ipc_dict_put_int(b, "events_pending_upload", d->events ? events_db_count(d->events) : 0);
 	ipc_dict_put_int(b, "events_dropped", d->events ? events_db_dropped(d->events) : 0);
+	sync = ipc_dict_put_dict(b, "sync");
+	ipc_dict_put_bool(sync, "clean_required", d->sync.sync_type_required != 0);
+	ipc_dict_put_int(sync, "last_successful_full", (int64_t)d->sync.full_sync_last_success);
+	ipc_dict_put_int(sync, "last_successful_rule", (int64_t)d->sync.rule_sync_last_success);
+	ipc_dict_put_int(sync, "last_attempt", (int64_t)d->sync.last_attempt);
+	ipc_dict_put_string(sync, "last_error", d->sync.last_error);
+	helpers = ipc_dict_put_dict(b, "helpers");
+	for (i = 0; i < HELPER_MAX; i++) {
+		struct ipc_value *hv;
+
+		if (!d->helpers[i].spec)
+			continue;
+		hv = ipc_dict_put_dict(helpers, d->helpers[i].spec->name);
+		ipc_dict_put_string(hv, "state", santad_helper_state(&d->helpers[i]));
+		ipc_dict_put_int(hv, "pid", d->helpers[i].pid);
+		ipc_dict_put_int(hv, "restarts", (int64_t)d->helpers[i].restarts);
+	}
 	cache = ipc_dict_put_dict(b, "cache");
 	ipc_dict_put_int(cache, "entries", (int64_t)cs.entries);
 	ipc_dict_put_int(cache, "capacity", (int64_t)cs.capacity);
@@ -291,10 +318,38 @@ handle_events_list(struct santad *d, struct ipc_conn *conn, const struct ipc_msg
 }
 
 static void
+handle_validate_peer(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
+{
+	struct ipc_peer peer;
+	struct ipc_msg *reply;
+	char why[512];
+	int pidfd, r;
+
+	pidfd = ipc_dict_take_fd(ipc_msg_body(req), "pidfd");
+	if (pidfd < 0) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "expected pidfd");
+		return;
+	}
+	r = ipc_peer_validate_pidfd(pidfd, &d->allowlist, &peer, why, sizeof(why));
+	close(pidfd);
+	if (r < 0) {
+		santa_log(&d->log, LOG_WARNING, "%s: refused its client: %s",
+			  ipc_conn_peer(conn)->name, why);
+		ipc_conn_reply_error(conn, req, -EPERM, why);
+		return;
+	}
+	reply = ipc_msg_new(SANTAD_VALIDATE_PEER);
+	ipc_dict_put_string(ipc_msg_body(reply), "identity", peer.name);
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
 on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 {
 	struct santad *d = userdata;
-	bool privileged = ipc_conn_peer(conn)->privileged;
+	const struct ipc_peer *peer = ipc_conn_peer(conn);
+	bool privileged = peer->privileged;
+	bool from_sync = strcmp(peer->name, "santasyncservice") == 0;
 
 	if (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY) {
 		ipc_msg_free(msg);
@@ -315,6 +370,22 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		break;
 	case SANTAD_EVENTS_LIST:
 		handle_events_list(d, conn, msg);
+		break;
+	case SANTAD_VALIDATE_PEER:
+		if (!is_helper(peer))
+			ipc_conn_reply_error(conn, msg, -EPERM, "only Santa's helpers may ask this");
+		else
+			handle_validate_peer(d, conn, msg);
+		break;
+	case SANTAD_SYNC_PREFLIGHT:
+	case SANTAD_EVENTS_DELETE:
+	case SANTAD_SYNC_RULES:
+	case SANTAD_SYNC_POSTFLIGHT:
+	case SANTAD_SYNC_RESULT:
+		if (!from_sync)
+			ipc_conn_reply_error(conn, msg, -EPERM, "only santasyncservice may ask this");
+		else
+			santad_handle_sync(d, conn, msg);
 		break;
 	case SANTAD_RULE_ADD:
 	case SANTAD_FLUSH_CACHE:
@@ -344,26 +415,52 @@ santad_control_start(struct santad *d)
 		.on_rejected = on_rejected,
 		.conn_handlers = { .on_message = on_message },
 	};
-	struct ipc_allowlist list = { 0 };
-	char path[PATH_MAX];
+	struct ipc_allowlist *list = &d->allowlist;
+	char path[PATH_MAX], self[PATH_MAX];
+	ssize_t n;
 	int r;
 
 	r = santa_mkdir_secure(d->cfg.run_directory, 0755);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to prepare %s: %m",
 				       d->cfg.run_directory);
-	r = ipc_allowlist_add(&list, "santactl", d->cfg.santactl_path);
+	r = ipc_allowlist_add(list, "santactl", d->cfg.santactl_path);
 	if (r < 0)
 		/* Without a trustworthy santactl nobody can talk to santad: enforcement goes on. */
 		santa_log_errno(&d->log, LOG_WARNING, r,
 				"santactl at %s cannot be trusted (%m): santad.sock will refuse "
 				"everyone; set SantactlPath",
 				d->cfg.santactl_path);
+	/* santad itself: helpers under systemd socket units see it connect to them. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		(void)ipc_allowlist_add(list, "santad", self);
+	}
+	for (int k = 0; k < HELPER_MAX; k++) {
+		static const char *const names[HELPER_MAX] = { "santasyncservice",
+							       "santametricservice",
+							       "santabundleservice" };
+
+		if (santa_path_join(path, sizeof(path), d->cfg.helper_directory, names[k]) < 0 ||
+		    access(path, F_OK) < 0)
+			continue;
+		r = ipc_allowlist_add(list, names[k], path);
+		if (r < 0)
+			santa_log_errno(&d->log, LOG_WARNING, r, "%s cannot be trusted (%m): it will "
+					"not be started or accepted", path);
+	}
 	r = santa_path_join(path, sizeof(path), d->cfg.run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Socket path too long: %m");
-	r = ipc_listener_new(d->event, -1, path, 0666, &list, &h, d, &d->control);
+	r = ipc_listener_new(d->event, -1, path, 0666, list, &h, d, &d->control);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to listen on %s: %m", path);
 	return 0;
+}
+
+struct ipc_conn_handlers
+santad_channel_handlers(void)
+{
+	return (struct ipc_conn_handlers){ .on_message = on_message };
 }

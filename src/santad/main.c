@@ -67,6 +67,38 @@ print_config(const struct santa_config *cfg)
 	printf("SyncBaseURL               = %s\n", cfg->sync_base_url ? cfg->sync_base_url : "");
 	printf("StaticRules               = %zu\n", cfg->n_static_rules);
 	printf("SantactlPath              = %s\n", cfg->santactl_path);
+	printf("HelperDirectory           = %s\n", cfg->helper_directory);
+}
+
+/*
+ * The sync server's values win over santa.conf while SyncBaseURL is set, as
+ * on Santa; a server regex that does not compile is dropped (the local one
+ * applies), never allowed to break the policy.
+ */
+static int
+overlay_sync_state(struct santad *d, struct santa_config *cfg)
+{
+	struct sync_state s = d->sync;
+	struct santa_scopes *test;
+	char why[512];
+
+	if (!cfg->sync_base_url)
+		return 0;
+	if (s.allowed_path_regex && santa_scopes_new(s.allowed_path_regex, NULL, &test, why,
+						     sizeof(why)) < 0) {
+		santa_log(&d->log, LOG_WARNING, "sync server's AllowedPathRegex ignored: %s", why);
+		s.allowed_path_regex = NULL;
+	} else if (s.allowed_path_regex) {
+		santa_scopes_free(test);
+	}
+	if (s.blocked_path_regex && santa_scopes_new(NULL, s.blocked_path_regex, &test, why,
+						     sizeof(why)) < 0) {
+		santa_log(&d->log, LOG_WARNING, "sync server's BlockedPathRegex ignored: %s", why);
+		s.blocked_path_regex = NULL;
+	} else if (s.blocked_path_regex) {
+		santa_scopes_free(test);
+	}
+	return sync_state_apply(&s, cfg);
 }
 
 /*
@@ -91,6 +123,9 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 	r = santa_config_load(&p->cfg, d->config_path, quiet ? NULL : log_config_diag, d);
 	if (r == -ENOENT && !d->config_path_given)
 		r = 0; /* no file at the default path: Santa's defaults */
+	if (r < 0)
+		goto fail;
+	r = overlay_sync_state(d, &p->cfg);
 	if (r < 0)
 		goto fail;
 	r = santa_scopes_new(p->cfg.allowed_path_regex, p->cfg.blocked_path_regex, &p->scopes, why,
@@ -145,10 +180,26 @@ reload(struct santad *d)
 	d->policy = p;
 	santad_flush_decisions(d);
 	event_log_reopen(d->elog);
+	santad_helpers_reconcile(d);
 	if (old_mode != p->cfg.client_mode)
 		santa_log(&d->log, LOG_NOTICE, "mode changed: %s -> %s", santa_mode_to_string(old_mode),
 			  santa_mode_to_string(p->cfg.client_mode));
 	santa_log(&d->log, LOG_INFO, "SIGHUP: configuration reloaded, decisions flushed, event log reopened");
+}
+
+int
+santad_rebuild_policy(struct santad *d)
+{
+	struct policy *p;
+	int r;
+
+	r = load_policy(d, true, &p);
+	if (r < 0)
+		return r;
+	policy_unref(d->policy);
+	d->policy = p;
+	santad_flush_decisions(d);
+	return 0;
 }
 
 static int
@@ -202,6 +253,7 @@ run(struct santad *d)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD); /* helpers' exits, through sd_event child sources */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	r = make_state_dirs(d);
 	if (r < 0)
@@ -209,6 +261,14 @@ run(struct santad *d)
 	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the rules: %s", why);
+	sync_state_init(&d->sync);
+	if (d->cfg.sync_base_url) {
+		if (access(d->cfg.sync_state_path, F_OK) < 0)
+			/* A machine new to the server asks for a clean sync, as Santa does. */
+			d->sync.sync_type_required = 2;
+		else if (sync_state_load(&d->sync, d->cfg.sync_state_path, why, sizeof(why)) < 0)
+			santa_log(&d->log, LOG_ERR, "%s; starting from the local configuration", why);
+	}
 	/* The file was just read with diagnostics shown: quietly, the same again. */
 	r = load_policy(d, true, &d->policy);
 	if (r < 0)
@@ -247,6 +307,9 @@ run(struct santad *d)
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
+	r = santad_helpers_init(d);
+	if (r < 0)
+		return r;
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
 		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
 		  (long long)d->cfg.decision_timeout_ms);
@@ -261,6 +324,8 @@ shutdown_daemon(struct santad *d)
 {
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	fan_client_stop(&d->fan);
+	if (d->event)
+		santad_helpers_stop(d);
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	if (d->completion_fd >= 0)
@@ -269,6 +334,7 @@ shutdown_daemon(struct santad *d)
 	events_db_close(d->events);
 	decision_cache_free(d->cache);
 	policy_unref(d->policy);
+	sync_state_free(&d->sync);
 	rules_db_close(d->rules);
 	sd_event_unref(d->event);
 }

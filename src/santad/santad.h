@@ -15,6 +15,7 @@
 #include "santa/ipc.h"
 #include "santa/log.h"
 #include "santa/policy.h"
+#include "santa/sync_state.h"
 
 /* ---- event log: a writer thread fed through a bounded queue ---- */
 
@@ -152,6 +153,43 @@ struct seen_exec {
 	ino_t ino;
 };
 
+/* ---- helpers santad starts and supervises ---- */
+
+enum helper_kind { HELPER_SYNC, HELPER_METRIC, HELPER_BUNDLE, HELPER_MAX };
+
+struct helper_spec {
+	const char *name;
+	bool on_demand; /* started by the first client, exits when idle */
+	bool as_root;   /* root with CAP_DAC_READ_SEARCH only; else nobody, no capabilities */
+};
+
+struct helper {
+	const struct helper_spec *spec;
+	struct santad *daemon;
+	char path[PATH_MAX];      /* HelperDirectory/name */
+	char sock_path[PATH_MAX]; /* RunDirectory/name.sock */
+	int listen_fd;            /* ours; the helper gets a copy at spawn */
+	sd_event_source *demand;  /* on-demand: readable socket starts it */
+	pid_t pid;
+	sd_event_source *child;
+	struct ipc_conn *conn; /* santad's end of the private channel */
+	bool wanted, gave_up;
+	unsigned int failures; /* in a row, each within HELPER_STABLE_USEC of its start */
+	uint64_t restarts, started_usec;
+	sd_event_source *restart, *stop_timer;
+};
+
+/* Creates the sockets and starts what the configuration wants. */
+int santad_helpers_init(struct santad *d);
+/* After a reload: starts, stops (or revives after a crash loop) as the config now says. */
+void santad_helpers_reconcile(struct santad *d);
+void santad_helpers_stop(struct santad *d);
+/* "running", "off", "crash loop", "restarting", "on demand", "stopped" */
+const char *santad_helper_state(const struct helper *h);
+
+/* How santad serves a helper's private channel (same requests as santad.sock). */
+struct ipc_conn_handlers santad_channel_handlers(void);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -171,6 +209,9 @@ struct santad {
 	struct event_log *elog;
 	struct events_db *events; /* NULL while no SyncBaseURL is set */
 	struct ipc_listener *control; /* santad.sock */
+	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
+	struct helper helpers[HELPER_MAX];
+	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 
 	/* Jobs the workers finished; the loop picks them up via completion_fd. */
 	pthread_mutex_t completion_lock;
@@ -185,8 +226,16 @@ struct santad {
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
 		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
+		uint64_t helper_restarts;
 	} stats;
 };
+
+/* Requests of santasyncservice (santad_proto.h, SANTAD_SYNC_*). */
+void santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg);
+/* Reloads the config file with the sync server's values over it; the old policy stays on error. */
+int santad_rebuild_policy(struct santad *d);
+/* MachineID, else /etc/machine-id shaped as a UUID. */
+int santad_machine_id(const struct santa_config *cfg, char *buf, size_t size);
 
 /* Listens on santad.sock for santactl. */
 int santad_control_start(struct santad *d);

@@ -1,0 +1,399 @@
+/*
+ * santad's side of a sync: what santasyncservice may ask of santad, over its
+ * validated channel. santad alone writes the rules, events and sync state;
+ * the network-facing helper only proposes, and santad checks what it gets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "santa/events_db.h"
+#include "santa/santad_proto.h"
+#include "santa/sync.h"
+#include "santad.h"
+
+#define SYNC_RULE_FILE_MAX (512ULL * 1024 * 1024)
+
+static double
+unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The first line of a small file, without its newline; "" when unreadable (not root, absent). */
+static void
+read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* VERSION_ID from os-release, e.g. "12". */
+static void
+os_version(char *buf, size_t size)
+{
+	char line[256];
+	FILE *f = fopen("/etc/os-release", "re");
+
+	buf[0] = '\0';
+	if (!f)
+		f = fopen("/usr/lib/os-release", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VERSION_ID=", 11) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, size, "%s", line + 11 + (line[11] == '"'));
+			buf[strcspn(buf, "\"")] = '\0';
+			break;
+		}
+	}
+	fclose(f);
+}
+
+int
+santad_machine_id(const struct santa_config *cfg, char *buf, size_t size)
+{
+	char id[64];
+	size_t i, n;
+
+	if (cfg->machine_id && cfg->machine_id[0]) {
+		snprintf(buf, size, "%s", cfg->machine_id);
+		return 0;
+	}
+	/* systemd's machine id, shaped like the hardware UUID Santa uses on a Mac. */
+	read_line("/etc/machine-id", id, sizeof(id));
+	n = strlen(id);
+	if (n != 32)
+		return -ENOENT;
+	for (i = 0; i < n; i++)
+		id[i] = (char)(id[i] >= 'a' && id[i] <= 'f' ? id[i] - 'a' + 'A' : id[i]);
+	snprintf(buf, size, "%.8s-%.4s-%.4s-%.4s-%.12s", id, id + 8, id + 12, id + 16, id + 20);
+	return 0;
+}
+
+static void
+preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct santa_config *cfg = &d->policy->cfg;
+	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], compiler = 0;
+	struct ipc_value *b, *c, *m;
+	struct ipc_msg *reply;
+	char buf[256];
+	struct utsname u;
+
+	if (rules_db_counts(d->rules, counts) < 0 ||
+	    rules_db_count_policy(d->rules, SANTA_POLICY_ALLOWLIST_COMPILER, &compiler) < 0) {
+		ipc_conn_reply_error(conn, req, -EIO, "cannot read the rules database");
+		return;
+	}
+	reply = ipc_msg_new(SANTAD_SYNC_PREFLIGHT);
+	if (!reply)
+		return;
+	b = ipc_msg_body(reply);
+	ipc_dict_put_string(b, "client_mode",
+			    cfg->client_mode == SANTA_MODE_LOCKDOWN ? "LOCKDOWN" : "MONITOR");
+	ipc_dict_put_string(b, "sync_type_required",
+			    sync_type_to_string((enum sync_type)d->sync.sync_type_required));
+	ipc_dict_put_int(b, "full_sync_interval", d->sync.full_sync_interval);
+	c = ipc_dict_put_dict(b, "counts");
+	ipc_dict_put_int(c, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
+	ipc_dict_put_int(c, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
+	ipc_dict_put_int(c, "compiler", (int64_t)compiler);
+	ipc_dict_put_int(c, "transitive", 0);
+	ipc_dict_put_int(c, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
+	ipc_dict_put_int(c, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
+	ipc_dict_put_int(c, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
+	m = ipc_dict_put_dict(b, "machine");
+	if (santad_machine_id(cfg, buf, sizeof(buf)) == 0)
+		ipc_dict_put_string(m, "machine_id", buf);
+	/* DMI files are root-only: santad reads them, the helper (nobody) could not. */
+	read_line("/sys/class/dmi/id/product_serial", buf, sizeof(buf));
+	ipc_dict_put_string(m, "serial_num", buf);
+	read_line("/sys/class/dmi/id/product_name", buf, sizeof(buf));
+	ipc_dict_put_string(m, "model_identifier", buf);
+	os_version(buf, sizeof(buf));
+	ipc_dict_put_string(m, "os_version", buf);
+	if (uname(&u) == 0)
+		ipc_dict_put_string(m, "os_build", u.release);
+	if (gethostname(buf, sizeof(buf)) == 0) {
+		buf[sizeof(buf) - 1] = '\0';
+		ipc_dict_put_string(m, "hostname", buf);
+	}
+	ipc_dict_put_string(m, "santa_version", SANTA_VERSION);
+	ipc_dict_put_string(m, "primary_user", cfg->machine_owner ? cfg->machine_owner : "");
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
+events_delete(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *list;
+	struct ipc_msg *reply;
+	int64_t *ids;
+	size_t n, i;
+	int r;
+
+	if (ipc_dict_get_array(ipc_msg_body_const(req), "ids", &list) < 0) {
+		ipc_conn_reply_error(conn, req, -EINVAL, "ids: expected an array of event ids");
+		return;
+	}
+	n = ipc_container_len(list);
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids) {
+		ipc_conn_reply_error(conn, req, -ENOMEM, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (ipc_value_type(ipc_array_at(list, i)) != IPC_INT64) {
+			free(ids);
+			ipc_conn_reply_error(conn, req, -EINVAL, "ids: expected integers");
+			return;
+		}
+		ids[i] = ipc_value_int(ipc_array_at(list, i));
+	}
+	r = d->events ? events_db_delete(d->events, ids, n) : 0;
+	free(ids);
+	if (r < 0) {
+		ipc_conn_reply_error(conn, req, r, "cannot delete the events");
+		return;
+	}
+	reply = ipc_msg_new(SANTAD_EVENTS_DELETE);
+	ipc_dict_put_int(ipc_msg_body(reply), "deleted", (int64_t)n);
+	ipc_conn_reply(conn, req, reply);
+}
+
+/*
+ * Every rule of one sync, from the memfd the helper filled: parsed and
+ * checked here (santad trusts the helper's identity, not its data), then
+ * applied in one transaction. A bad line refuses the whole set.
+ */
+static void
+sync_rules(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
+{
+	const char *type_name = "NORMAL";
+	struct santa_rule *rules = NULL;
+	struct sync_rule *parsed = NULL;
+	struct ipc_msg *reply;
+	char why[512] = "", *map = MAP_FAILED;
+	size_t n = 0, cap, i, len = 0;
+	struct stat st;
+	int64_t count = 0;
+	int fd, type, r;
+
+	fd = ipc_dict_take_fd(ipc_msg_body(req), "rules");
+	ipc_dict_get_string(ipc_msg_body_const(req), "sync_type", &type_name);
+	ipc_dict_get_int(ipc_msg_body_const(req), "count", &count);
+	type = sync_type_from_string(type_name);
+	if (fd < 0 || type < 0 || count < 0 || count > SANTA_RULES_BATCH_MAX) {
+		r = -EINVAL;
+		snprintf(why, sizeof(why), "expected rules (fd), count (at most %d) and sync_type",
+			 SANTA_RULES_BATCH_MAX);
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SYNC_RULE_FILE_MAX) {
+		r = -EINVAL;
+		snprintf(why, sizeof(why), "the rule file is not a regular file of at most %llu bytes",
+			 (unsigned long long)SYNC_RULE_FILE_MAX);
+		goto out;
+	}
+	len = (size_t)st.st_size;
+	cap = (size_t)count;
+	parsed = calloc(cap ? cap : 1, sizeof(*parsed));
+	rules = calloc(cap ? cap : 1, sizeof(*rules));
+	if (!parsed || !rules) {
+		r = -ENOMEM;
+		snprintf(why, sizeof(why), "out of memory for %zu rules", cap);
+		goto out;
+	}
+	if (len > 0) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			r = -errno;
+			snprintf(why, sizeof(why), "cannot map the rule file: %s", strerror(errno));
+			goto out;
+		}
+	}
+	for (i = 0; i < len;) {
+		const char *nl = memchr(map + i, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - (map + i)) : len - i;
+
+		if (n >= cap) {
+			r = -EINVAL;
+			snprintf(why, sizeof(why), "the rule file has more rules than the %zu announced",
+				 cap);
+			goto out;
+		}
+		r = sync_rule_from_line(map + i, ll, &parsed[n], why + 32, sizeof(why) - 32);
+		if (r < 0) {
+			/* "rule N: " in the room left before the reason. */
+			int k = snprintf(why, 32, "rule %zu: ", n + 1);
+
+			memmove(why + k, why + 32, strlen(why + 32) + 1);
+			goto out;
+		}
+		rules[n] = (struct santa_rule){ parsed[n].type, parsed[n].policy, parsed[n].identifier,
+						parsed[n].custom_msg, parsed[n].custom_url };
+		n++;
+		i += ll + 1;
+	}
+	r = rules_db_apply(d->rules, rules, n, type != SYNC_TYPE_NORMAL, why, sizeof(why));
+	if (r < 0)
+		goto out;
+	d->sync.rule_sync_last_success = unix_now();
+	santad_flush_decisions(d);
+	santa_log(&d->log, LOG_NOTICE, "sync: %zu rule(s) applied (%s sync)", n, type_name);
+out:
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; parsed && i < n; i++)
+		sync_rule_free(&parsed[i]);
+	free(parsed);
+	free(rules);
+	if (r < 0) {
+		santa_log(&d->log, LOG_ERR, "sync: rules refused, the previous rules stay: %s", why);
+		ipc_conn_reply_error(conn, req, r, why);
+		return;
+	}
+	reply = ipc_msg_new(SANTAD_SYNC_RULES);
+	ipc_dict_put_int(ipc_msg_body(reply), "applied", (int64_t)n);
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
+opt_bool(const struct ipc_value *b, const char *key, int *dst)
+{
+	bool v;
+
+	if (ipc_dict_get_bool(b, key, &v) == 0)
+		*dst = v;
+}
+
+static int
+opt_string(const struct ipc_value *b, const char *key, char **dst)
+{
+	const char *v;
+	char *copy;
+
+	if (ipc_dict_get_string(b, key, &v) < 0)
+		return 0;
+	/* "" drops the server's override: the local config applies again. */
+	copy = v[0] ? strdup(v) : NULL;
+	if (v[0] && !copy)
+		return -ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static void
+sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *b = ipc_msg_body_const(req);
+	struct sync_state *s = &d->sync;
+	enum santa_mode old_mode = d->policy->cfg.client_mode;
+	const char *mode;
+	bool clean_done = false;
+	int64_t interval = 0;
+	int r;
+
+	if (ipc_dict_get_string(b, "client_mode", &mode) == 0) {
+		if (strcmp(mode, "MONITOR") == 0)
+			s->client_mode = SANTA_MODE_MONITOR;
+		else if (strcmp(mode, "LOCKDOWN") == 0)
+			s->client_mode = SANTA_MODE_LOCKDOWN;
+	}
+	if (opt_string(b, "allowed_path_regex", &s->allowed_path_regex) < 0 ||
+	    opt_string(b, "blocked_path_regex", &s->blocked_path_regex) < 0) {
+		ipc_conn_reply_error(conn, req, -ENOMEM, "out of memory");
+		return;
+	}
+	opt_bool(b, "enable_bundles", &s->enable_bundles);
+	opt_bool(b, "enable_transitive_rules", &s->enable_transitive_rules);
+	opt_bool(b, "enable_all_event_upload", &s->enable_all_event_upload);
+	opt_bool(b, "disable_unknown_event_upload", &s->disable_unknown_event_upload);
+	opt_bool(b, "block_usb_mount", &s->block_usb_mount);
+	if (ipc_dict_get_int(b, "full_sync_interval", &interval) == 0 && interval >= 60 &&
+	    interval < 1 << 30)
+		s->full_sync_interval = (unsigned int)interval;
+	ipc_dict_get_bool(b, "clean_done", &clean_done);
+	if (clean_done)
+		s->sync_type_required = SYNC_TYPE_NORMAL;
+	s->full_sync_last_success = unix_now();
+	s->rule_sync_last_success = s->full_sync_last_success;
+	s->last_error[0] = '\0';
+	r = sync_state_save(s, d->cfg.sync_state_path);
+	if (r < 0)
+		santa_log_errno(&d->log, LOG_ERR, r, "sync: cannot save %s (%m): the settings apply "
+				"until santad restarts", d->cfg.sync_state_path);
+	r = santad_rebuild_policy(d);
+	if (r < 0)
+		santa_log(&d->log, LOG_ERR, "sync: the server's settings could not be applied; the "
+			  "previous ones stay in force");
+	else if (old_mode != d->policy->cfg.client_mode)
+		santa_log(&d->log, LOG_NOTICE, "mode changed by the sync server: %s -> %s",
+			  santa_mode_to_string(old_mode), santa_mode_to_string(d->policy->cfg.client_mode));
+	ipc_conn_reply(conn, req, ipc_msg_new(SANTAD_SYNC_POSTFLIGHT));
+}
+
+static void
+sync_result(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct ipc_value *b = ipc_msg_body_const(req);
+	const char *error = "", *stage = "";
+	bool ok = false;
+
+	ipc_dict_get_bool(b, "ok", &ok);
+	ipc_dict_get_string(b, "error", &error);
+	ipc_dict_get_string(b, "stage", &stage);
+	d->sync.last_attempt = unix_now();
+	if (ok)
+		d->sync.last_error[0] = '\0';
+	else
+		snprintf(d->sync.last_error, sizeof(d->sync.last_error), "%s%s%s", stage,
+			 stage[0] ? ": " : "", error);
+	ipc_conn_reply(conn, req, ipc_msg_new(SANTAD_SYNC_RESULT));
+}
+
+void
+santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg)
+{
+	switch (ipc_msg_type(msg)) {
+	case SANTAD_SYNC_PREFLIGHT:
+		preflight_info(d, conn, msg);
+		break;
+	case SANTAD_EVENTS_DELETE:
+		events_delete(d, conn, msg);
+		break;
+	case SANTAD_SYNC_RULES:
+		sync_rules(d, conn, msg);
+		break;
+	case SANTAD_SYNC_POSTFLIGHT:
+		sync_postflight(d, conn, msg);
+		break;
+	case SANTAD_SYNC_RESULT:
+		sync_result(d, conn, msg);
+		break;
+	default:
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+		break;
+	}
+}

@@ -1,0 +1,347 @@
+/*
+ * santasyncservice: Santa's sync protocol client. Runs as nobody with no
+ * capabilities, started by santad (or a systemd socket unit) with its
+ * listening socket; talks to the fleet server over HTTPS and to santad over
+ * a validated channel, and serves `santactl sync` on santasyncservice.sock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <systemd/sd-daemon.h>
+
+#include "santa/path.h"
+#include "syncservice.h"
+
+#define FIRST_SYNC_DELAY_S 15 /* as Santa's SNTSyncService */
+
+static void
+log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
+{
+	struct syncservice *svc = userdata;
+
+	if (level <= LOG_ERR)
+		santa_log(&svc->log, level, "%s:%u: %s", file, line, msg);
+}
+
+/* ---- clients: santactl sync ---- */
+
+struct pending_validation {
+	struct syncservice *svc;
+	struct ipc_conn *conn;
+};
+
+static void
+on_validated(struct ipc_conn *santad, struct ipc_msg *reply, int error, void *userdata)
+{
+	struct pending_validation *pv = userdata;
+	const char *identity = NULL, *text = NULL;
+
+	if (error < 0) {
+		if (reply)
+			ipc_msg_error(reply, &text);
+		ipc_listener_validated(pv->conn, -EPERM, NULL, text ? text : strerror(-error));
+	} else if (ipc_dict_get_string(ipc_msg_body_const(reply), "identity", &identity) < 0) {
+		ipc_listener_validated(pv->conn, -EPERM, NULL, "santad gave no identity");
+	} else {
+		ipc_listener_validated(pv->conn, 0, identity, NULL);
+	}
+	ipc_msg_free(reply);
+	ipc_conn_unref(pv->conn);
+	free(pv);
+}
+
+/*
+ * Running as nobody, the service may not look at a root santactl's
+ * executable: santad, which may, validates the client for us by its pidfd.
+ */
+static int
+validate(struct ipc_listener *l, struct ipc_conn *conn, const struct ipc_peer *creds, int pidfd,
+	 void *userdata)
+{
+	struct syncservice *svc = userdata;
+	struct pending_validation *pv;
+	struct ipc_msg *m;
+
+	if (!svc->santad) {
+		close(pidfd);
+		return -ENOTCONN;
+	}
+	pv = calloc(1, sizeof(*pv));
+	m = ipc_msg_new(SANTAD_VALIDATE_PEER);
+	if (!pv || !m || ipc_dict_put_fd(ipc_msg_body(m), "pidfd", pidfd) < 0) {
+		if (!m)
+			close(pidfd);
+		free(pv);
+		ipc_msg_free(m);
+		return -ENOMEM;
+	}
+	pv->svc = svc;
+	pv->conn = ipc_conn_ref(conn);
+	return ipc_conn_send_request(svc->santad, m, 2 * 1000 * 1000ULL, on_validated, pv);
+}
+
+static int
+authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
+{
+	if (strcmp(peer->name, "santactl") != 0 && strcmp(peer->name, "santad") != 0) {
+		snprintf(why, why_size, "%s may not use santasyncservice.sock", peer->name);
+		return -EPERM;
+	}
+	peer->privileged = peer->uid == 0;
+	return 0;
+}
+
+static void
+on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why, void *userdata)
+{
+	struct syncservice *svc = userdata;
+
+	santa_log(&svc->log, LOG_WARNING, "refused pid %d (uid %u): %s", (int)peer->pid,
+		  (unsigned)peer->uid, why);
+}
+
+static void
+handle_sync(struct syncservice *svc, struct ipc_conn *conn, struct ipc_msg *msg)
+{
+	struct sync_requester who = { 0 };
+	const char *type = NULL;
+	int fd, r;
+
+	if (ipc_dict_get_string(ipc_msg_body_const(msg), "sync_type", &type) == 0) {
+		r = sync_type_from_string(type);
+		if (r < 0) {
+			ipc_conn_reply_error(conn, msg, -EINVAL, "sync_type: NORMAL, CLEAN or CLEAN_ALL");
+			ipc_msg_free(msg);
+			return;
+		}
+		who.sync_type = r;
+	}
+	if (who.sync_type != SYNC_TYPE_NORMAL && !ipc_conn_peer(conn)->privileged) {
+		ipc_conn_reply_error(conn, msg, -EPERM, "a clean sync needs santactl running as root");
+		ipc_msg_free(msg);
+		return;
+	}
+	fd = ipc_dict_take_fd(ipc_msg_body(msg), "progress");
+	if (fd >= 0 && ipc_conn_from_endpoint(svc->event, fd, ipc_conn_peer(conn), NULL, NULL, NULL,
+					      &who.progress) < 0)
+		who.progress = NULL;
+	who.conn = ipc_conn_ref(conn);
+	who.request = msg;
+	r = sync_enqueue(svc, &who);
+	if (r < 0) {
+		struct ipc_msg *reply = ipc_msg_new(SYNCSERVICE_SYNC);
+
+		if (reply) {
+			ipc_dict_put_int(ipc_msg_body(reply), "status", SYNC_STATUS_TOO_MANY_SYNCS);
+			ipc_dict_put_string(ipc_msg_body(reply), "error",
+					    "Too many syncs in progress, try again later.");
+			ipc_conn_reply(conn, msg, reply);
+		}
+		if (who.progress) {
+			ipc_conn_invalidate(who.progress);
+			ipc_conn_unref(who.progress);
+		}
+		ipc_conn_unref(who.conn);
+		ipc_msg_free(msg);
+	}
+}
+
+static void
+on_client_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	struct syncservice *svc = userdata;
+
+	if (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY) {
+		ipc_msg_free(msg);
+		return;
+	}
+	if (ipc_msg_type(msg) == SYNCSERVICE_SYNC) {
+		handle_sync(svc, conn, msg);
+		return;
+	}
+	ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+	ipc_msg_free(msg);
+}
+
+/* ---- santad ---- */
+
+static void
+on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	/* santad asks nothing of this service yet. */
+	if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+	ipc_msg_free(msg);
+}
+
+static void
+on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
+{
+	struct syncservice *svc = userdata;
+
+	/* The private channel closes when santad exits: so do we. */
+	if (!svc->stopping) {
+		santa_log(&svc->log, LOG_NOTICE, "santad went away: exiting");
+		sd_event_exit(svc->event, 0);
+	}
+}
+
+static int
+connect_santad(struct syncservice *svc, int santad_fd)
+{
+	static const struct ipc_conn_handlers handlers = {
+		.on_message = on_santad_message,
+		.on_invalidated = on_santad_invalidated,
+	};
+	struct ipc_peer santad = { .name = "santad", .uid = 0 };
+	char path[PATH_MAX], why[512];
+	int r;
+
+	if (santad_fd >= 0)
+		/* Made by santad and handed to us at start: it is santad. */
+		return ipc_conn_from_endpoint(svc->event, santad_fd, &santad, NULL, &handlers, svc,
+					      &svc->santad);
+	/* Under a systemd socket unit: santad by name (its socket sits in a root-only directory). */
+	r = santa_path_join(path, sizeof(path), svc->cfg.run_directory, SANTAD_SOCKET_NAME);
+	if (r < 0)
+		return r;
+	r = ipc_conn_connect(svc->event, path, "santad", 0, NULL, &handlers, svc, &svc->santad,
+			     why, sizeof(why));
+	if (r < 0)
+		santa_log(&svc->log, LOG_ERR, "cannot reach santad: %s", why);
+	return r;
+}
+
+static int
+on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	sd_event_exit(sd_event_source_get_event(s), 0);
+	return 0;
+}
+
+static int
+setup(struct syncservice *svc)
+{
+	struct ipc_listener_handlers lh = {
+		.authorize = authorize,
+		.validate = validate,
+		.on_rejected = on_rejected,
+		.conn_handlers = { .on_message = on_client_message },
+	};
+	/* Clients are validated by santad; the list here only switches the check on. */
+	struct ipc_allowlist list = { .n = 0 };
+	const struct santa_config *cfg = &svc->cfg;
+	int listen_fd, santad_fd, r;
+	sigset_t mask;
+
+	r = ipc_activation_fds(&listen_fd, &santad_fd);
+	if (r < 0) {
+		santa_log(&svc->log, LOG_ERR, "no listening socket was passed: santasyncservice is "
+			  "started by santad (or a systemd socket unit), not by hand");
+		return r;
+	}
+	if (!cfg->sync_base_url) {
+		santa_log(&svc->log, LOG_ERR, "SyncBaseURL is not set in %s: nothing to sync with",
+			  svc->config_path);
+		return -EINVAL;
+	}
+	snprintf(svc->base_url, sizeof(svc->base_url), "%s%s", cfg->sync_base_url,
+		 cfg->sync_base_url[strlen(cfg->sync_base_url) - 1] == '/' ? "" : "/");
+	if (strncmp(svc->base_url, "https://", 8) != 0)
+		santa_log(&svc->log, LOG_WARNING, "SyncBaseURL is not https: %s", svc->base_url);
+	svc->http_settings = (struct http_settings){
+		.encoding = cfg->sync_client_content_encoding,
+		.extra_headers = &cfg->sync_extra_headers,
+		.ca_file = cfg->server_auth_roots_file,
+		.cert_file = cfg->client_auth_certificate_file,
+		.key_file = cfg->client_auth_key_file,
+		.key_password = cfg->client_auth_certificate_password,
+		.proxy = cfg->sync_proxy,
+	};
+	r = sd_event_default(&svc->event);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sd_event_add_signal(svc->event, NULL, SIGTERM, on_signal, svc);
+	sd_event_add_signal(svc->event, NULL, SIGINT, on_signal, svc);
+	/* santad restarts us when the configuration changes. */
+	sd_event_add_signal(svc->event, NULL, SIGHUP, on_signal, svc);
+	r = connect_santad(svc, santad_fd);
+	if (r < 0)
+		return r;
+	r = http_new(svc->event, &svc->http_settings, &svc->http);
+	if (r < 0)
+		return r;
+	r = ipc_listener_new(svc->event, listen_fd, NULL, 0, &list, &lh, svc, &svc->listener);
+	if (r < 0)
+		return r;
+	sync_schedule(svc, FIRST_SYNC_DELAY_S);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct syncservice svc = { .config_path = SANTA_DEFAULT_CONFIG_PATH };
+	int level = LOG_INFO, opt, r;
+
+	while ((opt = getopt_long(argc, argv, "c:d", options, NULL)) != -1) {
+		if (opt == 'c')
+			svc.config_path = optarg;
+		else if (opt == 'd')
+			level = LOG_DEBUG;
+		else
+			return 2;
+	}
+	santa_log_init(&svc.log, "santasyncservice", SANTA_LOG_STDERR, level);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		santa_log(&svc.log, LOG_ERR, "cannot initialise libcurl");
+		return 1;
+	}
+	santa_config_init(&svc.cfg, NULL);
+	r = santa_config_load(&svc.cfg, svc.config_path, log_config_diag, &svc);
+	if (r < 0 && r != -ENOENT) {
+		santa_log_errno(&svc.log, LOG_ERR, r, "cannot use %s: %m", svc.config_path);
+		r = 1;
+		goto out;
+	}
+	r = setup(&svc);
+	if (r < 0) {
+		r = 1;
+		goto out;
+	}
+	santa_log(&svc.log, LOG_INFO, "ready: syncing with %s as uid %u", svc.base_url,
+		  (unsigned)getuid());
+	(void)sd_notify(0, "READY=1");
+	r = sd_event_loop(svc.event) < 0 ? 1 : 0;
+out:
+	svc.stopping = true;
+	http_free(svc.http);
+	svc.http = NULL;
+	ipc_listener_free(svc.listener);
+	if (svc.santad) {
+		ipc_conn_invalidate(svc.santad);
+		ipc_conn_unref(svc.santad);
+	}
+	sync_abort_all(&svc);
+	sd_event_unref(svc.event);
+	santa_config_free(&svc.cfg);
+	curl_global_cleanup();
+	return r;
+}

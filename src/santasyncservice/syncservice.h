@@ -1,0 +1,83 @@
+/* santasyncservice's parts and the context struct main owns. */
+#ifndef SYNCSERVICE_H
+#define SYNCSERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+#include <systemd/sd-event.h>
+
+#include "santa/config.h"
+#include "santa/ipc.h"
+#include "santa/log.h"
+#include "santa/santad_proto.h"
+#include "santa/sync.h"
+
+/* ---- HTTP on the event loop ---- */
+
+struct http_settings {
+	enum santa_content_encoding encoding;
+	const struct santa_dict *extra_headers;
+	const char *ca_file, *cert_file, *key_file, *key_password, *proxy;
+};
+
+struct http_response {
+	CURLcode curl_code;
+	long status;
+	char *body; /* NUL-terminated; owned by the http layer */
+	size_t len, cap;
+	char xsrf_token[512];
+	char xsrf_header[128];
+	char error[256];
+};
+
+typedef void (*http_done_fn)(const struct http_response *resp, void *userdata);
+
+struct http;
+int http_new(sd_event *event, const struct http_settings *settings, struct http **out);
+void http_free(struct http *h);
+/* POSTs body (compressed per settings); done runs once, on the loop. */
+int http_post(struct http *h, const char *url, const char *body, size_t len, long timeout_s,
+	      const char *xsrf_header, const char *xsrf_token, http_done_fn done, void *userdata);
+
+/* ---- the service ---- */
+
+#define SYNC_MAX_QUEUED 2 /* one running and one waiting, as Santa's kMaxEnqueuedSyncs */
+
+struct sync_run;
+
+struct syncservice {
+	struct santa_log log;
+	struct santa_config cfg;
+	const char *config_path;
+	sd_event *event;
+	struct ipc_conn *santad;      /* validated channel to santad */
+	struct ipc_listener *listener; /* santasyncservice.sock */
+	struct http *http;
+	struct http_settings http_settings;
+	char base_url[4096]; /* SyncBaseURL with a trailing '/' */
+	char xsrf_token[512], xsrf_header[128]; /* kept for the service's life, as Santa does */
+	struct sync_run *running;
+	struct sync_run *queued;
+	sd_event_source *periodic; /* next full sync */
+	unsigned int consecutive_failures;
+	bool stopping; /* runs waiting on santad are freed, not continued */
+	uint64_t syncs_ok, syncs_failed;
+};
+
+/* What asked for a sync: santactl (with a request to answer and maybe a progress endpoint) or the timer. */
+struct sync_requester {
+	struct ipc_conn *conn;     /* santactl's connection, or NULL */
+	struct ipc_msg *request;   /* to answer with the status */
+	struct ipc_conn *progress; /* santactl's endpoint for log lines, or NULL */
+	int sync_type;             /* requested by the user: enum sync_type */
+};
+
+/* Starts or queues a sync; -EBUSY when too many are waiting. Takes the requester's refs. */
+int sync_enqueue(struct syncservice *svc, struct sync_requester *who);
+/* Arms the next periodic sync, in interval seconds with up to 50 % jitter. */
+void sync_schedule(struct syncservice *svc, unsigned int interval);
+void sync_abort_all(struct syncservice *svc);
+
+#endif

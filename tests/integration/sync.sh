@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# The sync path end to end: santad starts santasyncservice (as nobody), which
+# syncs with a local test server (tests/integration/sync_server.py) over the
+# real protocol; santactl sync streams the progress; rules, settings and
+# events land where they must. Enforcement runs on a private tmpfs as in
+# santad_enforce.sh.
+# usage: sync.sh SANTAD SANTACTL HELPER_DIR   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+helpers=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root for fanotify, mount namespaces and dropping to nobody"
+	exit 77
+fi
+source "$here/../lib/private_tmpfs.sh" "$@"
+# The helper runs as nobody: it must be able to read the config under $work.
+chmod 0755 "$work"
+mnt=$work/mnt
+srv=$work/server
+mkdir -p "$srv/rules"
+
+failures=0
+pass() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; failures=$((failures + 1)); }
+check() { # DESCRIPTION COMMAND...
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+server_pid=
+python3 "$here/sync_server.py" "$srv" "$work/port" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; santa_cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+
+cp /bin/true "$mnt/allowed"
+cp /bin/echo "$mnt/blocked"
+cp /bin/ls "$mnt/unknown"
+blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+allowed_sha=$(sha256sum "$mnt/allowed" | cut -d' ' -f1)
+# Upper case on purpose: servers send what they like; santad normalises.
+blocked_upper=$(echo "$blocked_sha" | tr a-f A-F)
+
+write_config() {
+	cat > "$work/santa.conf" <<CONF
+ClientMode = MONITOR
+WatchPaths = $mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+SyncStatePath = $work/state/sync-state.json
+EventLogPath = $work/santa.log
+RunDirectory = $work/run
+SantactlPath = $santactl
+HelperDirectory = $helpers
+DecisionTimeoutMs = 2000
+MachineID = test-machine-1
+SyncBaseURL = http://127.0.0.1:$port/santa
+$*
+CONF
+	chmod 0644 "$work/santa.conf"
+}
+export SANTA_CONFIG=$work/santa.conf
+
+requests() { # STAGE: the bodies the server got for that stage, one per line
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == sys.argv[2]:
+        print(json.dumps(r["body"], sort_keys=True))' "$srv/requests.jsonl" "$1"
+}
+jq_field() { # JSON EXPR
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
+}
+
+# ---- a first sync: rules in two pages, LOCKDOWN from the server ----
+cat > "$srv/preflight.json" <<JSON
+{"client_mode": "LOCKDOWN", "batch_size": 2, "whitelist_regex": null, "full_sync_interval": 3600,
+ "clean_sync": true}
+JSON
+cat > "$srv/rules/0.json" <<JSON
+{"rules": [{"rule_type": "BINARY", "policy": "BLOCKLIST", "sha256": "$blocked_upper", "custom_msg": "no echo"},
+           {"rule_type": "CERTIFICATE", "policy": "ALLOWLIST", "sha256": "46f8c706d0533a54554af5fc163eea704f10c08b30f8a5db12bfdc04fb382fc3"},
+           {"rule_type": "BINARY", "policy": "blocklist", "identifier": "$allowed_sha"}],
+ "cursor": "page-1", "unknown_key": 1}
+JSON
+cat > "$srv/rules/1.json" <<JSON
+{"rules": [{"rule_type": "BINARY", "policy": "WHITELIST", "identifier": "$allowed_sha"},
+           {"rule_type": "TEAMID", "policy": "BLOCKLIST", "identifier": "AAAAAAAAAA", "custom_msg": "Banned team ID"}]}
+JSON
+write_config
+santa_start_santad "$santad"
+
+for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+helper_pid=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+check "santad started santasyncservice" test -n "$helper_pid"
+if [ -n "$helper_pid" ]; then
+	check "santasyncservice runs as nobody" \
+		test "$(ps -o user= -p "$helper_pid")" = nobody
+	check "santasyncservice has no capabilities" \
+		grep -q "^CapEff:[[:space:]]*0000000000000000" "/proc/$helper_pid/status"
+	check "santasyncservice has an empty bounding set" \
+		grep -q "^CapBnd:[[:space:]]*0000000000000000" "/proc/$helper_pid/status"
+	check "santasyncservice has no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$helper_pid/status"
+fi
+
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+echo "$out" | sed 's/^/# /'
+check "santactl sync exits 0" test "$st" -eq 0
+for line in "Starting sync..." "Preflight starting" "Preflight complete" "Rule download starting" \
+	"Received 5 rules" "Processed 4 rules" "Postflight complete" "Sync completed successfully"; do
+	check "santactl sync printed '$line'" grep -qxF "$line" <<< "$out"
+done
+
+pre=$(requests preflight | head -1)
+check "preflight carries the machine id" test "$(jq_field "$pre" 'd["machine_id"]')" = test-machine-1
+check "preflight says MONITOR" test "$(jq_field "$pre" 'd["client_mode"]')" = MONITOR
+check "preflight of a new machine requests a clean sync" test "$(jq_field "$pre" 'd.get("request_clean_sync")')" = True
+check "preflight has the santa version" test "$(jq_field "$pre" 'd["santa_version"]')" = "$("$santactl" version | awk '/santactl/ {print $3}')" || true
+check "preflight has the hostname" test "$(jq_field "$pre" 'd["hostname"]')" = "$(hostname)"
+enc=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["encoding"])' "$srv/requests.jsonl")
+check "requests are deflate-compressed by default" test "$enc" = deflate
+ua=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["headers"]["User-Agent"])' "$srv/requests.jsonl")
+check "User-Agent is santactl-sync/VERSION" grep -q "^santactl-sync/" <<< "$ua"
+rd=$(requests ruledownload | tr '\n' ' ')
+check "rule download pages by cursor" grep -q '"cursor": "page-1"' <<< "$rd"
+post=$(requests postflight | head -1)
+check "postflight reports rules received" test "$(jq_field "$post" 'd["rules_received"]')" = 5
+check "postflight reports rules processed" test "$(jq_field "$post" 'd["rules_processed"]')" = 4
+
+status=$("$santactl" status --json)
+check "mode is Lockdown after the sync" test "$(jq_field "$status" 'd["daemon"]["mode"]')" = Lockdown
+check "status counts the synced binary rules" test "$(jq_field "$status" 'd["database"]["binary_rules"]')" = 2
+check "status counts certificate rules" test "$(jq_field "$status" 'd["database"]["certificate_rules"]')" = 1
+check "status counts teamid rules" test "$(jq_field "$status" 'd["database"]["teamid_rules"]')" = 1
+check "status shows a last successful sync" test "$(jq_field "$status" 'd["sync"]["last_successful_full"] is not None')" = True
+check "clean sync no longer required after the server's clean sync" test "$(jq_field "$status" 'd["sync"]["clean_required"]')" = False
+check "status reports the sync service running" test "$(jq_field "$status" 'd["helpers"]["santasyncservice"]["state"]')" = running
+check "the sync state file is 0600" test "$(stat -c %a "$work/state/sync-state.json")" = 600
+
+check "the synced BLOCKLIST rule (upper case from the server) blocks" bash -c "! '$mnt/blocked' hi 2>/dev/null"
+check "the later page's ALLOWLIST rule wins for the same binary" "$mnt/allowed"
+check "LOCKDOWN from the server blocks unknown binaries" bash -c "! '$mnt/unknown' 2>/dev/null"
+rc=$("$santactl" rule --check --sha256 "$blocked_sha" 2>&1 || true)
+check "santactl rule --check shows the synced rule" grep -qxF "Blocked (Binary)" <<< "$rc"
+
+# ---- events: the blocks above are uploaded in batches of 2, then deleted ----
+echo '{"client_mode": "LOCKDOWN", "batch_size": 2}' > "$srv/preflight.json"
+pending=$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')
+check "blocked executions wait for upload" test "$pending" -ge 2
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "second sync exits 0" test "$st" -eq 0
+check "second sync uploaded events" grep -q "^Uploaded $pending events" <<< "$out"
+ev=$(requests eventupload)
+check "events go in batches of batch_size" test "$(echo "$ev" | head -1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')" = 2
+first=$(echo "$ev" | head -1)
+check "an event has Santa's fields" test "$(jq_field "$first" 'sorted(k for k in ("file_sha256","file_path","file_name","decision","pid","ppid","execution_time","executing_user") if k in d["events"][0])' | tr -d "[]' ")" = "decision,executing_user,execution_time,file_name,file_path,file_sha256,pid,ppid"
+check "the blocked exec was uploaded as BLOCK_BINARY" grep -q '"decision": "BLOCK_BINARY"' <<< "$ev"
+check "uploaded events are deleted" test "$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')" = 0
+pre2=$(requests preflight | tail -1)
+check "second preflight no longer requests a clean sync" test "$(jq_field "$pre2" 'd.get("request_clean_sync")')" = None
+check "second preflight reports the rule counts" test "$(jq_field "$pre2" 'd["binary_rule_count"]')" = 2
+
+# ---- a failing rule download leaves the previous rules in force ----
+: > "$srv/requests.jsonl"
+printf '{"rules": [{"rule_type": "BINARY", "policy": "REMOVE", "identifier": "%s"}], "cursor": "page-1"}' "$blocked_sha" > "$srv/rules/0.json"
+echo '{"rules": 5}' > "$srv/rules/1.json"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "a bad rule page fails the sync with exit 3" test "$st" -eq 3
+check "the failure names the stage and field" grep -q "ruledownload: rules: expected an array" <<< "$out"
+check "the previous rules stay after a failed sync" bash -c "! '$mnt/blocked' hi 2>/dev/null"
+check "no postflight after a failed rule download" test -z "$(requests postflight)"
+st_json=$("$santactl" status --json)
+check "status shows the last sync error" grep -q "ruledownload" <<< "$(jq_field "$st_json" 'd["sync"]["last_error"]')"
+
+# ---- XSRF: 403, fetch the token, retry with it ----
+: > "$srv/requests.jsonl"
+echo '{"rules": []}' > "$srv/rules/0.json"
+touch "$srv/xsrf"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "sync passes the XSRF dance (exit 0)" test "$st" -eq 0
+check "the client fetched xsrf/<machine id>" grep -q '"path": "/santa/xsrf/test-machine-1"' "$srv/requests.jsonl"
+check "later requests echo the token in the named header" grep -q '"X-Test-Xsrf": "tok-123"' "$srv/requests.jsonl"
+rm -f "$srv/xsrf"
+
+# ---- a clean sync from the server replaces every rule (static rules stay) ----
+printf '{"client_mode": "MONITOR", "sync_type": "clean"}' > "$srv/preflight.json"
+printf '{"rules": [{"rule_type": "BINARY", "policy": "BLOCKLIST", "identifier": "%s"}]}' "$allowed_sha" > "$srv/rules/0.json"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "a server-requested clean sync exits 0" test "$st" -eq 0
+check "the client says the server asked for it" grep -qxF "Clean sync requested by server" <<< "$out"
+status=$("$santactl" status --json)
+check "clean sync replaced the rules (1 binary rule left)" test "$(jq_field "$status" 'd["database"]["binary_rules"]')" = 1
+check "clean sync removed the certificate rule" test "$(jq_field "$status" 'd["database"]["certificate_rules"]')" = 0
+check "mode back to Monitor from the server" test "$(jq_field "$status" 'd["daemon"]["mode"]')" = Monitor
+check "the formerly blocked binary runs after the clean sync" "$mnt/blocked" hi
+
+# ---- the helper is supervised: killed, it comes back ----
+helper_pid=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+kill -9 "$helper_pid"
+for _ in $(seq 1 50); do
+	new=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+	[ -n "$new" ] && [ "$new" != "$helper_pid" ] && break
+	sleep 0.1
+done
+check "a killed sync service is restarted" test -n "$new" -a "$new" != "$helper_pid"
+for _ in $(seq 1 30); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.2; done
+check "the restarted sync service syncs" "$santactl" sync
+
+# ---- config change: no SyncBaseURL any more -> the helper stops ----
+sed -i '/^SyncBaseURL/d' "$work/santa.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do pgrep -f "^santasyncservice" -P "$pid" > /dev/null || break; sleep 0.1; done
+check "removing SyncBaseURL stops the sync service" bash -c "! pgrep -f '^santasyncservice' -P $pid"
+check "and removes its socket" test ! -e "$work/run/santasyncservice.sock"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "santactl sync without SyncBaseURL says so" grep -qxF "Missing SyncBaseURL. Exiting." <<< "$out"
+check "and exits 1" test "$st" -eq 1
+
+kill "$pid"
+st=0
+wait "$pid" || st=$?
+check "santad exits 0" test "$st" -eq 0
+pid=
+grep -E "santasyncservice|sync" "$work/santad.err" | tail -20 | sed 's/^/# /'
+if [ "$failures" -gt 0 ]; then
+	echo "$failures check(s) failed"
+	tail -40 "$work/santad.err" | sed 's/^/# /'
+	exit 1
+fi
+echo "all sync checks passed"

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""A Santa sync server for tests: records every request it gets (decoded) as a
+JSON line, and answers from a scenario directory that the test may change
+between requests.
+
+usage: sync_server.py DIR PORTFILE
+  DIR/requests.jsonl  one {"stage", "machine_id", "headers", "body"} per request
+  DIR/preflight.json  the preflight response body (default "{}")
+  DIR/rules/N.json    rule download page N (0, 1, ...); absent: {"rules": []}
+  DIR/eventupload.json the eventupload response (default "{}")
+  DIR/fail            "STAGE STATUS COUNT": answer STATUS to the next COUNT requests of STAGE
+  DIR/xsrf            present: stages answer 403 until the request carries the token
+The rule page a request gets is chosen by its cursor: "page-N" -> N, none -> 0.
+"""
+import gzip
+import http.server
+import json
+import os
+import sys
+import zlib
+
+DIR = sys.argv[1]
+TOKEN = "tok-123"
+
+
+def read(name, default=None):
+    try:
+        with open(os.path.join(DIR, name), "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return default
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        enc = self.headers.get("Content-Encoding", "")
+        if enc == "deflate":
+            raw = zlib.decompress(raw)
+        elif enc == "gzip":
+            raw = gzip.decompress(raw)
+        parts = self.path.strip("/").split("/")
+        stage, machine = parts[-2], parts[-1]
+        body = json.loads(raw) if raw else None
+        with open(os.path.join(DIR, "requests.jsonl"), "a") as f:
+            f.write(json.dumps({"stage": stage, "machine_id": machine, "path": self.path,
+                                "encoding": enc, "headers": dict(self.headers),
+                                "body": body}) + "\n")
+        if stage == "xsrf":
+            return self.reply(200, b"", {"X-XSRF-TOKEN": TOKEN,
+                                         "X-XSRF-TOKEN-HEADER": "X-Test-Xsrf"})
+        if read("xsrf") is not None and self.headers.get("X-Test-Xsrf") != TOKEN:
+            return self.reply(403)
+        fail = read("fail")
+        if fail:
+            fstage, status, count = fail.decode().split()
+            if fstage == stage and int(count) > 0:
+                with open(os.path.join(DIR, "fail"), "w") as f:
+                    f.write("%s %s %d" % (fstage, status, int(count) - 1))
+                return self.reply(int(status), b"error")
+        if stage == "preflight":
+            return self.reply(200, read("preflight.json", b"{}"))
+        if stage == "eventupload":
+            return self.reply(200, read("eventupload.json", b"{}"))
+        if stage == "ruledownload":
+            cursor = (body or {}).get("cursor", "")
+            page = int(cursor.split("-")[1]) if cursor.startswith("page-") else 0
+            return self.reply(200, read("rules/%d.json" % page, b'{"rules": []}'))
+        if stage == "postflight":
+            return self.reply(200, b"{}")
+        return self.reply(404)
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+server.serve_forever()
