@@ -33,6 +33,9 @@ sync_type_from_string(const char *s)
 	return -1;
 }
 
+static int fail(char *why, size_t why_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *why, size_t why_size, const char *fmt, ...)
 {

@@ -1,0 +1,399 @@
+/*
+ * lib/sync against Santa's own sync fixtures (tests/unit/data/sync) and the
+ * protobuf-JSON rules of SYNC_PROTOCOL.md section 2.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "santa/sync.h"
+
+static char *
+fixture(const char *name, size_t *len)
+{
+	char path[1024];
+	const char *dir = getenv("SANTA_TEST_DATA");
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/sync/%s", dir ? dir : "tests/unit/data", name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int
+parse_pf(const char *json, struct sync_preflight *p, char *why)
+{
+	return sync_parse_preflight(json, strlen(json), p, why, 512);
+}
+
+static void
+test_preflight_fixtures(void **state)
+{
+	struct sync_preflight p;
+	char why[512];
+	size_t len;
+	char *body;
+
+	body = fixture("sync_preflight_basic.json", &len);
+	assert_int_equal(sync_parse_preflight(body, len, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_MONITOR);
+	assert_int_equal(p.batch_size, 100);
+	/* null regexes: unchanged, not cleared */
+	assert_false(p.allowed_path_regex_set);
+	assert_false(p.blocked_path_regex_set);
+	assert_false(p.sync_type_set);
+	assert_int_equal(p.full_sync_interval, 600);
+	sync_preflight_free(&p);
+	free(body);
+
+	body = fixture("sync_preflight_lockdown.json", &len);
+	assert_int_equal(sync_parse_preflight(body, len, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_LOCKDOWN);
+	assert_false(p.allowed_path_regex_set);
+	sync_preflight_free(&p);
+	free(body);
+
+	body = fixture("sync_preflight_turn_on_blockusb.json", &len);
+	assert_int_equal(sync_parse_preflight(body, len, &p, why, sizeof(why)), 0);
+	assert_true(p.block_usb_mount.set);
+	assert_true(p.block_usb_mount.value);
+	sync_preflight_free(&p);
+	free(body);
+
+	body = fixture("sync_preflight_turn_off_blockusb.json", &len);
+	assert_int_equal(sync_parse_preflight(body, len, &p, why, sizeof(why)), 0);
+	assert_true(p.block_usb_mount.set);
+	assert_false(p.block_usb_mount.value);
+	sync_preflight_free(&p);
+	free(body);
+
+	body = fixture("sync_preflight_blockusb_absent.json", &len);
+	assert_int_equal(sync_parse_preflight(body, len, &p, why, sizeof(why)), 0);
+	assert_false(p.block_usb_mount.set);
+	sync_preflight_free(&p);
+	free(body);
+}
+
+static void
+test_preflight_spellings_and_errors(void **state)
+{
+	struct sync_preflight p;
+	char why[512];
+
+	/* camelCase, quoted numbers, legacy aliases */
+	assert_int_equal(parse_pf("{\"clientMode\":2,\"batchSize\":\"7\",\"fullSyncIntervalSeconds\":120,"
+				  "\"bundles_enabled\":true,\"enabled_transitive_whitelisting\":true,"
+				  "\"whitelist_regex\":\"^/opt/\",\"blacklistRegex\":\"\"}", &p, why), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_LOCKDOWN);
+	assert_int_equal(p.batch_size, 7);
+	assert_int_equal(p.full_sync_interval, 120);
+	assert_true(p.enable_bundles.set && p.enable_bundles.value);
+	assert_true(p.enable_transitive_rules.set && p.enable_transitive_rules.value);
+	assert_string_equal(p.allowed_path_regex, "^/opt/");
+	/* "" is a value: it clears the server's override */
+	assert_true(p.blocked_path_regex_set);
+	assert_string_equal(p.blocked_path_regex, "");
+	sync_preflight_free(&p);
+
+	/* the new key wins over the deprecated one */
+	assert_int_equal(parse_pf("{\"enable_transitive_rules\":false,"
+				  "\"transitive_whitelisting_enabled\":true}", &p, why), 0);
+	assert_true(p.enable_transitive_rules.set);
+	assert_false(p.enable_transitive_rules.value);
+	sync_preflight_free(&p);
+
+	/* intervals under 60 s become 600, batch 0 becomes 50 */
+	assert_int_equal(parse_pf("{\"full_sync_interval\":59,\"batch_size\":0}", &p, why), 0);
+	assert_int_equal(p.full_sync_interval, 600);
+	assert_int_equal(p.batch_size, 50);
+	sync_preflight_free(&p);
+
+	/* unknown enum names: client_mode unchanged, optional sync_type unset */
+	assert_int_equal(parse_pf("{\"client_mode\":\"lockdown\",\"sync_type\":\"foo\"}", &p, why), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_UNKNOWN);
+	assert_false(p.sync_type_set);
+	sync_preflight_free(&p);
+	assert_int_equal(parse_pf("{\"sync_type\":\"clean_all\"}", &p, why), 0);
+	assert_true(p.sync_type_set);
+	assert_int_equal(p.sync_type, SYNC_TYPE_CLEAN_ALL);
+	sync_preflight_free(&p);
+
+	/* XSSI prefixes and empty bodies */
+	assert_int_equal(parse_pf(")]}'\n{\"client_mode\":\"LOCKDOWN\"}", &p, why), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_LOCKDOWN);
+	sync_preflight_free(&p);
+	assert_int_equal(parse_pf("])}{\"batch_size\":3}", &p, why), 0);
+	assert_int_equal(p.batch_size, 3);
+	sync_preflight_free(&p);
+	assert_int_equal(parse_pf("", &p, why), 0);
+	assert_int_equal(p.batch_size, 50);
+	sync_preflight_free(&p);
+
+	/* errors name the stage and the field */
+	assert_int_equal(parse_pf("{\"batch_size\":-1}", &p, why), -EBADMSG);
+	assert_non_null(strstr(why, "preflight: batch_size"));
+	assert_int_equal(parse_pf("{\"batch_size\":1.5}", &p, why), -EBADMSG);
+	assert_int_equal(parse_pf("{\"batch_size\":4294967296}", &p, why), -EBADMSG);
+	assert_int_equal(parse_pf("{\"enable_bundles\":\"true\"}", &p, why), -EBADMSG);
+	assert_non_null(strstr(why, "enable_bundles"));
+	assert_int_equal(parse_pf("{\"client_mode\":1,\"clientMode\":2}", &p, why), -EBADMSG);
+	assert_non_null(strstr(why, "given twice"));
+	assert_int_equal(parse_pf("{\"allowed_path_regex\":5}", &p, why), -EBADMSG);
+	assert_int_equal(parse_pf("[1]", &p, why), -EBADMSG);
+	assert_int_equal(parse_pf("{} trailing", &p, why), -EBADMSG);
+	assert_int_equal(parse_pf("{\"a\":1,\"a\":2}", &p, why), -EBADMSG);
+}
+
+static void
+test_clean_sync_resolution(void **state)
+{
+	struct sync_preflight p = { 0 };
+
+	/* SYNC_PROTOCOL.md 4.1: the server wins, except CLEAN never downgrades CLEAN_ALL */
+	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_CLEAN_ALL), SYNC_TYPE_NORMAL);
+	p.clean_sync = (struct sync_opt_bool){ true, true };
+	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_NORMAL), SYNC_TYPE_CLEAN);
+	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_CLEAN), SYNC_TYPE_CLEAN);
+	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_CLEAN_ALL), SYNC_TYPE_CLEAN_ALL);
+	p.sync_type_set = true;
+	p.sync_type = SYNC_TYPE_NORMAL; /* sync_type present: clean_sync ignored */
+	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_CLEAN), SYNC_TYPE_NORMAL);
+	p.sync_type = SYNC_TYPE_CLEAN_ALL;
+	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_NORMAL), SYNC_TYPE_CLEAN_ALL);
+}
+
+static void
+test_ruledownload_fixtures(void **state)
+{
+	struct sync_rule_page page;
+	char why[512];
+	size_t len;
+	char *body;
+
+	body = fixture("sync_ruledownload_batch1.json", &len);
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), 0);
+	assert_int_equal(page.n, 2);
+	assert_string_equal(page.cursor, "this-is-a-cursor=");
+	assert_int_equal(page.rules[0].type, SANTA_RULE_TYPE_BINARY);
+	assert_int_equal(page.rules[0].policy, SANTA_POLICY_BLOCKLIST);
+	assert_string_equal(page.rules[0].identifier,
+			    "ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab");
+	assert_int_equal(page.rules[1].type, SANTA_RULE_TYPE_CERTIFICATE);
+	assert_int_equal(page.rules[1].policy, SANTA_POLICY_ALLOWLIST);
+	sync_rule_page_free(&page);
+	free(body);
+
+	body = fixture("sync_ruledownload_batch2.json", &len);
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), 0);
+	assert_int_equal(page.n, 2);
+	assert_null(page.cursor);
+	assert_int_equal(page.rules[0].policy, SANTA_POLICY_BLOCKLIST); /* legacy BLACKLIST */
+	assert_string_equal(page.rules[0].custom_msg, "Hi There");
+	assert_int_equal(page.rules[1].type, SANTA_RULE_TYPE_TEAMID);
+	assert_string_equal(page.rules[1].identifier, "AAAAAAAAAA");
+	assert_string_equal(page.rules[1].custom_msg, "Banned team ID");
+	sync_rule_page_free(&page);
+	free(body);
+}
+
+static void
+test_ruledownload_validation(void **state)
+{
+	struct sync_rule_page page;
+	char why[512];
+	const char *body =
+		"{\"rules\":["
+		"{\"rule_type\":\"BINARY\",\"policy\":\"blocklist\",\"identifier\":\"" /* lower case: unknown */
+		"ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab\"},"
+		"{\"rule_type\":\"BINARY\",\"policy\":\"ALLOWLIST\",\"identifier\":\"\"},"
+		"{\"rule_type\":\"BINARY\",\"policy\":\"ALLOWLIST\",\"identifier\":\"abc\"},"
+		"{\"rule_type\":1,\"policy\":\"3\",\"identifier\":"
+		"\"EE382E199F7EDA58863A93A7854B930ADE35798BC6856EE8E6AB6CE9277F0EAB\"},"
+		"{\"ruleType\":\"TEAMID\",\"policy\":\"SILENT_BLACKLIST\",\"identifier\":\"abcdefghij\","
+		"\"customUrl\":\"null\"}"
+		"],\"cursor\":\"c\"}";
+
+	assert_int_equal(sync_parse_ruledownload(body, strlen(body), &page, why, sizeof(why)), 0);
+	assert_int_equal(page.received, 5);
+	assert_int_equal(page.skipped, 3);
+	assert_int_equal(page.n, 2);
+	/* normalised as SNTRule does, so lookups match */
+	assert_string_equal(page.rules[0].identifier,
+			    "ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab");
+	assert_int_equal(page.rules[0].policy, SANTA_POLICY_BLOCKLIST);
+	assert_string_equal(page.rules[1].identifier, "ABCDEFGHIJ");
+	assert_int_equal(page.rules[1].policy, SANTA_POLICY_SILENT_BLOCKLIST);
+	assert_string_equal(page.rules[1].custom_url, "null");
+	sync_rule_page_free(&page);
+
+	assert_int_equal(sync_parse_ruledownload("{\"rules\":[null]}", 16, &page, why, sizeof(why)),
+			 -EBADMSG);
+	assert_non_null(strstr(why, "null inside a list"));
+	assert_int_equal(sync_parse_ruledownload("{\"rules\":{}}", 12, &page, why, sizeof(why)),
+			 -EBADMSG);
+	assert_non_null(strstr(why, "ruledownload: rules"));
+	assert_int_equal(sync_parse_ruledownload("{\"cursor\":7}", 12, &page, why, sizeof(why)),
+			 -EBADMSG);
+	assert_int_equal(sync_parse_ruledownload("{\"rules\":[5]}", 13, &page, why, sizeof(why)),
+			 -EBADMSG);
+}
+
+static void
+test_rule_line_round_trip(void **state)
+{
+	struct sync_rule in = { .identifier = "AAAAAAAAAA", .type = SANTA_RULE_TYPE_TEAMID,
+				.policy = SANTA_POLICY_BLOCKLIST, .custom_msg = "line\nbreak|pipe",
+				.custom_url = "https://x/%file_sha%" };
+	struct sync_rule out;
+	char why[256];
+	char *line = sync_rule_to_line(&in);
+
+	assert_non_null(line);
+	assert_int_equal(line[strlen(line) - 1], '\n');
+	assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1); /* one line, whatever the message holds */
+	assert_int_equal(sync_rule_from_line(line, strlen(line) - 1, &out, why, sizeof(why)), 0);
+	assert_string_equal(out.identifier, in.identifier);
+	assert_int_equal(out.type, in.type);
+	assert_int_equal(out.policy, in.policy);
+	assert_string_equal(out.custom_msg, in.custom_msg);
+	assert_string_equal(out.custom_url, in.custom_url);
+	sync_rule_free(&out);
+	free(line);
+	assert_int_equal(sync_rule_from_line("{\"identifier\":\"x\",\"rule_type\":9,\"policy\":1}", 44,
+					     &out, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(sync_rule_from_line("garbage", 7, &out, why, sizeof(why)), -EBADMSG);
+}
+
+static void
+test_preflight_request_matches_santa(void **state)
+{
+	struct sync_machine_info m = {
+		.serial_num = "QYGF4QM373",
+		.hostname = "full-hostname.example.com",
+		.os_version = "14.5",
+		.os_build = "23F79",
+		.model_identifier = "MacBookPro18,3",
+		.santa_version = "2024.6.655965194",
+		.primary_user = "username1",
+		.client_mode = SANTA_MODE_MONITOR,
+		.machine_id = "50C7E1EB-2EF5-42D4-A084-A7966FC45A95",
+	};
+	char *want, *got;
+	size_t len;
+
+	want = fixture("sync_preflight_request.json", &len);
+	got = sync_preflight_request(&m);
+	assert_non_null(got);
+	/* Byte for byte: compact, Santa's field order, zero counts omitted. */
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+
+	m.request_clean_sync = true;
+	m.binary_rule_count = 3;
+	got = sync_preflight_request(&m);
+	assert_non_null(strstr(got, "\"client_mode\":\"MONITOR\",\"request_clean_sync\":true,"
+				    "\"binary_rule_count\":3,\"machine_id\""));
+	free(got);
+}
+
+static void
+test_other_requests(void **state)
+{
+	const char *events[] = { "{\"file_name\":\"yes\",\"decision\":\"BLOCK_BINARY\"}", "not json",
+				 "{\"file_name\":\"hub\"}" };
+	char *s;
+
+	s = sync_eventupload_request(events, 3, "m1");
+	assert_string_equal(s, "{\"events\":[{\"file_name\":\"yes\",\"decision\":\"BLOCK_BINARY\"},"
+			       "{\"file_name\":\"hub\"}],\"machine_id\":\"m1\"}");
+	free(s);
+	s = sync_ruledownload_request(NULL, "m1");
+	assert_string_equal(s, "{\"machine_id\":\"m1\"}");
+	free(s);
+	s = sync_ruledownload_request("c=", "m1");
+	assert_string_equal(s, "{\"cursor\":\"c=\",\"machine_id\":\"m1\"}");
+	free(s);
+	s = sync_postflight_request(0, 0, "m1");
+	assert_string_equal(s, "{\"machine_id\":\"m1\"}");
+	free(s);
+	s = sync_postflight_request(5, 4, "m1");
+	assert_string_equal(s, "{\"rules_received\":5,\"rules_processed\":4,\"machine_id\":\"m1\"}");
+	free(s);
+}
+
+/* Santa's deflate is zlib-wrapped (78 9c), its gzip a gzip stream: both decode to the body. */
+static void
+test_compression_matches_fixtures(void **state)
+{
+	char *json, *santa_z;
+	size_t json_len, z_len, out_len;
+	unsigned char plain[4096];
+	uLongf plain_len = sizeof(plain);
+	void *out;
+
+	json = fixture("sync_preflight_basic.json", &json_len);
+	santa_z = fixture("sync_preflight_basic.z", &z_len);
+	assert_int_equal(sync_compress(json, json_len, SANTA_ENCODING_DEFLATE, &out, &out_len), 0);
+	/* Same zlib, same level: the same bytes as Santa's client wrote. */
+	assert_int_equal(out_len, z_len);
+	assert_memory_equal(out, santa_z, z_len);
+	free(out);
+	free(santa_z);
+
+	assert_int_equal(sync_compress(json, json_len, SANTA_ENCODING_GZIP, &out, &out_len), 0);
+	assert_int_equal(((unsigned char *)out)[0], 0x1f);
+	assert_int_equal(((unsigned char *)out)[1], 0x8b);
+	{
+		z_stream zs = { 0 };
+
+		assert_int_equal(inflateInit2(&zs, 31), Z_OK);
+		zs.next_in = out;
+		zs.avail_in = (uInt)out_len;
+		zs.next_out = plain;
+		zs.avail_out = (uInt)plain_len;
+		assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+		assert_int_equal(zs.total_out, json_len);
+		assert_memory_equal(plain, json, json_len);
+		inflateEnd(&zs);
+	}
+	free(out);
+	free(json);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_preflight_fixtures),
+		cmocka_unit_test(test_preflight_spellings_and_errors),
+		cmocka_unit_test(test_clean_sync_resolution),
+		cmocka_unit_test(test_ruledownload_fixtures),
+		cmocka_unit_test(test_ruledownload_validation),
+		cmocka_unit_test(test_rule_line_round_trip),
+		cmocka_unit_test(test_preflight_request_matches_santa),
+		cmocka_unit_test(test_other_requests),
+		cmocka_unit_test(test_compression_matches_fixtures),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
