@@ -13,6 +13,7 @@ packages=(
 	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
+	openssl  # certificates for the HTTPS / client-certificate sync test
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
 	groff-base  # man page check
 )

@@ -40,8 +40,11 @@ enum santad_request {
 
 	/* ---- from santasyncservice only ---- */
 
-	/* {} -> { client_mode, sync_type_required, machine_id, full_sync_interval,
-	 *        counts: {binary, certificate, compiler, transitive, teamid, signingid, cdhash} } */
+	/* {} -> { client_mode, sync_type_required, full_sync_interval,
+	 *        counts: {binary, certificate, compiler, transitive, teamid, signingid, cdhash},
+	 *        machine: {machine_id, serial_num, hostname, os_version, os_build, ...},
+	 *        tls: {cert?, key?, password?} }: the client certificate and key travel as
+	 *        data so that the key file can stay root-only */
 	SANTAD_SYNC_PREFLIGHT,
 	/* { ids: [int] } -> { deleted }: events the server accepted */
 	SANTAD_EVENTS_DELETE,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "santa/events_db.h"
+#include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sync.h"
 #include "santad.h"
@@ -88,12 +89,54 @@ santad_machine_id(const struct santa_config *cfg, char *buf, size_t size)
 	return 0;
 }
 
+#define SYNC_CREDENTIAL_MAX (48 * 1024) /* a cert or key in one IPC message */
+
+/*
+ * The client certificate and key, read here as root so that the key can stay
+ * root-only (0600) while the sync service runs as nobody. Only a root-owned
+ * file that nobody else may write is passed on.
+ */
+static int
+put_credential(struct santad *d, struct ipc_value *dict, const char *key, const char *path)
+{
+	char buf[SYNC_CREDENTIAL_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!path || !path[0])
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		santa_log_errno(&d->log, LOG_ERR, r, "sync: cannot read %s: %m", path);
+		goto out;
+	}
+	if (!santa_stat_is_root_trusted(&st) || st.st_size > SYNC_CREDENTIAL_MAX) {
+		r = -EPERM;
+		santa_log(&d->log, LOG_ERR, "sync: %s must be a root-owned file of at most %d bytes "
+			  "that only root may write", path, SYNC_CREDENTIAL_MAX);
+		goto out;
+	}
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = ipc_dict_put_data(dict, key, buf, (size_t)n);
+	explicit_bzero(buf, sizeof(buf));
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static void
 preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	const struct santa_config *cfg = &d->policy->cfg;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], compiler = 0;
-	struct ipc_value *b, *c, *m;
+	struct ipc_value *b, *c, *m, *tls;
 	struct ipc_msg *reply;
 	char buf[256];
 	struct utsname u;
@@ -138,6 +181,16 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	}
 	ipc_dict_put_string(m, "santa_version", SANTA_VERSION);
 	ipc_dict_put_string(m, "primary_user", cfg->machine_owner ? cfg->machine_owner : "");
+	tls = ipc_dict_put_dict(b, "tls");
+	if (put_credential(d, tls, "cert", cfg->client_auth_certificate_file) < 0 ||
+	    put_credential(d, tls, "key", cfg->client_auth_key_file) < 0) {
+		ipc_msg_free(reply);
+		ipc_conn_reply_error(conn, req, -EPERM, "the client certificate or key cannot be "
+				     "used (see santad's log)");
+		return;
+	}
+	if (cfg->client_auth_certificate_password)
+		ipc_dict_put_string(tls, "password", cfg->client_auth_certificate_password);
 	ipc_conn_reply(conn, req, reply);
 }
 

@@ -349,10 +349,17 @@ http_post(struct http *h, const char *url, const char *body, size_t len, long ti
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
 	if (s->ca_file)
 		curl_easy_setopt(req->easy, CURLOPT_CAINFO, s->ca_file);
-	if (s->cert_file)
-		curl_easy_setopt(req->easy, CURLOPT_SSLCERT, s->cert_file);
-	if (s->key_file)
-		curl_easy_setopt(req->easy, CURLOPT_SSLKEY, s->key_file);
+	if (s->cert) {
+		struct curl_blob cert = { s->cert, s->cert_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(req->easy, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(req->easy, CURLOPT_SSLCERTTYPE, s->cert_is_p12 ? "P12" : "PEM");
+	}
+	if (s->key) {
+		struct curl_blob key = { s->key, s->key_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(req->easy, CURLOPT_SSLKEY_BLOB, &key);
+	}
 	if (s->key_password)
 		curl_easy_setopt(req->easy, CURLOPT_KEYPASSWD, s->key_password);
 	if (s->proxy)
@@ -365,4 +372,38 @@ http_post(struct http *h, const char *url, const char *body, size_t len, long ti
 fail:
 	request_free(req);
 	return r;
+}
+
+static void *
+copy_secret(void *old, size_t old_len, const void *data, size_t len)
+{
+	void *p = NULL;
+
+	if (old) {
+		explicit_bzero(old, old_len);
+		free(old);
+	}
+	if (data && len) {
+		p = malloc(len);
+		if (p)
+			memcpy(p, data, len);
+	}
+	return p;
+}
+
+void
+http_settings_set_credentials(struct http_settings *s, const void *cert, size_t cert_len,
+			      const void *key, size_t key_len, const char *password)
+{
+	s->cert = copy_secret(s->cert, s->cert_len, cert, cert_len);
+	s->cert_len = s->cert ? cert_len : 0;
+	/* PKCS#12 is DER: it starts with a SEQUENCE tag; PEM starts with text. */
+	s->cert_is_p12 = s->cert && cert_len > 0 && ((const unsigned char *)cert)[0] == 0x30;
+	s->key = copy_secret(s->key, s->key_len, key, key_len);
+	s->key_len = s->key ? key_len : 0;
+	if (s->key_password) {
+		explicit_bzero(s->key_password, strlen(s->key_password));
+		free(s->key_password);
+	}
+	s->key_password = password ? strdup(password) : NULL;
 }

@@ -260,9 +260,6 @@ setup(struct syncservice *svc)
 		.encoding = cfg->sync_client_content_encoding,
 		.extra_headers = &cfg->sync_extra_headers,
 		.ca_file = cfg->server_auth_roots_file,
-		.cert_file = cfg->client_auth_certificate_file,
-		.key_file = cfg->client_auth_key_file,
-		.key_password = cfg->client_auth_certificate_password,
 		.proxy = cfg->sync_proxy,
 	};
 	r = sd_event_default(&svc->event);
@@ -340,6 +337,7 @@ out:
 		ipc_conn_unref(svc.santad);
 	}
 	sync_abort_all(&svc);
+	http_settings_set_credentials(&svc.http_settings, NULL, 0, NULL, 0, NULL);
 	sd_event_unref(svc.event);
 	santa_config_free(&svc.cfg);
 	curl_global_cleanup();

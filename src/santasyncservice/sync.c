@@ -678,6 +678,19 @@ on_santad_info(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 	ipc_dict_get_dict(b, "counts", &counts);
 	ipc_dict_get_dict(b, "machine", &m);
 	ipc_dict_get_string(m, "machine_id", &id);
+	{
+		const struct ipc_value *tls = NULL;
+		const void *cert = NULL, *key = NULL;
+		size_t cert_len = 0, key_len = 0;
+		const char *password = NULL;
+
+		ipc_dict_get_dict(b, "tls", &tls);
+		ipc_dict_get_data(tls, "cert", &cert, &cert_len);
+		ipc_dict_get_data(tls, "key", &key, &key_len);
+		ipc_dict_get_string(tls, "password", &password);
+		http_settings_set_credentials(&run->svc->http_settings, cert, cert_len, key, key_len,
+					      password);
+	}
 	if (!id[0]) {
 		ipc_msg_free(reply);
 		finish(run, SYNC_STATUS_MISSING_MACHINE_ID, "preflight",

@@ -19,8 +19,17 @@
 struct http_settings {
 	enum santa_content_encoding encoding;
 	const struct santa_dict *extra_headers;
-	const char *ca_file, *cert_file, *key_file, *key_password, *proxy;
+	const char *ca_file, *proxy;
+	/* From santad at each sync (the key stays root-only on disk). */
+	void *cert, *key;
+	size_t cert_len, key_len;
+	bool cert_is_p12;
+	char *key_password;
 };
+
+/* Replaces the client credentials (NULL data: none); wipes the old ones. */
+void http_settings_set_credentials(struct http_settings *s, const void *cert, size_t cert_len,
+				   const void *key, size_t key_len, const char *password);
 
 struct http_response {
 	CURLcode curl_code;

@@ -201,6 +201,32 @@ check "clean sync removed the certificate rule" test "$(jq_field "$status" 'd["d
 check "mode back to Monitor from the server" test "$(jq_field "$status" 'd["daemon"]["mode"]')" = Monitor
 check "the formerly blocked binary runs after the clean sync" "$mnt/blocked" hi
 
+# ---- 100,000 rules in 10 pages: applied in one transaction, answered in postflight ----
+: > "$srv/requests.jsonl"
+echo '{"client_mode": "MONITOR"}' > "$srv/preflight.json"
+python3 - "$srv/rules" <<'PY'
+import hashlib, json, sys
+for page in range(10):
+    rules = [{"identifier": hashlib.sha256(b"%d" % (page * 10000 + i)).hexdigest(),
+              "rule_type": "BINARY", "policy": "BLOCKLIST"} for i in range(10000)]
+    body = {"rules": rules}
+    if page < 9:
+        body["cursor"] = "page-%d" % (page + 1)
+    json.dump(body, open("%s/%d.json" % (sys.argv[1], page), "w"))
+PY
+t0=$(date +%s.%N)
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+t1=$(date +%s.%N)
+check "a 100,000-rule sync exits 0" test "$st" -eq 0
+check "100,000 rules processed" grep -qxF "Processed 100000 rules" <<< "$out"
+post=$(requests postflight | tail -1)
+check "postflight reports 100,000 rules processed" test "$(jq_field "$post" 'd["rules_processed"]')" = 100000
+check "santad holds them (100,001 binary rules)" \
+	test "$(jq_field "$("$santactl" status --json)" 'd["database"]["binary_rules"]')" = 100001
+echo "# 100,000-rule sync took $(echo "$t1 - $t0" | bc 2>/dev/null || python3 -c "print($t1 - $t0)") s"
+check "decisions still work after it" "$mnt/blocked" hi
+rm -f "$srv"/rules/*.json
+
 # ---- the helper is supervised: killed, it comes back ----
 helper_pid=$(pgrep -f "^santasyncservice" -P "$pid" || true)
 kill -9 "$helper_pid"
@@ -228,6 +254,57 @@ st=0
 wait "$pid" || st=$?
 check "santad exits 0" test "$st" -eq 0
 pid=
+
+# ---- HTTPS with a pinned CA and a client certificate whose key stays root-only ----
+tls=$work/tls
+mkdir -p "$tls"
+(
+	cd "$tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" -keyout ca.key -out ca.pem
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile san.ext -out server.pem
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=test-machine-1" -keyout client.key -out client.csr
+	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Other CA" -keyout other.key \
+		-out other-ca.pem
+) > /dev/null 2>&1
+chmod 0600 "$tls/client.key"
+chmod 0644 "$tls/ca.pem" "$tls/other-ca.pem" "$tls/client.pem"
+chmod 0755 "$tls"
+python3 "$here/sync_server.py" "$srv" "$work/tls-port" "$tls" &
+tls_server=$!
+trap 'kill $server_pid $tls_server 2>/dev/null; santa_cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$work/tls-port" ] && break; sleep 0.1; done
+tls_port=$(cat "$work/tls-port")
+: > "$srv/requests.jsonl"
+write_config "ServerAuthRootsFile = $tls/ca.pem
+ClientAuthCertificateFile = $tls/client.pem
+ClientAuthKeyFile = $tls/client.key"
+sed -i "s|^SyncBaseURL = .*|SyncBaseURL = https://localhost:$tls_port/santa/|" "$work/santa.conf"
+santa_start_santad "$santad"
+for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "sync over HTTPS with a pinned CA and a client certificate exits 0" test "$st" -eq 0
+check "the TLS server got the preflight" grep -q '"stage": "preflight"' "$srv/requests.jsonl"
+kill "$pid"; wait "$pid" || true; pid=
+sed -i "s|^ServerAuthRootsFile = .*|ServerAuthRootsFile = $tls/other-ca.pem|" "$work/santa.conf"
+santa_start_santad "$santad"
+for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "a server outside the pinned roots fails preflight (exit 1)" test "$st" -eq 1
+check "and says it is a certificate problem" grep -qi "certificate" <<< "$out"
+kill "$pid"; wait "$pid" || true; pid=
+chmod 0644 "$tls/client.key"
+chmod g+w "$tls/client.key"
+sed -i "s|^ServerAuthRootsFile = .*|ServerAuthRootsFile = $tls/ca.pem|" "$work/santa.conf"
+santa_start_santad "$santad"
+for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "a group-writable client key is refused (sync fails)" test "$st" -ne 0
+check "santad says why" grep -q "must be a root-owned file" "$work/santad.err"
+kill "$pid"; wait "$pid" || true; pid=
 grep -E "santasyncservice|sync" "$work/santad.err" | tail -20 | sed 's/^/# /'
 if [ "$failures" -gt 0 ]; then
 	echo "$failures check(s) failed"

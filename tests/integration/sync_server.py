@@ -3,7 +3,9 @@
 JSON line, and answers from a scenario directory that the test may change
 between requests.
 
-usage: sync_server.py DIR PORTFILE
+usage: sync_server.py DIR PORTFILE [TLSDIR]
+  TLSDIR/server.pem, server.key: serve HTTPS; TLSDIR/ca.pem: require a client
+  certificate signed by it (mTLS)
   DIR/requests.jsonl  one {"stage", "machine_id", "headers", "body"} per request
   DIR/preflight.json  the preflight response body (default "{}")
   DIR/rules/N.json    rule download page N (0, 1, ...); absent: {"rules": []}
@@ -85,6 +87,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 3:
+    import ssl
+    tls = sys.argv[3]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(tls, "server.pem"), os.path.join(tls, "server.key"))
+    ctx.load_verify_locations(os.path.join(tls, "ca.pem"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 with open(sys.argv[2] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(sys.argv[2] + ".tmp", sys.argv[2])
