@@ -130,6 +130,7 @@ struct santa_config {
 	char *run_directory;
 	char *santactl_path; /* the santactl santad trusts on its socket */
 	char *helper_directory; /* santasyncservice, santametricservice, santabundleservice */
+	bool systemd_helper_units; /* helpers come from systemd socket units, not from santad */
 };
 
 /* Severity of a diagnostic, as syslog priorities: LOG_ERR or LOG_WARNING. */

@@ -134,6 +134,7 @@ static const struct key_def keys[] = {
 	PATH("RunDirectory", run_directory),
 	PATH("SantactlPath", santactl_path),
 	PATH("HelperDirectory", helper_directory),
+	BOOL("SystemdHelperUnits", systemd_helper_units),
 
 	/* macOS only: Mach-O, EndpointSecurity, USB, FAA, keychain, plists, FCM, proto spool */
 	MACOS("EnablePageZeroProtection"),

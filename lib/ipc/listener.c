@@ -4,6 +4,7 @@
  * owner ever sees it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,16 @@ ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 			goto fail;
 		}
 	} else {
+		/*
+		 * A socket passed by systemd (or anyone) may be blocking: accepting
+		 * in a loop on it would stop the whole event loop.
+		 */
+		int flags = fcntl(fd, F_GETFL);
+
+		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+			r = -errno;
+			goto fail;
+		}
 		l->fd = fd;
 	}
 	(void)setsockopt(l->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));

@@ -54,6 +54,8 @@ helper_wanted(struct santad *d, enum helper_kind kind)
 {
 	const struct santa_config *cfg = &d->policy->cfg;
 
+	if (cfg->systemd_helper_units)
+		return false; /* socket units listen and start them; they connect to santad */
 	switch (kind) {
 	case HELPER_SYNC:
 		return cfg->sync_base_url != NULL;
@@ -182,6 +184,10 @@ helper_spawn(struct santad *d, struct helper *h)
 	gid_t gid = 0;
 	pid_t pid;
 
+	/* From the live configuration: a fixed HelperDirectory takes effect with SIGHUP. */
+	r = santa_path_join(h->path, sizeof(h->path), d->policy->cfg.helper_directory, h->spec->name);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "%s: path too long: %m", h->spec->name);
 	if (access(h->path, X_OK) < 0) {
 		r = -errno;
 		santa_log_errno(&d->log, LOG_ERR, r, "%s: cannot run %s: %m", h->spec->name, h->path);
@@ -465,6 +471,8 @@ santad_helpers_stop(struct santad *d)
 const char *
 santad_helper_state(const struct helper *h)
 {
+	if (h->daemon->policy->cfg.systemd_helper_units)
+		return "systemd";
 	if (!h->wanted)
 		return "off";
 	if (h->gave_up)
