@@ -153,11 +153,21 @@ on_stage_done(const struct http_response *resp, void *userdata)
 		run->on_ok(run, resp);
 		return;
 	}
-	if (resp->curl_code == CURLE_COULDNT_CONNECT || resp->curl_code == CURLE_COULDNT_RESOLVE_HOST ||
-	    resp->curl_code == CURLE_COULDNT_RESOLVE_PROXY) {
+	switch (resp->curl_code) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
 		/* Santa gives up at once when offline; an unreachable server is that here. */
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		/* A certificate that fails now fails in a minute too: say so at once. */
 		run->on_fail(run, resp->error);
 		return;
+	default:
+		break;
 	}
 	if (resp->curl_code != CURLE_OK)
 		snprintf(why, sizeof(why), "%s", resp->error);
