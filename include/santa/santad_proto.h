@@ -58,6 +58,17 @@ enum santad_request {
 	SANTAD_SYNC_POSTFLIGHT,
 	/* { ok, stage?, error? } -> {}: the outcome of a sync attempt, for santactl status */
 	SANTAD_SYNC_RESULT,
+
+	/* {} -> { json (the export dictionary, lib/metrics), server, format, interval }:
+	 * santactl metrics; open to every validated santactl */
+	SANTAD_METRICS,
+};
+
+/* What santad sends santametricservice (santametricservice.sock / its channel). */
+#define METRICSERVICE_SOCKET_NAME "santametricservice.sock"
+enum metricservice_message {
+	/* one-way { json }: the export dictionary, every MetricExportInterval */
+	METRICSERVICE_SNAPSHOT = IPC_TYPE_FIRST_USER,
 };
 
 /* Sent by santasyncservice's socket (santasyncservice.sock). */

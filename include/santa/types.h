@@ -52,6 +52,7 @@ enum santa_reason {
 	SANTA_REASON_TIMEOUT,
 	SANTA_REASON_NOTRUNNING,
 };
+#define SANTA_REASON_MAX SANTA_REASON_NOTRUNNING
 
 enum santa_event_log_type {
 	SANTA_EVENT_LOG_FILE = 0,

@@ -22,6 +22,7 @@
 
 #include "santa/config.h"
 #include "santa/ipc.h"
+#include "santa/metrics.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sha256.h"
@@ -35,6 +36,7 @@ static const char *const commands_help[][2] = {
 	{ "checkcache", "Prints the status of a file in the cache." },
 	{ "fileinfo", "Prints information about a file." },
 	{ "flushcache", "Flush the santad decision cache and kernel ignore marks." },
+	{ "metrics", "Show Santa metric information." },
 	{ "printlog", "Prints the events waiting for upload to the sync server." },
 	{ "rule", "Manually add/remove/check rules." },
 	{ "status", "Show Santa status information." },
@@ -649,6 +651,76 @@ cmd_printlog(struct santactl *ctl, int argc, char **argv)
 	return 0;
 }
 
+/* ---- metrics ---- */
+
+static int
+cmd_metrics(struct santactl *ctl, int argc, char **argv)
+{
+	const char *prefixes[64], *text = "", *server = "", *format = "";
+	struct ipc_msg *reply;
+	size_t n_prefixes = 0;
+	bool json = false, configured = false;
+	int64_t interval = 0;
+	json_t *e;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("Usage: santactl metrics [--json] [prefix...]\n"
+			       "  Prints santad's metrics now; with prefixes, only metrics whose name\n"
+			       "  starts with one of them. --json: Santa's raw export dictionary.\n");
+			return 0;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "santactl metrics: unknown option '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		} else if (n_prefixes < sizeof(prefixes) / sizeof(prefixes[0])) {
+			prefixes[n_prefixes++] = argv[i];
+		}
+	}
+	if (santactl_connect(ctl, false) < 0)
+		return 1;
+	reply = call(ctl, ipc_msg_new(SANTAD_METRICS));
+	if (!reply)
+		return 1;
+	ipc_dict_get_string(ipc_msg_body_const(reply), "json", &text);
+	ipc_dict_get_string(ipc_msg_body_const(reply), "server", &server);
+	ipc_dict_get_string(ipc_msg_body_const(reply), "format", &format);
+	ipc_dict_get_int(ipc_msg_body_const(reply), "interval", &interval);
+	ipc_dict_get_bool(ipc_msg_body_const(reply), "configured", &configured);
+	e = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (!e) {
+		fprintf(stderr, "santactl: santad sent metrics that are not JSON\n");
+		ipc_msg_free(reply);
+		return 1;
+	}
+	if (json) {
+		json_t *metrics = json_object_get(e, "metrics"), *keep = json_object();
+		const char *name;
+		json_t *m;
+
+		/* Prefixes filter the JSON too. */
+		json_object_foreach(metrics, name, m) {
+			bool want = n_prefixes == 0;
+
+			for (size_t k = 0; k < n_prefixes && !want; k++)
+				want = strncmp(name, prefixes[k], strlen(prefixes[k])) == 0;
+			if (want)
+				json_object_set(keep, name, m);
+		}
+		json_object_set_new(e, "metrics", keep);
+		json_dumpf(e, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	} else {
+		metrics_print(stdout, e, configured ? (server[0] ? server : "(none)") : "not configured",
+			      format[0] ? format : "(none)", (long long)interval, prefixes, n_prefixes);
+	}
+	json_decref(e);
+	ipc_msg_free(reply);
+	return 0;
+}
+
 /* ---- sync ---- */
 
 struct sync_progress {
@@ -805,6 +877,7 @@ main(int argc, char **argv)
 		{ "flushcache", cmd_flushcache },
 		{ "printlog", cmd_printlog },
 		{ "rule", cmd_rule },
+		{ "metrics", cmd_metrics },
 		{ "status", cmd_status },
 		{ "sync", cmd_sync },
 		{ "version", cmd_version },

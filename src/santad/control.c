@@ -42,6 +42,7 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 {
 	struct santad *d = userdata;
 
+	santad_count_rejection(d, why);
 	santa_log(&d->log, LOG_WARNING, "santad.sock: refused pid %d (uid %u): %s",
 		  (int)peer->pid, (unsigned)peer->uid, why);
 }
@@ -318,6 +319,30 @@ handle_events_list(struct santad *d, struct ipc_conn *conn, const struct ipc_msg
 }
 
 static void
+handle_metrics(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	const struct santa_config *cfg = &d->policy->cfg;
+	json_t *e = santad_metrics_export(d);
+	char *text = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	struct ipc_msg *reply = text ? ipc_msg_new(SANTAD_METRICS) : NULL;
+
+	json_decref(e);
+	if (!reply || ipc_dict_put_string(ipc_msg_body(reply), "json", text) < 0) {
+		ipc_msg_free(reply);
+		free(text);
+		ipc_conn_reply_error(conn, req, -ENOMEM, "cannot build the metrics");
+		return;
+	}
+	free(text);
+	ipc_dict_put_string(ipc_msg_body(reply), "server", cfg->metric_url ? cfg->metric_url : "");
+	ipc_dict_put_string(ipc_msg_body(reply), "format", cfg->metric_format ? cfg->metric_format : "");
+	ipc_dict_put_int(ipc_msg_body(reply), "interval", cfg->metric_export_interval);
+	ipc_dict_put_bool(ipc_msg_body(reply), "configured",
+			  d->helpers[HELPER_METRIC].wanted);
+	ipc_conn_reply(conn, req, reply);
+}
+
+static void
 handle_validate_peer(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 {
 	struct ipc_peer peer;
@@ -370,6 +395,9 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		break;
 	case SANTAD_EVENTS_LIST:
 		handle_events_list(d, conn, msg);
+		break;
+	case SANTAD_METRICS:
+		handle_metrics(d, conn, msg);
 		break;
 	case SANTAD_VALIDATE_PEER:
 		if (!is_helper(peer))

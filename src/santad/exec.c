@@ -53,6 +53,7 @@ policy_unref(struct policy *p)
 void
 santad_flush_decisions(struct santad *d)
 {
+	d->stats.flushes++;
 	decision_cache_flush(d->cache);
 	if (d->fan.fd >= 0)
 		fan_flush_ignore_marks(&d->fan);
@@ -101,6 +102,15 @@ fallback_verdict(const struct policy *policy, enum santa_mode mode)
 								  : SANTA_VERDICT_ALLOW;
 }
 
+static uint64_t
+mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Worker thread: hash, look up, decide, answer. Touches nothing the loop owns. */
 void
 exec_job_run(struct exec_job *job)
@@ -115,7 +125,10 @@ exec_job_run(struct exec_job *job)
 		.transitive_rules_enabled = job->policy->cfg.enable_transitive_rules,
 	};
 
-	job->hash_error = santa_sha256_fd(job->fd, job->sha256, NULL);
+	uint64_t t0 = mono_usec();
+
+	job->hash_error = santa_sha256_fd(job->fd, job->sha256, &job->hash_bytes);
+	job->hash_usec = mono_usec() - t0;
 	if (job->hash_error == 0) {
 		santa_sha256_to_hex(job->sha256, hex);
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
@@ -127,6 +140,7 @@ exec_job_run(struct exec_job *job)
 		if (job->decision.reason == SANTA_REASON_UNKNOWN)
 			job->decision.verdict = fallback_verdict(job->policy, job->mode);
 	}
+	job->answered_usec = mono_usec();
 	answer_once(job, job->decision.verdict);
 	santad_job_done(d, job);
 }
@@ -232,13 +246,30 @@ maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision
 }
 
 static void
-count(struct santad *d, enum santa_verdict verdict)
+count(struct santad *d, const struct santa_decision *decision)
 {
-	if (verdict == SANTA_VERDICT_DENY)
+	unsigned int reason = (unsigned int)decision->reason;
+
+	if (decision->verdict == SANTA_VERDICT_DENY)
 		d->stats.denied++;
 	else
 		d->stats.allowed++;
+	if (reason <= SANTA_REASON_MAX)
+		d->stats.by_decision[decision->verdict == SANTA_VERDICT_DENY][reason]++;
 }
+
+/* Decision latency, from reading the event to answering it; loop thread only. */
+static void
+record_latency(struct santad *d, uint64_t usec)
+{
+	static const uint64_t bounds[SANTAD_LATENCY_BUCKETS - 1] = SANTAD_LATENCY_BOUNDS;
+	unsigned int i;
+
+	for (i = 0; i < SANTAD_LATENCY_BUCKETS - 1 && usec > bounds[i]; i++)
+		;
+	d->stats.latency[i]++;
+}
+
 
 static void
 fd_path(int fd, char *out, size_t size)
@@ -289,7 +320,8 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 	if (answer_once(job, timeout.verdict)) {
 		job->timed_out = true;
 		d->stats.timeouts++;
-		count(d, timeout.verdict);
+		count(d, &timeout);
+		record_latency(d, mono_usec() - job->started_usec);
 		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
 			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict));
@@ -325,8 +357,12 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		}
 		if (job->hash_error == 0 && !job->timed_out)
 			maybe_ignore(d, job->fd, job->trusted_file, &job->decision);
+		d->stats.hash_bytes += job->hash_bytes;
+		d->stats.hash_usec += job->hash_usec;
+		d->stats.hashes++;
 		if (!job->timed_out) {
-			count(d, job->decision.verdict);
+			count(d, &job->decision);
+			record_latency(d, job->answered_usec - job->started_usec);
 			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
 				 job->hash_error == 0 ? job->sha256 : NULL, true);
 		}
@@ -418,7 +454,7 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 	process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	fd_path(fd, path, sizeof(path));
 	d->stats.logged_without_asking++;
-	count(d, cached.decision.verdict);
+	count(d, &cached.decision);
 	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256,
 		 false);
 }
@@ -433,7 +469,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	enum santa_mode mode = d->policy->cfg.client_mode;
 	char path[PATH_MAX];
 	struct stat st;
-	uint64_t now;
+	uint64_t now, started = mono_usec();
 	int r;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -453,8 +489,9 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
 		fan_respond(d->fan.fd, fd, cached.decision.verdict);
+		record_latency(d, mono_usec() - started);
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
-		count(d, cached.decision.verdict);
+		count(d, &cached.decision);
 		fd_path(fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false);
 		close(fd);

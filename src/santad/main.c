@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -261,6 +262,12 @@ run(struct santad *d)
 	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the rules: %s", why);
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d->started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 	sync_state_init(&d->sync);
 	if (d->cfg.sync_base_url) {
 		if (access(d->cfg.sync_state_path, F_OK) < 0)
@@ -310,6 +317,7 @@ run(struct santad *d)
 	r = santad_helpers_init(d);
 	if (r < 0)
 		return r;
+	santad_metrics_start(d);
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
 		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
 		  (long long)d->cfg.decision_timeout_ms);
@@ -324,8 +332,10 @@ shutdown_daemon(struct santad *d)
 {
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	fan_client_stop(&d->fan);
-	if (d->event)
+	if (d->event) {
+		santad_metrics_stop(d);
 		santad_helpers_stop(d);
+	}
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	if (d->completion_fd >= 0)

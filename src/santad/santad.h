@@ -16,6 +16,7 @@
 #include "santa/log.h"
 #include "santa/policy.h"
 #include "santa/sync_state.h"
+#include <jansson.h>
 
 /* ---- event log: a writer thread fed through a bounded queue ---- */
 
@@ -99,6 +100,7 @@ struct exec_job {
 	uint64_t started_usec;
 	/* Filled by the worker before the job comes back. */
 	int hash_error;
+	uint64_t hash_bytes, hash_usec, answered_usec;
 	uint8_t sha256[SANTA_SHA256_LEN];
 	struct santa_decision decision;
 	char path[PATH_MAX];
@@ -152,6 +154,31 @@ struct seen_exec {
 	dev_t dev;
 	ino_t ino;
 };
+
+/* ---- metrics ---- */
+
+/* Decision latency buckets, upper bounds in microseconds; the last is +Inf. */
+#define SANTAD_LATENCY_BUCKETS 12
+#define SANTAD_LATENCY_BOUNDS { 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000 }
+
+/* Why santad.sock refused a client, for /santa/ipc/rejections. */
+enum ipc_reject_reason {
+	IPC_REJECT_NOT_SANTA,   /* not one of Santa's binaries */
+	IPC_REJECT_CHANGED,     /* binary changed since start */
+	IPC_REJECT_TRACED,
+	IPC_REJECT_NOT_ALLOWED, /* a Santa binary, but not for this socket */
+	IPC_REJECT_TOO_MANY,
+	IPC_REJECT_HANDSHAKE,
+	IPC_REJECT_OTHER,
+	IPC_REJECT_REASONS,
+};
+void santad_count_rejection(struct santad *d, const char *why);
+
+/* The export dictionary (lib/metrics) of santad's metrics now; NULL when out of memory. */
+json_t *santad_metrics_export(struct santad *d);
+/* Pushes a snapshot to santametricservice every MetricExportInterval (if it runs). */
+void santad_metrics_start(struct santad *d);
+void santad_metrics_stop(struct santad *d);
 
 /* ---- helpers santad starts and supervises ---- */
 
@@ -212,6 +239,7 @@ struct santad {
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
 	struct helper helpers[HELPER_MAX];
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
+	sd_event_source *metrics_timer;
 
 	/* Jobs the workers finished; the loop picks them up via completion_fd. */
 	pthread_mutex_t completion_lock;
@@ -227,7 +255,14 @@ struct santad {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
 		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
 		uint64_t helper_restarts;
+		uint64_t by_decision[2][SANTA_REASON_MAX + 1]; /* [deny][reason] */
+		uint64_t latency[SANTAD_LATENCY_BUCKETS];
+		uint64_t hashes, hash_bytes, hash_usec;
+		uint64_t ipc_rejected[IPC_REJECT_REASONS];
+		uint64_t syncs_ok, syncs_failed;
+		uint64_t flushes;
 	} stats;
+	double started_at; /* Unix seconds */
 };
 
 /* Requests of santasyncservice (santad_proto.h, SANTAD_SYNC_*). */

@@ -419,6 +419,10 @@ sync_result(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_get_string(b, "stage", &stage);
 	d->sync.last_attempt = unix_now();
 	if (ok)
+		d->stats.syncs_ok++;
+	else
+		d->stats.syncs_failed++;
+	if (ok)
 		d->sync.last_error[0] = '\0';
 	else
 		snprintf(d->sync.last_error, sizeof(d->sync.last_error), "%s%s%s", stage,

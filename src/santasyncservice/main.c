@@ -257,6 +257,7 @@ setup(struct syncservice *svc)
 	if (strncmp(svc->base_url, "https://", 8) != 0)
 		santa_log(&svc->log, LOG_WARNING, "SyncBaseURL is not https: %s", svc->base_url);
 	svc->http_settings = (struct http_settings){
+		.user_agent = "santactl-sync/" SANTA_VERSION,
 		.encoding = cfg->sync_client_content_encoding,
 		.extra_headers = &cfg->sync_extra_headers,
 		.ca_file = cfg->server_auth_roots_file,

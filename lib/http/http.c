@@ -1,15 +1,12 @@
-/*
- * HTTP POSTs driven by the service's sd_event loop through libcurl's multi
- * interface, so that a slow server never stops the service from answering
- * santactl and santad while a sync runs.
- */
+/* HTTP POSTs driven by an sd_event loop through libcurl's multi interface. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "syncservice.h"
+#include "santa/http.h"
+#include "santa/sync.h"
 
 struct http {
 	sd_event *event;
@@ -68,7 +65,7 @@ check_done(struct http *h)
 		if (req->too_big) {
 			req->resp.curl_code = CURLE_FILESIZE_EXCEEDED;
 			snprintf(req->resp.error, sizeof(req->resp.error),
-				 "response over the %u-byte cap", SYNC_MAX_RESPONSE_BYTES);
+				 "response over the %u-byte cap", HTTP_MAX_RESPONSE_BYTES);
 		} else if (msg->data.result != CURLE_OK && !req->resp.error[0]) {
 			snprintf(req->resp.error, sizeof(req->resp.error), "%s",
 				 curl_easy_strerror(msg->data.result));
@@ -203,7 +200,7 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	size_t n = size * nmemb, want;
 	char *p;
 
-	if (req->resp.len + n > SYNC_MAX_RESPONSE_BYTES) {
+	if (req->resp.len + n > HTTP_MAX_RESPONSE_BYTES) {
 		req->too_big = true;
 		return 0; /* aborts the transfer */
 	}
@@ -335,7 +332,8 @@ http_post(struct http *h, const char *url, const char *body, size_t len, long ti
 	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 	curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
-	curl_easy_setopt(req->easy, CURLOPT_USERAGENT, "santactl-sync/" SANTA_VERSION);
+	if (s->user_agent)
+		curl_easy_setopt(req->easy, CURLOPT_USERAGENT, s->user_agent);
 	curl_easy_setopt(req->easy, CURLOPT_ACCEPT_ENCODING, ""); /* gzip and deflate, decoded */
 	curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L); /* Santa refuses redirects */
 	curl_easy_setopt(req->easy, CURLOPT_TIMEOUT, timeout_s);

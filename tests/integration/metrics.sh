@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Metrics end to end: santad counts real execs on a private tmpfs, pushes
+# snapshots to santametricservice (started by santad as nobody), which POSTs
+# monarchjson to a local receiver, writes a node_exporter textfile and serves
+# Prometheus text on 127.0.0.1 (checked with promtool where installed).
+# Killing the service neither stops decisions nor keeps it down.
+# usage: metrics.sh SANTAD SANTACTL HELPER_DIR   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+helpers=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root for fanotify, mount namespaces and dropping to nobody"
+	exit 77
+fi
+source "$here/../lib/private_tmpfs.sh" "$@"
+chmod 0755 "$work"
+mnt=$work/mnt
+
+failures=0
+pass() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; failures=$((failures + 1)); }
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+mkdir -p "$work/recv" "$work/textfile"
+chown nobody "$work/textfile"
+python3 "$here/metrics_receiver.py" "$work/recv" "$work/port" &
+receiver=$!
+trap 'kill $receiver 2>/dev/null; santa_cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+# A free loopback port for the Prometheus endpoint.
+prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+cp /bin/true "$mnt/allowed"
+cp /bin/echo "$mnt/blocked"
+blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+cat > "$work/santa.conf" <<CONF
+ClientMode = MONITOR
+WatchPaths = $mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+EventLogPath = $work/santa.log
+RunDirectory = $work/run
+SantactlPath = $santactl
+HelperDirectory = $helpers
+MetricURL = http://127.0.0.1:$port/submit
+MetricFormat = monarchjson
+MetricExportInterval = 1
+MetricPrometheusPort = $prom_port
+MetricTextfilePath = $work/textfile/santa.prom
+[MetricExtraLabels]
+fleet = test-fleet
+[StaticRule:block]
+identifier = $blocked_sha
+rule_type = BINARY
+policy = BLOCKLIST
+CONF
+chmod 0644 "$work/santa.conf"
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+
+helper=
+for _ in $(seq 1 50); do
+	helper=$(pgrep -f "^santametricservice" -P "$pid" || true)
+	[ -n "$helper" ] && break
+	sleep 0.1
+done
+check "santad started santametricservice" test -n "$helper"
+[ -n "$helper" ] && check "santametricservice runs as nobody" test "$(ps -o user= -p "$helper")" = nobody
+
+for _ in 1 2 3; do "$mnt/allowed"; "$mnt/blocked" x 2> /dev/null || true; done
+scrape() { curl -sf "http://127.0.0.1:$prom_port/metrics"; }
+value() { # METRIC LABEL-SUBSTRING: the sample's value from the scrape
+	scrape | awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) { print $NF }' | head -1
+}
+for _ in $(seq 1 50); do
+	b=$(value santa_events_total 'action_response="BlockBinary"' || true)
+	[ -n "$b" ] && [ "$b" -ge 3 ] && break
+	sleep 0.2
+done
+check "Prometheus endpoint counts 3 blocked execs (got ${b:-none})" test "${b:-0}" -ge 3
+a=$(value santa_events_total 'action_response="AllowUnknown"')
+check "and the allowed ones (got ${a:-none})" test "${a:-0}" -ge 3
+check "root labels become labels (host_name, MetricExtraLabels)" \
+	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q 'fleet=\"test-fleet\"'"
+check "the latency histogram is there" \
+	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q '^santa_decision_latency_usec_total{.*le=\"+Inf\"}'"
+check "RSS is exported" bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q '^santa_proc_memory_resident_size{'"
+check "a path other than /metrics is 404" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$prom_port/other")" = 404
+if command -v promtool > /dev/null; then
+	scrape > "$work/scrape.txt"
+	if promtool check metrics < "$work/scrape.txt" > "$work/promtool.out" 2>&1; then
+		pass "promtool check metrics accepts the scrape"
+	else
+		fail "promtool check metrics accepts the scrape"
+		sed 's/^/# /' "$work/promtool.out" | head -20
+	fi
+else
+	echo "# promtool not installed: scrape not linted"
+fi
+
+before=$(value santa_events_total 'action_response="BlockBinary"')
+"$mnt/blocked" x 2> /dev/null || true
+for _ in $(seq 1 30); do
+	after=$(value santa_events_total 'action_response="BlockBinary"')
+	[ "$after" -gt "$before" ] && break
+	sleep 0.2
+done
+check "the counter moves with a new block ($before -> $after)" test "$after" -gt "$before"
+
+for _ in $(seq 1 30); do [ -s "$work/recv/posts.jsonl" ] && break; sleep 0.2; done
+post=$(tail -1 "$work/recv/posts.jsonl")
+shape=$(python3 - "$post" <<'PY'
+import json, sys
+p = json.loads(sys.argv[1])
+c = p["body"]["metricsCollection"][0]
+labels = {l["key"]: l["stringValue"] for l in c["rootLabels"]}
+names = {d["metricName"]: d for d in c["metricsDataSet"]}
+ev = names["/santa/events"]
+ok = (p["path"] == "/submit" and p["content_type"] == "application/json"
+      and labels.get("job_name") == "santad" and labels.get("fleet") == "test-fleet"
+      and ev["streamKind"] == "CUMULATIVE" and ev["valueType"] == "INT64"
+      and ev["fieldDescriptor"] == [{"name": "action_response", "fieldType": "STRING"}]
+      and all("startTimestamp" in d and "endTimestamp" in d and "int64Value" in d for d in ev["data"])
+      and names["/santa/mode"]["data"][0]["stringValue"] == "monitor")
+print("ok" if ok else json.dumps(c)[:2000])
+PY
+)
+check "the receiver got monarchjson in Santa's shape" test "$shape" = ok
+check "the textfile has the same samples" grep -q '^santa_events_total{.*action_response="BlockBinary"}' "$work/textfile/santa.prom"
+
+out=$("$santactl" metrics /santa/events)
+check "santactl metrics lists /santa/events" grep -q "Metric Name               | /santa/events" <<< "$out"
+check "santactl metrics shows the field" grep -q "Field                     | action_response=BlockBinary" <<< "$out"
+check "santactl metrics filters by prefix" bash -c "! grep -q '/proc/' <<< \"\$1\"" _ "$out"
+js=$("$santactl" metrics --json)
+check "santactl metrics --json is the raw export" \
+	test "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["metrics"]["/santa/events"]["type"], d["root_labels"]["service_name"])' "$js")" = "9 santa"
+
+# Kill the service: decisions go on, santad brings it back, exports resume.
+kill -9 "$helper"
+check "a block still works with the metric service dead" bash -c "! '$mnt/blocked' x 2>/dev/null"
+new=
+for _ in $(seq 1 50); do
+	new=$(pgrep -f "^santametricservice" -P "$pid" || true)
+	[ -n "$new" ] && [ "$new" != "$helper" ] && break
+	sleep 0.1
+done
+check "santad restarted the metric service" test -n "$new" -a "$new" != "$helper"
+for _ in $(seq 1 50); do scrape > /dev/null 2>&1 && break; sleep 0.2; done
+check "and it serves again" scrape > /dev/null
+r=$(value santa_helper_restarts_total 'helper="santametricservice"')
+check "the restart is counted (santa_helper_restarts_total = ${r:-none})" test "${r:-0}" -ge 1
+
+kill "$pid"
+st=0
+wait "$pid" || st=$?
+pid=
+check "santad exits 0" test "$st" -eq 0
+if [ "$failures" -gt 0 ]; then
+	echo "$failures check(s) failed"
+	tail -30 "$work/santad.err" | sed 's/^/# /'
+	exit 1
+fi
+echo "all metrics checks passed"
