@@ -14,6 +14,7 @@ packages=(
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
 	openssl  # certificates for the HTTPS / client-certificate sync test
+	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
 	groff-base  # man page check
 )

@@ -70,7 +70,9 @@ char *metrics_format_raw(json_t *export);
  * santa_events_total (counters get _total), "/proc/memory/resident_size"
  * santa_proc_memory_resident_size; Santa's fields become labels, root labels
  * are added to every sample, string metrics become info-style gauges with
- * the string as a "value" label and 1 as the sample.
+ * the string as a "value" label and 1 as the sample. A counter whose only
+ * field is "le" (cumulative buckets) becomes a Prometheus histogram, with
+ * "<name>_sum" (a plain counter beside it) as its _sum.
  */
 char *metrics_format_prometheus(json_t *export);
 /* The Prometheus name for a Santa metric name (buf of at least 256 bytes). */

@@ -352,10 +352,81 @@ put_labels(FILE *f, json_t *root_labels, const char *fields, const char *values,
 	free(vv);
 }
 
+/* A counter whose one field is "le": Santa has no histograms, so one is kept as cumulative buckets. */
+static bool
+is_histogram(json_t *m)
+{
+	json_t *fields = json_object_get(m, "fields");
+
+	return json_integer_value(json_object_get(m, "type")) == METRIC_COUNTER &&
+	       json_object_size(fields) == 1 && json_object_get(fields, "le");
+}
+
+/* "<name>_sum" that belongs to a histogram "<name>": emitted with it, not alone. */
+static bool
+is_histogram_sum(json_t *metrics, const char *name)
+{
+	size_t n = strlen(name);
+	char base[256];
+
+	if (n < 5 || n - 4 >= sizeof(base) || strcmp(name + n - 4, "_sum") != 0)
+		return false;
+	memcpy(base, name, n - 4);
+	base[n - 4] = '\0';
+	return json_object_get(metrics, base) && is_histogram(json_object_get(metrics, base));
+}
+
+static void
+put_help(FILE *f, const char *prom, const char *desc, const char *name, const char *type)
+{
+	fprintf(f, "# HELP %s ", prom);
+	for (const char *p = desc && desc[0] ? desc : name; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fprintf(f, " (Santa: %s)\n# TYPE %s %s\n", name, prom, type);
+}
+
+static void
+put_histogram(FILE *f, json_t *labels, json_t *metrics, const char *name, json_t *m)
+{
+	json_t *list = json_object_get(json_object_get(m, "fields"), "le"), *point, *sum;
+	char prom[256], sum_name[300];
+	json_int_t count = 0;
+	size_t i;
+
+	metrics_prometheus_name(name, METRIC_GAUGE_INT64, prom, sizeof(prom));
+	put_help(f, prom, json_string_value(json_object_get(m, "description")), name, "histogram");
+	json_array_foreach(list, i, point) {
+		json_t *d = json_object_get(point, "data");
+
+		fprintf(f, "%s_bucket", prom);
+		put_labels(f, labels, "le", json_string_value(json_object_get(point, "value")), NULL,
+			   NULL);
+		fprintf(f, " %lld\n", (long long)json_integer_value(d));
+		if (strcmp(json_string_value(json_object_get(point, "value")), "+Inf") == 0)
+			count = json_integer_value(d);
+	}
+	snprintf(sum_name, sizeof(sum_name), "%s_sum", name);
+	sum = json_array_get(json_object_get(json_object_get(json_object_get(metrics, sum_name),
+							     "fields"), ""), 0);
+	fprintf(f, "%s_sum", prom);
+	put_labels(f, labels, NULL, NULL, NULL, NULL);
+	fprintf(f, " %lld\n", (long long)json_integer_value(json_object_get(sum, "data")));
+	fprintf(f, "%s_count", prom);
+	put_labels(f, labels, NULL, NULL, NULL, NULL);
+	fprintf(f, " %lld\n", (long long)count);
+}
+
 char *
 metrics_format_prometheus(json_t *export)
 {
 	json_t *labels = json_object_get(export, "root_labels"), *m, *list, *point, *d;
+	json_t *metrics = json_object_get(export, "metrics");
 	const char *name, *fkey;
 	char *buf = NULL, prom[256];
 	size_t len = 0, i;
@@ -363,28 +434,24 @@ metrics_format_prometheus(json_t *export)
 
 	if (!f)
 		return NULL;
-	json_object_foreach(json_object_get(export, "metrics"), name, m) {
+	json_object_foreach(metrics, name, m) {
 		enum metric_type type = (enum metric_type)json_integer_value(json_object_get(m, "type"));
-		const char *desc = json_string_value(json_object_get(m, "description"));
 		bool is_string = type == METRIC_CONSTANT_STRING || type == METRIC_GAUGE_STRING;
 
+		if (is_histogram(m)) {
+			put_histogram(f, labels, metrics, name, m);
+			continue;
+		}
+		if (is_histogram_sum(metrics, name))
+			continue;
 		metrics_prometheus_name(name, type, prom, sizeof(prom));
 		if (is_string) {
 			size_t n = strlen(prom);
 
 			snprintf(prom + n, sizeof(prom) - n, "_info");
 		}
-		fprintf(f, "# HELP %s ", prom);
-		for (const char *p = desc ? desc : name; *p; p++) {
-			if (*p == '\\')
-				fputs("\\\\", f);
-			else if (*p == '\n')
-				fputs("\\n", f);
-			else
-				fputc(*p, f);
-		}
-		fprintf(f, " (Santa: %s)\n", name);
-		fprintf(f, "# TYPE %s %s\n", prom, type == METRIC_COUNTER ? "counter" : "gauge");
+		put_help(f, prom, json_string_value(json_object_get(m, "description")), name,
+			 type == METRIC_COUNTER ? "counter" : "gauge");
 		json_object_foreach(json_object_get(m, "fields"), fkey, list) {
 			json_array_foreach(list, i, point) {
 				const char *values = json_string_value(json_object_get(point, "value"));

@@ -268,6 +268,7 @@ record_latency(struct santad *d, uint64_t usec)
 	for (i = 0; i < SANTAD_LATENCY_BUCKETS - 1 && usec > bounds[i]; i++)
 		;
 	d->stats.latency[i]++;
+	d->stats.latency_sum_usec += usec;
 }
 
 

@@ -185,6 +185,9 @@ santad_metrics_export(struct santad *d)
 		    "Exec decisions answered within le microseconds (cumulative)", "le", label,
 		    json_integer((json_int_t)cumulative));
 	}
+	ADD("/santa/decision_latency_usec_sum", METRIC_COUNTER,
+	    "Microseconds from event to answer, all decisions together", "", "",
+	    json_integer((json_int_t)d->stats.latency_sum_usec));
 	ADD("/santa/cache/lookups", METRIC_COUNTER, "Decision cache lookups", "result", "hit",
 	    json_integer((json_int_t)d->stats.cache_hits));
 	ADD("/santa/cache/lookups", METRIC_COUNTER, "Decision cache lookups", "result", "miss",

@@ -257,6 +257,7 @@ struct santad {
 		uint64_t helper_restarts;
 		uint64_t by_decision[2][SANTA_REASON_MAX + 1]; /* [deny][reason] */
 		uint64_t latency[SANTAD_LATENCY_BUCKETS];
+		uint64_t latency_sum_usec;
 		uint64_t hashes, hash_bytes, hash_usec;
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
 		uint64_t syncs_ok, syncs_failed;

@@ -92,7 +92,7 @@ check "and the allowed ones (got ${a:-none})" test "${a:-0}" -ge 3
 check "root labels become labels (host_name, MetricExtraLabels)" \
 	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q 'fleet=\"test-fleet\"'"
 check "the latency histogram is there" \
-	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q '^santa_decision_latency_usec_total{.*le=\"+Inf\"}'"
+	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q '^santa_decision_latency_usec_bucket{.*le=\"+Inf\"}'"
 check "RSS is exported" bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q '^santa_proc_memory_resident_size{'"
 check "a path other than /metrics is 404" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$prom_port/other")" = 404
