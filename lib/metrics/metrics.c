@@ -40,7 +40,7 @@ metrics_iso_date(double t, char *buf, size_t size)
 		ms = 999;
 	gmtime_r(&secs, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%03dZ", base, ms);
+	snprintf(buf, size, "%.19s.%03uZ", base, (unsigned int)ms % 1000u);
 }
 
 json_t *
