@@ -70,6 +70,9 @@ int rules_db_lookup(struct rules_db *db, enum santa_rule_type type, const char *
 
 /* Rules per type, indexed by enum santa_rule_type (index 0 unused). */
 int rules_db_counts(struct rules_db *db, uint64_t counts[SANTA_RULE_TYPE_MAX + 1]);
+/* Calls fn for every rule (ordered by type, identifier); a negative return stops and is returned. */
+int rules_db_foreach(struct rules_db *db, int (*fn)(const struct santa_rule *rule, void *userdata),
+		     void *userdata);
 /* Rules with this policy, of any type (compiler rules for preflight). */
 int rules_db_count_policy(struct rules_db *db, enum santa_policy policy, uint64_t *count);
 

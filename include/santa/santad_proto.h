@@ -59,6 +59,13 @@ enum santad_request {
 	/* { ok, stage?, error? } -> {}: the outcome of a sync attempt, for santactl status */
 	SANTAD_SYNC_RESULT,
 
+	/* privileged; { rules: fd (memfd of JSON lines, as SANTAD_SYNC_RULES), count, sync_type }
+	 * -> { applied }: santactl rule --import, all rules in one transaction */
+	SANTAD_RULE_IMPORT,
+	/* {} -> { rules: fd (a memfd holding {"rules": [...]} as santactl rule --export writes it),
+	 *        count } */
+	SANTAD_RULE_EXPORT,
+
 	/* {} -> { json (the export dictionary, lib/metrics), server, format, interval }:
 	 * santactl metrics; open to every validated santactl */
 	SANTAD_METRICS,

@@ -386,3 +386,35 @@ rules_db_count_policy(struct rules_db *rdb, enum santa_policy policy, uint64_t *
 	pthread_mutex_unlock(&rdb->lock);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
+
+int
+rules_db_foreach(struct rules_db *rdb, int (*fn)(const struct santa_rule *rule, void *userdata),
+		 void *userdata)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	pthread_mutex_lock(&rdb->lock);
+	rc = sqlite3_prepare_v2(rdb->db,
+				"SELECT identifier, type, policy, custom_msg, custom_url FROM rules "
+				"ORDER BY type, identifier",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct santa_rule rule = {
+				.identifier = (const char *)sqlite3_column_text(st, 0),
+				.type = (enum santa_rule_type)sqlite3_column_int(st, 1),
+				.policy = (enum santa_policy)sqlite3_column_int(st, 2),
+				.custom_msg = (const char *)sqlite3_column_text(st, 3),
+				.custom_url = (const char *)sqlite3_column_text(st, 4),
+			};
+
+			r = fn(&rule, userdata);
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&rdb->lock);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}

@@ -6,12 +6,14 @@
  * 128 unknown command.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -26,6 +28,7 @@
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sha256.h"
+#include "santa/sync.h"
 #include "santactl.h"
 
 #define EXIT_USAGE     1
@@ -392,14 +395,160 @@ rule_usage(FILE *out)
 		"    --certificate, --teamid, --signingid, --cdhash: rule type (default binary;\n"
 		"        stored and synced, but only binary rules are enforceable on Linux)\n"
 		"    --message {message}: custom message shown when blocked\n"
-		"    --custom-url {url}: custom URL for the block notification\n");
+		"    --custom-url {url}: custom URL for the block notification\n"
+		"  Or, alone:\n"
+		"    --import {file}: add every rule of a JSON rule file, all or nothing\n"
+		"        (--clean: replace every rule first; --clean-all: the same)\n"
+		"    --export {file}: write every rule to a JSON rule file\n"
+		"  The file: {\"rules\": [{\"identifier\", \"policy\", \"rule_type\",\n"
+		"             \"custom_msg\", \"custom_url\"}, ...]}, as the sync protocol spells them.\n");
+}
+
+#define RULE_FILE_MAX (256u * 1024 * 1024)
+
+static int
+rule_import(struct santactl *ctl, const char *file, const char *sync_type)
+{
+	struct sync_rule_page page = { 0 };
+	struct ipc_msg *req, *reply;
+	char why[512], *buf = NULL;
+	size_t len = 0, i;
+	int fd = -1, r = 1;
+	FILE *f, *out = NULL;
+
+	f = fopen(file, "re");
+	if (!f) {
+		fprintf(stderr, "santactl rule: cannot read %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	buf = malloc(RULE_FILE_MAX + 1);
+	if (buf)
+		len = fread(buf, 1, RULE_FILE_MAX + 1, f);
+	fclose(f);
+	if (!buf || len > RULE_FILE_MAX) {
+		fprintf(stderr, "santactl rule: %s is larger than %u bytes\n", file, RULE_FILE_MAX);
+		goto out;
+	}
+	if (sync_parse_ruledownload(buf, len, &page, why, sizeof(why)) < 0) {
+		fprintf(stderr, "Invalid rule file %s: %s\n", file, why);
+		goto out;
+	}
+	if (page.skipped) {
+		fprintf(stderr, "Invalid rule: %zu of the %zu rules in %s lack a valid identifier, "
+				"policy or rule_type; nothing was imported\n",
+			page.skipped, page.received, file);
+		goto out;
+	}
+	if (page.n == 0) {
+		fprintf(stderr, "No rules to import in %s.\n", file);
+		goto out;
+	}
+	fd = memfd_create("santactl-import", MFD_CLOEXEC);
+	out = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
+	for (i = 0; out && i < page.n; i++) {
+		char *line = sync_rule_to_line(&page.rules[i]);
+
+		if (!line || fputs(line, out) == EOF) {
+			free(line);
+			break;
+		}
+		free(line);
+	}
+	{
+		bool written = out && i == page.n;
+
+		if (out && fclose(out) != 0)
+			written = false;
+		out = NULL;
+		if (!written) {
+			fprintf(stderr, "santactl rule: cannot prepare the import\n");
+			goto out;
+		}
+	}
+	if (santactl_connect(ctl, false) < 0)
+		goto out;
+	req = ipc_msg_new(SANTAD_RULE_IMPORT);
+	if (!req || ipc_dict_put_fd(ipc_msg_body(req), "rules", fd) < 0 ||
+	    ipc_dict_put_int(ipc_msg_body(req), "count", (int64_t)page.n) < 0 ||
+	    ipc_dict_put_string(ipc_msg_body(req), "sync_type", sync_type) < 0) {
+		fd = -1;
+		ipc_msg_free(req);
+		goto out;
+	}
+	fd = -1;
+	reply = call(ctl, req);
+	if (!reply) {
+		fprintf(stderr, "Failed to modify rules.\n");
+		goto out;
+	}
+	ipc_msg_free(reply);
+	printf("Added %zu rules from %s.\n", page.n, file);
+	r = 0;
+out:
+	if (out)
+		fclose(out);
+	if (fd >= 0)
+		close(fd);
+	sync_rule_page_free(&page);
+	free(buf);
+	return r;
+}
+
+static int
+rule_export(struct santactl *ctl, const char *file)
+{
+	struct ipc_msg *reply;
+	int64_t count = 0;
+	char buf[65536];
+	int fd, out, r = 1;
+	ssize_t n;
+
+	if (santactl_connect(ctl, false) < 0)
+		return 1;
+	reply = call(ctl, ipc_msg_new(SANTAD_RULE_EXPORT));
+	if (!reply)
+		return 1;
+	ipc_dict_get_int(ipc_msg_body_const(reply), "count", &count);
+	fd = ipc_dict_take_fd(ipc_msg_body(reply), "rules");
+	ipc_msg_free(reply);
+	if (fd < 0) {
+		fprintf(stderr, "santactl rule: santad sent no rule file\n");
+		return 1;
+	}
+	if (count == 0) {
+		fprintf(stderr, "No rules to export.\n");
+		close(fd);
+		return 1;
+	}
+	out = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		fprintf(stderr, "santactl rule: cannot write %s: %s\n", file, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	}
+	if (n == 0 && close(out) == 0) {
+		printf("Exported %lld rules to %s.\n", (long long)count, file);
+		r = 0;
+	} else {
+		fprintf(stderr, "santactl rule: cannot write %s: %s\n", file, strerror(errno));
+	}
+	close(fd);
+	return r;
 }
 
 static int
 cmd_rule(struct santactl *ctl, int argc, char **argv)
 {
 	enum { OPT_ALLOW = 256, OPT_BLOCK, OPT_SILENT, OPT_COMPILER, OPT_REMOVE, OPT_CHECK,
-	       OPT_ID, OPT_PATH, OPT_MSG, OPT_URL, OPT_CERT, OPT_TEAM, OPT_SIGN, OPT_CDHASH };
+	       OPT_ID, OPT_PATH, OPT_MSG, OPT_URL, OPT_CERT, OPT_TEAM, OPT_SIGN, OPT_CDHASH,
+	       OPT_IMPORT, OPT_EXPORT, OPT_CLEAN, OPT_CLEAN_ALL };
 	static const struct option opts[] = {
 		{ "allow", no_argument, NULL, OPT_ALLOW },
 		{ "whitelist", no_argument, NULL, OPT_ALLOW },
@@ -419,11 +568,17 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 		{ "teamid", no_argument, NULL, OPT_TEAM },
 		{ "signingid", no_argument, NULL, OPT_SIGN },
 		{ "cdhash", no_argument, NULL, OPT_CDHASH },
+		{ "import", required_argument, NULL, OPT_IMPORT },
+		{ "export", required_argument, NULL, OPT_EXPORT },
+		{ "clean", no_argument, NULL, OPT_CLEAN },
+		{ "clean-all", no_argument, NULL, OPT_CLEAN_ALL },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum santa_rule_type type = SANTA_RULE_TYPE_BINARY;
 	enum santa_policy policy = SANTA_POLICY_UNKNOWN;
-	const char *message = NULL, *url = NULL, *path = NULL;
+	const char *message = NULL, *url = NULL, *path = NULL, *import = NULL, *export = NULL;
+	const char *clean = "NORMAL";
+	int others = 0;
 	char identifier[SANTA_SHA256_HEX_LEN + 200] = "";
 	uint8_t digest[SANTA_SHA256_LEN];
 	bool check = false;
@@ -448,6 +603,10 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 		case OPT_TEAM: type = SANTA_RULE_TYPE_TEAMID; break;
 		case OPT_SIGN: type = SANTA_RULE_TYPE_SIGNINGID; break;
 		case OPT_CDHASH: type = SANTA_RULE_TYPE_CDHASH; break;
+		case OPT_IMPORT: import = optarg; break;
+		case OPT_EXPORT: export = optarg; break;
+		case OPT_CLEAN: clean = "CLEAN"; break;
+		case OPT_CLEAN_ALL: clean = "CLEAN_ALL"; break;
 		default:
 			fprintf(stderr, "\n");
 			rule_usage(stderr);
@@ -458,6 +617,29 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 		fprintf(stderr, "santactl rule: unexpected argument '%s'\n\n", argv[optind]);
 		rule_usage(stderr);
 		return EXIT_USAGE;
+	}
+	others = (policy != SANTA_POLICY_UNKNOWN) + check + (identifier[0] != '\0') + (path != NULL) +
+		 (message != NULL) + (url != NULL) + (type != SANTA_RULE_TYPE_BINARY);
+	if ((import && export) || ((import || export) && others) ||
+	    (strcmp(clean, "NORMAL") != 0 && !import)) {
+		fprintf(stderr, "--import and --export are used alone (--clean and --clean-all only "
+				"with --import)\n\n");
+		rule_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (export)
+		return rule_export(ctl, export);
+	if (import) {
+		if (geteuid() != 0) {
+			fprintf(stderr, "The command 'rule' requires root privileges.\n");
+			return EXIT_NEEDS_ROOT;
+		}
+		if (ctl->cfg.sync_base_url || ctl->cfg.n_static_rules) {
+			printf("(SyncBaseURL/StaticRules is set, rules are managed centrally.)");
+			fflush(stdout);
+			return 1;
+		}
+		return rule_import(ctl, import, clean);
 	}
 	if (path) {
 		if (type != SANTA_RULE_TYPE_BINARY) {

@@ -399,6 +399,15 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	case SANTAD_METRICS:
 		handle_metrics(d, conn, msg);
 		break;
+	case SANTAD_RULE_EXPORT:
+		santad_export_rules(d, conn, msg);
+		break;
+	case SANTAD_RULE_IMPORT:
+		if (!privileged)
+			ipc_conn_reply_error(conn, msg, -EPERM, "this needs santactl running as root");
+		else
+			santad_apply_rule_file(d, conn, msg, "santactl rule --import");
+		break;
 	case SANTAD_VALIDATE_PEER:
 		if (!is_helper(peer))
 			ipc_conn_reply_error(conn, msg, -EPERM, "only Santa's helpers may ask this");

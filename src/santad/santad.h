@@ -266,6 +266,11 @@ struct santad {
 	double started_at; /* Unix seconds */
 };
 
+/* A memfd of rule lines (SANTAD_SYNC_RULES, SANTAD_RULE_IMPORT) applied in one transaction. */
+void santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req,
+			    const char *who);
+/* SANTAD_RULE_EXPORT. */
+void santad_export_rules(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req);
 /* Requests of santasyncservice (santad_proto.h, SANTAD_SYNC_*). */
 void santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg);
 /* Reloads the config file with the sync server's values over it; the old policy stays on error. */

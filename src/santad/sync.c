@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "santa/events_db.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
@@ -237,8 +239,9 @@ events_delete(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req
  * checked here (santad trusts the helper's identity, not its data), then
  * applied in one transaction. A bad line refuses the whole set.
  */
-static void
-sync_rules(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
+void
+santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req,
+		       const char *who)
 {
 	const char *type_name = "NORMAL";
 	struct santa_rule *rules = NULL;
@@ -309,9 +312,10 @@ sync_rules(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 	r = rules_db_apply(d->rules, rules, n, type != SYNC_TYPE_NORMAL, why, sizeof(why));
 	if (r < 0)
 		goto out;
-	d->sync.rule_sync_last_success = unix_now();
+	if (ipc_msg_type(req) == SANTAD_SYNC_RULES)
+		d->sync.rule_sync_last_success = unix_now();
 	santad_flush_decisions(d);
-	santa_log(&d->log, LOG_NOTICE, "sync: %zu rule(s) applied (%s sync)", n, type_name);
+	santa_log(&d->log, LOG_NOTICE, "%s: %zu rule(s) applied (%s)", who, n, type_name);
 out:
 	if (map != MAP_FAILED)
 		munmap(map, len);
@@ -322,11 +326,11 @@ out:
 	free(parsed);
 	free(rules);
 	if (r < 0) {
-		santa_log(&d->log, LOG_ERR, "sync: rules refused, the previous rules stay: %s", why);
+		santa_log(&d->log, LOG_ERR, "%s: rules refused, the previous rules stay: %s", who, why);
 		ipc_conn_reply_error(conn, req, r, why);
 		return;
 	}
-	reply = ipc_msg_new(SANTAD_SYNC_RULES);
+	reply = ipc_msg_new(ipc_msg_type(req));
 	ipc_dict_put_int(ipc_msg_body(reply), "applied", (int64_t)n);
 	ipc_conn_reply(conn, req, reply);
 }
@@ -441,7 +445,7 @@ santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg)
 		events_delete(d, conn, msg);
 		break;
 	case SANTAD_SYNC_RULES:
-		sync_rules(d, conn, msg);
+		santad_apply_rule_file(d, conn, msg, "sync");
 		break;
 	case SANTAD_SYNC_POSTFLIGHT:
 		sync_postflight(d, conn, msg);
@@ -453,4 +457,69 @@ santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg)
 		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
 		break;
 	}
+}
+
+struct export_ctx {
+	FILE *f;
+	size_t n;
+};
+
+static int
+export_one(const struct santa_rule *rule, void *userdata)
+{
+	struct export_ctx *x = userdata;
+	json_t *o;
+	char *s;
+
+	if (rule->policy == SANTA_POLICY_REMOVE)
+		return 0;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "identifier", rule->identifier, "policy",
+		      santa_policy_to_string(rule->policy), "rule_type",
+		      santa_rule_type_to_string(rule->type), "custom_msg",
+		      rule->custom_msg ? rule->custom_msg : "", "custom_url",
+		      rule->custom_url ? rule->custom_url : "");
+	s = o ? json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	fprintf(x->f, "%s\n    %s", x->n ? "," : "", s);
+	free(s);
+	x->n++;
+	return 0;
+}
+
+/* Every database rule as Santa's import/export document, in a memfd for santactl. */
+void
+santad_export_rules(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	struct export_ctx x = { 0 };
+	struct ipc_msg *reply;
+	int fd, r;
+
+	fd = memfd_create("santa-rules-export", MFD_CLOEXEC);
+	x.f = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
+	if (!x.f) {
+		if (fd >= 0)
+			close(fd);
+		ipc_conn_reply_error(conn, req, -ENOMEM, "cannot create the export file");
+		return;
+	}
+	fputs("{\n  \"rules\": [", x.f);
+	r = rules_db_foreach(d->rules, export_one, &x);
+	fputs(x.n ? "\n  ]\n}\n" : "]\n}\n", x.f);
+	if (fclose(x.f) != 0 && r == 0)
+		r = -EIO;
+	if (r < 0) {
+		close(fd);
+		ipc_conn_reply_error(conn, req, r, "cannot read the rules database");
+		return;
+	}
+	reply = ipc_msg_new(SANTAD_RULE_EXPORT);
+	if (!reply || ipc_dict_put_fd(ipc_msg_body(reply), "rules", fd) < 0 ||
+	    ipc_dict_put_int(ipc_msg_body(reply), "count", (int64_t)x.n) < 0) {
+		ipc_msg_free(reply);
+		ipc_conn_reply_error(conn, req, -ENOMEM, "out of memory");
+		return;
+	}
+	ipc_conn_reply(conn, req, reply);
 }

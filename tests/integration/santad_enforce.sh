@@ -374,6 +374,65 @@ out=$("$santactl" rule --remove --sha256 "$unknown_sha" 2>&1)
 "$mnt/unknown" / > /dev/null && pass "exec allowed again after the rule is removed" ||
 	fail "exec still denied after removal"
 
+# rule --import / --export: Santa's JSON rule file, all or nothing.
+cat > "$work/import.json" <<JSON
+{"rules": [
+  {"identifier": "$(echo "$unknown_sha" | tr a-f A-F)", "policy": "BLOCKLIST", "rule_type": "BINARY", "custom_msg": "imported"},
+  {"identifier": "EQHXZ8M8AV", "policy": "ALLOWLIST", "rule_type": "TEAMID"},
+  {"identifier": "$allowed_sha", "policy": "WHITELIST_COMPILER", "rule_type": "BINARY"}
+]}
+JSON
+{ cat "$work/santa.conf"; echo "SyncBaseURL = http://127.0.0.1:9/"; } > "$work/managed.conf"
+out=$(SANTA_CONFIG=$work/managed.conf "$santactl" rule --import "$work/import.json" 2>&1) || true
+if [ "$out" = "(SyncBaseURL/StaticRules is set, rules are managed centrally.)" ]; then
+	pass "rule --import refused while a sync server manages the rules"
+else
+	fail "rule --import with SyncBaseURL: $out"
+fi
+out=$("$santactl" rule --import "$work/import.json" 2>&1)
+[ "$out" = "Added 3 rules from $work/import.json." ] && pass "rule --import adds every rule" ||
+	fail "rule --import: $out"
+"$mnt/unknown" / > /dev/null 2>&1 && fail "an imported block rule did not block" ||
+	pass "an imported block rule (upper-case hash in the file) blocks at once"
+out=$("$santactl" rule --check --teamid --identifier EQHXZ8M8AV 2>&1)
+[ "$out" = "Allowed (TeamID)" ] && pass "imported team id rule found" || fail "teamid check: $out"
+printf '{"rules": [{"identifier": "%s", "policy": "REMOVE", "rule_type": "BINARY"}, {"identifier": "bad", "policy": "BLOCKLIST", "rule_type": "BINARY"}]}' \
+	"$unknown_sha" > "$work/bad.json"
+set +e
+out=$("$santactl" rule --import "$work/bad.json" 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "^Invalid rule" <<< "$out" && pass "a file with an invalid rule is refused (exit 1)" ||
+	fail "bad import: rc=$rc $out"
+"$mnt/unknown" / > /dev/null 2>&1 && fail "a refused import changed the rules" ||
+	pass "a refused import changes nothing (the block stays)"
+out=$("$santactl" rule --export "$work/export.json" 2>&1)
+[ "$out" = "Exported 3 rules to $work/export.json." ] && pass "rule --export" || fail "export: $out"
+if python3 - "$work/export.json" "$unknown_sha" "$allowed_sha" <<'PY'
+import json, sys
+rules = {r["identifier"]: r for r in json.load(open(sys.argv[1]))["rules"]}
+u, a = rules[sys.argv[2]], rules[sys.argv[3]]
+assert u == {"identifier": sys.argv[2], "policy": "BLOCKLIST", "rule_type": "BINARY",
+             "custom_msg": "imported", "custom_url": ""}, u
+assert a["policy"] == "ALLOWLIST_COMPILER", a
+assert rules["EQHXZ8M8AV"]["rule_type"] == "TEAMID"
+PY
+then pass "the exported file has Santa's keys and values"; else fail "export content"; fi
+out=$("$santactl" rule --import "$work/export.json" --clean 2>&1)
+[ "$out" = "Added 3 rules from $work/export.json." ] && pass "an export imports back (--clean)" ||
+	fail "re-import: $out"
+set +e
+out=$("$santactl" rule --import "$work/export.json" --block 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] && pass "--import with other flags is a usage error" || fail "import+block: rc=$rc"
+printf '{"rules": [{"identifier": "%s", "policy": "REMOVE", "rule_type": "BINARY"}]}' "$unknown_sha" > "$work/rm.json"
+"$santactl" rule --import "$work/rm.json" > /dev/null
+"$mnt/unknown" / > /dev/null && pass "a REMOVE in an import file removes the rule" ||
+	fail "REMOVE import did not unblock"
+"$santactl" rule --import "$work/export.json" --clean-all > /dev/null
+"$santactl" rule --import "$work/rm.json" > /dev/null
+
 # Not root: reading works, changing does not.
 if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$santactl" status 2>&1); then
 	pass "santactl status as nobody"
