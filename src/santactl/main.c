@@ -201,7 +201,7 @@ json_date(int64_t t)
 	struct tm tm;
 
 	if (t <= 0 || !gmtime_r(&tt, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000Z", &tm) == 0)
-		return json_null();
+		return json_string("Never");
 	return json_string(buf);
 }
 
@@ -209,7 +209,7 @@ static int
 cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
-	const struct ipc_value *sync = NULL, *helpers = NULL;
+	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	struct ipc_msg *reply;
 	size_t i;
@@ -226,6 +226,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_array(b, "watched", &watched);
 	ipc_dict_get_dict(b, "sync", &sync);
 	ipc_dict_get_dict(b, "helpers", &helpers);
+	ipc_dict_get_dict(b, "metrics", &metrics);
 	if (json) {
 		json_t *root = json_object(), *w = json_array();
 
@@ -249,7 +250,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "teamid_rules", (json_int_t)get_int(rules, "teamid"),
 				  "signingid_rules", (json_int_t)get_int(rules, "signingid"),
 				  "cdhash_rules", (json_int_t)get_int(rules, "cdhash"),
-				  "compiler_rules", (json_int_t)0, "transitive_rules", (json_int_t)0,
+				  "compiler_rules", (json_int_t)get_int(rules, "compiler"),
+				  "transitive_rules", (json_int_t)0,
 				  "events_pending_upload", (json_int_t)get_int(b, "events_pending_upload")));
 		json_object_set_new(root, "static_rules",
 			json_pack("{s:I}", "rule_count", (json_int_t)get_int(b, "static_rules")));
@@ -311,6 +313,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("SigningID Rules", "%lld (not enforceable on Linux)",
 		    (long long)get_int(rules, "signingid"));
 		row("CDHash Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "cdhash"));
+		row("Compiler Rules", "%lld", (long long)get_int(rules, "compiler"));
+		row("Transitive Rules", "%lld", 0LL);
 		row("Events Pending Upload", "%lld", (long long)get_int(b, "events_pending_upload"));
 		if (get_int(b, "static_rules") > 0) {
 			printf(">>> Static Rules\n");
@@ -328,6 +332,15 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			    format_date(get_int(sync, "last_successful_rule"), date, sizeof(date)));
 			if (get_str(sync, "last_error")[0])
 				row("Last Sync Error", "%s", get_str(sync, "last_error"));
+		}
+		if (get_bool(metrics, "enabled")) {
+			printf(">>> Metrics Info\n");
+			row("Metrics Server", "%s", get_str(metrics, "server")[0] ? get_str(metrics, "server")
+										 : "(none)");
+			row("Export Interval (seconds)", "%lld", (long long)get_int(metrics, "interval"));
+			if (get_int(metrics, "prometheus_port") > 0)
+				row("Prometheus Endpoint", "http://127.0.0.1:%lld/metrics",
+				    (long long)get_int(metrics, "prometheus_port"));
 		}
 		printf(">>> Helpers\n");
 		for (i = 0; i < ipc_container_len(helpers); i++) {
@@ -1047,6 +1060,49 @@ out:
 	return status;
 }
 
+/* Usage of each command, for `santactl help CMD` and `santactl CMD --help`. */
+static void
+command_usage(const char *cmd, FILE *out)
+{
+	static const char *const texts[][2] = {
+		{ "status", "Usage: santactl status [--json]\n"
+			    "  santad's mode, rule counts, caches, decisions, watched filesystems,\n"
+			    "  sync and helper state. --json: the same as one JSON object.\n" },
+		{ "version", "Usage: santactl version [--json]\n"
+			     "  The versions of Santa's components.\n" },
+		{ "checkcache", "Usage: santactl checkcache PATH\n"
+				"  Whether santad has a cached decision for the file (exit 0 if so, 1 if not).\n" },
+		{ "flushcache", "Usage: santactl flushcache\n"
+				"  Forget every cached decision and kernel ignore mark (root).\n" },
+		{ "printlog", "Usage: santactl printlog\n"
+			      "  The events waiting for upload to the sync server, as the JSON\n"
+			      "  objects that will be sent.\n" },
+		{ "metrics", "Usage: santactl metrics [--json] [prefix...]\n"
+			     "  Prints santad's metrics now; with prefixes, only metrics whose name\n"
+			     "  starts with one of them. --json: Santa's raw export dictionary.\n" },
+	};
+
+	if (strcmp(cmd, "rule") == 0) {
+		rule_usage(out);
+		return;
+	}
+	if (strcmp(cmd, "fileinfo") == 0) {
+		fileinfo_usage(out);
+		return;
+	}
+	if (strcmp(cmd, "sync") == 0) {
+		sync_usage(out);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (strcmp(cmd, texts[i][0]) == 0) {
+			fputs(texts[i][1], out);
+			return;
+		}
+	}
+	print_commands(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1077,26 +1133,22 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0) {
-		if (argc > 2 && strcmp(argv[2], "rule") == 0) {
-			printf("Help for 'rule':\n");
-			rule_usage(stdout);
-			return 1;
-		}
-		if (argc > 2 && strcmp(argv[2], "sync") == 0) {
-			printf("Help for 'sync':\n");
-			sync_usage(stdout);
-			return 1;
-		}
-		if (argc > 2 && strcmp(argv[2], "fileinfo") == 0) {
-			printf("Help for 'fileinfo':\n");
-			fileinfo_usage(stdout);
-			return 1;
+		if (argc > 2) {
+			printf("Help for '%s':\n", argv[2]);
+			command_usage(argv[2], stdout);
+			return 1; /* as Santa's `santactl help CMD` */
 		}
 		print_commands(stdout);
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
+			for (int k = 2; k < argc; k++) {
+				if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+					command_usage(argv[1], stdout);
+					return 0;
+				}
+			}
 			load_config(&ctl);
 			r = commands[i].fn(&ctl, argc - 1, argv + 1);
 			goto out;

@@ -53,7 +53,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
 	const struct santa_config *live = &d->policy->cfg;
-	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers;
+	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
 	size_t i;
@@ -78,6 +78,17 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(rules, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
 	ipc_dict_put_int(rules, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
 	ipc_dict_put_int(rules, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
+	{
+		uint64_t compiler = 0;
+
+		rules_db_count_policy(d->rules, SANTA_POLICY_ALLOWLIST_COMPILER, &compiler);
+		ipc_dict_put_int(rules, "compiler", (int64_t)compiler);
+	}
+	metrics = ipc_dict_put_dict(b, "metrics");
+	ipc_dict_put_bool(metrics, "enabled", d->helpers[HELPER_METRIC].wanted);
+	ipc_dict_put_string(metrics, "server", live->metric_url ? live->metric_url : "");
+	ipc_dict_put_int(metrics, "interval", live->metric_export_interval);
+	ipc_dict_put_int(metrics, "prometheus_port", live->metric_prometheus_port);
 	ipc_dict_put_int(b, "events_pending_upload", d->events ? events_db_count(d->events) : 0);
 	ipc_dict_put_int(b, "events_dropped", d->events ? events_db_dropped(d->events) : 0);
 	sync = ipc_dict_put_dict(b, "sync");

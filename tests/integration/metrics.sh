@@ -146,6 +146,9 @@ js=$("$santactl" metrics --json)
 check "santactl metrics --json is the raw export" \
 	test "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["metrics"]["/santa/events"]["type"], d["root_labels"]["service_name"])' "$js")" = "9 santa"
 
+st=$("$santactl" status)
+check "santactl status has Metrics Info with the server" grep -q "Metrics Server            | http://127.0.0.1:$port/submit" <<< "$st"
+
 # Kill the service: decisions go on, santad brings it back, exports resume.
 kill -9 "$helper"
 check "a block still works with the metric service dead" bash -c "! '$mnt/blocked' x 2>/dev/null"

@@ -494,6 +494,15 @@ case "$rc:$out" in
 1:"An error occurred communicating with the daemon, is it running?"*"is not running"*) pass "santad down: documented error, exit 1" ;;
 *) fail "santad down: rc=$rc $out" ;;
 esac
+# Every command has its own --help (exit 0, usage on stdout), without santad.
+for c in status version rule fileinfo checkcache flushcache printlog sync metrics; do
+	if out=$("$santactl" "$c" --help 2>&1) && grep -q "^Usage: santactl $c" <<< "$out"; then
+		pass "santactl $c --help"
+	else
+		fail "santactl $c --help: $out"
+	fi
+done
+
 if [ "$failures" -ne 0 ]; then
 	echo "santad_enforce: $failures failure(s)"
 	exit 1

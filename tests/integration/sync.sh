@@ -139,7 +139,7 @@ check "mode is Lockdown after the sync" test "$(jq_field "$status" 'd["daemon"][
 check "status counts the synced binary rules" test "$(jq_field "$status" 'd["database"]["binary_rules"]')" = 2
 check "status counts certificate rules" test "$(jq_field "$status" 'd["database"]["certificate_rules"]')" = 1
 check "status counts teamid rules" test "$(jq_field "$status" 'd["database"]["teamid_rules"]')" = 1
-check "status shows a last successful sync" test "$(jq_field "$status" 'd["sync"]["last_successful_full"] is not None')" = True
+check "status shows a last successful sync" test "$(jq_field "$status" 'd["sync"]["last_successful_full"] != "Never"')" = True
 check "clean sync no longer required after the server's clean sync" test "$(jq_field "$status" 'd["sync"]["clean_required"]')" = False
 check "status reports the sync service running" test "$(jq_field "$status" 'd["helpers"]["santasyncservice"]["state"]')" = running
 check "the sync state file is 0600" test "$(stat -c %a "$work/state/sync-state.json")" = 600
