@@ -189,15 +189,6 @@ struct ipc_listener_handlers {
 	 * NULL accepts every validated peer, unprivileged.
 	 */
 	int (*authorize)(struct ipc_peer *peer, void *userdata, char *why, size_t why_size);
-	/*
-	 * Validation done elsewhere (a helper without the right to inspect its
-	 * clients asks santad): called instead of the executable check with the
-	 * peer's kernel credentials and a pidfd for it (owned by the callee).
-	 * The answer comes later through ipc_listener_validated(); until then
-	 * the handshake deadline runs. NULL: validate here.
-	 */
-	int (*validate)(struct ipc_listener *listener, struct ipc_conn *conn,
-			const struct ipc_peer *creds, int pidfd, void *userdata);
 	/* A validated client; take a ref to keep it. handlers/userdata for it come from here. */
 	void (*on_connection)(struct ipc_listener *listener, struct ipc_conn *conn, void *userdata);
 	/* A refused client, with the reason (for the log). peer fields may be partly empty. */
@@ -218,11 +209,20 @@ int ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 		     void *userdata, struct ipc_listener **out);
 void ipc_listener_free(struct ipc_listener *listener);
 /*
- * The outcome of a validate callback for conn: error 0 and the identity name
- * the allowlist gave, or a negative errno and why. Does nothing if conn gave
- * up meanwhile (handshake timeout, peer gone).
+ * A bound, listening, non-blocking SOCK_SEQPACKET socket at path with mode;
+ * an old socket left there is replaced, anything else is not (-EEXIST).
+ * For santad, which makes its helpers' sockets and hands them over.
  */
-void ipc_listener_validated(struct ipc_conn *conn, int error, const char *name, const char *why);
+int ipc_listen_socket(const char *path, mode_t mode, int *out);
+/*
+ * Built-in delegation for a helper: each client's pidfd is sent as a
+ * request { pidfd } of request_type over validator (the helper's channel to
+ * santad), whose reply { identity } or error decides. validator must outlive
+ * the listener or be reset with NULL.
+ */
+void ipc_listener_validate_by(struct ipc_listener *listener, struct ipc_conn *validator,
+			      uint16_t request_type);
+
 /* Connections currently open (validated) and waiting for their handshake. */
 size_t ipc_listener_connections(const struct ipc_listener *listener);
 
@@ -235,5 +235,17 @@ size_t ipc_listener_connections(const struct ipc_listener *listener);
  * not started by santad or a socket unit).
  */
 int ipc_activation_fds(int *listen_fd, int *santad_fd);
+
+/*
+ * Everything a helper needs to start: its channel to santad (the one santad
+ * passed, else a connection to santad_path) and a listener on its passed
+ * socket whose clients santad validates (validate_request, see
+ * ipc_listener_validate_by). why says what failed.
+ */
+int ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
+		     const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
+		     const struct ipc_listener_handlers *handlers, void *userdata,
+		     struct ipc_conn **santad, struct ipc_listener **listener, char *why,
+		     size_t why_size);
 
 #endif

@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -35,4 +37,48 @@ ipc_activation_fds(int *listen_fd, int *santad_fd)
 		free(names[i]);
 	free(names);
 	return *listen_fd >= 0 ? 0 : -ENOENT;
+}
+
+int
+ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
+		 const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
+		 const struct ipc_listener_handlers *handlers, void *userdata,
+		 struct ipc_conn **santad, struct ipc_listener **listener, char *why,
+		 size_t why_size)
+{
+	/* An empty list switches the executable check on; santad does the checking. */
+	struct ipc_allowlist list = { .n = 0 };
+	struct ipc_peer peer = { .name = "santad", .uid = 0 };
+	int listen_fd, santad_fd, r;
+
+	*santad = NULL;
+	*listener = NULL;
+	r = ipc_activation_fds(&listen_fd, &santad_fd);
+	if (r < 0) {
+		snprintf(why, why_size, "no listening socket was passed: helpers are started by santad "
+			 "(or a systemd socket unit), not by hand");
+		return r;
+	}
+	if (santad_fd >= 0) {
+		/* Made by santad and handed over at start: the other end is santad. */
+		r = ipc_conn_from_endpoint(event, santad_fd, &peer, NULL, santad_handlers,
+					   santad_userdata, santad);
+		if (r < 0)
+			snprintf(why, why_size, "cannot use the channel to santad: %s", strerror(-r));
+	} else {
+		/* Under a socket unit: santad by name (its socket sits in a root-only directory). */
+		r = ipc_conn_connect(event, santad_path, "santad", 0, NULL, santad_handlers,
+				     santad_userdata, santad, why, why_size);
+	}
+	if (r < 0) {
+		close(listen_fd);
+		return r;
+	}
+	r = ipc_listener_new(event, listen_fd, NULL, 0, &list, handlers, userdata, listener);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot listen on the socket passed: %s", strerror(-r));
+		return r;
+	}
+	ipc_listener_validate_by(*listener, *santad, validate_request);
+	return 0;
 }

@@ -31,6 +31,8 @@ struct ipc_listener {
 	void *userdata;
 	struct ipc_conn *conns;
 	size_t n_conns, n_handshaking;
+	struct ipc_conn *validator; /* asked to validate clients (see ipc_listener_validate_by) */
+	uint16_t validator_request;
 	uint8_t *scratch; /* shared by all our connections: one thread, one loop */
 };
 
@@ -134,6 +136,81 @@ finish_handshake(struct ipc_conn *conn, struct ipc_peer *peer)
 		l->handlers.on_connection(l, conn, l->userdata);
 }
 
+/*
+ * The validator's answer for conn: error 0 and the identity name, or a
+ * negative errno and why. Nothing happens if conn gave up meanwhile
+ * (handshake timeout, peer gone).
+ */
+static void
+listener_validated(struct ipc_conn *conn, int error, const char *name, const char *why)
+{
+	struct ipc_peer peer;
+
+	if (!conn->validating || conn->state != CONN_HANDSHAKE || conn->closing || !conn->listener)
+		return;
+	ipc_conn_ref(conn);
+	conn->validating = false;
+	if (error < 0) {
+		refuse(conn, conn->hello_id, -EPERM, why && why[0] ? why : "not validated");
+		goto out;
+	}
+	peer = conn->peer;
+	snprintf(peer.name, sizeof(peer.name), "%s", name ? name : "");
+	finish_handshake(conn, &peer);
+out:
+	ipc_conn_unref(conn);
+}
+
+static void
+on_validator_reply(struct ipc_conn *validator, struct ipc_msg *reply, int error, void *userdata)
+{
+	struct ipc_conn *conn = userdata;
+	const char *identity = NULL, *text = NULL;
+
+	if (error < 0) {
+		if (reply)
+			ipc_msg_error(reply, &text);
+		listener_validated(conn, -EPERM, NULL, text ? text : strerror(-error));
+	} else if (ipc_dict_get_string(ipc_msg_body_const(reply), "identity", &identity) < 0) {
+		listener_validated(conn, -EPERM, NULL, "the validator gave no identity");
+	} else {
+		listener_validated(conn, 0, identity, NULL);
+	}
+	ipc_msg_free(reply);
+	ipc_conn_unref(conn);
+}
+
+/* Sends { pidfd } to the validator; its reply { identity } or error decides. Takes pidfd. */
+static int
+ask_validator(struct ipc_listener *l, struct ipc_conn *conn, int pidfd)
+{
+	struct ipc_msg *m = ipc_msg_new(l->validator_request);
+	int r;
+
+	if (!m) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	r = ipc_dict_put_fd(ipc_msg_body(m), "pidfd", pidfd);
+	if (r < 0) {
+		ipc_msg_free(m);
+		return r;
+	}
+	ipc_conn_ref(conn);
+	r = ipc_conn_send_request(l->validator, m, IPC_DEFAULT_CONNECT_TIMEOUT_USEC,
+				  on_validator_reply, conn);
+	if (r < 0)
+		ipc_conn_unref(conn);
+	return r;
+}
+
+void
+ipc_listener_validate_by(struct ipc_listener *l, struct ipc_conn *validator, uint16_t request_type)
+{
+	l->validator = validator;
+	l->validator_request = request_type;
+}
+
 void
 listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender_pid)
 {
@@ -156,7 +233,7 @@ listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender
 		refuse(conn, conn->hello_id, -EPROTO, why);
 		goto out;
 	}
-	if (l->check_exe && l->handlers.validate)
+	if (l->check_exe && l->validator)
 		r = ipc_peer_credentials(conn->fd, &peer, &pidfd, why, sizeof(why));
 	else
 		r = ipc_peer_validate(conn->fd, l->check_exe ? &l->list : NULL, &peer, why,
@@ -175,7 +252,7 @@ listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender
 	}
 	if (pidfd >= 0) {
 		conn->validating = true;
-		r = l->handlers.validate(l, conn, &peer, pidfd, l->userdata);
+		r = ask_validator(l, conn, pidfd);
 		pidfd = -1;
 		if (r < 0 && conn->validating) {
 			conn->validating = false;
@@ -192,25 +269,6 @@ out:
 	ipc_conn_unref(conn);
 }
 
-void
-ipc_listener_validated(struct ipc_conn *conn, int error, const char *name, const char *why)
-{
-	struct ipc_peer peer;
-
-	if (!conn->validating || conn->state != CONN_HANDSHAKE || conn->closing || !conn->listener)
-		return;
-	ipc_conn_ref(conn);
-	conn->validating = false;
-	if (error < 0) {
-		refuse(conn, conn->hello_id, -EPERM, why && why[0] ? why : "not validated");
-		goto out;
-	}
-	peer = conn->peer;
-	snprintf(peer.name, sizeof(peer.name), "%s", name ? name : "");
-	finish_handshake(conn, &peer);
-out:
-	ipc_conn_unref(conn);
-}
 
 void
 listener_forget(struct ipc_listener *l, struct ipc_conn *conn, bool was_handshaking, int error)
@@ -310,9 +368,8 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-/* A listening socket at path; an old socket left there is replaced, anything else is not. */
-static int
-listen_at(const char *path, mode_t mode, int *out)
+int
+ipc_listen_socket(const char *path, mode_t mode, int *out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -330,9 +387,11 @@ listen_at(const char *path, mode_t mode, int *out)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 ||
+	    listen(fd, 128) < 0) {
 		r = -errno;
 		close(fd);
+		unlink(path);
 		return r;
 	}
 	*out = fd;
@@ -365,7 +424,7 @@ ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 		goto fail;
 	}
 	if (fd < 0) {
-		r = listen_at(path, mode, &l->fd);
+		r = ipc_listen_socket(path, mode, &l->fd);
 		if (r < 0)
 			goto fail;
 		l->path = strdup(path);

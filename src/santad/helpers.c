@@ -17,7 +17,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,38 +65,6 @@ helper_wanted(struct santad *d, enum helper_kind kind)
 	default:
 		return false;
 	}
-}
-
-/* A listening socket at path, replacing a stale socket but nothing else. */
-static int
-bind_listener(const char *path, int *out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (unlink(path) < 0)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	/* Anyone may connect: every helper validates its clients itself. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 128) < 0) {
-		r = -errno;
-		close(fd);
-		unlink(path);
-		return r;
-	}
-	*out = fd;
-	return 0;
 }
 
 /* Writes v in decimal into buf without the C library (we are between fork and exec). */
@@ -385,7 +352,8 @@ helper_start(struct santad *d, struct helper *h)
 	h->gave_up = false;
 	h->failures = 0;
 	if (h->listen_fd < 0) {
-		r = bind_listener(h->sock_path, &h->listen_fd);
+		/* Anyone may connect: every helper validates its clients itself. */
+		r = ipc_listen_socket(h->sock_path, 0666, &h->listen_fd);
 		if (r < 0)
 			return santa_log_errno(&d->log, LOG_ERR, r, "%s: cannot listen on %s: %m",
 					       h->spec->name, h->sock_path);

@@ -286,55 +286,6 @@ authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
 	return 0;
 }
 
-struct pending_validation {
-	struct ipc_conn *conn;
-};
-
-static void
-on_validated(struct ipc_conn *santad, struct ipc_msg *reply, int error, void *userdata)
-{
-	struct pending_validation *pv = userdata;
-	const char *identity = NULL, *text = NULL;
-
-	if (error < 0) {
-		if (reply)
-			ipc_msg_error(reply, &text);
-		ipc_listener_validated(pv->conn, -EPERM, NULL, text ? text : strerror(-error));
-	} else if (ipc_dict_get_string(ipc_msg_body_const(reply), "identity", &identity) < 0) {
-		ipc_listener_validated(pv->conn, -EPERM, NULL, "santad gave no identity");
-	} else {
-		ipc_listener_validated(pv->conn, 0, identity, NULL);
-	}
-	ipc_msg_free(reply);
-	ipc_conn_unref(pv->conn);
-	free(pv);
-}
-
-static int
-validate(struct ipc_listener *l, struct ipc_conn *conn, const struct ipc_peer *creds, int pidfd,
-	 void *userdata)
-{
-	struct metricservice *svc = userdata;
-	struct pending_validation *pv;
-	struct ipc_msg *m;
-
-	if (!svc->santad) {
-		close(pidfd);
-		return -ENOTCONN;
-	}
-	pv = calloc(1, sizeof(*pv));
-	m = ipc_msg_new(SANTAD_VALIDATE_PEER);
-	if (!pv || !m || ipc_dict_put_fd(ipc_msg_body(m), "pidfd", pidfd) < 0) {
-		if (!m)
-			close(pidfd);
-		free(pv);
-		ipc_msg_free(m);
-		return -ENOMEM;
-	}
-	pv->conn = ipc_conn_ref(conn);
-	return ipc_conn_send_request(svc->santad, m, 2 * 1000 * 1000ULL, on_validated, pv);
-}
-
 static void
 on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why, void *userdata)
 {
@@ -360,24 +311,15 @@ setup(struct metricservice *svc)
 	};
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,
-		.validate = validate,
 		.on_rejected = on_rejected,
 		.conn_handlers = { .on_message = on_santad_message },
 	};
-	struct ipc_allowlist list = { .n = 0 };
-	struct ipc_peer santad = { .name = "santad", .uid = 0 };
 	const struct santa_config *cfg = &svc->cfg;
 	const char *format = cfg->metric_format ? cfg->metric_format : "";
-	int listen_fd, santad_fd, r;
 	char path[PATH_MAX], why[512];
 	sigset_t mask;
+	int r;
 
-	r = ipc_activation_fds(&listen_fd, &santad_fd);
-	if (r < 0) {
-		santa_log(&svc->log, LOG_ERR, "no listening socket was passed: santametricservice is "
-			  "started by santad (or a systemd socket unit), not by hand");
-		return r;
-	}
 	if (cfg->metric_url && cfg->metric_url[0] && strcmp(format, "rawjson") != 0 &&
 	    strcmp(format, "monarchjson") != 0)
 		santa_log(&svc->log, LOG_WARNING, "MetricFormat '%s' is not rawjson or monarchjson: "
@@ -397,27 +339,19 @@ setup(struct metricservice *svc)
 	sd_event_add_signal(svc->event, NULL, SIGTERM, on_signal, svc);
 	sd_event_add_signal(svc->event, NULL, SIGINT, on_signal, svc);
 	sd_event_add_signal(svc->event, NULL, SIGHUP, on_signal, svc);
-	if (santad_fd >= 0) {
-		r = ipc_conn_from_endpoint(svc->event, santad_fd, &santad, NULL, &santad_handlers, svc,
-					   &svc->santad);
-	} else {
-		r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
-		if (r == 0)
-			r = ipc_conn_connect(svc->event, path, "santad", 0, NULL, &santad_handlers, svc,
-					     &svc->santad, why, sizeof(why));
-		if (r < 0)
-			santa_log(&svc->log, LOG_ERR, "cannot reach santad: %s", why);
-	}
-	if (r < 0)
+	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
+				     svc, &svc->santad, &svc->listener, why, sizeof(why));
+	if (r < 0) {
+		santa_log(&svc->log, LOG_ERR, "%s", why);
 		return r;
+	}
 	svc->http_settings = (struct http_settings){
 		.user_agent = "santametricservice/" SANTA_VERSION,
 		.encoding = SANTA_ENCODING_NONE,
 	};
 	r = http_new(svc->event, &svc->http_settings, &svc->http);
-	if (r < 0)
-		return r;
-	r = ipc_listener_new(svc->event, listen_fd, NULL, 0, &list, &lh, svc, &svc->listener);
 	if (r < 0)
 		return r;
 	if (cfg->metric_prometheus_port > 0) {

@@ -32,61 +32,6 @@ log_config_diag(void *userdata, int level, const char *file, unsigned int line, 
 
 /* ---- clients: santactl sync ---- */
 
-struct pending_validation {
-	struct syncservice *svc;
-	struct ipc_conn *conn;
-};
-
-static void
-on_validated(struct ipc_conn *santad, struct ipc_msg *reply, int error, void *userdata)
-{
-	struct pending_validation *pv = userdata;
-	const char *identity = NULL, *text = NULL;
-
-	if (error < 0) {
-		if (reply)
-			ipc_msg_error(reply, &text);
-		ipc_listener_validated(pv->conn, -EPERM, NULL, text ? text : strerror(-error));
-	} else if (ipc_dict_get_string(ipc_msg_body_const(reply), "identity", &identity) < 0) {
-		ipc_listener_validated(pv->conn, -EPERM, NULL, "santad gave no identity");
-	} else {
-		ipc_listener_validated(pv->conn, 0, identity, NULL);
-	}
-	ipc_msg_free(reply);
-	ipc_conn_unref(pv->conn);
-	free(pv);
-}
-
-/*
- * Running as nobody, the service may not look at a root santactl's
- * executable: santad, which may, validates the client for us by its pidfd.
- */
-static int
-validate(struct ipc_listener *l, struct ipc_conn *conn, const struct ipc_peer *creds, int pidfd,
-	 void *userdata)
-{
-	struct syncservice *svc = userdata;
-	struct pending_validation *pv;
-	struct ipc_msg *m;
-
-	if (!svc->santad) {
-		close(pidfd);
-		return -ENOTCONN;
-	}
-	pv = calloc(1, sizeof(*pv));
-	m = ipc_msg_new(SANTAD_VALIDATE_PEER);
-	if (!pv || !m || ipc_dict_put_fd(ipc_msg_body(m), "pidfd", pidfd) < 0) {
-		if (!m)
-			close(pidfd);
-		free(pv);
-		ipc_msg_free(m);
-		return -ENOMEM;
-	}
-	pv->svc = svc;
-	pv->conn = ipc_conn_ref(conn);
-	return ipc_conn_send_request(svc->santad, m, 2 * 1000 * 1000ULL, on_validated, pv);
-}
-
 static int
 authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
 {
@@ -194,32 +139,6 @@ on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
 }
 
 static int
-connect_santad(struct syncservice *svc, int santad_fd)
-{
-	static const struct ipc_conn_handlers handlers = {
-		.on_message = on_santad_message,
-		.on_invalidated = on_santad_invalidated,
-	};
-	struct ipc_peer santad = { .name = "santad", .uid = 0 };
-	char path[PATH_MAX], why[512];
-	int r;
-
-	if (santad_fd >= 0)
-		/* Made by santad and handed to us at start: it is santad. */
-		return ipc_conn_from_endpoint(svc->event, santad_fd, &santad, NULL, &handlers, svc,
-					      &svc->santad);
-	/* Under a systemd socket unit: santad by name (its socket sits in a root-only directory). */
-	r = santa_path_join(path, sizeof(path), svc->cfg.run_directory, SANTAD_SOCKET_NAME);
-	if (r < 0)
-		return r;
-	r = ipc_conn_connect(svc->event, path, "santad", 0, NULL, &handlers, svc, &svc->santad,
-			     why, sizeof(why));
-	if (r < 0)
-		santa_log(&svc->log, LOG_ERR, "cannot reach santad: %s", why);
-	return r;
-}
-
-static int
 on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	sd_event_exit(sd_event_source_get_event(s), 0);
@@ -229,24 +148,20 @@ on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 static int
 setup(struct syncservice *svc)
 {
+	static const struct ipc_conn_handlers santad_handlers = {
+		.on_message = on_santad_message,
+		.on_invalidated = on_santad_invalidated,
+	};
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,
-		.validate = validate,
 		.on_rejected = on_rejected,
 		.conn_handlers = { .on_message = on_client_message },
 	};
-	/* Clients are validated by santad; the list here only switches the check on. */
-	struct ipc_allowlist list = { .n = 0 };
 	const struct santa_config *cfg = &svc->cfg;
-	int listen_fd, santad_fd, r;
+	char path[PATH_MAX], why[512];
 	sigset_t mask;
+	int r;
 
-	r = ipc_activation_fds(&listen_fd, &santad_fd);
-	if (r < 0) {
-		santa_log(&svc->log, LOG_ERR, "no listening socket was passed: santasyncservice is "
-			  "started by santad (or a systemd socket unit), not by hand");
-		return r;
-	}
 	if (!cfg->sync_base_url) {
 		santa_log(&svc->log, LOG_ERR, "SyncBaseURL is not set in %s: nothing to sync with",
 			  svc->config_path);
@@ -275,13 +190,15 @@ setup(struct syncservice *svc)
 	sd_event_add_signal(svc->event, NULL, SIGINT, on_signal, svc);
 	/* santad restarts us when the configuration changes. */
 	sd_event_add_signal(svc->event, NULL, SIGHUP, on_signal, svc);
-	r = connect_santad(svc, santad_fd);
-	if (r < 0)
+	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
+				     svc, &svc->santad, &svc->listener, why, sizeof(why));
+	if (r < 0) {
+		santa_log(&svc->log, LOG_ERR, "%s", why);
 		return r;
+	}
 	r = http_new(svc->event, &svc->http_settings, &svc->http);
-	if (r < 0)
-		return r;
-	r = ipc_listener_new(svc->event, listen_fd, NULL, 0, &list, &lh, svc, &svc->listener);
 	if (r < 0)
 		return r;
 	sync_schedule(svc, FIRST_SYNC_DELAY_S);

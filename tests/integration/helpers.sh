@@ -16,14 +16,7 @@ source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 chmod 0755 "$work"
 mnt=$work/mnt
 
-failures=0
-pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; failures=$((failures + 1)); }
-check() {
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+source "$(dirname "$0")/../lib/checks.sh"
 
 # A sync service that dies at once, every time (and counts its starts).
 fake=$work/fake-helpers
@@ -117,9 +110,4 @@ else
 fi
 kill "$pid"; wait "$pid" || true; pid=
 
-if [ "$failures" -gt 0 ]; then
-	echo "$failures check(s) failed"
-	tail -30 "$work/santad.err" | sed 's/^/# /'
-	exit 1
-fi
-echo "all helper checks passed"
+check_finish helper

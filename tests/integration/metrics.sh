@@ -19,14 +19,7 @@ source "$here/../lib/private_tmpfs.sh" "$@"
 chmod 0755 "$work"
 mnt=$work/mnt
 
-failures=0
-pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; failures=$((failures + 1)); }
-check() {
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+source "$(dirname "$0")/../lib/checks.sh"
 
 mkdir -p "$work/recv" "$work/textfile"
 chown nobody "$work/textfile"
@@ -169,9 +162,4 @@ st=0
 wait "$pid" || st=$?
 pid=
 check "santad exits 0" test "$st" -eq 0
-if [ "$failures" -gt 0 ]; then
-	echo "$failures check(s) failed"
-	tail -30 "$work/santad.err" | sed 's/^/# /'
-	exit 1
-fi
-echo "all metrics checks passed"
+check_finish metrics

@@ -22,14 +22,7 @@ mnt=$work/mnt
 srv=$work/server
 mkdir -p "$srv/rules"
 
-failures=0
-pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; failures=$((failures + 1)); }
-check() { # DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+source "$(dirname "$0")/../lib/checks.sh"
 
 server_pid=
 python3 "$here/sync_server.py" "$srv" "$work/port" &
@@ -306,9 +299,4 @@ check "a group-writable client key is refused (sync fails)" test "$st" -ne 0
 check "santad says why" grep -q "must be a root-owned file" "$work/santad.err"
 kill "$pid"; wait "$pid" || true; pid=
 grep -E "santasyncservice|sync" "$work/santad.err" | tail -20 | sed 's/^/# /'
-if [ "$failures" -gt 0 ]; then
-	echo "$failures check(s) failed"
-	tail -40 "$work/santad.err" | sed 's/^/# /'
-	exit 1
-fi
-echo "all sync checks passed"
+check_finish sync
