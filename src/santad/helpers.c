@@ -275,6 +275,15 @@ on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 		santa_log(&d->log, LOG_INFO, "%s stopped", h->spec->name);
 		return 0;
 	}
+	if (h->reload) {
+		/* Stopped to read the new configuration: not a failure, back at once. */
+		h->reload = false;
+		if (helper_spawn(d, h) < 0) {
+			h->failures++;
+			schedule_restart(d, h);
+		}
+		return 0;
+	}
 	if (clean && h->spec->on_demand) {
 		/* Idle exit: the next client starts it again. */
 		if (h->demand)
@@ -383,10 +392,15 @@ santad_helpers_reconcile(struct santad *d)
 		struct helper *h = &d->helpers[k];
 		bool want = helper_wanted(d, (enum helper_kind)k);
 
-		if (want && (!h->wanted || h->gave_up))
+		if (want && (!h->wanted || h->gave_up)) {
 			helper_start(d, h);
-		else if (!want && h->wanted)
+		} else if (!want && h->wanted) {
 			helper_stop(d, h);
+		} else if (want && h->pid > 0 && !h->reload) {
+			/* It read santa.conf at start: restart it so the new one applies. */
+			h->reload = true;
+			kill(h->pid, SIGTERM);
+		}
 	}
 }
 

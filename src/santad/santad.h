@@ -201,6 +201,7 @@ struct helper {
 	sd_event_source *child;
 	struct ipc_conn *conn; /* santad's end of the private channel */
 	bool wanted, gave_up;
+	bool reload; /* stopped after a SIGHUP, to be started again with the new config */
 	unsigned int failures; /* in a row, each within HELPER_STABLE_USEC of its start */
 	uint64_t restarts, started_usec;
 	sd_event_source *restart, *stop_timer;

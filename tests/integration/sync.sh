@@ -160,6 +160,32 @@ pre2=$(requests preflight | tail -1)
 check "second preflight no longer requests a clean sync" test "$(jq_field "$pre2" 'd.get("request_clean_sync")')" = None
 check "second preflight reports the rule counts" test "$(jq_field "$pre2" 'd["binary_rule_count"]')" = 2
 
+# ---- a failed event upload is retried (4 s later, as Santa) and only then deleted ----
+"$mnt/blocked" hi 2> /dev/null || true
+: > "$srv/requests.jsonl"
+echo "eventupload 500 1" > "$srv/fail"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "a sync whose first event upload got HTTP 500 still exits 0" test "$st" -eq 0
+check "the event upload was sent twice (500, then 200)" test "$(requests eventupload | wc -l)" -eq 2
+check "the events are gone once the server took them" \
+	test "$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')" = 0
+
+# ---- through SyncProxy: the server name does not even resolve without it ----
+: > "$srv/requests.jsonl"
+cp "$work/santa.conf" "$work/santa.conf.direct"
+sed -i "s|^SyncBaseURL = .*|SyncBaseURL = http://sync.invalid/santa|" "$work/santa.conf"
+echo "SyncProxy = http://127.0.0.1:$port" >> "$work/santa.conf"
+kill -HUP "$pid"
+sleep 1
+for _ in $(seq 1 30); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 20); do out=$("$santactl" sync 2>&1) && st=0 || st=$?; [ "$st" -ne 1 ] || ! grep -q "cannot reach" <<< "$out" && break; sleep 0.2; done
+check "a sync through SyncProxy exits 0" test "$st" -eq 0
+check "the proxy got the absolute URL" grep -q '"path": "http://sync.invalid/santa/preflight/test-machine-1"' "$srv/requests.jsonl"
+cp "$work/santa.conf.direct" "$work/santa.conf"
+kill -HUP "$pid"
+sleep 1
+for _ in $(seq 1 30); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.2; done
+
 # ---- a failing rule download leaves the previous rules in force ----
 : > "$srv/requests.jsonl"
 printf '{"rules": [{"rule_type": "BINARY", "policy": "REMOVE", "identifier": "%s"}], "cursor": "page-1"}' "$blocked_sha" > "$srv/rules/0.json"
