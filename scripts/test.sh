@@ -20,6 +20,9 @@ echo "== Release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build/release -j "$jobs"
 
+echo "== Debian package"
+bash scripts/package.sh build/release
+
 echo "== Fuzz targets, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSANTA_FUZZ=ON \
 	-DSANTA_FUZZ_SECONDS="$fuzz_seconds"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the Debian package from a Release build and checks it: the files a
+# Santa admin expects, dependencies computed from the binaries, maintainer
+# scripts, and binaries that run from the unpacked tree.
+# usage: scripts/package.sh [BUILD_DIR]   (default build/release; configured if needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+[ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build"
+(cd "$build" && rm -f santa_*.deb && cpack -G DEB > cpack.log) || { cat "$build/cpack.log"; exit 1; }
+deb=$(ls "$build"/santa_*.deb)
+echo "package: $deb"
+
+contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}')
+for f in ./usr/sbin/santad ./usr/bin/santactl ./usr/libexec/santa/santasyncservice \
+	./usr/libexec/santa/santametricservice ./usr/lib/systemd/system/santad.service \
+	./usr/lib/systemd/system/santasyncservice.socket ./usr/lib/tmpfiles.d/santa.conf \
+	./usr/share/man/man8/santactl.8 ./usr/share/bash-completion/completions/santactl; do
+	grep -qxF "$f" <<< "$contents" || { echo "package lacks $f"; exit 1; }
+done
+depends=$(dpkg-deb --field "$deb" Depends)
+for lib in libsystemd0 libsqlite3-0 libcurl4 libjansson4 libcap-ng0 libpcre2-8-0 libinih1; do
+	grep -q "$lib" <<< "$depends" || { echo "Depends lacks $lib: $depends"; exit 1; }
+done
+dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q '^./postinst$' || { echo "no postinst"; exit 1; }
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+dpkg-deb -x "$deb" "$root"
+"$root/usr/sbin/santad" --version
+"$root/usr/bin/santactl" version > /dev/null
+echo "package checked: $(wc -l <<< "$contents") entries; Depends: $depends"
