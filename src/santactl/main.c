@@ -253,6 +253,12 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "compiler_rules", (json_int_t)get_int(rules, "compiler"),
 				  "transitive_rules", (json_int_t)0,
 				  "events_pending_upload", (json_int_t)get_int(b, "events_pending_upload")));
+		json_object_set_new(json_object_get(root, "database"), "rules_db_error",
+				    json_string(get_str(b, "rules_db_error")));
+		json_object_set_new(json_object_get(root, "daemon"), "log_lines_lost",
+				    json_integer(get_int(b, "log_lines_lost")));
+		json_object_set_new(json_object_get(root, "database"), "events_store_failures",
+				    json_integer(get_int(b, "events_store_failures")));
 		json_object_set_new(root, "static_rules",
 			json_pack("{s:I}", "rule_count", (json_int_t)get_int(b, "static_rules")));
 		json_object_set_new(root, "cache",
@@ -296,6 +302,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Decisions (allow/deny)", "%lld / %lld", (long long)get_int(dec, "allowed"),
 		    (long long)get_int(dec, "denied"));
 		row("Decision Timeouts", "%lld", (long long)get_int(dec, "timeouts"));
+		if (get_int(b, "log_lines_lost") > 0)
+			row("Log Lines Lost", "%lld (disk full?)", (long long)get_int(b, "log_lines_lost"));
 		for (i = 0; i < ipc_container_len(watched); i++)
 			row(i == 0 ? "Watched Filesystems" : "", "%s",
 			    ipc_value_string(ipc_array_at(watched, i)));
@@ -306,6 +314,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		    (long long)get_int(cache, "misses"));
 		row("Kernel ignore marks", "%lld", (long long)get_int(cache, "kernel_ignore_marks"));
 		printf(">>> Database Info\n");
+		if (get_str(b, "rules_db_error")[0])
+			row("Rules Database", "UNUSABLE: %s", get_str(b, "rules_db_error"));
 		row("Binary Rules", "%lld", (long long)get_int(rules, "binary"));
 		row("Certificate Rules", "%lld (not enforceable on Linux)",
 		    (long long)get_int(rules, "certificate"));

@@ -72,6 +72,14 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_bool(b, "file_logging", live->file_changes_regex != NULL);
 	ipc_dict_put_int(b, "static_rules", (int64_t)live->n_static_rules);
 	ipc_dict_put_string(b, "sync_server", live->sync_base_url ? live->sync_base_url : "");
+	ipc_dict_put_string(b, "rules_db_error", d->rules_error);
+	{
+		uint64_t lines_lost, upload_lost;
+
+		event_log_losses(d->elog, &lines_lost, &upload_lost);
+		ipc_dict_put_int(b, "log_lines_lost", (int64_t)lines_lost);
+		ipc_dict_put_int(b, "events_store_failures", (int64_t)upload_lost);
+	}
 	rules = ipc_dict_put_dict(b, "rules");
 	ipc_dict_put_int(rules, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
 	ipc_dict_put_int(rules, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
@@ -413,21 +421,43 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	case SANTAD_RULE_EXPORT:
 		santad_export_rules(d, conn, msg);
 		break;
-	case SANTAD_RULE_IMPORT:
-		if (!privileged)
-			ipc_conn_reply_error(conn, msg, -EPERM, "this needs santactl running as root");
-		else
-			santad_apply_rule_file(d, conn, msg, "santactl rule --import");
-		break;
+
 	case SANTAD_VALIDATE_PEER:
 		if (!is_helper(peer))
 			ipc_conn_reply_error(conn, msg, -EPERM, "only Santa's helpers may ask this");
 		else
 			handle_validate_peer(d, conn, msg);
 		break;
+	case SANTAD_SYNC_RULES:
+	case SANTAD_RULE_IMPORT:
+	case SANTAD_RULE_ADD:
+		if (d->rules_error[0]) {
+			ipc_conn_reply_error(conn, msg, -EIO, d->rules_error);
+			break;
+		}
+		if (ipc_msg_type(msg) == SANTAD_RULE_IMPORT) {
+			if (!privileged)
+				ipc_conn_reply_error(conn, msg, -EPERM,
+						     "this needs santactl running as root");
+			else
+				santad_apply_rule_file(d, conn, msg, "santactl rule --import");
+			break;
+		}
+		if (ipc_msg_type(msg) == SANTAD_RULE_ADD) {
+			if (!privileged)
+				ipc_conn_reply_error(conn, msg, -EPERM,
+						     "this needs santactl running as root");
+			else
+				handle_rule_add(d, conn, msg);
+			break;
+		}
+		if (!from_sync)
+			ipc_conn_reply_error(conn, msg, -EPERM, "only santasyncservice may ask this");
+		else
+			santad_handle_sync(d, conn, msg);
+		break;
 	case SANTAD_SYNC_PREFLIGHT:
 	case SANTAD_EVENTS_DELETE:
-	case SANTAD_SYNC_RULES:
 	case SANTAD_SYNC_POSTFLIGHT:
 	case SANTAD_SYNC_RESULT:
 		if (!from_sync)
@@ -435,18 +465,13 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		else
 			santad_handle_sync(d, conn, msg);
 		break;
-	case SANTAD_RULE_ADD:
 	case SANTAD_FLUSH_CACHE:
 		if (!privileged) {
 			ipc_conn_reply_error(conn, msg, -EPERM, "this needs santactl running as root");
 			break;
 		}
-		if (ipc_msg_type(msg) == SANTAD_RULE_ADD) {
-			handle_rule_add(d, conn, msg);
-		} else {
-			santad_flush_decisions(d);
-			ipc_conn_reply(conn, msg, ipc_msg_new(SANTAD_FLUSH_CACHE));
-		}
+		santad_flush_decisions(d);
+		ipc_conn_reply(conn, msg, ipc_msg_new(SANTAD_FLUSH_CACHE));
 		break;
 	default:
 		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");

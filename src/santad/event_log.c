@@ -44,13 +44,15 @@ struct event_log {
 	struct exec_record *head, *tail;
 	unsigned int queued;
 	bool stopping, reopen;
-	uint64_t dropped, write_errors;
+	uint64_t dropped;
+	/* Written by the writer thread, read by the loop: atomic. */
+	_Atomic uint64_t lines_lost; /* not written: disk full, file gone */
 	enum santa_event_log_type type;
 	char *path;
 	char *machine_id; /* EnableMachineIDDecoration */
 	int fd;
 	struct events_db *events;
-	uint64_t upload_dropped;
+	_Atomic uint64_t upload_dropped; /* not stored in events.db */
 };
 
 static int
@@ -263,20 +265,17 @@ flush_lines(struct event_log *log, struct line_buffer *out)
 
 	if (out->len == 0)
 		return;
-	if (log->fd < 0 && open_log(log) < 0) {
-		log->write_errors++;
-		out->len = 0;
-		return;
-	}
-	while (off < out->len) {
-		n = write(log->fd, out->data + off, out->len - off);
-		if (n <= 0) {
-			/* Disk full or gone: these lines are lost, and counted. */
-			log->write_errors++;
-			break;
+	if (log->fd >= 0 || open_log(log) == 0) {
+		while (off < out->len) {
+			n = write(log->fd, out->data + off, out->len - off);
+			if (n <= 0)
+				break; /* disk full or gone: what is left is lost, and counted */
+			off += (size_t)n;
 		}
-		off += (size_t)n;
 	}
+	for (; off < out->len; off++)
+		if (out->data[off] == '\n')
+			log->lines_lost++;
 	out->len = 0;
 }
 
@@ -600,6 +599,13 @@ event_log_dropped(struct event_log *log)
 	n = log->dropped;
 	pthread_mutex_unlock(&log->lock);
 	return n;
+}
+
+void
+event_log_losses(struct event_log *log, uint64_t *lines_lost, uint64_t *upload_lost)
+{
+	*lines_lost = log->lines_lost;
+	*upload_lost = log->upload_dropped;
 }
 
 void

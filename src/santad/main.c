@@ -260,6 +260,21 @@ run(struct santad *d)
 	if (r < 0)
 		return r;
 	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
+	if (r == -EBADMSG || r == -EPROTO || r == -EIO || r == -EACCES) {
+		/*
+		 * Fail safe: a damaged database must not leave the machine without
+		 * enforcement, nor be "repaired" into losing what an admin may
+		 * recover. Static rules, path scopes and the mode decide; the file
+		 * is left as it is and rule changes are refused until it is fixed.
+		 */
+		snprintf(d->rules_error, sizeof(d->rules_error), "%s", why);
+		santa_log(&d->log, LOG_ERR, "Failed to open the rules: %s", why);
+		santa_log(&d->log, LOG_ERR, "santad runs without database rules: static rules, path "
+			  "scopes and the mode decide, and rule changes are refused. Fix or move %s "
+			  "away, then restart santad",
+			  d->cfg.rules_db_path);
+		r = rules_db_open(":memory:", &d->rules, why, sizeof(why));
+	}
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the rules: %s", why);
 	{

@@ -224,6 +224,17 @@ santad_metrics_export(struct santad *d)
 	ADD("/santa/event_log/dropped", METRIC_COUNTER,
 	    "Log records dropped because the writer's queue was full", "", "",
 	    json_integer((json_int_t)event_log_dropped(d->elog)));
+	{
+		uint64_t lines_lost, upload_lost;
+
+		event_log_losses(d->elog, &lines_lost, &upload_lost);
+		ADD("/santa/event_log/lines_lost", METRIC_COUNTER,
+		    "Log lines that could not be written (disk full, file gone)", "", "",
+		    json_integer((json_int_t)lines_lost));
+		ADD("/santa/events_db/store_failures", METRIC_COUNTER,
+		    "Events for the sync server that events.db did not take (disk full...)", "", "",
+		    json_integer((json_int_t)upload_lost));
+	}
 	ADD("/santa/decisions/in_flight", METRIC_GAUGE_INT64, "Execs waiting for a decision", "", "",
 	    json_integer((json_int_t)d->n_pending));
 	ADD("/santa/decisions/timeouts", METRIC_COUNTER, "Execs answered by the deadline", "", "",

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Faults santad must survive without losing enforcement or data: a rules.db
+# that is garbage or truncated at start (santad runs fail-safe, says why and
+# leaves the file byte for byte), and a full disk under the event log and
+# events.db (decisions go on, losses are counted, logging resumes).
+# usage: faults.sh SANTAD SANTACTL HELPER_DIR   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+helpers=$(realpath "$3")
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root for fanotify and mount namespaces"
+	exit 77
+fi
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+source "$(dirname "$0")/../lib/checks.sh"
+chmod 0755 "$work"
+mnt=$work/mnt
+cp /bin/true "$mnt/allowed"
+cp /bin/echo "$mnt/blocked"
+blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+export SANTA_CONFIG=$work/santa.conf
+
+write_config() { # EXTRA LINES...
+	{
+		echo "ClientMode = MONITOR"
+		echo "WatchPaths = $mnt"
+		echo "WatchMarkType = mount"
+		echo "RulesDBPath = $work/state/rules.db"
+		echo "EventsDBPath = $work/state/events.db"
+		echo "EventLogPath = $work/santa.log"
+		echo "RunDirectory = $work/run"
+		echo "SantactlPath = $santactl"
+		echo "HelperDirectory = $helpers"
+		printf '%s\n' "$@"
+		echo "[StaticRule:block]"
+		echo "identifier = $blocked_sha"
+		echo "rule_type = BINARY"
+		echo "policy = BLOCKLIST"
+	} > "$work/santa.conf"
+	chmod 0644 "$work/santa.conf"
+}
+stop() {
+	kill "$pid"
+	local st=0
+	wait "$pid" || st=$?
+	pid=
+	check "santad exits 0" test "$st" -eq 0
+}
+
+# ---- rules.db is garbage ----
+mkdir -p "$work/state"
+head -c 65536 /dev/urandom > "$work/state/rules.db"
+before=$(sha256sum < "$work/state/rules.db")
+write_config
+santa_start_santad "$santad"
+check "santad starts with a garbage rules.db" kill -0 "$pid"
+check "and says why" grep -q "is not a usable rules database" "$work/santad.err"
+check "and how it runs" grep -q "runs without database rules" "$work/santad.err"
+check "static rules still block" bash -c "! '$mnt/blocked' x 2>/dev/null"
+check "the mode still decides (MONITOR allows)" "$mnt/allowed"
+st=$("$santactl" status)
+check "santactl status says the database is unusable" grep -q "Rules Database            | UNUSABLE" <<< "$st"
+sed -i '/^\[StaticRule/,$d' "$work/santa.conf" # santactl refuses rule edits while static rules exist
+out=$("$santactl" rule --block --sha256 "$(sha256sum < "$mnt/allowed" | cut -d' ' -f1)" 2>&1) && rc=0 || rc=$?
+check "rule changes are refused while it is unusable (exit $rc)" test "$rc" -eq 1
+check "with the reason" grep -q "not a usable rules database" <<< "$out"
+stop
+check "the garbage file is left byte for byte" test "$(sha256sum < "$work/state/rules.db")" = "$before"
+
+# ---- rules.db truncated ----
+rm -f "$work/state/rules.db"*
+write_config
+santa_start_santad "$santad"
+sed -i '/^\[StaticRule/,$d' "$work/santa.conf"
+for i in $(seq 1 300); do printf '%064x\n' "$i"; done | python3 -c '
+import json, sys
+print(json.dumps({"rules": [{"identifier": l.strip(), "policy": "BLOCKLIST", "rule_type": "BINARY"} for l in sys.stdin]}))' > "$work/many.json"
+"$santactl" rule --import "$work/many.json" > /dev/null
+write_config
+stop
+size=$(stat -c %s "$work/state/rules.db")
+truncate -s $((size / 2)) "$work/state/rules.db"
+rm -f "$work/state/rules.db-wal" "$work/state/rules.db-shm"
+before=$(sha256sum < "$work/state/rules.db")
+santa_start_santad "$santad"
+check "santad starts with a truncated rules.db ($size -> $((size / 2)) bytes)" kill -0 "$pid"
+check "and runs fail-safe" grep -q "runs without database rules" "$work/santad.err"
+check "static rules still block" bash -c "! '$mnt/blocked' x 2>/dev/null"
+stop
+check "the truncated file is left byte for byte" test "$(sha256sum < "$work/state/rules.db")" = "$before"
+rm -f "$work/state/rules.db"*
+
+# ---- a full disk under santa.log and events.db ----
+mkdir -p "$work/full"
+mount -t tmpfs -o size=256k tmpfs "$work/full"
+write_config "SyncBaseURL = http://127.0.0.1:9/" "MachineID = m"
+sed -i "s|^EventLogPath = .*|EventLogPath = $work/full/santa.log|; s|^EventsDBPath = .*|EventsDBPath = $work/full/events.db|" \
+	"$work/santa.conf"
+santa_start_santad "$santad"
+"$mnt/allowed"
+dd if=/dev/zero of="$work/full/filler" bs=4k 2> /dev/null || true
+denied=0 allowed=0
+for _ in $(seq 1 200); do
+	"$mnt/allowed" && allowed=$((allowed + 1))
+	"$mnt/blocked" x 2> /dev/null || denied=$((denied + 1))
+done
+check "with the disk full, 200 allowed execs ran ($allowed)" test "$allowed" -eq 200
+check "and 200 blocked ones were denied ($denied)" test "$denied" -eq 200
+js=$("$santactl" status --json)
+lost=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["daemon"]["log_lines_lost"])' "$js")
+store=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["database"]["events_store_failures"])' "$js")
+check "lost log lines are counted ($lost)" test "$lost" -gt 0
+check "events events.db could not take are counted ($store)" test "$store" -gt 0
+rm -f "$work/full/filler"
+lines=$(wc -l < "$work/full/santa.log")
+"$mnt/blocked" x 2> /dev/null || true
+for _ in $(seq 1 30); do [ "$(wc -l < "$work/full/santa.log")" -gt "$lines" ] && break; sleep 0.1; done
+check "logging resumes once there is room" test "$(wc -l < "$work/full/santa.log")" -gt "$lines"
+stop
+umount "$work/full"
+
+check_finish fault
