@@ -113,6 +113,49 @@ name_of_gid(struct event_log *log, gid_t gid)
 }
 
 /* One EXEC line, without the trailing newline. */
+void
+exec_record_free(struct exec_record *rec)
+{
+	if (!rec)
+		return;
+	free(rec->newpath);
+	free(rec->process_path);
+	free(rec);
+}
+
+/* WRITE / RENAME / DELETE lines: the path(s), then the instigating process as Santa writes it. */
+static int
+format_file_change(struct event_log *log, const struct exec_record *rec, char *line, size_t size)
+{
+	static const char *const actions[] = { "EXEC", "WRITE", "RENAME", "DELETE" };
+	char path[PATH_MAX * 4], newpath[PATH_MAX * 4] = "", procpath[PATH_MAX * 4] = "(null)";
+	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
+	const char *base = "(null)";
+	char machine[300] = "";
+	int n;
+
+	santa_eventlog_escape(rec->path, path, sizeof(path));
+	if (rec->kind == RECORD_RENAME) {
+		memcpy(newpath, "|newpath=", 9);
+		if (rec->newpath)
+			santa_eventlog_escape(rec->newpath, newpath + 9, sizeof(newpath) - 9);
+		else
+			snprintf(newpath + 9, sizeof(newpath) - 9, "(null)");
+	}
+	if (rec->process_path) {
+		santa_eventlog_escape(rec->process_path, procpath, sizeof(procpath));
+		base = strrchr(procpath, '/') ? strrchr(procpath, '/') + 1 : procpath;
+	}
+	if (log->machine_id)
+		snprintf(machine, sizeof(machine), "|machineid=%s", log->machine_id);
+	n = snprintf(line, size,
+		     "action=%s|path=%s%s|pid=%d|ppid=%d|process=%s|processpath=%s|uid=%u|user=%s|"
+		     "gid=%u|group=%s%s",
+		     actions[rec->kind], path, newpath, (int)rec->pid, (int)rec->ppid, base, procpath,
+		     (unsigned)rec->uid, user, (unsigned)rec->gid, group, machine);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
 static int
 format_exec(struct event_log *log, const struct exec_record *rec, char *line, size_t size)
 {
@@ -282,11 +325,13 @@ flush_lines(struct event_log *log, struct line_buffer *out)
 static void
 write_record(struct event_log *log, const struct exec_record *rec, struct line_buffer *out)
 {
-	char line[PATH_MAX * 4 + 1024];
+	char line[PATH_MAX * 12 + 1024]; /* a rename: two paths and the process path */
 	struct timespec ts;
 	struct tm tm;
 	int n, len;
 
+	if (log->type == SANTA_EVENT_LOG_JSON && rec->kind != RECORD_EXEC)
+		return; /* file changes are not in the JSON log yet (README) */
 	if (log->type == SANTA_EVENT_LOG_JSON) {
 		char *json = format_exec_json(log, rec);
 		size_t jl = json ? strlen(json) : 0;
@@ -303,7 +348,8 @@ write_record(struct event_log *log, const struct exec_record *rec, struct line_b
 		free(json);
 		return;
 	}
-	n = format_exec(log, rec, line, sizeof(line));
+	n = rec->kind == RECORD_EXEC ? format_exec(log, rec, line, sizeof(line))
+				     : format_file_change(log, rec, line, sizeof(line));
 	if (n < 0)
 		return;
 	if (log->type == SANTA_EVENT_LOG_SYSLOG) {
@@ -513,7 +559,7 @@ writer_main(void *arg)
 			batch = rec->next;
 			if (log->type != SANTA_EVENT_LOG_NULL)
 				write_record(log, rec, out);
-			free(rec);
+			exec_record_free(rec);
 		}
 		flush_lines(log, out);
 	}
@@ -566,7 +612,7 @@ event_log_submit(struct event_log *log, struct exec_record *rec)
 	if (log->queued >= EVENT_LOG_QUEUE_MAX) {
 		log->dropped++;
 		pthread_mutex_unlock(&log->lock);
-		free(rec);
+		exec_record_free(rec);
 		return;
 	}
 	rec->next = NULL;

@@ -158,8 +158,8 @@ santad_job_done(struct santad *d, struct exec_job *job)
 }
 
 /* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
-static void
-process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
+void
+santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
 {
 	char path[64], buf[2048], *p;
 	ssize_t n;
@@ -452,7 +452,7 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 	if (!decision_cache_lookup(d->cache, &key, &cached))
 		return; /* evicted from our cache too: nothing truthful to say about why */
 	proc.pid = pid;
-	process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	fd_path(fd, path, sizeof(path));
 	d->stats.logged_without_asking++;
 	count(d, &cached.decision);
@@ -486,7 +486,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	 * a short-lived program may be gone before the log line is written.
 	 */
 	proc.pid = pid;
-	process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
 		fan_respond(d->fan.fd, fd, cached.decision.verdict);

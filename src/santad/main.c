@@ -158,8 +158,10 @@ warn_restart_only(struct santad *d, const struct santa_config *n)
 	    strcmp(o->event_log_path, n->event_log_path) || o->event_log_type != n->event_log_type ||
 	    strcmp(o->run_directory, n->run_directory) || strcmp(o->santactl_path, n->santactl_path) ||
 	    o->hash_worker_threads != n->hash_worker_threads ||
+	    strcmp(o->file_changes_regex ? o->file_changes_regex : "",
+		   n->file_changes_regex ? n->file_changes_regex : "") != 0 ||
 	    o->decision_cache_size != n->decision_cache_size)
-		santa_log(&d->log, LOG_WARNING, "paths, event log, worker or cache sizes changed: "
+		santa_log(&d->log, LOG_WARNING, "paths, event log, FileChangesRegex, worker or cache sizes changed: "
 			  "restart santad to apply");
 }
 
@@ -326,6 +328,8 @@ run(struct santad *d)
 	r = fan_client_start(d);
 	if (r < 0)
 		return r;
+	/* File-change logging is an extra: without it santad still enforces. */
+	(void)file_changes_start(d, &d->file_changes);
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
@@ -346,6 +350,7 @@ static void
 shutdown_daemon(struct santad *d)
 {
 	/* Closing the group first: the kernel allows whatever is still waiting. */
+	file_changes_stop(d->file_changes);
 	fan_client_stop(&d->fan);
 	if (d->event) {
 		santad_metrics_stop(d);

@@ -22,8 +22,19 @@
 
 #define EVENT_LOG_QUEUE_MAX 65536
 
+/* What a log record says: an exec decision, or a file change (FileChangesRegex). */
+enum record_kind {
+	RECORD_EXEC = 0,
+	RECORD_WRITE,
+	RECORD_RENAME,
+	RECORD_DELETE,
+};
+
 struct exec_record {
 	struct exec_record *next;
+	enum record_kind kind;
+	char *newpath;      /* RENAME: where it went (malloc'd, freed with the record) */
+	char *process_path; /* file changes: the instigator's executable, or NULL */
 	enum santa_verdict verdict;
 	enum santa_reason reason;
 	const char *explain;
@@ -51,6 +62,20 @@ uint64_t event_log_dropped(struct event_log *log);
 /* Lines the log file did not get (disk full...) and events events.db did not take. */
 void event_log_losses(struct event_log *log, uint64_t *lines_lost, uint64_t *upload_lost);
 void event_log_stop(struct event_log *log);
+
+/* Frees a record and what it owns. */
+void exec_record_free(struct exec_record *rec);
+
+/* ---- file changes (FileChangesRegex), on their own notification group ---- */
+
+struct santad;
+struct file_changes;
+/* Starts watching the marked filesystems for writes, renames and deletes; no-op without the regex. */
+int file_changes_start(struct santad *d, struct file_changes **out);
+void file_changes_stop(struct file_changes *fc);
+
+/* pid's parent, uid and gid from /proc. */
+void santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid);
 
 /* ---- exec decisions ---- */
 
@@ -238,6 +263,7 @@ struct santad {
 	struct fan_client fan;
 	struct hash_pool *pool;
 	struct event_log *elog;
+	struct file_changes *file_changes;
 	struct events_db *events; /* NULL while no SyncBaseURL is set */
 	struct ipc_listener *control; /* santad.sock */
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */

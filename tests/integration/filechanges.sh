@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# FileChangesRegex: a write, a rename and a delete of matching files give
+# exactly Santa's WRITE / RENAME / DELETE lines; files outside the regex and
+# under FileChangesPrefixFilters give none. The private tmpfs gets a
+# filesystem mark (notification only), which covers that tmpfs alone.
+# usage: filechanges.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root for fanotify and mount namespaces"
+	exit 77
+fi
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+source "$(dirname "$0")/../lib/checks.sh"
+mnt=$work/mnt
+mkdir -p "$mnt/watched/skip" "$mnt/other"
+cat > "$work/santa.conf" <<CONF
+WatchPaths = $mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+EventLogPath = $work/santa.log
+RunDirectory = $work/run
+SantactlPath = $santactl
+FileChangesRegex = $mnt/watched/
+FileChangesPrefixFilters = $mnt/watched/skip/
+CONF
+santa_start_santad "$santad"
+check "santad says what it watches for changes" grep -q "logging writes, renames and deletes" "$work/santad.err"
+
+# The instigators stay alive a moment: the notification arrives after the
+# change, and a process that is already gone can only be logged as (null).
+sh -c "echo one > '$mnt/watched/a'; sleep 1" &
+w1=$!
+sleep 0.3
+python3 -c "import os, sys, time; os.rename(sys.argv[1], sys.argv[2]); time.sleep(1)" \
+	"$mnt/watched/a" "$mnt/watched/b" &
+w2=$!
+sleep 0.3
+python3 -c "import os, sys, time; os.unlink(sys.argv[1]); time.sleep(1)" "$mnt/watched/b" &
+w3=$!
+echo x > "$mnt/other/c"
+echo x > "$mnt/watched/skip/d"
+mv "$mnt/other/c" "$mnt/watched/c"   # moved into the watched tree: logged
+wait "$w1" "$w2" "$w3"
+
+changes() { grep -E "I santad: action=(WRITE|RENAME|DELETE)" "$work/santa.log" | sed 's/^.*I santad: //' || true; }
+lines=$(changes)
+echo "$lines" | sed 's/^/# /'
+check "exactly 4 file-change lines" test "$(grep -c . <<< "$lines")" -eq 4
+check "WRITE by sh" grep -qE "^action=WRITE\|path=$mnt/watched/a\|pid=[0-9]+\|ppid=[0-9]+\|process=(sh|dash)\|processpath=/[^|]*(sh|dash)\|uid=0\|user=root\|gid=0\|group=root$" <<< "$lines"
+check "RENAME by python3 with the new path" grep -qE "^action=RENAME\|path=$mnt/watched/a\|newpath=$mnt/watched/b\|pid=[0-9]+\|ppid=[0-9]+\|process=python3[.0-9]*\|processpath=/[^|]+\|uid=0\|user=root\|" <<< "$lines"
+check "DELETE by python3" grep -qE "^action=DELETE\|path=$mnt/watched/b\|pid=[0-9]+\|ppid=[0-9]+\|process=python3[.0-9]*\|" <<< "$lines"
+check "a move into the watched tree is a RENAME" grep -qE "^action=RENAME\|path=$mnt/other/c\|newpath=$mnt/watched/c\|" <<< "$lines"
+check "nothing outside the regex" bash -c "! grep -q 'path=$mnt/other/c|pid' <<< \"\$1\"" _ "$lines"
+check "nothing under a prefix filter" bash -c "! grep -q '/watched/skip/' <<< \"\$1\"" _ "$lines"
+
+kill "$pid"
+st=0
+wait "$pid" || st=$?
+pid=
+check "santad exits 0" test "$st" -eq 0
+check_finish file-change
