@@ -647,6 +647,17 @@ event_log_dropped(struct event_log *log)
 	return n;
 }
 
+unsigned int
+event_log_queued(struct event_log *log)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&log->lock);
+	n = log->queued;
+	pthread_mutex_unlock(&log->lock);
+	return n;
+}
+
 void
 event_log_losses(struct event_log *log, uint64_t *lines_lost, uint64_t *upload_lost)
 {

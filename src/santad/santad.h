@@ -59,6 +59,8 @@ int event_log_start(const struct santa_config *cfg, struct events_db *events,
 void event_log_submit(struct event_log *log, struct exec_record *rec);
 void event_log_reopen(struct event_log *log);
 uint64_t event_log_dropped(struct event_log *log);
+/* Records waiting for the writer now (the queue's depth). */
+unsigned int event_log_queued(struct event_log *log);
 /* Lines the log file did not get (disk full...) and events events.db did not take. */
 void event_log_losses(struct event_log *log, uint64_t *lines_lost, uint64_t *upload_lost);
 void event_log_stop(struct event_log *log);

@@ -139,6 +139,21 @@ js=$("$santactl" metrics --json)
 check "santactl metrics --json is the raw export" \
 	test "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["metrics"]["/santa/events"]["type"], d["root_labels"]["service_name"])' "$js")" = "9 santa"
 
+check "the event log queue depth is exported" bash -c "curl -sf http://127.0.0.1:$prom_port/metrics | grep -q '^santa_event_log_queue_depth{'"
+
+# The receiver goes away: failed exports are counted (and retried), santad does not care.
+kill "$receiver"
+wait "$receiver" 2> /dev/null || true
+for _ in $(seq 1 50); do
+	f=$(value santa_santametricservice_exports_total 'result="failure"')
+	[ -n "$f" ] && [ "$f" -ge 2 ] && break
+	sleep 0.2
+done
+check "failed exports are counted (santa_santametricservice_exports_total{result=failure} = ${f:-none})" \
+	test "${f:-0}" -ge 2
+check "a block works while exports fail" bash -c "! '$mnt/blocked' x 2>/dev/null"
+check "the service logs the failure" grep -q "export to http://127.0.0.1:$port/submit failed" "$work/santad.err"
+
 st=$("$santactl" status)
 check "santactl status has Metrics Info with the server" grep -q "Metrics Server            | http://127.0.0.1:$port/submit" <<< "$st"
 

@@ -36,6 +36,8 @@ cp /bin/echo "$mnt/blocked"
 cp /bin/ls "$mnt/unknown"
 blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
 allowed_sha=$(sha256sum "$mnt/allowed" | cut -d' ' -f1)
+cp /bin/date "$mnt/static"
+static_sha=$(sha256sum "$mnt/static" | cut -d' ' -f1)
 # Upper case on purpose: servers send what they like; santad normalises.
 blocked_upper=$(echo "$blocked_sha" | tr a-f A-F)
 
@@ -55,6 +57,10 @@ DecisionTimeoutMs = 2000
 MachineID = test-machine-1
 SyncBaseURL = http://127.0.0.1:$port/santa
 $*
+[StaticRule:pinned]
+identifier = $static_sha
+rule_type = BINARY
+policy = BLOCKLIST
 CONF
 	chmod 0644 "$work/santa.conf"
 }
@@ -174,7 +180,7 @@ check "the events are gone once the server took them" \
 : > "$srv/requests.jsonl"
 cp "$work/santa.conf" "$work/santa.conf.direct"
 sed -i "s|^SyncBaseURL = .*|SyncBaseURL = http://sync.invalid/santa|" "$work/santa.conf"
-echo "SyncProxy = http://127.0.0.1:$port" >> "$work/santa.conf"
+sed -i "/^SyncBaseURL/a SyncProxy = http://127.0.0.1:$port" "$work/santa.conf"
 kill -HUP "$pid"
 sleep 1
 for _ in $(seq 1 30); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
@@ -219,6 +225,7 @@ check "clean sync replaced the rules (1 binary rule left)" test "$(jq_field "$st
 check "clean sync removed the certificate rule" test "$(jq_field "$status" 'd["database"]["certificate_rules"]')" = 0
 check "mode back to Monitor from the server" test "$(jq_field "$status" 'd["daemon"]["mode"]')" = Monitor
 check "the formerly blocked binary runs after the clean sync" "$mnt/blocked" hi
+check "a static rule survives the clean sync" bash -c "! '$mnt/static' 2>/dev/null"
 
 # ---- 100,000 rules in 10 pages: applied in one transaction, answered in postflight ----
 : > "$srv/requests.jsonl"
