@@ -494,6 +494,22 @@ case "$rc:$out" in
 1:"An error occurred communicating with the daemon, is it running?"*"is not running"*) pass "santad down: documented error, exit 1" ;;
 *) fail "santad down: rc=$rc $out" ;;
 esac
+# Bad arguments: usage errors (exit 1) and an unknown command (exit 128), before any connection.
+for args in "rule --bogus" "rule --block" "rule --block --sha256 abc" "metrics --bogus" \
+	"sync --bogus" "fileinfo --bogus"; do
+	set +e
+	out=$("$santactl" $args 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] && [ -n "$out" ] && pass "santactl $args: usage error, exit 1" ||
+		fail "santactl $args: rc=$rc $out"
+done
+set +e
+out=$("$santactl" frobnicate 2>&1)
+rc=$?
+set -e
+[ $rc -eq 128 ] && [ "$out" = "Unknown command: frobnicate" ] && pass "unknown command: exit 128" ||
+	fail "unknown command: rc=$rc $out"
 # Every command has its own --help (exit 0, usage on stdout), without santad.
 for c in status version rule fileinfo checkcache flushcache printlog sync metrics; do
 	if out=$("$santactl" "$c" --help 2>&1) && grep -q "^Usage: santactl $c" <<< "$out"; then
