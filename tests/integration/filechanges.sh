@@ -32,15 +32,18 @@ check "santad says what it watches for changes" grep -q "logging writes, renames
 
 # The instigators stay alive a moment: the notification arrives after the
 # change, and a process that is already gone can only be logged as (null).
+appear() { for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+gone() { for _ in $(seq 1 100); do [ -e "$1" ] || return 0; sleep 0.05; done; return 1; }
 sh -c "echo one > '$mnt/watched/a'; sleep 1" &
 w1=$!
-sleep 0.3
+appear "$mnt/watched/a"
 python3 -c "import os, sys, time; os.rename(sys.argv[1], sys.argv[2]); time.sleep(1)" \
 	"$mnt/watched/a" "$mnt/watched/b" &
 w2=$!
-sleep 0.3
+appear "$mnt/watched/b"
 python3 -c "import os, sys, time; os.unlink(sys.argv[1]); time.sleep(1)" "$mnt/watched/b" &
 w3=$!
+gone "$mnt/watched/b"
 echo x > "$mnt/other/c"
 echo x > "$mnt/watched/skip/d"
 mv "$mnt/other/c" "$mnt/watched/c"   # moved into the watched tree: logged

@@ -25,7 +25,7 @@ mkdir -p "$work/recv" "$work/textfile"
 chown nobody "$work/textfile"
 python3 "$here/metrics_receiver.py" "$work/recv" "$work/port" &
 receiver=$!
-trap 'kill $receiver 2>/dev/null; santa_cleanup' EXIT
+trap 'kill $receiver 2>/dev/null || true; santa_cleanup' EXIT
 for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 port=$(cat "$work/port")
 # A free loopback port for the Prometheus endpoint.

@@ -27,7 +27,7 @@ source "$(dirname "$0")/../lib/checks.sh"
 server_pid=
 python3 "$here/sync_server.py" "$srv" "$work/port" &
 server_pid=$!
-trap 'kill $server_pid 2>/dev/null; santa_cleanup' EXIT
+trap 'kill $server_pid 2>/dev/null || true; santa_cleanup' EXIT
 for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 port=$(cat "$work/port")
 
@@ -301,7 +301,7 @@ chmod 0644 "$tls/ca.pem" "$tls/other-ca.pem" "$tls/client.pem"
 chmod 0755 "$tls"
 python3 "$here/sync_server.py" "$srv" "$work/tls-port" "$tls" &
 tls_server=$!
-trap 'kill $server_pid $tls_server 2>/dev/null; santa_cleanup' EXIT
+trap 'kill $server_pid $tls_server 2>/dev/null || true; santa_cleanup' EXIT
 for _ in $(seq 1 50); do [ -s "$work/tls-port" ] && break; sleep 0.1; done
 tls_port=$(cat "$work/tls-port")
 : > "$srv/requests.jsonl"
