@@ -109,6 +109,9 @@ if [ -n "$helper_pid" ]; then
 	check "santasyncservice has no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$helper_pid/status"
 fi
 
+# Nobody asks: the first full sync starts by itself, 15 s after the service (as Santa).
+for _ in $(seq 1 250); do grep -q '"stage": "postflight"' "$srv/requests.jsonl" 2> /dev/null && break; sleep 0.1; done
+check "the first full sync runs by itself after start" grep -q '"stage": "postflight"' "$srv/requests.jsonl"
 out=$("$santactl" sync 2>&1) && st=0 || st=$?
 echo "$out" | sed 's/^/# /'
 check "santactl sync exits 0" test "$st" -eq 0
