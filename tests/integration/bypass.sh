@@ -18,6 +18,9 @@ source "$(dirname "$0")/../lib/checks.sh"
 mnt=$work/mnt
 cp /bin/echo "$mnt/blocked"
 blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+printf '#!/bin/sh\necho script-ran\n' > "$mnt/blocked.sh"
+chmod 0755 "$mnt/blocked.sh"
+script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
 
 # Tries one way of running TARGET; prints "denied" (EPERM), "ran" or "error: ...".
 try() { # HOW TARGET
@@ -92,6 +95,10 @@ SantactlPath = $santactl
 identifier = $blocked_sha
 rule_type = BINARY
 policy = BLOCKLIST
+[StaticRule:script]
+identifier = $script_sha
+rule_type = BINARY
+policy = BLOCKLIST
 CONF
 }
 
@@ -104,11 +111,18 @@ for how in execve fexecve posix_spawn; do
 	check "control: an unknown binary in MONITOR runs ($how)" test "$(try "$how" "$mnt/allowed")" = ran
 done
 matrix "$mnt/blocked" "BLOCKLIST"
+check "BLOCKLIST: a blocked script run directly (shebang) is denied" \
+	test "$(try execve "$mnt/blocked.sh")" = denied
+check "known limit, as on Santa: 'sh script' runs (the interpreter's rule applies)" \
+	test "$(sh "$mnt/blocked.sh")" = script-ran
 kill "$pid"; wait "$pid" || true; pid=
 
 cp /bin/ls "$mnt/unknown"
 config LOCKDOWN
 santa_start_santad "$santad"
 matrix "$mnt/unknown" "LOCKDOWN unknown"
+printf '#!/bin/sh\necho hi\n' > "$mnt/unknown.sh"
+chmod 0755 "$mnt/unknown.sh"
+check "LOCKDOWN: an unknown script run directly is denied" test "$(try execve "$mnt/unknown.sh")" = denied
 kill "$pid"; wait "$pid" || true; pid=
 check_finish bypass
