@@ -237,6 +237,12 @@ size_t ipc_listener_connections(const struct ipc_listener *listener);
 int ipc_activation_fds(int *listen_fd, int *santad_fd);
 
 /*
+ * A helper's event loop (sd_event_default) that SIGTERM, SIGINT and SIGHUP
+ * end: santad stops helpers with SIGTERM and restarts them to reload.
+ */
+int ipc_helper_event_new(sd_event **out);
+
+/*
  * Everything a helper needs to start: its channel to santad (the one santad
  * passed, else a connection to santad_path) and a listener on its passed
  * socket whose clients santad validates (validate_request, see

@@ -21,7 +21,7 @@
 /* Caps on what one server can make the client hold. */
 #define SYNC_MAX_RESPONSE_BYTES  (64u * 1024 * 1024) /* one decompressed response */
 #define SYNC_MAX_RULES_PER_PAGE  200000
-#define SYNC_MAX_RULES_TOTAL     2000000
+#define SYNC_MAX_RULES_TOTAL     1000000 /* what santad applies in one batch (SANTA_RULES_BATCH_MAX) */
 #define SYNC_MAX_RULE_PAGES      10000
 #define SYNC_MAX_CURSOR_LEN      4096
 #define SYNC_MAX_REGEX_LEN       8192

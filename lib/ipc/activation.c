@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,5 +81,34 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 		return r;
 	}
 	ipc_listener_validate_by(*listener, *santad, validate_request);
+	return 0;
+}
+
+static int
+on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	sd_event_exit(sd_event_source_get_event(s), 0);
+	return 0;
+}
+
+int
+ipc_helper_event_new(sd_event **out)
+{
+	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t mask;
+	int r;
+
+	r = sd_event_default(out);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&mask, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		r = sd_event_add_signal(*out, NULL, stop_signals[i], on_stop_signal, NULL);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

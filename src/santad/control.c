@@ -1,5 +1,6 @@
 /*
- * santad.sock: the requests santactl makes (santad_proto.h). Only validated
+ * santad.sock: the requests santactl and the helpers make (santad_proto.h); the
+ * table before on_message says who may make which. Only validated
  * santactl binaries get in; only those running as root may change anything.
  * Handlers answer at once: they run on the loop, never block and never hash.
  */
@@ -387,19 +388,80 @@ handle_validate_peer(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 	ipc_conn_reply(conn, req, reply);
 }
 
+/* Who may make each request: santad.sock's per-message privilege table. */
+enum requester {
+	ANY_CLIENT,    /* any validated client: reading only */
+	ROOT_SANTACTL, /* santactl running as root */
+	ANY_HELPER,    /* santasyncservice, santametricservice, santabundleservice */
+	SYNC_SERVICE,  /* santasyncservice */
+};
+
+static const struct {
+	uint16_t type;
+	enum requester who;
+	bool writes_rules; /* refused while rules.db is unusable */
+	const char *refusal;
+} requests[] = {
+	{ SANTAD_STATUS, ANY_CLIENT, false, NULL },
+	{ SANTAD_RULE_CHECK, ANY_CLIENT, false, NULL },
+	{ SANTAD_FILEINFO, ANY_CLIENT, false, NULL },
+	{ SANTAD_CHECK_CACHE, ANY_CLIENT, false, NULL },
+	{ SANTAD_EVENTS_LIST, ANY_CLIENT, false, NULL },
+	{ SANTAD_METRICS, ANY_CLIENT, false, NULL },
+	{ SANTAD_RULE_EXPORT, ANY_CLIENT, false, NULL },
+	{ SANTAD_RULE_ADD, ROOT_SANTACTL, true, "this needs santactl running as root" },
+	{ SANTAD_RULE_IMPORT, ROOT_SANTACTL, true, "this needs santactl running as root" },
+	{ SANTAD_FLUSH_CACHE, ROOT_SANTACTL, false, "this needs santactl running as root" },
+	{ SANTAD_VALIDATE_PEER, ANY_HELPER, false, "only Santa's helpers may ask this" },
+	{ SANTAD_SYNC_PREFLIGHT, SYNC_SERVICE, false, "only santasyncservice may ask this" },
+	{ SANTAD_EVENTS_DELETE, SYNC_SERVICE, false, "only santasyncservice may ask this" },
+	{ SANTAD_SYNC_RULES, SYNC_SERVICE, true, "only santasyncservice may ask this" },
+	{ SANTAD_SYNC_POSTFLIGHT, SYNC_SERVICE, false, "only santasyncservice may ask this" },
+	{ SANTAD_SYNC_RESULT, SYNC_SERVICE, false, "only santasyncservice may ask this" },
+};
+
+static bool
+may_ask(const struct ipc_peer *peer, enum requester who)
+{
+	switch (who) {
+	case ANY_CLIENT:
+		return true;
+	case ROOT_SANTACTL:
+		return peer->privileged;
+	case ANY_HELPER:
+		return is_helper(peer);
+	case SYNC_SERVICE:
+		return strcmp(peer->name, "santasyncservice") == 0;
+	}
+	return false;
+}
+
 static void
 on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 {
 	struct santad *d = userdata;
-	const struct ipc_peer *peer = ipc_conn_peer(conn);
-	bool privileged = peer->privileged;
-	bool from_sync = strcmp(peer->name, "santasyncservice") == 0;
+	uint16_t type = ipc_msg_type(msg);
+	size_t i;
 
 	if (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY) {
 		ipc_msg_free(msg);
 		return;
 	}
-	switch (ipc_msg_type(msg)) {
+	for (i = 0; i < sizeof(requests) / sizeof(requests[0]) && requests[i].type != type; i++)
+		;
+	if (i == sizeof(requests) / sizeof(requests[0])) {
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+		goto out;
+	}
+	if (!may_ask(ipc_conn_peer(conn), requests[i].who)) {
+		ipc_conn_reply_error(conn, msg, -EPERM, requests[i].refusal);
+		goto out;
+	}
+	if (requests[i].writes_rules && d->rules_error[0]) {
+		ipc_conn_reply_error(conn, msg, -EIO, d->rules_error);
+		goto out;
+	}
+	switch (type) {
 	case SANTAD_STATUS:
 		reply_status(d, conn, msg);
 		break;
@@ -421,62 +483,24 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	case SANTAD_RULE_EXPORT:
 		santad_export_rules(d, conn, msg);
 		break;
-
-	case SANTAD_VALIDATE_PEER:
-		if (!is_helper(peer))
-			ipc_conn_reply_error(conn, msg, -EPERM, "only Santa's helpers may ask this");
-		else
-			handle_validate_peer(d, conn, msg);
-		break;
-	case SANTAD_SYNC_RULES:
-	case SANTAD_RULE_IMPORT:
 	case SANTAD_RULE_ADD:
-		if (d->rules_error[0]) {
-			ipc_conn_reply_error(conn, msg, -EIO, d->rules_error);
-			break;
-		}
-		if (ipc_msg_type(msg) == SANTAD_RULE_IMPORT) {
-			if (!privileged)
-				ipc_conn_reply_error(conn, msg, -EPERM,
-						     "this needs santactl running as root");
-			else
-				santad_apply_rule_file(d, conn, msg, "santactl rule --import");
-			break;
-		}
-		if (ipc_msg_type(msg) == SANTAD_RULE_ADD) {
-			if (!privileged)
-				ipc_conn_reply_error(conn, msg, -EPERM,
-						     "this needs santactl running as root");
-			else
-				handle_rule_add(d, conn, msg);
-			break;
-		}
-		if (!from_sync)
-			ipc_conn_reply_error(conn, msg, -EPERM, "only santasyncservice may ask this");
-		else
-			santad_handle_sync(d, conn, msg);
+		handle_rule_add(d, conn, msg);
 		break;
-	case SANTAD_SYNC_PREFLIGHT:
-	case SANTAD_EVENTS_DELETE:
-	case SANTAD_SYNC_POSTFLIGHT:
-	case SANTAD_SYNC_RESULT:
-		if (!from_sync)
-			ipc_conn_reply_error(conn, msg, -EPERM, "only santasyncservice may ask this");
-		else
-			santad_handle_sync(d, conn, msg);
+	case SANTAD_RULE_IMPORT:
+		santad_apply_rule_file(d, conn, msg, "santactl rule --import");
 		break;
 	case SANTAD_FLUSH_CACHE:
-		if (!privileged) {
-			ipc_conn_reply_error(conn, msg, -EPERM, "this needs santactl running as root");
-			break;
-		}
 		santad_flush_decisions(d);
 		ipc_conn_reply(conn, msg, ipc_msg_new(SANTAD_FLUSH_CACHE));
 		break;
-	default:
-		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+	case SANTAD_VALIDATE_PEER:
+		handle_validate_peer(d, conn, msg);
+		break;
+	default: /* the sync service's requests */
+		santad_handle_sync(d, conn, msg);
 		break;
 	}
+out:
 	ipc_msg_free(msg);
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "santa/clock.h"
 #include "santa/path.h"
 #include "santa/sha256.h"
 #include "santad.h"
@@ -102,14 +103,6 @@ fallback_verdict(const struct policy *policy, enum santa_mode mode)
 								  : SANTA_VERDICT_ALLOW;
 }
 
-static uint64_t
-mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Worker thread: hash, look up, decide, answer. Touches nothing the loop owns. */
 void
@@ -125,10 +118,10 @@ exec_job_run(struct exec_job *job)
 		.transitive_rules_enabled = job->policy->cfg.enable_transitive_rules,
 	};
 
-	uint64_t t0 = mono_usec();
+	uint64_t t0 = santa_mono_usec();
 
 	job->hash_error = santa_sha256_fd(job->fd, job->sha256, &job->hash_bytes);
-	job->hash_usec = mono_usec() - t0;
+	job->hash_usec = santa_mono_usec() - t0;
 	if (job->hash_error == 0) {
 		santa_sha256_to_hex(job->sha256, hex);
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
@@ -140,7 +133,7 @@ exec_job_run(struct exec_job *job)
 		if (job->decision.reason == SANTA_REASON_UNKNOWN)
 			job->decision.verdict = fallback_verdict(job->policy, job->mode);
 	}
-	job->answered_usec = mono_usec();
+	job->answered_usec = santa_mono_usec();
 	answer_once(job, job->decision.verdict);
 	santad_job_done(d, job);
 }
@@ -322,7 +315,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		job->timed_out = true;
 		d->stats.timeouts++;
 		count(d, &timeout);
-		record_latency(d, mono_usec() - job->started_usec);
+		record_latency(d, santa_mono_usec() - job->started_usec);
 		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
 			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict));
@@ -470,7 +463,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	enum santa_mode mode = d->policy->cfg.client_mode;
 	char path[PATH_MAX];
 	struct stat st;
-	uint64_t now, started = mono_usec();
+	uint64_t now, started = santa_mono_usec();
 	int r;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -490,7 +483,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
 		fan_respond(d->fan.fd, fd, cached.decision.verdict);
-		record_latency(d, mono_usec() - started);
+		record_latency(d, santa_mono_usec() - started);
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, &cached.decision);
 		fd_path(fd, path, sizeof(path));
@@ -514,8 +507,9 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	job->trusted_file = santa_stat_is_root_trusted(&st);
 	job->mode = mode;
 	fd_path(fd, job->path, sizeof(job->path));
+	/* The deadline counts from the loop's wakeup (stricter); latency from the read. */
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-	job->started_usec = now;
+	job->started_usec = started;
 	r = sd_event_add_time(d->event, &job->deadline, CLOCK_MONOTONIC,
 			      now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000, 0, on_deadline,
 			      job);

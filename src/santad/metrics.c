@@ -15,19 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "santa/clock.h"
 #include "santa/events_db.h"
 #include "santa/metrics.h"
 #include "santa/santad_proto.h"
 #include "santad.h"
 
-static double
-unix_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 santad_count_rejection(struct santad *d, const char *why)
@@ -120,7 +113,7 @@ santad_metrics_export(struct santad *d)
 	static const uint64_t bounds[SANTAD_LATENCY_BUCKETS - 1] = SANTAD_LATENCY_BOUNDS;
 	const struct santa_config *cfg = &d->policy->cfg;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], n, cumulative = 0;
-	double now = unix_now();
+	double now = santa_unix_now();
 	int64_t rss, vsize;
 	struct decision_cache_stats cs;
 	struct rusage ru;

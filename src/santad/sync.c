@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "santa/clock.h"
 #include "santa/events_db.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
@@ -24,14 +25,6 @@
 
 #define SYNC_RULE_FILE_MAX (512ULL * 1024 * 1024)
 
-static double
-unix_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The first line of a small file, without its newline; "" when unreadable (not root, absent). */
 static void
@@ -313,7 +306,7 @@ santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *
 	if (r < 0)
 		goto out;
 	if (ipc_msg_type(req) == SANTAD_SYNC_RULES)
-		d->sync.rule_sync_last_success = unix_now();
+		d->sync.rule_sync_last_success = santa_unix_now();
 	santad_flush_decisions(d);
 	santa_log(&d->log, LOG_NOTICE, "%s: %zu rule(s) applied (%s)", who, n, type_name);
 out:
@@ -394,7 +387,7 @@ sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	ipc_dict_get_bool(b, "clean_done", &clean_done);
 	if (clean_done)
 		s->sync_type_required = SYNC_TYPE_NORMAL;
-	s->full_sync_last_success = unix_now();
+	s->full_sync_last_success = santa_unix_now();
 	s->rule_sync_last_success = s->full_sync_last_success;
 	s->last_error[0] = '\0';
 	r = sync_state_save(s, d->cfg.sync_state_path);
@@ -421,7 +414,7 @@ sync_result(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_get_bool(b, "ok", &ok);
 	ipc_dict_get_string(b, "error", &error);
 	ipc_dict_get_string(b, "stage", &stage);
-	d->sync.last_attempt = unix_now();
+	d->sync.last_attempt = santa_unix_now();
 	if (ok)
 		d->stats.syncs_ok++;
 	else

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "metricservice.h"
+#include "santa/clock.h"
 #include "santa/config.h"
 #include "santa/http.h"
 #include "santa/ipc.h"
@@ -50,21 +50,13 @@ struct metricservice {
 	uint64_t snapshots, exports_ok, export_failures, textfile_failures, bad_snapshots;
 };
 
-static double
-unix_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The latest snapshot with the service's own counters added. */
 static json_t *
 with_own_metrics(struct metricservice *svc)
 {
 	json_t *e = json_deep_copy(svc->latest);
-	double now = unix_now();
+	double now = santa_unix_now();
 
 	if (!e)
 		return NULL;
@@ -197,7 +189,7 @@ export_now(struct metricservice *svc)
 	if (strcmp(format, "rawjson") == 0)
 		doc = metrics_format_raw(e);
 	else if (strcmp(format, "monarchjson") == 0)
-		doc = metrics_format_monarch(e, unix_now());
+		doc = metrics_format_monarch(e, santa_unix_now());
 	else
 		goto out; /* warned about at start */
 	if (!doc)
@@ -257,7 +249,7 @@ on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	ipc_msg_free(msg);
 	json_decref(svc->latest);
 	svc->latest = e;
-	svc->latest_at = unix_now();
+	svc->latest_at = santa_unix_now();
 	svc->snapshots++;
 	svc->export_pending = true;
 	svc->retry = sd_event_source_disable_unref(svc->retry);
@@ -295,12 +287,6 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 		  (unsigned)peer->uid, why);
 }
 
-static int
-on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	sd_event_exit(sd_event_source_get_event(s), 0);
-	return 0;
-}
 
 static int
 setup(struct metricservice *svc)
@@ -317,7 +303,6 @@ setup(struct metricservice *svc)
 	const struct santa_config *cfg = &svc->cfg;
 	const char *format = cfg->metric_format ? cfg->metric_format : "";
 	char path[PATH_MAX], why[512];
-	sigset_t mask;
 	int r;
 
 	if (cfg->metric_url && cfg->metric_url[0] && strcmp(format, "rawjson") != 0 &&
@@ -328,17 +313,9 @@ setup(struct metricservice *svc)
 	    strncmp(cfg->metric_url, "http://", 7) != 0 && strncmp(cfg->metric_url, "https://", 8) != 0)
 		santa_log(&svc->log, LOG_WARNING, "MetricURL %s: only file://, http:// and https:// "
 			  "are written", cfg->metric_url);
-	r = sd_event_default(&svc->event);
+	r = ipc_helper_event_new(&svc->event);
 	if (r < 0)
 		return r;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sd_event_add_signal(svc->event, NULL, SIGTERM, on_signal, svc);
-	sd_event_add_signal(svc->event, NULL, SIGINT, on_signal, svc);
-	sd_event_add_signal(svc->event, NULL, SIGHUP, on_signal, svc);
 	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
 	if (r == 0)
 		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,

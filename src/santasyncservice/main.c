@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,12 +137,6 @@ on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
 	}
 }
 
-static int
-on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	sd_event_exit(sd_event_source_get_event(s), 0);
-	return 0;
-}
 
 static int
 setup(struct syncservice *svc)
@@ -159,7 +152,6 @@ setup(struct syncservice *svc)
 	};
 	const struct santa_config *cfg = &svc->cfg;
 	char path[PATH_MAX], why[512];
-	sigset_t mask;
 	int r;
 
 	if (!cfg->sync_base_url) {
@@ -178,18 +170,9 @@ setup(struct syncservice *svc)
 		.ca_file = cfg->server_auth_roots_file,
 		.proxy = cfg->sync_proxy,
 	};
-	r = sd_event_default(&svc->event);
+	r = ipc_helper_event_new(&svc->event);
 	if (r < 0)
 		return r;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sd_event_add_signal(svc->event, NULL, SIGTERM, on_signal, svc);
-	sd_event_add_signal(svc->event, NULL, SIGINT, on_signal, svc);
-	/* santad restarts us when the configuration changes. */
-	sd_event_add_signal(svc->event, NULL, SIGHUP, on_signal, svc);
 	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
 	if (r == 0)
 		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,

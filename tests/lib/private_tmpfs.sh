@@ -3,7 +3,12 @@
 # It re-runs the script in its own mount namespace, makes $work (a temporary
 # directory) with a private tmpfs at $work/mnt for santad to mark with
 # FAN_MARK_MOUNT, and on exit kills santad ($pid, if set), unmounts and
-# removes everything. Nothing outside $work/mnt is ever watched.
+# removes everything. Nothing outside $work/mnt is ever watched. Not root:
+# the script is skipped (exit 77).
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (fanotify, mount namespaces, dropping helpers to nobody)"
+	exit 77
+fi
 if [ "${SANTA_PRIVATE_NS:-}" != 1 ]; then
 	# Where / is not a mount point (a chroot) private propagation cannot be set;
 	# the test mount is then made private by itself below.
