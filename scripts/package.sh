@@ -23,7 +23,12 @@ depends=$(dpkg-deb --field "$deb" Depends)
 for lib in libsystemd0 libsqlite3-0 libcurl4 libjansson4 libcap-ng0 libpcre2-8-0 libinih1; do
 	grep -q "$lib" <<< "$depends" || { echo "Depends lacks $lib: $depends"; exit 1; }
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q '^./postinst$' || { echo "no postinst"; exit 1; }
+# Listed into a variable first: with pipefail, 'tar | grep -q' fails whenever
+# grep exits on the first match before tar is done writing (SIGPIPE).
+control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+for f in postinst prerm; do
+	grep -qE "^(\./)?$f\$" <<< "$control" || { echo "package has no $f: $control"; exit 1; }
+done
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 dpkg-deb -x "$deb" "$root"

@@ -68,7 +68,7 @@ check "santad started santametricservice" test -n "$helper"
 for _ in 1 2 3; do "$mnt/allowed"; "$mnt/blocked" x 2> /dev/null || true; done
 scrape() { curl -sf "http://127.0.0.1:$prom_port/metrics"; }
 value() { # METRIC LABEL-SUBSTRING: the sample's value from the scrape
-	scrape | awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) { print $NF }' | head -1
+	scrape | awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) { print $NF }' | sed -n 1p
 }
 for _ in $(seq 1 50); do
 	b=$(value santa_events_total 'action_response="BlockBinary"' || true)
@@ -91,7 +91,7 @@ if command -v promtool > /dev/null; then
 		pass "promtool check metrics accepts the scrape"
 	else
 		fail "promtool check metrics accepts the scrape"
-		sed 's/^/# /' "$work/promtool.out" | head -20
+		sed 's/^/# /' "$work/promtool.out" | sed -n 1,20p
 	fi
 else
 	echo "# promtool not installed: scrape not linted"

@@ -155,7 +155,7 @@ fi
 sleep 0.5
 if grep -q "^forged=1" "$work/santa.log"; then
 	fail "a file name forged a log line"
-elif grep -F "sha256=$evil_sha" "$work/santa.log" | grep -q 'path=.*evil<pipe>decision=ALLOW\\nforged=1'; then
+elif grep -q 'path=.*evil<pipe>decision=ALLOW\\nforged=1' <<< "$(grep -F "sha256=$evil_sha" "$work/santa.log")"; then
 	pass "log escapes | and newline in paths"
 else
 	fail "escaped evil line not found: $(grep -F "evil" "$work/santa.log" || true)"

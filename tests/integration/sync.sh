@@ -116,7 +116,7 @@ for line in "Starting sync..." "Preflight starting" "Preflight complete" "Rule d
 	check "santactl sync printed '$line'" grep -qxF "$line" <<< "$out"
 done
 
-pre=$(requests preflight | head -1)
+pre=$(requests preflight | sed -n 1p)
 check "preflight carries the machine id" test "$(jq_field "$pre" 'd["machine_id"]')" = test-machine-1
 check "preflight says MONITOR" test "$(jq_field "$pre" 'd["client_mode"]')" = MONITOR
 check "preflight of a new machine requests a clean sync" test "$(jq_field "$pre" 'd.get("request_clean_sync")')" = True
@@ -128,7 +128,7 @@ ua=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())
 check "User-Agent is santactl-sync/VERSION" grep -q "^santactl-sync/" <<< "$ua"
 rd=$(requests ruledownload | tr '\n' ' ')
 check "rule download pages by cursor" grep -q '"cursor": "page-1"' <<< "$rd"
-post=$(requests postflight | head -1)
+post=$(requests postflight | sed -n 1p)
 check "postflight reports rules received" test "$(jq_field "$post" 'd["rules_received"]')" = 5
 check "postflight reports rules processed" test "$(jq_field "$post" 'd["rules_processed"]')" = 4
 
@@ -156,8 +156,8 @@ out=$("$santactl" sync 2>&1) && st=0 || st=$?
 check "second sync exits 0" test "$st" -eq 0
 check "second sync uploaded events" grep -q "^Uploaded $pending events" <<< "$out"
 ev=$(requests eventupload)
-check "events go in batches of batch_size" test "$(echo "$ev" | head -1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')" = 2
-first=$(echo "$ev" | head -1)
+check "events go in batches of batch_size" test "$(echo "$ev" | sed -n 1p | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')" = 2
+first=$(echo "$ev" | sed -n 1p)
 check "an event has Santa's fields" test "$(jq_field "$first" 'sorted(k for k in ("file_sha256","file_path","file_name","decision","pid","ppid","execution_time","executing_user") if k in d["events"][0])' | tr -d "[]' ")" = "decision,executing_user,execution_time,file_name,file_path,file_sha256,pid,ppid"
 check "the blocked exec was uploaded as BLOCK_BINARY" grep -q '"decision": "BLOCK_BINARY"' <<< "$ev"
 check "uploaded events are deleted" test "$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')" = 0

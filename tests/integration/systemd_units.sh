@@ -21,7 +21,7 @@ out=$(systemd-analyze verify "$work"/*.service "$work"/*.socket 2>&1) || {
 	exit 1
 }
 # verify prints warnings without failing; ours must be clean of them too.
-if echo "$out" | grep -v "^$" | grep -q .; then
+if [ -n "$(tr -d "[:space:]" <<< "$out")" ]; then
 	echo "$out"
 	exit 1
 fi
