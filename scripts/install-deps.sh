@@ -17,6 +17,9 @@ packages=(
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
 	groff-base  # man page check
+	# santa-gui test: a private session bus, a real notification server on a
+	# virtual X display, a screenshot of it (xwd | xwdtopnm | pnmtopng)
+	dbus-daemon xvfb dunst x11-apps netpbm
 )
 
 missing=()

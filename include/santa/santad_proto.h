@@ -69,6 +69,24 @@ enum santad_request {
 	/* {} -> { json (the export dictionary, lib/metrics), server, format, interval }:
 	 * santactl metrics; open to every validated santactl */
 	SANTAD_METRICS,
+
+	/* ---- from santa-gui only ---- */
+
+	/* { endpoint: fd } -> { served, console_uid }: santad sends SANTAGUI_* requests over
+	 * the endpoint while this agent's user is at the console (one at a time: the next
+	 * only after the agent answered); the newest agent of that user is the one served. */
+	SANTAD_GUI_REGISTER,
+};
+
+/* What santad asks of the served santa-gui, over the endpoint it registered. */
+enum santagui_request {
+	/* { path, name, sha256, reason, decision, message (HTML as configured),
+	 *   detail_url? (template: the rule's custom_url or EventDetailURL), detail_text,
+	 *   pid, ppid, parent_name, uid, username, machine_id, hostname, mode, time,
+	 *   bundles (EnableBundles) } -> {} once shown, silenced or collapsed */
+	SANTAGUI_BLOCK = IPC_TYPE_FIRST_USER,
+	/* { mode, message } -> {}: the client mode changed */
+	SANTAGUI_MODE,
 };
 
 /* What santad sends santametricservice (santametricservice.sock / its channel). */

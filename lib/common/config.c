@@ -133,6 +133,8 @@ static const struct key_def keys[] = {
 	PATH("SyncStatePath", sync_state_path),
 	PATH("RunDirectory", run_directory),
 	PATH("SantactlPath", santactl_path),
+	PATH("SantaGUIPath", santa_gui_path),
+	INT("BundleServiceIdleSec", bundle_service_idle_sec, 1, 86400),
 	PATH("HelperDirectory", helper_directory),
 	BOOL("SystemdHelperUnits", systemd_helper_units),
 
@@ -1020,7 +1022,10 @@ santa_config_init(struct santa_config *cfg, const char *root)
 	cfg->enable_kernel_ignore_marks = true;
 	cfg->hash_worker_threads = 2;
 	cfg->events_db_max_events = 100000;
+	cfg->bundle_service_idle_sec = 60;
 	r = set_string(&cfg->santactl_path, "/usr/bin/santactl");
+	if (r == 0)
+		r = set_string(&cfg->santa_gui_path, "/usr/bin/santa-gui");
 	if (r == 0)
 		r = set_string(&cfg->helper_directory, "/usr/libexec/santa");
 	if (r < 0)

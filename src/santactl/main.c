@@ -209,7 +209,7 @@ static int
 cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
-	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL;
+	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL, *gui = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	struct ipc_msg *reply;
 	size_t i;
@@ -227,6 +227,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(b, "sync", &sync);
 	ipc_dict_get_dict(b, "helpers", &helpers);
 	ipc_dict_get_dict(b, "metrics", &metrics);
+	ipc_dict_get_dict(b, "gui", &gui);
 	if (json) {
 		json_t *root = json_object(), *w = json_array();
 
@@ -289,6 +290,15 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			}
 			json_object_set_new(root, "helpers", hj);
 		}
+		json_object_set_new(root, "gui",
+			json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I}",
+				  "agents", (json_int_t)get_int(gui, "agents"),
+				  "console_uid", (json_int_t)get_int(gui, "console_uid"),
+				  "console_source", get_str(gui, "console_source"),
+				  "served_pid", (json_int_t)get_int(gui, "served_pid"),
+				  "queued", (json_int_t)get_int(gui, "queued"),
+				  "sent", (json_int_t)get_int(gui, "sent"),
+				  "dropped", (json_int_t)get_int(gui, "dropped")));
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(root);
@@ -352,6 +362,19 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				row("Prometheus Endpoint", "http://127.0.0.1:%lld/metrics",
 				    (long long)get_int(metrics, "prometheus_port"));
 		}
+		printf(">>> Notifications\n");
+		if (get_int(gui, "console_uid") >= 0)
+			row("Console User", "uid %lld (%s)", (long long)get_int(gui, "console_uid"),
+			    get_str(gui, "console_source"));
+		else
+			row("Console User", "nobody (%s)", get_str(gui, "console_source"));
+		row("Agents (santa-gui)", "%lld", (long long)get_int(gui, "agents"));
+		if (get_int(gui, "served_pid") > 0)
+			row("Served Agent", "pid %lld", (long long)get_int(gui, "served_pid"));
+		else
+			row("Served Agent", "none");
+		row("Notices Sent / Queued", "%lld / %lld", (long long)get_int(gui, "sent"),
+		    (long long)get_int(gui, "queued"));
 		printf(">>> Helpers\n");
 		for (i = 0; i < ipc_container_len(helpers); i++) {
 			const struct ipc_value *hv;

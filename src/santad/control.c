@@ -28,7 +28,8 @@ is_helper(const struct ipc_peer *peer)
 static int
 authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
 {
-	if (strcmp(peer->name, "santactl") != 0 && !is_helper(peer)) {
+	if (strcmp(peer->name, "santactl") != 0 && strcmp(peer->name, "santa-gui") != 0 &&
+	    !is_helper(peer)) {
 		snprintf(why, why_size, "%s may not use santad.sock", peer->name);
 		return -EPERM;
 	}
@@ -106,6 +107,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(sync, "last_successful_rule", (int64_t)d->sync.rule_sync_last_success);
 	ipc_dict_put_int(sync, "last_attempt", (int64_t)d->sync.last_attempt);
 	ipc_dict_put_string(sync, "last_error", d->sync.last_error);
+	santad_gui_status(d, ipc_dict_put_dict(b, "gui"));
 	helpers = ipc_dict_put_dict(b, "helpers");
 	for (i = 0; i < HELPER_MAX; i++) {
 		struct ipc_value *hv;
@@ -394,6 +396,7 @@ enum requester {
 	ROOT_SANTACTL, /* santactl running as root */
 	ANY_HELPER,    /* santasyncservice, santametricservice, santabundleservice */
 	SYNC_SERVICE,  /* santasyncservice */
+	GUI_AGENT,     /* santa-gui */
 };
 
 static const struct {
@@ -418,6 +421,7 @@ static const struct {
 	{ SANTAD_SYNC_RULES, SYNC_SERVICE, true, "only santasyncservice may ask this" },
 	{ SANTAD_SYNC_POSTFLIGHT, SYNC_SERVICE, false, "only santasyncservice may ask this" },
 	{ SANTAD_SYNC_RESULT, SYNC_SERVICE, false, "only santasyncservice may ask this" },
+	{ SANTAD_GUI_REGISTER, GUI_AGENT, false, "only santa-gui may ask this" },
 };
 
 static bool
@@ -432,6 +436,8 @@ may_ask(const struct ipc_peer *peer, enum requester who)
 		return is_helper(peer);
 	case SYNC_SERVICE:
 		return strcmp(peer->name, "santasyncservice") == 0;
+	case GUI_AGENT:
+		return strcmp(peer->name, "santa-gui") == 0;
 	}
 	return false;
 }
@@ -496,6 +502,9 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	case SANTAD_VALIDATE_PEER:
 		handle_validate_peer(d, conn, msg);
 		break;
+	case SANTAD_GUI_REGISTER:
+		santad_gui_register(d, conn, msg);
+		break;
 	default: /* the sync service's requests */
 		santad_handle_sync(d, conn, msg);
 		break;
@@ -528,6 +537,13 @@ santad_control_start(struct santad *d)
 				"santactl at %s cannot be trusted (%m): santad.sock will refuse "
 				"everyone; set SantactlPath",
 				d->cfg.santactl_path);
+	/* The notification agent: optional, so only a file that exists but cannot be trusted is worth a word. */
+	if (access(d->cfg.santa_gui_path, F_OK) == 0) {
+		r = ipc_allowlist_add(list, "santa-gui", d->cfg.santa_gui_path);
+		if (r < 0)
+			santa_log_errno(&d->log, LOG_WARNING, r, "santa-gui at %s cannot be trusted "
+					"(%m): no notifications will be shown", d->cfg.santa_gui_path);
+	}
 	/* santad itself: helpers under systemd socket units see it connect to them. */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {

@@ -222,6 +222,7 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->mode = mode;
 	snprintf(rec->path, sizeof(rec->path), "%s", path);
 	event_log_submit(d->elog, rec);
+	santad_gui_block(d, path, proc, decision, sha256);
 }
 
 /* After an allow: let the kernel stop asking about this file, when that is safe. */

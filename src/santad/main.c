@@ -184,6 +184,7 @@ reload(struct santad *d)
 	santad_flush_decisions(d);
 	event_log_reopen(d->elog);
 	santad_helpers_reconcile(d);
+	santad_gui_policy_changed(d);
 	if (old_mode != p->cfg.client_mode)
 		santa_log(&d->log, LOG_NOTICE, "mode changed: %s -> %s", santa_mode_to_string(old_mode),
 			  santa_mode_to_string(p->cfg.client_mode));
@@ -202,6 +203,7 @@ santad_rebuild_policy(struct santad *d)
 	policy_unref(d->policy);
 	d->policy = p;
 	santad_flush_decisions(d);
+	santad_gui_policy_changed(d);
 	return 0;
 }
 
@@ -336,6 +338,9 @@ run(struct santad *d)
 	r = santad_helpers_init(d);
 	if (r < 0)
 		return r;
+	r = santad_gui_start(d);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up notifications: %m");
 	santad_metrics_start(d);
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
 		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
@@ -355,6 +360,7 @@ shutdown_daemon(struct santad *d)
 	if (d->event) {
 		santad_metrics_stop(d);
 		santad_helpers_stop(d);
+		santad_gui_stop(d);
 	}
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);

@@ -247,6 +247,32 @@ const char *santad_helper_state(const struct helper *h);
 /* How santad serves a helper's private channel (same requests as santad.sock). */
 struct ipc_conn_handlers santad_channel_handlers(void);
 
+/* ---- the console user's notification agent (santa-gui) ---- */
+
+struct console_user {
+	bool known;         /* somebody is at the console */
+	uid_t uid;
+	const char *source; /* "logind" (seat0) or "vt" (active VT and utmp) */
+	char session[64];   /* logind session id, or the VT ("tty2") */
+};
+/* Who is at the console now. */
+void console_active(struct console_user *out);
+/* Whether an agent (pid, uid) belongs to that user and, under logind, not to another session. */
+bool console_serves(const struct console_user *active, pid_t pid, uid_t uid);
+
+struct gui;
+int santad_gui_start(struct santad *d);
+void santad_gui_stop(struct santad *d);
+/* SANTAD_GUI_REGISTER from a validated santa-gui. */
+void santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req);
+/* After a block was answered: tells the console user (unless silent). */
+void santad_gui_block(struct santad *d, const char *path, const struct proc_info *proc,
+		      const struct santa_decision *decision, const uint8_t *sha256);
+/* After the policy changed: announces a new client mode. */
+void santad_gui_policy_changed(struct santad *d);
+/* santactl status's "gui" section. */
+void santad_gui_status(struct santad *d, struct ipc_value *dict);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -270,6 +296,7 @@ struct santad {
 	struct ipc_listener *control; /* santad.sock */
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
 	struct helper helpers[HELPER_MAX];
+	struct gui *gui;
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
 

@@ -1,0 +1,54 @@
+/* santa-gui's state: main's context struct. */
+#ifndef SANTA_GUI_H
+#define SANTA_GUI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "santa/blockmsg.h"
+#include "santa/config.h"
+#include "santa/ipc.h"
+#include "santa/log.h"
+#include "santa/santad_proto.h"
+#include "santa/sha256.h"
+
+#define AGENT_SHOWN_MAX       64    /* notifications tracked for repeats and actions */
+#define AGENT_SILENCED_MAX    256   /* files silenced at once */
+#define AGENT_SILENCE_SECONDS 86400 /* "Silence for a day" */
+
+/* A notification on screen (or recently): what its actions need. */
+struct shown {
+	uint32_t id; /* the server's; 0: free slot */
+	bool closed;
+	unsigned int count; /* blocks collapsed into it */
+	time_t when;
+	char sha256[SANTA_SHA256_HEX_LEN + 1];
+	char path[1024];
+	char url[SANTA_BLOCK_URL_MAX];
+};
+
+struct agent {
+	struct santa_log log;
+	struct santa_config cfg;
+	const char *config_path;
+	sd_event *event;
+	sd_bus *bus;
+	struct ipc_conn *santad;   /* santad.sock, reconnects by itself */
+	struct ipc_conn *endpoint; /* what santad pushes to */
+	sd_event_source *retry;
+	bool said_waiting, stopping;
+	bool body_markup, actions; /* the notification server's capabilities */
+	uint64_t blocks;
+	struct shown shown[AGENT_SHOWN_MAX];
+	struct {
+		char sha256[SANTA_SHA256_HEX_LEN + 1];
+		time_t until;
+	} silenced[AGENT_SILENCED_MAX];
+	size_t n_silenced;
+};
+
+#endif

@@ -1,0 +1,689 @@
+/*
+ * santa-gui: the desktop user's agent. It registers an anonymous endpoint
+ * with santad, which pushes block notices and mode changes to the agent of
+ * the console user; each becomes a freedesktop notification on the user's
+ * session bus (sd-bus, org.freedesktop.Notifications) with Details (the
+ * EventDetailURL, opened with xdg-open) and Silence actions. Repeated blocks
+ * of one file update one notification instead of stacking new ones.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "gui.h"
+#include "santa/path.h"
+
+#define RECONNECT_USEC (2 * 1000000ULL) /* santad not there yet: try again this often */
+
+#define NOTIFY_DEST  "org.freedesktop.Notifications"
+#define NOTIFY_PATH  "/org/freedesktop/Notifications"
+#define NOTIFY_IFACE "org.freedesktop.Notifications"
+
+static void
+log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
+{
+	struct agent *a = userdata;
+
+	if (level <= LOG_ERR)
+		santa_log(&a->log, level, "%s:%u: %s", file, line, msg);
+}
+
+/* ---- what was shown ---- */
+
+static struct shown *
+shown_by_id(struct agent *a, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_SHOWN_MAX; i++)
+		if (a->shown[i].id == id && id != 0)
+			return &a->shown[i];
+	return NULL;
+}
+
+/* The open notification for this file, if there is one: a repeat updates it. */
+static struct shown *
+shown_for(struct agent *a, const char *sha256, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_SHOWN_MAX; i++) {
+		struct shown *s = &a->shown[i];
+
+		if (s->id && !s->closed && strcmp(s->sha256, sha256) == 0 &&
+		    strcmp(s->path, path) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* A free slot, or the oldest one (its notification is simply no longer tracked). */
+static struct shown *
+shown_slot(struct agent *a)
+{
+	struct shown *oldest = &a->shown[0];
+	size_t i;
+
+	for (i = 0; i < AGENT_SHOWN_MAX; i++) {
+		if (!a->shown[i].id)
+			return &a->shown[i];
+		if (a->shown[i].when < oldest->when)
+			oldest = &a->shown[i];
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	return oldest;
+}
+
+static bool
+silenced(struct agent *a, const char *sha256)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < a->n_silenced; i++)
+		if (strcmp(a->silenced[i].sha256, sha256) == 0 && a->silenced[i].until > now)
+			return true;
+	return false;
+}
+
+static void
+silence(struct agent *a, const char *sha256)
+{
+	time_t now = time(NULL);
+	size_t i, slot = a->n_silenced;
+
+	for (i = 0; i < a->n_silenced; i++) {
+		if (strcmp(a->silenced[i].sha256, sha256) == 0 || a->silenced[i].until <= now) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot == AGENT_SILENCED_MAX)
+		slot = 0; /* full of live silences: the first one gives way */
+	else if (slot == a->n_silenced)
+		a->n_silenced++;
+	snprintf(a->silenced[slot].sha256, sizeof(a->silenced[slot].sha256), "%s", sha256);
+	a->silenced[slot].until = now + AGENT_SILENCE_SECONDS;
+}
+
+/* ---- opening the Details URL ---- */
+
+/* xdg-open in a grandchild, so that nothing is left to reap and the browser is not our child. */
+static void
+open_url(struct agent *a, const char *url)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		santa_log(&a->log, LOG_WARNING, "cannot open %s: %m", url);
+		return;
+	}
+	if (pid == 0) {
+		if (fork() == 0) {
+			setsid();
+			execlp("xdg-open", "xdg-open", url, (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	(void)waitpid(pid, NULL, 0);
+	santa_log(&a->log, LOG_INFO, "opened %s", url);
+}
+
+/* ---- the notification server ---- */
+
+static int
+on_action(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct agent *a = userdata;
+	const char *key;
+	struct shown *s;
+	uint32_t id;
+
+	if (sd_bus_message_read(m, "us", &id, &key) < 0)
+		return 0;
+	s = shown_by_id(a, id);
+	if (!s)
+		return 0; /* somebody else's notification */
+	if ((strcmp(key, "default") == 0 || strcmp(key, "details") == 0) && s->url[0]) {
+		open_url(a, s->url);
+	} else if (strcmp(key, "silence") == 0 && s->sha256[0]) {
+		silence(a, s->sha256);
+		santa_log(&a->log, LOG_INFO, "silenced %s for %d s", s->sha256, AGENT_SILENCE_SECONDS);
+		(void)sd_bus_call_method_async(a->bus, NULL, NOTIFY_DEST, NOTIFY_PATH, NOTIFY_IFACE,
+					       "CloseNotification", NULL, NULL, "u", id);
+	}
+	return 0;
+}
+
+static int
+on_closed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct agent *a = userdata;
+	struct shown *s;
+	uint32_t id, reason;
+
+	if (sd_bus_message_read(m, "uu", &id, &reason) >= 0 && (s = shown_by_id(a, id)))
+		s->closed = true;
+	return 0;
+}
+
+static int
+on_capabilities(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct agent *a = userdata;
+	const char *cap;
+
+	if (sd_bus_message_is_method_error(m, NULL)) {
+		santa_log(&a->log, LOG_WARNING, "no notification server answers yet: %s",
+			  sd_bus_message_get_error(m)->message);
+		return 0;
+	}
+	if (sd_bus_message_enter_container(m, 'a', "s") < 0)
+		return 0;
+	while (sd_bus_message_read(m, "s", &cap) > 0) {
+		if (strcmp(cap, "body-markup") == 0)
+			a->body_markup = true;
+		else if (strcmp(cap, "actions") == 0)
+			a->actions = true;
+	}
+	return 0;
+}
+
+/* One Notify call in flight per santad request; santad sends the next after our answer. */
+struct pending_notify {
+	struct agent *agent;
+	struct ipc_conn *conn;
+	struct ipc_msg *request;
+	struct shown *slot; /* filled when the id comes back */
+	bool collapsed;
+};
+
+static void
+answer(struct pending_notify *p, int error, const char *why, bool shown)
+{
+	struct ipc_msg *reply;
+
+	if (error < 0) {
+		ipc_conn_reply_error(p->conn, p->request, error, why);
+	} else if ((reply = ipc_msg_new(ipc_msg_type(p->request)))) {
+		ipc_dict_put_bool(ipc_msg_body(reply), "shown", shown);
+		ipc_dict_put_bool(ipc_msg_body(reply), "collapsed", p->collapsed);
+		if (why)
+			ipc_dict_put_string(ipc_msg_body(reply), "why", why);
+		ipc_conn_reply(p->conn, p->request, reply);
+	}
+	ipc_conn_unref(p->conn);
+	ipc_msg_free(p->request);
+	free(p);
+}
+
+static int
+on_notified(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct pending_notify *p = userdata;
+	struct agent *a = p->agent;
+	uint32_t id = 0;
+
+	if (sd_bus_message_is_method_error(m, NULL)) {
+		const sd_bus_error *e = sd_bus_message_get_error(m);
+
+		santa_log(&a->log, LOG_WARNING, "the notification server refused: %s", e->message);
+		if (p->slot)
+			memset(p->slot, 0, sizeof(*p->slot));
+		answer(p, -EHOSTUNREACH, e->message, false);
+		return 0;
+	}
+	(void)sd_bus_message_read(m, "u", &id);
+	if (p->slot) {
+		p->slot->id = id;
+		p->slot->when = time(NULL);
+	}
+	answer(p, 0, NULL, true);
+	return 0;
+}
+
+/*
+ * Sends Notify(app_name, replaces_id, icon, summary, body, actions, hints,
+ * timeout); the reply (the id) arrives in on_notified.
+ */
+static int
+notify(struct agent *a, struct pending_notify *p, uint32_t replaces, const char *summary,
+       const char *body, const char *const *actions, uint8_t urgency)
+{
+	sd_bus_message *m = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(a->bus, &m, NOTIFY_DEST, NOTIFY_PATH, NOTIFY_IFACE,
+					   "Notify");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "susss", "Santa", replaces, "security-high", summary,
+					  body);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "s");
+	for (; r >= 0 && actions && *actions; actions++)
+		r = sd_bus_message_append_basic(m, 's', *actions);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a{sv}i", 2, "urgency", "y", urgency, "desktop-entry",
+					  "s", "santa-gui", -1);
+	if (r >= 0)
+		r = sd_bus_call_async(a->bus, NULL, m, on_notified, p, 0);
+	sd_bus_message_unref(m);
+	return r;
+}
+
+static const char *
+field(const struct ipc_value *b, const char *key)
+{
+	const char *s = NULL;
+
+	return ipc_dict_get_string(b, key, &s) == 0 ? s : "";
+}
+
+/* "label: value" lines under the message; bold labels where the server takes markup. */
+static void
+append_line(struct agent *a, char *body, size_t size, const char *label, const char *value)
+{
+	char esc[1024];
+	size_t len = strlen(body);
+
+	if (!value[0])
+		return;
+	if (a->body_markup) {
+		santa_markup_escape(value, esc, sizeof(esc));
+		snprintf(body + len, size - len, "\n<b>%s:</b> %s", label, esc);
+	} else {
+		snprintf(body + len, size - len, "\n%s: %s", label, value);
+	}
+}
+
+static void
+handle_block(struct agent *a, struct pending_notify *p)
+{
+	const struct ipc_value *b = ipc_msg_body_const(p->request);
+	const char *sha256 = field(b, "sha256"), *path = field(b, "path");
+	char text[SANTA_BLOCK_TEXT_MAX], body[SANTA_BLOCK_TEXT_MAX * 2], summary[512], parent[300];
+	char url[SANTA_BLOCK_URL_MAX], label[128];
+	const char *actions[7] = { NULL };
+	const char *custom = NULL;
+	struct shown *s;
+	int64_t ppid = 0;
+	bool has_url = false;
+	size_t n = 0;
+	struct santa_block_fields f = {
+		.file_sha256 = sha256,
+		.username = field(b, "username"),
+		.machine_id = field(b, "machine_id"),
+		.hostname = field(b, "hostname"),
+	};
+
+	if (silenced(a, sha256)) {
+		answer(p, 0, "silenced", false);
+		return;
+	}
+	(void)ipc_dict_get_string(b, "detail_url", &custom);
+	if (custom && santa_block_url(NULL, custom, &f, url, sizeof(url), &has_url) < 0)
+		santa_log(&a->log, LOG_WARNING, "the Details URL is too long: not offered");
+	santa_html_to_text(field(b, "message"), text, sizeof(text));
+	if (a->body_markup)
+		santa_markup_escape(text, body, sizeof(body));
+	else
+		snprintf(body, sizeof(body), "%s", text);
+	s = shown_for(a, sha256, path);
+	if (s) {
+		s->count++;
+		p->collapsed = true;
+	} else {
+		s = shown_slot(a);
+		s->count = 1;
+		snprintf(s->sha256, sizeof(s->sha256), "%s", sha256);
+		snprintf(s->path, sizeof(s->path), "%s", path);
+	}
+	snprintf(s->url, sizeof(s->url), "%s", has_url ? url : "");
+	snprintf(body + strlen(body), sizeof(body) - strlen(body), "\n");
+	(void)ipc_dict_get_int(b, "ppid", &ppid);
+	snprintf(parent, sizeof(parent), "%s (%lld)", field(b, "parent_name"), (long long)ppid);
+	append_line(a, body, sizeof(body), "Path", path);
+	append_line(a, body, sizeof(body), "Identifier", sha256);
+	append_line(a, body, sizeof(body), "Parent", parent);
+	append_line(a, body, sizeof(body), "User", field(b, "username"));
+	if (s->count > 1) {
+		char times[32];
+
+		snprintf(times, sizeof(times), "%u times", s->count);
+		append_line(a, body, sizeof(body), "Blocked", times);
+	}
+	snprintf(summary, sizeof(summary), "Santa blocked %s", field(b, "name"));
+	if (s->url[0]) {
+		snprintf(label, sizeof(label), "%s", field(b, "detail_text"));
+		actions[n++] = "default";
+		actions[n++] = label;
+		actions[n++] = "details";
+		actions[n++] = label;
+	}
+	actions[n++] = "silence";
+	actions[n++] = "Silence for a day";
+	p->slot = s;
+	if (notify(a, p, s->id, summary, body, actions, 2) < 0) {
+		memset(s, 0, sizeof(*s));
+		answer(p, -EHOSTUNREACH, "cannot reach the notification server", false);
+	}
+}
+
+static void
+handle_mode(struct agent *a, struct pending_notify *p)
+{
+	const struct ipc_value *b = ipc_msg_body_const(p->request);
+	char text[1024], body[2048];
+
+	santa_html_to_text(field(b, "message"), text, sizeof(text));
+	if (a->body_markup)
+		santa_markup_escape(text, body, sizeof(body));
+	else
+		snprintf(body, sizeof(body), "%s", text);
+	if (notify(a, p, 0, "Santa", body, NULL, 1) < 0)
+		answer(p, -EHOSTUNREACH, "cannot reach the notification server", false);
+}
+
+/* ---- santad ---- */
+
+static void
+on_santad_push(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	struct agent *a = userdata;
+	struct pending_notify *p;
+
+	if (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY) {
+		ipc_msg_free(msg);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		ipc_conn_reply_error(conn, msg, -ENOMEM, "out of memory");
+		ipc_msg_free(msg);
+		return;
+	}
+	p->agent = a;
+	p->conn = ipc_conn_ref(conn);
+	p->request = msg;
+	switch (ipc_msg_type(msg)) {
+	case SANTAGUI_BLOCK:
+		a->blocks++;
+		handle_block(a, p);
+		break;
+	case SANTAGUI_MODE:
+		handle_mode(a, p);
+		break;
+	default:
+		answer(p, -EOPNOTSUPP, "unknown request", false);
+		break;
+	}
+}
+
+static void
+on_endpoint_gone(struct ipc_conn *conn, int error, void *userdata)
+{
+	struct agent *a = userdata;
+
+	if (a->endpoint == conn) {
+		ipc_conn_unref(a->endpoint);
+		a->endpoint = NULL;
+	}
+}
+
+static void register_agent(struct agent *a);
+
+static void
+on_registered(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *userdata)
+{
+	struct agent *a = userdata;
+	const char *text = NULL;
+	bool served = false;
+
+	if (error < 0 || (reply && (ipc_msg_flags(reply) & IPC_FLAG_ERROR))) {
+		if (reply)
+			error = ipc_msg_error(reply, &text);
+		santa_log(&a->log, LOG_ERR, "santad did not take this agent: %s",
+			  text ? text : strerror(-error));
+		ipc_msg_free(reply);
+		return;
+	}
+	(void)ipc_dict_get_bool(ipc_msg_body_const(reply), "served", &served);
+	santa_log(&a->log, LOG_INFO, "registered with santad: %s", served ? "this user is at the console"
+				     : "waiting for this user to be at the console");
+	ipc_msg_free(reply);
+}
+
+/* A new endpoint for santad to push to: at start and after every reconnection. */
+static void
+register_agent(struct agent *a)
+{
+	static const struct ipc_conn_handlers handlers = {
+		.on_message = on_santad_push,
+		.on_invalidated = on_endpoint_gone,
+	};
+	struct ipc_msg *req = NULL;
+	int local = -1, remote = -1;
+
+	if (a->endpoint) {
+		struct ipc_conn *old = a->endpoint;
+
+		a->endpoint = NULL;
+		ipc_conn_invalidate(old);
+		ipc_conn_unref(old);
+	}
+	if (ipc_endpoint_pair(&local, &remote) < 0 ||
+	    ipc_conn_from_endpoint(a->event, local, ipc_conn_peer(a->santad), NULL, &handlers, a,
+				   &a->endpoint) < 0) {
+		santa_log(&a->log, LOG_ERR, "cannot make an endpoint for santad");
+		if (remote >= 0)
+			close(remote);
+		return;
+	}
+	req = ipc_msg_new(SANTAD_GUI_REGISTER);
+	if (!req || ipc_dict_put_fd(ipc_msg_body(req), "endpoint", remote) < 0) {
+		ipc_msg_free(req);
+		return;
+	}
+	(void)ipc_conn_send_request(a->santad, req, 0, on_registered, a);
+}
+
+static void
+on_santad_interrupted(struct ipc_conn *conn, void *userdata)
+{
+	struct agent *a = userdata;
+
+	santa_log(&a->log, LOG_NOTICE, "santad went away: waiting for it to come back");
+}
+
+static void
+on_santad_reconnected(struct ipc_conn *conn, void *userdata)
+{
+	struct agent *a = userdata;
+
+	santa_log(&a->log, LOG_NOTICE, "santad is back");
+	register_agent(a);
+}
+
+static void
+on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
+{
+	struct agent *a = userdata;
+
+	if (a->stopping)
+		return;
+	santa_log(&a->log, LOG_ERR, "santad refused this agent for good (%s): exiting",
+		  strerror(error < 0 ? -error : EPROTO));
+	sd_event_exit(a->event, 1);
+}
+
+static void
+on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+	ipc_msg_free(msg);
+}
+
+static int try_connect(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void
+schedule_connect(struct agent *a)
+{
+	if (!a->retry)
+		(void)sd_event_add_time_relative(a->event, &a->retry, CLOCK_MONOTONIC,
+						 RECONNECT_USEC, 0, try_connect, a);
+	else
+		(void)sd_event_source_set_time_relative(a->retry, RECONNECT_USEC),
+			(void)sd_event_source_set_enabled(a->retry, SD_EVENT_ONESHOT);
+}
+
+static int
+try_connect(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	static const struct ipc_conn_handlers handlers = {
+		.on_message = on_santad_message,
+		.on_interrupted = on_santad_interrupted,
+		.on_reconnected = on_santad_reconnected,
+		.on_invalidated = on_santad_invalidated,
+	};
+	struct agent *a = userdata;
+	char path[PATH_MAX], why[512];
+	int r;
+
+	r = santa_path_join(path, sizeof(path), a->cfg.run_directory, SANTAD_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_conn_connect(a->event, path, "santad", 0, NULL, &handlers, a, &a->santad, why,
+				     sizeof(why));
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT) {
+		if (!a->said_waiting)
+			santa_log(&a->log, LOG_NOTICE, "%s; trying again every %llu s", why,
+				  RECONNECT_USEC / 1000000ULL);
+		a->said_waiting = true;
+		schedule_connect(a);
+		return 0;
+	}
+	if (r < 0) {
+		santa_log(&a->log, LOG_ERR, "%s", why);
+		sd_event_exit(a->event, 1);
+		return 0;
+	}
+	santa_log(&a->log, LOG_INFO, "connected to santad");
+	register_agent(a);
+	return 0;
+}
+
+static int
+setup_bus(struct agent *a)
+{
+	int r;
+
+	r = sd_bus_open_user(&a->bus);
+	if (r < 0) {
+		santa_log_errno(&a->log, LOG_ERR, r,
+				"cannot reach the session bus (DBUS_SESSION_BUS_ADDRESS): %m");
+		return r;
+	}
+	r = sd_bus_attach_event(a->bus, a->event, 0);
+	if (r >= 0)
+		r = sd_bus_match_signal(a->bus, NULL, NULL, NOTIFY_PATH, NOTIFY_IFACE, "ActionInvoked",
+					on_action, a);
+	if (r >= 0)
+		r = sd_bus_match_signal(a->bus, NULL, NULL, NOTIFY_PATH, NOTIFY_IFACE,
+					"NotificationClosed", on_closed, a);
+	if (r >= 0)
+		r = sd_bus_call_method_async(a->bus, NULL, NOTIFY_DEST, NOTIFY_PATH, NOTIFY_IFACE,
+					     "GetCapabilities", on_capabilities, a, "");
+	if (r < 0)
+		santa_log_errno(&a->log, LOG_ERR, r, "cannot use the session bus: %m");
+	return r;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: santa-gui [--config FILE] [--debug]\n"
+		   "Shows Santa's block notifications to the user at the console.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent a = { .config_path = SANTA_DEFAULT_CONFIG_PATH };
+	const char *env = getenv("SANTA_CONFIG");
+	int level = LOG_INFO, opt, r;
+
+	if (env && *env)
+		a.config_path = env;
+	while ((opt = getopt_long(argc, argv, "c:dhV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			a.config_path = optarg;
+			break;
+		case 'd':
+			level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("santa-gui %s\n", SANTA_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	santa_log_init(&a.log, "santa-gui", SANTA_LOG_STDERR, level);
+	santa_config_init(&a.cfg, NULL);
+	r = santa_config_load(&a.cfg, a.config_path, log_config_diag, &a);
+	if (r < 0 && r != -ENOENT) {
+		santa_log_errno(&a.log, LOG_ERR, r, "cannot use %s: %m", a.config_path);
+		r = 1;
+		goto out;
+	}
+	r = sd_event_default(&a.event);
+	if (r < 0 || setup_bus(&a) < 0) {
+		r = 1;
+		goto out;
+	}
+	(void)sd_event_add_signal(a.event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+	(void)sd_event_add_signal(a.event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+	try_connect(NULL, 0, &a);
+	(void)sd_notify(0, "READY=1");
+	r = sd_event_loop(a.event) == 0 ? 0 : 1;
+out:
+	a.stopping = true;
+	if (a.endpoint) {
+		ipc_conn_invalidate(a.endpoint);
+		ipc_conn_unref(a.endpoint);
+	}
+	if (a.santad) {
+		ipc_conn_invalidate(a.santad);
+		ipc_conn_unref(a.santad);
+	}
+	sd_event_source_disable_unref(a.retry);
+	sd_bus_flush_close_unref(a.bus);
+	sd_event_unref(a.event);
+	santa_config_free(&a.cfg);
+	return r;
+}

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# santa-gui end to end: santad blocks a file, the agent of the user at the
+# console shows a freedesktop notification on that user's own session bus,
+# drawn by a real notification server (dunst on a virtual X display, with a
+# screenshot kept as a test artifact); Details opens the EventDetailURL with
+# its placeholders filled; repeats collapse; Silence silences; the agent of a
+# user not at the console gets nothing until the console switches to them;
+# an impostor agent is refused; santad restarts and the agent comes back.
+#
+# Who is at the console comes from the active VT and utmp here (no logind):
+# inside this test's mount namespace /sys/class/tty/tty0/active and /run/utmp
+# are files of the test, and two test users exist in a private /etc/passwd.
+# usage: gui.sh SANTAD SANTACTL SANTA_GUI ARTIFACT_DIR   (as root; 77 = skipped)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+gui=$(realpath "$3")
+artifacts=$4
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+for tool in Xvfb dunst dunstctl dbus-daemon dbus-monitor gdbus xwd xwdtopnm pnmtopng setpriv; do
+	command -v "$tool" > /dev/null || { echo "SKIP: $tool is missing (scripts/install-deps.sh)"; exit 77; }
+done
+chmod 0755 "$work"
+mnt=$work/mnt
+mkdir -p "$artifacts"
+artifacts=$(realpath "$artifacts")
+
+source "$(dirname "$0")/../lib/checks.sh"
+
+# ---- a private world: two desktop users, a console, a utmp, an X server ----
+cp /etc/passwd "$work/passwd"
+cp /etc/group "$work/group"
+echo "santa-alice:x:4101:4101:Alice:$work/home/alice:/bin/sh" >> "$work/passwd"
+echo "santa-bob:x:4102:4102:Bob:$work/home/bob:/bin/sh" >> "$work/passwd"
+echo "santa-alice:x:4101:" >> "$work/group"
+echo "santa-bob:x:4102:" >> "$work/group"
+mount --bind "$work/passwd" /etc/passwd
+mount --bind "$work/group" /etc/group
+mount -t tmpfs -o mode=0755 tmpfs /run    # our /run/utmp; hides the host's logind files
+mkdir -p /tmp/.X11-unix
+mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix
+echo tty7 > "$work/vt"
+mount --bind "$work/vt" /sys/class/tty/tty0/active
+
+# utmp records (glibc's struct utmpx on x86_64, 384 bytes): alice on tty7, bob on tty8.
+write_utmp() {
+	python3 - "$@" <<'PY'
+import struct, sys, time
+out = b""
+for arg in sys.argv[1:]:
+    user, line = arg.split("@")
+    out += struct.pack("<hxxi32s4s32s256shhiii16s20s", 7, 1000, line.encode(), line[-2:].encode(),
+                       user.encode(), b"", 0, 0, 0, int(time.time()), 0, b"", b"")
+open("/run/utmp", "wb").write(out)
+PY
+}
+write_utmp santa-alice@tty7 santa-bob@tty8
+set_console() { echo "$1" > "$work/vt"; }
+
+display=:$((90 + RANDOM % 9))
+Xvfb "$display" -screen 0 1024x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 &
+xvfb=$!
+for _ in $(seq 1 50); do [ -S "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+
+# Everything the test users run goes with them (a background "as" is a subshell: kill by uid).
+cleanup_more() {
+	set +e
+	pkill -KILL -u santa-alice,santa-bob
+	kill "$xvfb" 2> /dev/null
+	santa_cleanup
+}
+trap cleanup_more EXIT
+[ -n "${SANTA_KEEP:-}" ] && trap "cp -r $work /tmp/gui-kept; cleanup_more" EXIT
+
+# as USER CMD...: runs CMD as that test user, in their session environment.
+as() {
+	local user=$1
+	shift
+	env -i PATH="$work/bin:/usr/bin:/bin" HOME="$work/home/$user" USER="santa-$user" \
+		XDG_RUNTIME_DIR="$work/home/$user/run" DISPLAY="$display" \
+		DBUS_SESSION_BUS_ADDRESS="unix:path=$work/home/$user/bus" SANTA_CONFIG="$work/santa.conf" \
+		setpriv --reuid "santa-$user" --regid "santa-$user" --clear-groups "$@"
+}
+
+# The Details button runs xdg-open: this one writes down what it was asked to open.
+mkdir -p "$work/bin"
+cat > "$work/bin/xdg-open" <<SH
+#!/bin/sh
+echo "\$1" >> "\$HOME/opened"
+SH
+chmod 0755 "$work/bin/xdg-open"
+
+start_session() {  # user: a session bus, a monitor of Notify calls on it
+	local user=$1
+	mkdir -p "$work/home/$user/run"
+	chmod 0700 "$work/home/$user/run"
+	chown -R "santa-$user:santa-$user" "$work/home/$user"
+	as "$user" dbus-daemon --session --nofork --address="unix:path=$work/home/$user/bus" \
+		> /dev/null 2>&1 &
+	for _ in $(seq 1 50); do [ -S "$work/home/$user/bus" ] && break; sleep 0.1; done
+	as "$user" dbus-monitor "interface='org.freedesktop.Notifications'" \
+		> "$work/monitor-$user" 2>&1 &
+}
+start_session alice
+start_session bob
+as alice dunst -config /dev/null > "$work/dunst.log" 2>&1 &
+for _ in $(seq 1 50); do
+	as alice gdbus call --session --dest org.freedesktop.Notifications \
+		--object-path /org/freedesktop/Notifications \
+		--method org.freedesktop.Notifications.GetCapabilities > /dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# ---- santad with a blocked file and a Details URL ----
+cat > "$work/santa.conf" <<CONF
+ClientMode = MONITOR
+WatchPaths = $mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+EventLogPath = $work/santa.log
+RunDirectory = $work/run
+SantactlPath = $santactl
+SantaGUIPath = $gui
+MachineID = test-machine
+EventDetailURL = https://santa.example/blocked?sha=%file_sha%&machine=%machine_id%&user=%username%
+CONF
+chmod 0644 "$work/santa.conf"
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+
+cp /bin/true "$mnt/evil"
+chmod 0755 "$mnt/evil"
+evil_sha=$(sha256sum "$mnt/evil" | cut -d' ' -f1)
+"$santactl" rule --block --sha256 "$evil_sha" > /dev/null
+
+start_agent() {  # user: santa-gui, waits until santad took it
+	local user=$1 before
+	touch "$work/gui-$user.log"
+	before=$(grep -c "registered with santad" "$work/gui-$user.log" || true)
+	as "$user" "$gui" >> "$work/gui-$user.log" 2>&1 &
+	for _ in $(seq 1 50); do
+		[ "$(grep -c "registered with santad" "$work/gui-$user.log")" -gt "$before" ] && return 0
+		sleep 0.1
+	done
+	cat "$work/gui-$user.log"
+	return 1
+}
+check "alice's agent registers as the console user's" start_agent alice
+check "alice's agent knows she is at the console" grep -q "this user is at the console" "$work/gui-alice.log"
+check "bob's agent registers" start_agent bob
+check "bob's agent waits: bob is not at the console" grep -q "waiting for this user" "$work/gui-bob.log"
+
+notifies() { grep -c 'member=Notify$' "$work/monitor-$1" || true; }
+wait_notifies() {  # user count
+	for _ in $(seq 1 50); do [ "$(notifies "$1")" -ge "$2" ] && return 0; sleep 0.1; done
+	return 1
+}
+screenshot() { xwd -root -display "$display" -silent | xwdtopnm 2> /dev/null | pnmtopng > "$1"; }
+
+screenshot "$work/before.png"
+if "$mnt/evil" 2> /dev/null; then fail "the blocked file ran"; else pass "the blocked file was denied"; fi
+check "a notification reaches alice's notification server" wait_notifies alice 1
+sleep 1 # let dunst draw it
+screenshot "$artifacts/gui-block-notification.png"
+check "the screenshot shows something new (dunst drew the notification)" \
+	bash -c "! cmp -s '$work/before.png' '$artifacts/gui-block-notification.png'"
+check "the screenshot is a real PNG of the display" \
+	bash -c "file '$artifacts/gui-block-notification.png' 2>/dev/null | grep -q PNG || head -c 4 '$artifacts/gui-block-notification.png' | grep -q PNG"
+
+# The Notify call as the server received it (dbus-monitor): app, summary, body, actions, urgency.
+call=$(awk '/member=Notify$/{n++} n==1' "$work/monitor-alice" | sed -n '1,40p')
+check "app name is Santa" grep -q 'string "Santa"' <<< "$call"
+check "summary names the program" grep -q 'string "Santa blocked evil"' <<< "$call"
+check "body has the default banned message" grep -q "because it has been deemed malicious" <<< "$call"
+check "body has the path" grep -q "$mnt/evil" <<< "$call"
+check "body has the identifier (SHA-256)" grep -q "$evil_sha" <<< "$call"
+check "body names the parent process" grep -qE "Parent:(</b>)? bash \([0-9]+\)" <<< "$call"
+check "actions: Details (default) and Silence" \
+	bash -c "grep -q 'string \"default\"' <<< '$call' && grep -q 'string \"details\"' <<< '$call' && grep -q 'string \"silence\"' <<< '$call'"
+check "a block is urgent (critical: stays until dismissed)" \
+	grep -qE 'variant +byte 2' <<< "$(grep -A1 '"urgency"' <<< "$call")"
+check "bob's server got nothing: he is not at the console" test "$(notifies bob)" -eq 0
+
+# Repeats of the same block update the one notification.
+"$mnt/evil" 2> /dev/null || true
+"$mnt/evil" 2> /dev/null || true
+check "each repeat is passed on" wait_notifies alice 3
+third=$(awk '/member=Notify$/{n++} n==3' "$work/monitor-alice")
+check "repeats replace the first notification (replaces_id set)" \
+	bash -c "sed -n '3p' <<< '$third' | grep -q 'uint32 [1-9]'"
+check "the collapsed notification counts the blocks" grep -qE "Blocked:(</b>)? 3 times" <<< "$third"
+
+# Details: the notification server's default action opens the EventDetailURL.
+as alice dunstctl action 0 > "$work/dunstctl.log" 2>&1 || cat "$work/dunstctl.log"
+for _ in $(seq 1 30); do [ -s "$work/home/alice/opened" ] && break; sleep 0.1; done
+check "Details opened the URL with Santa's placeholders filled" \
+	grep -qxF "https://santa.example/blocked?sha=$evil_sha&machine=test-machine&user=root" \
+	"$work/home/alice/opened"
+
+# Silence: no notification for this file for a day.
+id=$(sed -n '3p' <<< "$third" | awk '{print $2}')
+as alice gdbus emit --session --object-path /org/freedesktop/Notifications \
+	--signal org.freedesktop.Notifications.ActionInvoked "uint32 ${id:-1}" silence > /dev/null
+for _ in $(seq 1 30); do grep -q "silenced $evil_sha" "$work/gui-alice.log" && break; sleep 0.1; done
+check "Silence is taken" grep -q "silenced $evil_sha" "$work/gui-alice.log"
+before=$(notifies alice)
+"$mnt/evil" 2> /dev/null || true
+sleep 1
+check "a silenced file is not shown again" test "$(notifies alice)" -eq "$before"
+
+# The console switches to bob: his agent is served now, alice's is not.
+set_console tty8
+for _ in $(seq 1 30); do grep -q "console user is now uid 4102" "$work/santad.err" && break; sleep 0.1; done
+check "santad notices the console switched to bob" grep -q "console user is now uid 4102" "$work/santad.err"
+cp /bin/true "$mnt/other"
+other_sha=$(sha256sum "$mnt/other" | cut -d' ' -f1)
+# A different file with the same bytes is the same identifier: give it its own bytes.
+printf '\n# other' >> "$mnt/other"
+other_sha=$(sha256sum "$mnt/other" | cut -d' ' -f1)
+"$santactl" rule --block --sha256 "$other_sha" --message "Not on this fleet" > /dev/null
+alice_before=$(notifies alice)
+"$mnt/other" 2> /dev/null || true
+check "bob is told now" wait_notifies bob 1
+check "with the rule's custom message" grep -q "Not on this fleet" "$work/monitor-bob"
+check "alice is not told any more" test "$(notifies alice)" -eq "$alice_before"
+
+# A mode change is announced to the console user.
+sed -i 's/^ClientMode = .*/ClientMode = LOCKDOWN/' "$work/santa.conf"
+kill -HUP "$pid"
+for _ in $(seq 1 30); do grep -q "Switching into Lockdown mode" "$work/monitor-bob" && break; sleep 0.1; done
+check "the switch to Lockdown is announced" grep -q "Switching into Lockdown mode" "$work/monitor-bob"
+
+# An impostor: the same program at another path is not Santa's agent.
+cp "$gui" "$work/impostor-gui"
+if as bob timeout 10 "$work/impostor-gui" > "$work/impostor.log" 2>&1; then
+	fail "the impostor agent was accepted"
+else
+	check "the impostor agent is refused" grep -q "not authorized" "$work/impostor.log"
+fi
+check "santad logs the refusal" grep -q "refused pid .*not one of Santa's binaries\|refused pid .*impostor" "$work/santad.err"
+
+# santad restarts: the agent reconnects and registers again by itself.
+kill "$pid"
+wait "$pid" 2> /dev/null || true
+pid=
+santa_start_santad "$santad"
+for _ in $(seq 1 50); do [ "$(grep -c 'registered with santad' "$work/gui-bob.log")" -ge 2 ] && break; sleep 0.1; done
+check "bob's agent registered again after santad restarted" \
+	test "$(grep -c 'registered with santad' "$work/gui-bob.log")" -ge 2
+bob_before=$(notifies bob)
+"$mnt/other" 2> /dev/null || true
+check "and is told of blocks again" wait_notifies bob $((bob_before + 1))
+
+# Nobody's agent for the console user yet: the notice waits for it.
+pkill -TERM -u santa-alice -x santa-gui
+for _ in $(seq 1 30); do grep -q "santa-gui of uid 4101 .* went away" "$work/santad.err" && break; sleep 0.1; done
+set_console tty7
+for _ in $(seq 1 30); do [ "$(grep -c 'console user is now uid 4101' "$work/santad.err")" -ge 1 ] && break; sleep 0.1; done
+alice_before=$(notifies alice)
+"$mnt/other" 2> /dev/null || true
+sleep 0.5
+check "no agent: nothing shown yet" test "$(notifies alice)" -eq "$alice_before"
+start_agent alice > /dev/null
+check "the queued notice is shown once alice's agent is back" wait_notifies alice $((alice_before + 1))
+
+status=$("$santactl" status --json)
+check "santactl status --json has the gui section" \
+	python3 -c 'import json,sys; g=json.loads(sys.argv[1])["gui"]; assert g["agents"]==2 and g["console_uid"]==4101, g' "$status"
+check_finish gui
