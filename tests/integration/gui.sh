@@ -68,6 +68,7 @@ cleanup_more() {
 	set +e
 	pkill -KILL -u santa-alice,santa-bob
 	kill "$xvfb" 2> /dev/null
+	if [ -n "${cg:-}" ] && [ -d "$cg" ]; then sleep 0.2; rmdir "$cg" "${cg%/*}"; fi
 	santa_cleanup
 }
 trap cleanup_more EXIT
@@ -265,7 +266,43 @@ check "no agent: nothing shown yet" test "$(notifies alice)" -eq "$alice_before"
 start_agent alice > /dev/null
 check "the queued notice is shown once alice's agent is back" wait_notifies alice $((alice_before + 1))
 
+# With logind (seat files in /run/systemd, as sd-login reads them) logind decides, not the VT.
+mkdir -p /run/systemd/seats /run/systemd/sessions /run/systemd/users
+printf 'ACTIVE=c9\nACTIVE_UID=4102\n' > /run/systemd/seats/seat0.tmp
+mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
+for _ in $(seq 1 30); do grep -q "console user is now uid 4102 (logind session c9)" "$work/santad.err" && break; sleep 0.1; done
+check "logind's active session on seat0 decides once logind has seats" \
+	grep -q "console user is now uid 4102 (logind session c9)" "$work/santad.err"
+bob_before=$(notifies bob)
+"$mnt/other" 2> /dev/null || true
+check "bob (logind's active user) is told" wait_notifies bob $((bob_before + 1))
+
+# Under logind an agent must be in the active session: a second agent of bob's, in another
+# session of his (a cgroup session scope, which is how sd-login tells), is not served.
+cgroot=
+for c in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+	[ "$(stat -f -c %T "$c" 2> /dev/null)" = cgroup2fs ] && { cgroot=$c; break; }
+done
+if [ -n "$cgroot" ]; then
+	cg=$cgroot/santa-test-$$.slice/session-c8.scope
+	mkdir -p "$cg"
+	served_pid() { "$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gui"]["served_pid"])'; }
+	first=$(served_pid)
+	before=$(grep -c "registered with santad" "$work/gui-bob.log")
+	( echo "$BASHPID" > "$cg/cgroup.procs"; as bob "$gui" >> "$work/gui-bob.log" 2>&1 ) &
+	for _ in $(seq 1 50); do [ "$(grep -c "registered with santad" "$work/gui-bob.log")" -gt "$before" ] && break; sleep 0.1; done
+	check "bob's agent in an inactive session (c8) registers but is told it waits" \
+		grep -q "waiting for this user" <<< "$(tail -1 "$work/gui-bob.log")"
+	check "the served agent is still the one outside any other session" test "$(served_pid)" = "$first"
+	printf 'ACTIVE=c8\nACTIVE_UID=4102\n' > /run/systemd/seats/seat0.tmp
+	mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
+	for _ in $(seq 1 30); do [ "$(served_pid)" != "$first" ] && break; sleep 0.1; done
+	check "session c8 active: its agent is served" test "$(served_pid)" != "$first"
+else
+	echo "# no cgroup2 hierarchy here: the per-session check under logind is skipped"
+fi
+
 status=$("$santactl" status --json)
 check "santactl status --json has the gui section" \
-	python3 -c 'import json,sys; g=json.loads(sys.argv[1])["gui"]; assert g["agents"]==2 and g["console_uid"]==4101, g' "$status"
+	python3 -c 'import json,sys; g=json.loads(sys.argv[1])["gui"]; assert g["agents"]>=1 and g["console_uid"]==4102 and g["console_source"]=="logind", g' "$status"
 check_finish gui
