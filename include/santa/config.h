@@ -131,6 +131,7 @@ struct santa_config {
 	char *santactl_path; /* the santactl santad trusts on its socket */
 	char *santa_gui_path; /* the notification agent santad trusts */
 	int64_t bundle_service_idle_sec; /* santabundleservice exits after this long unused */
+	struct santa_strv bundle_roots;  /* application trees live below these (empty: /opt) */
 	char *helper_directory; /* santasyncservice, santametricservice, santabundleservice */
 	bool systemd_helper_units; /* helpers come from systemd socket units, not from santad */
 };

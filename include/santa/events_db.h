@@ -36,6 +36,13 @@ void stored_events_free(struct stored_event *events, size_t n);
 /* Deletes the given events (the server accepted them). Returns 0 or -errno. */
 int events_db_delete(struct events_db *db, const int64_t *ids, size_t n);
 
+/*
+ * Merges patch_json (an object, RFC 7396) into every stored event of that
+ * file (its file_sha256): a bundle hashed after the block. Returns how many
+ * events changed, or -errno.
+ */
+int events_db_annotate(struct events_db *db, const char *file_sha256, const char *patch_json);
+
 int64_t events_db_count(struct events_db *db);
 /* Events dropped because the database was full, since it was created. */
 int64_t events_db_dropped(struct events_db *db);

@@ -76,7 +76,27 @@ enum santad_request {
 	 * the endpoint while this agent's user is at the console (one at a time: the next
 	 * only after the agent answered); the newest agent of that user is the one served. */
 	SANTAD_GUI_REGISTER,
+
+	/* ---- from santabundleservice only ---- */
+
+	/* { file_sha256, bundle_hash, binary_count, name, version, bundle_path, millis }
+	 * -> { events_updated }: the bundle of a blocked file, for the events awaiting upload
+	 * (their file_bundle_* fields) */
+	SANTAD_BUNDLE_RESULT,
 };
+
+/* santabundleservice.sock: santa-gui (and santactl) ask for a file's bundle. */
+#define BUNDLESERVICE_SOCKET_NAME "santabundleservice.sock"
+enum bundleservice_request {
+	/* { path, progress?: fd (an endpoint) } -> { kind ("deb"/"tree"), bundle_path, name,
+	 *   version, bundle_hash, binary_count, millis, file_sha256,
+	 *   executables: [{path, sha256}] (the first BUNDLE_REPLY_EXECUTABLES) }
+	 * or an error (-ENOENT "not a bundle"); while hashing, one-way
+	 * BUNDLESERVICE_PROGRESS { hashed, total } events arrive on the endpoint */
+	BUNDLESERVICE_HASH = IPC_TYPE_FIRST_USER,
+	BUNDLESERVICE_PROGRESS,
+};
+#define BUNDLE_REPLY_EXECUTABLES 1000
 
 /* What santad asks of the served santa-gui, over the endpoint it registered. */
 enum santagui_request {

@@ -135,6 +135,7 @@ static const struct key_def keys[] = {
 	PATH("SantactlPath", santactl_path),
 	PATH("SantaGUIPath", santa_gui_path),
 	INT("BundleServiceIdleSec", bundle_service_idle_sec, 1, 86400),
+	STRV("BundleRoots", bundle_roots),
 	PATH("HelperDirectory", helper_directory),
 	BOOL("SystemdHelperUnits", systemd_helper_units),
 

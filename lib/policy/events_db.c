@@ -243,3 +243,27 @@ events_db_dropped(struct events_db *edb)
 	pthread_mutex_unlock(&edb->lock);
 	return n;
 }
+
+int
+events_db_annotate(struct events_db *edb, const char *file_sha256, const char *patch_json)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&edb->lock);
+	/* json_patch (RFC 7396): the bundle's fields are added or replaced, nothing else moves. */
+	if (sqlite3_prepare_v2(edb->db,
+			       "UPDATE events SET json = json_patch(json, ?2)"
+			       " WHERE json_extract(json, '$.file_sha256') = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, file_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, patch_json, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(edb->db) : -EIO;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&edb->lock);
+	return r;
+}

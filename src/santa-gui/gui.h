@@ -19,6 +19,8 @@
 #define AGENT_SHOWN_MAX       64    /* notifications tracked for repeats and actions */
 #define AGENT_SILENCED_MAX    256   /* files silenced at once */
 #define AGENT_SILENCE_SECONDS 86400 /* "Silence for a day" */
+#define AGENT_BUNDLES_MAX     2     /* bundles being hashed for us at once */
+#define AGENT_PROGRESS_USEC   (500 * 1000ULL)
 
 /* A notification on screen (or recently): what its actions need. */
 struct shown {
@@ -28,7 +30,18 @@ struct shown {
 	time_t when;
 	char sha256[SANTA_SHA256_HEX_LEN + 1];
 	char path[1024];
+	/* What it says: the block's text, then a line about its bundle once known. */
+	char summary[256];
+	char body[SANTA_BLOCK_TEXT_MAX * 2];
+	char bundle_line[1024];
+	char label[128]; /* EventDetailText */
+	/* The Details URL: the template and its values, filled again once the bundle hash is known. */
+	char url_template[SANTA_BLOCK_URL_MAX];
+	char username[64], machine_id[128], hostname[256];
+	char bundle_hash[SANTA_SHA256_HEX_LEN + 1];
 	char url[SANTA_BLOCK_URL_MAX];
+	bool bundling;
+	uint64_t bundle_shown_usec; /* progress updates at most every AGENT_PROGRESS_USEC */
 };
 
 struct agent {
@@ -43,6 +56,7 @@ struct agent {
 	bool said_waiting, stopping;
 	bool body_markup, actions; /* the notification server's capabilities */
 	uint64_t blocks;
+	unsigned int n_bundles;
 	struct shown shown[AGENT_SHOWN_MAX];
 	struct {
 		char sha256[SANTA_SHA256_HEX_LEN + 1];

@@ -21,6 +21,7 @@
 #include <systemd/sd-event.h>
 
 #include "gui.h"
+#include "santa/clock.h"
 #include "santa/path.h"
 
 #define RECONNECT_USEC (2 * 1000000ULL) /* santad not there yet: try again this often */
@@ -200,13 +201,18 @@ on_capabilities(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 0;
 }
 
-/* One Notify call in flight per santad request; santad sends the next after our answer. */
+/*
+ * A Notify call in flight: for a santad request (answered when the server
+ * has it; santad sends the next one only then), or for an update of our own
+ * (bundle progress), which answers nobody.
+ */
 struct pending_notify {
 	struct agent *agent;
-	struct ipc_conn *conn;
+	struct ipc_conn *conn;     /* NULL for an update */
 	struct ipc_msg *request;
-	struct shown *slot; /* filled when the id comes back */
-	bool collapsed;
+	struct shown *slot;        /* filled when the id comes back */
+	char sha256[SANTA_SHA256_HEX_LEN + 1];
+	bool collapsed, want_bundle;
 };
 
 static void
@@ -214,6 +220,10 @@ answer(struct pending_notify *p, int error, const char *why, bool shown)
 {
 	struct ipc_msg *reply;
 
+	if (!p->request) {
+		free(p);
+		return;
+	}
 	if (error < 0) {
 		ipc_conn_reply_error(p->conn, p->request, error, why);
 	} else if ((reply = ipc_msg_new(ipc_msg_type(p->request)))) {
@@ -228,6 +238,8 @@ answer(struct pending_notify *p, int error, const char *why, bool shown)
 	free(p);
 }
 
+static void start_bundle(struct agent *a, struct shown *s);
+
 static int
 on_notified(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -235,11 +247,14 @@ on_notified(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	struct agent *a = p->agent;
 	uint32_t id = 0;
 
+	/* The slot may have been given to another file meanwhile: it is ours only if it still says so. */
+	if (p->slot && strcmp(p->slot->sha256, p->sha256) != 0)
+		p->slot = NULL;
 	if (sd_bus_message_is_method_error(m, NULL)) {
 		const sd_bus_error *e = sd_bus_message_get_error(m);
 
 		santa_log(&a->log, LOG_WARNING, "the notification server refused: %s", e->message);
-		if (p->slot)
+		if (p->slot && !p->slot->id)
 			memset(p->slot, 0, sizeof(*p->slot));
 		answer(p, -EHOSTUNREACH, e->message, false);
 		return 0;
@@ -248,6 +263,8 @@ on_notified(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	if (p->slot) {
 		p->slot->id = id;
 		p->slot->when = time(NULL);
+		if (p->want_bundle && !p->slot->bundling && !p->slot->bundle_hash[0])
+			start_bundle(a, p->slot);
 	}
 	answer(p, 0, NULL, true);
 	return 0;
@@ -309,38 +326,72 @@ append_line(struct agent *a, char *body, size_t size, const char *label, const c
 	}
 }
 
+/* The Details URL from the template, with the bundle hash once there is one. */
+static void
+fill_url(struct agent *a, struct shown *s)
+{
+	struct santa_block_fields f = {
+		.file_sha256 = s->sha256,
+		.bundle_hash = s->bundle_hash,
+		.username = s->username,
+		.machine_id = s->machine_id,
+		.hostname = s->hostname,
+	};
+	bool has_url = false;
+
+	if (santa_block_url(NULL, s->url_template, &f, s->url, sizeof(s->url), &has_url) < 0)
+		santa_log(&a->log, LOG_WARNING, "the Details URL is too long: not offered");
+	if (!has_url)
+		s->url[0] = '\0';
+}
+
+/* (Re)draws s; p answers santad's request, or is NULL for an update of our own. */
+static int
+show(struct agent *a, struct shown *s, struct pending_notify *p)
+{
+	char body[sizeof(s->body) + sizeof(s->bundle_line) + 2];
+	const char *actions[7] = { NULL };
+	size_t n = 0;
+
+	snprintf(body, sizeof(body), "%s%s%s", s->body, s->bundle_line[0] ? "\n" : "",
+		 s->bundle_line);
+	if (s->url[0]) {
+		actions[n++] = "default";
+		actions[n++] = s->label;
+		actions[n++] = "details";
+		actions[n++] = s->label;
+	}
+	actions[n++] = "silence";
+	actions[n++] = "Silence for a day";
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->agent = a;
+	}
+	p->slot = s;
+	snprintf(p->sha256, sizeof(p->sha256), "%s", s->sha256);
+	if (notify(a, p, s->id, s->summary, body, actions, 2) < 0) {
+		answer(p, -EHOSTUNREACH, "cannot reach the notification server", false);
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
 static void
 handle_block(struct agent *a, struct pending_notify *p)
 {
 	const struct ipc_value *b = ipc_msg_body_const(p->request);
 	const char *sha256 = field(b, "sha256"), *path = field(b, "path");
-	char text[SANTA_BLOCK_TEXT_MAX], body[SANTA_BLOCK_TEXT_MAX * 2], summary[512], parent[300];
-	char url[SANTA_BLOCK_URL_MAX], label[128];
-	const char *actions[7] = { NULL };
-	const char *custom = NULL;
+	char text[SANTA_BLOCK_TEXT_MAX], parent[300];
 	struct shown *s;
 	int64_t ppid = 0;
-	bool has_url = false;
-	size_t n = 0;
-	struct santa_block_fields f = {
-		.file_sha256 = sha256,
-		.username = field(b, "username"),
-		.machine_id = field(b, "machine_id"),
-		.hostname = field(b, "hostname"),
-	};
+	bool bundles = false;
 
 	if (silenced(a, sha256)) {
 		answer(p, 0, "silenced", false);
 		return;
 	}
-	(void)ipc_dict_get_string(b, "detail_url", &custom);
-	if (custom && santa_block_url(NULL, custom, &f, url, sizeof(url), &has_url) < 0)
-		santa_log(&a->log, LOG_WARNING, "the Details URL is too long: not offered");
-	santa_html_to_text(field(b, "message"), text, sizeof(text));
-	if (a->body_markup)
-		santa_markup_escape(text, body, sizeof(body));
-	else
-		snprintf(body, sizeof(body), "%s", text);
 	s = shown_for(a, sha256, path);
 	if (s) {
 		s->count++;
@@ -351,35 +402,178 @@ handle_block(struct agent *a, struct pending_notify *p)
 		snprintf(s->sha256, sizeof(s->sha256), "%s", sha256);
 		snprintf(s->path, sizeof(s->path), "%s", path);
 	}
-	snprintf(s->url, sizeof(s->url), "%s", has_url ? url : "");
-	snprintf(body + strlen(body), sizeof(body) - strlen(body), "\n");
+	snprintf(s->url_template, sizeof(s->url_template), "%s", field(b, "detail_url"));
+	snprintf(s->username, sizeof(s->username), "%s", field(b, "username"));
+	snprintf(s->machine_id, sizeof(s->machine_id), "%s", field(b, "machine_id"));
+	snprintf(s->hostname, sizeof(s->hostname), "%s", field(b, "hostname"));
+	snprintf(s->label, sizeof(s->label), "%s", field(b, "detail_text"));
+	fill_url(a, s);
+	santa_html_to_text(field(b, "message"), text, sizeof(text));
+	if (a->body_markup)
+		santa_markup_escape(text, s->body, sizeof(s->body));
+	else
+		snprintf(s->body, sizeof(s->body), "%s", text);
+	snprintf(s->body + strlen(s->body), sizeof(s->body) - strlen(s->body), "\n");
 	(void)ipc_dict_get_int(b, "ppid", &ppid);
 	snprintf(parent, sizeof(parent), "%s (%lld)", field(b, "parent_name"), (long long)ppid);
-	append_line(a, body, sizeof(body), "Path", path);
-	append_line(a, body, sizeof(body), "Identifier", sha256);
-	append_line(a, body, sizeof(body), "Parent", parent);
-	append_line(a, body, sizeof(body), "User", field(b, "username"));
+	append_line(a, s->body, sizeof(s->body), "Path", path);
+	append_line(a, s->body, sizeof(s->body), "Identifier", sha256);
+	append_line(a, s->body, sizeof(s->body), "Parent", parent);
+	append_line(a, s->body, sizeof(s->body), "User", s->username);
 	if (s->count > 1) {
 		char times[32];
 
 		snprintf(times, sizeof(times), "%u times", s->count);
-		append_line(a, body, sizeof(body), "Blocked", times);
+		append_line(a, s->body, sizeof(s->body), "Blocked", times);
 	}
-	snprintf(summary, sizeof(summary), "Santa blocked %s", field(b, "name"));
-	if (s->url[0]) {
-		snprintf(label, sizeof(label), "%s", field(b, "detail_text"));
-		actions[n++] = "default";
-		actions[n++] = label;
-		actions[n++] = "details";
-		actions[n++] = label;
+	snprintf(s->summary, sizeof(s->summary), "Santa blocked %s", field(b, "name"));
+	(void)ipc_dict_get_bool(b, "bundles", &bundles);
+	p->want_bundle = bundles;
+	show(a, s, p);
+}
+
+/* ---- bundles (EnableBundles): santabundleservice hashes the blocked file's bundle ---- */
+
+struct bundle_req {
+	struct agent *agent;
+	struct ipc_conn *conn, *progress;
+	char sha256[SANTA_SHA256_HEX_LEN + 1];
+	char path[1024];
+};
+
+static void
+bundle_req_free(struct bundle_req *br)
+{
+	struct agent *a = br->agent;
+	struct shown *s = shown_for(a, br->sha256, br->path);
+
+	if (s)
+		s->bundling = false;
+	/* Closed after each answer: a named connection would otherwise restart the idle service. */
+	if (br->progress) {
+		ipc_conn_invalidate(br->progress);
+		ipc_conn_unref(br->progress);
 	}
-	actions[n++] = "silence";
-	actions[n++] = "Silence for a day";
-	p->slot = s;
-	if (notify(a, p, s->id, summary, body, actions, 2) < 0) {
-		memset(s, 0, sizeof(*s));
-		answer(p, -EHOSTUNREACH, "cannot reach the notification server", false);
+	if (br->conn) {
+		ipc_conn_invalidate(br->conn);
+		ipc_conn_unref(br->conn);
 	}
+	a->n_bundles--;
+	free(br);
+}
+
+static void
+on_bundle_progress(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	struct bundle_req *br = userdata;
+	struct agent *a = br->agent;
+	struct shown *s = shown_for(a, br->sha256, br->path);
+	int64_t hashed = 0, total = 0;
+	uint64_t now = santa_mono_usec();
+
+	if (ipc_msg_type(msg) == BUNDLESERVICE_PROGRESS && s &&
+	    ipc_dict_get_int(ipc_msg_body_const(msg), "hashed", &hashed) == 0 &&
+	    ipc_dict_get_int(ipc_msg_body_const(msg), "total", &total) == 0 &&
+	    now - s->bundle_shown_usec >= AGENT_PROGRESS_USEC) {
+		s->bundle_shown_usec = now;
+		snprintf(s->bundle_line, sizeof(s->bundle_line),
+			 "Bundle: hashing %lld of %lld executables...", (long long)hashed,
+			 (long long)total);
+		show(a, s, NULL);
+	}
+	ipc_msg_free(msg);
+}
+
+static void
+on_bundle_done(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *userdata)
+{
+	struct bundle_req *br = userdata;
+	struct agent *a = br->agent;
+	struct shown *s = shown_for(a, br->sha256, br->path);
+	const char *text = NULL;
+
+	if (error < 0 || (ipc_msg_flags(reply) & IPC_FLAG_ERROR)) {
+		if (reply)
+			ipc_msg_error(reply, &text);
+		santa_log(&a->log, LOG_INFO, "no bundle for %s: %s", br->path,
+			  text ? text : strerror(-error));
+		if (s && s->bundle_line[0]) {
+			s->bundle_line[0] = '\0';
+			show(a, s, NULL);
+		}
+	} else {
+		const struct ipc_value *b = ipc_msg_body_const(reply);
+		int64_t count = 0, millis = 0;
+
+		(void)ipc_dict_get_int(b, "binary_count", &count);
+		(void)ipc_dict_get_int(b, "millis", &millis);
+		santa_log(&a->log, LOG_INFO, "bundle of %s: %s %s, %lld executables, hash %s (%lld ms)",
+			  br->path, field(b, "name"), field(b, "version"), (long long)count,
+			  field(b, "bundle_hash"), (long long)millis);
+		if (s) {
+			char line[sizeof(s->bundle_line)];
+
+			snprintf(s->bundle_hash, sizeof(s->bundle_hash), "%s", field(b, "bundle_hash"));
+			snprintf(line, sizeof(line), "%s %s (%lld executables)", field(b, "name"),
+				 field(b, "version"), (long long)count);
+			s->bundle_line[0] = '\0';
+			append_line(a, s->bundle_line, sizeof(s->bundle_line), "Bundle", line);
+			append_line(a, s->bundle_line, sizeof(s->bundle_line), "Bundle Hash",
+				    s->bundle_hash);
+			memmove(s->bundle_line, s->bundle_line + 1, strlen(s->bundle_line));
+			fill_url(a, s);
+			show(a, s, NULL);
+		}
+	}
+	ipc_msg_free(reply);
+	bundle_req_free(br);
+}
+
+static void
+start_bundle(struct agent *a, struct shown *s)
+{
+	static const struct ipc_conn_handlers progress_handlers = { .on_message = on_bundle_progress };
+	char sock[PATH_MAX], why[512];
+	struct bundle_req *br;
+	struct ipc_msg *req;
+	int local = -1, remote = -1, r;
+
+	if (a->n_bundles >= AGENT_BUNDLES_MAX)
+		return;
+	br = calloc(1, sizeof(*br));
+	if (!br)
+		return;
+	br->agent = a;
+	a->n_bundles++;
+	snprintf(br->sha256, sizeof(br->sha256), "%s", s->sha256);
+	snprintf(br->path, sizeof(br->path), "%s", s->path);
+	r = santa_path_join(sock, sizeof(sock), a->cfg.run_directory, BUNDLESERVICE_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_conn_connect(a->event, sock, "santabundleservice", 5 * 1000000ULL, NULL, NULL,
+				     NULL, &br->conn, why, sizeof(why));
+	if (r < 0) {
+		santa_log(&a->log, LOG_WARNING, "cannot hash the bundle of %s: %s", s->path, why);
+		bundle_req_free(br);
+		return;
+	}
+	if (ipc_endpoint_pair(&local, &remote) < 0 ||
+	    ipc_conn_from_endpoint(a->event, local, ipc_conn_peer(br->conn), NULL, &progress_handlers,
+				   br, &br->progress) < 0)
+		br->progress = NULL;
+	if (!br->progress && remote >= 0) {
+		close(remote); /* hashing goes on, without progress */
+		remote = -1;
+	}
+	req = ipc_msg_new(BUNDLESERVICE_HASH);
+	if (!req || ipc_dict_put_string(ipc_msg_body(req), "path", s->path) < 0 ||
+	    (remote >= 0 && ipc_dict_put_fd(ipc_msg_body(req), "progress", remote) < 0)) {
+		ipc_msg_free(req);
+		bundle_req_free(br);
+		return;
+	}
+	s->bundling = true;
+	snprintf(s->bundle_line, sizeof(s->bundle_line), "Bundle: hashing...");
+	(void)ipc_conn_send_request(br->conn, req, 10 * 60 * 1000000ULL, on_bundle_done, br);
 }
 
 static void

@@ -60,8 +60,14 @@ helper_wanted(struct santad *d, enum helper_kind kind)
 		return cfg->sync_base_url != NULL;
 	case HELPER_METRIC:
 		return cfg->metric_url || cfg->metric_prometheus_port > 0 || cfg->metric_textfile_path;
-	case HELPER_BUNDLE:
-		return false; /* started by its clients only once santa-gui exists */
+	case HELPER_BUNDLE: {
+		/* On demand: its socket is there whenever the program is installed. */
+		char path[PATH_MAX];
+
+		return santa_path_join(path, sizeof(path), cfg->helper_directory,
+				       "santabundleservice") == 0 &&
+		       access(path, X_OK) == 0;
+	}
 	default:
 		return false;
 	}
