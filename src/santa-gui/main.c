@@ -514,8 +514,8 @@ on_bundle_done(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 			char line[sizeof(s->bundle_line)];
 
 			snprintf(s->bundle_hash, sizeof(s->bundle_hash), "%s", field(b, "bundle_hash"));
-			snprintf(line, sizeof(line), "%s %s (%lld executables)", field(b, "name"),
-				 field(b, "version"), (long long)count);
+			snprintf(line, sizeof(line), "%s%s%s (%lld executables)", field(b, "name"),
+				 field(b, "version")[0] ? " " : "", field(b, "version"), (long long)count);
 			s->bundle_line[0] = '\0';
 			append_line(a, s->bundle_line, sizeof(s->bundle_line), "Bundle", line);
 			append_line(a, s->bundle_line, sizeof(s->bundle_line), "Bundle Hash",

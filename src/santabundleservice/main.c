@@ -198,8 +198,9 @@ answer(struct bundlesvc *svc, struct job *job)
 		ipc_dict_put_string(e, "sha256", hex);
 		n++;
 	}
-	santa_log(&svc->log, LOG_INFO, "%s: bundle %s %s (%s), %zu executables in %llu ms",
-		  job->path, job->bundle.name, job->bundle.version, job->bundle.kind,
+	santa_log(&svc->log, LOG_INFO, "%s: bundle %s%s%s (%s), %zu executables in %llu ms",
+		  job->path, job->bundle.name, job->bundle.version[0] ? " " : "", job->bundle.version,
+		  job->bundle.kind,
 		  job->bundle.n_hashed, (unsigned long long)job->millis);
 	if (ipc_conn_reply(job->conn, job->request, reply) < 0)
 		santa_log(&svc->log, LOG_WARNING, "the answer for %s did not fit in a message",

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #define EXIT_UNKNOWN   128
 
 static const char *const commands_help[][2] = {
+	{ "bundleinfo", "Hashes the bundle (package or application tree) of a file." },
 	{ "checkcache", "Prints the status of a file in the cache." },
 	{ "fileinfo", "Prints information about a file." },
 	{ "flushcache", "Flush the santad decision cache and kernel ignore marks." },
@@ -1093,6 +1095,116 @@ out:
 	return status;
 }
 
+/* ---- bundleinfo ---- */
+
+#define BUNDLEINFO_TIMEOUT_USEC (10 * 60 * 1000000ULL) /* a large package takes a while */
+
+static void command_usage(const char *cmd, FILE *out);
+
+static int
+cmd_bundleinfo(struct santactl *ctl, int argc, char **argv)
+{
+	char sock[PATH_MAX], path[PATH_MAX], why[512];
+	const struct ipc_value *b, *list = NULL;
+	struct ipc_msg *req = NULL, *reply = NULL;
+	struct ipc_conn *conn = NULL;
+	const char *text = NULL, *arg = NULL;
+	bool json = false;
+	int r, status = 1;
+	size_t i;
+
+	for (int k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			json = true;
+		else if (!arg)
+			arg = argv[k];
+		else
+			arg = "";
+	}
+	if (!arg || !arg[0]) {
+		command_usage("bundleinfo", stderr);
+		return EXIT_USAGE;
+	}
+	if (!realpath(arg, path)) {
+		fprintf(stderr, "santactl: %s: %s\n", arg, strerror(errno));
+		return 1;
+	}
+	if (!ctl->event && sd_event_new(&ctl->event) < 0)
+		return 1;
+	r = santa_path_join(sock, sizeof(sock), ctl->cfg.run_directory, BUNDLESERVICE_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_conn_connect(ctl->event, sock, "santabundleservice", 30 * 1000000ULL, NULL,
+				     NULL, NULL, &conn, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "santactl: %s\n", r == -ENAMETOOLONG ? "socket path too long" : why);
+		return 1;
+	}
+	req = ipc_msg_new(BUNDLESERVICE_HASH);
+	if (!req || ipc_dict_put_string(ipc_msg_body(req), "path", path) < 0) {
+		ipc_msg_free(req);
+		goto out;
+	}
+	r = ipc_conn_call(conn, req, BUNDLEINFO_TIMEOUT_USEC, &reply);
+	if (!reply) {
+		fprintf(stderr, "santactl: the bundle service did not answer: %s\n", strerror(-r));
+		goto out;
+	}
+	if (ipc_msg_flags(reply) & IPC_FLAG_ERROR) {
+		r = ipc_msg_error(reply, &text);
+		if (r == -ENOENT) {
+			printf("Not a bundle\n");
+			fprintf(stderr, "santactl: %s\n", text ? text : "");
+			status = 2;
+		} else {
+			fprintf(stderr, "santactl: %s\n", text ? text : strerror(-r));
+		}
+		goto out;
+	}
+	b = ipc_msg_body_const(reply);
+	ipc_dict_get_array(b, "executables", &list);
+	if (json) {
+		json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "kind", get_str(b, "kind"),
+					 "bundle_path", get_str(b, "bundle_path"), "name",
+					 get_str(b, "name"), "version", get_str(b, "version"),
+					 "bundle_hash", get_str(b, "bundle_hash"), "binary_count",
+					 (json_int_t)get_int(b, "binary_count"), "millis",
+					 (json_int_t)get_int(b, "millis"));
+		json_t *exes = json_array();
+
+		for (i = 0; i < ipc_container_len(list); i++) {
+			const struct ipc_value *e = ipc_array_at(list, i);
+
+			json_array_append_new(exes, json_pack("{s:s, s:s}", "path", get_str(e, "path"),
+							      "sha256", get_str(e, "sha256")));
+		}
+		json_object_set_new(root, "executables", exes);
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+		json_decref(root);
+	} else {
+		printf("Hashing time: %lld ms\n", (long long)get_int(b, "millis"));
+		printf("%lld events found\n", (long long)get_int(b, "binary_count"));
+		printf("Bundle: %s %s (%s %s)\n", get_str(b, "name"), get_str(b, "version"),
+		       strcmp(get_str(b, "kind"), "deb") == 0 ? "Debian package" : "application tree",
+		       get_str(b, "bundle_path"));
+		printf("BundleHash: %s\n", get_str(b, "bundle_hash"));
+		for (i = 0; i < ipc_container_len(list); i++) {
+			const struct ipc_value *e = ipc_array_at(list, i);
+
+			printf("\tBundleID: %s\n\t\tSHA-256: %s\n\t\tPath: %s\n", get_str(b, "name"),
+			       get_str(e, "sha256"), get_str(e, "path"));
+		}
+	}
+	status = 0;
+out:
+	ipc_msg_free(reply);
+	if (conn) {
+		ipc_conn_invalidate(conn);
+		ipc_conn_unref(conn);
+	}
+	return status;
+}
+
 /* Usage of each command, for `santactl help CMD` and `santactl CMD --help`. */
 static void
 command_usage(const char *cmd, FILE *out)
@@ -1103,6 +1215,10 @@ command_usage(const char *cmd, FILE *out)
 			    "  sync and helper state. --json: the same as one JSON object.\n" },
 		{ "version", "Usage: santactl version [--json]\n"
 			     "  The versions of Santa's components.\n" },
+		{ "bundleinfo", "Usage: santactl bundleinfo [--json] PATH\n"
+				"  Asks santabundleservice for the bundle of PATH (the Debian package that\n"
+				"  owns it, else its tree below BundleRoots) and prints the bundle hash and\n"
+				"  every executable's SHA-256. Exit 2: not a bundle.\n" },
 		{ "checkcache", "Usage: santactl checkcache PATH\n"
 				"  Whether santad has a cached decision for the file (exit 0 if so, 1 if not).\n" },
 		{ "flushcache", "Usage: santactl flushcache\n"
@@ -1143,6 +1259,7 @@ main(int argc, char **argv)
 		const char *name;
 		int (*fn)(struct santactl *, int, char **);
 	} commands[] = {
+		{ "bundleinfo", cmd_bundleinfo },
 		{ "checkcache", cmd_checkcache },
 		{ "fileinfo", cmd_fileinfo },
 		{ "flushcache", cmd_flushcache },

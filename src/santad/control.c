@@ -432,8 +432,8 @@ handle_bundle_result(struct santad *d, struct ipc_conn *conn, const struct ipc_m
 	if (text && d->events)
 		n = events_db_annotate(d->events, file_hex, text);
 	free(text);
-	santa_log(&d->log, LOG_INFO, "bundle of %s: %s %s, %lld executables, hash %s (%d events)",
-		  file_hex, name, version, (long long)count, hash, n < 0 ? 0 : n);
+	santa_log(&d->log, LOG_INFO, "bundle of %s: %s%s%s, %lld executables, hash %s (%d events)",
+		  file_hex, name, version[0] ? " " : "", version, (long long)count, hash, n < 0 ? 0 : n);
 	reply = ipc_msg_new(SANTAD_BUNDLE_RESULT);
 	if (reply)
 		ipc_dict_put_int(ipc_msg_body(reply), "events_updated", n < 0 ? 0 : n);

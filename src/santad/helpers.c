@@ -123,7 +123,12 @@ exec_helper(const struct helper *h, int listen_fd, int chan_fd, uid_t uid, gid_t
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (h->spec->as_root) {
 		/* Reads any file it is asked to hash, and nothing more. */
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_DAC_READ_SEARCH);
+		/*
+		 * In the bounding set too: at execve root's permitted set becomes
+		 * its bounding set, so an empty one would leave nothing.
+		 */
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+			     CAP_DAC_READ_SEARCH);
 		if (setgroups(0, NULL) < 0 || capng_apply(CAPNG_SELECT_BOTH) < 0)
 			_exit(126);
 	} else if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0) {

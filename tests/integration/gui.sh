@@ -10,20 +10,22 @@
 # Who is at the console comes from the active VT and utmp here (no logind):
 # inside this test's mount namespace /sys/class/tty/tty0/active and /run/utmp
 # are files of the test, and two test users exist in a private /etc/passwd.
-# usage: gui.sh SANTAD SANTACTL SANTA_GUI ARTIFACT_DIR   (as root; 77 = skipped)
+# usage: gui.sh SANTAD SANTACTL SANTA_GUI ARTIFACT_DIR HELPER_DIR   (as root; 77 = skipped)
 set -euo pipefail
 
 santad=$(realpath "$1")
 santactl=$(realpath "$2")
 gui=$(realpath "$3")
 artifacts=$4
+helpers=$(realpath "$5")
+here=$(cd "$(dirname "$0")" && pwd)
 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 for tool in Xvfb dunst dunstctl dbus-daemon dbus-monitor gdbus xwd xwdtopnm pnmtopng setpriv; do
 	command -v "$tool" > /dev/null || { echo "SKIP: $tool is missing (scripts/install-deps.sh)"; exit 77; }
 done
 chmod 0755 "$work"
 mnt=$work/mnt
-mkdir -p "$artifacts"
+mkdir -p "$artifacts" "$work/server/rules"
 artifacts=$(realpath "$artifacts")
 
 source "$(dirname "$0")/../lib/checks.sh"
@@ -305,4 +307,47 @@ fi
 status=$("$santactl" status --json)
 check "santactl status --json has the gui section" \
 	python3 -c 'import json,sys; g=json.loads(sys.argv[1])["gui"]; assert g["agents"]>=1 and g["console_uid"]==4102 and g["console_source"]=="logind", g' "$status"
+# Bundles on (the sync server's enable_bundles): the agent has the blocked file's bundle hashed
+# by santabundleservice and shows it; the Details URL then uses the bundle hash.
+python3 "$here/sync_server.py" "$work/server" "$work/port" &
+server_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+echo '{"enable_bundles": true}' > "$work/server/preflight.json"
+app=$mnt/apps/myapp
+mkdir -p "$app/bin"
+cp /usr/bin/false "$app/bin/tool"
+cp /usr/bin/true "$app/bin/other-tool"
+tool_sha=$(sha256sum "$app/bin/tool" | cut -d' ' -f1)
+bundle_hash=$(printf '%s\n' "$tool_sha" "$(sha256sum "$app/bin/other-tool" | cut -d' ' -f1)" | sort | tr -d '\n' | sha256sum | cut -d' ' -f1)
+sed -i 's/^EventDetailURL = .*/EventDetailURL = https:\/\/santa.example\/b?id=%bundle_or_file_identifier%/' "$work/santa.conf"
+cat >> "$work/santa.conf" <<CONF
+SyncBaseURL = http://127.0.0.1:$(cat "$work/port")/santa
+HelperDirectory = $helpers
+BundleRoots = $mnt/apps
+SyncStatePath = $work/state/sync-state.json
+[StaticRule:tool]
+identifier = $tool_sha
+rule_type = BINARY
+policy = BLOCKLIST
+CONF
+kill -HUP "$pid"
+printf 'ACTIVE=c9\nACTIVE_UID=4101\n' > /run/systemd/seats/seat0.tmp
+mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
+for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+"$santactl" sync > "$work/sync.out" 2>&1 || cat "$work/sync.out"
+as alice dunstctl close-all > /dev/null 2>&1 || true
+"$app/bin/tool" 2> /dev/null || true
+for _ in $(seq 1 100); do grep -q "Bundle Hash:.* $bundle_hash" "$work/monitor-alice" && break; sleep 0.1; done
+check "with bundles on, the notification shows the bundle's hash" \
+	grep -qE "Bundle Hash:(</b>)? $bundle_hash" "$work/monitor-alice"
+check "and names the bundle" grep -qE "Bundle:(</b>)? myapp \(2 executables\)" "$work/monitor-alice"
+check "the bundle service was started for it" grep -q "santabundleservice started" "$work/santad.err"
+sleep 0.5
+screenshot "$artifacts/gui-bundle-notification.png"
+as alice dunstctl action 0 > /dev/null 2>&1 || true
+for _ in $(seq 1 30); do grep -q "b?id=" "$work/home/alice/opened" && break; sleep 0.1; done
+check "Details now opens the URL with the bundle hash (%bundle_or_file_identifier%)" \
+	grep -qxF "https://santa.example/b?id=$bundle_hash" "$work/home/alice/opened"
+kill "$server_pid" 2> /dev/null || true
+
 check_finish gui

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# santabundleservice: started by santad when a client first connects to its
+# socket, as root with CAP_DAC_READ_SEARCH only; hashes a real installed
+# Debian package (checked against an independent computation here) and an
+# application tree below BundleRoots; says "Not a bundle" for a loose file;
+# refuses an impostor client; exits when idle and comes back on the next
+# connection; its result reaches the events santad keeps for the sync server.
+# usage: bundle.sh SANTAD SANTACTL HELPER_DIR   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+helpers=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/private_tmpfs.sh" "$@"
+command -v dpkg-query > /dev/null || { echo "SKIP: no dpkg here"; exit 77; }
+chmod 0755 "$work"
+mnt=$work/mnt
+srv=$work/server
+mkdir -p "$srv/rules"
+
+source "$here/../lib/checks.sh"
+
+python3 "$here/sync_server.py" "$srv" "$work/port" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true; santa_cleanup' EXIT
+for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+
+# An application tree on the watched mount: two programs, a script, a library.
+app=$mnt/apps/myapp
+mkdir -p "$app/bin" "$app/lib" "$app/share"
+cp /usr/bin/true "$app/bin/tool"
+cp /usr/bin/false "$app/lib/helper"
+printf '#!/bin/sh\necho hi\n' > "$app/share/run.sh"
+cp "$(realpath /lib/x86_64-linux-gnu/libz.so.1 2> /dev/null || realpath /usr/lib/*/libz.so.1 | head -1)" "$app/lib/libz.so.1"
+chmod 0755 "$app/bin/tool" "$app/lib/helper" "$app/share/run.sh" "$app/lib/libz.so.1"
+mkdir -p "$work/loose"
+cp /usr/bin/true "$work/loose/true"
+tool_sha=$(sha256sum "$app/bin/tool" | cut -d' ' -f1)
+
+cat > "$work/santa.conf" <<CONF
+ClientMode = MONITOR
+WatchPaths = $mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+SyncStatePath = $work/state/sync-state.json
+EventLogPath = $work/santa.log
+RunDirectory = $work/run
+SantactlPath = $santactl
+HelperDirectory = $helpers
+MachineID = bundle-test
+SyncBaseURL = http://127.0.0.1:$port/santa
+BundleRoots = $mnt/apps
+BundleServiceIdleSec = 2
+[StaticRule:tool]
+identifier = $tool_sha
+rule_type = BINARY
+policy = BLOCKLIST
+CONF
+chmod 0644 "$work/santa.conf"
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+
+bundle_pid() { pgrep -x santabundleserv -P "$pid" || true; }
+helper_state() {
+	"$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["helpers"]["santabundleservice"]["state"])'
+}
+check "the bundle socket is there before anyone asks" test -S "$work/run/santabundleservice.sock"
+check "no bundle service runs until a client connects" test -z "$(bundle_pid)"
+check "santactl status says it starts on demand" test "$(helper_state)" = "on demand"
+
+# A real installed package, computed independently: the ELF programs dpkg lists for it
+# (executables, or shared objects with an interpreter), each file once, sorted hex
+# SHA-256s concatenated and hashed.
+expected=$(python3 - coreutils <<'PY'
+import hashlib, os, stat, struct, subprocess, sys
+files = subprocess.run(["dpkg-query", "-L", sys.argv[1]], capture_output=True, text=True).stdout.split("\n")
+seen, hashes = set(), []
+for f in files:
+    if not f.startswith("/"):
+        continue
+    try:
+        st = os.lstat(f)
+    except OSError:
+        continue
+    if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111 or (st.st_dev, st.st_ino) in seen:
+        continue
+    data = open(f, "rb").read()
+    if data[:4] != b"\x7fELF" or data[5] != 1:
+        continue
+    is64 = data[4] == 2
+    e_type = struct.unpack_from("<H", data, 16)[0]
+    if e_type == 3:
+        phoff, = struct.unpack_from("<Q" if is64 else "<I", data, 32 if is64 else 28)
+        phentsize, phnum = struct.unpack_from("<HH", data, 54 if is64 else 42)
+        if not any(struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 3 for i in range(phnum)):
+            continue
+    elif e_type != 2:
+        continue
+    seen.add((st.st_dev, st.st_ino))
+    hashes.append(hashlib.sha256(data).hexdigest())
+print(len(hashes), hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest())
+PY
+)
+out=$("$santactl" bundleinfo --json /usr/bin/true)
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$out" "$1"; }
+check "/usr/bin/true belongs to the coreutils package" test "$(field name)" = coreutils
+check "its version is dpkg's" test "$(field version)" = "$(dpkg-query -W -f='${Version}' coreutils)"
+check "the executable count matches an independent count (${expected% *})" \
+	test "$(field binary_count)" = "${expected% *}"
+check "the bundle hash matches an independent computation" test "$(field bundle_hash)" = "${expected#* }"
+echo "# coreutils: $(field binary_count) executables hashed in $(field millis) ms"
+
+svc=$(bundle_pid)
+check "the first connection started the bundle service" test -n "$svc"
+if [ -n "$svc" ]; then
+	check "it runs as root" test "$(ps -o uid= -p "$svc" | tr -d ' ')" = 0
+	check "with CAP_DAC_READ_SEARCH only" grep -q "^CapEff:[[:space:]]*0000000000000004" "/proc/$svc/status"
+	check "and a bounding set of just that" grep -q "^CapBnd:[[:space:]]*0000000000000004" "/proc/$svc/status"
+	check "and no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$svc/status"
+fi
+
+# The human output, as Santa's debug command prints it.
+human=$("$santactl" bundleinfo /usr/bin/true)
+check "bundleinfo prints the hash" grep -qx "BundleHash: ${expected#* }" <<< "$human"
+check "bundleinfo prints each executable" grep -q "Path: /usr/bin/true\|Path: /bin/true" <<< "$human"
+
+# An application tree below BundleRoots: its two ELF programs; the script and the library are not.
+out=$("$santactl" bundleinfo --json "$app/bin/tool")
+tree_expected=$(cat "$app/bin/tool" > /dev/null; printf '%s%s' \
+	"$(printf '%s\n' "$(sha256sum "$app/bin/tool" | cut -d' ' -f1)" "$(sha256sum "$app/lib/helper" | cut -d' ' -f1)" | sort | tr -d '\n')" | sha256sum | cut -d' ' -f1)
+check "a tree bundle is named after its directory" test "$(field name)" = myapp
+check "a tree bundle has the tree's path" test "$(field bundle_path)" = "$app"
+check "only the ELF programs count (not the script or the library)" test "$(field binary_count)" = 2
+check "the tree's bundle hash matches" test "$(field bundle_hash)" = "$tree_expected"
+
+# Not a bundle: exit 2, as Santa.
+st=0
+"$santactl" bundleinfo "$work/loose/true" > "$work/loose.out" 2>&1 || st=$?
+check "a loose file is not a bundle (exit 2)" test "$st" -eq 2
+check "and says so" grep -qx "Not a bundle" "$work/loose.out"
+
+# Only Santa's own clients get in.
+cp "$santactl" "$work/impostor"
+st=0
+"$work/impostor" bundleinfo /usr/bin/true > "$work/impostor.out" 2>&1 || st=$?
+check "an impostor client is refused" test "$st" -ne 0
+check "with 'not authorized'" grep -q "not authorized" "$work/impostor.out"
+
+# Idle: it exits by itself, santad does not count that as a crash, and the next client starts it again.
+for _ in $(seq 1 60); do [ -z "$(bundle_pid)" ] && break; sleep 0.1; done
+check "the idle bundle service exits (BundleServiceIdleSec = 2)" test -z "$(bundle_pid)"
+check "an idle exit is not a crash" bash -c "! grep -q 'santabundleservice.*exited with status\|santabundleservice.*killed' '$work/santad.err'"
+check "santactl status is back to on demand" test "$(helper_state)" = "on demand"
+"$santactl" bundleinfo "$app/bin/tool" > /dev/null
+svc2=$(bundle_pid)
+check "the next client starts it again" test -n "$svc2" -a "$svc2" != "$svc"
+
+# A crash: santad restarts it.
+kill -9 "$svc2"
+for _ in $(seq 1 30); do [ -n "$(bundle_pid)" ] && [ "$(bundle_pid)" != "$svc2" ] && break; sleep 0.1; done
+check "killed with -9, it is back within 3 s" test -n "$(bundle_pid)"
+
+# The result reaches the events santad keeps for the sync server (file_bundle_* fields).
+"$app/bin/tool" 2> /dev/null && fail "the blocked tool ran" || pass "the blocked tool was denied"
+for _ in $(seq 1 30); do "$santactl" printlog 2> /dev/null | grep -q "$tool_sha" && break; sleep 0.1; done
+"$santactl" bundleinfo "$app/bin/tool" > /dev/null
+for _ in $(seq 1 30); do grep -q "bundle of $tool_sha" "$work/santad.err" && break; sleep 0.1; done
+log=$("$santactl" printlog)
+check "the pending event carries the bundle hash" grep -q "\"file_bundle_hash\": *\"$tree_expected\"" <<< "$log"
+check "and the bundle's name and count" \
+	bash -c "grep -q '\"file_bundle_name\": *\"myapp\"' <<< '$log' && grep -q '\"file_bundle_binary_count\": *2' <<< '$log'"
+
+check_finish bundle
