@@ -13,9 +13,11 @@ deb=$(ls "$build"/santa_*.deb)
 echo "package: $deb"
 
 contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}')
-for f in ./usr/sbin/santad ./usr/bin/santactl ./usr/libexec/santa/santasyncservice \
-	./usr/libexec/santa/santametricservice ./usr/lib/systemd/system/santad.service \
+for f in ./usr/sbin/santad ./usr/bin/santactl ./usr/bin/santa-gui ./usr/libexec/santa/santasyncservice \
+	./usr/libexec/santa/santametricservice ./usr/libexec/santa/santabundleservice \
+	./usr/lib/systemd/system/santad.service ./usr/lib/systemd/system/santabundleservice.socket \
 	./usr/lib/systemd/system/santasyncservice.socket ./usr/lib/tmpfiles.d/santa.conf \
+	./usr/lib/systemd/user/santa-gui.service ./etc/xdg/autostart/santa-gui.desktop \
 	./usr/share/man/man8/santactl.8 ./usr/share/bash-completion/completions/santactl; do
 	grep -qxF "$f" <<< "$contents" || { echo "package lacks $f"; exit 1; }
 done
@@ -35,3 +37,7 @@ dpkg-deb -x "$deb" "$root"
 "$root/usr/sbin/santad" --version
 "$root/usr/bin/santactl" version > /dev/null
 echo "package checked: $(wc -l <<< "$contents") entries; Depends: $depends"
+# Installed for real, used, removed (root only; skipped where santa is installed already).
+st=0
+bash tests/integration/package_install.sh "$deb" || st=$?
+[ "$st" -eq 0 ] || [ "$st" -eq 77 ] || exit 1

@@ -113,7 +113,9 @@ silence(struct agent *a, const char *sha256)
 		slot = 0; /* full of live silences: the first one gives way */
 	else if (slot == a->n_silenced)
 		a->n_silenced++;
-	snprintf(a->silenced[slot].sha256, sizeof(a->silenced[slot].sha256), "%s", sha256);
+	/* memmove: sha256 may point into this agent's own tables. */
+	memmove(a->silenced[slot].sha256, sha256, SANTA_SHA256_HEX_LEN);
+	a->silenced[slot].sha256[SANTA_SHA256_HEX_LEN] = '\0';
 	a->silenced[slot].until = now + AGENT_SILENCE_SECONDS;
 }
 

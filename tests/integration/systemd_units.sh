@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The packaged systemd units pass `systemd-analyze verify`, pointed at the
 # binaries of this build (the installed paths do not exist here).
-# usage: systemd_units.sh SOURCE_DIR SANTAD HELPER_DIR
+# usage: systemd_units.sh SOURCE_DIR SANTAD HELPER_DIR SANTA_GUI
 set -euo pipefail
 src=$1
 santad=$(realpath "$2")
 helpers=$(realpath "$3")
+gui=$(realpath "$4")
 if ! command -v systemd-analyze > /dev/null; then
 	echo "SKIP: systemd-analyze is not installed"
 	exit 77
@@ -25,4 +26,19 @@ if [ -n "$(tr -d "[:space:]" <<< "$out")" ]; then
 	echo "$out"
 	exit 1
 fi
-echo "systemd units verified: $(ls "$work")"
+# santa-gui's unit is a user unit: verified by a user manager's rules.
+mkdir -p "$work/user" "$work/runtime"
+chmod 0700 "$work/runtime"
+sed -e "s|/usr/bin/santa-gui|$gui|g" "$src/packaging/systemd/user/santa-gui.service" \
+	> "$work/user/santa-gui.service"
+out=$(XDG_RUNTIME_DIR=$work/runtime systemd-analyze --user verify "$work/user/santa-gui.service" 2>&1) &&
+	[ -z "$(tr -d "[:space:]" <<< "$out")" ] || {
+	echo "santa-gui.service (user): $out"
+	exit 1
+}
+# The XDG autostart entry: the keys a session reads, and a program that exists.
+desktop=$src/packaging/xdg/santa-gui.desktop
+for key in "Type=Application" "Exec=/usr/bin/santa-gui" "X-systemd-skip=true"; do
+	grep -qxF "$key" "$desktop" || { echo "santa-gui.desktop lacks $key"; exit 1; }
+done
+echo "systemd units verified: $(cd "$work" && echo *.service *.socket user/*)"
