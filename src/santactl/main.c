@@ -1101,21 +1101,38 @@ out:
 
 static void command_usage(const char *cmd, FILE *out);
 
+static void
+on_bundle_progress(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	int64_t hashed = 0, total = 0;
+
+	if (ipc_msg_type(msg) == BUNDLESERVICE_PROGRESS &&
+	    ipc_dict_get_int(ipc_msg_body_const(msg), "hashed", &hashed) == 0 &&
+	    ipc_dict_get_int(ipc_msg_body_const(msg), "total", &total) == 0)
+		fprintf(stderr, "Hashed %lld of %lld executables\n", (long long)hashed,
+			(long long)total);
+	ipc_msg_free(msg);
+}
+
 static int
 cmd_bundleinfo(struct santactl *ctl, int argc, char **argv)
 {
 	char sock[PATH_MAX], path[PATH_MAX], why[512];
 	const struct ipc_value *b, *list = NULL;
 	struct ipc_msg *req = NULL, *reply = NULL;
-	struct ipc_conn *conn = NULL;
+	static const struct ipc_conn_handlers progress_handlers = { .on_message = on_bundle_progress };
+	struct ipc_conn *conn = NULL, *progress = NULL;
 	const char *text = NULL, *arg = NULL;
-	bool json = false;
+	bool json = false, want_progress = false;
+	int local = -1, remote = -1;
 	int r, status = 1;
 	size_t i;
 
 	for (int k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[k], "--progress") == 0)
+			want_progress = true;
 		else if (!arg)
 			arg = argv[k];
 		else
@@ -1144,7 +1161,16 @@ cmd_bundleinfo(struct santactl *ctl, int argc, char **argv)
 		ipc_msg_free(req);
 		goto out;
 	}
+	if (want_progress && ipc_endpoint_pair(&local, &remote) == 0 &&
+	    ipc_conn_from_endpoint(ctl->event, local, ipc_conn_peer(conn), NULL, &progress_handlers,
+				   NULL, &progress) == 0)
+		(void)ipc_dict_put_fd(ipc_msg_body(req), "progress", remote);
+	else if (remote >= 0)
+		close(remote);
 	r = ipc_conn_call(conn, req, BUNDLEINFO_TIMEOUT_USEC, &reply);
+	/* Progress written before the answer is waiting on its own socket: show it first. */
+	while (progress && sd_event_run(ctl->event, 0) > 0)
+		;
 	if (!reply) {
 		fprintf(stderr, "santactl: the bundle service did not answer: %s\n", strerror(-r));
 		goto out;
@@ -1198,6 +1224,10 @@ cmd_bundleinfo(struct santactl *ctl, int argc, char **argv)
 	status = 0;
 out:
 	ipc_msg_free(reply);
+	if (progress) {
+		ipc_conn_invalidate(progress);
+		ipc_conn_unref(progress);
+	}
 	if (conn) {
 		ipc_conn_invalidate(conn);
 		ipc_conn_unref(conn);
@@ -1215,10 +1245,11 @@ command_usage(const char *cmd, FILE *out)
 			    "  sync and helper state. --json: the same as one JSON object.\n" },
 		{ "version", "Usage: santactl version [--json]\n"
 			     "  The versions of Santa's components.\n" },
-		{ "bundleinfo", "Usage: santactl bundleinfo [--json] PATH\n"
+		{ "bundleinfo", "Usage: santactl bundleinfo [--json] [--progress] PATH\n"
 				"  Asks santabundleservice for the bundle of PATH (the Debian package that\n"
 				"  owns it, else its tree below BundleRoots) and prints the bundle hash and\n"
-				"  every executable's SHA-256. Exit 2: not a bundle.\n" },
+				"  every executable's SHA-256. --progress: hashing progress on stderr.\n"
+				"  Exit 2: not a bundle.\n" },
 		{ "checkcache", "Usage: santactl checkcache PATH\n"
 				"  Whether santad has a cached decision for the file (exit 0 if so, 1 if not).\n" },
 		{ "flushcache", "Usage: santactl flushcache\n"

@@ -122,6 +122,12 @@ if [ -n "$svc" ]; then
 	check "and no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$svc/status"
 fi
 
+# Progress streams over the client's endpoint while the package is hashed.
+"$santactl" bundleinfo --progress /usr/bin/true > /dev/null 2> "$work/progress"
+check "progress arrives while hashing" grep -qE "^Hashed [0-9]+ of ${expected% *} executables$" "$work/progress"
+check "the last progress line says all were hashed" \
+	test "$(tail -1 "$work/progress")" = "Hashed ${expected% *} of ${expected% *} executables"
+
 # The human output, as Santa's debug command prints it.
 human=$("$santactl" bundleinfo /usr/bin/true)
 check "bundleinfo prints the hash" grep -qx "BundleHash: ${expected#* }" <<< "$human"

@@ -69,7 +69,7 @@ for _ in $(seq 1 50); do [ -S "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0
 cleanup_more() {
 	set +e
 	pkill -KILL -u santa-alice,santa-bob
-	kill "$xvfb" 2> /dev/null
+	kill "$xvfb" ${server_pid:-} 2> /dev/null
 	if [ -n "${cg:-}" ] && [ -d "$cg" ]; then sleep 0.2; rmdir "$cg" "${cg%/*}"; fi
 	santa_cleanup
 }
@@ -235,6 +235,20 @@ kill -HUP "$pid"
 for _ in $(seq 1 30); do grep -q "Switching into Lockdown mode" "$work/monitor-bob" && break; sleep 0.1; done
 check "the switch to Lockdown is announced" grep -q "Switching into Lockdown mode" "$work/monitor-bob"
 
+# In LOCKDOWN an unknown file is blocked with UnknownBlockMessage (Santa's default);
+# a SILENT_BLOCKLIST rule blocks without a word.
+cp /usr/bin/id "$mnt/unknown"
+cp /usr/bin/whoami "$mnt/quiet"
+"$santactl" rule --silent-block --sha256 "$(sha256sum "$mnt/quiet" | cut -d' ' -f1)" > /dev/null
+bob_before=$(notifies bob)
+"$mnt/quiet" > /dev/null 2>&1 && fail "the silently blocked file ran" || pass "the silently blocked file was denied"
+"$mnt/unknown" > /dev/null 2>&1 && fail "an unknown file ran in LOCKDOWN" || pass "an unknown file is denied in LOCKDOWN"
+check "the unknown block is told" wait_notifies bob $((bob_before + 1))
+check "with Santa's UnknownBlockMessage" grep -q "because its trustworthiness cannot be determined" \
+	<<< "$(awk -v n=$((bob_before + 1)) '/member=Notify$/{k++} k==n' "$work/monitor-bob")"
+check "the silent block is not (one notification, not two)" test "$(notifies bob)" -eq $((bob_before + 1))
+check "no notification names the silently blocked file" bash -c "! grep -q 'Santa blocked quiet' '$work/monitor-bob'"
+
 # An impostor: the same program at another path is not Santa's agent.
 cp "$gui" "$work/impostor-gui"
 if as bob timeout 10 "$work/impostor-gui" > "$work/impostor.log" 2>&1; then
@@ -333,6 +347,7 @@ CONF
 kill -HUP "$pid"
 printf 'ACTIVE=c9\nACTIVE_UID=4101\n' > /run/systemd/seats/seat0.tmp
 mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
+for _ in $(seq 1 50); do grep -q "console user is now uid 4101 (logind session c9)" "$work/santad.err" && break; sleep 0.1; done
 for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
 "$santactl" sync > "$work/sync.out" 2>&1 || cat "$work/sync.out"
 as alice dunstctl close-all > /dev/null 2>&1 || true
@@ -348,6 +363,4 @@ as alice dunstctl action 0 > /dev/null 2>&1 || true
 for _ in $(seq 1 30); do grep -q "b?id=" "$work/home/alice/opened" && break; sleep 0.1; done
 check "Details now opens the URL with the bundle hash (%bundle_or_file_identifier%)" \
 	grep -qxF "https://santa.example/b?id=$bundle_hash" "$work/home/alice/opened"
-kill "$server_pid" 2> /dev/null || true
-
 check_finish gui
