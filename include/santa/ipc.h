@@ -246,7 +246,10 @@ int ipc_helper_event_new(sd_event **out);
  * Everything a helper needs to start: its channel to santad (the one santad
  * passed, else a connection to santad_path) and a listener on its passed
  * socket whose clients santad validates (validate_request, see
- * ipc_listener_validate_by). why says what failed.
+ * ipc_listener_validate_by). why says what failed. santad_handlers (or
+ * any of its callbacks) may be NULL: santad's requests are then refused,
+ * and the loop (the thread's default event) ends when the channel is
+ * invalidated, as a helper follows santad.
  */
 int ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
 		     const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,

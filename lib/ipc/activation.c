@@ -40,6 +40,28 @@ ipc_activation_fds(int *listen_fd, int *santad_fd)
 	return *listen_fd >= 0 ? 0 : -ENOENT;
 }
 
+/* Default channel handlers: santad asks helpers nothing they did not say they serve. */
+static void
+refuse_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+	ipc_msg_free(msg);
+}
+
+/* The channel closes when santad exits: the helper's loop (the thread's default) ends too. */
+static void
+follow_santad(struct ipc_conn *conn, int error, void *userdata)
+{
+	sd_event *event = NULL;
+
+	if (sd_event_default(&event) >= 0) {
+		if (sd_event_get_state(event) != SD_EVENT_FINISHED)
+			sd_event_exit(event, 0);
+		sd_event_unref(event);
+	}
+}
+
 int
 ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
 		 const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
@@ -50,6 +72,7 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 	/* An empty list switches the executable check on; santad does the checking. */
 	struct ipc_allowlist list = { .n = 0 };
 	struct ipc_peer peer = { .name = "santad", .uid = 0 };
+	struct ipc_conn_handlers handlers_or_defaults;
 	int listen_fd, santad_fd, r;
 
 	*santad = NULL;
@@ -60,6 +83,12 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 			 "(or a systemd socket unit), not by hand");
 		return r;
 	}
+	handlers_or_defaults = santad_handlers ? *santad_handlers : (struct ipc_conn_handlers){ 0 };
+	if (!handlers_or_defaults.on_message)
+		handlers_or_defaults.on_message = refuse_santad_message;
+	if (!handlers_or_defaults.on_invalidated)
+		handlers_or_defaults.on_invalidated = follow_santad;
+	santad_handlers = &handlers_or_defaults;
 	if (santad_fd >= 0) {
 		/* Made by santad and handed over at start: the other end is santad. */
 		r = ipc_conn_from_endpoint(event, santad_fd, &peer, NULL, santad_handlers,

@@ -63,7 +63,6 @@ struct bundlesvc {
 	unsigned int n_jobs;
 	uint64_t last_busy_usec;
 	unsigned int threads;
-	bool stopping;
 };
 
 static void
@@ -358,34 +357,9 @@ on_idle_check(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* ---- santad ---- */
-
-static void
-on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
-{
-	if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
-		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
-	ipc_msg_free(msg);
-}
-
-static void
-on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
-{
-	struct bundlesvc *svc = userdata;
-
-	if (!svc->stopping) {
-		santa_log(&svc->log, LOG_NOTICE, "santad went away: exiting");
-		sd_event_exit(svc->event, 0);
-	}
-}
-
 static int
 setup(struct bundlesvc *svc)
 {
-	static const struct ipc_conn_handlers santad_handlers = {
-		.on_message = on_santad_message,
-		.on_invalidated = on_santad_invalidated,
-	};
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,
 		.on_rejected = on_rejected,
@@ -401,7 +375,7 @@ setup(struct bundlesvc *svc)
 		return r;
 	r = santa_path_join(path, sizeof(path), svc->cfg.run_directory, SANTAD_SOCKET_NAME);
 	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, NULL, svc, &lh,
 				     svc, &svc->santad, &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);
@@ -456,7 +430,6 @@ main(int argc, char **argv)
 	(void)sd_notify(0, "READY=1");
 	r = sd_event_loop(svc.event) < 0 ? 1 : 0;
 out:
-	svc.stopping = true;
 	while (svc.jobs) {
 		struct job *job = svc.jobs;
 

@@ -256,17 +256,6 @@ on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	export_now(svc);
 }
 
-static void
-on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
-{
-	struct metricservice *svc = userdata;
-
-	if (!svc->stopping) {
-		santa_log(&svc->log, LOG_NOTICE, "santad went away: exiting");
-		sd_event_exit(svc->event, 0);
-	}
-}
-
 /* Only santad may use the socket: the snapshots come over the private channel. */
 static int
 authorize(struct ipc_peer *peer, void *userdata, char *why, size_t why_size)
@@ -293,7 +282,6 @@ setup(struct metricservice *svc)
 {
 	static const struct ipc_conn_handlers santad_handlers = {
 		.on_message = on_santad_message,
-		.on_invalidated = on_santad_invalidated,
 	};
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,

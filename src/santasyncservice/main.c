@@ -114,37 +114,9 @@ on_client_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	ipc_msg_free(msg);
 }
 
-/* ---- santad ---- */
-
-static void
-on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
-{
-	/* santad asks nothing of this service yet. */
-	if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
-		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
-	ipc_msg_free(msg);
-}
-
-static void
-on_santad_invalidated(struct ipc_conn *conn, int error, void *userdata)
-{
-	struct syncservice *svc = userdata;
-
-	/* The private channel closes when santad exits: so do we. */
-	if (!svc->stopping) {
-		santa_log(&svc->log, LOG_NOTICE, "santad went away: exiting");
-		sd_event_exit(svc->event, 0);
-	}
-}
-
-
 static int
 setup(struct syncservice *svc)
 {
-	static const struct ipc_conn_handlers santad_handlers = {
-		.on_message = on_santad_message,
-		.on_invalidated = on_santad_invalidated,
-	};
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,
 		.on_rejected = on_rejected,
@@ -175,7 +147,7 @@ setup(struct syncservice *svc)
 		return r;
 	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
 	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, NULL, svc, &lh,
 				     svc, &svc->santad, &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);

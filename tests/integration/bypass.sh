@@ -80,12 +80,7 @@ matrix() { # TARGET-PATH LABEL
 config() { # MODE
 	cat > "$work/santa.conf" <<CONF
 ClientMode = $1
-WatchPaths = $mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 SantactlPath = $santactl
 [StaticRule:blocked]
 identifier = $blocked_sha

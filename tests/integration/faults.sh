@@ -21,12 +21,7 @@ export SANTA_CONFIG=$work/santa.conf
 write_config() { # EXTRA LINES...
 	{
 		echo "ClientMode = MONITOR"
-		echo "WatchPaths = $mnt"
-		echo "WatchMarkType = mount"
-		echo "RulesDBPath = $work/state/rules.db"
-		echo "EventsDBPath = $work/state/events.db"
-		echo "EventLogPath = $work/santa.log"
-		echo "RunDirectory = $work/run"
+		santa_test_config
 		echo "SantactlPath = $santactl"
 		echo "HelperDirectory = $helpers"
 		printf '%s\n' "$@"

@@ -13,12 +13,7 @@ source "$(dirname "$0")/../lib/checks.sh"
 mnt=$work/mnt
 mkdir -p "$mnt/watched/skip" "$mnt/other"
 cat > "$work/santa.conf" <<CONF
-WatchPaths = $mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 SantactlPath = $santactl
 FileChangesRegex = $mnt/watched/
 FileChangesPrefixFilters = $mnt/watched/skip/

@@ -118,12 +118,7 @@ done
 # ---- santad with a blocked file and a Details URL ----
 cat > "$work/santa.conf" <<CONF
 ClientMode = MONITOR
-WatchPaths = $mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 SantactlPath = $santactl
 SantaGUIPath = $gui
 MachineID = test-machine
@@ -338,7 +333,6 @@ cat >> "$work/santa.conf" <<CONF
 SyncBaseURL = http://127.0.0.1:$(cat "$work/port")/santa
 HelperDirectory = $helpers
 BundleRoots = $mnt/apps
-SyncStatePath = $work/state/sync-state.json
 [StaticRule:tool]
 identifier = $tool_sha
 rule_type = BINARY

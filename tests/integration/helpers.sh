@@ -27,13 +27,7 @@ chmod 0755 "$fake/santasyncservice"
 chmod 0666 "$work/starts"
 
 cat > "$work/santa.conf" <<CONF
-WatchPaths = $mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-SyncStatePath = $work/state/sync-state.json
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 SantactlPath = $santactl
 HelperDirectory = $fake
 MachineID = m

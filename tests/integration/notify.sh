@@ -10,12 +10,7 @@ santactl=$(realpath "$2")
 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 source "$(dirname "$0")/../lib/checks.sh"
 cat > "$work/santa.conf" <<CONF
-WatchPaths = $work/mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 SantactlPath = $santactl
 CONF
 # The receiving end of sd_notify, timestamping each datagram.

@@ -29,12 +29,7 @@ for f in /usr/sbin/santad /usr/bin/santactl /usr/bin/santa-gui /usr/libexec/sant
 done
 
 cat > "$work/santa.conf" <<CONF
-WatchPaths = $mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 CONF
 chmod 0644 "$work/santa.conf"
 export SANTA_CONFIG=$work/santa.conf

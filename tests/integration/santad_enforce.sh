@@ -36,12 +36,7 @@ start_santad() { # MODE [extra config lines]
 	shift
 	(
 		echo "ClientMode = $mode"
-		echo "WatchPaths = $mnt"
-		echo "WatchMarkType = mount"
-		echo "RulesDBPath = $work/state/rules.db"
-		echo "EventsDBPath = $work/state/events.db"
-		echo "EventLogPath = $work/santa.log"
-		echo "RunDirectory = $work/run"
+		santa_test_config
 		echo "DecisionTimeoutMs = 2000"
 		echo "SantactlPath = $santactl"
 		echo "BlockedPathRegex = ^$mnt/scoped/"

@@ -33,6 +33,20 @@ mkdir -p "$work/mnt" "$work/state"
 mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
 mount --make-private "$work/mnt"
 
+# The configuration lines every test shares: only the private mount is
+# watched; state, log and sockets live in $work. Tests add their own keys.
+santa_test_config() {
+	cat <<CONF
+WatchPaths = $work/mnt
+WatchMarkType = mount
+RulesDBPath = $work/state/rules.db
+EventsDBPath = $work/state/events.db
+SyncStatePath = $work/state/sync-state.json
+EventLogPath = $work/santa.log
+RunDirectory = $work/run
+CONF
+}
+
 # Starts santad ($1) on $work/santa.conf in the background, its stderr in
 # $work/santad.err, and waits until it says it is ready; sets $pid. A santad
 # that dies or stays silent for 10 s ends the script with its log.
