@@ -54,15 +54,36 @@ void rules_db_close(struct rules_db *db);
 /* The schema version this code writes (PRAGMA user_version). */
 int rules_db_schema_version(void);
 
+/* What a batch deletes first: nothing, every rule but transitive ones, or every rule. */
+enum rules_clean {
+	RULES_KEEP = 0,
+	RULES_CLEAN,     /* a CLEAN sync */
+	RULES_CLEAN_ALL, /* a CLEAN_ALL sync, santactl rule --import --clean-all */
+};
+
 /*
  * Applies a batch in one transaction: each rule replaces the rule with the
- * same (identifier, type); REMOVE deletes it. With clean, every existing
- * rule is deleted first. Any failure rolls back everything: a failed batch
+ * same (identifier, type); REMOVE deletes it. clean says what goes first. Any failure rolls back everything: a failed batch
  * changes nothing. Returns 0, -EINVAL (a bad rule; why names it), -E2BIG
  * or -EIO.
  */
-int rules_db_apply(struct rules_db *db, const struct santa_rule *rules, size_t n, bool clean,
-		   char *why, size_t why_size);
+int rules_db_apply(struct rules_db *db, const struct santa_rule *rules, size_t n,
+		   enum rules_clean clean, char *why, size_t why_size);
+
+/*
+ * Transitive rules (ALLOWLIST_TRANSITIVE, BINARY): what an ALLOWLIST_COMPILER
+ * program wrote. They expire SANTA_TRANSITIVE_EXPIRY_SECONDS after their last
+ * use, as Santa's do; a use is recorded at most once a day.
+ */
+#define SANTA_TRANSITIVE_EXPIRY_SECONDS (180LL * 24 * 3600)
+#define SANTA_TRANSITIVE_TOUCH_SECONDS  (24LL * 3600)
+/* Adds one (or refreshes it); a rule of another policy for that hash stays. Returns 1 if written, 0, or -EIO. */
+int rules_db_add_transitive(struct rules_db *db, const char *sha256_hex, const char *compiler_hex,
+			    int64_t now);
+/* Records a use of that transitive rule (if the last was over a day ago). Returns changes or -EIO. */
+int rules_db_touch_transitive(struct rules_db *db, const char *sha256_hex, int64_t now);
+/* Deletes transitive rules unused since cutoff (Unix seconds). Returns how many, or -EIO. */
+int rules_db_expire_transitive(struct rules_db *db, int64_t cutoff);
 
 /* Finds the rule for (type, identifier). Returns 0, -ENOENT or -EIO. */
 int rules_db_lookup(struct rules_db *db, enum santa_rule_type type, const char *identifier,
@@ -108,6 +129,7 @@ struct santa_decide_input {
 	enum santa_mode mode;
 	const struct santa_scopes *scopes;    /* may be NULL */
 	bool transitive_rules_enabled;
+	bool pending_transitive; /* a compiler wrote this very file and its rule is on its way */
 };
 
 /* Santa's precedence: BINARY rule > blocked path > allowed path > mode default. */

@@ -33,6 +33,12 @@ enum santa_policy {
 	SANTA_POLICY_BLOCKLIST = 3,
 	SANTA_POLICY_SILENT_BLOCKLIST = 4,
 	SANTA_POLICY_REMOVE = 5,
+	/*
+	 * Local only, never on the wire: santad records one for what a compiler
+	 * (ALLOWLIST_COMPILER) writes. Above SANTA_POLICY_MAX so that no sync,
+	 * import or santactl rule can make one.
+	 */
+	SANTA_POLICY_ALLOWLIST_TRANSITIVE = 6,
 };
 #define SANTA_POLICY_MAX SANTA_POLICY_REMOVE
 

@@ -94,6 +94,8 @@ static const char *const legacy_policy_names[] = {
 const char *
 santa_policy_to_string(enum santa_policy policy)
 {
+	if (policy == SANTA_POLICY_ALLOWLIST_TRANSITIVE)
+		return "ALLOWLIST_TRANSITIVE";
 	if ((size_t)policy < ARRAY_SIZE(policy_names) && policy_names[policy])
 		return policy_names[policy];
 	return "UNKNOWN";

@@ -121,6 +121,15 @@ santa_decide(const struct santa_decide_input *in, struct santa_decision *out)
 			out->reason = in->transitive_rules_enabled ? SANTA_REASON_COMPILER
 								   : SANTA_REASON_BINARY;
 			return;
+		case SANTA_POLICY_ALLOWLIST_TRANSITIVE:
+			/* Made by a compiler: honoured only while transitive rules are on. */
+			if (!in->transitive_rules_enabled) {
+				out->from_rule = false;
+				break;
+			}
+			out->verdict = SANTA_VERDICT_ALLOW;
+			out->reason = SANTA_REASON_TRANSITIVE;
+			return;
 		case SANTA_POLICY_SILENT_BLOCKLIST:
 			out->silent = true;
 			/* fall through */
@@ -132,6 +141,15 @@ santa_decide(const struct santa_decide_input *in, struct santa_decision *out)
 			out->from_rule = false; /* REMOVE or unknown: not a rule at all */
 			break;
 		}
+	}
+	if (!out->from_rule && in->pending_transitive && in->transitive_rules_enabled) {
+		/*
+		 * A compiler closed exactly this file (same inode, size and times)
+		 * and its rule is being written: allowed as the rule will allow it.
+		 */
+		out->verdict = SANTA_VERDICT_ALLOW;
+		out->reason = SANTA_REASON_PENDING_TRANSITIVE;
+		return;
 	}
 	if (in->scopes && scope_matches(in->scopes->blocked, in->path)) {
 		out->verdict = SANTA_VERDICT_DENY;

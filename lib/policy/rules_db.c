@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 #include "santa/policy.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct rules_db {
 	sqlite3 *db;
@@ -37,6 +38,9 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" custom_url TEXT,"
 	" created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
 	" PRIMARY KEY (identifier, type)) WITHOUT ROWID;",
+	/* 1 -> 2: transitive rules remember their compiler and when they were last used. */
+	"ALTER TABLE rules ADD COLUMN compiler TEXT;"
+	"ALTER TABLE rules ADD COLUMN used INTEGER;",
 };
 
 int
@@ -255,8 +259,8 @@ bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 }
 
 int
-rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n, bool clean,
-	       char *why, size_t why_size)
+rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
+	       enum rules_clean clean, char *why, size_t why_size)
 {
 	char id[SANTA_IDENTIFIER_MAX];
 	sqlite3_stmt *st;
@@ -273,8 +277,12 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n, b
 	r = exec_sql(rdb->db, "BEGIN IMMEDIATE", why, why_size);
 	if (r < 0)
 		goto out;
-	if (clean) {
-		r = exec_sql(rdb->db, "DELETE FROM rules", why, why_size);
+	if (clean != RULES_KEEP) {
+		/* A clean sync keeps what compilers made; CLEAN_ALL does not. */
+		r = exec_sql(rdb->db,
+			     clean == RULES_CLEAN_ALL ? "DELETE FROM rules"
+						      : "DELETE FROM rules WHERE policy != 6",
+			     why, why_size);
 		if (r < 0)
 			goto rollback;
 	}
@@ -350,8 +358,10 @@ rules_db_counts(struct rules_db *rdb, uint64_t counts[SANTA_RULE_TYPE_MAX + 1])
 
 	memset(counts, 0, sizeof(uint64_t) * (SANTA_RULE_TYPE_MAX + 1));
 	pthread_mutex_lock(&rdb->lock);
-	rc = sqlite3_prepare_v2(rdb->db, "SELECT type, count(*) FROM rules GROUP BY type", -1, &st,
-				NULL);
+	/* Transitive rules are counted apart (rules_db_count_policy), as santactl shows them. */
+	rc = sqlite3_prepare_v2(rdb->db,
+				"SELECT type, count(*) FROM rules WHERE policy != 6 GROUP BY type", -1,
+				&st, NULL);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			type = sqlite3_column_int(st, 0);
@@ -417,4 +427,60 @@ rules_db_foreach(struct rules_db *rdb, int (*fn)(const struct santa_rule *rule, 
 	if (r < 0)
 		return r;
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Runs one statement with int64/text parameters ("i"/"t" in types); returns changes or -EIO. */
+static int
+run_changes(struct rules_db *rdb, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int r, i;
+
+	pthread_mutex_lock(&rdb->lock);
+	if (sqlite3_prepare_v2(rdb->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&rdb->lock);
+		return -EIO;
+	}
+	va_start(ap, types);
+	for (i = 0; types[i]; i++) {
+		if (types[i] == 'i')
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		else
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(rdb->db) : -EIO;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&rdb->lock);
+	return r;
+}
+
+int
+rules_db_add_transitive(struct rules_db *rdb, const char *sha256_hex, const char *compiler_hex,
+			int64_t now)
+{
+	/* Never over a rule someone made on purpose: only a transitive rule is refreshed. */
+	return run_changes(rdb,
+			   "INSERT INTO rules (identifier, type, policy, compiler, used)"
+			   " VALUES (?1, 1, 6, ?2, ?3)"
+			   " ON CONFLICT (identifier, type) DO UPDATE SET used = excluded.used,"
+			   " compiler = excluded.compiler WHERE policy = 6",
+			   "tti", sha256_hex, compiler_hex, now);
+}
+
+int
+rules_db_touch_transitive(struct rules_db *rdb, const char *sha256_hex, int64_t now)
+{
+	return run_changes(rdb,
+			   "UPDATE rules SET used = ?2 WHERE identifier = ?1 AND type = 1 AND"
+			   " policy = 6 AND coalesce(used, created) < ?3",
+			   "tii", sha256_hex, now, now - SANTA_TRANSITIVE_TOUCH_SECONDS);
+}
+
+int
+rules_db_expire_transitive(struct rules_db *rdb, int64_t cutoff)
+{
+	return run_changes(rdb, "DELETE FROM rules WHERE policy = 6 AND coalesce(used, created) < ?1",
+			   "i", cutoff);
 }

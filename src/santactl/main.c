@@ -254,7 +254,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "signingid_rules", (json_int_t)get_int(rules, "signingid"),
 				  "cdhash_rules", (json_int_t)get_int(rules, "cdhash"),
 				  "compiler_rules", (json_int_t)get_int(rules, "compiler"),
-				  "transitive_rules", (json_int_t)0,
+				  "transitive_rules", (json_int_t)get_int(rules, "transitive"),
 				  "events_pending_upload", (json_int_t)get_int(b, "events_pending_upload")));
 		json_object_set_new(json_object_get(root, "database"), "rules_db_error",
 				    json_string(get_str(b, "rules_db_error")));
@@ -336,7 +336,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		    (long long)get_int(rules, "signingid"));
 		row("CDHash Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "cdhash"));
 		row("Compiler Rules", "%lld", (long long)get_int(rules, "compiler"));
-		row("Transitive Rules", "%lld", 0LL);
+		row("Transitive Rules", "%lld", (long long)get_int(rules, "transitive"));
 		row("Events Pending Upload", "%lld", (long long)get_int(b, "events_pending_upload"));
 		if (get_int(b, "static_rules") > 0) {
 			printf(">>> Static Rules\n");
@@ -748,13 +748,15 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 			printf("No rule exists with the given parameters\n");
 		else
 			printf("%s (%s%s)\n",
-			       p == SANTA_POLICY_ALLOWLIST || p == SANTA_POLICY_ALLOWLIST_COMPILER
+			       p == SANTA_POLICY_ALLOWLIST || p == SANTA_POLICY_ALLOWLIST_COMPILER ||
+					       p == SANTA_POLICY_ALLOWLIST_TRANSITIVE
 				       ? "Allowed"
 				       : "Blocked",
 			       check_type_name(type),
-			       p == SANTA_POLICY_ALLOWLIST_COMPILER ? ", Compiler"
-			       : p == SANTA_POLICY_SILENT_BLOCKLIST ? ", Silent"
-								    : "");
+			       p == SANTA_POLICY_ALLOWLIST_COMPILER     ? ", Compiler"
+			       : p == SANTA_POLICY_ALLOWLIST_TRANSITIVE ? ", Transitive"
+			       : p == SANTA_POLICY_SILENT_BLOCKLIST     ? ", Silent"
+									: "");
 		ipc_msg_free(reply);
 		return 0;
 	}

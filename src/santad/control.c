@@ -91,8 +91,12 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	{
 		uint64_t compiler = 0;
 
+		uint64_t transitive = 0;
+
 		rules_db_count_policy(d->rules, SANTA_POLICY_ALLOWLIST_COMPILER, &compiler);
 		ipc_dict_put_int(rules, "compiler", (int64_t)compiler);
+		rules_db_count_policy(d->rules, SANTA_POLICY_ALLOWLIST_TRANSITIVE, &transitive);
+		ipc_dict_put_int(rules, "transitive", (int64_t)transitive);
 	}
 	metrics = ipc_dict_put_dict(b, "metrics");
 	ipc_dict_put_bool(metrics, "enabled", d->helpers[HELPER_METRIC].wanted);
@@ -193,7 +197,7 @@ handle_rule_add(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 			return;
 		}
 	}
-	r = rules_db_apply(d->rules, rules, n, false, why, sizeof(why));
+	r = rules_db_apply(d->rules, rules, n, RULES_KEEP, why, sizeof(why));
 	free(rules);
 	if (r < 0) {
 		ipc_conn_reply_error(conn, req, r, why);

@@ -116,6 +116,7 @@ exec_job_run(struct exec_job *job)
 		.mode = job->mode,
 		.scopes = job->policy->scopes,
 		.transitive_rules_enabled = job->policy->cfg.enable_transitive_rules,
+		.pending_transitive = job->pending_transitive,
 	};
 
 	uint64_t t0 = santa_mono_usec();
@@ -127,14 +128,23 @@ exec_job_run(struct exec_job *job)
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
 			in.binary_rule = &rule;
 		santa_decide(&in, &job->decision);
+		/* A used transitive rule lives on (expiry counts from the last use). */
+		if (job->decision.reason == SANTA_REASON_TRANSITIVE)
+			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());
 	} else {
 		/* Unreadable: the path scopes and the mode still apply, without a hash. */
 		santa_decide(&in, &job->decision);
 		if (job->decision.reason == SANTA_REASON_UNKNOWN)
 			job->decision.verdict = fallback_verdict(job->policy, job->mode);
 	}
-	job->answered_usec = santa_mono_usec();
-	answer_once(job, job->decision.verdict);
+	/*
+	 * A compiler is answered by the loop once it is known as one: answered
+	 * here, it could write and close its output before santad noticed.
+	 */
+	if (job->decision.reason != SANTA_REASON_COMPILER) {
+		job->answered_usec = santa_mono_usec();
+		answer_once(job, job->decision.verdict);
+	}
 	santad_job_done(d, job);
 }
 
@@ -223,6 +233,8 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	snprintf(rec->path, sizeof(rec->path), "%s", path);
 	event_log_submit(d->elog, rec);
 	santad_gui_block(d, path, proc, decision, sha256);
+	if (decision->reason == SANTA_REASON_COMPILER)
+		santad_transitive_compiler(d, proc->pid, sha256);
 }
 
 /* After an allow: let the kernel stop asking about this file, when that is safe. */
@@ -230,8 +242,10 @@ static void
 maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision *decision)
 {
 	/* Only while the notification group can still log what the kernel stops asking. */
+	/* A compiler must be seen at every exec, before it runs: no ignore mark for it. */
 	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan.notify_fd < 0 || !trusted ||
-	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT)
+	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT ||
+	    decision->reason == SANTA_REASON_COMPILER)
 		return;
 	if (fan_ignore_file(&d->fan, fd) == 0)
 		d->stats.ignore_marks++;
@@ -341,6 +355,11 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	while ((job = list)) {
 		list = job->next;
 		unlink_pending(d, job);
+		if (job->decision.reason == SANTA_REASON_COMPILER && !job->timed_out) {
+			santad_transitive_compiler(d, job->pid, job->sha256);
+			job->answered_usec = santa_mono_usec();
+			answer_once(job, job->decision.verdict);
+		}
 		if (job->hash_error == 0) {
 			memset(&cached, 0, sizeof(cached));
 			cached.decision = job->decision;
@@ -483,6 +502,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
+		if (cached.decision.reason == SANTA_REASON_COMPILER)
+			santad_transitive_compiler(d, pid, cached.sha256); /* before it may run */
 		fan_respond(d->fan.fd, fd, cached.decision.verdict);
 		record_latency(d, santa_mono_usec() - started);
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
@@ -506,6 +527,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	job->proc = proc;
 	job->key = key;
 	job->trusted_file = santa_stat_is_root_trusted(&st);
+	job->pending_transitive = santad_transitive_pending(d, &key);
 	job->mode = mode;
 	fd_path(fd, job->path, sizeof(job->path));
 	/* The deadline counts from the loop's wakeup (stricter); latency from the read. */

@@ -185,6 +185,7 @@ reload(struct santad *d)
 	event_log_reopen(d->elog);
 	santad_helpers_reconcile(d);
 	santad_gui_policy_changed(d);
+	santad_transitive_reconcile(d);
 	if (old_mode != p->cfg.client_mode)
 		santa_log(&d->log, LOG_NOTICE, "mode changed: %s -> %s", santa_mode_to_string(old_mode),
 			  santa_mode_to_string(p->cfg.client_mode));
@@ -204,6 +205,7 @@ santad_rebuild_policy(struct santad *d)
 	d->policy = p;
 	santad_flush_decisions(d);
 	santad_gui_policy_changed(d);
+	santad_transitive_reconcile(d);
 	return 0;
 }
 
@@ -341,6 +343,7 @@ run(struct santad *d)
 	r = santad_gui_start(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up notifications: %m");
+	santad_transitive_reconcile(d);
 	santad_metrics_start(d);
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
 		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
@@ -361,6 +364,7 @@ shutdown_daemon(struct santad *d)
 		santad_metrics_stop(d);
 		santad_helpers_stop(d);
 		santad_gui_stop(d);
+		santad_transitive_shutdown(d);
 	}
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);

@@ -123,6 +123,7 @@ struct exec_job {
 	struct proc_info proc; /* read while the process waited */
 	struct santa_file_key key;
 	bool trusted_file; /* root-owned, not writable by others: may get an ignore mark */
+	bool pending_transitive; /* a compiler wrote exactly this file; its rule is on the way */
 	enum santa_mode mode;
 	atomic_int answered;          /* the kernel got its response: exactly once */
 	sd_event_source *deadline;
@@ -273,6 +274,17 @@ void santad_gui_policy_changed(struct santad *d);
 /* santactl status's "gui" section. */
 void santad_gui_status(struct santad *d, struct ipc_value *dict);
 
+/* ---- transitive rules (transitive.c) ---- */
+
+struct transitive;
+/* Starts or stops following compilers as EnableTransitiveRules now says; expires old rules. */
+void santad_transitive_reconcile(struct santad *d);
+void santad_transitive_shutdown(struct santad *d);
+/* An exec decided COMPILER: that process is a compiler until it exits. */
+void santad_transitive_compiler(struct santad *d, pid_t pid, const uint8_t *sha256);
+/* Whether a compiler closed exactly this file and its rule is still being made. */
+bool santad_transitive_pending(struct santad *d, const struct santa_file_key *key);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -297,6 +309,8 @@ struct santad {
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
 	struct helper helpers[HELPER_MAX];
 	struct gui *gui;
+	struct transitive *transitive; /* while EnableTransitiveRules is on */
+	sd_event_source *transitive_expiry;
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
 
@@ -321,6 +335,7 @@ struct santad {
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
 		uint64_t syncs_ok, syncs_failed;
 		uint64_t flushes;
+		uint64_t transitive_added;
 	} stats;
 	double started_at; /* Unix seconds */
 };

@@ -154,7 +154,12 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	ipc_dict_put_int(c, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
 	ipc_dict_put_int(c, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
 	ipc_dict_put_int(c, "compiler", (int64_t)compiler);
-	ipc_dict_put_int(c, "transitive", 0);
+	{
+		uint64_t transitive = 0;
+
+		rules_db_count_policy(d->rules, SANTA_POLICY_ALLOWLIST_TRANSITIVE, &transitive);
+		ipc_dict_put_int(c, "transitive", (int64_t)transitive);
+	}
 	ipc_dict_put_int(c, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
 	ipc_dict_put_int(c, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
 	ipc_dict_put_int(c, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
@@ -302,7 +307,11 @@ santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *
 		n++;
 		i += ll + 1;
 	}
-	r = rules_db_apply(d->rules, rules, n, type != SYNC_TYPE_NORMAL, why, sizeof(why));
+	r = rules_db_apply(d->rules, rules, n,
+			   type == SYNC_TYPE_CLEAN_ALL ? RULES_CLEAN_ALL
+			   : type == SYNC_TYPE_CLEAN  ? RULES_CLEAN
+						      : RULES_KEEP,
+			   why, sizeof(why));
 	if (r < 0)
 		goto out;
 	if (ipc_msg_type(req) == SANTAD_SYNC_RULES)
@@ -464,7 +473,8 @@ export_one(const struct santa_rule *rule, void *userdata)
 	json_t *o;
 	char *s;
 
-	if (rule->policy == SANTA_POLICY_REMOVE)
+	/* Transitive rules are this machine's own: an import elsewhere could not take them. */
+	if (rule->policy == SANTA_POLICY_REMOVE || rule->policy == SANTA_POLICY_ALLOWLIST_TRANSITIVE)
 		return 0;
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "identifier", rule->identifier, "policy",
 		      santa_policy_to_string(rule->policy), "rule_type",

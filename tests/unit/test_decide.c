@@ -57,6 +57,32 @@ test_precedence(void **state)
 	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
 	assert_int_equal(d.reason, SANTA_REASON_COMPILER);
 
+	/* Transitive rules count only while transitive rules are on; then they beat the scopes. */
+	{
+		struct santa_rule_found transitive = { .policy = SANTA_POLICY_ALLOWLIST_TRANSITIVE };
+		struct santa_decide_input in = { .path = "/tmp/built", .mode = SANTA_MODE_LOCKDOWN,
+						 .scopes = scopes, .transitive_rules_enabled = true };
+
+		d = decide(&transitive, SANTA_MODE_LOCKDOWN, scopes, "/tmp/built", true);
+		assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+		assert_int_equal(d.reason, SANTA_REASON_TRANSITIVE);
+		d = decide(&transitive, SANTA_MODE_LOCKDOWN, NULL, "/x", false);
+		assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+		assert_int_equal(d.reason, SANTA_REASON_UNKNOWN);
+		/* Pending: allowed as the rule on its way will allow it, but a real rule wins. */
+		in.pending_transitive = true;
+		santa_decide(&in, &d);
+		assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+		assert_int_equal(d.reason, SANTA_REASON_PENDING_TRANSITIVE);
+		in.binary_rule = &block;
+		santa_decide(&in, &d);
+		assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+		in.binary_rule = NULL;
+		in.transitive_rules_enabled = false;
+		santa_decide(&in, &d);
+		assert_int_equal(d.reason, SANTA_REASON_SCOPE);
+	}
+
 	/* The blocked scope applies in MONITOR too, and beats the allowed scope. */
 	d = decide(NULL, SANTA_MODE_MONITOR, scopes, "/tmp/evil", false);
 	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);

@@ -66,7 +66,7 @@ test_add_lookup_remove(void **state)
 		{ SANTA_RULE_TYPE_SIGNINGID, SANTA_POLICY_BLOCKLIST, "EQHXZ8M8AV:com.x", NULL, NULL },
 	};
 
-	assert_int_equal(rules_db_apply(db, rules, 4, false, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, rules, 4, RULES_KEEP, why, sizeof(why)), 0);
 	/* Stored normalised, as Santa's SNTRule does: an upper-case SHA-256 still matches. */
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
 	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
@@ -87,7 +87,7 @@ test_add_lookup_remove(void **state)
 		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_SILENT_BLOCKLIST, sha_b, NULL, NULL },
 		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_REMOVE, sha_a, NULL, NULL },
 	};
-	assert_int_equal(rules_db_apply(db, change, 2, false, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, change, 2, RULES_KEEP, why, sizeof(why)), 0);
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), -ENOENT);
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), 0);
 	assert_int_equal(found.policy, SANTA_POLICY_SILENT_BLOCKLIST);
@@ -110,18 +110,18 @@ test_failed_batch_changes_nothing(void **state)
 		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, "not-a-hash", NULL, NULL },
 	};
 
-	assert_int_equal(rules_db_apply(db, good, 1, false, why, sizeof(why)), 0);
-	assert_int_equal(rules_db_apply(db, batch, 3, false, why, sizeof(why)), -EINVAL);
+	assert_int_equal(rules_db_apply(db, good, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, batch, 3, RULES_KEEP, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "rule 2"));
 	assert_non_null(strstr(why, "not-a-hash"));
 	/* Neither the insert nor the removal before the bad rule happened. */
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), -ENOENT);
 	/* A clean batch that fails keeps the old rules too. */
-	assert_int_equal(rules_db_apply(db, batch, 3, true, why, sizeof(why)), -EINVAL);
+	assert_int_equal(rules_db_apply(db, batch, 3, RULES_CLEAN_ALL, why, sizeof(why)), -EINVAL);
 	assert_int_equal(count_all(db), 1);
 	/* A clean batch that succeeds replaces them all. */
-	assert_int_equal(rules_db_apply(db, batch, 1, true, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, batch, 1, RULES_CLEAN_ALL, why, sizeof(why)), 0);
 	assert_int_equal(count_all(db), 1);
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), -ENOENT);
 	rules_db_close(db);
@@ -137,7 +137,7 @@ test_persists_and_uses_wal(void **state)
 	sqlite3 *raw;
 	sqlite3_stmt *st;
 
-	assert_int_equal(rules_db_apply(db, &r, 1, false, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, &r, 1, RULES_KEEP, why, sizeof(why)), 0);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	assert_int_equal(access(wal, F_OK), 0);
 	rules_db_close(db);
@@ -206,7 +206,7 @@ test_garbage_and_truncated_files_left_alone(void **state)
 			many[i] = (struct santa_rule){ SANTA_RULE_TYPE_BINARY,
 						       SANTA_POLICY_BLOCKLIST, ids[i], NULL, NULL };
 		}
-		assert_int_equal(rules_db_apply(db, many, 5000, false, why, sizeof(why)), 0);
+		assert_int_equal(rules_db_apply(db, many, 5000, RULES_KEEP, why, sizeof(why)), 0);
 		free(many);
 		free(ids);
 	}
@@ -254,12 +254,84 @@ test_hundred_thousand_rules(void **state)
 						      : SANTA_POLICY_BLOCKLIST,
 						ids[i], NULL, NULL };
 	}
-	assert_int_equal(rules_db_apply(db, rules, N, false, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_apply(db, rules, N, RULES_KEEP, why, sizeof(why)), 0);
 	assert_int_equal(count_all(db), N);
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, ids[4242], &found), 0);
 	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
 	free(rules);
 	free(ids);
+	rules_db_close(db);
+}
+
+/* Transitive rules: never over a deliberate rule, counted apart, kept by CLEAN, expired when unused. */
+static void
+test_transitive_rules(void **state)
+{
+	struct rules_db *db = fresh_db();
+	struct santa_rule block = { SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, sha_b, NULL, NULL };
+	struct santa_rule_found found;
+	uint64_t n = 0;
+	char why[512];
+
+	assert_int_equal(rules_db_add_transitive(db, sha_a, sha_b, 1000), 1);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_ALLOWLIST_TRANSITIVE);
+	assert_int_equal(count_all(db), 0); /* not a binary rule in the counts */
+	assert_int_equal(rules_db_count_policy(db, SANTA_POLICY_ALLOWLIST_TRANSITIVE, &n), 0);
+	assert_int_equal(n, 1);
+
+	/* A compiler's output never replaces a rule an admin or the server made. */
+	assert_int_equal(rules_db_apply(db, &block, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_add_transitive(db, sha_b, sha_a, 1000), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
+
+	/* A use is recorded at most once a day. */
+	assert_int_equal(rules_db_touch_transitive(db, sha_a, 1000 + 3600), 0);
+	assert_int_equal(rules_db_touch_transitive(db, sha_a, 1000 + 2 * 86400), 1);
+	/* Unused since before the cutoff: gone; used after it: kept. */
+	assert_int_equal(rules_db_expire_transitive(db, 1000 + 86400), 0);
+	assert_int_equal(rules_db_expire_transitive(db, 1000 + 3 * 86400), 1);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), -ENOENT);
+
+	/* CLEAN keeps transitive rules, CLEAN_ALL does not. */
+	assert_int_equal(rules_db_add_transitive(db, sha_a, sha_b, 5000), 1);
+	assert_int_equal(rules_db_apply(db, NULL, 0, RULES_CLEAN, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), -ENOENT);
+	assert_int_equal(rules_db_apply(db, NULL, 0, RULES_CLEAN_ALL, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), -ENOENT);
+	/* And nothing from outside can make one. */
+	block.policy = SANTA_POLICY_ALLOWLIST_TRANSITIVE;
+	assert_int_equal(rules_db_apply(db, &block, 1, RULES_KEEP, why, sizeof(why)), -EINVAL);
+	rules_db_close(db);
+}
+
+/* A version 1 database (before transitive rules) is migrated with its rules intact. */
+static void
+test_migrates_version_1(void **state)
+{
+	struct santa_rule_found found;
+	struct rules_db *db = NULL;
+	sqlite3 *raw;
+	char why[512], sql[512];
+
+	snprintf(path, sizeof(path), "%s/rules-v1.db", tmpdir);
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE rules (identifier TEXT NOT NULL, type INTEGER NOT NULL,"
+		 " policy INTEGER NOT NULL, custom_msg TEXT, custom_url TEXT,"
+		 " created INTEGER NOT NULL DEFAULT (strftime('%%s','now')),"
+		 " PRIMARY KEY (identifier, type)) WITHOUT ROWID;"
+		 "INSERT INTO rules (identifier, type, policy, custom_msg) VALUES ('%s', 1, 3, 'old');"
+		 "PRAGMA user_version = 1;", sha_a);
+	assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(rules_db_open(path, &db, why, sizeof(why)), 0);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
+	assert_string_equal(found.custom_msg, "old");
+	assert_int_equal(rules_db_add_transitive(db, sha_b, sha_a, 1), 1);
 	rules_db_close(db);
 }
 
@@ -273,6 +345,8 @@ main(void)
 		cmocka_unit_test(test_garbage_and_truncated_files_left_alone),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_hundred_thousand_rules),
+		cmocka_unit_test(test_transitive_rules),
+		cmocka_unit_test(test_migrates_version_1),
 	};
 
 	return cmocka_run_group_tests_name("rules_db", tests, tmpdir_setup, tmpdir_teardown);

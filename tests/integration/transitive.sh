@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Transitive rules in LOCKDOWN: a program with an ALLOWLIST_COMPILER rule (a
+# copy of cp stands in for a compiler) writes a program, which then runs;
+# a program nobody's compiler wrote stays blocked; bytes another process
+# slips into a compiler's output right after it closed it get no rule; the
+# rule shows in santactl and is ignored while EnableTransitiveRules is off.
+# usage: transitive.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+chmod 0755 "$work"
+mnt=$work/mnt
+source "$(dirname "$0")/../lib/checks.sh"
+
+cp /usr/bin/cp "$mnt/cc"
+cc_sha=$(sha256sum "$mnt/cc" | cut -d' ' -f1)
+id_sha=$(sha256sum /usr/bin/id | cut -d' ' -f1)
+
+write_config() {  # EnableTransitiveRules value
+	{
+		santa_test_config
+		cat <<CONF
+ClientMode = LOCKDOWN
+SantactlPath = $santactl
+EnableTransitiveRules = $1
+CONF
+	} > "$work/santa.conf"
+	chmod 0644 "$work/santa.conf"
+}
+write_config true
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+"$santactl" rule --compiler --sha256 "$cc_sha" > /dev/null
+
+runs() { "$@" > /dev/null 2>&1; }
+log_reason() {  # path: the reason= of its last exec line (the log is written after the answer)
+	local lines
+	for _ in $(seq 1 20); do
+		lines=$(grep -F "path=$1" "$work/santa.log" || true)
+		[ -n "$lines" ] && break
+		sleep 0.1
+	done
+	sed -n 's/.*|reason=\([A-Z_]*\)|.*/\1/p' <<< "$lines" | sed -n '$p'
+}
+
+# Written by hand: nobody's compiler made it, so LOCKDOWN blocks it.
+cat /usr/bin/whoami > "$mnt/byhand"
+chmod 0755 "$mnt/byhand"
+if runs "$mnt/byhand"; then fail "a program written by hand ran in LOCKDOWN"; else pass "a program written by hand is blocked"; fi
+
+# Written by the compiler: it runs at once (its rule may still be on its way).
+check "the compiler runs (reason COMPILER)" "$mnt/cc" /usr/bin/id "$mnt/built"
+sleep 0.2
+check "the compiler's exec is logged with reason COMPILER" test "$(log_reason "$mnt/cc")" = COMPILER
+check "the compiler's output runs right away" runs "$mnt/built" -u
+reason=$(log_reason "$mnt/built")
+check "allowed as TRANSITIVE or PENDING_TRANSITIVE (it was $reason)" \
+	bash -c "[ '$reason' = TRANSITIVE ] || [ '$reason' = PENDING_TRANSITIVE ]"
+for _ in $(seq 1 30); do grep -qF "transitive rule for $mnt/built" "$work/santad.err" && break; sleep 0.1; done
+check "santad recorded a transitive rule naming the compiler" \
+	grep -qF "transitive rule for $mnt/built ($id_sha), written by compiler $cc_sha" "$work/santad.err"
+check "rule --check says Transitive" grep -q "Allowed (.*Transitive)" <<< "$("$santactl" rule --check --sha256 "$id_sha")"
+check "santactl status counts it" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["database"]["transitive_rules"]==1 and d["database"]["binary_rules"]==1, d["database"]' <<< "$("$santactl" status --json)"
+"$santactl" flushcache > /dev/null
+check "after a cache flush it runs by its rule" runs "$mnt/built" -u
+sleep 0.3 # the line of that exec, not an older one
+check "with reason TRANSITIVE" test "$(log_reason "$mnt/built")" = TRANSITIVE
+
+# Another process appends to the compiler's output right after the compiler closed it.
+"$mnt/cc" /usr/bin/hostname "$mnt/raced"
+printf '\n# appended by someone else\n' >> "$mnt/raced"
+if runs "$mnt/raced"; then fail "bytes appended to a compiler's output ran"; else pass "bytes appended to a compiler's output are blocked"; fi
+for _ in $(seq 1 30); do grep -qF "$mnt/raced was changed by another process" "$work/santad.err" && break; sleep 0.1; done
+raced_sha=$(sha256sum "$mnt/raced" | cut -d' ' -f1)
+check "no rule for the changed bytes" grep -q "No rule exists" <<< "$("$santactl" rule --check --sha256 "$raced_sha")"
+
+# The same, made certain: santad is stopped while the compiler closes its output and
+# another process appends to it, so both events wait in the kernel's queue, in order,
+# and the file santad hashes already holds the appended bytes.
+mkfifo "$work/fifo"
+"$mnt/cc" "$work/fifo" "$mnt/raced2" &
+cc_pid=$!
+# Once santad let the compiler start, it waits for the fifo; santad is stopped meanwhile.
+for _ in $(seq 1 50); do [ "$(readlink "/proc/$cc_pid/exe" 2> /dev/null)" = "$mnt/cc" ] && break; sleep 0.05; done
+kill -STOP "$pid"
+cat /usr/bin/uname > "$work/fifo"
+wait "$cc_pid"
+printf '\n# appended by someone else\n' >> "$mnt/raced2"
+chmod 0755 "$mnt/raced2" # cp gave it the fifo's mode
+kill -CONT "$pid"
+for _ in $(seq 1 30); do grep -qF "$mnt/raced2 was changed by another process" "$work/santad.err" && break; sleep 0.1; done
+check "santad saw the foreign write queued behind the compiler's close" \
+	grep -qF "$mnt/raced2 was changed by another process" "$work/santad.err"
+if runs "$mnt/raced2"; then fail "bytes slipped into a compiler's output before santad looked ran"; else pass "bytes slipped in before santad looked are blocked"; fi
+
+# A compiler's output that is no program (a data file) gets no rule.
+"$mnt/cc" /etc/hostname "$mnt/data.txt"
+sleep 0.3
+check "a data file a compiler wrote gets no rule" bash -c "! grep -qF 'transitive rule for $mnt/data.txt' '$work/santad.err'"
+
+# EnableTransitiveRules off: the rule is kept but not honoured; on again: honoured.
+write_config false
+kill -HUP "$pid"
+for _ in $(seq 1 30); do grep -q "transitive rules off" "$work/santad.err" && break; sleep 0.1; done
+if runs "$mnt/built" -u; then fail "a transitive rule was honoured while transitive rules are off"; else pass "transitive rules off: the compiler's output is blocked"; fi
+"$mnt/cc" /usr/bin/groups "$mnt/built2" || true
+sleep 0.3
+check "and a compiler's new output gets no rule" bash -c "! grep -qF 'transitive rule for $mnt/built2' '$work/santad.err'"
+write_config true
+kill -HUP "$pid"
+for _ in $(seq 2 40); do [ "$(grep -c 'transitive rules on' "$work/santad.err")" -ge 2 ] && break; sleep 0.1; done
+check "transitive rules on again: the kept rule is honoured" runs "$mnt/built" -u
+
+check_finish transitive
