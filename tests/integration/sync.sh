@@ -259,6 +259,13 @@ check "a killed sync service is back within 2 s" test -n "$new" -a "$new" != "$h
 for _ in $(seq 1 30); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.2; done
 check "the restarted sync service syncs" "$santactl" sync
 
+# The sync service is no relay to santad's privileged calls: whoever may sync may not clean.
+st=0
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$santactl" sync --clean 2>&1) || st=$?
+check "a clean sync asked by a non-root santactl is refused" test "$st" -ne 0
+check "saying it needs root" grep -qi "root" <<< "$out"
+check "and no clean sync reached the server" bash -c "! tail -1 '$srv/requests.jsonl' | grep -q '\"request_clean_sync\": true'"
+
 # ---- config change: no SyncBaseURL any more -> the helper stops ----
 sed -i '/^SyncBaseURL/d' "$work/santa.conf"
 kill -HUP "$pid"

@@ -18,7 +18,7 @@ cp /usr/bin/cp "$mnt/cc"
 cc_sha=$(sha256sum "$mnt/cc" | cut -d' ' -f1)
 id_sha=$(sha256sum /usr/bin/id | cut -d' ' -f1)
 
-write_config() {  # EnableTransitiveRules value
+write_config() {  # EnableTransitiveRules value, extra lines...
 	{
 		santa_test_config
 		cat <<CONF
@@ -26,6 +26,8 @@ ClientMode = LOCKDOWN
 SantactlPath = $santactl
 EnableTransitiveRules = $1
 CONF
+		shift
+		printf '%s\n' "$@"
 	} > "$work/santa.conf"
 	chmod 0644 "$work/santa.conf"
 }
@@ -112,5 +114,15 @@ write_config true
 kill -HUP "$pid"
 for _ in $(seq 2 40); do [ "$(grep -c 'transitive rules on' "$work/santad.err")" -ge 2 ] && break; sleep 0.1; done
 check "transitive rules on again: the kept rule is honoured" runs "$mnt/built" -u
+
+# StaticRules: a rule pinned in the configuration applies on SIGHUP, without a restart.
+byhand_sha=$(sha256sum "$mnt/byhand" | cut -d' ' -f1)
+reloads=$(grep -c "configuration reloaded" "$work/santad.err")
+write_config true "[StaticRule:byhand]" "identifier = $byhand_sha" "rule_type = BINARY" "policy = ALLOWLIST"
+kill -HUP "$pid"
+for _ in $(seq 1 40); do [ "$(grep -c "configuration reloaded" "$work/santad.err")" -gt "$reloads" ] && break; sleep 0.1; done
+check "a static rule added with SIGHUP applies at once" runs "$mnt/byhand"
+check "santactl status counts the static rule" python3 -c 'import json,sys; assert json.load(sys.stdin)["static_rules"]["rule_count"] == 1' <<< "$("$santactl" status --json)"
+check "santactl rule --check shows it" grep -q "^Allowed" <<< "$("$santactl" rule --check --sha256 "$byhand_sha")"
 
 check_finish transitive
