@@ -83,6 +83,13 @@ enum santad_request {
 	 * -> { events_updated }: the bundle of a blocked file, for the events awaiting upload
 	 * (their file_bundle_* fields) */
 	SANTAD_BUNDLE_RESULT,
+
+	/* ---- from santasyncservice only, continued ---- */
+
+	/* { hashes: [string] (event_upload_bundle_binaries), uploaded: [string] (bundle hashes of
+	 *   the events just uploaded) } -> { events: fd (memfd of BUNDLE_BINARY event JSON lines),
+	 *   count }: each held bundle is given once; uploaded ones not asked for are dropped */
+	SANTAD_BUNDLE_BINARIES,
 };
 
 /* santabundleservice.sock: santa-gui (and santactl) ask for a file's bundle. */
@@ -124,6 +131,9 @@ enum syncservice_request {
 	 * arrive as SYNCSERVICE_PROGRESS events { line } on the endpoint before the reply. */
 	SYNCSERVICE_SYNC = IPC_TYPE_FIRST_USER,
 	SYNCSERVICE_PROGRESS,
+	/* santad -> sync service, one-way {}: upload the events waiting now (a bundle was hashed
+	 * for a blocked file), without a full sync */
+	SYNCSERVICE_EVENTS_NOW,
 };
 
 /* santactl sync's exit status, Santa's SNTSyncStatusType. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -27,6 +28,7 @@
 #define BUNDLE_JOBS_MAX     4                  /* bundles hashed at once; more are refused */
 #define PROGRESS_TICK_USEC  (100 * 1000ULL)    /* progress events at most this often */
 #define IDLE_CHECK_USEC     (1000 * 1000ULL)
+#define BUNDLE_REPLY_LIST_BYTES (IPC_MAX_BODY - 8 * 1024) /* room left for the other fields */
 
 struct bundlesvc;
 
@@ -149,6 +151,23 @@ report_to_santad(struct bundlesvc *svc, struct job *job, const char *bundle_hex)
 	ipc_dict_put_string(b, "version", job->bundle.version);
 	ipc_dict_put_string(b, "bundle_path", job->bundle.root);
 	ipc_dict_put_int(b, "millis", (int64_t)job->millis);
+	/* Every executable, for BUNDLE_BINARY events: a memfd, since a big package outgrows a message. */
+	{
+		int fd = memfd_create("santa-bundle", MFD_CLOEXEC);
+		FILE *f = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
+		char hex[SANTA_SHA256_HEX_LEN + 1];
+
+		for (size_t i = 0; f && i < job->bundle.n_exes; i++) {
+			if (job->bundle.exes[i].error < 0 || strchr(job->bundle.exes[i].path, '\n'))
+				continue;
+			santa_sha256_to_hex(job->bundle.exes[i].sha256, hex);
+			fprintf(f, "%s\t%s\n", hex, job->bundle.exes[i].path);
+		}
+		if (f && fclose(f) == 0)
+			ipc_dict_put_fd(b, "binaries", fd);
+		else if (fd >= 0)
+			close(fd);
+	}
 	(void)ipc_conn_send_request(svc->santad, m, 0, on_santad_reply, svc);
 }
 
@@ -158,7 +177,7 @@ answer(struct bundlesvc *svc, struct job *job)
 	char hex[SANTA_SHA256_HEX_LEN + 1];
 	struct ipc_value *b, *list;
 	struct ipc_msg *reply;
-	size_t i, n = 0;
+	size_t i, n = 0, bytes = 0;
 
 	send_progress(job);
 	if (job->result < 0) {
@@ -191,6 +210,10 @@ answer(struct bundlesvc *svc, struct job *job)
 
 		if (job->bundle.exes[i].error < 0)
 			continue;
+		/* The list stops where the message would outgrow one datagram. */
+		bytes += strlen(job->bundle.exes[i].path) + SANTA_SHA256_HEX_LEN + 32;
+		if (bytes > BUNDLE_REPLY_LIST_BYTES)
+			break;
 		e = ipc_array_add_dict(list);
 		santa_sha256_to_hex(job->bundle.exes[i].sha256, hex);
 		ipc_dict_put_string(e, "path", job->bundle.exes[i].path);

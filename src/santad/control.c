@@ -394,56 +394,6 @@ handle_validate_peer(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 	ipc_conn_reply(conn, req, reply);
 }
 
-/* A bundle hashed for a blocked file: its events awaiting upload get the file_bundle_* fields. */
-static void
-handle_bundle_result(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
-{
-	const struct ipc_value *b = ipc_msg_body_const(req);
-	const char *sha = NULL, *hash = NULL, *name = "", *version = "", *path = "", *kind = "";
-	char file_hex[SANTA_SHA256_HEX_LEN + 1];
-	uint8_t digest[SANTA_SHA256_LEN];
-	int64_t count = 0, millis = 0;
-	struct ipc_msg *reply;
-	json_t *patch;
-	char *text;
-	int n = 0;
-
-	if (ipc_dict_get_string(b, "file_sha256", &sha) < 0 ||
-	    ipc_dict_get_string(b, "bundle_hash", &hash) < 0 ||
-	    santa_sha256_from_hex(sha, digest) < 0 || santa_sha256_from_hex(hash, digest) < 0 ||
-	    ipc_dict_get_int(b, "binary_count", &count) < 0 || count < 0 || count > UINT32_MAX) {
-		ipc_conn_reply_error(conn, req, -EINVAL,
-				     "expected file_sha256, bundle_hash (SHA-256) and binary_count");
-		return;
-	}
-	santa_sha256_from_hex(sha, digest);
-	santa_sha256_to_hex(digest, file_hex); /* lower case, as events store it */
-	(void)ipc_dict_get_string(b, "name", &name);
-	(void)ipc_dict_get_string(b, "version", &version);
-	(void)ipc_dict_get_string(b, "bundle_path", &path);
-	(void)ipc_dict_get_string(b, "kind", &kind);
-	(void)ipc_dict_get_int(b, "millis", &millis);
-	patch = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "file_bundle_hash", hash,
-			  "file_bundle_binary_count", (json_int_t)count, "file_bundle_hash_millis",
-			  (json_int_t)(millis < 0 ? 0 : millis), "file_bundle_name", name,
-			  "file_bundle_version", version, "file_bundle_version_string", version,
-			  "file_bundle_id", name);
-	/* A package has no directory of its own; an application tree does. */
-	if (patch && strcmp(kind, "tree") == 0)
-		json_object_set_new(patch, "file_bundle_path", json_string(path));
-	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
-	json_decref(patch);
-	if (text && d->events)
-		n = events_db_annotate(d->events, file_hex, text);
-	free(text);
-	santa_log(&d->log, LOG_INFO, "bundle of %s: %s%s%s, %lld executables, hash %s (%d events)",
-		  file_hex, name, version[0] ? " " : "", version, (long long)count, hash, n < 0 ? 0 : n);
-	reply = ipc_msg_new(SANTAD_BUNDLE_RESULT);
-	if (reply)
-		ipc_dict_put_int(ipc_msg_body(reply), "events_updated", n < 0 ? 0 : n);
-	ipc_conn_reply(conn, req, reply);
-}
-
 /* Who may make each request: santad.sock's per-message privilege table. */
 enum requester {
 	ANY_CLIENT,    /* any validated client: reading only */
@@ -478,6 +428,7 @@ static const struct {
 	{ SANTAD_SYNC_RESULT, SYNC_SERVICE, false, "only santasyncservice may ask this" },
 	{ SANTAD_GUI_REGISTER, GUI_AGENT, false, "only santa-gui may ask this" },
 	{ SANTAD_BUNDLE_RESULT, BUNDLE_SERVICE, false, "only santabundleservice may ask this" },
+	{ SANTAD_BUNDLE_BINARIES, SYNC_SERVICE, false, "only santasyncservice may ask this" },
 };
 
 static bool
@@ -563,8 +514,11 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	case SANTAD_GUI_REGISTER:
 		santad_gui_register(d, conn, msg);
 		break;
+	case SANTAD_BUNDLE_BINARIES:
+		santad_bundle_binaries(d, conn, msg);
+		break;
 	case SANTAD_BUNDLE_RESULT:
-		handle_bundle_result(d, conn, msg);
+		santad_bundle_result(d, conn, msg);
 		break;
 	default: /* the sync service's requests */
 		santad_handle_sync(d, conn, msg);

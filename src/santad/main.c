@@ -344,6 +344,9 @@ run(struct santad *d)
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up notifications: %m");
 	santad_transitive_reconcile(d);
+	r = santad_bundles_start(d);
+	if (r < 0)
+		return r;
 	santad_metrics_start(d);
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
 		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
@@ -366,6 +369,7 @@ shutdown_daemon(struct santad *d)
 		santad_gui_stop(d);
 		santad_transitive_shutdown(d);
 	}
+	santad_bundles_stop(d);
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	if (d->completion_fd >= 0)

@@ -285,6 +285,18 @@ void santad_transitive_compiler(struct santad *d, pid_t pid, const uint8_t *sha2
 /* Whether a compiler closed exactly this file and its rule is still being made. */
 bool santad_transitive_pending(struct santad *d, const struct santa_file_key *key);
 
+/* ---- bundles for the sync server (bundles.c) ---- */
+
+#define BUNDLES_HELD_MAX        16     /* bundles whose binaries wait for the server */
+#define BUNDLE_EVENTS_HELD_MAX  100000 /* BUNDLE_BINARY events held, all bundles together */
+struct bundle_store;
+int santad_bundles_start(struct santad *d);
+void santad_bundles_stop(struct santad *d);
+/* SANTAD_BUNDLE_RESULT from santabundleservice. */
+void santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req);
+/* SANTAD_BUNDLE_BINARIES from santasyncservice. */
+void santad_bundle_binaries(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -309,6 +321,7 @@ struct santad {
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
 	struct helper helpers[HELPER_MAX];
 	struct gui *gui;
+	struct bundle_store *bundles;
 	struct transitive *transitive; /* while EnableTransitiveRules is on */
 	sd_event_source *transitive_expiry;
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */

@@ -114,9 +114,23 @@ on_client_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	ipc_msg_free(msg);
 }
 
+/* santad's messages on the private channel: only "upload the waiting events now". */
+static void
+on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
+{
+	struct syncservice *svc = userdata;
+
+	if (ipc_msg_type(msg) == SYNCSERVICE_EVENTS_NOW && (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
+		sync_events_now(svc);
+	else if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
+		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
+	ipc_msg_free(msg);
+}
+
 static int
 setup(struct syncservice *svc)
 {
+	static const struct ipc_conn_handlers santad_handlers = { .on_message = on_santad_message };
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,
 		.on_rejected = on_rejected,
@@ -147,7 +161,7 @@ setup(struct syncservice *svc)
 		return r;
 	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
 	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, NULL, svc, &lh,
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
 				     svc, &svc->santad, &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);

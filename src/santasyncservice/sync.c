@@ -16,6 +16,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "syncservice.h"
 
 #define SYNC_ATTEMPTS          5
@@ -25,6 +27,7 @@
 #define SYNC_RULES_TIMEOUT     (300 * 1000 * 1000ULL) /* santad storing rules, as Santa */
 #define SYNC_EVENTS_PAGE       64
 #define SYNC_RETRY_MIN_S       60
+#define SYNC_BUNDLE_EVENTS_BYTES_MAX (64 * 1024 * 1024) /* BUNDLE_BINARY events from santad */
 
 struct sync_run;
 typedef void (*stage_ok_fn)(struct sync_run *run, const struct http_response *resp);
@@ -37,6 +40,7 @@ struct sync_run {
 	struct sync_preflight pf;
 	enum sync_type type;
 	bool type_from_user;
+	bool events_only; /* santad asked for an upload between full syncs */
 
 	/* the stage request being retried */
 	const char *stage;
@@ -56,6 +60,9 @@ struct sync_run {
 	size_t n_events;
 	uint64_t uploaded;
 	bool events_done; /* santad has no more */
+	/* bundle binaries the server asked for, sent before the batch that asked is deleted */
+	char **bin_events;
+	size_t n_bin, bin_next, bin_chunk;
 
 	/* rule download */
 	FILE *rules;
@@ -488,6 +495,10 @@ events_end(struct sync_run *run)
 	if (run->uploaded)
 		say(run, LOG_INFO, "Uploaded %llu events", (unsigned long long)run->uploaded);
 	say(run, LOG_INFO, "Event upload complete");
+	if (run->events_only) {
+		finish(run, SYNC_STATUS_SUCCESS, NULL, NULL);
+		return;
+	}
 	rules_begin(run);
 }
 
@@ -527,19 +538,160 @@ events_delete_batch(struct sync_run *run)
 }
 
 static void
+bin_clear(struct sync_run *run)
+{
+	for (size_t i = 0; i < run->n_bin; i++)
+		free(run->bin_events[i]);
+	free(run->bin_events);
+	run->bin_events = NULL;
+	run->n_bin = run->bin_next = run->bin_chunk = 0;
+}
+
+static void bin_send(struct sync_run *run);
+
+static void
+on_bin_uploaded(struct sync_run *run, const struct http_response *resp)
+{
+	run->bin_next += run->bin_chunk;
+	bin_send(run);
+}
+
+static void
+on_bin_failed(struct sync_run *run, const char *error)
+{
+	/* Dropped, not retried: the server asks again when it sees the bundle again. */
+	say(run, LOG_WARNING, "Bundle binaries upload failed: %s", error);
+	run->bin_next = run->n_bin;
+	bin_send(run);
+}
+
+/* The BUNDLE_BINARY events in batch_size chunks; then the batch that asked for them is deleted. */
+static void
+bin_send(struct sync_run *run)
+{
+	size_t left = run->n_bin - run->bin_next;
+
+	if (left == 0) {
+		if (run->n_bin)
+			say(run, LOG_INFO, "Uploaded %zu bundle binaries", run->n_bin);
+		bin_clear(run);
+		events_delete_batch(run);
+		return;
+	}
+	run->bin_chunk = left < run->pf.batch_size ? left : run->pf.batch_size;
+	stage_post(run, "eventupload",
+		   sync_eventupload_request((const char *const *)run->bin_events + run->bin_next,
+					    run->bin_chunk, run->machine_id),
+		   on_bin_uploaded, on_bin_failed);
+}
+
+static void
+on_bin_events(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *userdata)
+{
+	struct sync_run *run = userdata;
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+	int fd;
+
+	if (abandoned(run, reply))
+		return;
+	fd = reply && error >= 0 ? ipc_dict_take_fd(ipc_msg_body(reply), "events") : -1;
+	ipc_msg_free(reply);
+	if (fd < 0) {
+		say(run, LOG_WARNING, "Bundle binaries: santad has none to give");
+		events_delete_batch(run);
+		return;
+	}
+	f = fdopen(fd, "r");
+	if (f) {
+		char buf[8192];
+		size_t n;
+
+		rewind(f);
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && len < SYNC_BUNDLE_EVENTS_BYTES_MAX) {
+			if (len + n + 1 > cap) {
+				char *bigger = realloc(text, (len + n + 1) * 2);
+
+				if (!bigger)
+					break;
+				text = bigger;
+				cap = (len + n + 1) * 2;
+			}
+			memcpy(text + len, buf, n);
+			len += n;
+		}
+		fclose(f);
+	} else {
+		close(fd);
+	}
+	for (line = text ? (text[len] = '\0', strtok_r(text, "\n", &save)) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char **more;
+
+		if (run->n_bin % 256 == 0) {
+			more = realloc(run->bin_events, (run->n_bin + 256) * sizeof(char *));
+			if (!more)
+				break;
+			run->bin_events = more;
+		}
+		run->bin_events[run->n_bin] = strdup(line);
+		if (!run->bin_events[run->n_bin])
+			break;
+		run->n_bin++;
+	}
+	free(text);
+	bin_send(run);
+}
+
+/* The bundle hashes of the events just uploaded: the ones the server did not ask for are done. */
+static void
+put_uploaded_bundles(struct sync_run *run, struct ipc_value *list)
+{
+	for (size_t i = 0; i < run->n_events; i++) {
+		json_t *e = json_loads(run->events[i], 0, NULL);
+		const char *h = json_string_value(json_object_get(e, "file_bundle_hash"));
+
+		if (h)
+			ipc_array_add_string(list, h);
+		json_decref(e);
+	}
+}
+
+static void
 on_events_uploaded(struct sync_run *run, const struct http_response *resp)
 {
-	char **hashes;
-	size_t n = 0;
+	struct ipc_msg *m = NULL;
+	struct ipc_value *asked = NULL, *uploaded = NULL;
+	char **hashes = NULL;
+	size_t n = 0, i;
 	char why[256];
+	bool any_bundle = false;
 
-	/* Bundle binaries the server asks for: bundles are not hashed on Linux yet. */
-	if (sync_parse_eventupload(resp->body, resp->len, &hashes, &n, why, sizeof(why)) == 0) {
-		for (size_t i = 0; i < n; i++)
-			free(hashes[i]);
-		free(hashes);
-	}
 	run->uploaded += run->n_events;
+	for (i = 0; i < run->n_events && !any_bundle; i++)
+		any_bundle = strstr(run->events[i], "\"file_bundle_hash\"") != NULL;
+	if (sync_parse_eventupload(resp->body, resp->len, &hashes, &n, why, sizeof(why)) < 0) {
+		say(run, LOG_WARNING, "Event upload: %s", why);
+		n = 0;
+	}
+	/* Bundle binaries: asked for, or at least to be forgotten for the bundles just sent. */
+	if (n || any_bundle) {
+		m = ipc_msg_new(SANTAD_BUNDLE_BINARIES);
+		asked = m ? ipc_dict_put_array(ipc_msg_body(m), "hashes") : NULL;
+		uploaded = m ? ipc_dict_put_array(ipc_msg_body(m), "uploaded") : NULL;
+		for (i = 0; asked && i < n; i++)
+			ipc_array_add_string(asked, hashes[i]);
+		if (uploaded)
+			put_uploaded_bundles(run, uploaded);
+	}
+	for (i = 0; i < n; i++)
+		free(hashes[i]);
+	free(hashes);
+	if (m && asked && uploaded && santad_call(run, m, SYNC_SANTAD_TIMEOUT, on_bin_events) == 0)
+		return;
+	if (m && !(asked && uploaded))
+		ipc_msg_free(m);
 	events_delete_batch(run);
 }
 
@@ -654,6 +806,7 @@ on_preflight_ok(struct sync_run *run, const struct http_response *resp)
 	if (run->type != SYNC_TYPE_NORMAL && run->type != was)
 		say(run, LOG_INFO, "Clean sync requested by server");
 	say(run, LOG_INFO, "Preflight complete");
+	run->svc->batch_size = run->pf.batch_size;
 	events_next(run);
 }
 
@@ -709,7 +862,8 @@ on_santad_info(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 	}
 	snprintf(run->machine_id, sizeof(run->machine_id), "%s", id);
 	req = sync_type_from_string(required);
-	if (req > (int)run->type)
+	/* A clean sync is the next full sync's business, not an upload's (it would drop events). */
+	if (req > (int)run->type && !run->events_only)
 		run->type = (enum sync_type)req;
 	ipc_dict_get_string(m, "serial_num", &info.serial_num);
 	ipc_dict_get_string(m, "hostname", &info.hostname);
@@ -728,6 +882,14 @@ on_santad_info(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 	info.teamid_rule_count = count_of(counts, "teamid");
 	info.signingid_rule_count = count_of(counts, "signingid");
 	info.cdhash_rule_count = count_of(counts, "cdhash");
+	if (run->events_only) {
+		/* Between full syncs: straight to the upload, with the last preflight's batch size. */
+		ipc_msg_free(reply);
+		if (run->svc->batch_size)
+			run->pf.batch_size = run->svc->batch_size;
+		events_next(run);
+		return;
+	}
 	say(run, LOG_INFO, "Preflight starting");
 	stage_post(run, "preflight", sync_preflight_request(&info), on_preflight_ok,
 		   preflight_failed);
@@ -749,6 +911,7 @@ run_free(struct sync_run *run)
 {
 	sd_event_source_disable_unref(run->sleep);
 	events_clear_batch(run);
+	bin_clear(run);
 	if (run->rules)
 		fclose(run->rules);
 	if (run->rules_fd >= 0)
@@ -769,7 +932,7 @@ run_start(struct sync_run *run)
 	struct syncservice *svc = run->svc;
 
 	svc->running = run;
-	say(run, LOG_INFO, "Starting sync...");
+	say(run, LOG_INFO, run->events_only ? "Starting event upload..." : "Starting sync...");
 	if (run->who.sync_type == SYNC_TYPE_CLEAN)
 		say(run, LOG_INFO, "Clean sync requested by user");
 	else if (run->who.sync_type == SYNC_TYPE_CLEAN_ALL)
@@ -785,6 +948,21 @@ on_result_noted(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *u
 	ipc_msg_free(reply);
 }
 
+/* After a run: the queued one, or an upload santad asked for meanwhile. */
+static void
+start_next(struct syncservice *svc)
+{
+	struct sync_run *run = svc->queued;
+
+	if (run) {
+		svc->queued = NULL;
+		run_start(run);
+	} else if (svc->events_wanted) {
+		svc->events_wanted = false;
+		sync_events_now(svc);
+	}
+}
+
 static void
 finish(struct sync_run *run, int status, const char *stage, const char *error)
 {
@@ -792,6 +970,16 @@ finish(struct sync_run *run, int status, const char *stage, const char *error)
 	struct ipc_msg *m;
 	unsigned int next;
 
+	if (run->events_only) {
+		/* Not a sync: no result for santactl status, and the periodic sync keeps its time. */
+		if (status != SYNC_STATUS_SUCCESS)
+			say(run, LOG_WARNING, "Event upload failed at %s: %s", stage ? stage : "?",
+			    error ? error : "unknown error");
+		svc->running = NULL;
+		run_free(run);
+		start_next(svc);
+		return;
+	}
 	if (status == SYNC_STATUS_SUCCESS) {
 		say(run, LOG_NOTICE, "Sync completed successfully");
 		svc->syncs_ok++;
@@ -830,11 +1018,26 @@ finish(struct sync_run *run, int status, const char *stage, const char *error)
 	svc->running = NULL;
 	run_free(run);
 	sync_schedule(svc, next);
-	if (svc->queued) {
-		run = svc->queued;
-		svc->queued = NULL;
-		run_start(run);
+	start_next(svc);
+}
+
+void
+sync_events_now(struct syncservice *svc)
+{
+	struct sync_run *run;
+
+	if (svc->running || svc->queued) {
+		svc->events_wanted = true;
+		return;
 	}
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		return;
+	run->svc = svc;
+	run->rules_fd = -1;
+	run->events_only = true;
+	run->pf.batch_size = SYNC_DEFAULT_BATCH_SIZE;
+	run_start(run);
 }
 
 int
@@ -869,6 +1072,8 @@ on_periodic(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (!svc->running)
 		sync_enqueue(svc, &who);
+	else
+		sync_schedule(svc, 10); /* an upload between syncs is running: soon after it */
 	return 0;
 }
 

@@ -36,6 +36,8 @@ struct syncservice {
 	struct sync_run *queued;
 	sd_event_source *periodic; /* next full sync */
 	unsigned int consecutive_failures;
+	unsigned int batch_size; /* the last preflight's, for uploads between full syncs */
+	bool events_wanted;      /* santad asked for an upload while a sync was running */
 	bool stopping; /* runs waiting on santad are freed, not continued */
 	uint64_t syncs_ok, syncs_failed;
 };
@@ -50,6 +52,8 @@ struct sync_requester {
 
 /* Starts or queues a sync; -EBUSY when too many are waiting. Takes the requester's refs. */
 int sync_enqueue(struct syncservice *svc, struct sync_requester *who);
+/* santad has events to go up now (a bundle was hashed): uploads them without a full sync. */
+void sync_events_now(struct syncservice *svc);
 /* Arms the next periodic sync, in interval seconds with up to 50 % jitter. */
 void sync_schedule(struct syncservice *svc, unsigned int interval);
 void sync_abort_all(struct syncservice *svc);

@@ -38,6 +38,10 @@ chmod 0755 "$app/bin/tool" "$app/lib/helper" "$app/share/run.sh" "$app/lib/libz.
 mkdir -p "$work/loose"
 cp /usr/bin/true "$work/loose/true"
 tool_sha=$(sha256sum "$app/bin/tool" | cut -d' ' -f1)
+helper_sha=$(sha256sum "$app/lib/helper" | cut -d' ' -f1)
+tree_expected=$(printf '%s\n' "$tool_sha" "$helper_sha" | sort | tr -d '\n' | sha256sum | cut -d' ' -f1)
+# The server wants every executable of that bundle once it sees its hash.
+echo "{\"event_upload_bundle_binaries\": [\"$tree_expected\"]}" > "$srv/eventupload.json"
 
 cat > "$work/santa.conf" <<CONF
 ClientMode = MONITOR
@@ -64,6 +68,46 @@ helper_state() {
 check "the bundle socket is there before anyone asks" test -S "$work/run/santabundleservice.sock"
 check "no bundle service runs until a client connects" test -z "$(bundle_pid)"
 check "santactl status says it starts on demand" test "$(helper_state)" = "on demand"
+
+# First (the first full sync comes 15 s after start): a program of an application tree is
+# blocked, its event waits for upload, and its bundle is hashed: the tree below
+# BundleRoots, its two ELF programs (not the script, not the library).
+"$app/bin/tool" 2> /dev/null && fail "the blocked tool ran" || pass "the blocked tool was denied"
+for _ in $(seq 1 30); do "$santactl" printlog 2> /dev/null | grep -q "$tool_sha" && break; sleep 0.1; done
+out=$("$santactl" bundleinfo --json "$app/bin/tool")
+svc=$(bundle_pid) # now: it exits 2 s after its last client
+svc_status=$(cat "/proc/$svc/status" 2> /dev/null || true)
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$out" "$1"; }
+check "a tree bundle is named after its directory" test "$(field name)" = myapp
+check "a tree bundle has the tree's path" test "$(field bundle_path)" = "$app"
+check "only the ELF programs count (not the script or the library)" test "$(field binary_count)" = 2
+check "the tree's bundle hash matches" test "$(field bundle_hash)" = "$tree_expected"
+
+# The bundle reaches the sync server at once: the blocked event with its file_bundle_*
+# fields, then (the server asked for that hash) one BUNDLE_BINARY event per executable.
+uploads() {
+	python3 - "$srv/requests.jsonl" <<'PY' 2> /dev/null || true
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == "eventupload":
+        for e in r["body"]["events"]:
+            print(e.get("decision"), e.get("file_sha256"), e.get("file_bundle_hash"),
+                  e.get("file_bundle_binary_count"), e.get("file_bundle_name"), e.get("file_name"))
+PY
+}
+for _ in $(seq 1 50); do [ "$(uploads | grep -c BUNDLE_BINARY)" -ge 2 ] && break; sleep 0.1; done
+ups=$(uploads)
+echo "$ups" | sed 's/^/# uploaded: /'
+check "the blocked event went up with its bundle (hash, count, name)" \
+	grep -qx "BLOCK_BINARY $tool_sha $tree_expected 2 myapp tool" <<< "$ups"
+check "the server got a BUNDLE_BINARY event for the tool" \
+	grep -qx "BUNDLE_BINARY $tool_sha $tree_expected 2 myapp tool" <<< "$ups"
+check "and one for the other executable" \
+	grep -qx "BUNDLE_BINARY $helper_sha $tree_expected 2 myapp helper" <<< "$ups"
+check "and no more" test "$(grep -c BUNDLE_BINARY <<< "$ups")" -eq 2
+check "it was not a full sync (no preflight yet)" bash -c "! grep -q '\"stage\": \"preflight\"' '$srv/requests.jsonl'"
+check "the uploaded event left events.db" bash -c "! '$santactl' printlog | grep -q '$tool_sha'"
 
 # A real installed package, computed independently: the ELF programs dpkg lists for it
 # (executables, or shared objects with an interpreter), each file once, sorted hex
@@ -99,9 +143,6 @@ print(len(hashes), hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest())
 PY
 )
 out=$("$santactl" bundleinfo --json /usr/bin/true)
-svc=$(bundle_pid) # now: it exits 2 s after its last client
-svc_status=$(cat "/proc/$svc/status" 2> /dev/null || true)
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$out" "$1"; }
 check "/usr/bin/true belongs to the coreutils package" test "$(field name)" = coreutils
 check "its version is dpkg's" test "$(field version)" = "$(dpkg-query -W -f='${Version}' coreutils)"
 check "the executable count matches an independent count (${expected% *})" \
@@ -128,15 +169,6 @@ human=$("$santactl" bundleinfo /usr/bin/true)
 check "bundleinfo prints the hash" grep -qx "BundleHash: ${expected#* }" <<< "$human"
 check "bundleinfo prints each executable" grep -q "Path: /usr/bin/true\|Path: /bin/true" <<< "$human"
 
-# An application tree below BundleRoots: its two ELF programs; the script and the library are not.
-out=$("$santactl" bundleinfo --json "$app/bin/tool")
-tree_expected=$(cat "$app/bin/tool" > /dev/null; printf '%s%s' \
-	"$(printf '%s\n' "$(sha256sum "$app/bin/tool" | cut -d' ' -f1)" "$(sha256sum "$app/lib/helper" | cut -d' ' -f1)" | sort | tr -d '\n')" | sha256sum | cut -d' ' -f1)
-check "a tree bundle is named after its directory" test "$(field name)" = myapp
-check "a tree bundle has the tree's path" test "$(field bundle_path)" = "$app"
-check "only the ELF programs count (not the script or the library)" test "$(field binary_count)" = 2
-check "the tree's bundle hash matches" test "$(field bundle_hash)" = "$tree_expected"
-
 # Not a bundle: exit 2, as Santa.
 st=0
 "$santactl" bundleinfo "$work/loose/true" > "$work/loose.out" 2>&1 || st=$?
@@ -162,18 +194,8 @@ check "the next client starts it again" test -n "$svc2" -a "$svc2" != "$svc"
 # A crash: santad restarts it.
 kill -9 "$svc2"
 cp /usr/bin/id "$mnt/plain"
-check "santad decides while the bundle service is down" "$mnt/plain" -u
+check "santad decides while the bundle service is down" bash -c "'$mnt/plain' -u > /dev/null"
 for _ in $(seq 1 20); do [ -n "$(bundle_pid)" ] && [ "$(bundle_pid)" != "$svc2" ] && break; sleep 0.1; done
 check "killed with -9, it is back within 2 s" test -n "$(bundle_pid)"
-
-# The result reaches the events santad keeps for the sync server (file_bundle_* fields).
-"$app/bin/tool" 2> /dev/null && fail "the blocked tool ran" || pass "the blocked tool was denied"
-for _ in $(seq 1 30); do "$santactl" printlog 2> /dev/null | grep -q "$tool_sha" && break; sleep 0.1; done
-"$santactl" bundleinfo "$app/bin/tool" > /dev/null
-for _ in $(seq 1 30); do grep -q "bundle of $tool_sha" "$work/santad.err" && break; sleep 0.1; done
-log=$("$santactl" printlog)
-check "the pending event carries the bundle hash" grep -q "\"file_bundle_hash\": *\"$tree_expected\"" <<< "$log"
-check "and the bundle's name and count" \
-	bash -c "grep -q '\"file_bundle_name\": *\"myapp\"' <<< '$log' && grep -q '\"file_bundle_binary_count\": *2' <<< '$log'"
 
 check_finish bundle
