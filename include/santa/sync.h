@@ -28,6 +28,18 @@
 #define SYNC_IDENTIFIER_MAX      256 /* as SANTA_IDENTIFIER_MAX in the rules DB */
 #define SYNC_DEFAULT_BATCH_SIZE  50
 #define SYNC_DEFAULT_FULL_SYNC_INTERVAL 600
+#define SYNC_BACKOFF_FIRST_S            60 /* after the first failed sync */
+#define SYNC_BACKOFF_MAX_DOUBLINGS      4
+
+/*
+ * Seconds until the next full sync: the full sync interval after a success;
+ * after the nth failure in a row 60 s doubled n-1 times (at most 4 times),
+ * never longer than the interval. full_sync_interval 0: the default.
+ */
+unsigned int sync_next_delay(bool ok, unsigned int consecutive_failures,
+			     unsigned int full_sync_interval);
+/* interval_usec plus up to half of it, chosen by random. */
+uint64_t sync_jittered_usec(uint64_t interval_usec, uint64_t random);
 
 enum sync_type {
 	SYNC_TYPE_NORMAL = 0,

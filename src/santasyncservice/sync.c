@@ -26,7 +26,6 @@
 #define SYNC_SANTAD_TIMEOUT    (10 * 1000 * 1000ULL)
 #define SYNC_RULES_TIMEOUT     (300 * 1000 * 1000ULL) /* santad storing rules, as Santa */
 #define SYNC_EVENTS_PAGE       64
-#define SYNC_RETRY_MIN_S       60
 #define SYNC_BUNDLE_EVENTS_BYTES_MAX (64 * 1024 * 1024) /* BUNDLE_BINARY events from santad */
 
 struct sync_run;
@@ -807,6 +806,7 @@ on_preflight_ok(struct sync_run *run, const struct http_response *resp)
 		say(run, LOG_INFO, "Clean sync requested by server");
 	say(run, LOG_INFO, "Preflight complete");
 	run->svc->batch_size = run->pf.batch_size;
+	run->svc->full_sync_interval = run->pf.full_sync_interval;
 	events_next(run);
 }
 
@@ -984,15 +984,12 @@ finish(struct sync_run *run, int status, const char *stage, const char *error)
 		say(run, LOG_NOTICE, "Sync completed successfully");
 		svc->syncs_ok++;
 		svc->consecutive_failures = 0;
-		next = run->pf.full_sync_interval;
+		next = sync_next_delay(true, 0, run->pf.full_sync_interval);
 	} else {
 		say(run, LOG_ERR, "Sync failed at %s: %s", stage, error ? error : "unknown error");
 		svc->syncs_failed++;
 		svc->consecutive_failures++;
-		/* Back off from a failing server, up to the full sync interval. */
-		next = SYNC_RETRY_MIN_S << (svc->consecutive_failures < 5 ? svc->consecutive_failures - 1 : 4);
-		if (next > SYNC_DEFAULT_FULL_SYNC_INTERVAL && run->pf.full_sync_interval)
-			next = run->pf.full_sync_interval;
+		next = sync_next_delay(false, svc->consecutive_failures, svc->full_sync_interval);
 	}
 	m = ipc_msg_new(SANTAD_SYNC_RESULT);
 	if (m) {
@@ -1080,20 +1077,20 @@ on_periodic(sd_event_source *s, uint64_t usec, void *userdata)
 void
 sync_schedule(struct syncservice *svc, unsigned int interval)
 {
-	uint64_t now, usec = (uint64_t)interval * 1000000ULL, jitter = 0;
+	uint64_t now, random = 0, usec;
 
-	/* Santa's timer has 50 % leeway: spread a fleet's syncs over half the interval. */
-	if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
-		jitter = 0;
-	jitter = usec / 2 ? jitter % (usec / 2) : 0;
+	if (getrandom(&random, sizeof(random), 0) != sizeof(random))
+		random = 0;
+	usec = sync_jittered_usec((uint64_t)interval * 1000000ULL, random);
+	santa_log(&svc->log, LOG_INFO, "next full sync in %llu s", (unsigned long long)(usec / 1000000));
 	sd_event_now(svc->event, CLOCK_MONOTONIC, &now);
 	if (!svc->periodic) {
-		if (sd_event_add_time(svc->event, &svc->periodic, CLOCK_MONOTONIC, now + usec + jitter,
+		if (sd_event_add_time(svc->event, &svc->periodic, CLOCK_MONOTONIC, now + usec,
 				      1000000, on_periodic, svc) < 0)
 			santa_log(&svc->log, LOG_ERR, "cannot schedule the next sync");
 		return;
 	}
-	sd_event_source_set_time(svc->periodic, now + usec + jitter);
+	sd_event_source_set_time(svc->periodic, now + usec);
 	sd_event_source_set_enabled(svc->periodic, SD_EVENT_ONESHOT);
 }
 

@@ -37,6 +37,7 @@ struct syncservice {
 	sd_event_source *periodic; /* next full sync */
 	unsigned int consecutive_failures;
 	unsigned int batch_size; /* the last preflight's, for uploads between full syncs */
+	unsigned int full_sync_interval; /* the last preflight's: caps the backoff */
 	bool events_wanted;      /* santad asked for an upload while a sync was running */
 	bool stopping; /* runs waiting on santad are freed, not continued */
 	uint64_t syncs_ok, syncs_failed;

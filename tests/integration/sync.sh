@@ -102,6 +102,10 @@ fi
 # Nobody asks: the first full sync starts by itself, 15 s after the service (as Santa).
 for _ in $(seq 1 250); do grep -q '"stage": "postflight"' "$srv/requests.jsonl" 2> /dev/null && break; sleep 0.1; done
 check "the first full sync runs by itself after start" grep -q '"stage": "postflight"' "$srv/requests.jsonl"
+sleep 0.2
+next=$( { grep -o "next full sync in [0-9]* s" "$work/santad.err" || true; } | tail -1 | awk '{print $5}')
+check "then the next one is due after full_sync_interval (3600 s) plus up to 50 % ($next s)" \
+	test "${next:-0}" -ge 3600 -a "${next:-0}" -lt 5400
 out=$("$santactl" sync 2>&1) && st=0 || st=$?
 echo "$out" | sed 's/^/# /'
 check "santactl sync exits 0" test "$st" -eq 0

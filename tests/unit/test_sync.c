@@ -380,10 +380,35 @@ test_compression_matches_fixtures(void **state)
 	free(json);
 }
 
+/* The next full sync: the interval after a success, 60 s doubling after failures, capped. */
+static void
+test_schedule(void **state)
+{
+	assert_int_equal(sync_next_delay(true, 0, 3600), 3600);
+	assert_int_equal(sync_next_delay(true, 0, 0), SYNC_DEFAULT_FULL_SYNC_INTERVAL);
+	assert_int_equal(sync_next_delay(false, 1, 3600), 60);
+	assert_int_equal(sync_next_delay(false, 2, 3600), 120);
+	assert_int_equal(sync_next_delay(false, 3, 3600), 240);
+	assert_int_equal(sync_next_delay(false, 4, 3600), 480);
+	assert_int_equal(sync_next_delay(false, 5, 3600), 960);
+	assert_int_equal(sync_next_delay(false, 50, 3600), 960);
+	/* Never longer than a normal interval. */
+	assert_int_equal(sync_next_delay(false, 5, 600), 600);
+	assert_int_equal(sync_next_delay(false, 5, 0), SYNC_DEFAULT_FULL_SYNC_INTERVAL);
+	assert_int_equal(sync_next_delay(false, 1, 30), 30);
+	/* Jitter: up to half the interval, never less than it. */
+	assert_int_equal(sync_jittered_usec(600000000, 0), 600000000);
+	assert_int_equal(sync_jittered_usec(600000000, 299999999), 899999999);
+	assert_int_equal(sync_jittered_usec(600000000, 300000000), 600000000);
+	assert_int_equal(sync_jittered_usec(1, 12345), 1);
+	assert_int_equal(sync_jittered_usec(0, 7), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_preflight_fixtures),
 		cmocka_unit_test(test_preflight_spellings_and_errors),
 		cmocka_unit_test(test_clean_sync_resolution),
