@@ -256,6 +256,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "compiler_rules", (json_int_t)get_int(rules, "compiler"),
 				  "transitive_rules", (json_int_t)get_int(rules, "transitive"),
 				  "events_pending_upload", (json_int_t)get_int(b, "events_pending_upload")));
+		json_object_set_new(json_object_get(root, "database"), "events_dropped",
+				    json_integer(get_int(b, "events_dropped")));
 		json_object_set_new(json_object_get(root, "database"), "rules_db_error",
 				    json_string(get_str(b, "rules_db_error")));
 		json_object_set_new(json_object_get(root, "daemon"), "log_lines_lost",
@@ -338,6 +340,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Compiler Rules", "%lld", (long long)get_int(rules, "compiler"));
 		row("Transitive Rules", "%lld", (long long)get_int(rules, "transitive"));
 		row("Events Pending Upload", "%lld", (long long)get_int(b, "events_pending_upload"));
+		if (get_int(b, "events_dropped") > 0)
+			row("Events Dropped (cap)", "%lld", (long long)get_int(b, "events_dropped"));
 		if (get_int(b, "static_rules") > 0) {
 			printf(">>> Static Rules\n");
 			row("Rules", "%lld", (long long)get_int(b, "static_rules"));

@@ -163,4 +163,26 @@ check "logging resumes once there is room" test "$(wc -l < "$work/full/santa.log
 stop
 umount "$work/full"
 
+# ---- the sync server down for a long time: events kept up to the cap, the rest counted ----
+write_config "SyncBaseURL = http://127.0.0.1:9/" "MachineID = m" "EventsDBMaxEvents = 5" \
+	"BlockedPathRegex = ^$mnt/blockdir/"
+rm -f "$work/state/events.db"*
+mkdir -p "$mnt/blockdir"
+for i in $(seq 1 12); do cp "$mnt/allowed" "$mnt/blockdir/b$i"; done
+santa_start_santad "$santad"
+denied=0
+for i in $(seq 1 12); do "$mnt/blockdir/b$i" 2> /dev/null || denied=$((denied + 1)); done
+check "12 blocked execs were denied with the server unreachable ($denied)" test "$denied" -eq 12
+for _ in $(seq 1 30); do
+	js=$("$santactl" status --json)
+	[ "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1])["database"]; print(d["events_pending_upload"] + d["events_dropped"])' "$js")" -ge 12 ] && break
+	sleep 0.1
+done
+pending=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["database"]["events_pending_upload"])' "$js")
+dropped=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["database"]["events_dropped"])' "$js")
+check "events are kept up to EventsDBMaxEvents ($pending of 5)" test "$pending" -eq 5
+check "the oldest beyond it are dropped and counted ($dropped)" test "$dropped" -eq 7
+check "the newest are the ones kept" bash -c "'$santactl' printlog | grep -q 'blockdir/b12\|\"file_name\": *\"b12\"'"
+stop
+
 check_finish fault
