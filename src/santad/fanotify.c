@@ -278,9 +278,29 @@ handle_notification(struct santad *d, int fd, pid_t pid, uint64_t mask)
 }
 
 static int
+on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct santad *d = userdata;
+
+	sd_event_source_set_enabled(d->fan.notify_io, SD_EVENT_ON);
+	return 0;
+}
+
+/*
+ * Exec notifications are only logged, never answered: read them in batches,
+ * at most every NOTIFY_COALESCE_USEC, rather than waking (and making a storm
+ * of execs share the CPU with us) once per exec.
+ */
+static int
 on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	read_events(userdata, fd, handle_notification);
+	struct santad *d = userdata;
+
+	read_events(d, fd, handle_notification);
+	if (d->fan.notify_pause &&
+	    sd_event_source_set_time_relative(d->fan.notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
+	    sd_event_source_set_enabled(d->fan.notify_pause, SD_EVENT_ONESHOT) >= 0)
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	return 0;
 }
 
@@ -337,6 +357,10 @@ fan_client_start(struct santad *d)
 		else
 			(void)sd_event_add_io(d->event, &fan->notify_io, fan->notify_fd, EPOLLIN,
 					      on_notify, d);
+		if (fan->notify_io &&
+		    sd_event_add_time_relative(d->event, &fan->notify_pause, CLOCK_MONOTONIC,
+					       NOTIFY_COALESCE_USEC, 1000, on_notify_resume, d) >= 0)
+			sd_event_source_set_enabled(fan->notify_pause, SD_EVENT_OFF);
 	}
 	by_mount = d->cfg.watch_mark_mount;
 	/* A watched path that is not itself a mount point: mark what holds it. */
@@ -381,6 +405,7 @@ fan_client_stop(struct fan_client *fan)
 	fan->mounts = NULL;
 	sd_event_source_disable_unref(fan->notify_io);
 	fan->notify_io = NULL;
+	fan->notify_pause = sd_event_source_disable_unref(fan->notify_pause);
 	if (fan->notify_fd >= 0)
 		close(fan->notify_fd);
 	fan->notify_fd = -1;

@@ -143,6 +143,7 @@ void exec_job_run(struct exec_job *job);
 /* ---- fanotify ---- */
 
 #define FAN_MAX_MARKS 4096
+#define NOTIFY_COALESCE_USEC 5000 /* exec notifications are read at most this often */
 
 struct watched {
 	char key[32]; /* "mnt:ID" or "dev:MAJ:MIN" */
@@ -159,6 +160,7 @@ struct fan_client {
 	sd_event_source *mounts;
 	int notify_fd; /* FAN_OPEN_EXEC notifications, for logging, or -1 */
 	sd_event_source *notify_io;
+	sd_event_source *notify_pause; /* batches those reads (NOTIFY_COALESCE_USEC) */
 };
 
 int fan_client_start(struct santad *d);
