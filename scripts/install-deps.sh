@@ -13,6 +13,7 @@ packages=(
 	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
+	strace  # a peer under a tracer is refused (test_ipc)
 	openssl  # certificates for the HTTPS / client-certificate sync test
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,61 @@ tracer_pid(int procfd, pid_t *tracer)
 }
 
 /*
+ * Every piece of executable code mapped into the process must come from a
+ * file only root could have written (the binary, the loader, system
+ * libraries): LD_PRELOAD or LD_AUDIT of a user's own library, or code
+ * written into an anonymous executable mapping, would make a genuine binary
+ * run someone else's code. The mapped files are looked at through
+ * map_files/, so a path swapped since the mapping proves nothing.
+ */
+static int
+check_mapped_code(int procfd, pid_t pid, char *why, size_t why_size)
+{
+	char line[PATH_MAX + 128], range[64];
+	int fd, r = 0;
+	FILE *maps;
+
+	fd = openat(procfd, "maps", O_RDONLY | O_CLOEXEC);
+	maps = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!maps) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, why_size, "cannot read the memory map of pid %d", (int)pid);
+		return -EPERM;
+	}
+	while (r == 0 && fgets(line, sizeof(line), maps)) {
+		char perms[8] = "", path[PATH_MAX] = "";
+		unsigned long long inode = 0;
+		struct stat st;
+		int mfd;
+
+		path[0] = '\0';
+		if (sscanf(line, "%63s %7s %*s %*s %llu %4095[^\n]", range, perms, &inode, path) < 3 ||
+		    !strchr(perms, 'x'))
+			continue;
+		if (inode == 0) {
+			/* [vdso] and [vsyscall] are the kernel's; any other is code from nowhere. */
+			if (strcmp(path, "[vdso]") == 0 || strcmp(path, "[vsyscall]") == 0)
+				continue;
+			snprintf(why, why_size, "pid %d runs code from an anonymous mapping", (int)pid);
+			r = -EPERM;
+			break;
+		}
+		snprintf(line, sizeof(line), "map_files/%s", range);
+		mfd = openat(procfd, line, O_RDONLY | O_CLOEXEC);
+		if (mfd < 0 || fstat(mfd, &st) < 0 || !santa_stat_is_root_trusted(&st)) {
+			snprintf(why, why_size, "pid %d runs code from %s, which is not root's alone",
+				 (int)pid, path[0] ? path : range);
+			r = -EPERM;
+		}
+		if (mfd >= 0)
+			close(mfd);
+	}
+	fclose(maps);
+	return r;
+}
+
+/*
  * The checks on a live process: pidfd pins it, /proc/PID must still be that
  * process, nobody may trace it, and its executable must be an allowlisted
  * file unchanged since the list was built.
@@ -170,6 +226,9 @@ validate_process(pid_t pid, int pidfd, const struct ipc_allowlist *list, struct 
 		snprintf(why, why_size, "%s changed since Santa started (SHA-256 differs)", exe);
 		goto out;
 	}
+	r = check_mapped_code(procfd, pid, why, why_size);
+	if (r < 0)
+		goto out;
 	snprintf(peer->name, sizeof(peer->name), "%s", id->name);
 	r = 0;
 out:

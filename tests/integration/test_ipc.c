@@ -278,6 +278,54 @@ test_impostors_refused(void **state)
 	stop_server(&srv);
 }
 
+/* A genuine binary running someone else's code, or under a tracer, is not trusted. */
+static void
+test_injected_or_traced_refused(void **state)
+{
+	char out[1024], lib[600];
+	const char *libm = access("/lib/x86_64-linux-gnu/libm.so.6", F_OK) == 0
+				   ? "/lib/x86_64-linux-gnu/libm.so.6"
+				   : "/usr/lib/x86_64-linux-gnu/libm.so.6";
+	struct server srv;
+	int r;
+
+	need_root(state);
+	start_server(&srv, "inj", genuine, NULL, NULL);
+	/* ASan wants to be first among the preloaded libraries: told not to mind. */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
+
+	/* LD_PRELOAD of a library a user could have written: refused. */
+	snprintf(lib, sizeof(lib), "%s/libmine.so", tmpdir);
+	copy_file(libm, lib, 0755);
+	assert_int_equal(chown(lib, 65534, 65534), 0);
+	setenv("LD_PRELOAD", lib, 1);
+	r = run(out, genuine, "call", srv.sock, "0");
+	unsetenv("LD_PRELOAD");
+	assert_int_equal(r, 2);
+	assert_non_null(strstr(out, "which is not root's alone"));
+
+	/* A system library preloaded is code root installed: accepted. */
+	setenv("LD_PRELOAD", libm, 1);
+	r = run(out, genuine, "call", srv.sock, "0");
+	unsetenv("LD_PRELOAD");
+	assert_int_equal(r, 0);
+	unsetenv("ASAN_OPTIONS");
+
+	/* Under a tracer (strace, which ptrace-attaches to it): refused. */
+	if (access("/usr/bin/strace", X_OK) == 0) {
+		/* LeakSanitizer cannot run under ptrace: not what is tested here. */
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+		r = run(out, "/usr/bin/strace", "-f", "-o", "/dev/null", genuine, "call", srv.sock,
+			"0");
+		unsetenv("ASAN_OPTIONS");
+		if (r != 2)
+			print_message("under strace: %s\n", out);
+		assert_int_equal(r, 2);
+		assert_non_null(strstr(out, "is being traced"));
+	}
+	stop_server(&srv);
+}
+
 static void
 test_version_mismatch_and_no_hello(void **state)
 {
@@ -744,6 +792,7 @@ main(void)
 		cmocka_unit_test(test_unprivileged_user_gets_no_privilege),
 		cmocka_unit_test(test_wrong_uid_refused),
 		cmocka_unit_test(test_impostors_refused),
+		cmocka_unit_test(test_injected_or_traced_refused),
 		cmocka_unit_test(test_version_mismatch_and_no_hello),
 		cmocka_unit_test(test_connect_then_exec_gains_nothing),
 		cmocka_unit_test(test_endpoint_both_ways_with_fds),
