@@ -163,6 +163,38 @@ check "logging resumes once there is room" test "$(wc -l < "$work/full/santa.log
 stop
 umount "$work/full"
 
+# ---- SIGKILL of santad in the middle of an exec storm: nobody stays stuck, a restart resumes ----
+write_config
+santa_start_santad "$santad"
+mkdir -p "$mnt/storm"
+storm_pids=()
+for k in 1 2 3 4; do
+	(
+		for i in $(seq 1 150); do
+			cp "$mnt/allowed" "$mnt/storm/p$k-$i" # a new file: hashed, decided cold
+			printf '%s' "$k-$i" >> "$mnt/storm/p$k-$i"
+			"$mnt/storm/p$k-$i" || true
+			"$mnt/blocked" x 2> /dev/null || true
+		done
+		echo done >> "$work/storm-done"
+	) &
+	storm_pids+=($!)
+done
+sleep 1
+kill -9 "$pid"
+wait "$pid" 2> /dev/null || true
+pid=
+for _ in $(seq 1 300); do [ "$(cat "$work/storm-done" 2> /dev/null | wc -l)" -eq 4 ] && break; sleep 0.1; done
+check "after SIGKILL mid-storm every exec loop ran to its end (none stuck)" \
+	test "$(cat "$work/storm-done" 2> /dev/null | wc -l)" -eq 4
+for p in "${storm_pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done
+santa_start_santad "$santad"
+check "a restarted santad enforces again (the blocked file is denied)" bash -c "! '$mnt/blocked' x 2>/dev/null"
+cp "$mnt/allowed" "$mnt/storm/after"
+printf 'after' >> "$mnt/storm/after"
+check "and decides new files" "$mnt/storm/after"
+stop
+
 # ---- the sync server down for a long time: events kept up to the cap, the rest counted ----
 write_config "SyncBaseURL = http://127.0.0.1:9/" "MachineID = m" "EventsDBMaxEvents = 5" \
 	"BlockedPathRegex = ^$mnt/blockdir/"
