@@ -195,6 +195,24 @@ printf 'after' >> "$mnt/storm/after"
 check "and decides new files" "$mnt/storm/after"
 stop
 
+# ---- symlinks planted where santad writes: never followed ----
+echo precious > "$work/victim"
+victim_sum=$(sha256sum < "$work/victim")
+ln -sf "$work/victim" "$work/linked.log"
+write_config
+sed -i "s|^EventLogPath = .*|EventLogPath = $work/linked.log|" "$work/santa.conf"
+st=0
+timeout 10 "$santad" --config "$work/santa.conf" > "$work/symlink.err" 2>&1 || st=$?
+check "a symlinked event log stops santad at start (exit $st)" test "$st" -ne 0 -a "$st" -ne 124
+check "saying why" grep -q "event log" "$work/symlink.err"
+ln -sf "$work/victim" "$work/linked.db"
+write_config
+sed -i "s|^RulesDBPath = .*|RulesDBPath = $work/linked.db|" "$work/santa.conf"
+santa_start_santad "$santad"
+check "a symlinked rules.db is not opened (santad runs fail-safe)" grep -q "not a usable rules database\|cannot open" "$work/santad.err"
+stop
+check "the files the symlinks pointed at are untouched" test "$(sha256sum < "$work/victim")" = "$victim_sum"
+
 # ---- the sync server down for a long time: events kept up to the cap, the rest counted ----
 write_config "SyncBaseURL = http://127.0.0.1:9/" "MachineID = m" "EventsDBMaxEvents = 5" \
 	"BlockedPathRegex = ^$mnt/blockdir/"
