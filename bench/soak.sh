@@ -5,8 +5,9 @@
 # santad's RSS and open fds every 10 s and checks at the end that both are
 # flat, that no decision missed the deadline and that the blocked program
 # never ran. Private tmpfs, own mount namespace, as every santad test.
-# RSS is judged over the second half of the run: the decision cache's pages
-# are touched as new files arrive, so RSS rises until the cache is warm.
+# RSS is judged over the second half of the run, with a decision cache small
+# enough to be full (and evicting) long before: its pages are touched as new
+# files arrive, so RSS rises until then.
 # usage: bench/soak.sh SANTAD SANTACTL [SECONDS] [HOGS] [RSS_SPREAD_PERCENT]
 #   (as root; a Release build for the 30-minute run, where RSS_SPREAD_PERCENT
 #   defaults to 10; an ASan build holds freed memory, so give it a large one;
@@ -58,6 +59,8 @@ cc -O2 -o "$work/storm" "$work/storm.c"
 ClientMode = MONITOR
 SantactlPath = $santactl
 DecisionTimeoutMs = 1000
+; small enough to be full (and evicting) within minutes: RSS then says what leaks
+DecisionCacheSize = 4096
 [StaticRule:blocked]
 identifier = $(sha256sum "$mnt/blocked" | cut -d' ' -f1)
 rule_type = BINARY

@@ -64,6 +64,14 @@ for line in open(sys.argv[1]):
     if r["stage"] == sys.argv[2]:
         print(json.dumps(r["body"], sort_keys=True))' "$srv/requests.jsonl" "$1"
 }
+requests_field() { # STAGE FIELD: that field of each request the server got for the stage
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == sys.argv[2]:
+        print(r.get(sys.argv[3]) or "")' "$srv/requests.jsonl" "$1" "$2"
+}
 jq_field() { # JSON EXPR
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
 }
@@ -210,6 +218,70 @@ check "sync passes the XSRF dance (exit 0)" test "$st" -eq 0
 check "the client fetched xsrf/<machine id>" grep -q '"path": "/santa/xsrf/test-machine-1"' "$srv/requests.jsonl"
 check "later requests echo the token in the named header" grep -q '"X-Test-Xsrf": "tok-123"' "$srv/requests.jsonl"
 rm -f "$srv/xsrf"
+
+# ---- a dropped connection and a cut-off reply are retried; a wrong-typed one fails cleanly ----
+echo "preflight reset 1" > "$srv/fail"
+check "a connection dropped during preflight is retried and the sync succeeds" "$santactl" sync
+echo "ruledownload truncated 1" > "$srv/fail"
+check "a cut-off rule download is retried and the sync succeeds" "$santactl" sync
+rules_before=$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["binary_rules"])')
+echo '{"rules": "not a list"}' > "$srv/rules/0.json"
+st=0
+out=$("$santactl" sync 2>&1) || st=$?
+check "a wrong-typed rule download fails the sync (exit $st, 3 = rule download failed)" test "$st" -eq 3
+check "naming the field" grep -q "rules" <<< "$(grep -i "fail" <<< "$out")"
+check "and changes no rule" test "$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["binary_rules"])')" = "$rules_before"
+rm -f "$srv/rules/0.json"
+
+# ---- other encodings: gzip, none ----
+for enc in gzip none; do
+	echo "SyncClientContentEncoding = $enc" >> "$work/santa.conf"
+	old_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+	kill -HUP "$pid"
+	# The service reads santa.conf at start: santad restarts it on SIGHUP.
+	for _ in $(seq 1 100); do
+		new_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+		[ -n "$new_helper" ] && [ "$new_helper" != "$old_helper" ] && break
+		sleep 0.1
+	done
+	for _ in $(seq 1 30); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.3; done
+	got=$(requests_field postflight encoding | tail -1)
+	check "SyncClientContentEncoding = $enc: the server got '${got}' bodies" \
+		test "$got" = "$([ "$enc" = none ] && echo "" || echo "$enc")"
+	sed -i '/^SyncClientContentEncoding/d' "$work/santa.conf"
+done
+old_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+kill -HUP "$pid"
+for _ in $(seq 1 100); do
+	new_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+	[ -n "$new_helper" ] && [ "$new_helper" != "$old_helper" ] && break
+	sleep 0.1
+done
+
+# ---- events survive a santad crash and go up exactly once ----
+for i in 1 2 3; do
+	cp "$mnt/blocked" "$mnt/crash$i"
+	"$mnt/crash$i" x 2> /dev/null || true
+done
+for _ in $(seq 1 30); do [ "$("$santactl" printlog 2> /dev/null | grep -c "crash[123]")" -ge 3 ] && break; sleep 0.1; done
+check "3 blocks wait for upload" test "$("$santactl" printlog | grep -c '"file_name": *"crash[123]"')" -eq 3
+kill -9 "$pid"
+wait "$pid" 2> /dev/null || true
+pid=
+santa_start_santad "$santad"
+for _ in $(seq 1 50); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.3; done
+check "after the crash they are still there and went up" test "$("$santactl" printlog | grep -c 'crash[123]' || true)" -eq 0
+n=$(python3 - "$srv/requests.jsonl" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == "eventupload":
+        n += sum(1 for e in r["body"]["events"] if e.get("file_name", "").startswith("crash"))
+print(n)
+PY
+)
+check "each exactly once ($n uploads for 3 events)" test "$n" -eq 3
 
 # ---- a clean sync from the server replaces every rule (static rules stay) ----
 printf '{"client_mode": "MONITOR", "sync_type": "clean"}' > "$srv/preflight.json"

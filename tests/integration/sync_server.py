@@ -11,6 +11,7 @@ usage: sync_server.py DIR PORTFILE [TLSDIR]
   DIR/rules/N.json    rule download page N (0, 1, ...); absent: {"rules": []}
   DIR/eventupload.json the eventupload response (default "{}")
   DIR/fail            "STAGE STATUS COUNT": answer STATUS to the next COUNT requests of STAGE
+                      (STATUS "reset": drop the connection; "truncated": a cut-off body)
   DIR/xsrf            present: stages answer 403 until the request carries the token
 The rule page a request gets is chosen by its cursor: "page-N" -> N, none -> 0.
 """
@@ -72,6 +73,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if fstage == stage and int(count) > 0:
                 with open(os.path.join(DIR, "fail"), "w") as f:
                     f.write("%s %s %d" % (fstage, status, int(count) - 1))
+                if status == "reset":  # the connection dies without an answer
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if status == "truncated":  # fewer bytes than Content-Length promises
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b'{"rules": [')
+                    self.close_connection = True
+                    return
                 return self.reply(int(status), b"error")
         if stage == "preflight":
             return self.reply(200, read("preflight.json", b"{}"))
