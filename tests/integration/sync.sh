@@ -235,7 +235,8 @@ rm -f "$srv/rules/0.json"
 
 # ---- other encodings: gzip, none ----
 for enc in gzip none; do
-	echo "SyncClientContentEncoding = $enc" >> "$work/santa.conf"
+	# Before the [StaticRule:...] section at the end, where a key would belong to the rule.
+	sed -i "s|^SyncBaseURL = .*|&\nSyncClientContentEncoding = $enc|" "$work/santa.conf"
 	old_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
 	kill -HUP "$pid"
 	# The service reads santa.conf at start: santad restarts it on SIGHUP.
