@@ -20,6 +20,7 @@
 
 #include "bundle.h"
 #include "santa/clock.h"
+#include "santa/helper_args.h"
 #include "santa/ipc.h"
 #include "santa/log.h"
 #include "santa/path.h"
@@ -67,14 +68,6 @@ struct bundlesvc {
 	unsigned int threads;
 };
 
-static void
-log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
-{
-	struct bundlesvc *svc = userdata;
-
-	if (level <= LOG_ERR)
-		santa_log(&svc->log, level, "%s:%u: %s", file, line, msg);
-}
 
 static void *
 job_thread(void *arg)
@@ -420,30 +413,13 @@ setup(struct bundlesvc *svc)
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct bundlesvc svc = { .config_path = SANTA_DEFAULT_CONFIG_PATH };
-	int level = LOG_INFO, opt, r;
+	struct bundlesvc svc = { 0 };
+	int r;
 
-	while ((opt = getopt_long(argc, argv, "c:d", options, NULL)) != -1) {
-		if (opt == 'c')
-			svc.config_path = optarg;
-		else if (opt == 'd')
-			level = LOG_DEBUG;
-		else
-			return 2;
-	}
-	santa_log_init(&svc.log, "santabundleservice", SANTA_LOG_STDERR, level);
-	santa_config_init(&svc.cfg, NULL);
-	r = santa_config_load(&svc.cfg, svc.config_path, log_config_diag, &svc);
-	if (r < 0 && r != -ENOENT) {
-		santa_log_errno(&svc.log, LOG_ERR, r, "cannot use %s: %m", svc.config_path);
-		r = 1;
+	r = santa_helper_args("santabundleservice", argc, argv, &svc.log, &svc.cfg,
+			      &svc.config_path);
+	if (r != 0)
 		goto out;
-	}
 	r = setup(&svc);
 	if (r < 0) {
 		r = 1;

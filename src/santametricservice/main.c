@@ -24,6 +24,7 @@
 #include "santa/clock.h"
 #include "santa/config.h"
 #include "santa/http.h"
+#include "santa/helper_args.h"
 #include "santa/ipc.h"
 #include "santa/log.h"
 #include "santa/metrics.h"
@@ -331,40 +332,20 @@ setup(struct metricservice *svc)
 	return 0;
 }
 
-static void
-log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
-{
-	struct metricservice *svc = userdata;
-
-	if (level <= LOG_ERR)
-		santa_log(&svc->log, level, "%s:%u: %s", file, line, msg);
-}
 
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct metricservice svc = { .config_path = SANTA_DEFAULT_CONFIG_PATH };
-	int opt, r;
+	struct metricservice svc = { 0 };
+	int r;
 
-	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
-		if (opt == 'c')
-			svc.config_path = optarg;
-		else
-			return 2;
+	r = santa_helper_args("santametricservice", argc, argv, &svc.log, &svc.cfg,
+			      &svc.config_path);
+	if (r != 0) {
+		santa_config_free(&svc.cfg);
+		return r;
 	}
-	santa_log_init(&svc.log, "santametricservice", SANTA_LOG_STDERR, LOG_INFO);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	santa_config_init(&svc.cfg, NULL);
-	r = santa_config_load(&svc.cfg, svc.config_path, log_config_diag, &svc);
-	if (r < 0 && r != -ENOENT) {
-		santa_log_errno(&svc.log, LOG_ERR, r, "cannot use %s: %m", svc.config_path);
-		r = 1;
-		goto out;
-	}
 	if (setup(&svc) < 0) {
 		r = 1;
 		goto out;

@@ -15,19 +15,12 @@
 #include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 
+#include "santa/helper_args.h"
 #include "santa/path.h"
 #include "syncservice.h"
 
 #define FIRST_SYNC_DELAY_S 15 /* as Santa's SNTSyncService */
 
-static void
-log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
-{
-	struct syncservice *svc = userdata;
-
-	if (level <= LOG_ERR)
-		santa_log(&svc->log, level, "%s:%u: %s", file, line, msg);
-}
 
 /* ---- clients: santactl sync ---- */
 
@@ -177,33 +170,17 @@ setup(struct syncservice *svc)
 int
 main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct syncservice svc = { .config_path = SANTA_DEFAULT_CONFIG_PATH };
-	int level = LOG_INFO, opt, r;
+	struct syncservice svc = { 0 };
+	int r;
 
-	while ((opt = getopt_long(argc, argv, "c:d", options, NULL)) != -1) {
-		if (opt == 'c')
-			svc.config_path = optarg;
-		else if (opt == 'd')
-			level = LOG_DEBUG;
-		else
-			return 2;
+	r = santa_helper_args("santasyncservice", argc, argv, &svc.log, &svc.cfg, &svc.config_path);
+	if (r != 0) {
+		santa_config_free(&svc.cfg);
+		return r;
 	}
-	santa_log_init(&svc.log, "santasyncservice", SANTA_LOG_STDERR, level);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		santa_log(&svc.log, LOG_ERR, "cannot initialise libcurl");
 		return 1;
-	}
-	santa_config_init(&svc.cfg, NULL);
-	r = santa_config_load(&svc.cfg, svc.config_path, log_config_diag, &svc);
-	if (r < 0 && r != -ENOENT) {
-		santa_log_errno(&svc.log, LOG_ERR, r, "cannot use %s: %m", svc.config_path);
-		r = 1;
-		goto out;
 	}
 	r = setup(&svc);
 	if (r < 0) {

@@ -233,31 +233,30 @@ check "naming the field" grep -q "rules" <<< "$(grep -i "fail" <<< "$out")"
 check "and changes no rule" test "$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["binary_rules"])')" = "$rules_before"
 rm -f "$srv/rules/0.json"
 
+# SIGHUP, then wait for the new sync service: it reads santa.conf at start, santad restarts it.
+reload_helper() {
+	local old new
+	old=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+	kill -HUP "$pid"
+	for _ in $(seq 1 100); do
+		new=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+		[ -n "$new" ] && [ "$new" != "$old" ] && return 0
+		sleep 0.1
+	done
+}
+
 # ---- other encodings: gzip, none ----
 for enc in gzip none; do
 	# Before the [StaticRule:...] section at the end, where a key would belong to the rule.
 	sed -i "s|^SyncBaseURL = .*|&\nSyncClientContentEncoding = $enc|" "$work/santa.conf"
-	old_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
-	kill -HUP "$pid"
-	# The service reads santa.conf at start: santad restarts it on SIGHUP.
-	for _ in $(seq 1 100); do
-		new_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
-		[ -n "$new_helper" ] && [ "$new_helper" != "$old_helper" ] && break
-		sleep 0.1
-	done
+	reload_helper
 	for _ in $(seq 1 30); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.3; done
 	got=$(requests_field postflight encoding | tail -1)
 	check "SyncClientContentEncoding = $enc: the server got '${got}' bodies" \
 		test "$got" = "$([ "$enc" = none ] && echo "" || echo "$enc")"
 	sed -i '/^SyncClientContentEncoding/d' "$work/santa.conf"
 done
-old_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
-kill -HUP "$pid"
-for _ in $(seq 1 100); do
-	new_helper=$(pgrep -f "^santasyncservice" -P "$pid" || true)
-	[ -n "$new_helper" ] && [ "$new_helper" != "$old_helper" ] && break
-	sleep 0.1
-done
+reload_helper
 
 # ---- events survive a santad crash and go up exactly once ----
 for i in 1 2 3; do

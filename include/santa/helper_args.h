@@ -1,0 +1,21 @@
+/*
+ * What every helper (santasyncservice, santametricservice,
+ * santabundleservice) does first: its options (--config FILE, as santad
+ * passes it, and --debug), its log, and santa.conf read with diagnostics
+ * in that log.
+ */
+#ifndef SANTA_HELPER_ARGS_H
+#define SANTA_HELPER_ARGS_H
+
+#include "santa/config.h"
+#include "santa/log.h"
+
+/*
+ * Returns 0, 2 for bad options (usage printed), or 1 when the configuration
+ * cannot be used (said in the log); cfg then needs santa_config_free. A
+ * missing file means Santa's defaults, as for santad.
+ */
+int santa_helper_args(const char *name, int argc, char **argv, struct santa_log *log,
+		      struct santa_config *cfg, const char **config_path);
+
+#endif

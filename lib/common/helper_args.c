@@ -1,0 +1,49 @@
+/* The start of every helper's main (include/santa/helper_args.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "santa/helper_args.h"
+
+static void
+log_config_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
+{
+	const struct santa_log *log = userdata;
+
+	if (level <= LOG_ERR)
+		santa_log(log, level, "%s:%u: %s", file, line, msg);
+}
+
+int
+santa_helper_args(const char *name, int argc, char **argv, struct santa_log *log,
+		  struct santa_config *cfg, const char **config_path)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int level = LOG_INFO, opt, r;
+
+	*config_path = SANTA_DEFAULT_CONFIG_PATH;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:d", options, NULL)) != -1) {
+		if (opt == 'c') {
+			*config_path = optarg;
+		} else if (opt == 'd') {
+			level = LOG_DEBUG;
+		} else {
+			fprintf(stderr, "usage: %s [--config FILE] [--debug]\n", name);
+			return 2;
+		}
+	}
+	santa_log_init(log, name, SANTA_LOG_STDERR, level);
+	r = santa_config_init(cfg, NULL);
+	if (r == 0)
+		r = santa_config_load(cfg, *config_path, log_config_diag, log);
+	if (r < 0 && r != -ENOENT) {
+		santa_log_errno(log, LOG_ERR, r, "cannot use %s: %m", *config_path);
+		return 1;
+	}
+	return 0;
+}
