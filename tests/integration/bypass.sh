@@ -2,8 +2,8 @@
 # The bypass matrix, first rows: each way of starting a program is tried on a
 # binary blocked by a BLOCKLIST rule (MONITOR) and on an unknown binary in
 # LOCKDOWN; every row must be denied with EPERM. Rows not here yet (the
-# dynamic loader run directly, memfd, other filesystems, scripts through an
-# interpreter, shared-mmap writes) are listed in README's bypass table.
+# dynamic loader run directly, memfd, shared-mmap writes) are listed in
+# README's bypass table.
 # usage: bypass.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -77,10 +77,15 @@ matrix() { # TARGET-PATH LABEL
 	mv "$t.renamed" "$t"
 }
 
+# A second filesystem, watched too (as every local filesystem is by default).
+mkdir -p "$work/mnt2"
+mount -t tmpfs -o mode=0755 tmpfs "$work/mnt2"
+mount --make-private "$work/mnt2"
+
 config() { # MODE
 	cat > "$work/santa.conf" <<CONF
 ClientMode = $1
-$(santa_test_config)
+$(santa_test_config | sed "s|^WatchPaths = .*|WatchPaths = $work/mnt, $work/mnt2|")
 SantactlPath = $santactl
 [StaticRule:blocked]
 identifier = $blocked_sha
@@ -102,6 +107,8 @@ for how in execve fexecve posix_spawn; do
 	check "control: an unknown binary in MONITOR runs ($how)" test "$(try "$how" "$mnt/allowed")" = ran
 done
 matrix "$mnt/blocked" "BLOCKLIST"
+cp "$mnt/blocked" "$work/mnt2/copy"
+check "BLOCKLIST: a copy on another watched filesystem is denied" test "$(try execve "$work/mnt2/copy")" = denied
 check "BLOCKLIST: a blocked script run directly (shebang) is denied" \
 	test "$(try execve "$mnt/blocked.sh")" = denied
 check "known limit, as on Santa: 'sh script' runs (the interpreter's rule applies)" \
@@ -115,5 +122,8 @@ matrix "$mnt/unknown" "LOCKDOWN unknown"
 printf '#!/bin/sh\necho hi\n' > "$mnt/unknown.sh"
 chmod 0755 "$mnt/unknown.sh"
 check "LOCKDOWN: an unknown script run directly is denied" test "$(try execve "$mnt/unknown.sh")" = denied
+cp "$mnt/unknown" "$work/mnt2/unknown-copy"
+check "LOCKDOWN: a copy on another watched filesystem is denied" \
+	test "$(try execve "$work/mnt2/unknown-copy")" = denied
 kill "$pid"; wait "$pid" || true; pid=
 check_finish bypass
