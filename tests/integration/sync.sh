@@ -222,6 +222,11 @@ rm -f "$srv/xsrf"
 # ---- a dropped connection and a cut-off reply are retried; a wrong-typed one fails cleanly ----
 echo "preflight reset 1" > "$srv/fail"
 check "a connection dropped during preflight is retried and the sync succeeds" "$santactl" sync
+echo "preflight hang 1" > "$srv/fail"
+t0=$(date +%s)
+check "a preflight that hangs times out (30 s) and is retried: the sync succeeds" "$santactl" sync
+t1=$(date +%s)
+check "after the stage timeout, not before and not forever ($((t1 - t0)) s)" test $((t1 - t0)) -ge 30 -a $((t1 - t0)) -le 45
 echo "ruledownload truncated 1" > "$srv/fail"
 check "a cut-off rule download is retried and the sync succeeds" "$santactl" sync
 rules_before=$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["binary_rules"])')

@@ -11,7 +11,8 @@ usage: sync_server.py DIR PORTFILE [TLSDIR]
   DIR/rules/N.json    rule download page N (0, 1, ...); absent: {"rules": []}
   DIR/eventupload.json the eventupload response (default "{}")
   DIR/fail            "STAGE STATUS COUNT": answer STATUS to the next COUNT requests of STAGE
-                      (STATUS "reset": drop the connection; "truncated": a cut-off body)
+                      (STATUS "reset": drop the connection; "truncated": a cut-off body;
+                      "hang": answer after 40 s, past the client's 30 s timeout)
   DIR/xsrf            present: stages answer 403 until the request carries the token
 The rule page a request gets is chosen by its cursor: "page-N" -> N, none -> 0.
 """
@@ -20,6 +21,7 @@ import http.server
 import json
 import os
 import sys
+import time
 import zlib
 
 DIR = sys.argv[1]
@@ -73,6 +75,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if fstage == stage and int(count) > 0:
                 with open(os.path.join(DIR, "fail"), "w") as f:
                     f.write("%s %s %d" % (fstage, status, int(count) - 1))
+                if status == "hang":  # an answer that comes too late (after the client's timeout)
+                    time.sleep(40)
+                    return self.reply(200, read("preflight.json", b"{}"))
                 if status == "reset":  # the connection dies without an answer
                     self.close_connection = True
                     self.connection.shutdown(2)
