@@ -77,6 +77,8 @@ matrix() { # TARGET-PATH LABEL
 	mv "$t.renamed" "$t"
 }
 
+# Filesystem marks here, as in production (each private tmpfs is a filesystem of
+# its own, so nothing else is watched): a bind mount of a file shows it elsewhere.
 # A second filesystem, watched too (as every local filesystem is by default).
 mkdir -p "$work/mnt2"
 mount -t tmpfs -o mode=0755 tmpfs "$work/mnt2"
@@ -85,7 +87,7 @@ mount --make-private "$work/mnt2"
 config() { # MODE
 	cat > "$work/santa.conf" <<CONF
 ClientMode = $1
-$(santa_test_config | sed "s|^WatchPaths = .*|WatchPaths = $work/mnt, $work/mnt2|")
+$(santa_test_config | sed -e "s|^WatchPaths = .*|WatchPaths = $work/mnt, $work/mnt2|" -e "/^WatchMarkType/d")
 SantactlPath = $santactl
 [StaticRule:blocked]
 identifier = $blocked_sha
@@ -107,6 +109,10 @@ for how in execve fexecve posix_spawn; do
 	check "control: an unknown binary in MONITOR runs ($how)" test "$(try "$how" "$mnt/allowed")" = ran
 done
 matrix "$mnt/blocked" "BLOCKLIST"
+touch "$work/bound"
+mount --bind "$mnt/blocked" "$work/bound"
+check "BLOCKLIST: a bind-mounted view of it elsewhere is denied" test "$(try execve "$work/bound")" = denied
+umount "$work/bound"
 cp "$mnt/blocked" "$work/mnt2/copy"
 check "BLOCKLIST: a copy on another watched filesystem is denied" test "$(try execve "$work/mnt2/copy")" = denied
 check "BLOCKLIST: a blocked script run directly (shebang) is denied" \
