@@ -42,8 +42,10 @@ mount --bind "$work/group" /etc/group
 mount -t tmpfs -o mode=0755 tmpfs /run    # our /run/utmp; hides the host's logind files
 mkdir -p /tmp/.X11-unix
 mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix
-echo tty7 > "$work/vt"
-mount --bind "$work/vt" /sys/class/tty/tty0/active
+# Our own /sys/class/tty: the active VT is a file of the test (also where there is no tty0).
+mount -t tmpfs -o mode=0755 tmpfs /sys/class/tty
+mkdir -p /sys/class/tty/tty0
+echo tty7 > /sys/class/tty/tty0/active
 
 # utmp records (glibc's struct utmpx on x86_64, 384 bytes): alice on tty7, bob on tty8.
 write_utmp() {
@@ -58,7 +60,7 @@ open("/run/utmp", "wb").write(out)
 PY
 }
 write_utmp santa-alice@tty7 santa-bob@tty8
-set_console() { echo "$1" > "$work/vt"; }
+set_console() { echo "$1" > /sys/class/tty/tty0/active; }
 
 display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1024x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 &
