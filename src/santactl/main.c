@@ -262,6 +262,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    json_string(get_str(b, "rules_db_error")));
 		json_object_set_new(json_object_get(root, "daemon"), "log_lines_lost",
 				    json_integer(get_int(b, "log_lines_lost")));
+		json_object_set_new(json_object_get(root, "daemon"), "anonymous_exec_enforced",
+				    json_boolean(get_bool(b, "anonymous_exec_enforced")));
 		json_object_set_new(json_object_get(root, "database"), "events_store_failures",
 				    json_integer(get_int(b, "events_store_failures")));
 		json_object_set_new(root, "static_rules",
@@ -316,6 +318,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Decisions (allow/deny)", "%lld / %lld", (long long)get_int(dec, "allowed"),
 		    (long long)get_int(dec, "denied"));
 		row("Decision Timeouts", "%lld", (long long)get_int(dec, "timeouts"));
+		if (!get_bool(b, "anonymous_exec_enforced"))
+			row("Anonymous Executables", "not enforced (memfd; no BPF LSM backstop yet)");
 		if (get_int(b, "log_lines_lost") > 0)
 			row("Log Lines Lost", "%lld (disk full?)", (long long)get_int(b, "log_lines_lost"));
 		for (i = 0; i < ipc_container_len(watched); i++)

@@ -75,6 +75,12 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(b, "static_rules", (int64_t)live->n_static_rules);
 	ipc_dict_put_string(b, "sync_server", live->sync_base_url ? live->sync_base_url : "");
 	ipc_dict_put_string(b, "rules_db_error", d->rules_error);
+	/*
+	 * fanotify sees files on marked filesystems only: a memfd (or any file on
+	 * an unmarked internal mount) is exec'd without asking. Said, not hidden,
+	 * until the BPF LSM backstop exists.
+	 */
+	ipc_dict_put_bool(b, "anonymous_exec_enforced", false);
 	{
 		uint64_t lines_lost, upload_lost;
 

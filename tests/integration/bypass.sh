@@ -47,6 +47,20 @@ try:
             os._exit(127)
         _, st = os.waitpid(pid, 0)
         print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
+    elif how == "memfd":  # the bytes copied into an anonymous file, then fexecve
+        fd = os.memfd_create("anon", 0)
+        with open(target, "rb") as f:
+            os.write(fd, f.read())
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # what it prints is not the answer
+            try:
+                os.execve(fd, [target, "x"], {})
+            except PermissionError:
+                os._exit(126)
+            os._exit(127)
+        _, st = os.waitpid(pid, 0)
+        print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
     elif how == "posix_spawn":
         pid = os.posix_spawn(target, [target, "x"], {})
         _, st = os.waitpid(pid, 0)
@@ -100,6 +114,7 @@ policy = BLOCKLIST
 CONF
 }
 
+export SANTA_CONFIG=$work/santa.conf
 config MONITOR
 santa_start_santad "$santad"
 try execve "$mnt/blocked" > /dev/null # decided and cached once before the rows
@@ -119,6 +134,12 @@ check "BLOCKLIST: a blocked script run directly (shebang) is denied" \
 	test "$(try execve "$mnt/blocked.sh")" = denied
 check "known limit, as on Santa: 'sh script' runs (the interpreter's rule applies)" \
 	test "$(sh "$mnt/blocked.sh")" = script-ran
+# The known gap, said rather than hidden: a memfd is on no watched filesystem.
+check "known gap: the blocked bytes in a memfd run (no BPF LSM backstop yet)" \
+	test "$(try memfd "$mnt/blocked")" = ran
+check "and santactl status says anonymous executables are not enforced" \
+	python3 -c 'import json,sys; assert json.load(sys.stdin)["daemon"]["anonymous_exec_enforced"] is False' \
+	<<< "$("$santactl" status --json)"
 kill "$pid"; wait "$pid" || true; pid=
 
 cp /bin/ls "$mnt/unknown"
