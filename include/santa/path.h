@@ -45,4 +45,12 @@ int santa_open_nofollow(int dirfd, const char *name, int flags, mode_t mode);
  */
 bool santa_stat_is_root_trusted(const struct stat *st);
 
+/*
+ * The whole content of a regular file (a memfd passed in a message) of at
+ * most max bytes, read from offset 0 without moving the fd's position; *out
+ * is NUL-terminated, the caller frees it. Returns 0, -E2BIG (larger than
+ * max or not a regular file) or -errno.
+ */
+int santa_read_fd(int fd, size_t max, char **out, size_t *len);
+
 #endif

@@ -148,6 +148,12 @@ struct santa_file_key {
 	int64_t size;
 };
 
+struct stat;
+/* The key of the file st describes. */
+void santa_file_key_of(const struct stat *st, struct santa_file_key *key);
+/* Same file (dev, ino) with the same mtime, ctime and size. */
+bool santa_file_key_equal(const struct santa_file_key *a, const struct santa_file_key *b);
+
 struct santa_cached {
 	struct santa_decision decision;
 	uint8_t sha256[SANTA_SHA256_LEN];

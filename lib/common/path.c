@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -162,4 +164,33 @@ out:
 	if (dirfd >= 0)
 		close(dirfd);
 	return r;
+}
+
+int
+santa_read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	size_t n = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+		return -E2BIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (n < (size_t)st.st_size) {
+		ssize_t r = pread(fd, buf + n, (size_t)st.st_size - n, (off_t)n);
+
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? -errno : -EIO;
+		}
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "santa/policy.h"
 
@@ -80,6 +81,16 @@ set_of(struct decision_cache *c, dev_t dev, ino_t ino)
 	return &c->entries[(h & (c->n_sets - 1)) * WAYS];
 }
 
+void
+santa_file_key_of(const struct stat *st, struct santa_file_key *key)
+{
+	key->dev = st->st_dev;
+	key->ino = st->st_ino;
+	key->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	key->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	key->size = st->st_size;
+}
+
 static bool
 same_file(const struct santa_file_key *a, const struct santa_file_key *b)
 {
@@ -90,6 +101,12 @@ static bool
 unchanged(const struct santa_file_key *a, const struct santa_file_key *b)
 {
 	return a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns && a->size == b->size;
+}
+
+bool
+santa_file_key_equal(const struct santa_file_key *a, const struct santa_file_key *b)
+{
+	return same_file(a, b) && unchanged(a, b);
 }
 
 bool

@@ -7,7 +7,6 @@
  * as Santa counts Mach-O executables; they are hashed in parallel.
  */
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "santa/elf.h"
 
 extern char **environ;
 
@@ -149,54 +149,10 @@ owner_of(const char *path, char *pkg, size_t size)
 	return -ENOENT;
 }
 
-/* ET_EXEC, or ET_DYN with an interpreter (a PIE program rather than a library). */
-static bool
-is_elf_program(int fd)
-{
-	unsigned char ident[EI_NIDENT];
-	uint64_t phoff;
-	uint16_t type, phentsize, phnum, i;
-	bool is64;
-
-	if (pread(fd, ident, sizeof(ident), 0) != (ssize_t)sizeof(ident) ||
-	    memcmp(ident, ELFMAG, SELFMAG) != 0 || ident[EI_DATA] != ELFDATA2LSB)
-		return false;
-	is64 = ident[EI_CLASS] == ELFCLASS64;
-	if (is64) {
-		Elf64_Ehdr eh;
-
-		if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
-			return false;
-		type = eh.e_type, phoff = eh.e_phoff, phentsize = eh.e_phentsize, phnum = eh.e_phnum;
-	} else if (ident[EI_CLASS] == ELFCLASS32) {
-		Elf32_Ehdr eh;
-
-		if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
-			return false;
-		type = eh.e_type, phoff = eh.e_phoff, phentsize = eh.e_phentsize, phnum = eh.e_phnum;
-	} else {
-		return false;
-	}
-	if (type == ET_EXEC)
-		return true;
-	if (type != ET_DYN || phnum > BUNDLE_ELF_PHDRS_MAX ||
-	    phentsize < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
-		return false;
-	for (i = 0; i < phnum; i++) {
-		uint32_t p_type;
-
-		if (pread(fd, &p_type, sizeof(p_type), (off_t)(phoff + (uint64_t)i * phentsize)) !=
-		    (ssize_t)sizeof(p_type))
-			return false;
-		if (p_type == PT_INTERP)
-			return true;
-	}
-	return false;
-}
-
 static int
 add_candidate(struct bundle *b, const char *path)
 {
+	struct santa_elf_info elf;
 	struct stat st;
 	size_t i;
 	int fd;
@@ -209,7 +165,7 @@ add_candidate(struct bundle *b, const char *path)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
-	if (!is_elf_program(fd)) {
+	if (santa_elf_read(fd, &elf) < 0 || !santa_elf_is_program(&elf)) {
 		close(fd);
 		return 0;
 	}

@@ -14,7 +14,6 @@
 #define BUNDLE_EXECUTABLES_MAX  20000
 #define BUNDLE_TREE_ENTRIES_MAX 500000            /* files and directories walked in a tree */
 #define BUNDLE_DPKG_OUTPUT_MAX  (64 * 1024 * 1024) /* what dpkg-query may print */
-#define BUNDLE_ELF_PHDRS_MAX    256
 #define BUNDLE_HASH_THREADS_MAX 8
 
 struct bundle_exe {

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "santa/elf.h"
 #include "santa/ipc.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
@@ -70,12 +71,7 @@ static void
 file_type(int fd, char *out, size_t size)
 {
 	unsigned char buf[4096];
-	Elf64_Ehdr eh;
-	Elf32_Ehdr eh32;
-	bool is64, has_interp = false;
-	unsigned int type, machine, phnum, i;
-	uint64_t phoff;
-	uint32_t phentsize;
+	struct santa_elf_info elf;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
 	snprintf(out, size, "Unknown");
@@ -85,34 +81,14 @@ file_type(int fd, char *out, size_t size)
 		snprintf(out, size, "Script (%s)", (char *)buf + 2 + strspn((char *)buf + 2, " \t"));
 		return;
 	}
-	if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(buf, ELFMAG, SELFMAG) != 0)
+	if (santa_elf_read(fd, &elf) < 0)
 		return;
-	is64 = buf[EI_CLASS] == ELFCLASS64;
-	if (is64 && n >= (ssize_t)sizeof(eh)) {
-		memcpy(&eh, buf, sizeof(eh));
-		type = eh.e_type, machine = eh.e_machine, phnum = eh.e_phnum;
-		phoff = eh.e_phoff, phentsize = eh.e_phentsize;
-	} else {
-		memcpy(&eh32, buf, sizeof(eh32));
-		type = eh32.e_type, machine = eh32.e_machine, phnum = eh32.e_phnum;
-		phoff = eh32.e_phoff, phentsize = eh32.e_phentsize;
-	}
-	/* A position-independent executable is ET_DYN too: PT_INTERP tells it from a library. */
-	for (i = 0; i < phnum && i < 64 && phentsize >= 4; i++) {
-		uint32_t ptype;
-
-		if (pread(fd, &ptype, sizeof(ptype), (off_t)(phoff + (uint64_t)i * phentsize)) !=
-		    sizeof(ptype))
-			break;
-		if (ptype == PT_INTERP)
-			has_interp = true;
-	}
 	snprintf(out, size, "%s (ELF %s, %s)",
-		 type == ET_EXEC || (type == ET_DYN && has_interp) ? "Executable"
-		 : type == ET_DYN				  ? "Shared Library"
-		 : type == ET_REL				  ? "Object File"
-								  : "ELF",
-		 is64 ? "64-bit" : "32-bit", elf_machine(machine));
+		 santa_elf_is_program(&elf) ? "Executable"
+		 : elf.type == ET_DYN	    ? "Shared Library"
+		 : elf.type == ET_REL	    ? "Object File"
+					    : "ELF",
+		 elf.is64 ? "64-bit" : "32-bit", elf_machine(elf.machine));
 }
 
 /* The decision santad would make, as Santa's fileinfo words it. */

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "santa/events_db.h"
+#include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sha256.h"
 #include "santad.h"
@@ -50,36 +51,6 @@ store_drop(struct bundle_store *s, size_t i)
 	held_free(&s->held[i]);
 	memmove(&s->held[i], &s->held[i + 1], (s->n_held - i - 1) * sizeof(s->held[0]));
 	s->n_held--;
-}
-
-/* Reads a whole memfd of at most max bytes (NUL-terminated). */
-static int
-read_fd(int fd, size_t max, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	size_t n = 0;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
-		return -E2BIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = pread(fd, buf + n, (size_t)st.st_size - n, (off_t)n);
-
-		if (r <= 0) {
-			free(buf);
-			return r < 0 ? -errno : -EIO;
-		}
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 /*
@@ -155,7 +126,7 @@ hold(struct santad *d, const char *hash, json_t *fields, int binaries_fd)
 	for (size_t i = 0; i < s->n_held; i++)
 		if (strcmp(s->held[i].hash, hash) == 0)
 			return; /* held already: the same bundle hashed again */
-	r = read_fd(binaries_fd, BUNDLE_BINARIES_FILE_MAX, &lines, &len);
+	r = santa_read_fd(binaries_fd, BUNDLE_BINARIES_FILE_MAX, &lines, &len);
 	if (r < 0) {
 		santa_log_errno(&d->log, LOG_WARNING, r, "bundle %s: cannot read its executables: %m",
 				hash);

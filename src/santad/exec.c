@@ -24,16 +24,6 @@
 #include "santa/sha256.h"
 #include "santad.h"
 
-static void
-file_key_of(const struct stat *st, struct santa_file_key *key)
-{
-	key->dev = st->st_dev;
-	key->ino = st->st_ino;
-	key->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	key->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-	key->size = st->st_size;
-}
-
 struct policy *
 policy_ref(struct policy *p)
 {
@@ -461,7 +451,7 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || take_seen(d, pid, &st))
 		return;
 	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
-	file_key_of(&st, &key);
+	santa_file_key_of(&st, &key);
 	if (!decision_cache_lookup(d->cache, &key, &cached))
 		return; /* evicted from our cache too: nothing truthful to say about why */
 	proc.pid = pid;
@@ -491,7 +481,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 		close(fd);
 		return;
 	}
-	file_key_of(&st, &key);
+	santa_file_key_of(&st, &key);
 	if (d->fan.notify_fd >= 0)
 		remember_seen(d, pid, &st);
 	/*

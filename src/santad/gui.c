@@ -198,6 +198,7 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	const struct ipc_peer *peer = ipc_conn_peer(conn);
 	struct gui_agent *a;
 	struct ipc_msg *reply;
+	bool served;
 	int fd, r;
 
 	fd = ipc_dict_take_fd(ipc_msg_body(req), "endpoint");
@@ -221,11 +222,12 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	a->seq = ++g->seq;
 	g->n_agents++;
 	update_console(g);
+	served = served_agent(g) == a;
 	santa_log(&d->log, LOG_INFO, "santa-gui of uid %u (pid %d) registered%s", (unsigned)a->uid,
-		  (int)a->pid, served_agent(g) == a ? ": it is the console user's" : "");
+		  (int)a->pid, served ? ": it is the console user's" : "");
 	reply = ipc_msg_new(SANTAD_GUI_REGISTER);
 	if (reply) {
-		ipc_dict_put_bool(ipc_msg_body(reply), "served", served_agent(g) == a);
+		ipc_dict_put_bool(ipc_msg_body(reply), "served", served);
 		ipc_dict_put_int(ipc_msg_body(reply), "console_uid",
 				 g->active.known ? (int64_t)g->active.uid : -1);
 	}

@@ -84,28 +84,11 @@ struct transitive {
 	uint64_t dropped;
 };
 
-static bool
-same_key(const struct santa_file_key *a, const struct santa_file_key *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns &&
-	       a->ctime_ns == b->ctime_ns && a->size == b->size;
-}
-
-static void
-key_of(const struct stat *st, struct santa_file_key *key)
-{
-	key->dev = st->st_dev;
-	key->ino = st->st_ino;
-	key->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-	key->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
-	key->size = (int64_t)st->st_size;
-}
-
 static void
 forget_pending(struct transitive *t, const struct santa_file_key *key)
 {
 	for (size_t i = 0; i < t->n_pending; i++) {
-		if (same_key(&t->pending[i], key)) {
+		if (santa_file_key_equal(&t->pending[i], key)) {
 			t->pending[i] = t->pending[--t->n_pending];
 			return;
 		}
@@ -145,10 +128,13 @@ hash_thread(void *arg)
 			struct stat st;
 
 			/* Changed while it was hashed: not what the compiler closed. */
-			if (fstat(w->fd, &st) < 0)
+			if (fstat(w->fd, &st) < 0) {
 				w->error = -errno;
-			else if (key_of(&st, &now), !same_key(&now, &w->key))
-				w->error = -ESTALE;
+			} else {
+				santa_file_key_of(&st, &now);
+				if (!santa_file_key_equal(&now, &w->key))
+					w->error = -ESTALE;
+			}
 		}
 
 		pthread_mutex_lock(&t->lock);
@@ -175,7 +161,7 @@ static bool
 is_pending(struct transitive *t, const struct santa_file_key *key)
 {
 	for (size_t i = 0; i < t->n_pending; i++)
-		if (same_key(&t->pending[i], key))
+		if (santa_file_key_equal(&t->pending[i], key))
 			return true;
 	return false;
 }
@@ -327,7 +313,7 @@ handle_close_write(struct transitive *t, pid_t pid, int fd)
 		return;
 	}
 	w->fd = fd;
-	key_of(&st, &w->key);
+	santa_file_key_of(&st, &w->key);
 	snprintf(w->compiler, sizeof(w->compiler), "%s", c->sha256);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, w->path, sizeof(w->path) - 1);

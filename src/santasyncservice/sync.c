@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "santa/path.h"
 #include "syncservice.h"
 
 #define SYNC_ATTEMPTS          5
@@ -589,9 +590,8 @@ on_bin_events(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *use
 {
 	struct sync_run *run = userdata;
 	char *text = NULL, *line, *save = NULL;
-	size_t len = 0, cap = 0;
-	FILE *f;
-	int fd;
+	size_t len = 0;
+	int fd, r;
 
 	if (abandoned(run, reply))
 		return;
@@ -602,29 +602,12 @@ on_bin_events(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *use
 		events_delete_batch(run);
 		return;
 	}
-	f = fdopen(fd, "r");
-	if (f) {
-		char buf[8192];
-		size_t n;
-
-		rewind(f);
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && len < SYNC_BUNDLE_EVENTS_BYTES_MAX) {
-			if (len + n + 1 > cap) {
-				char *bigger = realloc(text, (len + n + 1) * 2);
-
-				if (!bigger)
-					break;
-				text = bigger;
-				cap = (len + n + 1) * 2;
-			}
-			memcpy(text + len, buf, n);
-			len += n;
-		}
-		fclose(f);
-	} else {
-		close(fd);
-	}
-	for (line = text ? (text[len] = '\0', strtok_r(text, "\n", &save)) : NULL; line;
+	r = santa_read_fd(fd, SYNC_BUNDLE_EVENTS_BYTES_MAX, &text, &len);
+	close(fd);
+	if (r < 0)
+		say(run, LOG_WARNING, "Bundle binaries: cannot read them from santad: %s",
+		    r == -E2BIG ? "more than the cap" : strerror(-r));
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char **more;
 

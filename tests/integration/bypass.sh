@@ -25,42 +25,28 @@ import errno, os, sys
 how, target = sys.argv[1], sys.argv[2]
 def outcome(status):
     print("ran" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "error: status %d" % status)
+def child(run):  # run() execs in a forked child; "denied" when the exec said EPERM
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # what it prints is not the answer
+        try:
+            run()
+        except PermissionError:
+            os._exit(126)
+        os._exit(127)
+    _, st = os.waitpid(pid, 0)
+    print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
 try:
     if how == "execve":
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.execv(target, [target, "x"])
-            except PermissionError:
-                os._exit(126)
-            os._exit(127)
-        _, st = os.waitpid(pid, 0)
-        print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
+        child(lambda: os.execv(target, [target, "x"]))
     elif how == "fexecve":  # execveat(fd, "", AT_EMPTY_PATH) underneath
         fd = os.open(target, os.O_RDONLY)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.execve(fd, [target, "x"], {})
-            except PermissionError:
-                os._exit(126)
-            os._exit(127)
-        _, st = os.waitpid(pid, 0)
-        print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
+        child(lambda: os.execve(fd, [target, "x"], {}))
     elif how == "memfd":  # the bytes copied into an anonymous file, then fexecve
         fd = os.memfd_create("anon", 0)
         with open(target, "rb") as f:
             os.write(fd, f.read())
-        pid = os.fork()
-        if pid == 0:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # what it prints is not the answer
-            try:
-                os.execve(fd, [target, "x"], {})
-            except PermissionError:
-                os._exit(126)
-            os._exit(127)
-        _, st = os.waitpid(pid, 0)
-        print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
+        child(lambda: os.execve(fd, [target, "x"], {}))
     elif how == "posix_spawn":
         pid = os.posix_spawn(target, [target, "x"], {})
         _, st = os.waitpid(pid, 0)
