@@ -288,6 +288,43 @@ PY
 )
 check "each exactly once ($n uploads for 3 events)" test "$n" -eq 3
 
+# ---- the sync service dies in the middle of an upload: nothing is lost ----
+# The server has the request but holds its answer; the helper is killed before
+# it could tell santad the batch went up, so santad keeps the events and the
+# next sync sends them again (at least once, never zero times).
+for i in 1 2; do
+	cp "$mnt/blocked" "$mnt/midupload$i"
+	"$mnt/midupload$i" x 2> /dev/null || true
+done
+for _ in $(seq 1 30); do [ "$("$santactl" printlog 2> /dev/null | grep -c "midupload")" -ge 2 ] && break; sleep 0.1; done
+echo "eventupload hang 1" > "$srv/fail"
+"$santactl" sync > /dev/null 2>&1 &
+sync_client=$!
+for _ in $(seq 1 100); do grep -q '"midupload2"' "$srv/requests.jsonl" && break; sleep 0.1; done
+check "the server received the upload it holds the answer to" grep -q '"midupload2"' "$srv/requests.jsonl"
+helper_pid=$(pgrep -f "^santasyncservice" -P "$pid" || true)
+kill -9 "$helper_pid"
+st=0
+wait "$sync_client" || st=$?
+check "santactl sync says the sync failed when the helper died under it (exit $st)" test "$st" -ne 0
+check "santad still holds both events" test "$("$santactl" printlog | grep -c '"file_name": *"midupload[12]"')" -eq 2
+for _ in $(seq 1 50); do "$santactl" sync > /dev/null 2>&1 && break; sleep 0.2; done
+check "after the restarted helper synced, none is waiting" test "$("$santactl" printlog | grep -c 'midupload' || true)" -eq 0
+got=$(python3 - "$srv/requests.jsonl" <<'PY'
+import json, sys
+seen = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == "eventupload":
+        for e in r["body"]["events"]:
+            if e.get("file_name", "").startswith("midupload"):
+                seen[e["file_name"]] = seen.get(e["file_name"], 0) + 1
+print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
+PY
+)
+check "the server has both, once in the killed upload and once after ($got)" \
+	test "$got" = "midupload1=2 midupload2=2"
+
 # ---- a clean sync from the server replaces every rule (static rules stay) ----
 printf '{"client_mode": "MONITOR", "sync_type": "clean"}' > "$srv/preflight.json"
 printf '{"rules": [{"rule_type": "BINARY", "policy": "BLOCKLIST", "identifier": "%s"}]}' "$allowed_sha" > "$srv/rules/0.json"
