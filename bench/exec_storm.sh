@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# Exec storm: N execs of a small binary from a watched filesystem, measured
-# side by side in one run: no daemon, then santad (MONITOR, decisions cached).
-# Runs on a private tmpfs in its own mount namespace (FAN_MARK_MOUNT), so
-# nothing else on the machine is watched. Prints times and the ratio.
-# usage: bench/exec_storm.sh SANTAD [N]   (as root; use a Release build)
+# Exec storm: execs of a small binary, timed side by side in one run and
+# interleaved, so that the machine's drift (other load, CPU frequency, the
+# page cache) falls on every condition alike:
+#
+#   a watched tmpfs ($work/mnt) and an unwatched ramfs ($work/plain) hold the
+#   same binary; each phase runs ROUNDS rounds of N/ROUNDS execs from each,
+#   alternating which goes first, and reports watched/unwatched.
+#
+#   phase "no daemon" (before and after): the two filesystems' own difference
+#   phase "santad": MONITOR, decisions cached (kernel ignore marks)
+#   phase "fapolicyd": the Debian package, allow-trusted rules, when installed
+#
+# Overhead = phase ratio / no-daemon ratio - 1. Everything runs on private
+# mounts in its own mount namespace: nothing else on the machine is watched
+# (fapolicyd marks mounts, allow_filesystem_mark = 0, of this namespace only).
+# usage: bench/exec_storm.sh SANTAD [N] [ROUNDS]   (as root; use a Release build)
 set -euo pipefail
 santad=$(realpath "$1")
 n=${2:-20000}
+rounds=${3:-20}
 santactl=$(realpath "$(dirname "$santad")/../santactl/santactl")
 
 source "$(dirname "$0")/../tests/lib/private_tmpfs.sh" "$@"
+mkdir -p "$work/plain"
+mount -t ramfs -o mode=0755 ramfs "$work/plain"
 cp /bin/true "$work/mnt/true"
+cp /bin/true "$work/plain/true"
+per_round=$((n / rounds))
 
 # The storm itself: a tiny C loop (fork + execve + wait) so that the shell's
 # own cost does not drown the difference.
@@ -32,42 +48,59 @@ int main(int argc, char **argv) {
 		if (!WIFEXITED(st) || WEXITSTATUS(st)) { fprintf(stderr, "exec failed\n"); return 1; }
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	printf("%.3f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+	printf("%.4f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
 	return 0;
 }
 EOC
 cc -O2 -o "$work/storm" "$work/storm.c"
 
-storm() { "$work/storm" "$work/mnt/true" "$n"; }
+# Runs the interleaved rounds; prints "WATCHED_SECONDS UNWATCHED_SECONDS MEDIAN_ROUND_RATIO".
+phase() {
+	local r a b
+	: > "$work/rounds"
+	for r in $(seq 1 "$rounds"); do
+		if [ $((r % 2)) -eq 1 ]; then
+			a=$("$work/storm" "$work/mnt/true" "$per_round")
+			b=$("$work/storm" "$work/plain/true" "$per_round")
+		else
+			b=$("$work/storm" "$work/plain/true" "$per_round")
+			a=$("$work/storm" "$work/mnt/true" "$per_round")
+		fi
+		echo "$a $b" >> "$work/rounds"
+	done
+	python3 - "$work/rounds" <<'PY'
+import statistics, sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
+w = sum(a for a, _ in rows); u = sum(b for _, b in rows)
+print("%.4f %.4f %.4f" % (w, u, statistics.median(a / b for a, b in rows)))
+PY
+}
 
-start_santad() {
-	cat > "$work/santa.conf" <<EOC
+report() { # LABEL "W U MEDIAN" BASE_RATIO
+	python3 - "$1" "$2" "$3" "$n" <<'PY'
+import sys
+label, (w, u, med), base, n = sys.argv[1], map(float, sys.argv[2].split()), float(sys.argv[3]), int(sys.argv[4])
+ratio = w / u
+print("  %-22s watched %7.3f s (%6.1f us/exec)  unwatched %7.3f s  ratio %.4f  overhead %+5.1f%%  (median round %+5.1f%%)"
+      % (label, w, w / n * 1e6, u, ratio, (ratio / base - 1) * 100, (med / base - 1) * 100))
+PY
+}
+
+"$work/storm" "$work/mnt/true" 500 > /dev/null # warm up
+"$work/storm" "$work/plain/true" 500 > /dev/null
+base1=$(phase)
+
+# ---- santad ----
+cat > "$work/santa.conf" <<EOC
 ClientMode = MONITOR
-WatchPaths = $work/mnt
-WatchMarkType = mount
-RulesDBPath = $work/state/rules.db
-EventsDBPath = $work/state/events.db
-EventLogPath = $work/santa.log
-RunDirectory = $work/run
+$(santa_test_config)
 SantactlPath = $santactl
-$1
 EOC
-	santa_start_santad "$santad"
-}
-
-stop_santad() {
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	pid=
-}
-
-storm > /dev/null # warm up the page cache and the binary
-base=$(storm)
-start_santad ""
+santa_start_santad "$santad"
 "$work/mnt/true" # first exec: hashed and cached
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 c0=$(cpu_ticks)
-with=$(storm)
+with_santad=$(phase)
 c1=$(cpu_ticks)
 rss=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
 asked=$(SANTA_CONFIG=$work/santa.conf "$santactl" metrics --json 2> /dev/null | python3 -c '
@@ -80,18 +113,39 @@ def val(name, field=None):
                 return p["data"]
     return 0
 print(val("/santa/cache/lookups", "hit") + val("/santa/cache/lookups", "miss"), val("/santa/cache/kernel_allowed_execs"))' 2> /dev/null || echo "? ?")
-stop_santad
-base2=$(storm)
+kill "$pid"
+wait "$pid" 2> /dev/null || true
+pid=
 lines=$(wc -l < "$work/santa.log")
 
-awk -v n="$n" -v b1="$base" -v b2="$base2" -v s="$with" -v rss="$rss" -v lines="$lines" \
-	-v cpu="$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" -v asked="$asked" 'BEGIN {
-	b = (b1 + b2) / 2
-	printf "exec storm: %d execs of a small binary from a watched tmpfs\n", n
-	printf "  no daemon            %7.3f s  (%.1f us/exec; runs before and after: %.3f, %.3f)\n", b, b / n * 1e6, b1, b2
-	printf "  santad MONITOR cached %7.3f s  (%.1f us/exec)\n", s, s / n * 1e6
-	printf "  santad / no daemon   %7.3f  (overhead %+.1f%%)\n", s / b, (s / b - 1) * 100
-	printf "  santad peak RSS %d kB; %d lines logged; santad CPU %d ms (%.1f us/exec)\n", rss, lines, cpu, cpu * 1000.0 / n
+# ---- fapolicyd, where installed ----
+with_fapolicyd=
+source "$(dirname "$0")/lib/fapolicyd.sh"
+if fapolicyd_installed && fapolicyd_start "$fapolicyd_rules_lockdown" "$work/mnt/true"; then
+	if "$work/mnt/true"; then
+		with_fapolicyd=$(phase)
+	else
+		echo "fapolicyd denied the trusted binary"
+	fi
+	fapolicyd_stop
+fi
+
+base2=$(phase)
+base=$(python3 -c "import sys; a, b = '$base1'.split(), '$base2'.split(); print((float(a[0]) / float(a[1]) + float(b[0]) / float(b[1])) / 2)")
+
+echo "exec storm: $n execs per condition in $rounds interleaved rounds of $per_round"
+echo "  (watched = $work/mnt, tmpfs; unwatched = $work/plain, ramfs; overhead relative to the no-daemon ratio $base)"
+report "no daemon (before)" "$base1" "$base"
+report "santad MONITOR cached" "$with_santad" "$base"
+if [ -n "$with_fapolicyd" ]; then
+	report "fapolicyd allow-trusted" "$with_fapolicyd" "$base"
+else
+	echo "  fapolicyd               not measured (not installed: apt-get install fapolicyd)"
+fi
+report "no daemon (after)" "$base2" "$base"
+awk -v n="$n" -v rss="$rss" -v lines="$lines" -v cpu="$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" \
+	-v asked="$asked" 'BEGIN {
+	printf "  santad: peak RSS %d kB; %d lines logged; CPU %d ms over both filesystems (%.1f us per watched exec)\n", rss, lines, cpu, cpu * 1000.0 / n
 	split(asked, a, " ")
 	printf "  execs santad was asked about: %s; allowed by the kernel through an ignore mark (only logged): %s\n", a[1], a[2]
 }'

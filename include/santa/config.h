@@ -122,6 +122,7 @@ struct santa_config {
 	int64_t decision_timeout_ms;
 	int64_t decision_cache_size;
 	bool enable_kernel_ignore_marks;
+	bool enable_loader_check; /* FAN_OPEN_PERM: decide what `ld.so PROGRAM` runs (read at start) */
 	int64_t hash_worker_threads;
 	int64_t events_db_max_events;
 	char *rules_db_path;

@@ -10,6 +10,7 @@ struct santa_elf_info {
 	uint16_t type;    /* ET_EXEC, ET_DYN, ET_REL, ... */
 	uint16_t machine; /* EM_* */
 	bool has_interp;  /* PT_INTERP: a program (a PIE one if ET_DYN), not a library */
+	bool has_soname;  /* DT_SONAME: built as a shared library (libc.so.6 has both) */
 };
 
 #define SANTA_ELF_PHDRS_MAX 256 /* program headers looked at */

@@ -126,6 +126,7 @@ static const struct key_def keys[] = {
 	INT("DecisionTimeoutMs", decision_timeout_ms, 10, 60000),
 	INT("DecisionCacheSize", decision_cache_size, 0, 10000000),
 	BOOL("EnableKernelIgnoreMarks", enable_kernel_ignore_marks),
+	BOOL("EnableLoaderCheck", enable_loader_check),
 	INT("HashWorkerThreads", hash_worker_threads, 1, 64),
 	INT("EventsDBMaxEvents", events_db_max_events, 1, 10000000),
 	PATH("RulesDBPath", rules_db_path),
@@ -1021,6 +1022,7 @@ santa_config_init(struct santa_config *cfg, const char *root)
 	cfg->decision_timeout_ms = 1000;
 	cfg->decision_cache_size = 100000;
 	cfg->enable_kernel_ignore_marks = true;
+	cfg->enable_loader_check = true;
 	cfg->hash_worker_threads = 2;
 	cfg->events_db_max_events = 100000;
 	cfg->bundle_service_idle_sec = 60;

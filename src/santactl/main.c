@@ -211,7 +211,7 @@ static int
 cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
-	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL, *gui = NULL;
+	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL, *gui = NULL, *loader = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	struct ipc_msg *reply;
 	size_t i;
@@ -230,6 +230,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(b, "helpers", &helpers);
 	ipc_dict_get_dict(b, "metrics", &metrics);
 	ipc_dict_get_dict(b, "gui", &gui);
+	ipc_dict_get_dict(b, "loader_check", &loader);
 	if (json) {
 		json_t *root = json_object(), *w = json_array();
 
@@ -264,6 +265,13 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    json_integer(get_int(b, "log_lines_lost")));
 		json_object_set_new(json_object_get(root, "daemon"), "anonymous_exec_enforced",
 				    json_boolean(get_bool(b, "anonymous_exec_enforced")));
+		json_object_set_new(json_object_get(root, "daemon"), "loader_check",
+			json_pack("{s:b, s:I, s:I, s:I, s:I}",
+				  "enabled", get_bool(loader, "enabled"),
+				  "loader_files", (json_int_t)get_int(loader, "loader_files"),
+				  "open_events", (json_int_t)get_int(loader, "open_events"),
+				  "programs_decided", (json_int_t)get_int(loader, "programs_decided"),
+				  "ignore_marks", (json_int_t)get_int(loader, "ignore_marks")));
 		json_object_set_new(json_object_get(root, "database"), "events_store_failures",
 				    json_integer(get_int(b, "events_store_failures")));
 		json_object_set_new(root, "static_rules",
@@ -318,6 +326,11 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Decisions (allow/deny)", "%lld / %lld", (long long)get_int(dec, "allowed"),
 		    (long long)get_int(dec, "denied"));
 		row("Decision Timeouts", "%lld", (long long)get_int(dec, "timeouts"));
+		if (get_bool(loader, "enabled"))
+			row("Loader Check", "Yes (%lld programs run through ld.so decided)",
+			    (long long)get_int(loader, "programs_decided"));
+		else
+			row("Loader Check", "No (`ld.so PROGRAM` is not decided)");
 		if (!get_bool(b, "anonymous_exec_enforced"))
 			row("Anonymous Executables", "not enforced (memfd; no BPF LSM backstop yet)");
 		if (get_int(b, "log_lines_lost") > 0)

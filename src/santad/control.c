@@ -81,6 +81,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	 * until the BPF LSM backstop exists.
 	 */
 	ipc_dict_put_bool(b, "anonymous_exec_enforced", false);
+	santad_loader_status(d, b);
 	{
 		uint64_t lines_lost, upload_lost;
 

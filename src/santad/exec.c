@@ -81,7 +81,7 @@ answer_once(struct exec_job *job, enum santa_verdict verdict)
 
 	if (!atomic_compare_exchange_strong(&job->answered, &expected, 1))
 		return false;
-	fan_respond(job->daemon->fan.fd, job->fd, verdict);
+	fan_respond(job->answer_fd, job->fd, verdict);
 	return true;
 }
 
@@ -351,6 +351,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			answer_once(job, job->decision.verdict);
 		}
 		if (job->hash_error == 0) {
+			santad_loader_exec_decided(d, &job->key, job->sha256);
 			memset(&cached, 0, sizeof(cached));
 			cached.decision = job->decision;
 			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
@@ -464,7 +465,7 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 }
 
 void
-santad_handle_exec(struct santad *d, int fd, pid_t pid)
+santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 {
 	struct santa_file_key key;
 	struct santa_cached cached;
@@ -477,12 +478,13 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	int r;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fan_respond(d->fan.fd, fd, SANTA_VERDICT_ALLOW);
+		fan_respond(answer_fd, fd, SANTA_VERDICT_ALLOW);
 		close(fd);
 		return;
 	}
 	santa_file_key_of(&st, &key);
-	if (d->fan.notify_fd >= 0)
+	/* Only a real exec has a notification to pair with (not a loader's program). */
+	if (d->fan.notify_fd >= 0 && answer_fd == d->fan.fd)
 		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,
@@ -494,7 +496,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 		d->stats.cache_hits++;
 		if (cached.decision.reason == SANTA_REASON_COMPILER)
 			santad_transitive_compiler(d, pid, cached.sha256); /* before it may run */
-		fan_respond(d->fan.fd, fd, cached.decision.verdict);
+		fan_respond(answer_fd, fd, cached.decision.verdict);
 		record_latency(d, santa_mono_usec() - started);
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, &cached.decision);
@@ -506,13 +508,14 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 	d->stats.cache_misses++;
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		fan_respond(d->fan.fd, fd, fallback_verdict(d->policy, mode));
+		fan_respond(answer_fd, fd, fallback_verdict(d->policy, mode));
 		close(fd);
 		return;
 	}
 	job->daemon = d;
 	job->policy = policy_ref(d->policy);
 	job->fd = fd;
+	job->answer_fd = answer_fd;
 	job->pid = pid;
 	job->proc = proc;
 	job->key = key;
@@ -527,7 +530,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid)
 			      now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000, 0, on_deadline,
 			      job);
 	if (r < 0) {
-		fan_respond(d->fan.fd, fd, fallback_verdict(d->policy, mode));
+		fan_respond(answer_fd, fd, fallback_verdict(d->policy, mode));
 		job_free(job);
 		return;
 	}

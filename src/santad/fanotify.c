@@ -63,10 +63,16 @@ fan_ignore_file(struct fan_client *fan, int fd)
 	 * the kernel. The kernel drops the mark when the file is modified (no
 	 * FAN_MARK_IGNORED_SURV_MODIFY) and may evict it under memory pressure,
 	 * which only costs a cache hit in santad. Writes through a shared mmap
-	 * do not count as modifications: a known hole, see the README.
+	 * do not count as modifications: why only files no one but root may
+	 * write get one. An allowed exec is an allowed loader program too, so
+	 * the loader check's group stops asking about its opens as well.
 	 */
 	if (fanotify_mark(fan->fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
 			  FAN_OPEN_EXEC_PERM, fd, NULL) < 0)
+		return -errno;
+	if (fan->open_fd >= 0 &&
+	    fanotify_mark(fan->open_fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
+			  FAN_OPEN_PERM, fd, NULL) < 0)
 		return -errno;
 	return 0;
 }
@@ -76,6 +82,8 @@ fan_flush_ignore_marks(struct fan_client *fan)
 {
 	/* Without MOUNT or FILESYSTEM, FAN_MARK_FLUSH removes inode marks: ours are all ignores. */
 	if (fanotify_mark(fan->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
+		return -errno;
+	if (fan->open_fd >= 0 && fanotify_mark(fan->open_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
 		return -errno;
 	return 0;
 }
@@ -129,6 +137,10 @@ mark(struct santad *d, const char *path, unsigned int how, const char *key)
 	    fanotify_mark(d->fan.notify_fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC, AT_FDCWD, path) < 0)
 		santa_log_errno(&d->log, LOG_WARNING, -errno,
 				"Failed to log execs of %s that need no decision: %m", path);
+	if (d->fan.open_fd >= 0 &&
+	    fanotify_mark(d->fan.open_fd, FAN_MARK_ADD | how, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
+		santa_log_errno(&d->log, LOG_WARNING, -errno,
+				"Failed to watch %s for `ld.so PROGRAM`: %m", path);
 	santa_log(&d->log, LOG_INFO, "watching %s (%s)", path,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
 	add_watched(&d->fan, key, path);
@@ -263,7 +275,7 @@ static void
 handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
 	if (mask & FAN_OPEN_EXEC_PERM)
-		santad_handle_exec(d, fd, pid);
+		santad_handle_exec(d, fd, pid, d->fan.fd);
 	else
 		close(fd);
 }
@@ -362,6 +374,23 @@ fan_client_start(struct santad *d)
 					       NOTIFY_COALESCE_USEC, 1000, on_notify_resume, d) >= 0)
 			sd_event_source_set_enabled(fan->notify_pause, SD_EVENT_OFF);
 	}
+	/*
+	 * The loader check's group, and its reader thread, before any mark:
+	 * from the first mark on, every open there waits for that thread.
+	 */
+	fan->open_fd = -1;
+	if (d->cfg.enable_loader_check) {
+		fan->open_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
+						     FAN_UNLIMITED_QUEUE,
+					     O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+		if (fan->open_fd < 0)
+			santa_log_errno(&d->log, LOG_WARNING, -errno,
+					"No loader check (%m): `ld.so PROGRAM` is not decided");
+		else if (santad_loader_start(d) < 0) {
+			close(fan->open_fd);
+			fan->open_fd = -1;
+		}
+	}
 	by_mount = d->cfg.watch_mark_mount;
 	/* A watched path that is not itself a mount point: mark what holds it. */
 	for (i = 0; i < d->cfg.watch_paths.n; i++) {
@@ -406,6 +435,9 @@ fan_client_stop(struct fan_client *fan)
 	sd_event_source_disable_unref(fan->notify_io);
 	fan->notify_io = NULL;
 	fan->notify_pause = sd_event_source_disable_unref(fan->notify_pause);
+	if (fan->open_fd >= 0)
+		close(fan->open_fd); /* after santad_loader_stop: the kernel allows what waits */
+	fan->open_fd = -1;
 	if (fan->notify_fd >= 0)
 		close(fan->notify_fd);
 	fan->notify_fd = -1;

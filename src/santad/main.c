@@ -65,6 +65,7 @@ print_config(const struct santa_config *cfg)
 	       cfg->watch_paths.n ? "" : ": every local filesystem");
 	printf("DecisionTimeoutMs         = %lld\n", (long long)cfg->decision_timeout_ms);
 	printf("EnableKernelIgnoreMarks   = %s\n", cfg->enable_kernel_ignore_marks ? "true" : "false");
+	printf("EnableLoaderCheck         = %s\n", cfg->enable_loader_check ? "true" : "false");
 	printf("SyncBaseURL               = %s\n", cfg->sync_base_url ? cfg->sync_base_url : "");
 	printf("StaticRules               = %zu\n", cfg->n_static_rules);
 	printf("SantactlPath              = %s\n", cfg->santactl_path);
@@ -160,9 +161,10 @@ warn_restart_only(struct santad *d, const struct santa_config *n)
 	    o->hash_worker_threads != n->hash_worker_threads ||
 	    strcmp(o->file_changes_regex ? o->file_changes_regex : "",
 		   n->file_changes_regex ? n->file_changes_regex : "") != 0 ||
-	    o->decision_cache_size != n->decision_cache_size)
-		santa_log(&d->log, LOG_WARNING, "paths, event log, FileChangesRegex, worker or cache sizes changed: "
-			  "restart santad to apply");
+	    o->decision_cache_size != n->decision_cache_size ||
+	    o->enable_loader_check != n->enable_loader_check)
+		santa_log(&d->log, LOG_WARNING, "paths, event log, FileChangesRegex, EnableLoaderCheck, "
+			  "worker or cache sizes changed: restart santad to apply");
 }
 
 /* SIGHUP: new rules of the game for every decision from now on; the old ones finish as they were. */
@@ -182,6 +184,7 @@ reload(struct santad *d)
 	policy_unref(d->policy);
 	d->policy = p;
 	santad_flush_decisions(d);
+	santad_loader_policy_changed(d);
 	event_log_reopen(d->elog);
 	santad_helpers_reconcile(d);
 	santad_gui_policy_changed(d);
@@ -204,6 +207,7 @@ santad_rebuild_policy(struct santad *d)
 	policy_unref(d->policy);
 	d->policy = p;
 	santad_flush_decisions(d);
+	santad_loader_policy_changed(d);
 	santad_gui_policy_changed(d);
 	santad_transitive_reconcile(d);
 	return 0;
@@ -362,6 +366,7 @@ shutdown_daemon(struct santad *d)
 {
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	file_changes_stop(d->file_changes);
+	santad_loader_stop(d);
 	fan_client_stop(&d->fan);
 	if (d->event) {
 		santad_metrics_stop(d);
@@ -395,7 +400,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1 },
+	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 },
 			      .completion_fd = -1 };
 	int level = LOG_INFO, opt, r;
 

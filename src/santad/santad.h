@@ -119,6 +119,7 @@ struct exec_job {
 	struct santad *daemon;
 	struct policy *policy;        /* the rules this job is decided under */
 	int fd;                       /* the file being executed, from fanotify */
+	int answer_fd;                /* the fanotify group that waits for the answer */
 	pid_t pid;
 	struct proc_info proc; /* read while the process waited */
 	struct santa_file_key key;
@@ -161,6 +162,7 @@ struct fan_client {
 	int notify_fd; /* FAN_OPEN_EXEC notifications, for logging, or -1 */
 	sd_event_source *notify_io;
 	sd_event_source *notify_pause; /* batches those reads (NOTIFY_COALESCE_USEC) */
+	int open_fd; /* FAN_OPEN_PERM, for the loader check (loader.c), or -1 */
 };
 
 int fan_client_start(struct santad *d);
@@ -169,7 +171,7 @@ int fan_sync_marks(struct santad *d);
 /* How many mounts or filesystems are marked. */
 size_t santad_watched_count(const struct fan_client *fan);
 void fan_client_stop(struct fan_client *fan);
-/* Lets the kernel skip us for this file until it changes (an allowed, trusted file). */
+/* Lets the kernel skip us for this file until it changes (an allowed, trusted file), in both permission groups. */
 int fan_ignore_file(struct fan_client *fan, int fd);
 /* Forgets every ignore mark (rules or mode changed). */
 int fan_flush_ignore_marks(struct fan_client *fan);
@@ -299,6 +301,20 @@ void santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_ms
 /* SANTAD_BUNDLE_BINARIES from santasyncservice. */
 void santad_bundle_binaries(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req);
 
+/* ---- the loader check: `ld.so PROGRAM` (loader.c) ---- */
+
+struct loader_guard;
+/* Starts the FAN_OPEN_PERM reader thread when fan_client_start made its group. */
+int santad_loader_start(struct santad *d);
+void santad_loader_stop(struct santad *d);
+/* The policy changed: what a full queue answers. */
+void santad_loader_policy_changed(struct santad *d);
+/* An exec was decided with this hash: a copy of a loader becomes a loader too. */
+void santad_loader_exec_decided(struct santad *d, const struct santa_file_key *key,
+				const uint8_t *sha256);
+/* santactl status's "loader_check" section. */
+void santad_loader_status(struct santad *d, struct ipc_value *dict);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -325,6 +341,7 @@ struct santad {
 	struct gui *gui;
 	struct bundle_store *bundles;
 	struct transitive *transitive; /* while EnableTransitiveRules is on */
+	struct loader_guard *loader;   /* while EnableLoaderCheck is on */
 	sd_event_source *transitive_expiry;
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
@@ -380,8 +397,12 @@ int santad_find_binary_rule(struct santad *d, const struct policy *policy,
 void santad_flush_decisions(struct santad *d);
 /* A worker hands a finished job back to the loop. */
 void santad_job_done(struct santad *d, struct exec_job *job);
-/* The loop handles one permission event. */
-void santad_handle_exec(struct santad *d, int fd, pid_t pid);
+/*
+ * The loop decides an exec: fd is the file, pid the process, answer_fd the
+ * group the event came from (the exec group, or the loader check's group
+ * for a program the loader opened).
+ */
+void santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd);
 /* An exec happened (notification): logged unless the permission path logged it. */
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
 

@@ -25,6 +25,9 @@ write_config() {  # EnableTransitiveRules value, extra lines...
 ClientMode = LOCKDOWN
 SantactlPath = $santactl
 EnableTransitiveRules = $1
+# The race below stops santad (SIGSTOP) while a compiler writes: with the
+# loader check's FAN_OPEN_PERM every open on the watched mount would wait for it.
+EnableLoaderCheck = false
 CONF
 		shift
 		printf '%s\n' "$@"

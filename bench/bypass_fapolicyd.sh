@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The bypass matrix's rows (tests/integration/bypass.sh, same attempts from
+# tests/lib/try_exec.sh) tried against fapolicyd, for README's comparison
+# column. Two rule sets: "blocklist" (the binary's SHA-256 denied, everything
+# else allowed: Santa's BLOCKLIST in MONITOR) and "lockdown" (fapolicyd's
+# allow-trusted rules, the binary untrusted: Santa's LOCKDOWN). Private
+# mounts in a mount namespace of its own, as everywhere (bench/lib/fapolicyd.sh).
+# usage: bench/bypass_fapolicyd.sh   (as root, with fapolicyd installed)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../tests/lib/private_tmpfs.sh" "$@"
+source "$here/../tests/lib/try_exec.sh"
+source "$here/lib/fapolicyd.sh"
+if ! fapolicyd_installed; then
+	echo "fapolicyd is not installed (apt-get install fapolicyd; its service must not be running)"
+	exit 77
+fi
+mnt=$work/mnt
+mkdir -p "$work/mnt2" "$work/links"
+mount -t tmpfs -o mode=0755 tmpfs "$work/mnt2"
+mount --make-private "$work/mnt2"
+cp /bin/echo "$mnt/blocked"
+blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+printf '#!/bin/sh\necho script-ran\n' > "$mnt/blocked.sh"
+chmod 0755 "$mnt/blocked.sh"
+script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
+{ cat /bin/true; head -c 16 /dev/zero; } > "$work/mm-allowed"
+{ cat /bin/true; head -c 15 /dev/zero; printf '\001'; } > "$work/mm-blocked"
+mm_sha=$(sha256sum "$work/mm-blocked" | cut -d' ' -f1)
+
+rows() { # prints "row|outcome" lines for the binary $mnt/blocked
+	local t=$mnt/blocked how
+	for how in execve fexecve posix_spawn ldso memfd; do echo "$how|$(try "$how" "$t")"; done
+	echo "relative path|$(cd "$mnt" && try execve ./blocked)"
+	ln -sf "$t" "$mnt/sym"; echo "symlink|$(try execve "$mnt/sym")"
+	rm -f "$mnt/hard"; ln "$t" "$mnt/hard"; echo "hard link|$(try execve "$mnt/hard")"
+	mv "$t" "$t.renamed"; echo "rename after a decision|$(try execve "$t.renamed")"; mv "$t.renamed" "$t"
+	touch "$work/bound"; mount --bind "$t" "$work/bound"
+	echo "bind mount|$(try execve "$work/bound")"; umount "$work/bound"
+	cp "$t" "$work/mnt2/copy"; echo "copy on another filesystem|$(try execve "$work/mnt2/copy")"
+	echo "script run directly|$(try execve "$mnt/blocked.sh")"
+	echo "sh script|$(sh "$mnt/blocked.sh" > /dev/null 2>&1 && echo ran || echo denied)"
+	install -m 0755 -o nobody "$work/mm-allowed" "$mnt/mm-user"
+	try execve "$mnt/mm-user" > /dev/null
+	python3 - "$mnt/mm-user" "$work/mm-blocked" <<'PY'
+import mmap, os, sys
+data = open(sys.argv[2], "rb").read()
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, len(data), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[:] = data
+m.close()
+os.close(fd)
+PY
+	echo "rewrite through a shared mmap|$(try execve "$mnt/mm-user")"
+	rm -f "$mnt/mm-user" "$work/mnt2/copy"
+}
+
+blocklist_rules="deny_audit perm=any pattern=ld_so : all
+deny_audit perm=execute all : sha256hash=$blocked_sha
+deny_audit perm=execute all : sha256hash=$script_sha
+deny_audit perm=execute all : sha256hash=$mm_sha
+allow perm=any all : all"
+
+fapolicyd_start "$blocklist_rules"
+try execve "$mnt/blocked" > /dev/null
+rows > "$work/blocklist.txt"
+echo "control|$(try execve /bin/true)" >> "$work/blocklist.txt"
+cp /bin/true "$mnt/ok"; echo "control: ld.so of an allowed program|$(try ldso "$mnt/ok")" >> "$work/blocklist.txt"
+fapolicyd_stop
+fapolicyd_start "$fapolicyd_rules_lockdown"
+rows > "$work/lockdown.txt"
+fapolicyd_stop
+
+echo "fapolicyd $(dpkg-query -W -f '${Version}' fapolicyd 2>/dev/null || echo '?'): row | blocklist rules | allow-trusted (lockdown) rules"
+join -t'|' -a1 -e '-' -o 0,1.2,2.2 <(sort "$work/blocklist.txt") <(sort "$work/lockdown.txt") |
+	sed 's/|/ | /g'

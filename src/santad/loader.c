@@ -1,0 +1,454 @@
+/*
+ * The dynamic loader run as a program (`/lib64/ld-linux-x86-64.so.2 ./blocked`)
+ * maps ./blocked itself: the kernel never execs it, so FAN_OPEN_EXEC_PERM
+ * never asks. What the kernel does see is the loader opening it. As fapolicyd
+ * does, a second permission group asks for FAN_OPEN_PERM on the same
+ * filesystems, and the first ELF file a loader process opens after its exec
+ * (the program: ld.so maps it before ld.so.cache and any library) is decided
+ * as an exec, on the loop, with the same rules, cache, deadline and log line.
+ *
+ * Every open on a watched filesystem comes through this group, santad's own
+ * included (santa.conf at SIGHUP, its databases, its log). So its events are
+ * read on a thread of its own that opens nothing on a watched filesystem,
+ * never waits for the loop and lets santad's own opens through at once: the
+ * loop may open a file while the kernel waits for us.
+ *
+ *   santad's own open, not a regular file, not ELF      -> allow
+ *   a loader's first ELF since its exec                  -> decided as an exec (loop)
+ *   anything else                                        -> allow
+ *
+ * Cost: an open the kernel asks about is a round trip, so files no loader can
+ * be made to run get an ignore mark (until they change): root's files that
+ * are not ELF programs (data, scripts, libraries with a DT_SONAME such as
+ * libc.so.6); and every file whose exec was allowed (exec.c marks both
+ * groups). A file others may write is never marked: a shared writable mmap
+ * changes it without the modify event that would drop the mark.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <elf.h>
+
+#include "santa/elf.h"
+#include "santa/path.h"
+#include "santa/sha256.h"
+#include "santad.h"
+
+#define LOADER_QUEUE_MAX   256 /* loader programs waiting for the loop */
+#define LOADER_FILES_MAX   64  /* files known to be a loader (each path and learned copy) */
+#define LOADER_HASHES_MAX  16
+#define LOADER_PROCS_MAX   256 /* loader processes whose program was decided */
+
+#ifndef FAN_MARK_EVICTABLE
+#define FAN_MARK_EVICTABLE 0x00000200
+#endif
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400
+#endif
+
+/* Where Debian and other distributions put the loader (glob patterns). */
+static const char *const loader_patterns[] = {
+	"/lib64/ld-linux*.so*",       "/lib/ld-linux*.so*",      "/lib/*-linux-gnu*/ld-linux*.so*",
+	"/usr/lib/*-linux-gnu*/ld-linux*.so*", "/usr/lib64/ld-linux*.so*", "/lib/ld-musl-*.so*",
+	"/usr/lib/ld-musl-*.so*",     NULL,
+};
+
+struct loader_file {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct loader_proc {
+	pid_t pid;
+	unsigned long long start; /* /proc/PID/stat starttime: a reused pid is another process */
+};
+
+struct loader_item {
+	int fd;
+	pid_t pid;
+};
+
+struct loader_guard {
+	struct santad *daemon;
+	int fan_fd; /* the FAN_OPEN_PERM group (d->fan.open_fd) */
+	int stop_fd;
+	pid_t self;
+	pthread_t thread;
+	bool running;
+
+	/* Loader hashes: written before the thread starts, read-only after. */
+	uint8_t hashes[LOADER_HASHES_MAX][SANTA_SHA256_LEN];
+	size_t n_hashes;
+
+	/* Files that are a loader: the loop adds copies it learns by hash. */
+	pthread_mutex_t files_lock;
+	struct loader_file files[LOADER_FILES_MAX];
+	size_t n_files;
+
+	/* Thread to loop: loader programs to decide. */
+	pthread_mutex_t queue_lock;
+	struct loader_item queue[LOADER_QUEUE_MAX];
+	size_t queue_head, queue_len;
+	int queue_efd;
+	sd_event_source *queue_src;
+	atomic_bool fallback_deny; /* FailClosed in LOCKDOWN: what a full queue answers */
+
+	/* The thread's own. */
+	struct loader_proc procs[LOADER_PROCS_MAX];
+	size_t procs_next;
+
+	atomic_uint_fast64_t events, programs, ignore_marks, queue_full;
+};
+
+static bool
+is_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
+{
+	bool found = false;
+	size_t i;
+
+	pthread_mutex_lock(&g->files_lock);
+	for (i = 0; i < g->n_files && !found; i++)
+		found = g->files[i].dev == dev && g->files[i].ino == ino;
+	pthread_mutex_unlock(&g->files_lock);
+	return found;
+}
+
+static void
+add_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	pthread_mutex_lock(&g->files_lock);
+	for (i = 0; i < g->n_files; i++)
+		if (g->files[i].dev == dev && g->files[i].ino == ino)
+			break;
+	if (i == g->n_files && g->n_files < LOADER_FILES_MAX)
+		g->files[g->n_files++] = (struct loader_file){ dev, ino };
+	pthread_mutex_unlock(&g->files_lock);
+}
+
+/* starttime, field 22 of /proc/PID/stat (after the command in parentheses); 0 when gone. */
+static unsigned long long
+proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* ") S ppid ..." : field 3 starts after ") ". */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}
+
+/* Whether pid runs a loader as its program and has not had its program decided yet. */
+static bool
+first_elf_of_loader(struct loader_guard *g, pid_t pid)
+{
+	char exe[64];
+	struct stat st;
+	unsigned long long start;
+	size_t i;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (stat(exe, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
+		return false;
+	start = proc_start_time(pid);
+	for (i = 0; i < LOADER_PROCS_MAX; i++)
+		if (g->procs[i].pid == pid && g->procs[i].start == start)
+			return false;
+	g->procs[g->procs_next++ % LOADER_PROCS_MAX] = (struct loader_proc){ pid, start };
+	return true;
+}
+
+static void
+mark_ignore(struct loader_guard *g, int fd)
+{
+	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
+			  FAN_OPEN_PERM, fd, NULL) == 0)
+		g->ignore_marks++;
+}
+
+/* Hands fd to the loop; false when the queue is full. */
+static bool
+queue_program(struct loader_guard *g, int fd, pid_t pid)
+{
+	uint64_t one = 1;
+	bool queued = false;
+
+	pthread_mutex_lock(&g->queue_lock);
+	if (g->queue_len < LOADER_QUEUE_MAX) {
+		g->queue[(g->queue_head + g->queue_len++) % LOADER_QUEUE_MAX] =
+			(struct loader_item){ fd, pid };
+		queued = true;
+	}
+	pthread_mutex_unlock(&g->queue_lock);
+	if (queued)
+		(void)!write(g->queue_efd, &one, sizeof(one));
+	return queued;
+}
+
+static void
+handle_open(struct loader_guard *g, int fd, pid_t pid)
+{
+	struct santa_elf_info elf;
+	struct stat st;
+	bool trusted, elf_ok;
+
+	g->events++;
+	if (pid == g->self || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto allow;
+	trusted = santa_stat_is_root_trusted(&st);
+	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
+	if (elf_ok && first_elf_of_loader(g, pid)) {
+		if (queue_program(g, fd, pid)) {
+			g->programs++;
+			return; /* the loop answers and closes */
+		}
+		g->queue_full++;
+		fan_respond(g->fan_fd, fd, atomic_load(&g->fallback_deny) ? SANTA_VERDICT_DENY
+									  : SANTA_VERDICT_ALLOW);
+		close(fd);
+		return;
+	}
+	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
+	if (trusted && (!elf_ok || (elf.type == ET_DYN && elf.has_soname)))
+		mark_ignore(g, fd);
+	close(fd);
+	return;
+allow:
+	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
+	close(fd);
+}
+
+static void *
+guard_thread(void *arg)
+{
+	char buf[16 * 1024] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct loader_guard *g = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = g->fan_fd, .events = POLLIN },
+		{ .fd = g->stop_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		struct fanotify_event_metadata *m;
+		ssize_t len;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		len = read(g->fan_fd, buf, sizeof(buf));
+		if (len <= 0)
+			continue;
+		for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
+		     m = FAN_EVENT_NEXT(m, len)) {
+			if (m->fd < 0)
+				continue;
+			if (m->vers != FANOTIFY_METADATA_VERSION) {
+				fan_respond(g->fan_fd, m->fd, SANTA_VERDICT_ALLOW);
+				close(m->fd);
+				continue;
+			}
+			handle_open(g, m->fd, m->pid);
+		}
+	}
+	return NULL;
+}
+
+/* Loop: the loader programs the thread queued, decided as execs answered on this group. */
+static int
+on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct loader_guard *g = userdata;
+	struct loader_item item;
+	uint64_t n;
+
+	(void)!read(fd, &n, sizeof(n));
+	for (;;) {
+		pthread_mutex_lock(&g->queue_lock);
+		if (g->queue_len == 0) {
+			pthread_mutex_unlock(&g->queue_lock);
+			break;
+		}
+		item = g->queue[g->queue_head];
+		g->queue_head = (g->queue_head + 1) % LOADER_QUEUE_MAX;
+		g->queue_len--;
+		pthread_mutex_unlock(&g->queue_lock);
+		santad_handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
+	}
+	return 0;
+}
+
+/* The loaders installed here: their files and hashes. */
+static void
+find_loaders(struct loader_guard *g)
+{
+	size_t i, j;
+
+	for (i = 0; loader_patterns[i]; i++) {
+		glob_t gl;
+
+		if (glob(loader_patterns[i], 0, NULL, &gl) != 0)
+			continue;
+		for (j = 0; j < gl.gl_pathc; j++) {
+			uint8_t hash[SANTA_SHA256_LEN];
+			struct stat st;
+			size_t k;
+			int fd = open(gl.gl_pathv[j], O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				continue;
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    santa_sha256_fd(fd, hash, NULL) == 0) {
+				add_loader_file(g, st.st_dev, st.st_ino);
+				for (k = 0; k < g->n_hashes; k++)
+					if (memcmp(g->hashes[k], hash, SANTA_SHA256_LEN) == 0)
+						break;
+				if (k == g->n_hashes && g->n_hashes < LOADER_HASHES_MAX)
+					memcpy(g->hashes[g->n_hashes++], hash, SANTA_SHA256_LEN);
+			}
+			close(fd);
+		}
+		globfree(&gl);
+	}
+}
+
+int
+santad_loader_start(struct santad *d)
+{
+	struct loader_guard *g;
+	int r;
+
+	if (d->fan.open_fd < 0)
+		return 0;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->daemon = d;
+	g->fan_fd = d->fan.open_fd;
+	g->self = getpid();
+	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&g->files_lock, NULL);
+	pthread_mutex_init(&g->queue_lock, NULL);
+	d->loader = g;
+	if (g->stop_fd < 0 || g->queue_efd < 0) {
+		r = -errno;
+		goto out;
+	}
+	find_loaders(g);
+	if (g->n_files == 0)
+		santa_log(&d->log, LOG_WARNING, "No dynamic loader found: `ld.so PROGRAM` is "
+			  "caught only for loaders learned by hash when they are exec'd");
+	santad_loader_policy_changed(d);
+	r = sd_event_add_io(d->event, &g->queue_src, g->queue_efd, EPOLLIN, on_queue, g);
+	if (r < 0)
+		goto out;
+	r = -pthread_create(&g->thread, NULL, guard_thread, g);
+	if (r < 0)
+		goto out;
+	g->running = true;
+	santa_log(&d->log, LOG_INFO, "Loader check on: %zu loader file(s), %zu distinct",
+		  g->n_files, g->n_hashes);
+out:
+	if (r < 0)
+		santa_log_errno(&d->log, LOG_ERR, r, "Loader check not started: %m");
+	return r;
+}
+
+void
+santad_loader_stop(struct santad *d)
+{
+	struct loader_guard *g = d->loader;
+	uint64_t one = 1;
+
+	if (!g)
+		return;
+	if (g->running) {
+		(void)!write(g->stop_fd, &one, sizeof(one));
+		pthread_join(g->thread, NULL);
+	}
+	/* Programs still queued: closing the group (fan_client_stop) allows them. */
+	while (g->queue_len > 0) {
+		close(g->queue[g->queue_head].fd);
+		g->queue_head = (g->queue_head + 1) % LOADER_QUEUE_MAX;
+		g->queue_len--;
+	}
+	sd_event_source_disable_unref(g->queue_src);
+	if (g->stop_fd >= 0)
+		close(g->stop_fd);
+	if (g->queue_efd >= 0)
+		close(g->queue_efd);
+	pthread_mutex_destroy(&g->files_lock);
+	pthread_mutex_destroy(&g->queue_lock);
+	free(g);
+	d->loader = NULL;
+}
+
+void
+santad_loader_policy_changed(struct santad *d)
+{
+	if (d->loader)
+		atomic_store(&d->loader->fallback_deny, d->policy->cfg.fail_closed &&
+						d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN);
+}
+
+void
+santad_loader_exec_decided(struct santad *d, const struct santa_file_key *key,
+			   const uint8_t *sha256)
+{
+	struct loader_guard *g = d->loader;
+	size_t i;
+
+	if (!g)
+		return;
+	for (i = 0; i < g->n_hashes; i++)
+		if (memcmp(g->hashes[i], sha256, SANTA_SHA256_LEN) == 0) {
+			add_loader_file(g, key->dev, key->ino);
+			return;
+		}
+}
+
+void
+santad_loader_status(struct santad *d, struct ipc_value *dict)
+{
+	struct loader_guard *g = d->loader;
+	struct ipc_value *l = ipc_dict_put_dict(dict, "loader_check");
+
+	if (!l)
+		return;
+	ipc_dict_put_bool(l, "enabled", g != NULL);
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->files_lock);
+	ipc_dict_put_int(l, "loader_files", (int64_t)g->n_files);
+	pthread_mutex_unlock(&g->files_lock);
+	ipc_dict_put_int(l, "open_events", (int64_t)g->events);
+	ipc_dict_put_int(l, "programs_decided", (int64_t)g->programs);
+	ipc_dict_put_int(l, "ignore_marks", (int64_t)g->ignore_marks);
+	ipc_dict_put_int(l, "queue_full", (int64_t)g->queue_full);
+}
