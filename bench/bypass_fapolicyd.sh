@@ -27,6 +27,9 @@ script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
 { cat /bin/true; head -c 16 /dev/zero; } > "$work/mm-allowed"
 { cat /bin/true; head -c 15 /dev/zero; printf '\001'; } > "$work/mm-blocked"
 mm_sha=$(sha256sum "$work/mm-blocked" | cut -d' ' -f1)
+# fapolicyd knows the loader by watching its exec (by path): / is watched too, in
+# this namespace, with /usr allowed, as a distribution's rules would have it.
+export FAP_WATCH_FS=tmpfs,ext4,xfs,btrfs
 
 rows() { # prints "row|outcome" lines for the binary $mnt/blocked
 	local t=$mnt/blocked how
@@ -55,6 +58,13 @@ PY
 	rm -f "$mnt/mm-user" "$work/mnt2/copy"
 }
 
+lockdown_rules="deny_audit perm=any pattern=ld_so : all
+allow perm=execute all : trust=1
+allow perm=execute all : dir=/usr/
+allow perm=execute all : dir=/root/
+allow perm=open all : ftype=application/x-sharedlib trust=1
+deny_audit perm=execute all : all
+allow perm=open all : all"
 blocklist_rules="deny_audit perm=any pattern=ld_so : all
 deny_audit perm=execute all : sha256hash=$blocked_sha
 deny_audit perm=execute all : sha256hash=$script_sha
@@ -67,10 +77,11 @@ rows > "$work/blocklist.txt"
 echo "control|$(try execve /bin/true)" >> "$work/blocklist.txt"
 cp /bin/true "$mnt/ok"; echo "control: ld.so of an allowed program|$(try ldso "$mnt/ok")" >> "$work/blocklist.txt"
 fapolicyd_stop
-fapolicyd_start "$fapolicyd_rules_lockdown"
+fapolicyd_start "$lockdown_rules"
 rows > "$work/lockdown.txt"
 fapolicyd_stop
 
 echo "fapolicyd $(dpkg-query -W -f '${Version}' fapolicyd 2>/dev/null || echo '?'): row | blocklist rules | allow-trusted (lockdown) rules"
-join -t'|' -a1 -e '-' -o 0,1.2,2.2 <(sort "$work/blocklist.txt") <(sort "$work/lockdown.txt") |
+LC_ALL=C join -t'|' -a1 -e '-' -o 0,1.2,2.2 <(LC_ALL=C sort -t'|' -k1,1 "$work/blocklist.txt") \
+	<(LC_ALL=C sort -t'|' -k1,1 "$work/lockdown.txt") |
 	sed 's/|/ | /g'

@@ -11,6 +11,7 @@ packages=(
 	# libraries
 	libsystemd-dev libsqlite3-dev libssl-dev libpcre2-dev libcurl4-openssl-dev
 	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
+	libbpf-dev bpftool  # the BPF LSM backstop (compiled with clang)
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
 	strace  # a peer under a tracer is refused (test_ipc)

@@ -2,8 +2,9 @@
 # the caller's private mount namespace (tests/lib/private_tmpfs.sh): its
 # configuration, trust database and run directory are bind-mounted over
 # /etc/fapolicyd, /var/lib/fapolicyd and /run/fapolicyd for this namespace
-# only, and it marks mounts (allow_filesystem_mark = 0) of type tmpfs, so
-# it watches the caller's private mounts and nothing the machine uses.
+# only, and it marks mounts (allow_filesystem_mark = 0) of type tmpfs (or
+# $FAP_WATCH_FS): mount marks, so only this namespace's copies of them are
+# watched, never what the rest of the machine uses.
 
 fapolicyd_installed() { command -v fapolicyd > /dev/null; }
 
@@ -24,7 +25,7 @@ detailed_report = 0
 db_max_size = 50
 subj_cache_size = 1549
 obj_cache_size = 8191
-watch_fs = tmpfs
+watch_fs = ${FAP_WATCH_FS:-tmpfs}
 trust = file
 integrity = none
 syslog_format = rule,dec,perm,auid,pid,exe,:,path,ftype,trust
@@ -68,3 +69,6 @@ allow perm=execute all : trust=1
 allow perm=open all : ftype=application/x-sharedlib trust=1
 deny_audit perm=execute all : all
 allow perm=open all : all'
+
+# fapolicyd must not outlive the caller (it would keep its marks and its pid file).
+trap 'fapolicyd_stop; santa_cleanup' EXIT

@@ -331,8 +331,9 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			    (long long)get_int(loader, "programs_decided"));
 		else
 			row("Loader Check", "No (`ld.so PROGRAM` is not decided)");
-		if (!get_bool(b, "anonymous_exec_enforced"))
-			row("Anonymous Executables", "not enforced (memfd; no BPF LSM backstop yet)");
+		row("Anonymous Executables", "%s", get_bool(b, "anonymous_exec_enforced")
+			? "Yes (BPF LSM: denied in Lockdown, logged in Monitor)"
+			: "not enforced (memfd: no BPF LSM backstop on this machine)");
 		if (get_int(b, "log_lines_lost") > 0)
 			row("Log Lines Lost", "%lld (disk full?)", (long long)get_int(b, "log_lines_lost"));
 		for (i = 0; i < ipc_container_len(watched); i++)

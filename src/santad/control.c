@@ -77,10 +77,11 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_string(b, "rules_db_error", d->rules_error);
 	/*
 	 * fanotify sees files on marked filesystems only: a memfd (or any file on
-	 * an unmarked internal mount) is exec'd without asking. Said, not hidden,
-	 * until the BPF LSM backstop exists.
+	 * a kernel-internal mount) is exec'd without asking, unless the BPF LSM
+	 * backstop is attached. Said, not hidden.
 	 */
-	ipc_dict_put_bool(b, "anonymous_exec_enforced", false);
+	ipc_dict_put_bool(b, "anonymous_exec_enforced", santad_anon_exec_enforced(d));
+	ipc_dict_put_int(b, "anonymous_exec_events_lost", (int64_t)santad_anon_exec_lost(d));
 	santad_loader_status(d, b);
 	{
 		uint64_t lines_lost, upload_lost;

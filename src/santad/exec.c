@@ -441,6 +441,14 @@ take_seen(struct santad *d, pid_t pid, const struct stat *st)
 }
 
 void
+santad_log_decision(struct santad *d, const char *path, const struct proc_info *proc,
+		    const struct santa_decision *decision)
+{
+	count(d, decision);
+	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true);
+}
+
+void
 santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 {
 	struct santa_file_key key;

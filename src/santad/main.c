@@ -185,6 +185,7 @@ reload(struct santad *d)
 	d->policy = p;
 	santad_flush_decisions(d);
 	santad_loader_policy_changed(d);
+	santad_anon_exec_policy_changed(d);
 	event_log_reopen(d->elog);
 	santad_helpers_reconcile(d);
 	santad_gui_policy_changed(d);
@@ -208,6 +209,7 @@ santad_rebuild_policy(struct santad *d)
 	d->policy = p;
 	santad_flush_decisions(d);
 	santad_loader_policy_changed(d);
+	santad_anon_exec_policy_changed(d);
 	santad_gui_policy_changed(d);
 	santad_transitive_reconcile(d);
 	return 0;
@@ -336,6 +338,8 @@ run(struct santad *d)
 	r = fan_client_start(d);
 	if (r < 0)
 		return r;
+	/* Like file-change logging, an extra: santactl status says whether it is on. */
+	(void)santad_anon_exec_start(d);
 	/* File-change logging is an extra: without it santad still enforces. */
 	(void)file_changes_start(d, &d->file_changes);
 	r = santad_control_start(d);
@@ -368,6 +372,7 @@ shutdown_daemon(struct santad *d)
 	file_changes_stop(d->file_changes);
 	santad_loader_stop(d);
 	fan_client_stop(&d->fan);
+	santad_anon_exec_stop(d); /* detached: nothing refuses anonymous executables any more */
 	if (d->event) {
 		santad_metrics_stop(d);
 		santad_helpers_stop(d);

@@ -315,6 +315,18 @@ void santad_loader_exec_decided(struct santad *d, const struct santa_file_key *k
 /* santactl status's "loader_check" section. */
 void santad_loader_status(struct santad *d, struct ipc_value *dict);
 
+/* ---- anonymous executables: the BPF LSM backstop (anon_exec.c) ---- */
+
+struct anon_exec;
+/* Loads and attaches it; < 0 (said in the log) where it cannot be: then not enforced. */
+int santad_anon_exec_start(struct santad *d);
+void santad_anon_exec_stop(struct santad *d);
+/* The mode changed: LOCKDOWN refuses anonymous executables, MONITOR logs them. */
+void santad_anon_exec_policy_changed(struct santad *d);
+bool santad_anon_exec_enforced(const struct santad *d);
+/* Reports the kernel could not hand over (its ring was full). */
+uint64_t santad_anon_exec_lost(struct santad *d);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -342,6 +354,7 @@ struct santad {
 	struct bundle_store *bundles;
 	struct transitive *transitive; /* while EnableTransitiveRules is on */
 	struct loader_guard *loader;   /* while EnableLoaderCheck is on */
+	struct anon_exec *anon_exec;   /* the BPF LSM backstop, where it could attach */
 	sd_event_source *transitive_expiry;
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
@@ -403,6 +416,9 @@ void santad_job_done(struct santad *d, struct exec_job *job);
  * for a program the loader opened).
  */
 void santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd);
+/* A decision made elsewhere (the BPF backstop): counted, logged, uploaded, notified. */
+void santad_log_decision(struct santad *d, const char *path, const struct proc_info *proc,
+			 const struct santa_decision *decision);
 /* An exec happened (notification): logged unless the permission path logged it. */
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
 
