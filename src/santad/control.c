@@ -83,6 +83,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_bool(b, "anonymous_exec_enforced", santad_anon_exec_enforced(d));
 	ipc_dict_put_int(b, "anonymous_exec_events_lost", (int64_t)santad_anon_exec_lost(d));
 	santad_loader_status(d, b);
+	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan.mount_namespaces);
 	{
 		uint64_t lines_lost, upload_lost;
 

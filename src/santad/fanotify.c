@@ -3,6 +3,7 @@
  * FAN_OPEN_EXEC_PERM. Every permission event is answered exactly once; if
  * santad dies the kernel closes the group and allows whatever was waiting.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -123,12 +124,16 @@ add_watched(struct fan_client *fan, const char *key, const char *path)
 	fan->n_watched++;
 }
 
+/* Marks path in every group; a failure is recorded (not retried) only if record_failure. */
 static int
-mark(struct santad *d, const char *path, unsigned int how, const char *key)
+mark(struct santad *d, const char *path, unsigned int how, const char *key, bool record_failure)
 {
 	if (fanotify_mark(d->fan.fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0) {
-		int r = santa_log_errno(&d->log, LOG_ERR, -errno, "Failed to watch %s: %m", path);
+		int r = -errno;
 
+		if (!record_failure)
+			return r;
+		santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch %s: %m", path);
 		add_watched(&d->fan, key, NULL);
 		return r;
 	}
@@ -159,30 +164,28 @@ under(const char *mountpoint, const char *path)
 }
 
 /*
- * Marks what /proc/self/mountinfo lists and is not marked yet: every local
- * filesystem (once per superblock: FAN_MARK_FILESYSTEM covers all its mounts
- * and bind mounts), or, with WatchPaths, the mounts at or below those paths.
- * Runs at start and whenever the mount table changes, so a filesystem
- * mounted after santad started is watched too. Returns how many were marked.
+ * One mount table: marks each local filesystem it lists that is not marked
+ * yet (once per superblock: FAN_MARK_FILESYSTEM covers all its mounts and
+ * bind mounts) or, with WatchPaths, the mounts at or below those paths, and
+ * flags each as still there. prefix reaches the mount points of another
+ * mount namespace ("/proc/PID/root"); a mark that fails there is not
+ * recorded, since the process may just have gone: it is tried again.
  */
-int
-fan_sync_marks(struct santad *d)
+static int
+sync_table(struct santad *d, const char *mountinfo, const char *prefix, pid_t ns_pid)
 {
-	char line[4096], mountpoint[PATH_MAX], fstype[64], key[32];
+	char line[4096], mountpoint[PATH_MAX], path[PATH_MAX], fstype[64], key[32];
 	unsigned int major, minor, mount_id;
 	bool by_mount = d->cfg.watch_mark_mount, wanted;
-	int marked = 0;
+	struct watched *w;
+	int marked = 0, n;
 	size_t i;
 	FILE *f;
 
-	struct watched *w;
-
-	f = fopen("/proc/self/mountinfo", "re");
+	f = fopen(mountinfo, "re");
 	if (!f)
-		return santa_log_errno(&d->log, LOG_ERR, -errno,
-				       "Failed to read /proc/self/mountinfo: %m");
-	for (i = 0; i < d->fan.n_watched; i++)
-		d->fan.watched[i].seen = false;
+		return ns_pid ? 0 : santa_log_errno(&d->log, LOG_ERR, -errno,
+						     "Failed to read %s: %m", mountinfo);
 	while (fgets(line, sizeof(line), f)) {
 		char *sep;
 
@@ -209,13 +212,95 @@ fan_sync_marks(struct santad *d)
 			w->seen = true;
 			continue;
 		}
-		if (mark(d, mountpoint,
-			 by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
-			 key) == 0)
+		n = snprintf(path, sizeof(path), "%s%s", prefix, mountpoint);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		/* Another namespace's mount: a failure may be a process that just left. */
+		if (mark(d, path, by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
+			 key, ns_pid == 0) == 0)
 			marked++;
 	}
 	fclose(f);
-	/* Gone from the mount table: the kernel dropped their marks with them. */
+	return marked;
+}
+
+/*
+ * Filesystems mounted in other mount namespaces: a user namespace lets any
+ * user mount a tmpfs (or an overlay, a FUSE filesystem) that santad's own
+ * mount table never shows. Each distinct namespace's table is read (through
+ * one of its processes) on every sync, at most MNTNS_MAX of them. WatchPaths
+ * apply as in santad's own: to mount points at or below them, as that
+ * namespace names them.
+ */
+static int
+sync_other_namespaces(struct santad *d)
+{
+	ino_t seen[MNTNS_MAX], self_ns;
+	char mountinfo[64], prefix[64], ns[64];
+	struct dirent *de;
+	struct stat st;
+	size_t n_seen = 0, i;
+	int marked = 0;
+	DIR *proc;
+
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		return 0;
+	self_ns = st.st_ino;
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while ((de = readdir(proc))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		snprintf(ns, sizeof(ns), "/proc/%ld/ns/mnt", pid);
+		if (stat(ns, &st) < 0 || st.st_ino == self_ns)
+			continue;
+		for (i = 0; i < n_seen && seen[i] != st.st_ino; i++)
+			;
+		if (i < n_seen)
+			continue;
+		if (n_seen == MNTNS_MAX) {
+			if (!d->fan.mntns_overflow_said)
+				santa_log(&d->log, LOG_WARNING, "More than %d mount namespaces: the "
+					  "filesystems of the others are not looked for", MNTNS_MAX);
+			d->fan.mntns_overflow_said = true;
+			break;
+		}
+		seen[n_seen++] = st.st_ino;
+		snprintf(mountinfo, sizeof(mountinfo), "/proc/%ld/mountinfo", pid);
+		snprintf(prefix, sizeof(prefix), "/proc/%ld/root", pid);
+		marked += sync_table(d, mountinfo, prefix, (pid_t)pid);
+	}
+	closedir(proc);
+	d->fan.mount_namespaces = n_seen + 1;
+	return marked;
+}
+
+/*
+ * Marks what the mount tables list and is not marked yet: santad's own and
+ * every other mount namespace's. Runs at start, when
+ * santad's mount table changes, and every MNTNS_SCAN_USEC for the others, so
+ * a filesystem mounted after santad started is watched too. Returns how many
+ * were marked.
+ */
+int
+fan_sync_marks(struct santad *d)
+{
+	struct watched *w;
+	int marked, r;
+	size_t i;
+
+	for (i = 0; i < d->fan.n_watched; i++)
+		d->fan.watched[i].seen = false;
+	r = sync_table(d, "/proc/self/mountinfo", "", 0);
+	if (r < 0)
+		return r;
+	marked = r;
+	marked += sync_other_namespaces(d);
+	/* In no mount table any more: the kernel dropped their marks with them. */
 	for (i = 0; i < d->fan.n_watched;) {
 		w = &d->fan.watched[i];
 		if (w->seen) {
@@ -228,6 +313,17 @@ fan_sync_marks(struct santad *d)
 		d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
 	}
 	return marked;
+}
+
+static int
+on_namespace_scan(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct santad *d = userdata;
+
+	(void)fan_sync_marks(d);
+	(void)sd_event_source_set_time_relative(s, MNTNS_SCAN_USEC);
+	(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
 }
 
 /* The mount table changed (POLLPRI on mountinfo): watch what is new. */
@@ -406,7 +502,7 @@ fan_client_start(struct santad *d)
 			snprintf(key, sizeof(key), "dev:%u:%u", stx.stx_dev_major, stx.stx_dev_minor);
 		if (find_watched(fan, key))
 			continue;
-		r = mark(d, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM, key);
+		r = mark(d, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM, key, true);
 		if (r < 0)
 			return r;
 	}
@@ -416,6 +512,8 @@ fan_client_start(struct santad *d)
 	if (santad_watched_count(fan) == 0)
 		return santa_log_errno(&d->log, LOG_ERR, -ENOENT, "Nothing to watch: no local "
 				       "filesystem found in /proc/self/mountinfo");
+	(void)sd_event_add_time_relative(d->event, &fan->mntns_scan, CLOCK_MONOTONIC,
+					 MNTNS_SCAN_USEC, 100000, on_namespace_scan, d);
 	fan->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (fan->mountinfo_fd >= 0)
 		(void)sd_event_add_io(d->event, &fan->mounts, fan->mountinfo_fd, EPOLLPRI,
@@ -432,6 +530,7 @@ fan_client_stop(struct fan_client *fan)
 	fan->io = NULL;
 	sd_event_source_disable_unref(fan->mounts);
 	fan->mounts = NULL;
+	fan->mntns_scan = sd_event_source_disable_unref(fan->mntns_scan);
 	sd_event_source_disable_unref(fan->notify_io);
 	fan->notify_io = NULL;
 	fan->notify_pause = sd_event_source_disable_unref(fan->notify_pause);

@@ -145,6 +145,8 @@ void exec_job_run(struct exec_job *job);
 
 #define FAN_MAX_MARKS 4096
 #define NOTIFY_COALESCE_USEC 5000 /* exec notifications are read at most this often */
+#define MNTNS_MAX 512              /* other mount namespaces whose filesystems are marked */
+#define MNTNS_SCAN_USEC 1000000    /* how often they are looked for */
 
 struct watched {
 	char key[32]; /* "mnt:ID" or "dev:MAJ:MIN" */
@@ -163,6 +165,9 @@ struct fan_client {
 	sd_event_source *notify_io;
 	sd_event_source *notify_pause; /* batches those reads (NOTIFY_COALESCE_USEC) */
 	int open_fd; /* FAN_OPEN_PERM, for the loader check (loader.c), or -1 */
+	sd_event_source *mntns_scan; /* other mount namespaces, every MNTNS_SCAN_USEC */
+	size_t mount_namespaces;     /* seen at the last scan, santad's own included */
+	bool mntns_overflow_said;
 };
 
 int fan_client_start(struct santad *d);

@@ -48,6 +48,22 @@ mkdir -p "$work/mnt2"
 mount -t tmpfs -o mode=0755 tmpfs "$work/mnt2"
 mount --make-private "$work/mnt2"
 
+# As nobody, in a user and mount namespace of its own: mounts a tmpfs (santad's
+# mount table never shows it), copies PROGRAM there, gives santad's once-a-second
+# look at other namespaces its time, runs it. Prints "ran", "denied" or "error: ...".
+mkdir -p "$mnt/userns"
+chmod 0755 "$work"
+userns_try() { # PROGRAM
+	setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh -c '
+		mount -t tmpfs -o mode=0755 none "$2" || exit 3
+		cp "$1" "$2/prog" && chmod 0755 "$2/prog" || exit 3
+		sleep 2.5
+		"$2/prog" x > /dev/null 2> "$2/err"; st=$?
+		if [ $st -eq 0 ]; then echo ran
+		elif grep -q "not permitted" "$2/err"; then echo denied
+		else echo "error: $st $(cat "$2/err")"; fi' sh "$1" "$mnt/userns" 2>&1 || echo "error: setup"
+}
+
 config() { # MODE
 	cat > "$work/santa.conf" <<CONF
 ClientMode = $1
@@ -84,6 +100,8 @@ check "BLOCKLIST: a bind-mounted view of it elsewhere is denied" test "$(try exe
 umount "$work/bound"
 cp "$mnt/blocked" "$work/mnt2/copy"
 check "BLOCKLIST: a copy on another watched filesystem is denied" test "$(try execve "$work/mnt2/copy")" = denied
+check "BLOCKLIST: a copy on a tmpfs a user mounted in a user namespace is denied" \
+	test "$(userns_try "$mnt/blocked")" = denied
 cp "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$mnt/myld"
 check "BLOCKLIST: a copy of the loader on a watched filesystem, once run, is known as a loader" \
 	"$mnt/myld" --version
@@ -174,6 +192,8 @@ check "LOCKDOWN: an unknown script run directly is denied" test "$(try execve "$
 cp "$mnt/unknown" "$work/mnt2/unknown-copy"
 check "LOCKDOWN: a copy on another watched filesystem is denied" \
 	test "$(try execve "$work/mnt2/unknown-copy")" = denied
+check "LOCKDOWN: an unknown program on a tmpfs mounted in a user namespace is denied" \
+	test "$(userns_try "$work/mm-allowed")" = denied
 if $bpf_lsm; then
 	check "LOCKDOWN: an unknown program copied into a memfd is denied (BPF LSM)" \
 		test "$(try memfd "$work/mm-allowed")" = denied
