@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "santa/clock.h"
 #include "santad.h"
 
 #define FAN_READ_BUF (64 * 1024)
@@ -91,9 +92,12 @@ fan_flush_ignore_marks(struct fan_client *fan)
 
 /*
  * Records what was marked, under a key naming the mount ("mnt:ID") or the
- * filesystem ("dev:MAJ:MIN"), so each is marked once and forgotten when it
- * goes. A failed mark is recorded too (path NULL) so it is not retried and
- * logged again at every change of the mount table.
+ * filesystem ("dev:MAJ:MIN"), for santactl status and the groups that mark
+ * the same filesystems later. Whether something is marked is not decided
+ * from this list but from the kernel's (kernel_marks): device numbers are
+ * reused, and a filesystem mounted where another just went may carry the
+ * number of one marked before. A failed mark is recorded too (path NULL) so
+ * it is retried only every MARK_RETRY_USEC, not logged at every sync.
  */
 static struct watched *
 find_watched(struct fan_client *fan, const char *key)
@@ -109,8 +113,15 @@ find_watched(struct fan_client *fan, const char *key)
 static void
 add_watched(struct fan_client *fan, const char *key, const char *path)
 {
-	struct watched *w;
+	struct watched *w = find_watched(fan, key);
 
+	if (w) {
+		free(w->path);
+		w->path = path ? strdup(path) : NULL;
+		w->failed_usec = path ? 0 : santa_mono_usec();
+		w->seen = true;
+		return;
+	}
 	if (fan->n_watched >= FAN_MAX_MARKS)
 		return;
 	w = realloc(fan->watched, (fan->n_watched + 1) * sizeof(*w));
@@ -120,8 +131,66 @@ add_watched(struct fan_client *fan, const char *key, const char *path)
 	w = &fan->watched[fan->n_watched];
 	snprintf(w->key, sizeof(w->key), "%s", key);
 	w->path = path ? strdup(path) : NULL;
+	w->failed_usec = path ? 0 : santa_mono_usec();
 	w->seen = true;
 	fan->n_watched++;
+}
+
+/*
+ * The filesystems and mounts the kernel has marked for one of our groups,
+ * from /proc/self/fdinfo: the truth, since a mark goes away with its
+ * filesystem. Read from a group that holds no inode (ignore) marks, so the
+ * list stays as short as the list of filesystems.
+ */
+struct kernel_marks {
+	unsigned int *sdev; /* kernel dev_t: major << 20 | minor */
+	size_t n_sdev;
+	unsigned int *mnt;  /* mount ids */
+	size_t n_mnt;
+};
+
+static int
+kernel_marks_read(int group_fd, struct kernel_marks *km)
+{
+	char path[64], line[512];
+	unsigned int v;
+	FILE *f;
+
+	memset(km, 0, sizeof(*km));
+	km->sdev = calloc(FAN_MAX_MARKS, sizeof(*km->sdev));
+	km->mnt = calloc(FAN_MAX_MARKS, sizeof(*km->mnt));
+	if (!km->sdev || !km->mnt)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", group_fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "fanotify sdev:%x", &v) == 1 && km->n_sdev < FAN_MAX_MARKS)
+			km->sdev[km->n_sdev++] = v;
+		else if (sscanf(line, "fanotify mnt_id:%x", &v) == 1 && km->n_mnt < FAN_MAX_MARKS)
+			km->mnt[km->n_mnt++] = v;
+	}
+	fclose(f);
+	return 0;
+}
+
+static bool
+kernel_marks_has(unsigned int *set, size_t n, unsigned int v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (set[i] == v)
+			return true;
+	return false;
+}
+
+static void
+kernel_marks_free(struct kernel_marks *km)
+{
+	free(km->sdev);
+	free(km->mnt);
 }
 
 /* Marks path in every group; a failure is recorded (not retried) only if record_failure. */
@@ -172,7 +241,8 @@ under(const char *mountpoint, const char *path)
  * recorded, since the process may just have gone: it is tried again.
  */
 static int
-sync_table(struct santad *d, const char *mountinfo, const char *prefix, pid_t ns_pid)
+sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, const char *prefix,
+	   pid_t ns_pid)
 {
 	char line[4096], mountpoint[PATH_MAX], path[PATH_MAX], fstype[64], key[32];
 	unsigned int major, minor, mount_id;
@@ -208,17 +278,33 @@ sync_table(struct santad *d, const char *mountinfo, const char *prefix, pid_t ns
 		else
 			snprintf(key, sizeof(key), "dev:%u:%u", major, minor);
 		w = find_watched(&d->fan, key);
-		if (w) {
-			w->seen = true;
-			continue;
-		}
 		n = snprintf(path, sizeof(path), "%s%s", prefix, mountpoint);
 		if (n < 0 || (size_t)n >= sizeof(path))
 			continue;
+		if (by_mount && d->cfg.watch_paths.n ? kernel_marks_has(km->mnt, km->n_mnt, mount_id)
+						      : kernel_marks_has(km->sdev, km->n_sdev,
+									 major << 20 | minor)) {
+			if (w && w->path)
+				w->seen = true;
+			else
+				add_watched(&d->fan, key, path);
+			continue;
+		}
+		if (w && !w->path && santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC) {
+			w->seen = true;
+			continue;
+		}
 		/* Another namespace's mount: a failure may be a process that just left. */
 		if (mark(d, path, by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
-			 key, ns_pid == 0) == 0)
+			 key, ns_pid == 0) == 0) {
 			marked++;
+			if (by_mount && d->cfg.watch_paths.n) {
+				if (km->n_mnt < FAN_MAX_MARKS)
+					km->mnt[km->n_mnt++] = mount_id;
+			} else if (km->n_sdev < FAN_MAX_MARKS) {
+				km->sdev[km->n_sdev++] = major << 20 | minor;
+			}
+		}
 	}
 	fclose(f);
 	return marked;
@@ -233,7 +319,7 @@ sync_table(struct santad *d, const char *mountinfo, const char *prefix, pid_t ns
  * namespace names them.
  */
 static int
-sync_other_namespaces(struct santad *d)
+sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 {
 	ino_t seen[MNTNS_MAX], self_ns;
 	char mountinfo[64], prefix[64], ns[64];
@@ -272,7 +358,7 @@ sync_other_namespaces(struct santad *d)
 		seen[n_seen++] = st.st_ino;
 		snprintf(mountinfo, sizeof(mountinfo), "/proc/%ld/mountinfo", pid);
 		snprintf(prefix, sizeof(prefix), "/proc/%ld/root", pid);
-		marked += sync_table(d, mountinfo, prefix, (pid_t)pid);
+		marked += sync_table(d, km, mountinfo, prefix, (pid_t)pid);
 	}
 	closedir(proc);
 	d->fan.mount_namespaces = n_seen + 1;
@@ -289,17 +375,27 @@ sync_other_namespaces(struct santad *d)
 int
 fan_sync_marks(struct santad *d)
 {
+	struct kernel_marks km;
 	struct watched *w;
 	int marked, r;
 	size_t i;
 
+	/* Without a notification group, the exec group holds no ignore marks either. */
+	r = kernel_marks_read(d->fan.notify_fd >= 0 ? d->fan.notify_fd : d->fan.fd, &km);
+	if (r < 0) {
+		kernel_marks_free(&km);
+		return santa_log_errno(&d->log, LOG_ERR, r, "Cannot list fanotify marks: %m");
+	}
 	for (i = 0; i < d->fan.n_watched; i++)
 		d->fan.watched[i].seen = false;
-	r = sync_table(d, "/proc/self/mountinfo", "", 0);
-	if (r < 0)
+	r = sync_table(d, &km, "/proc/self/mountinfo", "", 0);
+	if (r < 0) {
+		kernel_marks_free(&km);
 		return r;
+	}
 	marked = r;
-	marked += sync_other_namespaces(d);
+	marked += sync_other_namespaces(d, &km);
+	kernel_marks_free(&km);
 	/* In no mount table any more: the kernel dropped their marks with them. */
 	for (i = 0; i < d->fan.n_watched;) {
 		w = &d->fan.watched[i];

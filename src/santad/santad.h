@@ -152,7 +152,9 @@ struct watched {
 	char key[32]; /* "mnt:ID" or "dev:MAJ:MIN" */
 	char *path;   /* where it was marked; NULL when marking failed */
 	bool seen;    /* still in the mount table at the last look */
+	uint64_t failed_usec; /* when marking it last failed (path NULL) */
 };
+#define MARK_RETRY_USEC (30 * 1000000ULL) /* a filesystem that refused a mark is tried again */
 
 struct fan_client {
 	int fd;

@@ -64,6 +64,33 @@ userns_try() { # PROGRAM
 		else echo "error: $st $(cat "$2/err")"; fi' sh "$1" "$mnt/userns" 2>&1 || echo "error: setup"
 }
 
+# A copy on an overlayfs and on a FUSE filesystem (bindfs), each mounted below
+# the watched path after santad started: picked up without a restart.
+wait_watching() { # MOUNTPOINT: until santad says it marked it (at most 5 s)
+	for _ in $(seq 1 50); do grep -qF "watching $1 (" "$work/santad.err" && return 0; sleep 0.1; done
+}
+other_fs_rows() { # PROGRAM LABEL
+	local lower=$work/ovl-lower-$2 fsrc=$work/fuse-src-$2
+	mkdir -p "$lower" "$work/ovl-upper-$2" "$work/ovl-work-$2" "$mnt/ovl-$2" "$fsrc" "$mnt/fuse-$2"
+	cp "$1" "$lower/prog"
+	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/ovl-upper-$2,workdir=$work/ovl-work-$2" \
+		"$mnt/ovl-$2"
+	wait_watching "$mnt/ovl-$2"
+	check "$2: a copy on an overlayfs mounted after santad started is denied" \
+		test "$(try execve "$mnt/ovl-$2/prog")" = denied
+	umount "$mnt/ovl-$2"
+	if command -v bindfs > /dev/null && [ -c /dev/fuse ]; then
+		cp "$1" "$fsrc/prog"
+		bindfs "$fsrc" "$mnt/fuse-$2"
+		wait_watching "$mnt/fuse-$2"
+		check "$2: a copy on a FUSE filesystem (bindfs) mounted after santad started is denied" \
+			test "$(try execve "$mnt/fuse-$2/prog")" = denied
+		fusermount -u "$mnt/fuse-$2" 2> /dev/null || umount "$mnt/fuse-$2"
+	else
+		echo "# no bindfs or /dev/fuse here: the FUSE row is not tried"
+	fi
+}
+
 config() { # MODE
 	cat > "$work/santa.conf" <<CONF
 ClientMode = $1
@@ -102,6 +129,7 @@ cp "$mnt/blocked" "$work/mnt2/copy"
 check "BLOCKLIST: a copy on another watched filesystem is denied" test "$(try execve "$work/mnt2/copy")" = denied
 check "BLOCKLIST: a copy on a tmpfs a user mounted in a user namespace is denied" \
 	test "$(userns_try "$mnt/blocked")" = denied
+other_fs_rows "$mnt/blocked" BLOCKLIST
 cp "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$mnt/myld"
 check "BLOCKLIST: a copy of the loader on a watched filesystem, once run, is known as a loader" \
 	"$mnt/myld" --version
@@ -194,6 +222,7 @@ check "LOCKDOWN: a copy on another watched filesystem is denied" \
 	test "$(try execve "$work/mnt2/unknown-copy")" = denied
 check "LOCKDOWN: an unknown program on a tmpfs mounted in a user namespace is denied" \
 	test "$(userns_try "$work/mm-allowed")" = denied
+other_fs_rows "$work/mm-allowed" LOCKDOWN
 if $bpf_lsm; then
 	check "LOCKDOWN: an unknown program copied into a memfd is denied (BPF LSM)" \
 		test "$(try memfd "$work/mm-allowed")" = denied
