@@ -15,6 +15,7 @@ packages=(
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
 	strace  # a peer under a tracer is refused (test_ipc)
+	bindfs fuse3  # the bypass matrix's FUSE row
 	openssl  # certificates for the HTTPS / client-certificate sync test
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)

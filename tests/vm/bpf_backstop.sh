@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The BPF LSM backstop (anonymous executables) checked on a kernel that runs
+# BPF LSM programs: Debian 12's own kernel (bpf is in its CONFIG_LSM) booted
+# under qemu with an initramfs holding santad, santactl and this check. For
+# machines whose kernel refuses BPF LSM programs (as the development VM's
+# does); not part of ctest (qemu without KVM takes minutes).
+# usage: tests/vm/bpf_backstop.sh SANTAD SANTACTL   (as root; needs qemu-system-x86,
+#        busybox-static; downloads linux-image-amd64 with apt-get download)
+set -euo pipefail
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+for tool in qemu-system-x86_64 busybox cpio; do
+	command -v "$tool" > /dev/null || { echo "SKIP: $tool missing (apt-get install qemu-system-x86 busybox-static cpio)"; exit 77; }
+done
+work=$(mktemp -d /tmp/santa-vm-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# The kernel: Debian's, as a Santa admin's Debian 12 machines run it.
+apt-get download "$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')" > /dev/null 2>&1
+dpkg-deb -x linux-image-*.deb kernel
+vmlinuz=$(ls kernel/boot/vmlinuz-*)
+grep -q '^CONFIG_LSM=.*bpf' kernel/boot/config-* || { echo "this kernel has no BPF LSM by default"; exit 1; }
+
+# The initramfs: busybox, santad and santactl with their libraries, the check.
+root=$work/root
+mkdir -p "$root"/{bin,etc,proc,sys,dev,run,tmp,var}
+cp "$(command -v busybox)" "$root/bin/busybox"
+for applet in sh mount mkdir cp cat grep sleep kill poweroff echo sed ls pidof; do ln -s busybox "$root/bin/$applet"; done
+cp "$santad" "$root/bin/santad"
+cp "$santactl" "$root/bin/santactl"
+cc -O2 -static -o "$root/bin/memfd_exec" "$here/memfd_exec.c"
+for lib in $(ldd "$santad" "$santactl" | awk '/=>/ {print $3} /^\t\// {print $1}' | sort -u); do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+echo 'root:x:0:0:root:/:/bin/sh' > "$root/etc/passwd"
+echo 'root:x:0:' > "$root/etc/group"
+cat > "$root/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
+mkdir -p /tmp/mnt; mount -t tmpfs tmpfs /tmp/mnt
+cp /bin/busybox /tmp/mnt/prog
+conf() {
+	cat > /etc/santa.conf <<CONF
+ClientMode = $1
+WatchPaths = /tmp/mnt
+RulesDBPath = /run/rules.db
+EventsDBPath = /run/events.db
+SyncStatePath = /run/sync-state.json
+EventLogPath = /run/santa.log
+RunDirectory = /run/santa
+SantactlPath = /bin/santactl
+CONF
+}
+conf LOCKDOWN
+/bin/santad --config /etc/santa.conf 2> /run/santad.err &
+for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /run/santad.err && break; sleep 1; done
+echo "VM: $(grep -i 'anonymous' /run/santad.err)"
+echo "VM: status: $(SANTA_CONFIG=/etc/santa.conf santactl status | grep 'Anonymous')"
+echo "VM: lockdown memfd: $(memfd_exec /tmp/mnt/prog true)"
+echo "VM: lockdown file: $(/tmp/mnt/prog true > /dev/null 2>&1 && echo ran || echo denied)"
+conf MONITOR
+kill -HUP $(pidof santad)
+sleep 2
+echo "VM: monitor memfd: $(memfd_exec /tmp/mnt/prog true)"
+sleep 1
+echo "VM: log: $(grep -c 'path=memfd:anon' /run/santa.log) memfd lines; $(grep -c 'decision=DENY|reason=UNKNOWN.*path=memfd:anon' /run/santa.log) denied, $(grep -c 'decision=ALLOW|reason=UNKNOWN.*path=memfd:anon' /run/santa.log) allowed"
+echo "VM: done"
+poweroff -f
+INIT
+chmod 0755 "$root/init"
+(cd "$root" && find . | cpio -o -H newc 2> /dev/null | gzip -1) > initrd.gz
+
+timeout 900 qemu-system-x86_64 -m 1024 -smp 1 -nographic -no-reboot -kernel "$vmlinuz" -initrd initrd.gz \
+	-append "console=ttyS0 rdinit=/init panic=-1 quiet" > console.log 2>&1 || true
+grep '^VM:' console.log || { tail -40 console.log; exit 1; }
+results=$(grep '^VM:' console.log)
+ok=true
+grep -q 'status:.*Yes' <<< "$results" || ok=false
+grep -q 'lockdown memfd: denied' <<< "$results" || ok=false
+grep -q 'lockdown file: denied' <<< "$results" || ok=false
+grep -q 'monitor memfd: ran' <<< "$results" || ok=false
+grep -q 'log: [1-9][0-9]* memfd lines; [1-9][0-9]* denied, [1-9][0-9]* allowed' <<< "$results" || ok=false
+$ok && echo "PASS: the BPF LSM backstop denies memfd execs in LOCKDOWN, logs them in MONITOR" || { echo FAIL; exit 1; }
