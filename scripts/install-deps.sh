@@ -16,6 +16,7 @@ packages=(
 	libcmocka-dev python3 util-linux procps sqlite3
 	strace  # a peer under a tracer is refused (test_ipc)
 	bindfs fuse3  # the bypass matrix's FUSE row
+	qemu-system-x86 busybox-static cpio  # the BPF backstop on Debian's kernel (tests/vm)
 	openssl  # certificates for the HTTPS / client-certificate sync test
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
