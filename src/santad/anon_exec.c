@@ -46,7 +46,8 @@ on_event(void *ctx, void *data, size_t size)
 	struct santa_decision decision = {
 		.verdict = ev->denied ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW,
 		.reason = SANTA_REASON_UNKNOWN,
-		.explain = "anonymous file (no filesystem): no hash before the exec",
+		.explain = ev->unmarked ? "a filesystem santad has not marked yet: no hash before the exec"
+					: "anonymous file (no filesystem): no hash before the exec",
 	};
 	struct proc_info proc;
 	char path[sizeof(ev->name) + 1];
@@ -118,6 +119,14 @@ santad_anon_exec_start(struct santad *d)
 	if (r < 0)
 		goto out;
 	d->anon_exec = ax;
+	/* What is marked already; fanotify.c reports each mark from now on. */
+	for (size_t i = 0; i < d->fan.n_watched; i++) {
+		unsigned int major, minor;
+
+		if (d->fan.watched[i].path &&
+		    sscanf(d->fan.watched[i].key, "dev:%u:%u", &major, &minor) == 2)
+			santad_anon_exec_marked(d, major, minor, true);
+	}
 	santad_anon_exec_policy_changed(d);
 	santa_log(&d->log, LOG_INFO, "Anonymous executables (memfd): BPF LSM backstop attached");
 	return 0;
@@ -137,10 +146,27 @@ santad_anon_exec_policy_changed(struct santad *d)
 	(void)bpf_map__lookup_elem(d->anon_exec->skel->maps.settings, &key, sizeof(key), &cfg,
 				   sizeof(cfg), 0);
 	cfg.lockdown = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
+	/* WatchPaths leave the other filesystems unwatched on purpose; marks are by filesystem. */
+	cfg.enforce_unmarked = d->cfg.watch_paths.n == 0 && !d->cfg.watch_mark_mount;
 	if (bpf_map__update_elem(d->anon_exec->skel->maps.settings, &key, sizeof(key), &cfg,
 				 sizeof(cfg), BPF_ANY) < 0)
 		santa_log_errno(&d->log, LOG_ERR, -errno,
 				"Anonymous executables: the mode did not reach the BPF program: %m");
+}
+
+void
+santad_anon_exec_marked(struct santad *d, unsigned int major, unsigned int minor, bool marked)
+{
+	__u32 dev = major << 20 | minor; /* the kernel's dev_t, as in super_block.s_dev */
+	__u8 one = 1;
+
+	if (!d->anon_exec)
+		return;
+	if (marked)
+		(void)bpf_map__update_elem(d->anon_exec->skel->maps.marked_devs, &dev, sizeof(dev),
+					   &one, sizeof(one), BPF_ANY);
+	else
+		(void)bpf_map__delete_elem(d->anon_exec->skel->maps.marked_devs, &dev, sizeof(dev), 0);
 }
 
 uint64_t
@@ -175,6 +201,11 @@ santad_anon_exec_start(struct santad *d)
 
 void
 santad_anon_exec_policy_changed(struct santad *d)
+{
+}
+
+void
+santad_anon_exec_marked(struct santad *d, unsigned int major, unsigned int minor, bool marked)
 {
 }
 

@@ -218,6 +218,12 @@ mark(struct santad *d, const char *path, unsigned int how, const char *key, bool
 	santa_log(&d->log, LOG_INFO, "watching %s (%s)", path,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
 	add_watched(&d->fan, key, path);
+	{
+		unsigned int major, minor;
+
+		if (sscanf(key, "dev:%u:%u", &major, &minor) == 2)
+			santad_anon_exec_marked(d, major, minor, true);
+	}
 	return 0;
 }
 
@@ -403,8 +409,13 @@ fan_sync_marks(struct santad *d)
 			i++;
 			continue;
 		}
-		if (w->path)
+		if (w->path) {
+			unsigned int major, minor;
+
 			santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
+			if (sscanf(w->key, "dev:%u:%u", &major, &minor) == 2)
+				santad_anon_exec_marked(d, major, minor, false);
+		}
 		free(w->path);
 		d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
 	}

@@ -331,6 +331,8 @@ void santad_anon_exec_stop(struct santad *d);
 /* The mode changed: LOCKDOWN refuses anonymous executables, MONITOR logs them. */
 void santad_anon_exec_policy_changed(struct santad *d);
 bool santad_anon_exec_enforced(const struct santad *d);
+/* A filesystem was marked (or went): the program stops (or starts) treating it as unseen. */
+void santad_anon_exec_marked(struct santad *d, unsigned int major, unsigned int minor, bool marked);
 /* Reports the kernel could not hand over (its ring was full). */
 uint64_t santad_anon_exec_lost(struct santad *d);
 

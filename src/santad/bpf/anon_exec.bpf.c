@@ -2,9 +2,11 @@
 /*
  * The BPF LSM backstop for what fanotify cannot see: a program exec'd from a
  * file on a kernel-internal mount (memfd_create, and the like) lives on no
- * filesystem santad can mark, so FAN_OPEN_EXEC_PERM never asks. Here, in
- * bprm_check_security, such an exec is reported to santad and, in LOCKDOWN,
- * refused. Nothing is hashed in the kernel: a memfd's bytes cannot be
+ * filesystem santad can mark, so FAN_OPEN_EXEC_PERM never asks; nor does it
+ * for a filesystem mounted a moment ago in another mount namespace, before
+ * santad marked it. Here, in bprm_check_security, such an exec is reported
+ * to santad and, in LOCKDOWN, refused. (Unmarked filesystems only count when
+ * santad watches everything, i.e. without WatchPaths.) Nothing is hashed in the kernel: a memfd's bytes cannot be
  * matched against rules before the exec, so LOCKDOWN denies them all and
  * MONITOR allows and logs them. GPL: BPF LSM programs must be.
  */
@@ -29,6 +31,13 @@ struct {
 } settings SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ANON_EXEC_MARKED_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} marked_devs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } anon_events SEC(".maps");
@@ -40,15 +49,23 @@ int BPF_PROG(santa_anon_exec, struct linux_binprm *bprm, int ret)
 	struct anon_exec_event *ev;
 	struct task_struct *task;
 	struct file *file;
-	__u32 key = 0;
-	int deny;
+	__u32 key = 0, dev;
+	int deny, internal;
 
 	if (ret)
 		return ret;
 	file = BPF_CORE_READ(bprm, file);
-	if (!file || !(BPF_CORE_READ(file, f_path.mnt, mnt_flags) & SANTA_MNT_INTERNAL))
+	if (!file)
 		return 0;
 	cfg = bpf_map_lookup_elem(&settings, &key);
+	internal = (BPF_CORE_READ(file, f_path.mnt, mnt_flags) & SANTA_MNT_INTERNAL) != 0;
+	if (!internal) {
+		if (!cfg || !cfg->enforce_unmarked)
+			return 0;
+		dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		if (bpf_map_lookup_elem(&marked_devs, &dev))
+			return 0;
+	}
 	deny = cfg && cfg->lockdown;
 	ev = bpf_ringbuf_reserve(&anon_events, sizeof(*ev), 0);
 	if (ev) {
@@ -58,9 +75,14 @@ int BPF_PROG(santa_anon_exec, struct linux_binprm *bprm, int ret)
 		ev->uid = (__u32)bpf_get_current_uid_gid();
 		ev->gid = bpf_get_current_uid_gid() >> 32;
 		ev->denied = deny;
+		ev->unmarked = !internal;
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-		bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
-					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		if (internal)
+			bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
+						  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		else
+			bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
+						  BPF_CORE_READ(bprm, filename));
 		bpf_ringbuf_submit(ev, 0);
 	} else if (cfg) {
 		__sync_fetch_and_add(&cfg->lost, 1);

@@ -3,16 +3,19 @@
 #define SANTA_ANON_EXEC_H
 
 struct anon_exec_config {
-	__u32 lockdown; /* deny execs from kernel-internal mounts */
-	__u32 pad;
-	__u64 lost;     /* events the ring buffer had no room for */
+	__u32 lockdown;         /* deny what fanotify cannot see */
+	__u32 enforce_unmarked; /* also execs from filesystems santad has not marked (no WatchPaths) */
+	__u64 lost;             /* events the ring buffer had no room for */
 };
+
+#define ANON_EXEC_MARKED_MAX 4096 /* marked filesystems (kernel dev_t) santad tells the program */
 
 struct anon_exec_event {
 	__u32 pid, ppid, uid, gid;
 	__u32 denied;
+	__u32 unmarked; /* a filesystem santad has not marked (yet), not an internal mount */
 	char comm[16];
-	char name[128]; /* the file's name on its internal mount: "memfd:NAME" */
+	char name[128]; /* internal mount: the file's name there ("memfd:NAME"); else the exec'd path */
 };
 
 #endif
