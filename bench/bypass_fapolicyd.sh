@@ -41,6 +41,19 @@ rows() { # prints "row|outcome" lines for the binary $mnt/blocked
 	touch "$work/bound"; mount --bind "$t" "$work/bound"
 	echo "bind mount|$(try execve "$work/bound")"; umount "$work/bound"
 	cp "$t" "$work/mnt2/copy"; echo "copy on another filesystem|$(try execve "$work/mnt2/copy")"
+	mkdir -p "$work/lower" "$work/upper" "$work/wk" "$mnt/ovl" "$work/fsrc" "$mnt/fuse" "$mnt/userns"
+	cp "$t" "$work/lower/prog"
+	mount -t overlay overlay -o "lowerdir=$work/lower,upperdir=$work/upper,workdir=$work/wk" "$mnt/ovl"
+	sleep 1; echo "copy on an overlayfs mounted later|$(try execve "$mnt/ovl/prog")"; umount "$mnt/ovl"
+	if command -v bindfs > /dev/null; then
+		cp "$t" "$work/fsrc/prog"; bindfs "$work/fsrc" "$mnt/fuse"
+		sleep 1; echo "copy on FUSE (bindfs) mounted later|$(try execve "$mnt/fuse/prog")"
+		fusermount -u "$mnt/fuse" 2> /dev/null || umount "$mnt/fuse"
+	fi
+	chmod 0755 "$work"
+	echo "copy on a tmpfs mounted in a user namespace|$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+		unshare -Urm sh -c 'mount -t tmpfs -o mode=0755 none "$2" && cp "$1" "$2/p" && sleep 2 &&
+			{ "$2/p" x > /dev/null 2>&1 && echo ran || echo denied; }' sh "$t" "$mnt/userns" 2>&1)"
 	echo "script run directly|$(try execve "$mnt/blocked.sh")"
 	echo "sh script|$(sh "$mnt/blocked.sh" > /dev/null 2>&1 && echo ran || echo denied)"
 	install -m 0755 -o nobody "$work/mm-allowed" "$mnt/mm-user"
