@@ -231,7 +231,7 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 static void
 maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision *decision)
 {
-	/* Only while the notification group can still log what the kernel stops asking. */
+	/* Only while the notification group can still log what the kernel stops asking (or nothing is logged). */
 	/* A compiler must be seen at every exec, before it runs: no ignore mark for it. */
 	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan.notify_fd < 0 || !trusted ||
 	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT ||
@@ -492,7 +492,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	}
 	santa_file_key_of(&st, &key);
 	/* Only a real exec has a notification to pair with (not a loader's program). */
-	if (d->fan.notify_fd >= 0 && answer_fd == d->fan.fd)
+	if (d->fan.notify_fd >= 0 && d->fan.notify_logs && answer_fd == d->fan.fd)
 		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,

@@ -207,8 +207,11 @@ mark(struct santad *d, const char *path, unsigned int how, const char *key, bool
 		return r;
 	}
 	/* The notification group sees the same execs, including those the kernel no longer asks about. */
+	/* With EventLogType null there is nothing to log: a mark that reports nothing (see start). */
 	if (d->fan.notify_fd >= 0 &&
-	    fanotify_mark(d->fan.notify_fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC, AT_FDCWD, path) < 0)
+	    fanotify_mark(d->fan.notify_fd, FAN_MARK_ADD | how |
+			  (d->fan.notify_logs ? 0 : FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY),
+			  FAN_OPEN_EXEC, AT_FDCWD, path) < 0)
 		santa_log_errno(&d->log, LOG_WARNING, -errno,
 				"Failed to log execs of %s that need no decision: %m", path);
 	if (d->fan.open_fd >= 0 &&
@@ -448,18 +451,20 @@ on_mounts_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
  * which owns the event's fd from then on. Events of an unknown metadata
  * version are answered (allow, so nothing hangs on us) and dropped.
  */
-static void
+static size_t
 read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t, uint64_t))
 {
 	char buf[FAN_READ_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct fanotify_event_metadata *m;
+	size_t n = 0;
 	ssize_t len;
 
 	len = read(fd, buf, sizeof(buf));
 	if (len <= 0)
-		return;
+		return 0;
 	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
 	     m = FAN_EVENT_NEXT(m, len)) {
+		n++;
 		if (m->fd < 0)
 			continue; /* FAN_Q_OVERFLOW: nothing to answer */
 		if (m->vers != FANOTIFY_METADATA_VERSION) {
@@ -472,6 +477,7 @@ read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t
 		}
 		handle(d, m->fd, m->pid, m->mask);
 	}
+	return n;
 }
 
 static void
@@ -502,16 +508,19 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /*
- * Exec notifications are only logged, never answered: read them in batches,
- * at most every NOTIFY_COALESCE_USEC, rather than waking (and making a storm
- * of execs share the CPU with us) once per exec.
+ * Exec notifications are only logged, never answered. When they come in
+ * numbers (a storm: NOTIFY_BATCH_MIN or more at one read), they are read in
+ * batches at most every NOTIFY_COALESCE_USEC rather than with a wakeup
+ * each; a few at a time are read as they come (pausing would cost a timer
+ * and a second wakeup per exec).
  */
 static int
 on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct santad *d = userdata;
 
-	read_events(d, fd, handle_notification);
+	if (read_events(d, fd, handle_notification) < NOTIFY_BATCH_MIN)
+		return 0;
 	if (d->fan.notify_pause &&
 	    sd_event_source_set_time_relative(d->fan.notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
 	    sd_event_source_set_enabled(d->fan.notify_pause, SD_EVENT_ONESHOT) >= 0)
@@ -561,15 +570,19 @@ fan_client_start(struct santad *d)
 	 * With kernel ignore marks the permission group stops seeing repeated
 	 * execs of allowed files; a notification group still sees them, so that
 	 * santa.log keeps a line per exec as on Santa. It never blocks anything.
+	 * With EventLogType null nothing is logged: its marks then carry only an
+	 * ignored mask and report nothing, and it stays only as the group whose
+	 * fdinfo lists the marked filesystems (kernel_marks: no inode marks there).
 	 */
 	fan->notify_fd = -1;
+	fan->notify_logs = d->cfg.event_log_type != SANTA_EVENT_LOG_NULL;
 	if (d->cfg.enable_kernel_ignore_marks) {
 		fan->notify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
 					       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 		if (fan->notify_fd < 0)
 			santa_log_errno(&d->log, LOG_WARNING, -errno,
 					"No notification group (%m): repeated allowed execs will not be logged");
-		else
+		else if (fan->notify_logs)
 			(void)sd_event_add_io(d->event, &fan->notify_io, fan->notify_fd, EPOLLIN,
 					      on_notify, d);
 		if (fan->notify_io &&

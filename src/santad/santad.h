@@ -144,7 +144,8 @@ void exec_job_run(struct exec_job *job);
 /* ---- fanotify ---- */
 
 #define FAN_MAX_MARKS 4096
-#define NOTIFY_COALESCE_USEC 5000 /* exec notifications are read at most this often */
+#define NOTIFY_COALESCE_USEC 5000 /* exec notifications are read at most this often... */
+#define NOTIFY_BATCH_MIN 4         /* ...once this many arrive at one read */
 #define MNTNS_MAX 512              /* other mount namespaces whose filesystems are marked */
 #define MNTNS_SCAN_USEC 1000000    /* how often they are looked for */
 
@@ -164,6 +165,7 @@ struct fan_client {
 	int mountinfo_fd; /* POLLPRI when the mount table changes */
 	sd_event_source *mounts;
 	int notify_fd; /* FAN_OPEN_EXEC notifications, for logging, or -1 */
+	bool notify_logs; /* it reports execs (not with EventLogType null) */
 	sd_event_source *notify_io;
 	sd_event_source *notify_pause; /* batches those reads (NOTIFY_COALESCE_USEC) */
 	int open_fd; /* FAN_OPEN_PERM, for the loader check (loader.c), or -1 */

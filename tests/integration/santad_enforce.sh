@@ -485,6 +485,26 @@ case "$rc:$out" in
 1:"An error occurred communicating with the daemon, is it running?"*"is not running"*) pass "santad down: documented error, exit 1" ;;
 *) fail "santad down: rc=$rc $out" ;;
 esac
+# ---- EventLogType null: nothing logged; decisions, ignore marks and new mounts as usual ----
+# (filesystem marks here, as in production: the notification group then holds
+# marks that report nothing, and its fdinfo still says what is marked)
+start_santad MONITOR "EventLogType = null"
+sed -i '/^WatchMarkType/d' "$work/santa.conf"
+stop_santad
+santa_start_santad "$santad"
+: > "$work/santa.log"
+"$mnt/allowed" && "$mnt/allowed" && pass "null log: an allowed program runs (twice)" || fail "null log: allowed did not run"
+"$mnt/blocked" 2> /dev/null && fail "null log: the blocked program ran" || pass "null log: the blocked program is denied"
+mkdir -p "$mnt/later"
+mount -t tmpfs -o mode=0755 tmpfs "$mnt/later"
+for _ in $(seq 1 50); do grep -qF "watching $mnt/later (filesystem)" "$work/santad.err" && break; sleep 0.1; done
+cp "$mnt/blocked" "$mnt/later/copy"
+"$mnt/later/copy" 2> /dev/null && fail "null log: a copy on a tmpfs mounted later ran" ||
+	pass "null log: a copy on a tmpfs mounted later is denied"
+[ ! -s "$work/santa.log" ] && pass "null log: santa.log got nothing" || fail "null log: santa.log got lines"
+umount "$mnt/later"
+stop_santad
+
 # Bad arguments: usage errors (exit 1) and an unknown command (exit 128), before any connection.
 for args in "rule --bogus" "rule --block" "rule --block --sha256 abc" "metrics --bogus" \
 	"sync --bogus" "fileinfo --bogus"; do
