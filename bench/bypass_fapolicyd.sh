@@ -19,14 +19,7 @@ mnt=$work/mnt
 mkdir -p "$work/mnt2" "$work/links"
 mount -t tmpfs -o mode=0755 tmpfs "$work/mnt2"
 mount --make-private "$work/mnt2"
-cp /bin/echo "$mnt/blocked"
-blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
-printf '#!/bin/sh\necho script-ran\n' > "$mnt/blocked.sh"
-chmod 0755 "$mnt/blocked.sh"
-script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
-{ cat /bin/true; head -c 16 /dev/zero; } > "$work/mm-allowed"
-{ cat /bin/true; head -c 15 /dev/zero; printf '\001'; } > "$work/mm-blocked"
-mm_sha=$(sha256sum "$work/mm-blocked" | cut -d' ' -f1)
+bypass_fixtures
 # fapolicyd knows the loader by watching its exec (by path): / is watched too, in
 # this namespace, with /usr allowed, as a distribution's rules would have it.
 export FAP_WATCH_FS=tmpfs,ext4,xfs,btrfs
@@ -58,15 +51,7 @@ rows() { # prints "row|outcome" lines for the binary $mnt/blocked
 	echo "sh script|$(sh "$mnt/blocked.sh" > /dev/null 2>&1 && echo ran || echo denied)"
 	install -m 0755 -o nobody "$work/mm-allowed" "$mnt/mm-user"
 	try execve "$mnt/mm-user" > /dev/null
-	python3 - "$mnt/mm-user" "$work/mm-blocked" <<'PY'
-import mmap, os, sys
-data = open(sys.argv[2], "rb").read()
-fd = os.open(sys.argv[1], os.O_RDWR)
-m = mmap.mmap(fd, len(data), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-m[:] = data
-m.close()
-os.close(fd)
-PY
+	mmap_rewrite "$mnt/mm-user" "$work/mm-blocked"
 	echo "rewrite through a shared mmap|$(try execve "$mnt/mm-user")"
 	rm -f "$mnt/mm-user" "$work/mnt2/copy"
 }
@@ -81,7 +66,7 @@ allow perm=open all : all"
 blocklist_rules="deny_audit perm=any pattern=ld_so : all
 deny_audit perm=execute all : sha256hash=$blocked_sha
 deny_audit perm=execute all : sha256hash=$script_sha
-deny_audit perm=execute all : sha256hash=$mm_sha
+deny_audit perm=execute all : sha256hash=$mm_blocked_sha
 allow perm=any all : all"
 
 fapolicyd_start "$blocklist_rules"

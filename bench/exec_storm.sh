@@ -55,37 +55,10 @@ int main(int argc, char **argv) {
 EOC
 cc -O2 -o "$work/storm" "$work/storm.c"
 
-# Runs the interleaved rounds; prints "WATCHED_SECONDS UNWATCHED_SECONDS MEDIAN_ROUND_RATIO".
-phase() {
-	local r a b
-	: > "$work/rounds"
-	for r in $(seq 1 "$rounds"); do
-		if [ $((r % 2)) -eq 1 ]; then
-			a=$("$work/storm" "$work/mnt/true" "$per_round")
-			b=$("$work/storm" "$work/plain/true" "$per_round")
-		else
-			b=$("$work/storm" "$work/plain/true" "$per_round")
-			a=$("$work/storm" "$work/mnt/true" "$per_round")
-		fi
-		echo "$a $b" >> "$work/rounds"
-	done
-	python3 - "$work/rounds" <<'PY'
-import statistics, sys
-rows = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
-w = sum(a for a, _ in rows); u = sum(b for _, b in rows)
-print("%.4f %.4f %.4f" % (w, u, statistics.median(a / b for a, b in rows)))
-PY
-}
-
-report() { # LABEL "W U MEDIAN" BASE_RATIO
-	python3 - "$1" "$2" "$3" "$n" <<'PY'
-import sys
-label, (w, u, med), base, n = sys.argv[1], map(float, sys.argv[2].split()), float(sys.argv[3]), int(sys.argv[4])
-ratio = w / u
-print("  %-22s watched %7.3f s (%6.1f us/exec)  unwatched %7.3f s  ratio %.4f  overhead %+5.1f%%  (median round %+5.1f%%)"
-      % (label, w, w / n * 1e6, u, ratio, (ratio / base - 1) * 100, (med / base - 1) * 100))
-PY
-}
+source "$(dirname "$0")/lib/interleave.sh"
+storm_watched() { "$work/storm" "$work/mnt/true" "$per_round"; }
+storm_unwatched() { "$work/storm" "$work/plain/true" "$per_round"; }
+phase() { interleave "$rounds" storm_watched storm_unwatched; }
 
 "$work/storm" "$work/mnt/true" 500 > /dev/null # warm up
 "$work/storm" "$work/plain/true" 500 > /dev/null
@@ -141,19 +114,19 @@ if fapolicyd_installed && fapolicyd_start "$fapolicyd_rules_lockdown" "$work/mnt
 fi
 
 base2=$(phase)
-base=$(python3 -c "import sys; a, b = '$base1'.split(), '$base2'.split(); print((float(a[0]) / float(a[1]) + float(b[0]) / float(b[1])) / 2)")
+base=$(base_ratio "$base1" "$base2")
 
 echo "exec storm: $n execs per condition in $rounds interleaved rounds of $per_round"
 echo "  (watched = $work/mnt, tmpfs; unwatched = $work/plain, ramfs; overhead relative to the no-daemon ratio $base)"
-report "no daemon (before)" "$base1" "$base"
-report "santad MONITOR cached" "$with_santad" "$base"
-report "santad, EventLogType null" "$with_santad_null" "$base"
+ratio_report "no daemon (before)" "$base1" "$base" "$n"
+ratio_report "santad MONITOR cached" "$with_santad" "$base" "$n"
+ratio_report "santad, EventLogType null" "$with_santad_null" "$base" "$n"
 if [ -n "$with_fapolicyd" ]; then
-	report "fapolicyd allow-trusted" "$with_fapolicyd" "$base"
+	ratio_report "fapolicyd allow-trusted" "$with_fapolicyd" "$base" "$n"
 else
 	echo "  fapolicyd               not measured (not installed: apt-get install fapolicyd)"
 fi
-report "no daemon (after)" "$base2" "$base"
+ratio_report "no daemon (after)" "$base2" "$base" "$n"
 awk -v n="$n" -v rss="$rss" -v lines="$lines" -v cpu="$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" \
 	-v asked="$asked" 'BEGIN {
 	printf "  santad: RSS %s; %d lines logged; CPU %d ms over both filesystems (%.1f us per watched exec)\n", rss, lines, cpu, cpu * 1000.0 / n

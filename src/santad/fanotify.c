@@ -58,8 +58,19 @@ fan_respond(int fan_fd, int fd, enum santa_verdict verdict)
 #endif
 
 int
+fan_ignore_mark(int group_fd, int fd, uint64_t mask)
+{
+	if (fanotify_mark(group_fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE, mask, fd,
+			  NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int
 fan_ignore_file(struct fan_client *fan, int fd)
 {
+	int r;
+
 	/*
 	 * An ignore mark on the inode: the next exec of this file never leaves
 	 * the kernel. The kernel drops the mark when the file is modified (no
@@ -69,14 +80,10 @@ fan_ignore_file(struct fan_client *fan, int fd)
 	 * write get one. An allowed exec is an allowed loader program too, so
 	 * the loader check's group stops asking about its opens as well.
 	 */
-	if (fanotify_mark(fan->fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
-			  FAN_OPEN_EXEC_PERM, fd, NULL) < 0)
-		return -errno;
-	if (fan->open_fd >= 0 &&
-	    fanotify_mark(fan->open_fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
-			  FAN_OPEN_PERM, fd, NULL) < 0)
-		return -errno;
-	return 0;
+	r = fan_ignore_mark(fan->fd, fd, FAN_OPEN_EXEC_PERM);
+	if (r == 0 && fan->open_fd >= 0)
+		r = fan_ignore_mark(fan->open_fd, fd, FAN_OPEN_PERM);
+	return r;
 }
 
 int

@@ -48,13 +48,6 @@
 #define LOADER_HASHES_MAX  16
 #define LOADER_PROCS_MAX   256 /* loader processes whose program was decided */
 
-#ifndef FAN_MARK_EVICTABLE
-#define FAN_MARK_EVICTABLE 0x00000200
-#endif
-#ifndef FAN_MARK_IGNORE
-#define FAN_MARK_IGNORE 0x00000400
-#endif
-
 /* Where Debian and other distributions put the loader (glob patterns). */
 static const char *const loader_patterns[] = {
 	"/lib64/ld-linux*.so*",       "/lib/ld-linux*.so*",      "/lib/*-linux-gnu*/ld-linux*.so*",
@@ -186,8 +179,7 @@ first_elf_of_loader(struct loader_guard *g, pid_t pid)
 static void
 mark_ignore(struct loader_guard *g, int fd)
 {
-	if (fanotify_mark(g->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_EVICTABLE,
-			  FAN_OPEN_PERM, fd, NULL) == 0)
+	if (fan_ignore_mark(g->fan_fd, fd, FAN_OPEN_PERM) == 0)
 		g->ignore_marks++;
 }
 

@@ -11,18 +11,8 @@ santactl=$(realpath "$2")
 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 source "$(dirname "$0")/../lib/checks.sh"
 mnt=$work/mnt
-cp /bin/echo "$mnt/blocked"
-blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
-printf '#!/bin/sh\necho script-ran\n' > "$mnt/blocked.sh"
-chmod 0755 "$mnt/blocked.sh"
-script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
-# Two programs of the same size: the second is what a shared writable mmap
-# turns the first into (no write(), no truncate: no modify event at all).
-{ cat /bin/true; head -c 16 /dev/zero; } > "$work/mm-allowed"
-{ cat /bin/true; head -c 15 /dev/zero; printf '\001'; } > "$work/mm-blocked"
-mm_blocked_sha=$(sha256sum "$work/mm-blocked" | cut -d' ' -f1)
-
 source "$(dirname "$0")/../lib/try_exec.sh"
+bypass_fixtures
 
 matrix() { # TARGET-PATH LABEL
 	local t=$1 label=$2 rel
@@ -142,17 +132,6 @@ check "known limit: ldd on a blocked program fails (ldd runs it through the load
 check "BLOCKLIST: a blocked script run directly (shebang) is denied" \
 	test "$(try execve "$mnt/blocked.sh")" = denied
 # Allowed, then rewritten in place through a shared writable mmap into the blocked bytes.
-mmap_rewrite() { # FILE FROM
-	python3 - "$1" "$2" <<'PY'
-import mmap, os, sys
-data = open(sys.argv[2], "rb").read()
-fd = os.open(sys.argv[1], os.O_RDWR)
-m = mmap.mmap(fd, len(data), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-m[:] = data
-m.close()
-os.close(fd)
-PY
-}
 install -m 0755 -o nobody "$work/mm-allowed" "$mnt/mm-user"
 check "a user's program runs (MONITOR, unknown)" test "$(try execve "$mnt/mm-user")" = ran
 check "and runs again (decided from the cache)" test "$(try execve "$mnt/mm-user")" = ran

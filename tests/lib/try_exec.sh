@@ -52,3 +52,32 @@ except OSError as e:
     print("error: %s" % e)
 PY
 }
+
+# The programs the rows try, in $mnt and $work: blocked (a copy of echo),
+# blocked.sh (a script), and two programs of the same size, mm-allowed and
+# mm-blocked, the second being what a shared writable mmap turns the first
+# into (no write(), no truncate: no modify event at all). Sets blocked_sha,
+# script_sha and mm_blocked_sha.
+bypass_fixtures() {
+	cp /bin/echo "$mnt/blocked"
+	blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+	printf '#!/bin/sh\necho script-ran\n' > "$mnt/blocked.sh"
+	chmod 0755 "$mnt/blocked.sh"
+	script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
+	{ cat /bin/true; head -c 16 /dev/zero; } > "$work/mm-allowed"
+	{ cat /bin/true; head -c 15 /dev/zero; printf '\001'; } > "$work/mm-blocked"
+	mm_blocked_sha=$(sha256sum "$work/mm-blocked" | cut -d' ' -f1)
+}
+
+# Rewrites FILE in place through a shared writable mmap with the bytes of FROM (same size).
+mmap_rewrite() { # FILE FROM
+	python3 - "$1" "$2" <<'PY'
+import mmap, os, sys
+data = open(sys.argv[2], "rb").read()
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, len(data), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[:] = data
+m.close()
+os.close(fd)
+PY
+}
