@@ -13,6 +13,9 @@ source "$(dirname "$0")/../lib/checks.sh"
 mnt=$work/mnt
 source "$(dirname "$0")/../lib/try_exec.sh"
 bypass_fixtures
+# A program no rule names (LOCKDOWN's unknown), of the same size as mm-allowed.
+{ cat /bin/true; head -c 15 /dev/zero; printf '\002'; } > "$work/mm-unknown"
+chmod 0755 "$work/mm-unknown"
 
 matrix() { # TARGET-PATH LABEL
 	local t=$1 label=$2 rel
@@ -181,6 +184,10 @@ cat >> "$work/santa.conf" <<CONF
 identifier = $(sha256sum "$mnt/allowed" | cut -d' ' -f1)
 rule_type = BINARY
 policy = ALLOWLIST
+[StaticRule:mm-allowed]
+identifier = $(sha256sum "$work/mm-allowed" | cut -d' ' -f1)
+rule_type = BINARY
+policy = ALLOWLIST
 CONF
 # santa.conf on a watched filesystem: santad opens it again at SIGHUP, and that
 # open comes through the loader check's group too; it must not wait on itself.
@@ -188,6 +195,12 @@ cp "$work/santa.conf" "$mnt/santa.conf"
 export SANTA_CONFIG=$mnt/santa.conf
 santa_start_santad "$santad"
 check "LOCKDOWN: an allowlisted program runs through the loader" test "$(try ldso "$mnt/allowed")" = ran
+# An allowlisted user's program turned, through a shared mmap, into bytes no rule allows.
+install -m 0755 -o nobody "$work/mm-allowed" "$mnt/mm-user2"
+check "LOCKDOWN: an allowlisted user's program runs" test "$(try execve "$mnt/mm-user2")" = ran
+mmap_rewrite "$mnt/mm-user2" "$work/mm-unknown"
+check "LOCKDOWN: rewritten through a shared mmap into unknown bytes, it is denied" \
+	test "$(try execve "$mnt/mm-user2")" = denied
 kill -HUP "$pid"
 check "santad rereads a santa.conf on a watched filesystem (SIGHUP) and still answers" \
 	timeout 10 "$santactl" status
@@ -200,15 +213,15 @@ cp "$mnt/unknown" "$work/mnt2/unknown-copy"
 check "LOCKDOWN: a copy on another watched filesystem is denied" \
 	test "$(try execve "$work/mnt2/unknown-copy")" = denied
 check "LOCKDOWN: an unknown program on a tmpfs mounted in a user namespace is denied" \
-	test "$(userns_try "$work/mm-allowed")" = denied
-other_fs_rows "$work/mm-allowed" LOCKDOWN
+	test "$(userns_try "$work/mm-unknown")" = denied
+other_fs_rows "$work/mm-unknown" LOCKDOWN
 if $bpf_lsm; then
 	check "LOCKDOWN: an unknown program copied into a memfd is denied (BPF LSM)" \
-		test "$(try memfd "$work/mm-allowed")" = denied
+		test "$(try memfd "$work/mm-unknown")" = denied
 	for _ in $(seq 1 30); do grep -q 'decision=DENY.*path=memfd:anon' "$work/santa.log" && break; sleep 0.1; done
 	check "and logged as a denial" grep -q 'decision=DENY|reason=UNKNOWN.*path=memfd:anon' "$work/santa.log"
 else
-	check "known gap without BPF LSM: a memfd runs even in LOCKDOWN" test "$(try memfd "$work/mm-allowed")" = ran
+	check "known gap without BPF LSM: a memfd runs even in LOCKDOWN" test "$(try memfd "$work/mm-unknown")" = ran
 fi
 kill "$pid"; wait "$pid" || true; pid=
 check_finish bypass

@@ -8,17 +8,18 @@ import errno, os, sys
 how, target = sys.argv[1], sys.argv[2]
 def outcome(status):
     print("ran" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "error: status %d" % status)
-def child(run):  # run() execs in a forked child; "denied" when the exec said EPERM
+def child(run):  # run() execs in a forked child; "denied" only when the exec said EPERM
     pid = os.fork()
     if pid == 0:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # what it prints is not the answer
         try:
             run()
-        except PermissionError:
-            os._exit(126)
+        except OSError as e:
+            os._exit(126 if e.errno == errno.EPERM else 125)  # EACCES (no x bit...) is no denial
         os._exit(127)
     _, st = os.waitpid(pid, 0)
-    print("denied" if os.WEXITSTATUS(st) == 126 else "ran" if os.WEXITSTATUS(st) == 0 else "error")
+    code = os.WEXITSTATUS(st)
+    print("denied" if code == 126 else "ran" if code == 0 else "error: exit %d" % code)
 try:
     if how == "execve":
         child(lambda: os.execv(target, [target, "x"]))
@@ -46,10 +47,8 @@ try:
         outcome(st)
     else:
         print("error: unknown way")
-except PermissionError:
-    print("denied")
 except OSError as e:
-    print("error: %s" % e)
+    print("denied" if e.errno == errno.EPERM else "error: %s" % e)
 PY
 }
 
@@ -66,6 +65,7 @@ bypass_fixtures() {
 	script_sha=$(sha256sum "$mnt/blocked.sh" | cut -d' ' -f1)
 	{ cat /bin/true; head -c 16 /dev/zero; } > "$work/mm-allowed"
 	{ cat /bin/true; head -c 15 /dev/zero; printf '\001'; } > "$work/mm-blocked"
+	chmod 0755 "$work/mm-allowed" "$work/mm-blocked"
 	mm_blocked_sha=$(sha256sum "$work/mm-blocked" | cut -d' ' -f1)
 }
 
