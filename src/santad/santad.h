@@ -144,8 +144,7 @@ void exec_job_run(struct exec_job *job);
 /* ---- fanotify ---- */
 
 #define FAN_MAX_MARKS 4096
-#define NOTIFY_COALESCE_USEC 5000 /* exec notifications are read at most this often... */
-#define NOTIFY_BATCH_MIN 4         /* ...once this many arrive at one read */
+#define NOTIFY_COALESCE_USEC 20000 /* exec notifications are read at most this often */
 #define MNTNS_MAX 512              /* other mount namespaces whose filesystems are marked */
 #define MNTNS_SCAN_USEC 1000000    /* how often they are looked for */
 
