@@ -99,7 +99,8 @@ santad_anon_exec_start(struct santad *d)
 		r = -errno;
 		santa_log_errno(&d->log, LOG_WARNING, r,
 				"Anonymous executables (memfd) not enforced: the BPF program did not load "
-				"(%m; a kernel without BPF LSM, or 'bpf' missing from lsm=?)");
+				"(%m): the kernel lacks BPF LSM or BTF, or refuses BPF LSM programs; "
+				"'bpftool prog load' of anon_exec.bpf.o tells which");
 		goto out;
 	}
 	r = anon_exec_bpf__attach(ax->skel);
@@ -124,7 +125,7 @@ santad_anon_exec_start(struct santad *d)
 		unsigned int major, minor;
 
 		if (d->fan.watched[i].path &&
-		    sscanf(d->fan.watched[i].key, "dev:%u:%u", &major, &minor) == 2)
+		    fan_key_dev(d->fan.watched[i].key, &major, &minor))
 			santad_anon_exec_marked(d, major, minor, true);
 	}
 	santad_anon_exec_policy_changed(d);

@@ -106,6 +106,12 @@ fan_flush_ignore_marks(struct fan_client *fan)
  * number of one marked before. A failed mark is recorded too (path NULL) so
  * it is retried only every MARK_RETRY_USEC, not logged at every sync.
  */
+bool
+fan_key_dev(const char *key, unsigned int *major, unsigned int *minor)
+{
+	return sscanf(key, "dev:%u:%u", major, minor) == 2;
+}
+
 static struct watched *
 find_watched(struct fan_client *fan, const char *key)
 {
@@ -231,7 +237,7 @@ mark(struct santad *d, const char *path, unsigned int how, const char *key, bool
 	{
 		unsigned int major, minor;
 
-		if (sscanf(key, "dev:%u:%u", &major, &minor) == 2)
+		if (fan_key_dev(key, &major, &minor))
 			santad_anon_exec_marked(d, major, minor, true);
 	}
 	return 0;
@@ -423,7 +429,7 @@ fan_sync_marks(struct santad *d)
 			unsigned int major, minor;
 
 			santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
-			if (sscanf(w->key, "dev:%u:%u", &major, &minor) == 2)
+			if (fan_key_dev(w->key, &major, &minor))
 				santad_anon_exec_marked(d, major, minor, false);
 		}
 		free(w->path);

@@ -174,6 +174,8 @@ struct fan_client {
 };
 
 int fan_client_start(struct santad *d);
+/* The device of a watched entry keyed by filesystem ("dev:MAJ:MIN"); false for a mount key. */
+bool fan_key_dev(const char *key, unsigned int *major, unsigned int *minor);
 /* Marks filesystems that appeared since the last call; returns how many. */
 int fan_sync_marks(struct santad *d);
 /* How many mounts or filesystems are marked. */
