@@ -265,6 +265,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    json_integer(get_int(b, "log_lines_lost")));
 		json_object_set_new(json_object_get(root, "daemon"), "anonymous_exec_enforced",
 				    json_boolean(get_bool(b, "anonymous_exec_enforced")));
+		json_object_set_new(json_object_get(root, "daemon"), "exec_info",
+				    json_string(get_str(b, "exec_info")));
 		json_object_set_new(json_object_get(root, "daemon"), "loader_check",
 			json_pack("{s:b, s:I, s:I, s:I, s:I}",
 				  "enabled", get_bool(loader, "enabled"),
@@ -334,6 +336,9 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Anonymous Executables", "%s", get_bool(b, "anonymous_exec_enforced")
 			? "Yes (BPF LSM: denied in Lockdown, logged in Monitor)"
 			: "not enforced (memfd: no BPF LSM backstop on this machine)");
+		row("Exec Info", "%s", strcmp(get_str(b, "exec_info"), "bpf") == 0
+			? "BPF (parent, user and args kept at each exec)"
+			: "/proc (no args; the user of a process gone before santad looked is unknown)");
 		if (get_int(b, "log_lines_lost") > 0)
 			row("Log Lines Lost", "%lld (disk full?)", (long long)get_int(b, "log_lines_lost"));
 		for (i = 0; i < ipc_container_len(watched); i++)

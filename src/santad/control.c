@@ -82,6 +82,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	 */
 	ipc_dict_put_bool(b, "anonymous_exec_enforced", santad_anon_exec_enforced(d));
 	ipc_dict_put_int(b, "anonymous_exec_events_lost", (int64_t)santad_anon_exec_lost(d));
+	/* Where the parent, uid, gid and args of execs logged after the fact come from. */
+	ipc_dict_put_string(b, "exec_info", santad_exec_info_active(d) ? "bpf" : "proc");
 	santad_loader_status(d, b);
 	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan.mount_namespaces);
 	{

@@ -120,6 +120,7 @@ exec_record_free(struct exec_record *rec)
 		return;
 	free(rec->newpath);
 	free(rec->process_path);
+	free(rec->args);
 	free(rec);
 }
 
@@ -149,17 +150,50 @@ format_file_change(struct event_log *log, const struct exec_record *rec, char *l
 	if (log->machine_id)
 		snprintf(machine, sizeof(machine), "|machineid=%s", log->machine_id);
 	n = snprintf(line, size,
-		     "action=%s|path=%s%s|pid=%d|ppid=%d|process=%s|processpath=%s|uid=%u|user=%s|"
-		     "gid=%u|group=%s%s",
+		     "action=%s|path=%s%s|pid=%d|ppid=%d|process=%s|processpath=%s|uid=%d|user=%s|"
+		     "gid=%d|group=%s%s",
 		     actions[rec->kind], path, newpath, (int)rec->pid, (int)rec->ppid, base, procpath,
-		     (unsigned)rec->uid, user, (unsigned)rec->gid, group, machine);
+		     (int)rec->uid, user, (int)rec->gid, group, machine);
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
+/*
+ * "|args=A1 A2 ...": argv joined by single spaces, each argument escaped as
+ * a path is (Santa's form). Empty when argv is not known. A cut argv ends
+ * where it was cut (SANTA_EXEC_ARGS_MAX bytes).
+ */
+static void
+format_args(const struct exec_record *rec, char *out, size_t size)
+{
+	size_t pos = 0, i = 0;
+	int n;
+
+	out[0] = '\0';
+	if (!rec->args || size < 8)
+		return;
+	memcpy(out, "|args=", 7);
+	pos = 6;
+	while (i < rec->args_len && pos < size - 1) {
+		char arg[SANTA_EXEC_ARGS_MAX + 1];
+		size_t len = strnlen(rec->args + i, rec->args_len - i);
+
+		memcpy(arg, rec->args + i, len);
+		arg[len] = '\0';
+		if (pos > 6)
+			out[pos++] = ' ';
+		n = (int)santa_eventlog_escape(arg, out + pos, size - pos);
+		if (n < 0)
+			break;
+		pos += strlen(out + pos);
+		i += len + 1;
+	}
+	out[pos < size ? pos : size - 1] = '\0';
 }
 
 static int
 format_exec(struct event_log *log, const struct exec_record *rec, char *line, size_t size)
 {
-	char path[PATH_MAX * 4], sha[SANTA_SHA256_HEX_LEN + 1];
+	char path[PATH_MAX * 4], sha[SANTA_SHA256_HEX_LEN + 1], args[SANTA_EXEC_ARGS_MAX * 4 + 8];
 	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
 	char explain[160] = "", sha_field[80] = "", machine[300] = "";
 	int n;
@@ -173,14 +207,15 @@ format_exec(struct event_log *log, const struct exec_record *rec, char *line, si
 	}
 	if (log->machine_id)
 		snprintf(machine, sizeof(machine), "|machineid=%s", log->machine_id);
+	format_args(rec, args, sizeof(args));
 	n = snprintf(line, size,
-		     "action=EXEC|decision=%s|reason=%s%s%s|pid=%d|ppid=%d|uid=%u|user=%s|gid=%u|"
-		     "group=%s|mode=%s|path=%s%s",
+		     "action=EXEC|decision=%s|reason=%s%s%s|pid=%d|ppid=%d|uid=%d|user=%s|gid=%d|"
+		     "group=%s|mode=%s|path=%s%s%s",
 		     santa_verdict_to_string(rec->verdict), santa_reason_to_string(rec->reason),
-		     explain, sha_field, (int)rec->pid, (int)rec->ppid, (unsigned)rec->uid, user,
-		     (unsigned)rec->gid, group,
+		     explain, sha_field, (int)rec->pid, (int)rec->ppid, (int)rec->uid, user,
+		     (int)rec->gid, group,
 		     rec->mode == SANTA_MODE_LOCKDOWN ? "L" : rec->mode == SANTA_MODE_MONITOR ? "M" : "U",
-		     path, machine);
+		     path, args, machine);
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
 
@@ -242,10 +277,28 @@ user_json(const char *key, unsigned int id, const char *name)
 	return json_pack("{s:i, s:s}", key, (int)id, "name", name);
 }
 
+/* Execution.args: one string per argument; empty when argv is not known. */
+static json_t *
+args_json(const struct exec_record *rec)
+{
+	json_t *list = json_array();
+	char arg[SANTA_EXEC_ARGS_MAX + 1];
+	size_t i = 0, len;
+
+	while (list && rec->args && i < rec->args_len) {
+		len = strnlen(rec->args + i, rec->args_len - i);
+		memcpy(arg, rec->args + i, len);
+		arg[len] = '\0';
+		json_array_append_new(list, json_text(arg));
+		i += len + 1;
+	}
+	return list;
+}
+
 /*
  * EventLogType=json: one SantaMessage per line in protobuf JSON form (proto
  * field names, enums by name) with what Linux can say about an exec; args
- * are empty for the reason given in the README, pidversion is 0.
+ * only where santad knows them (see the README), pidversion is 0.
  */
 static char *
 format_exec_json(struct event_log *log, const struct exec_record *rec)
@@ -273,7 +326,7 @@ format_exec_json(struct event_log *log, const struct exec_record *rec)
 			   "real_user", user_json("uid", rec->uid, user),
 			   "real_group", user_json("gid", rec->gid, group),
 			   "executable", exe);
-	msg = json_pack("{s:s, s:s, s:s, s:{s:o, s:s, s:s, s:s, s:s, s:[]}}",
+	msg = json_pack("{s:s, s:s, s:s, s:{s:o, s:s, s:s, s:s, s:s, s:o}}",
 			"machine_id", log->machine_id ? log->machine_id : "",
 			"event_time", event_time, "processed_time", processed_time,
 			"execution", "target", target,
@@ -283,7 +336,7 @@ format_exec_json(struct event_log *log, const struct exec_record *rec)
 				: rec->mode == SANTA_MODE_MONITOR ? "MODE_MONITOR" : "MODE_UNKNOWN",
 			"explain", rec->reason == SANTA_REASON_TIMEOUT ? "decision deadline exceeded"
 				   : rec->explain ? rec->explain : "",
-			"args");
+			"args", args_json(rec));
 	if (!msg)
 		return NULL;
 	line = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);

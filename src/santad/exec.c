@@ -197,7 +197,8 @@ wants_upload(const struct santad *d, const struct santa_decision *decision)
 
 static void
 log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum santa_mode mode,
-	 const struct santa_decision *decision, const uint8_t *sha256, bool decided_now)
+	 const struct santa_decision *decision, const uint8_t *sha256, bool decided_now,
+	 const struct exec_args *args)
 {
 	struct exec_record *rec = calloc(1, sizeof(*rec));
 	struct timespec ts;
@@ -221,6 +222,11 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->gid = proc->gid;
 	rec->mode = mode;
 	snprintf(rec->path, sizeof(rec->path), "%s", path);
+	if (args && args->len && (rec->args = malloc(args->len))) {
+		memcpy(rec->args, args->data, args->len);
+		rec->args_len = args->len;
+		rec->args_truncated = args->truncated;
+	}
 	event_log_submit(d->elog, rec);
 	santad_gui_block(d, path, proc, decision, sha256);
 	if (decision->reason == SANTA_REASON_COMPILER)
@@ -324,7 +330,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
 			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict));
-		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true);
+		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL);
 	}
 	return 0;
 }
@@ -369,7 +375,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			count(d, &job->decision);
 			record_latency(d, job->answered_usec - job->started_usec);
 			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
-				 job->hash_error == 0 ? job->sha256 : NULL, true);
+				 job->hash_error == 0 ? job->sha256 : NULL, true, NULL);
 		}
 		job_free(job);
 	}
@@ -445,12 +451,14 @@ santad_log_decision(struct santad *d, const char *path, const struct proc_info *
 		    const struct santa_decision *decision)
 {
 	count(d, decision);
-	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true);
+	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true, NULL);
 }
 
-void
-santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
+/* Returns false when the line must wait: the exec was read before it finished. */
+static bool
+log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 {
+	struct exec_args args;
 	struct santa_file_key key;
 	struct santa_cached cached;
 	struct proc_info proc;
@@ -458,18 +466,55 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || take_seen(d, pid, &st))
-		return;
+		return true;
 	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
 	santa_file_key_of(&st, &key);
 	if (!decision_cache_lookup(d->cache, &key, &cached))
-		return; /* evicted from our cache too: nothing truthful to say about why */
-	proc.pid = pid;
-	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+		return true; /* evicted from our cache too: nothing truthful to say about why */
+	/*
+	 * The process may be gone by now (notifications are read in batches):
+	 * what the BPF program kept at its exec first. Missing there, the exec
+	 * may still be under way (the notification comes when it opens the
+	 * file, the program runs when it is done): once more with the next
+	 * batch, then /proc.
+	 */
+	if (!santad_exec_info_take(d, pid, (uint64_t)st.st_ino, &proc, &args)) {
+		if (may_defer && santad_exec_info_active(d))
+			return false;
+		proc.pid = pid;
+		santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+		args.len = 0;
+	}
 	fd_path(fd, path, sizeof(path));
 	d->stats.logged_without_asking++;
 	count(d, &cached.decision);
 	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256,
-		 false);
+		 false, &args);
+	return true;
+}
+
+void
+santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
+{
+	if (!log_exec_done(d, fd, pid, d->n_deferred < DEFERRED_NOTICES)) {
+		d->deferred[d->n_deferred].fd = fd;
+		d->deferred[d->n_deferred].pid = pid;
+		d->n_deferred++;
+		return;
+	}
+	close(fd);
+}
+
+void
+santad_retry_exec_done(struct santad *d)
+{
+	unsigned int i, n = d->n_deferred;
+
+	d->n_deferred = 0;
+	for (i = 0; i < n; i++) {
+		(void)log_exec_done(d, d->deferred[i].fd, d->deferred[i].pid, false);
+		close(d->deferred[i].fd);
+	}
 }
 
 void
@@ -509,7 +554,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, &cached.decision);
 		fd_path(fd, path, sizeof(path));
-		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false);
+		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL);
 		close(fd);
 		return;
 	}

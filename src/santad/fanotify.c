@@ -507,8 +507,9 @@ static void
 handle_notification(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
 	if (mask & FAN_OPEN_EXEC)
-		santad_handle_exec_done(d, fd, pid);
-	close(fd);
+		santad_handle_exec_done(d, fd, pid); /* takes fd */
+	else
+		close(fd);
 }
 
 static int
@@ -516,6 +517,7 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
+	santad_retry_exec_done(d); /* held back by the last batch: their execs are done by now */
 	sd_event_source_set_enabled(d->fan.notify_io, SD_EVENT_ON);
 	return 0;
 }
@@ -525,7 +527,10 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
  * batches, at most every NOTIFY_COALESCE_USEC, rather than with a wakeup per
  * exec. Waking once per exec costs santad less CPU when execs are rare, but
  * in a storm every wakeup takes a CPU from the execs themselves (measured:
- * +8 % on bench/exec_storm.sh against a few percent with batches).
+ * +8 % on bench/exec_storm.sh against a few percent with batches). Batches
+ * need the BPF exec info (exec_info.c): by the time a batch is read, a
+ * short-lived process has left /proc. Without it (no notify_pause) every
+ * notification is read at once, while the process most likely still exists.
  */
 static int
 on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -597,7 +602,8 @@ fan_client_start(struct santad *d)
 		else if (fan->notify_logs)
 			(void)sd_event_add_io(d->event, &fan->notify_io, fan->notify_fd, EPOLLIN,
 					      on_notify, d);
-		if (fan->notify_io &&
+		/* Batches only where the BPF program keeps who exec'd (see on_notify). */
+		if (fan->notify_io && santad_exec_info_active(d) &&
 		    sd_event_add_time_relative(d->event, &fan->notify_pause, CLOCK_MONOTONIC,
 					       NOTIFY_COALESCE_USEC, 1000, on_notify_resume, d) >= 0)
 			sd_event_source_set_enabled(fan->notify_pause, SD_EVENT_OFF);

@@ -335,6 +335,9 @@ run(struct santad *d)
 	r = hash_pool_start((unsigned int)d->cfg.hash_worker_threads, 4096, &d->pool);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the hash workers: %m");
+	/* Before the notification group: whether it may read in batches depends on it. */
+	if (d->cfg.event_log_type != SANTA_EVENT_LOG_NULL)
+		(void)santad_exec_info_start(d);
 	r = fan_client_start(d);
 	if (r < 0)
 		return r;
@@ -373,6 +376,8 @@ shutdown_daemon(struct santad *d)
 	santad_loader_stop(d);
 	fan_client_stop(&d->fan);
 	santad_anon_exec_stop(d); /* detached: nothing refuses anonymous executables any more */
+	santad_retry_exec_done(d); /* notifications held for the next batch: logged now */
+	santad_exec_info_stop(d);
 	if (d->event) {
 		santad_metrics_stop(d);
 		santad_helpers_stop(d);

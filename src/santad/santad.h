@@ -46,6 +46,9 @@ struct exec_record {
 	enum santa_mode mode;
 	bool upload;       /* also store it in events.db for the sync server */
 	double exec_time;  /* Unix seconds, when the decision was made */
+	char *args;        /* argv, NUL-separated (malloc'd), or NULL: not known */
+	size_t args_len;
+	bool args_truncated;
 	char path[PATH_MAX];
 };
 
@@ -111,6 +114,14 @@ struct proc_info {
 	pid_t pid, ppid;
 	uid_t uid;
 	gid_t gid;
+};
+
+/* A process's argv as the exec left it: NUL-separated, cut at SANTA_EXEC_ARGS_MAX. */
+#define SANTA_EXEC_ARGS_MAX 1024
+struct exec_args {
+	size_t len;
+	bool truncated;
+	char data[SANTA_EXEC_ARGS_MAX];
 };
 
 struct exec_job {
@@ -194,6 +205,16 @@ int fan_respond(int fan_fd, int fd, enum santa_verdict verdict);
  * Execs the permission path saw, so that their notifications are not logged
  * twice: a small ring, since an entry is consumed within the same exec.
  */
+/*
+ * Exec notifications read before their exec finished (the BPF program has
+ * not seen it yet): held, with their fd, until the next batch.
+ */
+#define DEFERRED_NOTICES 256
+struct deferred_notice {
+	int fd;
+	pid_t pid;
+};
+
 #define SEEN_EXECS 1024
 struct seen_exec {
 	pid_t pid;
@@ -341,6 +362,20 @@ void santad_anon_exec_marked(struct santad *d, unsigned int major, unsigned int 
 /* Reports the kernel could not hand over (its ring was full). */
 uint64_t santad_anon_exec_lost(struct santad *d);
 
+/* ---- who ran what, for lines written after the exec (exec_info.c) ---- */
+
+struct exec_info_source;
+/* Loads and attaches the BPF program; < 0 (said in the log) where it cannot be. */
+int santad_exec_info_start(struct santad *d);
+void santad_exec_info_stop(struct santad *d);
+bool santad_exec_info_active(const struct santad *d);
+/*
+ * The parent, uid, gid and argv (args may be NULL) of the exec of inode ino
+ * by pid, taken from what the BPF program kept; false when it has nothing.
+ */
+bool santad_exec_info_take(struct santad *d, pid_t pid, uint64_t ino, struct proc_info *proc,
+			   struct exec_args *args);
+
 /* ---- the daemon ---- */
 
 struct santad {
@@ -369,6 +404,7 @@ struct santad {
 	struct transitive *transitive; /* while EnableTransitiveRules is on */
 	struct loader_guard *loader;   /* while EnableLoaderCheck is on */
 	struct anon_exec *anon_exec;   /* the BPF LSM backstop, where it could attach */
+	struct exec_info_source *exec_info; /* BPF exec info, where it could attach */
 	sd_event_source *transitive_expiry;
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
@@ -382,6 +418,8 @@ struct santad {
 	unsigned int n_pending;
 	struct seen_exec seen[SEEN_EXECS];
 	unsigned int seen_next;
+	struct deferred_notice deferred[DEFERRED_NOTICES];
+	unsigned int n_deferred;
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
@@ -433,8 +471,14 @@ void santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd);
 /* A decision made elsewhere (the BPF backstop): counted, logged, uploaded, notified. */
 void santad_log_decision(struct santad *d, const char *path, const struct proc_info *proc,
 			 const struct santa_decision *decision);
-/* An exec happened (notification): logged unless the permission path logged it. */
+/*
+ * An exec happened (notification): logged unless the permission path logged
+ * it. Takes fd: closed, or held until santad_retry_exec_done when the exec
+ * had not finished yet.
+ */
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
+/* Logs the notifications held back by the last batch, with what is known now. */
+void santad_retry_exec_done(struct santad *d);
 
 
 #endif
