@@ -73,9 +73,22 @@ EOC
 santa_start_santad "$santad"
 "$work/mnt/true" # first exec: hashed and cached
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# The exec-info BPF program runs at every exec, watched or not, so the ratio
+# cannot show it: the kernel's own BPF statistics time it apart.
+bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled 2> /dev/null || echo 0)
+sysctl -qw kernel.bpf_stats_enabled=1 2> /dev/null || true
+bpf_prog_stats() { # prints "RUN_CNT RUN_TIME_NS" of santad's exec-info program, or "0 0"
+	bpftool prog show --json 2> /dev/null | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin) if p.get("name") == "santa_exec_info"]
+print(p[0].get("run_cnt", 0), p[0].get("run_time_ns", 0)) if p else print(0, 0)' 2> /dev/null || echo "0 0"
+}
+b0=$(bpf_prog_stats)
 c0=$(cpu_ticks)
 with_santad=$(phase)
 c1=$(cpu_ticks)
+b1=$(bpf_prog_stats)
+sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was" 2> /dev/null || true
 rss=$(awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {print r " kB (peak " h " kB, at start: libbpf reads the kernel BTF)"}' /proc/"$pid"/status)
 asked=$(SANTA_CONFIG=$work/santa.conf "$santactl" metrics --json 2> /dev/null | python3 -c '
 import json, sys
@@ -127,6 +140,13 @@ else
 	echo "  fapolicyd               not measured (not installed: apt-get install fapolicyd)"
 fi
 ratio_report "no daemon (after)" "$base2" "$base" "$n"
+read -r bc0 bt0 <<< "$b0"
+read -r bc1 bt1 <<< "$b1"
+if [ "$bc1" -gt "$bc0" ]; then
+	echo "  santad's exec-info BPF program: $((bc1 - bc0)) runs (every exec, watched or not), $(((bt1 - bt0) / (bc1 - bc0))) ns each"
+else
+	echo "  santad's exec-info BPF program: not running (santactl status: exec_info)"
+fi
 awk -v n="$n" -v rss="$rss" -v lines="$lines" -v cpu="$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))" \
 	-v asked="$asked" 'BEGIN {
 	printf "  santad: RSS %s; %d lines logged; CPU %d ms over both filesystems (%.1f us per watched exec)\n", rss, lines, cpu, cpu * 1000.0 / n

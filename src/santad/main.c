@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -343,6 +344,11 @@ run(struct santad *d)
 		return r;
 	/* Like file-change logging, an extra: santactl status says whether it is on. */
 	(void)santad_anon_exec_start(d);
+	/*
+	 * libbpf parsed the kernel's BTF (megabytes) to load the BPF programs and
+	 * freed it; glibc keeps freed heap pages mapped unless asked to return them.
+	 */
+	(void)malloc_trim(0);
 	/* File-change logging is an extra: without it santad still enforces. */
 	(void)file_changes_start(d, &d->file_changes);
 	r = santad_control_start(d);
