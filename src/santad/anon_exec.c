@@ -144,8 +144,6 @@ santad_anon_exec_policy_changed(struct santad *d)
 
 	if (!d->anon_exec)
 		return;
-	(void)bpf_map__lookup_elem(d->anon_exec->skel->maps.settings, &key, sizeof(key), &cfg,
-				   sizeof(cfg), 0);
 	cfg.lockdown = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
 	/* WatchPaths leave the other filesystems unwatched on purpose; marks are by filesystem. */
 	cfg.enforce_unmarked = d->cfg.watch_paths.n == 0 && !d->cfg.watch_mark_mount;
@@ -173,13 +171,13 @@ santad_anon_exec_marked(struct santad *d, unsigned int major, unsigned int minor
 uint64_t
 santad_anon_exec_lost(struct santad *d)
 {
-	struct anon_exec_config cfg = { 0 };
+	__u64 lost = 0;
 	__u32 key = 0;
 
-	if (!d->anon_exec || bpf_map__lookup_elem(d->anon_exec->skel->maps.settings, &key,
-						   sizeof(key), &cfg, sizeof(cfg), 0) < 0)
+	if (!d->anon_exec || bpf_map__lookup_elem(d->anon_exec->skel->maps.lost_events, &key,
+						   sizeof(key), &lost, sizeof(lost), 0) < 0)
 		return 0;
-	return cfg.lost;
+	return lost;
 }
 
 void

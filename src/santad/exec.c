@@ -195,10 +195,17 @@ wants_upload(const struct santad *d, const struct santa_decision *decision)
 	return decision->reason == SANTA_REASON_UNKNOWN && !cfg->disable_unknown_event_upload;
 }
 
+static bool hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key,
+		      struct exec_record *rec);
+
+/*
+ * hold_key: the exec will run (and be notified) on the exec group; an
+ * allowed line may then wait for its args (hold_line).
+ */
 static void
 log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum santa_mode mode,
 	 const struct santa_decision *decision, const uint8_t *sha256, bool decided_now,
-	 const struct exec_args *args)
+	 const struct exec_args *args, const struct santa_file_key *hold_key)
 {
 	struct exec_record *rec = calloc(1, sizeof(*rec));
 	struct timespec ts;
@@ -227,7 +234,9 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 		rec->args_len = args->len;
 		rec->args_truncated = args->truncated;
 	}
-	event_log_submit(d->elog, rec);
+	if (!(hold_key && decision->verdict == SANTA_VERDICT_ALLOW &&
+	      hold_line(d, proc->pid, hold_key, rec)))
+		event_log_submit(d->elog, rec);
 	santad_gui_block(d, path, proc, decision, sha256);
 	if (decision->reason == SANTA_REASON_COMPILER)
 		santad_transitive_compiler(d, proc->pid, sha256);
@@ -330,7 +339,8 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
 			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict));
-		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL);
+		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL,
+			 job->answer_fd == d->fan.fd ? &job->key : NULL);
 	}
 	return 0;
 }
@@ -375,10 +385,100 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			count(d, &job->decision);
 			record_latency(d, job->answered_usec - job->started_usec);
 			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
-				 job->hash_error == 0 ? job->sha256 : NULL, true, NULL);
+				 job->hash_error == 0 ? job->sha256 : NULL, true, NULL,
+				 job->answer_fd == d->fan.fd ? &job->key : NULL);
 		}
 		job_free(job);
 	}
+	return 0;
+}
+
+/* Writes a held line, with the exec's args when they came. */
+static void
+release_held(struct santad *d, struct seen_exec *e, const struct exec_args *args)
+{
+	struct exec_record *rec = e->held;
+
+	e->held = NULL;
+	if (!rec)
+		return;
+	if (args && args->len && (rec->args = malloc(args->len))) {
+		memcpy(rec->args, args->data, args->len);
+		rec->args_len = args->len;
+		rec->args_truncated = args->truncated;
+	}
+	event_log_submit(d->elog, rec);
+}
+
+static void
+remember_seen(struct santad *d, pid_t pid, const struct stat *st)
+{
+	struct seen_exec *e = &d->seen[d->seen_next++ % SEEN_EXECS];
+
+	release_held(d, e, NULL); /* the ring came round: its line goes as it is */
+	e->pid = pid;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+}
+
+static struct seen_exec *
+find_seen(struct santad *d, pid_t pid, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < SEEN_EXECS; i++) {
+		struct seen_exec *e = &d->seen[i];
+
+		if (e->pid == pid && e->ino == ino && e->dev == dev)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The line of an exec allowed on the permission path waits for the exec's
+ * notification: by then the exec is done and the BPF program has its args
+ * (at decision time the new argv does not exist yet). Only while that
+ * program runs and notifications are logged; a line whose notification does
+ * not come (the exec failed after the open) is written after HELD_LINE_USEC.
+ */
+static bool
+hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct exec_record *rec)
+{
+	struct seen_exec *e;
+
+	if (!santad_exec_info_active(d) || !d->fan.notify_logs || !d->held_timer)
+		return false;
+	e = find_seen(d, pid, key->dev, key->ino);
+	if (!e || e->held)
+		return false;
+	e->held = rec;
+	e->held_usec = santa_mono_usec();
+	if (sd_event_source_get_enabled(d->held_timer, NULL) == 0 &&
+	    sd_event_source_set_time_relative(d->held_timer, HELD_LINE_USEC) >= 0)
+		(void)sd_event_source_set_enabled(d->held_timer, SD_EVENT_ONESHOT);
+	return true;
+}
+
+static int
+on_held_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct santad *d = userdata;
+	uint64_t now = santa_mono_usec(), oldest = now;
+	size_t i;
+
+	for (i = 0; i < SEEN_EXECS; i++) {
+		struct seen_exec *e = &d->seen[i];
+
+		if (!e->held)
+			continue;
+		if (now - e->held_usec >= HELD_LINE_USEC)
+			release_held(d, e, NULL);
+		else if (e->held_usec < oldest)
+			oldest = e->held_usec;
+	}
+	if (oldest < now && sd_event_source_set_time_relative(s, HELD_LINE_USEC - (now - oldest)) >= 0)
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
 
@@ -398,6 +498,7 @@ santad_exec_stop(struct santad *d)
 	d->n_pending = 0;
 	sd_event_source_disable_unref(d->completion_src);
 	d->completion_src = NULL;
+	d->held_timer = sd_event_source_disable_unref(d->held_timer);
 	if (d->completion_fd >= 0)
 		close(d->completion_fd);
 	d->completion_fd = -1;
@@ -417,33 +518,11 @@ santad_exec_start(struct santad *d)
 			    d);
 	if (r < 0)
 		return r;
-	return 0;
-}
-
-static void
-remember_seen(struct santad *d, pid_t pid, const struct stat *st)
-{
-	struct seen_exec *e = &d->seen[d->seen_next++ % SEEN_EXECS];
-
-	e->pid = pid;
-	e->dev = st->st_dev;
-	e->ino = st->st_ino;
-}
-
-static bool
-take_seen(struct santad *d, pid_t pid, const struct stat *st)
-{
-	size_t i;
-
-	for (i = 0; i < SEEN_EXECS; i++) {
-		struct seen_exec *e = &d->seen[i];
-
-		if (e->pid == pid && e->ino == st->st_ino && e->dev == st->st_dev) {
-			e->pid = 0;
-			return true;
-		}
-	}
-	return false;
+	r = sd_event_add_time_relative(d->event, &d->held_timer, CLOCK_MONOTONIC, HELD_LINE_USEC,
+				       10000, on_held_timer, d);
+	if (r < 0)
+		return r;
+	return sd_event_source_set_enabled(d->held_timer, SD_EVENT_OFF);
 }
 
 void
@@ -451,13 +530,14 @@ santad_log_decision(struct santad *d, const char *path, const struct proc_info *
 		    const struct santa_decision *decision)
 {
 	count(d, decision);
-	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true, NULL);
+	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true, NULL, NULL);
 }
 
 /* Returns false when the line must wait: the exec was read before it finished. */
 static bool
 log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 {
+	struct seen_exec *seen;
 	struct exec_args args;
 	struct santa_file_key key;
 	struct santa_cached cached;
@@ -465,8 +545,22 @@ log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || take_seen(d, pid, &st))
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return true;
+	seen = find_seen(d, pid, st.st_dev, st.st_ino);
+	if (seen) {
+		/* Logged by the permission path; its line may wait for these args. */
+		if (seen->held) {
+			if (!santad_exec_info_take(d, pid, (uint64_t)st.st_ino, &proc, &args)) {
+				if (may_defer)
+					return false;
+				args.len = 0;
+			}
+			release_held(d, seen, &args);
+		}
+		seen->pid = 0;
+		return true;
+	}
 	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
 	santa_file_key_of(&st, &key);
 	if (!decision_cache_lookup(d->cache, &key, &cached))
@@ -489,7 +583,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 	d->stats.logged_without_asking++;
 	count(d, &cached.decision);
 	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256,
-		 false, &args);
+		 false, &args, NULL);
 	return true;
 }
 
@@ -515,6 +609,16 @@ santad_retry_exec_done(struct santad *d)
 		(void)log_exec_done(d, d->deferred[i].fd, d->deferred[i].pid, false);
 		close(d->deferred[i].fd);
 	}
+}
+
+void
+santad_flush_exec_lines(struct santad *d)
+{
+	size_t i;
+
+	santad_retry_exec_done(d);
+	for (i = 0; i < SEEN_EXECS; i++)
+		release_held(d, &d->seen[i], NULL);
 }
 
 void
@@ -554,7 +658,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, &cached.decision);
 		fd_path(fd, path, sizeof(path));
-		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL);
+		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
+			 answer_fd == d->fan.fd ? &key : NULL);
 		close(fd);
 		return;
 	}

@@ -382,7 +382,7 @@ shutdown_daemon(struct santad *d)
 	santad_loader_stop(d);
 	fan_client_stop(&d->fan);
 	santad_anon_exec_stop(d); /* detached: nothing refuses anonymous executables any more */
-	santad_retry_exec_done(d); /* notifications held for the next batch: logged now */
+	santad_flush_exec_lines(d); /* lines waiting for a notification or args: written now */
 	santad_exec_info_stop(d);
 	if (d->event) {
 		santad_metrics_stop(d);

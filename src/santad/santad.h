@@ -202,10 +202,6 @@ int fan_flush_ignore_marks(struct fan_client *fan);
 int fan_respond(int fan_fd, int fd, enum santa_verdict verdict);
 
 /*
- * Execs the permission path saw, so that their notifications are not logged
- * twice: a small ring, since an entry is consumed within the same exec.
- */
-/*
  * Exec notifications read before their exec finished (the BPF program has
  * not seen it yet): held, with their fd, until the next batch.
  */
@@ -215,11 +211,20 @@ struct deferred_notice {
 	pid_t pid;
 };
 
-#define SEEN_EXECS 1024
+/*
+ * Execs the permission path saw, so that their notifications are not logged
+ * twice: a small ring, since an entry is consumed within the same exec. An
+ * allowed exec's line waits here for its notification, which brings the
+ * args the BPF program kept once the exec was done (HELD_LINE_USEC at most).
+ */
+#define SEEN_EXECS     1024
+#define HELD_LINE_USEC 500000
 struct seen_exec {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
+	struct exec_record *held; /* the line, until the notification or HELD_LINE_USEC */
+	uint64_t held_usec;
 };
 
 /* ---- metrics ---- */
@@ -414,6 +419,7 @@ struct santad {
 	struct exec_job *completed;
 	int completion_fd;
 	sd_event_source *completion_src;
+	sd_event_source *held_timer; /* writes lines whose notification did not come */
 	struct exec_job *pending; /* main thread only */
 	unsigned int n_pending;
 	struct seen_exec seen[SEEN_EXECS];
@@ -479,6 +485,8 @@ void santad_log_decision(struct santad *d, const char *path, const struct proc_i
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
 /* Logs the notifications held back by the last batch, with what is known now. */
 void santad_retry_exec_done(struct santad *d);
+/* At exit: every line still waiting (notifications, args) is written as it is. */
+void santad_flush_exec_lines(struct santad *d);
 
 
 #endif

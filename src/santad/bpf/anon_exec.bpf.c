@@ -30,6 +30,14 @@ struct {
 	__type(value, struct anon_exec_config);
 } settings SEC(".maps");
 
+/* Written only here: santad rewrites settings whole and must not race a count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, ANON_EXEC_MARKED_MAX);
@@ -84,8 +92,11 @@ int BPF_PROG(santa_anon_exec, struct linux_binprm *bprm, int ret)
 			bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
 						  BPF_CORE_READ(bprm, filename));
 		bpf_ringbuf_submit(ev, 0);
-	} else if (cfg) {
-		__sync_fetch_and_add(&cfg->lost, 1);
+	} else {
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &key);
+
+		if (lost)
+			__sync_fetch_and_add(lost, 1);
 	}
 	return deny ? -SANTA_EPERM : 0;
 }

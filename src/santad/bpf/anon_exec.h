@@ -5,7 +5,6 @@
 struct anon_exec_config {
 	__u32 lockdown;         /* deny what fanotify cannot see */
 	__u32 enforce_unmarked; /* also execs from filesystems santad has not marked (no WatchPaths) */
-	__u64 lost;             /* events the ring buffer had no room for */
 };
 
 #define ANON_EXEC_MARKED_MAX 4096 /* marked filesystems (kernel dev_t) santad tells the program */
