@@ -417,7 +417,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 },
-			      .completion_fd = -1 };
+			      .completion_fd = -1, .proc_fd_dir = -1 };
 	int level = LOG_INFO, opt, r;
 
 	while ((opt = getopt_long(argc, argv, "c:tdhV", options, NULL)) != -1) {

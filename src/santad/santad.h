@@ -418,6 +418,7 @@ struct santad {
 	pthread_mutex_t completion_lock;
 	struct exec_job *completed;
 	int completion_fd;
+	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
 	sd_event_source *completion_src;
 	sd_event_source *held_timer; /* writes lines whose notification did not come */
 	struct exec_job *pending; /* main thread only */

@@ -159,6 +159,17 @@ n=$(grep -cF -- "$want" "$work/santa.log" || true)
 if $bpf_exec_info; then
 	[ "$n" -eq 20 ] && pass "20 execs by nobody (1 decided, 19 cached): each line names its parent, user, group and args" ||
 		fail "execs by nobody: $n of 20 lines have '$want': $(grep -F "path=$mnt/allowed" "$work/santa.log" | tail -2)"
+	# An exec that fails after the kernel allowed the open (ENOEXEC) never
+	# gets its args: its line must still be written, without them.
+	head -c 4096 /dev/urandom > "$mnt/garbage"
+	chmod 0755 "$mnt/garbage"
+	python3 -c 'import os, sys; os.execv(sys.argv[1], sys.argv[1:])' "$mnt/garbage" x 2> /dev/null &&
+		fail "garbage executed"
+	line=$(log_line_for "path=$mnt/garbage") || line=""
+	case "$line" in
+	*"decision=ALLOW|reason=UNKNOWN|"*"|path=$mnt/garbage") pass "a failed exec's line is written, without args" ;;
+	*) fail "failed exec's line: '$line'" ;;
+	esac
 else
 	n=$(grep -cF -- "${want%%|args=*}" "$work/santa.log" || true)
 	echo "# /proc exec info: $n of 20 execs' lines name parent and user, none has args (no BPF: not checked)"
