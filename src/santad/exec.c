@@ -420,11 +420,21 @@ release_held(struct santad *d, struct seen_exec *e, const struct exec_args *args
 }
 
 static void
+forget_seen(struct santad *d, struct seen_exec *e)
+{
+	release_held(d, e, NULL); /* its line goes as it is */
+	free(e->args);
+	e->args = NULL;
+	e->notified = false;
+	e->pid = 0;
+}
+
+static void
 remember_seen(struct santad *d, pid_t pid, const struct stat *st)
 {
 	struct seen_exec *e = &d->seen[d->seen_next++ % SEEN_EXECS];
 
-	release_held(d, e, NULL); /* the ring came round: its line goes as it is */
+	forget_seen(d, e); /* the ring came round */
 	e->pid = pid;
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;
@@ -461,6 +471,13 @@ hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct 
 	e = find_seen(d, pid, key->dev, key->ino);
 	if (!e || e->held)
 		return false;
+	if (e->notified) {
+		/* The exec is done already: its notification left the args here. */
+		e->held = rec;
+		release_held(d, e, e->args);
+		forget_seen(d, e);
+		return true;
+	}
 	e->held = rec;
 	e->held_usec = santa_mono_usec();
 	if (sd_event_source_get_enabled(d->held_timer, NULL) == 0 &&
@@ -562,22 +579,36 @@ log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 	char path[PATH_MAX];
 	struct stat st;
 
+	args.len = 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return true;
 	seen = find_seen(d, pid, st.st_dev, st.st_ino);
-	if (seen) {
-		/* Logged by the permission path; its line may wait for these args. */
-		if (seen->held) {
-			if (!santad_exec_info_take(d, pid, (uint64_t)st.st_ino, &proc, &args)) {
-				if (may_defer)
-					return false;
-				args.len = 0;
-			}
-			release_held(d, seen, &args);
+	if (seen && !seen->notified) {
+		/*
+		 * Logged by the permission path: its line waits for these args, or
+		 * (the decision is still on its way to the loop) they wait for it.
+		 */
+		if (santad_exec_info_active(d) &&
+		    !santad_exec_info_take(d, pid, (uint64_t)st.st_ino, &proc, &args)) {
+			if (may_defer)
+				return false;
+			args.len = 0;
 		}
-		seen->pid = 0;
+		if (seen->held) {
+			release_held(d, seen, &args);
+			forget_seen(d, seen);
+		} else if (santad_exec_info_active(d)) {
+			seen->notified = true;
+			seen->args = args.len ? malloc(sizeof(args)) : NULL;
+			if (seen->args)
+				*seen->args = args;
+		} else {
+			forget_seen(d, seen);
+		}
 		return true;
 	}
+	if (seen)
+		return true; /* a second notification of one exec: none is logged twice */
 	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
 	santa_file_key_of(&st, &key);
 	if (!decision_cache_lookup(d->cache, &key, &cached))
@@ -635,7 +666,7 @@ santad_flush_exec_lines(struct santad *d)
 
 	santad_retry_exec_done(d);
 	for (i = 0; i < SEEN_EXECS; i++)
-		release_held(d, &d->seen[i], NULL);
+		forget_seen(d, &d->seen[i]);
 }
 
 void

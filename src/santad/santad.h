@@ -225,6 +225,9 @@ struct seen_exec {
 	ino_t ino;
 	struct exec_record *held; /* the line, until the notification or HELD_LINE_USEC */
 	uint64_t held_usec;
+	/* The notification came before the line (the decision was still on its way). */
+	bool notified;
+	struct exec_args *args; /* what it brought (malloc'd), or NULL */
 };
 
 /* ---- metrics ---- */

@@ -74,6 +74,12 @@ conf MONITOR
 kill -HUP $(pidof santad)
 sleep 2
 echo "VM: monitor memfd: $(memfd_exec /tmp/mnt/prog true)"
+# The exec-info program on this kernel: each line names its args (the first
+# is decided and waits for them, the others the kernel allowed by itself).
+for i in 1 2 3; do /tmp/mnt/prog 'a|b' > /dev/null 2>&1; done
+sleep 1
+grep 'path=/tmp/mnt/prog' /run/santa.log | sed 's/^/VM: line: /'
+echo "VM: exec info: $(grep -c 'uid=0|user=root|gid=0|group=root|mode=M|path=/tmp/mnt/prog|args=/tmp/mnt/prog a<pipe>b' /run/santa.log) lines with args; $(SANTA_CONFIG=/etc/santa.conf santactl status | grep 'Exec Info')"
 sleep 1
 echo "VM: log: $(grep -c 'path=memfd:anon' /run/santa.log) memfd lines; $(grep -c 'decision=DENY|reason=UNKNOWN.*path=memfd:anon' /run/santa.log) denied, $(grep -c 'decision=ALLOW|reason=UNKNOWN.*path=memfd:anon' /run/santa.log) allowed"
 # Everything watched (no WatchPaths): a filesystem mounted in another mount
@@ -108,6 +114,7 @@ grep -q 'status:.*Yes' <<< "$results" || ok=false
 grep -q 'lockdown memfd: denied' <<< "$results" || ok=false
 grep -q 'lockdown file: denied' <<< "$results" || ok=false
 grep -q 'monitor memfd: ran' <<< "$results" || ok=false
+grep -q 'exec info: 3 lines with args; *Exec Info *| BPF' <<< "$results" || ok=false
 grep -q 'log: [1-9][0-9]* memfd lines; [1-9][0-9]* denied, [1-9][0-9]* allowed' <<< "$results" || ok=false
 grep -q 'allowlisted busybox runs: ran' <<< "$results" || ok=false
 grep -q 'new namespace: denied ran' <<< "$results" || ok=false
