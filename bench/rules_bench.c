@@ -1,7 +1,9 @@
 /*
  * Rules database at scale: applies N BINARY rules in one batch, then times
  * lookups of present and absent identifiers, and reports the process RSS.
- *   rules_bench [N] [DB_PATH]     (default 1,000,000 rules in a temp file)
+ *   rules_bench [N] [KEEP_DB_PATH]
+ * Default 1,000,000 rules in a temporary file, removed at the end; with
+ * KEEP_DB_PATH the database is written there and kept (bench/santad_rss.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,7 @@ int
 main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000, i, lookups = 100000;
-	char path[] = "/tmp/santa-rules-bench-XXXXXX", db_path[64], why[512];
+	char path[] = "/tmp/santa-rules-bench-XXXXXX", db_path[512], why[512];
 	struct santa_rule *rules = calloc(n, sizeof(*rules));
 	char (*ids)[65] = calloc(n, 65);
 	double *lat = calloc(lookups, sizeof(double)), t0, t;
@@ -55,9 +57,15 @@ main(int argc, char **argv)
 	struct rules_db *db;
 	int hits = 0;
 
+	const char *keep = argc > 2 ? argv[2] : NULL;
+
 	if (!rules || !ids || !lat || !mkdtemp(path))
 		return 1;
 	snprintf(db_path, sizeof(db_path), "%s/rules.db", path);
+	if (keep && snprintf(db_path, sizeof(db_path), "%s", keep) >= (int)sizeof(db_path)) {
+		fprintf(stderr, "%s: path too long\n", keep);
+		return 1;
+	}
 	for (i = 0; i < n; i++) {
 		snprintf(ids[i], 65, "%016zx%016zx%016zx%016zx", i * 2654435761u, i, ~i, i ^ 0x5a5a);
 		rules[i] = (struct santa_rule){ SANTA_RULE_TYPE_BINARY,
@@ -105,9 +113,14 @@ main(int argc, char **argv)
 	       "building the batch)\n",
 	       n, lookups, rss_kb("VmRSS:"), rss_kb("VmHWM:"));
 	rules_db_close(db);
+	if (keep) {
+		rmdir(path);
+		free(lat);
+		return 0;
+	}
 	unlink(db_path);
 	{
-		char wal[80];
+		char wal[600];
 
 		snprintf(wal, sizeof(wal), "%s-wal", db_path);
 		unlink(wal);

@@ -22,6 +22,7 @@ static int serial;
 
 static const char *sha_a = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 static const char *sha_b = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+static const char *sha_c = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
 
 
 static struct rules_db *
@@ -307,6 +308,79 @@ test_transitive_rules(void **state)
 	rules_db_close(db);
 }
 
+static void
+assert_counts(struct rules_db *db, uint64_t binary, uint64_t teamid, uint64_t compiler,
+	      uint64_t transitive)
+{
+	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], n;
+
+	assert_int_equal(rules_db_counts(db, counts), 0);
+	assert_int_equal(counts[SANTA_RULE_TYPE_BINARY], binary);
+	assert_int_equal(counts[SANTA_RULE_TYPE_TEAMID], teamid);
+	assert_int_equal(rules_db_count_policy(db, SANTA_POLICY_ALLOWLIST_COMPILER, &n), 0);
+	assert_int_equal(n, compiler);
+	assert_int_equal(rules_db_count_policy(db, SANTA_POLICY_ALLOWLIST_TRANSITIVE, &n), 0);
+	assert_int_equal(n, transitive);
+}
+
+/* The counts (kept by triggers, not by counting) follow every kind of change. */
+static void
+test_counts_follow_every_change(void **state)
+{
+	struct rules_db *db = fresh_db();
+	char why[512];
+	struct santa_rule first[] = {
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, sha_a, NULL, NULL },
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST_COMPILER, sha_b, NULL, NULL },
+		{ SANTA_RULE_TYPE_TEAMID, SANTA_POLICY_BLOCKLIST, "EQHXZ8M8AV", NULL, NULL },
+	};
+	struct santa_rule same = { SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, sha_a, "m", NULL };
+	struct santa_rule to_block = { SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, sha_b, NULL, NULL };
+	struct santa_rule remove = { SANTA_RULE_TYPE_TEAMID, SANTA_POLICY_REMOVE, "EQHXZ8M8AV", NULL, NULL };
+	struct santa_rule bad[] = {
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, sha_c, NULL, NULL },
+		{ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, "not-a-hash", NULL, NULL },
+	};
+
+	assert_counts(db, 0, 0, 0, 0);
+	assert_int_equal(rules_db_apply(db, first, 3, RULES_KEEP, why, sizeof(why)), 0);
+	assert_counts(db, 2, 1, 1, 0);
+	/* A rule replaced by itself (INSERT OR REPLACE deletes, then inserts) counts once. */
+	assert_int_equal(rules_db_apply(db, &same, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_counts(db, 2, 1, 1, 0);
+	/* A compiler rule that becomes a block rule moves between policies. */
+	assert_int_equal(rules_db_apply(db, &to_block, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_counts(db, 2, 1, 0, 0);
+	assert_int_equal(rules_db_apply(db, &remove, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_counts(db, 2, 0, 0, 0);
+	/* A failed batch leaves the counts as they were, like the rules. */
+	assert_int_equal(rules_db_apply(db, bad, 2, RULES_KEEP, why, sizeof(why)), -EINVAL);
+	assert_counts(db, 2, 0, 0, 0);
+	assert_int_equal(rules_db_add_transitive(db, sha_c, sha_b, 1000), 1);
+	assert_int_equal(rules_db_add_transitive(db, sha_c, sha_b, 2000), 1); /* refreshed, not added */
+	assert_counts(db, 2, 0, 0, 1);
+	assert_int_equal(rules_db_expire_transitive(db, 3000), 1);
+	assert_counts(db, 2, 0, 0, 0);
+	/* A rule made on purpose over a transitive one takes its place in the counts. */
+	assert_int_equal(rules_db_add_transitive(db, sha_c, sha_b, 5000), 1);
+	bad[0].policy = SANTA_POLICY_ALLOWLIST;
+	assert_int_equal(rules_db_apply(db, bad, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_counts(db, 3, 0, 0, 0);
+	bad[0].policy = SANTA_POLICY_REMOVE;
+	assert_int_equal(rules_db_apply(db, bad, 1, RULES_KEEP, why, sizeof(why)), 0);
+	assert_counts(db, 2, 0, 0, 0);
+	assert_int_equal(rules_db_add_transitive(db, sha_c, sha_b, 5000), 1);
+	assert_int_equal(rules_db_apply(db, NULL, 0, RULES_CLEAN, why, sizeof(why)), 0);
+	assert_counts(db, 0, 0, 0, 1);
+	assert_int_equal(rules_db_apply(db, first, 3, RULES_CLEAN_ALL, why, sizeof(why)), 0);
+	assert_counts(db, 2, 1, 1, 0);
+	rules_db_close(db);
+	/* And they are stored: a reopened database has them. */
+	assert_int_equal(rules_db_open(path, &db, why, sizeof(why)), 0);
+	assert_counts(db, 2, 1, 1, 0);
+	rules_db_close(db);
+}
+
 /* A version 1 database (before transitive rules) is migrated with its rules intact. */
 static void
 test_migrates_version_1(void **state)
@@ -331,6 +405,7 @@ test_migrates_version_1(void **state)
 	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
 	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
 	assert_string_equal(found.custom_msg, "old");
+	assert_int_equal(count_all(db), 1); /* the counts table starts from the rules there */
 	assert_int_equal(rules_db_add_transitive(db, sha_b, sha_a, 1), 1);
 	rules_db_close(db);
 }
@@ -347,6 +422,7 @@ main(void)
 		cmocka_unit_test(test_hundred_thousand_rules),
 		cmocka_unit_test(test_transitive_rules),
 		cmocka_unit_test(test_migrates_version_1),
+		cmocka_unit_test(test_counts_follow_every_change),
 	};
 
 	return cmocka_run_group_tests_name("rules_db", tests, tmpdir_setup, tmpdir_teardown);
