@@ -46,12 +46,7 @@ build_unwatched() { build "$work/plain/src"; }
 phase() { interleave "$rounds" build_watched build_unwatched; }
 
 santad_phase() { # EXTRA-CONFIG-LINE
-	cat > "$work/santa.conf" <<EOC
-ClientMode = MONITOR
-$(santa_test_config)
-SantactlPath = $santactl
-$1
-EOC
+	santa_write_config MONITOR "$1"
 	santa_start_santad "$santad"
 	phase
 	kill "$pid"

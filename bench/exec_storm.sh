@@ -65,11 +65,7 @@ phase() { interleave "$rounds" storm_watched storm_unwatched; }
 base1=$(phase)
 
 # ---- santad ----
-cat > "$work/santa.conf" <<EOC
-ClientMode = MONITOR
-$(santa_test_config)
-SantactlPath = $santactl
-EOC
+santa_write_config MONITOR
 santa_start_santad "$santad"
 "$work/mnt/true" # first exec: hashed and cached
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }

@@ -21,11 +21,7 @@ for i in $(seq 1 "$m"); do
 	cp /bin/true "$work/mnt/p$i"
 	printf '%08d' "$i" >> "$work/mnt/p$i" # a distinct hash each
 done
-cat > "$work/santa.conf" <<EOC
-ClientMode = MONITOR
-$(santa_test_config)
-SantactlPath = $santactl
-EOC
+santa_write_config MONITOR
 santa_start_santad "$santad"
 rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {print r " kB (peak " h " kB)"}' "/proc/$pid/status"; }
 echo "santad with $n rules: started: $(rss)"

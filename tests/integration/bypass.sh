@@ -150,17 +150,10 @@ check "known limit, as on Santa: 'sh script' runs (the interpreter's rule applie
 	test "$(sh "$mnt/blocked.sh")" = script-ran
 # A memfd is on no filesystem fanotify can mark: the BPF LSM backstop sees it
 # where it can be loaded, and then it must be on; status says which. Whether
-# the kernel takes BPF LSM programs is asked apart from santad: bpftool loads
-# the same object (some kernels refuse them even to root, with EPERM).
+# the kernel takes BPF LSM programs is asked apart from santad (some kernels
+# refuse them even to root, with EPERM).
 bpf_lsm=false
-bpf_obj=$(dirname "$santad")/bpf/anon_exec.bpf.o
-if [ -f "$bpf_obj" ] && command -v bpftool > /dev/null; then
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2> /dev/null || true
-	if bpftool prog load "$bpf_obj" "/sys/fs/bpf/santa-probe-$$" 2> /dev/null; then
-		bpf_lsm=true
-		rm -f "/sys/fs/bpf/santa-probe-$$"
-	fi
-fi
+santa_bpf_loads "$santad" anon_exec && bpf_lsm=true
 echo "# BPF LSM programs load here: $bpf_lsm"
 check "known limit (MONITOR): the blocked bytes in a memfd run (no hash before the exec)" \
 	test "$(try memfd "$mnt/blocked")" = ran

@@ -131,14 +131,7 @@ n=$(grep -cF "path=$mnt/unknown" "$work/santa.log")
 # load, santad reads /proc at once and says so in status (then nothing here
 # can be exact: a process may be gone already).
 bpf_exec_info=false
-bpf_obj=$(dirname "$santad")/bpf/exec_info.bpf.o
-if [ -f "$bpf_obj" ] && command -v bpftool > /dev/null; then
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2> /dev/null || true
-	if bpftool prog load "$bpf_obj" "/sys/fs/bpf/santa-probe-$$" 2> /dev/null; then
-		bpf_exec_info=true
-		rm -f "/sys/fs/bpf/santa-probe-$$"
-	fi
-fi
+santa_bpf_loads "$santad" exec_info && bpf_exec_info=true
 echo "# the exec-info BPF program loads here: $bpf_exec_info"
 exec_info=$(SANTA_CONFIG=$work/santa.conf "$santactl" status --json |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["daemon"]["exec_info"])')

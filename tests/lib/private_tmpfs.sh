@@ -47,6 +47,19 @@ RunDirectory = $work/run
 CONF
 }
 
+# santa_write_config MODE [LINE...]: $work/santa.conf with ClientMode, the
+# shared lines, SantactlPath = $santactl when the script set one, then LINEs.
+santa_write_config() {
+	local mode=$1
+	shift
+	{
+		echo "ClientMode = $mode"
+		santa_test_config
+		[ -z "${santactl:-}" ] || echo "SantactlPath = $santactl"
+		printf '%s\n' "$@"
+	} > "$work/santa.conf"
+}
+
 # Starts santad ($1) on $work/santa.conf in the background, its stderr in
 # $work/santad.err, and waits until it says it is ready; sets $pid. A santad
 # that dies or stays silent for 10 s ends the script with its log.
@@ -62,4 +75,17 @@ santa_start_santad() {
 	cat "$work/santad.err"
 	echo "santad did not start"
 	exit 1
+}
+
+# santa_bpf_loads SANTAD PROGRAM: whether the kernel takes santad's BPF program
+# PROGRAM (anon_exec, exec_info), asked apart from santad: bpftool loads the
+# object santad was built with (some kernels refuse some program types even
+# to root). Tests use it to know what santad must report.
+santa_bpf_loads() {
+	local obj
+	obj=$(dirname "$1")/bpf/$2.bpf.o
+	[ -f "$obj" ] && command -v bpftool > /dev/null || return 1
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2> /dev/null || true
+	bpftool prog load "$obj" "/sys/fs/bpf/santa-probe-$$" 2> /dev/null || return 1
+	rm -f "/sys/fs/bpf/santa-probe-$$"
 }
