@@ -284,18 +284,43 @@ bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* Policies rule_counts holds: every one a rule can have (REMOVE never is one). */
+#define COUNTED_POLICIES (SANTA_POLICY_ALLOWLIST_TRANSITIVE + 1)
+
+/* Steps a statement that returns no rows, then makes it ready for the next use. */
+static int
+step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The policy of the stored rule (identifier, type), or -1 when there is none. */
+static int
+stored_policy(struct rules_db *rdb, const char *id, int type, int *policy)
+{
+	int rc;
+
+	sqlite3_bind_text(rdb->lookup, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(rdb->lookup, 2, type);
+	rc = sqlite3_step(rdb->lookup);
+	*policy = rc == SQLITE_ROW ? sqlite3_column_int(rdb->lookup, 0) : -1;
+	sqlite3_reset(rdb->lookup);
+	sqlite3_clear_bindings(rdb->lookup);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 /* rule_counts[type, policy] += delta, inside the caller's transaction. */
 static int
 count_add(struct rules_db *rdb, int type, int policy, int64_t delta)
 {
-	int rc;
-
 	sqlite3_bind_int(rdb->count_add, 1, type);
 	sqlite3_bind_int(rdb->count_add, 2, policy);
 	sqlite3_bind_int64(rdb->count_add, 3, delta);
-	rc = sqlite3_step(rdb->count_add);
-	sqlite3_reset(rdb->count_add);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return step_once(rdb->count_add);
 }
 
 int
@@ -303,9 +328,9 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 	       enum rules_clean clean, char *why, size_t why_size)
 {
 	/* What the batch does to rule_counts, written with it. */
-	int64_t delta[SANTA_RULE_TYPE_MAX + 1][SANTA_POLICY_MAX + 1] = { { 0 } };
+	int64_t delta[SANTA_RULE_TYPE_MAX + 1][COUNTED_POLICIES] = { { 0 } };
 	char id[SANTA_IDENTIFIER_MAX];
-	int rc, type, policy;
+	int type, policy, old;
 	size_t i;
 	int r;
 
@@ -335,44 +360,33 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 		if (r < 0)
 			goto rollback;
 		type = rules[i].type;
-		/* The rule it replaces or removes, if any: its count goes. */
-		sqlite3_bind_text(rdb->lookup, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(rdb->lookup, 2, type);
-		rc = sqlite3_step(rdb->lookup);
-		policy = rc == SQLITE_ROW ? sqlite3_column_int(rdb->lookup, 0) : -1;
-		sqlite3_reset(rdb->lookup);
-		sqlite3_clear_bindings(rdb->lookup);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			r = -EIO;
-		else if (policy >= 0 && policy <= SANTA_POLICY_MAX)
-			delta[type][policy]--;
-		else if (policy == SANTA_POLICY_ALLOWLIST_TRANSITIVE)
-			r = count_add(rdb, type, policy, -1);
-		rc = SQLITE_DONE;
-		if (r == 0 && (rules[i].policy != SANTA_POLICY_REMOVE || policy >= 0)) {
-			sqlite3_stmt *st =
-				rules[i].policy == SANTA_POLICY_REMOVE ? rdb->remove : rdb->insert;
-
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 2, type);
-			if (st == rdb->insert) {
-				sqlite3_bind_int(st, 3, rules[i].policy);
-				bind_text_or_null(st, 4, rules[i].custom_msg);
-				bind_text_or_null(st, 5, rules[i].custom_url);
-				delta[type][rules[i].policy]++;
+		r = stored_policy(rdb, id, type, &old);
+		if (r == 0 && old >= 0) {
+			/* The rule it replaces or removes: its count goes. */
+			if (old < COUNTED_POLICIES)
+				delta[type][old]--;
+			if (rules[i].policy == SANTA_POLICY_REMOVE) {
+				sqlite3_bind_text(rdb->remove, 1, id, -1, SQLITE_STATIC);
+				sqlite3_bind_int(rdb->remove, 2, type);
+				r = step_once(rdb->remove);
 			}
-			rc = sqlite3_step(st);
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
 		}
-		if (rc != SQLITE_DONE || r < 0) {
+		if (r == 0 && rules[i].policy != SANTA_POLICY_REMOVE) {
+			sqlite3_bind_text(rdb->insert, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_int(rdb->insert, 2, type);
+			sqlite3_bind_int(rdb->insert, 3, rules[i].policy);
+			bind_text_or_null(rdb->insert, 4, rules[i].custom_msg);
+			bind_text_or_null(rdb->insert, 5, rules[i].custom_url);
+			r = step_once(rdb->insert);
+			delta[type][rules[i].policy]++;
+		}
+		if (r < 0) {
 			snprintf(why, why_size, "rule %zu: %s", i, sqlite3_errmsg(rdb->db));
-			r = -EIO;
 			goto rollback;
 		}
 	}
 	for (type = 0; type <= SANTA_RULE_TYPE_MAX; type++)
-		for (policy = 0; policy <= SANTA_POLICY_MAX; policy++)
+		for (policy = 0; policy < COUNTED_POLICIES; policy++)
 			if (delta[type][policy] && (r = count_add(rdb, type, policy,
 								   delta[type][policy])) < 0) {
 				snprintf(why, why_size, "rule counts: %s", sqlite3_errmsg(rdb->db));

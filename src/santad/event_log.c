@@ -158,6 +158,26 @@ format_file_change(struct event_log *log, const struct exec_record *rec, char *l
 }
 
 /*
+ * The argument at *pos of a record's NUL-separated argv, NUL-terminated in
+ * arg; moves *pos past it. False after the last one (or with no argv).
+ */
+static bool
+next_arg(const struct exec_record *rec, size_t *pos, char arg[SANTA_EXEC_ARGS_MAX + 1])
+{
+	size_t len;
+
+	if (!rec->args || *pos >= rec->args_len)
+		return false;
+	len = strnlen(rec->args + *pos, rec->args_len - *pos);
+	if (len > SANTA_EXEC_ARGS_MAX)
+		len = SANTA_EXEC_ARGS_MAX;
+	memcpy(arg, rec->args + *pos, len);
+	arg[len] = '\0';
+	*pos += len + 1;
+	return true;
+}
+
+/*
  * "|args=A1 A2 ...": argv joined by single spaces, each argument escaped as
  * a path is (Santa's form). Empty when argv is not known. A cut argv ends
  * where it was cut (SANTA_EXEC_ARGS_MAX bytes).
@@ -165,6 +185,7 @@ format_file_change(struct event_log *log, const struct exec_record *rec, char *l
 static void
 format_args(const struct exec_record *rec, char *out, size_t size)
 {
+	char arg[SANTA_EXEC_ARGS_MAX + 1];
 	size_t pos = 0, i = 0;
 	int n;
 
@@ -173,19 +194,13 @@ format_args(const struct exec_record *rec, char *out, size_t size)
 		return;
 	memcpy(out, "|args=", 7);
 	pos = 6;
-	while (i < rec->args_len && pos < size - 1) {
-		char arg[SANTA_EXEC_ARGS_MAX + 1];
-		size_t len = strnlen(rec->args + i, rec->args_len - i);
-
-		memcpy(arg, rec->args + i, len);
-		arg[len] = '\0';
+	while (pos < size - 1 && next_arg(rec, &i, arg)) {
 		if (pos > 6)
 			out[pos++] = ' ';
-		n = (int)santa_eventlog_escape(arg, out + pos, size - pos);
+		n = santa_eventlog_escape(arg, out + pos, size - pos);
 		if (n < 0)
 			break;
-		pos += strlen(out + pos);
-		i += len + 1;
+		pos += (size_t)n;
 	}
 	out[pos < size ? pos : size - 1] = '\0';
 }
@@ -283,15 +298,10 @@ args_json(const struct exec_record *rec)
 {
 	json_t *list = json_array();
 	char arg[SANTA_EXEC_ARGS_MAX + 1];
-	size_t i = 0, len;
+	size_t i = 0;
 
-	while (list && rec->args && i < rec->args_len) {
-		len = strnlen(rec->args + i, rec->args_len - i);
-		memcpy(arg, rec->args + i, len);
-		arg[len] = '\0';
+	while (list && next_arg(rec, &i, arg))
 		json_array_append_new(list, json_text(arg));
-		i += len + 1;
-	}
 	return list;
 }
 

@@ -198,6 +198,17 @@ wants_upload(const struct santad *d, const struct santa_decision *decision)
 static bool hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key,
 		      struct exec_record *rec);
 
+/* The exec's argv, when known, goes with its line (the line goes without on ENOMEM). */
+static void
+record_set_args(struct exec_record *rec, const struct exec_args *args)
+{
+	if (!args || !args->len || !(rec->args = malloc(args->len)))
+		return;
+	memcpy(rec->args, args->data, args->len);
+	rec->args_len = args->len;
+	rec->args_truncated = args->truncated;
+}
+
 /*
  * hold_key: the exec will run (and be notified) on the exec group; an
  * allowed line may then wait for its args (hold_line).
@@ -229,11 +240,7 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->gid = proc->gid;
 	rec->mode = mode;
 	snprintf(rec->path, sizeof(rec->path), "%s", path);
-	if (args && args->len && (rec->args = malloc(args->len))) {
-		memcpy(rec->args, args->data, args->len);
-		rec->args_len = args->len;
-		rec->args_truncated = args->truncated;
-	}
+	record_set_args(rec, args);
 	if (!(hold_key && decision->verdict == SANTA_VERDICT_ALLOW &&
 	      hold_line(d, proc->pid, hold_key, rec)))
 		event_log_submit(d->elog, rec);
@@ -411,11 +418,7 @@ release_held(struct santad *d, struct seen_exec *e, const struct exec_args *args
 	e->held = NULL;
 	if (!rec)
 		return;
-	if (args && args->len && (rec->args = malloc(args->len))) {
-		memcpy(rec->args, args->data, args->len);
-		rec->args_len = args->len;
-		rec->args_truncated = args->truncated;
-	}
+	record_set_args(rec, args);
 	event_log_submit(d->elog, rec);
 }
 
