@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log_barrier.h"
 #include "santa/events_db.h"
 #include "santa/ipc.h"
 #include "santa/path.h"
@@ -463,6 +464,43 @@ may_ask(const struct ipc_peer *peer, enum requester who)
 }
 
 static void
+answer_status(struct ipc_conn *conn, const struct ipc_msg *req, void *userdata)
+{
+	reply_status(userdata, conn, req);
+}
+
+static void
+answer_events_list(struct ipc_conn *conn, const struct ipc_msg *req, void *userdata)
+{
+	handle_events_list(userdata, conn, req);
+}
+
+static void
+answer_metrics(struct ipc_conn *conn, const struct ipc_msg *req, void *userdata)
+{
+	handle_metrics(userdata, conn, req);
+}
+
+/*
+ * A request whose answer counts or lists events (status, printlog, the sync
+ * service's event upload, metrics) sees every exec decided before it: the
+ * finished decisions are taken now, and the answer waits (bounded, without
+ * blocking the loop) until the event log has stored them.
+ */
+static void
+answer_after_log(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req,
+		 log_barrier_answer_fn answer)
+{
+	santad_exec_settle(d);
+	if (d->log_barrier) {
+		log_barrier_wait(d->log_barrier, conn, req, answer, d);
+		return;
+	}
+	answer(conn, req, d);
+	ipc_msg_free(req);
+}
+
+static void
 on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 {
 	struct santad *d = userdata;
@@ -489,7 +527,8 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	}
 	switch (type) {
 	case SANTAD_STATUS:
-		reply_status(d, conn, msg);
+		answer_after_log(d, conn, msg, answer_status);
+		msg = NULL;
 		break;
 	case SANTAD_RULE_CHECK:
 		handle_rule_check(d, conn, msg);
@@ -501,10 +540,12 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		handle_check_cache(d, conn, msg);
 		break;
 	case SANTAD_EVENTS_LIST:
-		handle_events_list(d, conn, msg);
+		answer_after_log(d, conn, msg, answer_events_list);
+		msg = NULL;
 		break;
 	case SANTAD_METRICS:
-		handle_metrics(d, conn, msg);
+		answer_after_log(d, conn, msg, answer_metrics);
+		msg = NULL;
 		break;
 	case SANTAD_RULE_EXPORT:
 		santad_export_rules(d, conn, msg);

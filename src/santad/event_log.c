@@ -17,6 +17,7 @@
 #include <utmpx.h>
 
 #include <jansson.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "santa/eventlog.h"
@@ -53,6 +54,13 @@ struct event_log {
 	int fd;
 	struct events_db *events;
 	_Atomic uint64_t upload_dropped; /* not stored in events.db */
+	/*
+	 * Flush tickets (event_log_flush_ticket): records ever submitted, those
+	 * the writer has finished with (stored or dropped), and the highest
+	 * ticket asked for. A batch that ends at or past a ticket wakes done_fd.
+	 */
+	uint64_t submitted, finished, flush_wanted;
+	int done_fd;
 };
 
 static int
@@ -570,7 +578,8 @@ writer_main(void *arg)
 	struct event_log *log = arg;
 	struct exec_record *batch, *rec;
 	struct line_buffer *out = malloc(sizeof(*out));
-	bool reopen;
+	uint64_t taken, one = 1;
+	bool reopen, wake;
 
 	if (!out)
 		return NULL;
@@ -594,13 +603,15 @@ writer_main(void *arg)
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
 			}
-			while (!log->stopping && !log->reopen && log->queued < EVENT_LOG_BATCH)
+			while (!log->stopping && !log->reopen && log->queued < EVENT_LOG_BATCH &&
+			       log->flush_wanted <= log->finished)
 				if (pthread_cond_timedwait(&log->cond, &log->lock, &until) == ETIMEDOUT)
 					break;
 		}
 		batch = log->head;
 		log->head = log->tail = NULL;
 		log->queued = 0;
+		taken = log->submitted;
 		reopen = log->reopen;
 		log->reopen = false;
 		if (!batch && log->stopping) {
@@ -620,11 +631,17 @@ writer_main(void *arg)
 			store_upload_events(log, batch);
 		while ((rec = batch)) {
 			batch = rec->next;
-			if (log->type != SANTA_EVENT_LOG_NULL)
+			if (log->type != SANTA_EVENT_LOG_NULL && !rec->upload_only)
 				write_record(log, rec, out);
 			exec_record_free(rec);
 		}
 		flush_lines(log, out);
+		pthread_mutex_lock(&log->lock);
+		wake = log->flush_wanted > log->finished && log->flush_wanted <= taken;
+		log->finished = taken;
+		pthread_mutex_unlock(&log->lock);
+		if (wake)
+			(void)!write(log->done_fd, &one, sizeof(one));
 	}
 }
 
@@ -638,6 +655,7 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 	if (!log)
 		return -ENOMEM;
 	log->fd = -1;
+	log->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	log->events = events;
 	log->type = cfg->event_log_type;
 	log->path = strdup(cfg->event_log_path);
@@ -647,6 +665,10 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 	pthread_cond_init(&log->cond, NULL);
 	if (!log->path) {
 		r = -ENOMEM;
+		goto fail;
+	}
+	if (log->done_fd < 0) {
+		r = -errno;
 		goto fail;
 	}
 	if (log->type == SANTA_EVENT_LOG_FILE || log->type == SANTA_EVENT_LOG_JSON) {
@@ -662,6 +684,8 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 fail:
 	if (log->fd >= 0)
 		close(log->fd);
+	if (log->done_fd >= 0)
+		close(log->done_fd);
 	free(log->path);
 	free(log->machine_id);
 	free(log);
@@ -672,6 +696,7 @@ void
 event_log_submit(struct event_log *log, struct exec_record *rec)
 {
 	pthread_mutex_lock(&log->lock);
+	log->submitted++;
 	if (log->queued >= EVENT_LOG_QUEUE_MAX) {
 		log->dropped++;
 		pthread_mutex_unlock(&log->lock);
@@ -688,6 +713,39 @@ event_log_submit(struct event_log *log, struct exec_record *rec)
 	if (log->queued == 1 || log->queued == EVENT_LOG_BATCH)
 		pthread_cond_signal(&log->cond);
 	pthread_mutex_unlock(&log->lock);
+}
+
+uint64_t
+event_log_flush_ticket(struct event_log *log)
+{
+	uint64_t ticket;
+
+	pthread_mutex_lock(&log->lock);
+	ticket = log->submitted;
+	if (ticket > log->finished && ticket > log->flush_wanted) {
+		log->flush_wanted = ticket;
+		pthread_cond_signal(&log->cond);
+	}
+	pthread_mutex_unlock(&log->lock);
+	return ticket;
+}
+
+bool
+event_log_ticket_done(struct event_log *log, uint64_t ticket)
+{
+	bool done;
+
+	pthread_mutex_lock(&log->lock);
+	/* Records dropped at a full queue count as finished with the batch after them. */
+	done = log->finished >= ticket;
+	pthread_mutex_unlock(&log->lock);
+	return done;
+}
+
+int
+event_log_done_fd(struct event_log *log)
+{
+	return log->done_fd;
 }
 
 void
@@ -740,6 +798,8 @@ event_log_stop(struct event_log *log)
 	pthread_join(log->thread, NULL);
 	if (log->fd >= 0)
 		close(log->fd);
+	if (log->done_fd >= 0)
+		close(log->done_fd);
 	pthread_cond_destroy(&log->cond);
 	pthread_mutex_destroy(&log->lock);
 	free(log->path);

@@ -241,9 +241,29 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->mode = mode;
 	snprintf(rec->path, sizeof(rec->path), "%s", path);
 	record_set_args(rec, args);
-	if (!(hold_key && decision->verdict == SANTA_VERDICT_ALLOW &&
-	      hold_line(d, proc->pid, hold_key, rec)))
+	if (hold_key && decision->verdict == SANTA_VERDICT_ALLOW) {
+		/*
+		 * The line may wait for its args; the event for the sync server
+		 * (which has no args) goes now, so a sync or status right after
+		 * the exec sees it (santad_exec_settle).
+		 */
+		if (rec->upload) {
+			struct exec_record *event = malloc(sizeof(*event));
+
+			if (event) {
+				*event = *rec;
+				event->args = NULL;
+				event->args_len = 0;
+				event->upload_only = true;
+				rec->upload = false;
+				event_log_submit(d->elog, event);
+			}
+		}
+		if (!hold_line(d, proc->pid, hold_key, rec))
+			event_log_submit(d->elog, rec);
+	} else {
 		event_log_submit(d->elog, rec);
+	}
 	santad_gui_block(d, path, proc, decision, sha256);
 	if (decision->reason == SANTA_REASON_COMPILER)
 		santad_transitive_compiler(d, proc->pid, sha256);
@@ -407,6 +427,19 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		job_free(job);
 	}
 	return 0;
+}
+
+/*
+ * Decisions the workers finished are taken now rather than at the loop's next
+ * turn: their lines and upload events are then submitted to the event log
+ * before a request that must see them takes its flush ticket. A worker
+ * answers the kernel just before it hands the job back, so an exec whose
+ * EPERM a user has seen is here, bar the microseconds between the two.
+ */
+void
+santad_exec_settle(struct santad *d)
+{
+	(void)on_completion(d->completion_src, d->completion_fd, EPOLLIN, d);
 }
 
 /* Writes a held line, with the exec's args when they came. */

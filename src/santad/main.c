@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "santa/config.h"
+#include "log_barrier.h"
 #include "santa/events_db.h"
 #include "santa/log.h"
 #include "santa/path.h"
@@ -351,6 +352,9 @@ run(struct santad *d)
 	(void)malloc_trim(0);
 	/* File-change logging is an extra: without it santad still enforces. */
 	(void)file_changes_start(d, &d->file_changes);
+	r = log_barrier_new(d->event, d->elog, &d->log_barrier);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the log barrier: %m");
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
@@ -391,6 +395,8 @@ shutdown_daemon(struct santad *d)
 		santad_transitive_shutdown(d);
 	}
 	santad_bundles_stop(d);
+	log_barrier_free(d->log_barrier); /* answers what still waits */
+	d->log_barrier = NULL;
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	if (d->completion_fd >= 0)

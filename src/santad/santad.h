@@ -45,6 +45,7 @@ struct exec_record {
 	gid_t gid;
 	enum santa_mode mode;
 	bool upload;       /* also store it in events.db for the sync server */
+	bool upload_only;  /* events.db only: its log line goes later, as another record */
 	double exec_time;  /* Unix seconds, when the decision was made */
 	char *args;        /* argv, NUL-separated (malloc'd), or NULL: not known */
 	size_t args_len;
@@ -53,6 +54,7 @@ struct exec_record {
 };
 
 struct event_log;
+struct log_barrier;
 struct events_db;
 
 /* events may be NULL (no sync server: nothing is kept for upload). */
@@ -61,6 +63,15 @@ int event_log_start(const struct santa_config *cfg, struct events_db *events,
 /* Queues a record (taken); when the queue is full the record is dropped and counted. */
 void event_log_submit(struct event_log *log, struct exec_record *rec);
 void event_log_reopen(struct event_log *log);
+/*
+ * A ticket for every record submitted so far; the writer stops batching
+ * until it has finished them. event_log_ticket_done says when it has (every
+ * line written, every upload event in events.db, or counted as lost);
+ * event_log_done_fd becomes readable (eventfd) after a batch that did.
+ */
+uint64_t event_log_flush_ticket(struct event_log *log);
+bool event_log_ticket_done(struct event_log *log, uint64_t ticket);
+int event_log_done_fd(struct event_log *log);
 uint64_t event_log_dropped(struct event_log *log);
 /* Records waiting for the writer now (the queue's depth). */
 unsigned int event_log_queued(struct event_log *log);
@@ -402,6 +413,7 @@ struct santad {
 	struct fan_client fan;
 	struct hash_pool *pool;
 	struct event_log *elog;
+	struct log_barrier *log_barrier; /* requests that wait for the event log */
 	struct file_changes *file_changes;
 	struct events_db *events; /* NULL while no SyncBaseURL is set */
 	struct ipc_listener *control; /* santad.sock */
@@ -489,6 +501,8 @@ void santad_log_decision(struct santad *d, const char *path, const struct proc_i
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
 /* Logs the notifications held back by the last batch, with what is known now. */
 void santad_retry_exec_done(struct santad *d);
+/* Takes the decisions the workers finished, now (their lines and events are submitted). */
+void santad_exec_settle(struct santad *d);
 /* At exit: every line still waiting (notifications, args) is written as it is. */
 void santad_flush_exec_lines(struct santad *d);
 
