@@ -17,3 +17,4 @@ check_finish() {
 	fi
 	echo "all $1 checks passed"
 }
+source "$(dirname "${BASH_SOURCE[0]}")/wait.sh"

@@ -4,10 +4,10 @@
 # directory) with a private tmpfs at $work/mnt for santad to mark with
 # FAN_MARK_MOUNT, and on exit kills santad ($pid, if set), unmounts and
 # removes everything. Nothing outside $work/mnt is ever watched. Not root:
-# the script is skipped (exit 77).
+# the script is skipped (exit 77), and fails under CI (tests/lib/skip.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/skip.sh"
 if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (fanotify, mount namespaces, dropping helpers to nobody)"
-	exit 77
+	santa_skip "needs root (fanotify, mount namespaces, dropping helpers to nobody)"
 fi
 if [ "${SANTA_PRIVATE_NS:-}" != 1 ]; then
 	# Where / is not a mount point (a chroot) private propagation cannot be set;
