@@ -312,14 +312,17 @@ run(struct santad *d)
 	r = decision_cache_new((size_t)d->cfg.decision_cache_size, &d->cache);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
-	if (d->cfg.sync_base_url) {
-		r = events_db_open(d->cfg.events_db_path, (uint64_t)d->cfg.events_db_max_events,
-				   &d->events, why, sizeof(why));
-		if (r < 0)
-			/* Enforcement matters more than upload: go on, without events for the server. */
-			santa_log(&d->log, LOG_ERR, "Events for the sync server will not be kept: %s",
-				  why);
-	}
+	/*
+	 * Opened even without SyncBaseURL: a SyncBaseURL added later and applied
+	 * by SIGHUP starts the sync service, and its events must have a place
+	 * (whether an exec is kept for upload follows the live configuration).
+	 */
+	r = events_db_open(d->cfg.events_db_path, (uint64_t)d->cfg.events_db_max_events, &d->events,
+			   why, sizeof(why));
+	if (r < 0)
+		/* Enforcement matters more than upload: go on, without events for the server. */
+		santa_log(&d->log, d->cfg.sync_base_url ? LOG_ERR : LOG_WARNING,
+			  "Events for the sync server will not be kept: %s", why);
 	r = event_log_start(&d->cfg, d->events, &d->elog);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the event log %s: %m",

@@ -415,7 +415,7 @@ struct santad {
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */
 	struct file_changes *file_changes;
-	struct events_db *events; /* NULL while no SyncBaseURL is set */
+	struct events_db *events; /* NULL only when events.db could not be opened */
 	struct ipc_listener *control; /* santad.sock */
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
 	struct helper helpers[HELPER_MAX];

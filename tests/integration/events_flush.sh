@@ -17,16 +17,25 @@ source "$(dirname "$0")/../lib/checks.sh"
 cp /bin/echo "$mnt/blocked"
 blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
 mkdir -p "$work/no-helpers"
-# A sync server is configured (so events are kept for it) but never reached:
-# no helper binary exists, santad says so and goes on.
-santa_write_config MONITOR "HelperDirectory = $work/no-helpers" \
-	"SyncBaseURL = http://127.0.0.1:9/" "MachineID = m" \
-	"[StaticRule:block]" "identifier = $blocked_sha" "rule_type = BINARY" "policy = BLOCKLIST"
+rule=("[StaticRule:block]" "identifier = $blocked_sha" "rule_type = BINARY" "policy = BLOCKLIST")
+# First without a sync server: nothing is kept for upload.
+santa_write_config MONITOR "HelperDirectory = $work/no-helpers" "MachineID = m" "${rule[@]}"
 export SANTA_CONFIG=$work/santa.conf
 santa_start_santad "$santad"
 
 pending() { "$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["events_pending_upload"])'; }
 in_printlog() { "$santactl" printlog | grep -c "\"file_name\": *\"$1\"" || true; }
+
+cp "$mnt/blocked" "$mnt/before-sync"
+"$mnt/before-sync" x 2> /dev/null && fail "blocked before-sync ran" || true
+check "without SyncBaseURL a block is not kept for upload" test "$(pending)" -eq 0
+# Then a sync server is configured by SIGHUP (never reached: no helper binary
+# exists, santad says so and goes on): from now on blocks are kept, although
+# santad started without one (events.db was once opened only at start then).
+santa_write_config MONITOR "HelperDirectory = $work/no-helpers" "MachineID = m" \
+	"SyncBaseURL = http://127.0.0.1:9/" "${rule[@]}"
+kill -HUP "$pid"
+wait_or_die 30 "santad reloaded its configuration" grep -q "SIGHUP: configuration reloaded" "$work/santad.err"
 
 # Blocks: each one counted and listed by the very next request.
 n=10
