@@ -84,9 +84,15 @@ check "the truncated file is left byte for byte" test "$(sha256sum < "$work/stat
 rm -f "$work/state/rules.db"*
 
 # ---- 1,000 hostile connections and a flood of junk while execs are decided ----
+# What this protects: junk on santad.sock cannot hold up the loop's answers to
+# the kernel (a cached denial is answered on the loop, with no deadline to
+# fall back on: a starved loop is a hung exec). How fast an exec is depends on
+# the machine; whether execs are answered while the flood goes on does not:
+# the flood lasts until the execs are done (at most 120 s), so a loop that only
+# answers once the junk stops shows as an exec waiting for the flood's end.
 write_config
 santa_start_santad "$santad"
-python3 - "$work/run/santad.sock" > "$work/flood.out" 2>&1 <<'PY' &
+python3 - "$work/run/santad.sock" "$work/flood.connected" "$work/flood.stop" > "$work/flood.out" 2>&1 <<'PY' &
 import os, socket, sys, time
 conns = []
 for i in range(1000):
@@ -97,37 +103,53 @@ for i in range(1000):
         conns.append(s)
     except OSError:
         pass
-end = time.monotonic() + 4
 sent = 0
-while time.monotonic() < end:
+def send_round():
+    global sent
     for s in conns:
         try:
             s.send(os.urandom(64))
             sent += 1
         except OSError:
             pass
-print("connections", len(conns), "datagrams", sent)
+send_round()
+open(sys.argv[2], "w").close()  # connected, and the first junk is on its way
+end = time.monotonic() + 120
+while time.monotonic() < end and not os.path.exists(sys.argv[3]):
+    send_round()
+print("connections", len(conns), "datagrams", sent,
+      "stopped when asked" if os.path.exists(sys.argv[3]) else "stopped at its 120 s limit")
 PY
 flood=$!
-sleep 0.5
-worst=$(python3 - "$mnt/allowed" "$mnt/blocked" <<'PY'
+wait_or_die 60 "the flood connected" test -e "$work/flood.connected"
+# (An exec that never returns: the measurement is cut off and counts as one that
+# took for ever.)
+measured=$(timeout 300 python3 - "$mnt/allowed" "$mnt/blocked" <<'PY'
 import subprocess, sys, time
-worst = 0.0
+worst, ran = 0.0, 0
 for i in range(100):
     for exe in sys.argv[1:]:
         t = time.monotonic()
         try:
-            subprocess.run([exe, "x"], stderr=subprocess.DEVNULL)
+            if subprocess.run([exe, "x"], stderr=subprocess.DEVNULL).returncode == 0 and exe == sys.argv[2]:
+                ran += 1
         except PermissionError:
             pass  # the blocked one: denied, which is the answer too
         worst = max(worst, time.monotonic() - t)
-print("%.3f" % worst)
+print("%.3f %d" % (worst, ran))
 PY
-)
+) || measured="999.999 0"
+read -r worst blocked_ran <<< "$measured"
+check "the flood lasted the whole measurement" kill -0 "$flood"
+touch "$work/flood.stop"
 wait "$flood" || true
 sed 's/^/# /' "$work/flood.out"
-check "execs stay far inside the 1 s deadline during the flood (slowest ${worst} s)" \
-	python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)" "$worst"
+# A hung or starved exec waits for the flood's end (120 s) or for ever: 20 s
+# is far beyond a loaded machine's slowest exec and far below that.
+check "execs are answered while the flood goes on (slowest ${worst} s, bound 20 s)" \
+	awk -v w="$worst" 'BEGIN { exit !(w < 20) }'
+check "the blocked program was denied every time during the flood (ran $blocked_ran times)" \
+	test "$blocked_ran" -eq 0
 check "a block still holds after the flood" bash -c "! '$mnt/blocked' x 2>/dev/null"
 check "santactl is still served after the flood" "$santactl" status
 check "santad counted the refused clients" \
@@ -150,16 +172,23 @@ for _ in $(seq 1 200); do
 done
 check "with the disk full, 200 allowed execs ran ($allowed)" test "$allowed" -eq 200
 check "and 200 blocked ones were denied ($denied)" test "$denied" -eq 200
-js=$("$santactl" status --json)
-lost=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["daemon"]["log_lines_lost"])' "$js")
-store=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["database"]["events_store_failures"])' "$js")
+# STATUS-SECTION KEY: santactl status --json's number (log lines and events
+# are written after the answer, by other threads: the counts may lag the execs).
+status_number() {
+	"$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]][sys.argv[2]])' "$1" "$2"
+}
+positive() { [ "$(status_number "$1" "$2")" -gt 0 ]; }
+wait_until 20 positive daemon log_lines_lost || true
+wait_until 20 positive database events_store_failures || true
+lost=$(status_number daemon log_lines_lost)
+store=$(status_number database events_store_failures)
 check "lost log lines are counted ($lost)" test "$lost" -gt 0
 check "events events.db could not take are counted ($store)" test "$store" -gt 0
 rm -f "$work/full/filler"
 lines=$(wc -l < "$work/full/santa.log")
 "$mnt/blocked" x 2> /dev/null || true
-for _ in $(seq 1 30); do [ "$(wc -l < "$work/full/santa.log")" -gt "$lines" ] && break; sleep 0.1; done
-check "logging resumes once there is room" test "$(wc -l < "$work/full/santa.log")" -gt "$lines"
+more_lines() { [ "$(wc -l < "$work/full/santa.log")" -gt "$lines" ]; }
+check_eventually "logging resumes once there is room" 20 more_lines
 stop
 umount "$work/full"
 
@@ -174,19 +203,26 @@ for k in 1 2 3 4; do
 			cp "$mnt/allowed" "$mnt/storm/p$k-$i" # a new file: hashed, decided cold
 			printf '%s' "$k-$i" >> "$mnt/storm/p$k-$i"
 			"$mnt/storm/p$k-$i" || true
-			"$mnt/blocked" x 2> /dev/null || true
+			"$mnt/blocked" x > /dev/null 2>&1 || true # runs (prints) once santad is gone
 		done
 		echo done >> "$work/storm-done"
 	) &
 	storm_pids+=($!)
 done
-sleep 1
+# Killed once the storm is under way (a few dozen programs written), not
+# after a fixed time: on a slow machine that could be before it began, on a
+# fast one after it ended.
+storm_files() { ls "$mnt/storm" | wc -l; }
+storm_started() { [ "$(storm_files)" -ge 40 ]; }
+wait_or_die 60 "the storm got going" storm_started
 kill -9 "$pid"
+storm_loops_done() { if [ -e "$work/storm-done" ]; then wc -l < "$work/storm-done"; else echo 0; fi; }
+at_kill="$(storm_files) of 600 programs written, $(storm_loops_done) of 4 loops done"
 wait "$pid" 2> /dev/null || true
 pid=
-for _ in $(seq 1 300); do [ "$(cat "$work/storm-done" 2> /dev/null | wc -l)" -eq 4 ] && break; sleep 0.1; done
-check "after SIGKILL mid-storm every exec loop ran to its end (none stuck)" \
-	test "$(cat "$work/storm-done" 2> /dev/null | wc -l)" -eq 4
+check "santad was killed mid-storm ($at_kill)" test "${at_kill##*written, }" != "4 of 4 loops done"
+all_done() { [ "$(storm_loops_done)" -eq 4 ]; }
+check_eventually "after SIGKILL mid-storm every exec loop ran to its end (none stuck)" 90 all_done
 for p in "${storm_pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done
 santa_start_santad "$santad"
 check "a restarted santad enforces again (the blocked file is denied)" bash -c "! '$mnt/blocked' x 2>/dev/null"
@@ -202,7 +238,8 @@ ln -sf "$work/victim" "$work/linked.log"
 write_config
 sed -i "s|^EventLogPath = .*|EventLogPath = $work/linked.log|" "$work/santa.conf"
 st=0
-timeout 10 "$santad" --config "$work/santa.conf" > "$work/symlink.err" 2>&1 || st=$?
+# It must stop at once; the bound only tells that from a santad that runs on.
+timeout 60 "$santad" --config "$work/santa.conf" > "$work/symlink.err" 2>&1 || st=$?
 check "a symlinked event log stops santad at start (exit $st)" test "$st" -ne 0 -a "$st" -ne 124
 check "saying why" grep -q "event log" "$work/symlink.err"
 ln -sf "$work/victim" "$work/linked.db"
@@ -223,13 +260,13 @@ santa_start_santad "$santad"
 denied=0
 for i in $(seq 1 12); do "$mnt/blockdir/b$i" 2> /dev/null || denied=$((denied + 1)); done
 check "12 blocked execs were denied with the server unreachable ($denied)" test "$denied" -eq 12
-for _ in $(seq 1 30); do
-	js=$("$santactl" status --json)
-	[ "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1])["database"]; print(d["events_pending_upload"] + d["events_dropped"])' "$js")" -ge 12 ] && break
-	sleep 0.1
-done
-pending=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["database"]["events_pending_upload"])' "$js")
-dropped=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["database"]["events_dropped"])' "$js")
+events_total() {
+	"$santactl" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin)["database"]; print(d["events_pending_upload"] + d["events_dropped"])'
+}
+all_events_seen() { [ "$(events_total)" -ge 12 ]; }
+wait_until 20 all_events_seen || true
+pending=$(status_number database events_pending_upload)
+dropped=$(status_number database events_dropped)
 check "events are kept up to EventsDBMaxEvents ($pending of 5)" test "$pending" -eq 5
 check "the oldest beyond it are dropped and counted ($dropped)" test "$dropped" -eq 7
 check "the newest are the ones kept" bash -c "'$santactl' printlog | grep -q 'blockdir/b12\|\"file_name\": *\"b12\"'"

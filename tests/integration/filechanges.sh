@@ -21,23 +21,43 @@ CONF
 santa_start_santad "$santad"
 check "santad says what it watches for changes" grep -q "logging writes, renames and deletes" "$work/santad.err"
 
-# The instigators stay alive a moment: the notification arrives after the
-# change, and a process that is already gone can only be logged as (null).
-appear() { for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
-gone() { for _ in $(seq 1 100); do [ -e "$1" ] || return 0; sleep 0.05; done; return 1; }
-sh -c "echo one > '$mnt/watched/a'; sleep 1" &
+# The instigators stay alive until their line is logged: the notification
+# arrives after the change, and a process that is already gone can only be
+# logged as (null). Each waits for its own line (at most ~30 s, then gives up).
+appear() { test -e "$1"; }
+gone() { ! test -e "$1"; }
+log=$work/santa.log
+sh -c 'echo one > "$1"; i=0
+	while ! grep -qF "$2" "$3" 2> /dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done' \
+	sh "$mnt/watched/a" "action=WRITE|path=$mnt/watched/a|" "$log" &
 w1=$!
-appear "$mnt/watched/a"
-python3 -c "import os, sys, time; os.rename(sys.argv[1], sys.argv[2]); time.sleep(1)" \
-	"$mnt/watched/a" "$mnt/watched/b" &
+wait_or_die 20 "the write happened" appear "$mnt/watched/a"
+# PYTHON-STATEMENT LINE: runs it, then waits for LINE in santa.log.
+instigate() {
+	python3 -c 'import os, sys, time
+exec(sys.argv[1])
+end = time.monotonic() + 30
+while time.monotonic() < end:
+    try:
+        if sys.argv[2] in open(sys.argv[3], errors="replace").read():
+            break
+    except OSError:
+        pass
+    time.sleep(0.05)' "$1" "$2" "$log" &
+}
+instigate "os.rename('$mnt/watched/a', '$mnt/watched/b')" "action=RENAME|path=$mnt/watched/a|newpath=$mnt/watched/b|"
 w2=$!
-appear "$mnt/watched/b"
-python3 -c "import os, sys, time; os.unlink(sys.argv[1]); time.sleep(1)" "$mnt/watched/b" &
+wait_or_die 20 "the rename happened" appear "$mnt/watched/b"
+instigate "os.unlink('$mnt/watched/b')" "action=DELETE|path=$mnt/watched/b|"
 w3=$!
-gone "$mnt/watched/b"
+wait_or_die 20 "the delete happened" gone "$mnt/watched/b"
 echo x > "$mnt/other/c"
 echo x > "$mnt/watched/skip/d"
 mv "$mnt/other/c" "$mnt/watched/c"   # moved into the watched tree: logged
+# The marker: santad reads the changes in order from one queue, so once the
+# move's line is there, every earlier change was seen and would have its line.
+in_log() { grep -qF -- "$1" "$log" 2> /dev/null; }
+wait_until 20 in_log "action=RENAME|path=$mnt/other/c|newpath=$mnt/watched/c|" || true
 wait "$w1" "$w2" "$w3"
 
 changes() { grep -E "I santad: action=(WRITE|RENAME|DELETE)" "$work/santa.log" | sed 's/^.*I santad: //' || true; }

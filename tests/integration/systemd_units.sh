@@ -7,10 +7,9 @@ src=$1
 santad=$(realpath "$2")
 helpers=$(realpath "$3")
 gui=$(realpath "$4")
-if ! command -v systemd-analyze > /dev/null; then
-	echo "SKIP: systemd-analyze is not installed"
-	exit 77
-fi
+source "$(dirname "$0")/../lib/skip.sh"
+command -v systemd-analyze > /dev/null ||
+	santa_skip "systemd-analyze is not installed (Debian's systemd package; scripts/install-deps.sh)"
 work=$(mktemp -d /tmp/santa-units-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 for unit in "$src"/packaging/systemd/*.service "$src"/packaging/systemd/*.socket; do
