@@ -209,11 +209,11 @@ for k in 1 2 3 4; do
 	) &
 	storm_pids+=($!)
 done
-# Killed once the storm is under way (a few dozen programs written), not
+# Killed once the storm is under way (twenty programs written), not
 # after a fixed time: on a slow machine that could be before it began, on a
 # fast one after it ended.
 storm_files() { ls "$mnt/storm" | wc -l; }
-storm_started() { [ "$(storm_files)" -ge 40 ]; }
+storm_started() { [ "$(storm_files)" -ge 20 ]; }
 wait_or_die 60 "the storm got going" storm_started
 kill -9 "$pid"
 storm_loops_done() { if [ -e "$work/storm-done" ]; then wc -l < "$work/storm-done"; else echo 0; fi; }
