@@ -3,33 +3,105 @@
 # BPF LSM programs: Debian 12's own kernel (bpf is in its CONFIG_LSM) booted
 # under qemu with an initramfs holding santad, santactl and this check. For
 # machines whose kernel refuses BPF LSM programs (as the development VM's
-# does); not part of ctest (qemu without KVM takes minutes).
+# does). Part of ctest (integration.bpf_backstop_vm): qemu uses KVM when
+# /dev/kvm is usable, software emulation otherwise (the VM then runs some
+# 30 s; about a minute in all on a 2-CPU machine).
+# The kernel is pinned in tests/vm/kernel.pin (package, version, SHA-256),
+# downloaded once with apt-get download into the cache directory and checked
+# against the pin before every use; tests/vm/update-kernel-pin.sh moves the
+# pin on when the archive no longer has that version.
 # usage: tests/vm/bpf_backstop.sh SANTAD SANTACTL   (as root; needs qemu-system-x86,
-#        busybox-static; downloads linux-image-amd64 with apt-get download)
+#        busybox-static, cpio, a static libc for cc)
+# environment: SANTA_VM_CACHE (default /var/cache/santa-test-vm) where the kernel
+#        .deb is kept; SANTA_VM_ACCEL=kvm|tcg forces the accelerator.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/skip.sh"
+source "$here/kernel.pin"
+[ $# -eq 2 ] || { echo "usage: $0 SANTAD SANTACTL" >&2; exit 2; }
 santad=$(realpath "$1")
 santactl=$(realpath "$2")
-here=$(cd "$(dirname "$0")" && pwd)
-for tool in qemu-system-x86_64 busybox cpio; do
-	command -v "$tool" > /dev/null || { echo "SKIP: $tool missing (apt-get install qemu-system-x86 busybox-static cpio)"; exit 77; }
+for tool in qemu-system-x86_64 busybox cpio apt-get dpkg-deb sha256sum; do
+	command -v "$tool" > /dev/null || santa_skip "$tool missing (apt-get install qemu-system-x86 busybox-static cpio)"
 done
 work=$(mktemp -d /tmp/santa-vm-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-# The kernel: Debian's, as a Santa admin's Debian 12 machines run it (kept
-# between runs in a cache directory: it is 70 MB).
+# The kernel: Debian's, as a Santa admin's Debian 12 machines run it, the
+# version kernel.pin names (kept between runs in a cache directory: 70 MB).
 cache=${SANTA_VM_CACHE:-/var/cache/santa-test-vm}
-mkdir -p "$cache"
-pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
-[ -n "$pkg" ] || { echo "SKIP: no linux-image-amd64 in the apt sources"; exit 77; }
-if ! ls "$cache/$pkg"_*.deb > /dev/null 2>&1; then
-	(cd "$cache" && apt-get download "$pkg" > /dev/null 2>&1) ||
-		{ echo "SKIP: cannot download $pkg"; exit 77; }
+mkdir -p "$cache" 2> /dev/null && [ -w "$cache" ] ||
+	santa_skip "cannot write the kernel cache $cache (run as root, or set SANTA_VM_CACHE)"
+package=$SANTA_VM_KERNEL_PACKAGE
+version=$SANTA_VM_KERNEL_VERSION
+deb=$cache/${package}_${version//:/%3a}_amd64.deb
+sha256_of() { sha256sum < "$1" | cut -d' ' -f1; }
+# A file that is not the pinned one is never used: deleted, then downloaded again.
+if [ -e "$deb" ] && [ "$(sha256_of "$deb")" != "$SANTA_VM_KERNEL_SHA256" ]; then
+	echo "kernel $deb has SHA-256 $(sha256_of "$deb"), not the $SANTA_VM_KERNEL_SHA256 tests/vm/kernel.pin names: deleting it, downloading it again"
+	rm -f "$deb"
 fi
-dpkg-deb -x "$(ls "$cache/$pkg"_*.deb | tail -1)" kernel
+if [ ! -e "$deb" ]; then
+	apt-cache show "$package=$version" > /dev/null 2>&1 || apt-get update -qq > /dev/null 2>&1 || true
+	moved_on="the archive has moved on: run tests/vm/update-kernel-pin.sh (as root), check this test passes, and commit tests/vm/kernel.pin"
+	apt-cache show "$package=$version" > /dev/null 2>&1 ||
+		santa_skip "apt offers no $package=$version (the kernel tests/vm/kernel.pin names); $moved_on"
+	# Downloaded beside the cache's file and renamed once checked, so that a
+	# run cut short or a parallel run never leaves or sees a partial file.
+	download=$(mktemp -d "$cache/download-XXXXXX")
+	if ! (cd "$download" && apt-get download "$package=$version") > "$work/download.log" 2>&1; then
+		cat "$work/download.log"
+		rm -rf "$download"
+		santa_skip "cannot download $package=$version (the kernel tests/vm/kernel.pin names); if the archive no longer has it, $moved_on"
+	fi
+	got=$(sha256_of "$download/$(basename "$deb")")
+	if [ "$got" != "$SANTA_VM_KERNEL_SHA256" ]; then
+		rm -rf "$download"
+		echo "not ok - the downloaded $package=$version has SHA-256 $got, not the $SANTA_VM_KERNEL_SHA256 tests/vm/kernel.pin names (deleted); if the archive rebuilt that version, check it and run tests/vm/update-kernel-pin.sh"
+		exit 1
+	fi
+	mv "$download/$(basename "$deb")" "$deb"
+	rm -rf "$download"
+fi
+# Checked before every use: the file extracted is the one the pin names.
+dpkg-deb --fsys-tarfile "$deb" > kernel.tar
+[ "$(sha256_of "$deb")" = "$SANTA_VM_KERNEL_SHA256" ] ||
+	{ rm -f "$deb"; echo "not ok - $deb changed while in use (SHA-256 no longer $SANTA_VM_KERNEL_SHA256); deleted"; exit 1; }
+mkdir kernel
+tar -x -C kernel -f kernel.tar ./boot
+rm kernel.tar
 vmlinuz=$(ls kernel/boot/vmlinuz-*)
 grep -q '^CONFIG_LSM=.*bpf' kernel/boot/config-* || { echo "this kernel has no BPF LSM by default"; exit 1; }
+
+# The accelerator: KVM when /dev/kvm is there and this kernel boots on it
+# (a boot without a root filesystem must reach its panic within 10 s: some
+# hosts' KVM starts a CPU yet never gets a Linux guest past its first
+# instructions), software emulation otherwise. -cpu host, or without the
+# arch-capabilities MSR where the host's KVM refuses to set it (nested KVM on
+# some AMD hosts); a probe that hangs ends the search.
+kvm_boots() {
+	(timeout 10 qemu-system-x86_64 -accel kvm "$@" -m 256 -smp 1 -nographic -no-reboot \
+		-kernel "$vmlinuz" -append "console=ttyS0 panic=-1") > kvm-probe.log 2>&1
+}
+accel=(-accel tcg)
+if [ "${SANTA_VM_ACCEL:-}" != tcg ] && [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	for cpu in host host,-arch-capabilities; do
+		st=0
+		kvm_boots -cpu "$cpu" 2> /dev/null || st=$?
+		if grep -q 'Kernel panic' kvm-probe.log; then
+			accel=(-accel kvm -cpu "$cpu")
+			break
+		fi
+		[ "$st" -ne 124 ] || { echo "KVM: the kernel did not boot within 10 s (-cpu $cpu); using software emulation"; break; }
+	done
+fi
+if [ "${SANTA_VM_ACCEL:-}" = kvm ] && [ "${accel[1]}" != kvm ]; then
+	echo "not ok - SANTA_VM_ACCEL=kvm but this kernel does not boot on KVM here (/dev/kvm: $(ls -l /dev/kvm 2>&1)):"
+	tail -5 kvm-probe.log 2> /dev/null
+	exit 1
+fi
+echo "kernel: $package=$version; qemu: ${accel[*]}"
 
 # The initramfs: busybox, santad and santactl with their libraries, the check.
 root=$work/root
@@ -64,20 +136,22 @@ SantactlPath = /bin/santactl
 CONF
 }
 conf LOCKDOWN
+# Waits up to 90 s (emulated, on a busy host) for a line in a file.
+wait_for() { i=0; while [ $i -lt 90 ] && ! grep -q "$1" "$2" 2> /dev/null; do sleep 1; i=$((i + 1)); done; }
 /bin/santad --config /etc/santa.conf 2> /run/santad.err &
-for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /run/santad.err && break; sleep 1; done
+wait_for ready /run/santad.err
 echo "VM: $(grep -i 'anonymous' /run/santad.err)"
 echo "VM: status: $(SANTA_CONFIG=/etc/santa.conf santactl status | grep 'Anonymous')"
 echo "VM: lockdown memfd: $(memfd_exec /tmp/mnt/prog true)"
 echo "VM: lockdown file: $(/tmp/mnt/prog true > /dev/null 2>&1 && echo ran || echo denied)"
 conf MONITOR
 kill -HUP $(pidof santad)
-sleep 2
+wait_for 'configuration reloaded' /run/santad.err
 echo "VM: monitor memfd: $(memfd_exec /tmp/mnt/prog true)"
 # The exec-info program on this kernel: each line names its args (the first
 # is decided and waits for them, the others the kernel allowed by itself).
 for i in 1 2 3; do /tmp/mnt/prog 'a|b' > /dev/null 2>&1; done
-sleep 1
+i=0; while [ $i -lt 30 ] && [ "$(grep -c 'path=/tmp/mnt/prog|args=' /run/santa.log)" -lt 3 ]; do sleep 1; i=$((i + 1)); done
 grep 'path=/tmp/mnt/prog' /run/santa.log | sed 's/^/VM: line: /'
 echo "VM: exec info: $(grep -c 'uid=0|user=root|gid=0|group=root|mode=M|path=/tmp/mnt/prog|args=/tmp/mnt/prog a<pipe>b' /run/santa.log) lines with args; $(SANTA_CONFIG=/etc/santa.conf santactl status | grep 'Exec Info')"
 sleep 1
@@ -85,7 +159,7 @@ echo "VM: log: $(grep -c 'path=memfd:anon' /run/santa.log) memfd lines; $(grep -
 # Everything watched (no WatchPaths): a filesystem mounted in another mount
 # namespace is unseen by fanotify until santad's next look; meanwhile the BPF
 # program refuses execs from it in LOCKDOWN, even of an allowlisted program.
-kill $(pidof santad); sleep 1
+kill $(pidof santad); while pidof santad > /dev/null; do sleep 1; done
 conf LOCKDOWN
 sed -i '/^WatchPaths/d' /etc/santa.conf
 for f in /bin/busybox /bin/memfd_exec /bin/santactl; do
@@ -93,7 +167,7 @@ for f in /bin/busybox /bin/memfd_exec /bin/santactl; do
 		"$(basename $f)" "$(sha256sum $f | cut -d' ' -f1)" >> /etc/santa.conf
 done
 /bin/santad --config /etc/santa.conf 2> /run/santad2.err &
-for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /run/santad2.err && break; sleep 1; done
+wait_for ready /run/santad2.err
 echo "VM: everything watched: allowlisted busybox runs: $(/bin/busybox true && echo ran || echo denied)"
 echo "VM: new namespace: $(unshare -m sh -c 'mount -t tmpfs none /mnt && cp /bin/busybox /mnt/true && { /mnt/true 2> /dev/null && echo ran || echo denied; } && sleep 3 && { /mnt/true && echo ran || echo denied; }' 2>&1 | tr '\n' ' ')"
 echo "VM: santad: $(grep -c watching /run/santad2.err) marks: $(grep -i 'watching\|error\|fail' /run/santad2.err | tr '\n' ';')"
@@ -105,8 +179,10 @@ INIT
 chmod 0755 "$root/init"
 (cd "$root" && find . | cpio -o -H newc 2> /dev/null | gzip -1) > initrd.gz
 
-timeout 900 qemu-system-x86_64 -m 1024 -smp 1 -nographic -no-reboot -kernel "$vmlinuz" -initrd initrd.gz \
+start=$SECONDS
+timeout 840 qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 1 -nographic -no-reboot -kernel "$vmlinuz" -initrd initrd.gz \
 	-append "console=ttyS0 rdinit=/init panic=-1 quiet" > console.log 2>&1 || true
+echo "the VM ran for $((SECONDS - start)) s"
 grep '^VM:' console.log || { tail -40 console.log; exit 1; }
 results=$(grep '^VM:' console.log)
 ok=true
