@@ -13,7 +13,7 @@
 #define SANTA_BLOCK_URL_MAX  2048
 #define SANTA_BLOCK_TEXT_MAX 4096
 
-/* Santa's defaults (CONFIG_KEYS.md, User notification). */
+/* Santa's defaults (docs/config-keys.md, User notification). */
 #define SANTA_DEFAULT_UNKNOWN_BLOCK_MESSAGE                                                  \
 	"The following application has been blocked from executing<br />because its "        \
 	"trustworthiness cannot be determined."

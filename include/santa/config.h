@@ -12,7 +12,7 @@
  *
  * Lists are comma-separated. A value longer than one line continues on the
  * following lines when they are indented; the pieces are joined as they
- * stand. Key names are Santa's (CONFIG_KEYS.md); keys that only make sense
+ * stand. Key names are Santa's (docs/config-keys.md); keys that only make sense
  * on macOS are accepted with a warning that they have no effect.
  */
 #ifndef SANTA_CONFIG_H

@@ -1,5 +1,5 @@
 /*
- * lib/metrics: Santa's metric export dictionary (METRICS.md) and its formats.
+ * lib/metrics: Santa's metric export dictionary (docs/metrics.md) and its formats.
  *
  * santad builds one export dictionary per export -- exactly the `rawjson`
  * document Santa writes, dates as ISO 8601 UTC strings:
@@ -78,7 +78,7 @@ char *metrics_format_prometheus(json_t *export);
 /* The Prometheus name for a Santa metric name (buf of at least 256 bytes). */
 void metrics_prometheus_name(const char *name, enum metric_type type, char *buf, size_t size);
 
-/* santactl metrics' human output (SANTACTL.md), metrics whose name starts with a prefix. */
+/* santactl metrics' human output (docs/santactl.md), metrics whose name starts with a prefix. */
 void metrics_print(FILE *out, json_t *export, const char *server, const char *format,
 		   long long interval, const char *const *prefixes, size_t n_prefixes);
 

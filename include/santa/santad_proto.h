@@ -127,7 +127,7 @@ enum metricservice_message {
 #define SYNCSERVICE_SOCKET_NAME "santasyncservice.sock"
 enum syncservice_request {
 	/* { sync_type?: "CLEAN"/"CLEAN_ALL", progress?: fd (an endpoint) } -> { status, error? }
-	 * status as santactl sync's exit code (SYNC_PROTOCOL.md section 8); progress lines
+	 * status as santactl sync's exit code (docs/sync-protocol.md section 8); progress lines
 	 * arrive as SYNCSERVICE_PROGRESS events { line } on the endpoint before the reply. */
 	SYNCSERVICE_SYNC = IPC_TYPE_FIRST_USER,
 	SYNCSERVICE_PROGRESS,

@@ -4,7 +4,7 @@
  * event loop, so every rule of it can be unit-tested and fuzzed.
  *
  * Responses are read the way Santa's protobuf-JSON parser reads them
- * (SYNC_PROTOCOL.md, section 2): unknown keys skipped, snake_case, lowerCamelCase
+ * (docs/sync-protocol.md, section 2): unknown keys skipped, snake_case, lowerCamelCase
  * and legacy aliases accepted, the same field given twice an error, null the
  * same as absent, enums by exact name or integer, an unknown enum name
  * ignored, XSSI prefixes stripped, an empty body all defaults.

@@ -1,4 +1,4 @@
-/* Santa's metric export dictionary and the formats made from it (METRICS.md). */
+/* Santa's metric export dictionary and the formats made from it (docs/metrics.md). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * santactl: Santa's command line. This slice has version, status and rule;
- * output follows Santa's (../shared/reference/santa/SANTACTL.md), adapted
+ * output follows Santa's (docs/santactl.md), adapted
  * where Linux differs. Exit codes: 0 success, 1 failure (santad unreachable,
  * refused, bad arguments), 2 a command that needs root run by another user,
  * 128 unknown command.

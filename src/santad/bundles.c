@@ -1,5 +1,5 @@
 /*
- * Bundles for the sync server (SYNC_PROTOCOL.md, eventupload): when
+ * Bundles for the sync server (docs/sync-protocol.md, section 5): when
  * santabundleservice has hashed a blocked file's bundle, the file's events
  * awaiting upload get the file_bundle_* fields, santad asks the sync service
  * to upload them now, and keeps one BUNDLE_BINARY event per executable of

@@ -2,7 +2,7 @@
  * santad's metrics: the counters the loop keeps (plain integers, written by
  * the loop thread only, so the decision path takes no lock for them) turned
  * into Santa's export dictionary on demand, and pushed to santametricservice
- * every MetricExportInterval. Names follow Santa's (METRICS.md); what Santa
+ * every MetricExportInterval. Names follow Santa's (docs/metrics.md); what Santa
  * has no name for is under /santa/ with the same conventions.
  */
 #include <dirent.h>

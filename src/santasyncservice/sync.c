@@ -3,7 +3,7 @@
  * upload -> rule download -> postflight, each stage a chain of callbacks on
  * the loop (HTTP through http.c, santad through its channel). Preflight or
  * rule download failing ends the sync; event upload and postflight failures
- * do not (SYNC_PROTOCOL.md, section 3). Settings reach santad only in
+ * do not (docs/sync-protocol.md, section 3). Settings reach santad only in
  * postflight, rules only once every page arrived: a sync that stops halfway
  * changes nothing.
  */

@@ -1,6 +1,6 @@
 /*
  * lib/sync against Santa's own sync fixtures (tests/unit/data/sync) and the
- * protobuf-JSON rules of SYNC_PROTOCOL.md section 2.
+ * protobuf-JSON rules of docs/sync-protocol.md section 2.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -168,7 +168,7 @@ test_clean_sync_resolution(void **state)
 {
 	struct sync_preflight p = { 0 };
 
-	/* SYNC_PROTOCOL.md 4.1: the server wins, except CLEAN never downgrades CLEAN_ALL */
+	/* docs/sync-protocol.md 4.1: the server wins, except CLEAN never downgrades CLEAN_ALL */
 	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_CLEAN_ALL), SYNC_TYPE_NORMAL);
 	p.clean_sync = (struct sync_opt_bool){ true, true };
 	assert_int_equal(sync_resolve_type(&p, SYNC_TYPE_NORMAL), SYNC_TYPE_CLEAN);
