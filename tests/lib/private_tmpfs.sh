@@ -62,15 +62,19 @@ santa_write_config() {
 
 # Starts santad ($1) on $work/santa.conf in the background, its stderr in
 # $work/santad.err, and waits until it says it is ready; sets $pid. A santad
-# that dies or stays silent for 10 s ends the script with its log.
+# that dies or stays silent for 60 s (an ASan build on a loaded machine is
+# slow to start; a healthy one says ready in well under a second) ends the
+# script with its log.
 santa_start_santad() {
+	local deadline
 	: > "$work/santad.err"
 	"$1" --config "$work/santa.conf" 2> "$work/santad.err" < /dev/null > /dev/null &
 	pid=$!
-	for _ in $(seq 1 100); do
+	deadline=$((${EPOCHREALTIME/./} + 60000000))
+	while [ "${EPOCHREALTIME/./}" -lt "$deadline" ]; do
 		grep -q "ready" "$work/santad.err" && return 0
 		kill -0 "$pid" 2> /dev/null || break
-		sleep 0.1
+		sleep 0.05
 	done
 	cat "$work/santad.err"
 	echo "santad did not start"
