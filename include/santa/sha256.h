@@ -17,6 +17,19 @@
  */
 int santa_sha256_fd(int fd, uint8_t digest[SANTA_SHA256_LEN], uint64_t *bytes);
 
+/*
+ * The same a slice at a time, for a caller that shares its thread: each step
+ * hashes up to max_bytes more (rounded up to a read) from where the last one
+ * stopped. A step returns 1 when the file ended (digest filled), 0 when more
+ * remains, or -errno.
+ */
+struct santa_sha256_stream;
+int santa_sha256_stream_new(struct santa_sha256_stream **out);
+int santa_sha256_stream_step(struct santa_sha256_stream *s, int fd, uint64_t max_bytes,
+			     uint8_t digest[SANTA_SHA256_LEN]);
+uint64_t santa_sha256_stream_bytes(const struct santa_sha256_stream *s);
+void santa_sha256_stream_free(struct santa_sha256_stream *s);
+
 /* Opens path read-only (O_NOFOLLOW unless follow) and hashes it. Returns 0 or -errno. */
 int santa_sha256_path(const char *path, int follow, uint8_t digest[SANTA_SHA256_LEN]);
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,56 +12,95 @@
 /* Large enough to amortise syscalls, small enough for the stack of a worker thread. */
 #define HASH_CHUNK (64 * 1024)
 
+/* A hash under way: where it is in the file, and OpenSSL's state. */
+struct santa_sha256_stream {
+	EVP_MD_CTX *ctx;
+	off_t off;
+};
+
 int
-santa_sha256_fd(int fd, uint8_t digest[SANTA_SHA256_LEN], uint64_t *bytes)
+santa_sha256_stream_new(struct santa_sha256_stream **out)
 {
-	EVP_MD_CTX *ctx = NULL;
+	struct santa_sha256_stream *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->ctx = EVP_MD_CTX_new();
+	if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1) {
+		santa_sha256_stream_free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+santa_sha256_stream_free(struct santa_sha256_stream *s)
+{
+	if (!s)
+		return;
+	EVP_MD_CTX_free(s->ctx);
+	free(s);
+}
+
+uint64_t
+santa_sha256_stream_bytes(const struct santa_sha256_stream *s)
+{
+	return (uint64_t)s->off;
+}
+
+int
+santa_sha256_stream_step(struct santa_sha256_stream *s, int fd, uint64_t max_bytes,
+			 uint8_t digest[SANTA_SHA256_LEN])
+{
 	unsigned char buf[HASH_CHUNK];
 	unsigned int len = 0;
+	uint64_t done = 0;
 	struct stat st;
-	off_t off = 0;
 	ssize_t n;
-	int r;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return -ENOMEM;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		r = -EIO;
-		goto out;
+	if (s->off == 0) {
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		n = pread(fd, buf, sizeof(buf), off);
+	while (done < max_bytes) {
+		n = pread(fd, buf, sizeof(buf), s->off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = -errno;
-			goto out;
+			return -errno;
 		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-			r = -EIO;
-			goto out;
+		if (n == 0) {
+			if (EVP_DigestFinal_ex(s->ctx, digest, &len) != 1 || len != SANTA_SHA256_LEN)
+				return -EIO;
+			return 1;
 		}
-		off += n;
+		if (EVP_DigestUpdate(s->ctx, buf, (size_t)n) != 1)
+			return -EIO;
+		s->off += n;
+		done += (uint64_t)n;
 	}
-	if (EVP_DigestFinal_ex(ctx, digest, &len) != 1 || len != SANTA_SHA256_LEN) {
-		r = -EIO;
-		goto out;
-	}
+	return 0;
+}
+
+int
+santa_sha256_fd(int fd, uint8_t digest[SANTA_SHA256_LEN], uint64_t *bytes)
+{
+	struct santa_sha256_stream *s;
+	int r;
+
+	r = santa_sha256_stream_new(&s);
+	if (r < 0)
+		return r;
+	r = santa_sha256_stream_step(s, fd, UINT64_MAX, digest);
 	if (bytes)
-		*bytes = (uint64_t)off;
-	r = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return r;
+		*bytes = santa_sha256_stream_bytes(s);
+	santa_sha256_stream_free(s);
+	return r < 0 ? r : 0;
 }
 
 int

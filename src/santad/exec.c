@@ -5,7 +5,7 @@
  *   cached (dev, ino, mtime, ctime, size)  -> answer at once on the loop
  *   otherwise -> a worker hashes the fd, looks the rule up, decides, answers;
  *                the loop's deadline timer answers first if the worker is late
- *                (allow, reason TIMEOUT; deny only with FailClosed in LOCKDOWN)
+ *                (reason TIMEOUT: see fallback_verdict)
  *
  * The kernel is always answered before anything is logged or cached.
  */
@@ -21,6 +21,7 @@
 
 #include "santa/clock.h"
 #include "santa/path.h"
+#include "hash_pool.h"
 #include "santa/sha256.h"
 #include "santad.h"
 
@@ -85,17 +86,80 @@ answer_once(struct exec_job *job, enum santa_verdict verdict)
 	return true;
 }
 
-/* The verdict when no decision could be made in time (or at all). */
-static enum santa_verdict
-fallback_verdict(const struct policy *policy, enum santa_mode mode)
+/*
+ * The verdict when no decision could be made in time (or at all): the file
+ * may have a block rule, or be unknown in LOCKDOWN, and the exec'ing user may
+ * have made santad late on purpose (a file of holes, a flood of execs). So it
+ * is a denial, in every mode, unless root runs a file only root can have
+ * written: then Santa's FailClosed decides (allow unless set, in LOCKDOWN), as
+ * no other user's load can delay root's lane (hash_pool.h).
+ */
+enum santa_verdict
+santad_fallback_verdict(bool fail_closed_in_lockdown, uid_t uid, bool trusted_file)
 {
-	return policy->cfg.fail_closed && mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY
-								  : SANTA_VERDICT_ALLOW;
+	if (uid != 0 || !trusted_file)
+		return SANTA_VERDICT_DENY;
+	return fail_closed_in_lockdown ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW;
 }
 
+static enum santa_verdict
+fallback_verdict(const struct policy *policy, enum santa_mode mode, uid_t uid, bool trusted_file)
+{
+	return santad_fallback_verdict(policy->cfg.fail_closed && mode == SANTA_MODE_LOCKDOWN, uid,
+				       trusted_file);
+}
 
-/* Worker thread: hash, look up, decide, answer. Touches nothing the loop owns. */
-void
+/*
+ * How much a job hashes before it lets a waiting job have its worker: a few
+ * milliseconds of SHA-256, so a waiting job of another uid (or root's) waits
+ * about one slice per worker, however long the files ahead of it are.
+ */
+#define HASH_SLICE_BYTES (4u << 20)
+
+/*
+ * Hashes job's file a slice at a time. Returns 1 when done (job->hash_error
+ * says how), 0 when the worker should go to a waiting job (the pool queues
+ * this one again, and the hash goes on from where it stopped). A job whose
+ * exec was already answered (its deadline passed) does not come back when
+ * another waits: its result would only have gone to the cache. None does
+ * once santad stops.
+ */
+static int
+hash_some(struct exec_job *job)
+{
+	struct hash_pool *pool = job->daemon->pool;
+	uint64_t t0 = santa_mono_usec();
+	int r = 0;
+
+	if (!job->hash)
+		r = santa_sha256_stream_new(&job->hash);
+	while (r == 0) {
+		r = santa_sha256_stream_step(job->hash, job->fd, HASH_SLICE_BYTES, job->sha256);
+		if (r != 0)
+			break;
+		if (hash_pool_stopping(pool)) {
+			r = -ECANCELED;
+		} else if (hash_pool_has_waiting(pool)) {
+			if (atomic_load(&job->answered))
+				r = -ECANCELED;
+			else
+				break; /* r == 0: back to the queue */
+		}
+	}
+	job->hash_usec += santa_mono_usec() - t0;
+	if (job->hash)
+		job->hash_bytes = santa_sha256_stream_bytes(job->hash);
+	if (r == 0)
+		return 0;
+	job->hash_error = r < 0 ? r : 0;
+	return 1;
+}
+
+/*
+ * Worker thread: hash, look up, decide, answer. Touches nothing the loop
+ * owns. Returns false when the job is not finished and must be queued again.
+ */
+bool
 exec_job_run(struct exec_job *job)
 {
 	struct santad *d = job->daemon;
@@ -109,10 +173,8 @@ exec_job_run(struct exec_job *job)
 		.pending_transitive = job->pending_transitive,
 	};
 
-	uint64_t t0 = santa_mono_usec();
-
-	job->hash_error = santa_sha256_fd(job->fd, job->sha256, &job->hash_bytes);
-	job->hash_usec = santa_mono_usec() - t0;
+	if (hash_some(job) == 0)
+		return false;
 	if (job->hash_error == 0) {
 		santa_sha256_to_hex(job->sha256, hex);
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
@@ -125,7 +187,8 @@ exec_job_run(struct exec_job *job)
 		/* Unreadable: the path scopes and the mode still apply, without a hash. */
 		santa_decide(&in, &job->decision);
 		if (job->decision.reason == SANTA_REASON_UNKNOWN)
-			job->decision.verdict = fallback_verdict(job->policy, job->mode);
+			job->decision.verdict = fallback_verdict(job->policy, job->mode,
+								 job->proc.uid, job->trusted_file);
 	}
 	/*
 	 * A compiler is answered by the loop once it is known as one: answered
@@ -136,6 +199,7 @@ exec_job_run(struct exec_job *job)
 		answer_once(job, job->decision.verdict);
 	}
 	santad_job_done(d, job);
+	return true;
 }
 
 void
@@ -350,6 +414,7 @@ static void
 job_free(struct exec_job *job)
 {
 	sd_event_source_disable_unref(job->deadline);
+	santa_sha256_stream_free(job->hash);
 	if (job->fd >= 0)
 		close(job->fd);
 	policy_unref(job->policy);
@@ -363,7 +428,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 	struct exec_job *job = userdata;
 	struct santad *d = job->daemon;
 	struct santa_decision timeout = {
-		.verdict = fallback_verdict(job->policy, job->mode),
+		.verdict = fallback_verdict(job->policy, job->mode, job->proc.uid, job->trusted_file),
 		.reason = SANTA_REASON_TIMEOUT,
 	};
 
@@ -408,6 +473,9 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			cached.decision = job->decision;
 			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
 			decision_cache_insert(d->cache, &job->key, &cached);
+		} else if (job->hash_error == -ECANCELED) {
+			/* Past its deadline and another job waited (hash_some): nothing went wrong. */
+			d->stats.hashes_given_up++;
 		} else {
 			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
 					"Failed to hash %s: %m", job->path);
@@ -750,7 +818,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	d->stats.cache_misses++;
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		fan_respond(answer_fd, fd, fallback_verdict(d->policy, mode));
+		fan_respond(answer_fd, fd,
+			    fallback_verdict(d->policy, mode, proc.uid, santa_stat_is_root_trusted(&st)));
 		close(fd);
 		return;
 	}
@@ -772,15 +841,18 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 			      now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000, 0, on_deadline,
 			      job);
 	if (r < 0) {
-		fan_respond(answer_fd, fd, fallback_verdict(d->policy, mode));
+		fan_respond(answer_fd, fd, fallback_verdict(d->policy, mode, proc.uid, job->trusted_file));
 		job_free(job);
 		return;
 	}
 	job->pending_next = d->pending;
 	d->pending = job;
 	d->n_pending++;
-	if (hash_pool_submit(d->pool, job) < 0) {
-		/* Every worker busy and the queue full: decided as if the deadline had passed. */
+	if (hash_pool_submit(d->pool, job, proc.uid) < 0) {
+		/*
+		 * This uid's lane or the queue is full: decided at once as if the
+		 * deadline had passed, and the event's fd closed (hash_pool.h).
+		 */
 		d->stats.queue_full++;
 		on_deadline(NULL, 0, job);
 		job->hash_error = -EBUSY;

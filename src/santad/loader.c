@@ -93,7 +93,7 @@ struct loader_guard {
 	size_t queue_head, queue_len;
 	int queue_efd;
 	sd_event_source *queue_src;
-	atomic_bool fallback_deny; /* FailClosed in LOCKDOWN: what a full queue answers */
+	atomic_bool fallback_deny; /* FailClosed in LOCKDOWN (santad_fallback_verdict) */
 
 	/* The thread's own. */
 	struct loader_proc procs[LOADER_PROCS_MAX];
@@ -219,9 +219,15 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 			g->programs++;
 			return; /* the loop answers and closes */
 		}
+		pid_t ppid;
+		uid_t uid = (uid_t)-1;
+		gid_t gid;
+
 		g->queue_full++;
-		fan_respond(g->fan_fd, fd, atomic_load(&g->fallback_deny) ? SANTA_VERDICT_DENY
-									  : SANTA_VERDICT_ALLOW);
+		/* A flood of loader runs must not let a program through: the exec rule. */
+		santad_process_info(pid, &ppid, &uid, &gid);
+		fan_respond(g->fan_fd, fd,
+			    santad_fallback_verdict(atomic_load(&g->fallback_deny), uid, trusted));
 		close(fd);
 		return;
 	}

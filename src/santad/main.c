@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "santa/config.h"
+#include "hash_pool.h"
 #include "log_barrier.h"
 #include "santa/events_db.h"
 #include "santa/log.h"
@@ -145,6 +147,38 @@ fail:
 	return r;
 }
 
+/*
+ * Every queued first decision holds its event's fd, and a process that runs
+ * out of fds can take no more events: the kernel then refuses the execs (and,
+ * with the loader check, the opens) of everyone. So santad raises its soft
+ * limit to what it may (systemd's default hard limit is far above the soft
+ * 1024) and keeps its queues within half of what the rest leaves over.
+ */
+static void
+decision_limits(struct santad *d, struct hash_pool_limits *l)
+{
+	const rlim_t wanted = 65536, reserved = 512; /* clients, databases, held notifications */
+	struct rlimit rl;
+	rlim_t budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < wanted && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max < wanted ? rl.rlim_max : wanted;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = 1024;
+	budget = rl.rlim_cur > 2 * reserved ? (rl.rlim_cur - reserved) / 2 : rl.rlim_cur / 4;
+	l->workers = (unsigned int)d->cfg.hash_worker_threads;
+	l->root_max = (unsigned int)(budget / 4 < 256 ? budget / 4 : 256);
+	l->queue_max = (unsigned int)(budget - l->root_max < 4096 ? budget - l->root_max : 4096);
+	l->per_uid_max = l->queue_max < 64 ? l->queue_max : 64;
+	if (l->queue_max < 4096)
+		santa_log(&d->log, LOG_WARNING,
+			  "only %llu file descriptors (RLIMIT_NOFILE): at most %u first decisions wait "
+			  "at once (LimitNOFILE= raises it)",
+			  (unsigned long long)rl.rlim_cur, l->queue_max + l->root_max);
+}
+
 /* Settings that only take effect at start: said so rather than silently ignored. */
 static void
 warn_restart_only(struct santad *d, const struct santa_config *n)
@@ -256,6 +290,7 @@ make_state_dirs(struct santad *d)
 static int
 run(struct santad *d)
 {
+	struct hash_pool_limits limits;
 	char why[512];
 	sigset_t mask;
 	int r;
@@ -337,7 +372,8 @@ run(struct santad *d)
 	r = santad_exec_start(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up decisions: %m");
-	r = hash_pool_start((unsigned int)d->cfg.hash_worker_threads, 4096, &d->pool);
+	decision_limits(d, &limits);
+	r = hash_pool_start(&limits, &d->pool);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the hash workers: %m");
 	/* Before the notification group: whether it may read in batches depends on it. */

@@ -98,11 +98,6 @@ void santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid);
 struct exec_job;
 struct hash_pool;
 
-/* Workers hash, decide and answer; finished jobs come back through done_fn on the loop. */
-int hash_pool_start(unsigned int workers, unsigned int queue_max, struct hash_pool **out);
-/* Returns -EBUSY when the queue is full: the caller answers the event itself. */
-int hash_pool_submit(struct hash_pool *pool, struct exec_job *job);
-void hash_pool_stop(struct hash_pool *pool);
 
 struct santad;
 
@@ -152,6 +147,7 @@ struct exec_job {
 	sd_event_source *deadline;
 	uint64_t started_usec;
 	/* Filled by the worker before the job comes back. */
+	struct santa_sha256_stream *hash; /* the hash so far, between slices */
 	int hash_error;
 	uint64_t hash_bytes, hash_usec, answered_usec;
 	uint8_t sha256[SANTA_SHA256_LEN];
@@ -160,8 +156,19 @@ struct exec_job {
 	bool timed_out;
 };
 
-/* Decides for a job on a worker thread and answers the kernel unless the deadline did. */
-void exec_job_run(struct exec_job *job);
+/*
+ * What an exec gets when no decision could be made in time (or at all):
+ * denied, unless root runs a file only root can have written, when
+ * FailClosed (in LOCKDOWN) decides. Any thread (exec.c says why).
+ */
+enum santa_verdict santad_fallback_verdict(bool fail_closed_in_lockdown, uid_t uid,
+					   bool trusted_file);
+
+/*
+ * Decides for a job on a worker thread and answers the kernel unless the
+ * deadline did. False: not finished, queue it again (hash_pool.h).
+ */
+bool exec_job_run(struct exec_job *job);
 
 /* ---- fanotify ---- */
 
@@ -451,6 +458,7 @@ struct santad {
 		uint64_t latency[SANTAD_LATENCY_BUCKETS];
 		uint64_t latency_sum_usec;
 		uint64_t hashes, hash_bytes, hash_usec;
+		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
 		uint64_t syncs_ok, syncs_failed;
 		uint64_t flushes;

@@ -134,6 +134,43 @@ test_large_file_matches_buffer(void **state)
 	assert_memory_equal(d_file, d_buf, SANTA_SHA256_LEN);
 }
 
+/* In slices, with other work between them: the same digest as in one go. */
+static void
+test_stream_in_slices(void **state)
+{
+	const size_t len = (10u << 20) + 777; /* slices do not divide it */
+	uint8_t d_whole[SANTA_SHA256_LEN], d_slices[SANTA_SHA256_LEN];
+	struct santa_sha256_stream *s;
+	char path[256];
+	uint8_t *buf = malloc(len);
+	int fd, r, steps = 0;
+	size_t i;
+
+	assert_non_null(buf);
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 40503u >> 7);
+	snprintf(path, sizeof(path), "%s/sliced", tmpdir);
+	write_file(path, buf, len, 0644);
+	assert_int_equal(santa_sha256_buf(buf, len, d_whole), 0);
+	free(buf);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(santa_sha256_stream_new(&s), 0);
+	do {
+		r = santa_sha256_stream_step(s, fd, 1u << 20, d_slices);
+		assert_true(r >= 0);
+		steps++;
+		/* Each slice stops after about max_bytes (rounded up to a read). */
+		if (r == 0)
+			assert_true(santa_sha256_stream_bytes(s) >= (uint64_t)steps << 20);
+	} while (r == 0);
+	assert_int_equal(santa_sha256_stream_bytes(s), len);
+	assert_int_equal(steps, 11);
+	assert_memory_equal(d_slices, d_whole, SANTA_SHA256_LEN);
+	santa_sha256_stream_free(s);
+	close(fd);
+}
+
 static void
 test_errors_are_negative_errno(void **state)
 {
@@ -211,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_file_vectors_and_empty_file),
 		cmocka_unit_test(test_million_a),
 		cmocka_unit_test(test_large_file_matches_buffer),
+		cmocka_unit_test(test_stream_in_slices),
 		cmocka_unit_test(test_errors_are_negative_errno),
 		cmocka_unit_test(test_unreadable_file_is_eacces),
 		cmocka_unit_test(test_hex_round_trip_and_bad_hex),

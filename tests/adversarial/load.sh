@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Issue class A/B/G: an unprivileged user's load never decides for santad.
+# Played as nobody (uid 65534) against santad in LOCKDOWN on a private tmpfs:
+#  - a program padded with holes (4 GiB, a few KB on disk) takes longer than
+#    the deadline to hash: it is denied (TIMEOUT), never allowed;
+#  - while nobody keeps files of holes a petabyte long hashing and floods
+#    santad with a thousand fresh programs, root's allowlisted programs are
+#    still decided by their rule (not by TIMEOUT), another user's too, and a
+#    root-owned program with a block rule stays blocked for nobody and root;
+#  - santad's fds stay bounded under its limit (here a hard 1024), and root's
+#    santactl status still answers;
+#  - SIGTERM stops santad while a worker hashes holes.
+# usage: load.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/private_tmpfs.sh" "$@"
+source "$here/../lib/checks.sh"
+chmod 0755 "$work"
+mnt=$work/mnt
+
+# What santad gets from its parent: a hard limit of 1024 fds, as systemd's
+# soft default, so the queues must fit in it rather than in a raised limit.
+ulimit -Sn 1024
+ulimit -Hn 1024
+
+as_user() { # UID CMD...: runs CMD as that uid (no groups)
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
+}
+# outcome UID PATH: "denied" when the exec failed with EPERM, "ran", or "error: ..."
+outcome() {
+	local err rc=0
+	err=$(as_user "$1" "$2" 2>&1 > /dev/null) || rc=$?
+	if [ "$rc" -eq 0 ]; then echo ran
+	elif grep -q "Operation not permitted" <<< "$err"; then echo denied
+	else echo "error: $rc $err"; fi
+}
+reason_of() { # PATH: decision|reason of its last exec line (polled: lines come after the answer)
+	wait_until 30 grep -qF "|path=$1" "$work/santa.log" || { echo none; return; }
+	grep -F "|path=$1" "$work/santa.log" | tail -1 | sed -n 's/.*|decision=\([A-Z_]*\)|reason=\([A-Z_]*\)|.*/\1|\2/p'
+}
+
+cp /bin/true "$mnt/allowed"
+cp /bin/echo "$mnt/blocked"
+allowed_sha=$(sha256sum < "$mnt/allowed" | cut -d' ' -f1)
+blocked_sha=$(sha256sum < "$mnt/blocked" | cut -d' ' -f1)
+mkdir "$mnt/home" "$mnt/other"
+chown 65534:65534 "$mnt/home"
+chown 4242:4242 "$mnt/other"
+
+santa_write_config LOCKDOWN "DecisionTimeoutMs = 1000" "EnableLoaderCheck = false" \
+	"[StaticRule:allow]" "identifier = $allowed_sha" "rule_type = BINARY" "policy = ALLOWLIST" \
+	"[StaticRule:block]" "identifier = $blocked_sha" "rule_type = BINARY" "policy = BLOCKLIST"
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+
+# ---- a program padded with holes ----
+as_user 65534 cp /bin/ls "$mnt/home/holes"
+as_user 65534 truncate -s 4G "$mnt/home/holes"
+check "nobody's 4 GiB program of holes is denied in LOCKDOWN ($(outcome 65534 "$mnt/home/holes"))" \
+	test "$(outcome 65534 "$mnt/home/holes")" = denied
+check "logged as a denial ($(reason_of "$mnt/home/holes"))" \
+	test "$(reason_of "$mnt/home/holes" | cut -d'|' -f1)" = DENY
+
+# ---- load: petabyte holes and a flood of fresh programs, all nobody's ----
+for i in 1 2 3; do
+	as_user 65534 cp /bin/ls "$mnt/home/peta$i"
+	as_user 65534 truncate -s 1P "$mnt/home/peta$i"
+done
+for i in $(seq 1 1000); do as_user 65534 cp /bin/true "$mnt/home/f$i"; done
+as_user 65534 sh -c "echo extra >> '$mnt/home/f1'" # one file with another hash, no cache luck
+stop_flood=$work/stop-flood
+attackers=()
+for i in 1 2 3; do
+	as_user 65534 sh -c "while [ ! -e '$stop_flood' ]; do '$mnt/home/peta$i' 2>/dev/null; done" &
+	attackers+=($!)
+done
+# A thousand fresh programs at once, again and again: the lane and queue caps.
+as_user 65534 sh -c "while [ ! -e '$stop_flood' ]; do
+	for f in '$mnt'/home/f*; do \"\$f\" 2>/dev/null & done; wait; done" &
+attackers+=($!)
+stop_attack() { touch "$stop_flood"; for a in "${attackers[@]}"; do wait "$a" 2>/dev/null || true; done; }
+trap 'touch "$stop_flood"; santa_cleanup' EXIT
+# The attack is on when santad has denied a petabyte program and refused work.
+wait_or_die 60 "the flood reached santad" \
+	grep -qF "|reason=TIMEOUT|" "$work/santa.log"
+
+late=0 wrong=0
+for i in $(seq 1 10); do
+	cp "$mnt/allowed" "$mnt/root-allowed$i" # a new file: a first decision, root's lane
+	[ "$(outcome 0 "$mnt/root-allowed$i")" = ran ] || wrong=$((wrong + 1))
+	[ "$(reason_of "$mnt/root-allowed$i")" = "ALLOW|BINARY" ] || late=$((late + 1))
+done
+check "under the flood root's 10 fresh allowlisted programs ran ($wrong did not)" test "$wrong" -eq 0
+check "each decided by its rule, none by TIMEOUT ($late were not)" test "$late" -eq 0
+late=0
+for i in $(seq 1 5); do
+	cp "$mnt/allowed" "$mnt/other/a$i"
+	chown 4242:4242 "$mnt/other/a$i"
+	[ "$(outcome 4242 "$mnt/other/a$i")" = ran ] && [ "$(reason_of "$mnt/other/a$i")" = "ALLOW|BINARY" ] ||
+		late=$((late + 1))
+done
+check "another user's 5 fresh allowlisted programs ran by their rule ($late did not)" test "$late" -eq 0
+bad=0
+for i in $(seq 1 5); do
+	cp "$mnt/blocked" "$mnt/blocked$i" # root's, not writable by others, with a block rule
+	[ "$(outcome 65534 "$mnt/blocked$i")" = denied ] || bad=$((bad + 1))
+	cp "$mnt/blocked" "$mnt/rblocked$i"
+	[ "$(outcome 0 "$mnt/rblocked$i")" = denied ] || bad=$((bad + 1))
+done
+check "a blocklisted root-owned program stays blocked under the flood, for nobody and root ($bad ran)" \
+	test "$bad" -eq 0
+fds=$(ls "/proc/$pid/fd" | wc -l)
+check "santad's fds stay under its limit of 1024 ($fds open)" test "$fds" -lt 1000
+check "root's santactl status answers under the flood" "$santactl" status
+check "root can still read files on the watched filesystem" cat "$mnt/allowed" > /dev/null
+stop_attack
+
+# ---- SIGTERM while a worker hashes holes ----
+cp /bin/ls "$mnt/root-peta"
+truncate -s 1P "$mnt/root-peta"
+"$mnt/root-peta" > /dev/null 2>&1 & # root's own file: allowed at the deadline, hashed on
+runner=$!
+wait_until 30 grep -qF "|path=$mnt/root-peta" "$work/santa.log" || true
+wait "$runner" 2> /dev/null || true
+t0=${EPOCHREALTIME/./}
+kill "$pid"
+check_eventually "santad stops on SIGTERM while hashing a petabyte of holes" 30 \
+	bash -c "! kill -0 $pid 2>/dev/null"
+echo "# santad stopped $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms after SIGTERM"
+pid=
+check_finish load
