@@ -20,8 +20,9 @@ artifacts=$4
 helpers=$(realpath "$5")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+source "$(dirname "$0")/../lib/skip.sh"
 for tool in Xvfb dunst dunstctl dbus-daemon dbus-monitor gdbus xwd xwdtopnm pnmtopng setpriv; do
-	command -v "$tool" > /dev/null || { echo "SKIP: $tool is missing (scripts/install-deps.sh)"; exit 77; }
+	command -v "$tool" > /dev/null || santa_skip "$tool is missing (scripts/install-deps.sh)"
 done
 chmod 0755 "$work"
 mnt=$work/mnt
@@ -29,6 +30,15 @@ mkdir -p "$artifacts" "$work/server/rules"
 artifacts=$(realpath "$artifacts")
 
 source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/install_bins.sh"
+
+# santa-gui runs as the test users and the sync service as nobody, who may not reach
+# the build tree (a checkout under /root): copies under $work.
+santa_install_bins "$work/santa-bin" "$santactl" "$gui"
+santactl=$work/santa-bin/santactl
+gui=$work/santa-bin/santa-gui
+santa_install_bins "$work/libexec" "$helpers"
+helpers=$work/libexec
 
 # ---- a private world: two desktop users, a console, a utmp, an X server ----
 cp /etc/passwd "$work/passwd"
@@ -65,14 +75,15 @@ set_console() { echo "$1" > /sys/class/tty/tty0/active; }
 display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1024x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 &
 xvfb=$!
-for _ in $(seq 1 50); do [ -S "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+wait_or_die 30 "Xvfb listens on $display" test -S "/tmp/.X11-unix/X${display#:}"
 
 # Everything the test users run goes with them (a background "as" is a subshell: kill by uid).
 cleanup_more() {
 	set +e
 	pkill -KILL -u santa-alice,santa-bob
 	kill "$xvfb" ${server_pid:-} 2> /dev/null
-	if [ -n "${cg:-}" ] && [ -d "$cg" ]; then sleep 0.2; rmdir "$cg" "${cg%/*}"; fi
+	# The killed processes leave the cgroup when they are reaped: then it can go.
+	if [ -n "${cg:-}" ] && [ -d "$cg" ]; then wait_until 10 rmdir "$cg" 2> /dev/null; rmdir "${cg%/*}"; fi
 	santa_cleanup
 }
 trap cleanup_more EXIT
@@ -103,19 +114,19 @@ start_session() {  # user: a session bus, a monitor of Notify calls on it
 	chown -R "santa-$user:santa-$user" "$work/home/$user"
 	as "$user" dbus-daemon --session --nofork --address="unix:path=$work/home/$user/bus" \
 		> /dev/null 2>&1 &
-	for _ in $(seq 1 50); do [ -S "$work/home/$user/bus" ] && break; sleep 0.1; done
+	wait_or_die 30 "$user's session bus listens" test -S "$work/home/$user/bus"
 	as "$user" dbus-monitor "interface='org.freedesktop.Notifications'" \
 		> "$work/monitor-$user" 2>&1 &
 }
 start_session alice
 start_session bob
 as alice dunst -config /dev/null > "$work/dunst.log" 2>&1 &
-for _ in $(seq 1 50); do
+dunst_answers() {
 	as alice gdbus call --session --dest org.freedesktop.Notifications \
 		--object-path /org/freedesktop/Notifications \
-		--method org.freedesktop.Notifications.GetCapabilities > /dev/null 2>&1 && break
-	sleep 0.1
-done
+		--method org.freedesktop.Notifications.GetCapabilities > /dev/null 2>&1
+}
+wait_or_die 30 "dunst serves alice's notifications" dunst_answers
 
 # ---- santad with a blocked file and a Details URL ----
 cat > "$work/santa.conf" <<CONF
@@ -135,37 +146,38 @@ chmod 0755 "$mnt/evil"
 evil_sha=$(sha256sum "$mnt/evil" | cut -d' ' -f1)
 "$santactl" rule --block --sha256 "$evil_sha" > /dev/null
 
+registrations() { grep -c "registered with santad" "$work/gui-$1.log" || true; }
 start_agent() {  # user: santa-gui, waits until santad took it
 	local user=$1 before
 	touch "$work/gui-$user.log"
-	before=$(grep -c "registered with santad" "$work/gui-$user.log" || true)
+	before=$(registrations "$user")
 	as "$user" "$gui" >> "$work/gui-$user.log" 2>&1 &
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "registered with santad" "$work/gui-$user.log")" -gt "$before" ] && return 0
-		sleep 0.1
-	done
+	registered() { [ "$(registrations "$user")" -gt "$before" ]; }
+	wait_until 30 registered && return 0
 	cat "$work/gui-$user.log"
 	return 1
 }
+# A field of santad's gui status: agents, served_pid, queued, sent, ...
+gui_field() { "$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gui"][sys.argv[1]])' "$1"; }
+agent_pid() { pgrep -u "santa-$1" -x santa-gui | tail -1; }
 check "alice's agent registers as the console user's" start_agent alice
 check "alice's agent knows she is at the console" grep -q "this user is at the console" "$work/gui-alice.log"
 check "bob's agent registers" start_agent bob
 check "bob's agent waits: bob is not at the console" grep -q "waiting for this user" "$work/gui-bob.log"
 
 notifies() { grep -c 'member=Notify$' "$work/monitor-$1" || true; }
+notifies_at_least() { [ "$(notifies "$1")" -ge "$2" ]; }
 wait_notifies() {  # user count
-	for _ in $(seq 1 50); do [ "$(notifies "$1")" -ge "$2" ] && return 0; sleep 0.1; done
-	return 1
+	wait_until 30 notifies_at_least "$1" "$2"
 }
 screenshot() { xwd -root -display "$display" -silent | xwdtopnm 2> /dev/null | pnmtopng > "$1"; }
 
 screenshot "$work/before.png"
 if "$mnt/evil" 2> /dev/null; then fail "the blocked file ran"; else pass "the blocked file was denied"; fi
 check "a notification reaches alice's notification server" wait_notifies alice 1
-sleep 1 # let dunst draw it
-screenshot "$artifacts/gui-block-notification.png"
-check "the screenshot shows something new (dunst drew the notification)" \
-	bash -c "! cmp -s '$work/before.png' '$artifacts/gui-block-notification.png'"
+# Drawing follows the call: screenshots until one differs from before.
+drawn() { screenshot "$artifacts/gui-block-notification.png" && ! cmp -s "$work/before.png" "$artifacts/gui-block-notification.png"; }
+check_eventually "the screenshot shows something new (dunst drew the notification)" 30 drawn
 check "the screenshot is a real PNG of the display" \
 	bash -c "file '$artifacts/gui-block-notification.png' 2>/dev/null | grep -q PNG || head -c 4 '$artifacts/gui-block-notification.png' | grep -q PNG"
 
@@ -181,6 +193,9 @@ check "actions: Details (default) and Silence" \
 	bash -c "grep -q 'string \"default\"' <<< '$call' && grep -q 'string \"details\"' <<< '$call' && grep -q 'string \"silence\"' <<< '$call'"
 check "a block is urgent (critical: stays until dismissed)" \
 	grep -qE 'variant +byte 2' <<< "$(grep -A1 '"urgency"' <<< "$call")"
+# Santad sends a notice to one agent, the served one: alice's. That bob's server has
+# nothing then is no race with a notice still on its way to him.
+check "santad serves alice's agent" test "$(gui_field served_pid)" = "$(agent_pid alice)"
 check "bob's server got nothing: he is not at the console" test "$(notifies bob)" -eq 0
 
 # Repeats of the same block update the one notification.
@@ -194,26 +209,33 @@ check "the collapsed notification counts the blocks" grep -qE "Blocked:(</b>)? 3
 
 # Details: the notification server's default action opens the EventDetailURL.
 as alice dunstctl action 0 > "$work/dunstctl.log" 2>&1 || cat "$work/dunstctl.log"
-for _ in $(seq 1 30); do [ -s "$work/home/alice/opened" ] && break; sleep 0.1; done
-check "Details opened the URL with Santa's placeholders filled" \
-	grep -qxF "https://santa.example/blocked?sha=$evil_sha&machine=test-machine&user=root" \
+check_eventually "Details opened the URL with Santa's placeholders filled" 30 \
+	grep -qsxF "https://santa.example/blocked?sha=$evil_sha&machine=test-machine&user=root" \
 	"$work/home/alice/opened"
 
 # Silence: no notification for this file for a day.
 id=$(sed -n '3p' <<< "$third" | awk '{print $2}')
 as alice gdbus emit --session --object-path /org/freedesktop/Notifications \
 	--signal org.freedesktop.Notifications.ActionInvoked "uint32 ${id:-1}" silence > /dev/null
-for _ in $(seq 1 30); do grep -q "silenced $evil_sha" "$work/gui-alice.log" && break; sleep 0.1; done
-check "Silence is taken" grep -q "silenced $evil_sha" "$work/gui-alice.log"
+check_eventually "Silence is taken" 30 grep -q "silenced $evil_sha" "$work/gui-alice.log"
+# The marker: another blocked file right after the silenced one. Its notice comes after
+# the silenced file's on the same way (santad, alice's agent, her bus): once it is shown,
+# the silenced one would have been too.
+cp /bin/true "$mnt/after-silence"
+printf '\n# after-silence' >> "$mnt/after-silence"
+"$santactl" rule --block --sha256 "$(sha256sum "$mnt/after-silence" | cut -d' ' -f1)" > /dev/null
 before=$(notifies alice)
 "$mnt/evil" 2> /dev/null || true
-sleep 1
-check "a silenced file is not shown again" test "$(notifies alice)" -eq "$before"
+"$mnt/after-silence" 2> /dev/null || true
+check "the next blocked file is shown (the marker)" wait_notifies alice $((before + 1))
+check "a silenced file is not shown again (one notification, the marker's)" \
+	test "$(notifies alice)" -eq $((before + 1))
+check "the one shown is the marker's" \
+	grep -q "Santa blocked after-silence" <<< "$(awk -v n=$((before + 1)) '/member=Notify$/{k++} k==n' "$work/monitor-alice")"
 
 # The console switches to bob: his agent is served now, alice's is not.
 set_console tty8
-for _ in $(seq 1 30); do grep -q "console user is now uid 4102" "$work/santad.err" && break; sleep 0.1; done
-check "santad notices the console switched to bob" grep -q "console user is now uid 4102" "$work/santad.err"
+check_eventually "santad notices the console switched to bob" 30 grep -q "console user is now uid 4102" "$work/santad.err"
 cp /bin/true "$mnt/other"
 other_sha=$(sha256sum "$mnt/other" | cut -d' ' -f1)
 # A different file with the same bytes is the same identifier: give it its own bytes.
@@ -221,16 +243,19 @@ printf '\n# other' >> "$mnt/other"
 other_sha=$(sha256sum "$mnt/other" | cut -d' ' -f1)
 "$santactl" rule --block --sha256 "$other_sha" --message "Not on this fleet" > /dev/null
 alice_before=$(notifies alice)
+sent_before=$(gui_field sent)
 "$mnt/other" 2> /dev/null || true
 check "bob is told now" wait_notifies bob 1
 check "with the rule's custom message" grep -q "Not on this fleet" "$work/monitor-bob"
+# Santad sent that notice once, to the served agent (bob's): none went to alice's agent.
+check "santad serves bob's agent now" test "$(gui_field served_pid)" = "$(agent_pid bob)"
+check "and sent the notice once" test "$(gui_field sent)" -eq $((sent_before + 1))
 check "alice is not told any more" test "$(notifies alice)" -eq "$alice_before"
 
 # A mode change is announced to the console user.
 sed -i 's/^ClientMode = .*/ClientMode = LOCKDOWN/' "$work/santa.conf"
 kill -HUP "$pid"
-for _ in $(seq 1 30); do grep -q "Switching into Lockdown mode" "$work/monitor-bob" && break; sleep 0.1; done
-check "the switch to Lockdown is announced" grep -q "Switching into Lockdown mode" "$work/monitor-bob"
+check_eventually "the switch to Lockdown is announced" 30 grep -q "Switching into Lockdown mode" "$work/monitor-bob"
 
 # In LOCKDOWN an unknown file is blocked with UnknownBlockMessage (Santa's default);
 # a SILENT_BLOCKLIST rule blocks without a word.
@@ -248,33 +273,35 @@ check "no notification names the silently blocked file" bash -c "! grep -q 'Sant
 
 # An impostor: the same program at another path is not Santa's agent.
 cp "$gui" "$work/impostor-gui"
-if as bob timeout 10 "$work/impostor-gui" > "$work/impostor.log" 2>&1; then
+if as bob timeout 30 "$work/impostor-gui" > "$work/impostor.log" 2>&1; then
 	fail "the impostor agent was accepted"
 else
 	check "the impostor agent is refused" grep -q "not authorized" "$work/impostor.log"
 fi
-check "santad logs the refusal" grep -q "refused pid .*not one of Santa's binaries\|refused pid .*impostor" "$work/santad.err"
+check_eventually "santad logs the refusal" 30 grep -q "refused pid .*not one of Santa's binaries\|refused pid .*impostor" "$work/santad.err"
 
 # santad restarts: the agent reconnects and registers again by itself.
 kill "$pid"
 wait "$pid" 2> /dev/null || true
 pid=
 santa_start_santad "$santad"
-for _ in $(seq 1 50); do [ "$(grep -c 'registered with santad' "$work/gui-bob.log")" -ge 2 ] && break; sleep 0.1; done
-check "bob's agent registered again after santad restarted" \
-	test "$(grep -c 'registered with santad' "$work/gui-bob.log")" -ge 2
+registered_twice() { [ "$(registrations bob)" -ge 2 ]; }
+check_eventually "bob's agent registered again after santad restarted" 30 registered_twice
 bob_before=$(notifies bob)
 "$mnt/other" 2> /dev/null || true
 check "and is told of blocks again" wait_notifies bob $((bob_before + 1))
 
 # Nobody's agent for the console user yet: the notice waits for it.
 pkill -TERM -u santa-alice -x santa-gui
-for _ in $(seq 1 30); do grep -q "santa-gui of uid 4101 .* went away" "$work/santad.err" && break; sleep 0.1; done
+wait_or_die 30 "santad sees alice's agent go" grep -q "santa-gui of uid 4101 .* went away" "$work/santad.err"
 set_console tty7
-for _ in $(seq 1 30); do [ "$(grep -c 'console user is now uid 4101' "$work/santad.err")" -ge 1 ] && break; sleep 0.1; done
+wait_or_die 30 "santad sees alice at the console again" grep -q "console user is now uid 4101" "$work/santad.err"
 alice_before=$(notifies alice)
+queued_before=$(gui_field queued)
 "$mnt/other" 2> /dev/null || true
-sleep 0.5
+# The marker: santad has the notice and keeps it for alice (no agent of hers to send it to).
+queued_more() { [ "$(gui_field queued)" -gt "$queued_before" ]; }
+check_eventually "santad queues the notice for alice" 30 queued_more
 check "no agent: nothing shown yet" test "$(notifies alice)" -eq "$alice_before"
 start_agent alice > /dev/null
 check "the queued notice is shown once alice's agent is back" wait_notifies alice $((alice_before + 1))
@@ -283,8 +310,7 @@ check "the queued notice is shown once alice's agent is back" wait_notifies alic
 mkdir -p /run/systemd/seats /run/systemd/sessions /run/systemd/users
 printf 'ACTIVE=c9\nACTIVE_UID=4102\n' > /run/systemd/seats/seat0.tmp
 mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
-for _ in $(seq 1 30); do grep -q "console user is now uid 4102 (logind session c9)" "$work/santad.err" && break; sleep 0.1; done
-check "logind's active session on seat0 decides once logind has seats" \
+check_eventually "logind's active session on seat0 decides once logind has seats" 30 \
 	grep -q "console user is now uid 4102 (logind session c9)" "$work/santad.err"
 bob_before=$(notifies bob)
 "$mnt/other" 2> /dev/null || true
@@ -301,16 +327,17 @@ if [ -n "$cgroot" ]; then
 	mkdir -p "$cg"
 	served_pid() { "$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gui"]["served_pid"])'; }
 	first=$(served_pid)
-	before=$(grep -c "registered with santad" "$work/gui-bob.log")
+	before=$(registrations bob)
 	( echo "$BASHPID" > "$cg/cgroup.procs"; as bob "$gui" >> "$work/gui-bob.log" 2>&1 ) &
-	for _ in $(seq 1 50); do [ "$(grep -c "registered with santad" "$work/gui-bob.log")" -gt "$before" ] && break; sleep 0.1; done
+	registered_more() { [ "$(registrations bob)" -gt "$before" ]; }
+	wait_until 30 registered_more || true
 	check "bob's agent in an inactive session (c8) registers but is told it waits" \
 		grep -q "waiting for this user" <<< "$(tail -1 "$work/gui-bob.log")"
 	check "the served agent is still the one outside any other session" test "$(served_pid)" = "$first"
 	printf 'ACTIVE=c8\nACTIVE_UID=4102\n' > /run/systemd/seats/seat0.tmp
 	mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
-	for _ in $(seq 1 30); do [ "$(served_pid)" != "$first" ] && break; sleep 0.1; done
-	check "session c8 active: its agent is served" test "$(served_pid)" != "$first"
+	served_other() { [ "$(served_pid)" != "$first" ]; }
+	check_eventually "session c8 active: its agent is served" 30 served_other
 else
 	echo "# no cgroup2 hierarchy here: the per-session check under logind is skipped"
 fi
@@ -322,7 +349,7 @@ check "santactl status --json has the gui section" \
 # by santabundleservice and shows it; the Details URL then uses the bundle hash.
 python3 "$here/sync_server.py" "$work/server" "$work/port" &
 server_pid=$!
-for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+wait_or_die 30 "the sync server listens" test -s "$work/port"
 echo '{"enable_bundles": true}' > "$work/server/preflight.json"
 app=$mnt/apps/myapp
 mkdir -p "$app/bin"
@@ -343,20 +370,23 @@ CONF
 kill -HUP "$pid"
 printf 'ACTIVE=c9\nACTIVE_UID=4101\n' > /run/systemd/seats/seat0.tmp
 mv /run/systemd/seats/seat0.tmp /run/systemd/seats/seat0
-for _ in $(seq 1 50); do grep -q "console user is now uid 4101 (logind session c9)" "$work/santad.err" && break; sleep 0.1; done
-for _ in $(seq 1 50); do [ -S "$work/run/santasyncservice.sock" ] && break; sleep 0.1; done
+wait_or_die 30 "santad sees alice at the console (logind)" \
+	grep -q "console user is now uid 4101 (logind session c9)" "$work/santad.err"
+sync_running() { pgrep -f "^santasyncservice" -P "$pid" > /dev/null; }
+wait_or_die 30 "santad started the sync service" sync_running
 "$santactl" sync > "$work/sync.out" 2>&1 || cat "$work/sync.out"
 as alice dunstctl close-all > /dev/null 2>&1 || true
+screenshot "$work/before-bundle.png"
 "$app/bin/tool" 2> /dev/null || true
-for _ in $(seq 1 100); do grep -q "Bundle Hash:.* $bundle_hash" "$work/monitor-alice" && break; sleep 0.1; done
-check "with bundles on, the notification shows the bundle's hash" \
+# The bundle line comes once santabundleservice hashed the tree: a second Notify.
+check_eventually "with bundles on, the notification shows the bundle's hash" 30 \
 	grep -qE "Bundle Hash:(</b>)? $bundle_hash" "$work/monitor-alice"
 check "and names the bundle" grep -qE "Bundle:(</b>)? myapp \(2 executables\)" "$work/monitor-alice"
 check "the bundle service was started for it" grep -q "santabundleservice started" "$work/santad.err"
-sleep 0.5
-screenshot "$artifacts/gui-bundle-notification.png"
+# The artifact: once dunst drew something (not a check: the first screenshot's is).
+redrawn() { screenshot "$artifacts/gui-bundle-notification.png" && ! cmp -s "$work/before-bundle.png" "$artifacts/gui-bundle-notification.png"; }
+wait_until 10 redrawn || true
 as alice dunstctl action 0 > /dev/null 2>&1 || true
-for _ in $(seq 1 30); do grep -q "b?id=" "$work/home/alice/opened" && break; sleep 0.1; done
-check "Details now opens the URL with the bundle hash (%bundle_or_file_identifier%)" \
+check_eventually "Details now opens the URL with the bundle hash (%bundle_or_file_identifier%)" 30 \
 	grep -qxF "https://santa.example/b?id=$bundle_hash" "$work/home/alice/opened"
 check_finish gui

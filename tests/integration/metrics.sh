@@ -16,14 +16,23 @@ chmod 0755 "$work"
 mnt=$work/mnt
 
 source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/skip.sh"
+source "$(dirname "$0")/../lib/install_bins.sh"
+
+# The metric service runs as nobody, who may not reach the build tree: copies under $work.
+santa_install_bins "$work/libexec" "$helpers"
+helpers=$work/libexec
+santa_install_bins "$work/bin" "$santactl"
+santactl=$work/bin/santactl
 
 mkdir -p "$work/recv" "$work/textfile"
 chown nobody "$work/textfile"
 python3 "$here/metrics_receiver.py" "$work/recv" "$work/port" &
 receiver=$!
 trap 'kill $receiver 2>/dev/null || true; santa_cleanup' EXIT
-for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+wait_or_die 30 "the metrics receiver listens" test -s "$work/port"
 port=$(cat "$work/port")
+missing= # a part that cannot run here (a tool missing)
 # A free loopback port for the Prometheus endpoint.
 prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
@@ -52,12 +61,8 @@ export SANTA_CONFIG=$work/santa.conf
 santa_start_santad "$santad"
 
 helper=
-for _ in $(seq 1 50); do
-	helper=$(pgrep -f "^santametricservice" -P "$pid" || true)
-	[ -n "$helper" ] && break
-	sleep 0.1
-done
-check "santad started santametricservice" test -n "$helper"
+metric_helper() { helper=$(pgrep -f "^santametricservice" -P "$pid"); }
+check_eventually "santad started santametricservice" 30 metric_helper
 [ -n "$helper" ] && check "santametricservice runs as nobody" test "$(ps -o user= -p "$helper")" = nobody
 
 for _ in 1 2 3; do "$mnt/allowed"; "$mnt/blocked" x 2> /dev/null || true; done
@@ -65,11 +70,14 @@ scrape() { curl -sf "http://127.0.0.1:$prom_port/metrics"; }
 value() { # METRIC LABEL-SUBSTRING: the sample's value from the scrape
 	scrape | awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) { print $NF }' | sed -n 1p
 }
-for _ in $(seq 1 50); do
-	b=$(value santa_events_total 'action_response="BlockBinary"' || true)
-	[ -n "$b" ] && [ "$b" -ge 3 ] && break
-	sleep 0.2
-done
+# value_at_least METRIC LABEL-SUBSTRING N: the sample (in $v) is there and at least N.
+value_at_least() {
+	v=$(value "$1" "$2" || true)
+	[ -n "$v" ] && [ "$v" -ge "$3" ]
+}
+# The exports come every second (MetricExportInterval): 30 s is plenty on a loaded machine.
+wait_until 30 value_at_least santa_events_total 'action_response="BlockBinary"' 3 || true
+b=$v
 check "Prometheus endpoint counts 3 blocked execs (got ${b:-none})" test "${b:-0}" -ge 3
 a=$(value santa_events_total 'action_response="AllowUnknown"')
 check "and the allowed ones (got ${a:-none})" test "${a:-0}" -ge 3
@@ -89,19 +97,16 @@ if command -v promtool > /dev/null; then
 		sed 's/^/# /' "$work/promtool.out" | sed -n 1,20p
 	fi
 else
-	echo "# promtool not installed: scrape not linted"
+	missing="promtool is missing (package prometheus): the scrape is not linted"
 fi
 
 before=$(value santa_events_total 'action_response="BlockBinary"')
 "$mnt/blocked" x 2> /dev/null || true
-for _ in $(seq 1 30); do
-	after=$(value santa_events_total 'action_response="BlockBinary"')
-	[ "$after" -gt "$before" ] && break
-	sleep 0.2
-done
-check "the counter moves with a new block ($before -> $after)" test "$after" -gt "$before"
+wait_until 30 value_at_least santa_events_total 'action_response="BlockBinary"' $((before + 1)) || true
+after=$v
+check "the counter moves with a new block ($before -> $after)" test "${after:-0}" -gt "$before"
 
-for _ in $(seq 1 30); do [ -s "$work/recv/posts.jsonl" ] && break; sleep 0.2; done
+wait_until 30 test -s "$work/recv/posts.jsonl" || true
 post=$(tail -1 "$work/recv/posts.jsonl")
 shape=$(python3 - "$post" <<'PY'
 import json, sys
@@ -120,7 +125,7 @@ print("ok" if ok else json.dumps(c)[:2000])
 PY
 )
 check "the receiver got monarchjson in Santa's shape" test "$shape" = ok
-check "the textfile has the same samples" grep -q '^santa_events_total{.*action_response="BlockBinary"}' "$work/textfile/santa.prom"
+check_eventually "the textfile has the same samples" 30 grep -q '^santa_events_total{.*action_response="BlockBinary"}' "$work/textfile/santa.prom"
 
 out=$("$santactl" metrics /santa/events)
 check "santactl metrics lists /santa/events" grep -q "Metric Name               | /santa/events" <<< "$out"
@@ -135,11 +140,8 @@ check "the event log queue depth is exported" bash -c "curl -sf http://127.0.0.1
 # The receiver goes away: failed exports are counted (and retried), santad does not care.
 kill "$receiver"
 wait "$receiver" 2> /dev/null || true
-for _ in $(seq 1 50); do
-	f=$(value santa_santametricservice_exports_total 'result="failure"')
-	[ -n "$f" ] && [ "$f" -ge 2 ] && break
-	sleep 0.2
-done
+wait_until 30 value_at_least santa_santametricservice_exports_total 'result="failure"' 2 || true
+f=$v
 check "failed exports are counted (santa_santametricservice_exports_total{result=failure} = ${f:-none})" \
 	test "${f:-0}" -ge 2
 check "a block works while exports fail" bash -c "! '$mnt/blocked' x 2>/dev/null"
@@ -151,16 +153,16 @@ check "santactl status has Metrics Info with the server" grep -q "Metrics Server
 # Kill the service: decisions go on, santad brings it back, exports resume.
 kill -9 "$helper"
 check "a block still works with the metric service dead" bash -c "! '$mnt/blocked' x 2>/dev/null"
+# Back after 500 ms of backoff: 30 s still catches a santad that never restarts it,
+# whatever the load (how fast it comes back is not this test's business).
 new=
-for _ in $(seq 1 20); do
-	new=$(pgrep -f "^santametricservice" -P "$pid" || true)
-	[ -n "$new" ] && [ "$new" != "$helper" ] && break
-	sleep 0.1
-done
-check "santad restarted the metric service within 2 s" test -n "$new" -a "$new" != "$helper"
-for _ in $(seq 1 50); do scrape > /dev/null 2>&1 && break; sleep 0.2; done
-check "and it serves again" scrape > /dev/null
-r=$(value santa_helper_restarts_total 'helper="santametricservice"')
+restarted() { new=$(pgrep -f "^santametricservice" -P "$pid") && [ "$new" != "$helper" ]; }
+check_eventually "santad restarted the metric service" 30 restarted
+scrapes() { scrape > /dev/null 2>&1; }
+check_eventually "and it serves again" 30 scrapes
+# The new service knows the count once santad's next snapshot (every second) reached it.
+wait_until 30 value_at_least santa_helper_restarts_total 'helper="santametricservice"' 1 || true
+r=$v
 check "the restart is counted (santa_helper_restarts_total = ${r:-none})" test "${r:-0}" -ge 1
 
 kill "$pid"
@@ -168,4 +170,10 @@ st=0
 wait "$pid" || st=$?
 pid=
 check "santad exits 0" test "$st" -eq 0
+
+# A part that could not run is a skip (a failure under CI), unless something already failed.
+if [ -n "$missing" ]; then
+	[ "$failures" -eq 0 ] || check_finish metrics
+	santa_skip "$missing"
+fi
 check_finish metrics
