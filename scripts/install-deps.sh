@@ -23,7 +23,7 @@ packages=(
 	groff-base  # man page check
 	# santa-gui test: a private session bus, a real notification server on a
 	# virtual X display, a screenshot of it (xwd | xwdtopnm | pnmtopng)
-	dbus-daemon xvfb dunst x11-apps netpbm
+	dbus-daemon dbus-bin libglib2.0-bin xvfb dunst x11-apps netpbm  # gdbus, dbus-monitor
 )
 
 missing=()
