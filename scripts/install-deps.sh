@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	# toolchain
 	build-essential cmake ninja-build pkg-config git dpkg-dev
-	clang clang-tidy clang-format libclang-rt-14-dev  # libFuzzer + sanitizer runtimes
+	clang libclang-rt-14-dev  # libFuzzer + sanitizer runtimes
 	# libraries
 	libsystemd-dev libsqlite3-dev libssl-dev libpcre2-dev libcurl4-openssl-dev
 	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
