@@ -390,9 +390,11 @@ sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	opt_bool(b, "enable_all_event_upload", &s->enable_all_event_upload);
 	opt_bool(b, "disable_unknown_event_upload", &s->disable_unknown_event_upload);
 	opt_bool(b, "block_usb_mount", &s->block_usb_mount);
-	if (ipc_dict_get_int(b, "full_sync_interval", &interval) == 0 && interval >= 60 &&
-	    interval < 1 << 30)
-		s->full_sync_interval = (unsigned int)interval;
+	/* The helper clamps it already; santad trusts the helper's identity, not its numbers. */
+	if (ipc_dict_get_int(b, "full_sync_interval", &interval) == 0 && interval >= 60)
+		s->full_sync_interval = interval > SYNC_MAX_FULL_SYNC_INTERVAL
+						? SYNC_MAX_FULL_SYNC_INTERVAL
+						: (unsigned int)interval;
 	ipc_dict_get_bool(b, "clean_done", &clean_done);
 	if (clean_done)
 		s->sync_type_required = SYNC_TYPE_NORMAL;
