@@ -18,6 +18,7 @@
 
 #include "santa/clock.h"
 #include "santa/events_db.h"
+#include "santa/machine.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sync.h"
@@ -167,7 +168,7 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	if (santad_machine_id(cfg, buf, sizeof(buf)) == 0)
 		ipc_dict_put_string(m, "machine_id", buf);
 	/* DMI files are root-only: santad reads them, the helper (nobody) could not. */
-	read_line("/sys/class/dmi/id/product_serial", buf, sizeof(buf));
+	santa_machine_serial(cfg->serial_number, NULL, buf, sizeof(buf), NULL);
 	ipc_dict_put_string(m, "serial_num", buf);
 	read_line("/sys/class/dmi/id/product_name", buf, sizeof(buf));
 	ipc_dict_put_string(m, "model_identifier", buf);
