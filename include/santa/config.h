@@ -106,6 +106,7 @@ struct santa_config {
 	char *server_auth_roots_file;
 	char *machine_owner;
 	char *machine_id;
+	char *serial_number; /* preflight serial_num; unset: DMI, then /etc/machine-id */
 
 	/* Metrics */
 	char *metric_format;

@@ -6,8 +6,10 @@
  * Responses are read the way Santa's protobuf-JSON parser reads them
  * (docs/sync-protocol.md, section 2): unknown keys skipped, snake_case, lowerCamelCase
  * and legacy aliases accepted, the same field given twice an error, null the
- * same as absent, enums by exact name or integer, an unknown enum name
- * ignored, XSSI prefixes stripped, an empty body all defaults.
+ * same as absent, enums by name or integer, XSSI prefixes stripped, an empty
+ * body all defaults. Two deliberate differences: enum names match in any
+ * case (Santa drops "allowlist" silently), and what is ignored (an unknown
+ * enum name, a rule that is not valid) is reported in the result's notes.
  */
 #ifndef SANTA_SYNC_H
 #define SANTA_SYNC_H
@@ -28,6 +30,17 @@
 #define SYNC_IDENTIFIER_MAX      256 /* as SANTA_IDENTIFIER_MAX in the rules DB */
 #define SYNC_DEFAULT_BATCH_SIZE  50
 #define SYNC_DEFAULT_FULL_SYNC_INTERVAL 600
+/* A server's longer interval is cut to this: 2^32-1 s would stop periodic syncs for good. */
+#define SYNC_MAX_FULL_SYNC_INTERVAL     (7u * 24 * 3600)
+/*
+ * Caps on the JSON trees built from one response, in values and keys (jansson
+ * spends ~200 bytes on an empty object, so 63 MB of "{}," would cost 4.8 GB):
+ * a preflight or eventupload response whole; a rule download one rule, or
+ * one other top-level value, at a time.
+ */
+#define SYNC_MAX_JSON_VALUES            65536
+#define SYNC_MAX_JSON_VALUES_PER_RULE   256
+#define SYNC_MAX_NOTES                  8
 #define SYNC_BACKOFF_FIRST_S            60 /* after the first failed sync */
 #define SYNC_BACKOFF_MAX_DOUBLINGS      4
 
@@ -57,13 +70,19 @@ struct sync_opt_bool {
 	bool value;
 };
 
+/* What a response held that was ignored, for the log and santactl sync. */
+struct sync_notes {
+	size_t n;                             /* every one */
+	char text[SYNC_MAX_NOTES][192];       /* the first SYNC_MAX_NOTES */
+};
+
 struct sync_preflight {
 	enum santa_mode client_mode; /* UNKNOWN: unchanged */
 	bool sync_type_set;
 	enum sync_type sync_type;
 	struct sync_opt_bool clean_sync; /* deprecated; used only without sync_type */
 	uint32_t batch_size;             /* 0 given or absent: SYNC_DEFAULT_BATCH_SIZE */
-	uint32_t full_sync_interval;     /* clamped: < 60 -> 600 */
+	uint32_t full_sync_interval;     /* < 60 -> 600, > SYNC_MAX_FULL_SYNC_INTERVAL -> that */
 	struct sync_opt_bool enable_bundles;
 	struct sync_opt_bool enable_transitive_rules;
 	struct sync_opt_bool enable_all_event_upload;
@@ -73,6 +92,7 @@ struct sync_preflight {
 	char *allowed_path_regex; /* "" clears the server's override */
 	bool blocked_path_regex_set;
 	char *blocked_path_regex;
+	struct sync_notes ignored; /* unknown enum values, an interval clamped */
 };
 
 /* What the machine tells the server in preflight. Empty strings and zeros are omitted. */
@@ -98,13 +118,16 @@ struct sync_rule_page {
 	struct sync_rule *rules;
 	size_t n;
 	size_t received; /* rules in the response, valid or not */
-	size_t skipped;  /* rules that were not valid (logged by the caller through why) */
+	size_t skipped;  /* rules that were not valid */
+	struct sync_notes ignored; /* which rules were skipped, and why */
 	char *cursor;    /* NULL or "" at the end */
 };
 
 /*
  * Each parser returns 0, or -EBADMSG with why naming the problem and the
  * field ("preflight: batch_size: expected an unsigned 32-bit integer").
+ * A rule download is read one rule at a time: memory follows the rules kept,
+ * never the size of the JSON a server sends.
  */
 int sync_parse_preflight(const char *body, size_t len, struct sync_preflight *out, char *why,
 			 size_t why_size);

@@ -111,6 +111,7 @@ static const struct key_def keys[] = {
 	PATH("ServerAuthRootsFile", server_auth_roots_file),
 	STR("MachineOwner", machine_owner),
 	STR("MachineID", machine_id),
+	STR("SerialNumber", serial_number), /* Linux: preflight serial_num, before DMI */
 
 	/* Metrics */
 	STR("MetricFormat", metric_format),

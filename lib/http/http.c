@@ -345,8 +345,15 @@ http_post(struct http *h, const char *url, const char *body, size_t len, long ti
 	curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(req->easy, CURLOPT_HEADERDATA, req);
 	curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req);
-	if (s->ca_file)
+	if (s->ca_file) {
+		/*
+		 * Pinned roots replace the system's, as on Santa. CAINFO alone
+		 * only swaps the bundle: libcurl still trusts its built-in CA
+		 * directory (Debian: /etc/ssl/certs), so any public CA would do.
+		 */
 		curl_easy_setopt(req->easy, CURLOPT_CAINFO, s->ca_file);
+		curl_easy_setopt(req->easy, CURLOPT_CAPATH, NULL);
+	}
 	if (s->cert) {
 		struct curl_blob cert = { s->cert, s->cert_len, CURL_BLOB_COPY };
 

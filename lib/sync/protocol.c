@@ -2,7 +2,9 @@
  * Sync protocol v1 bodies. Parsing follows protobuf's JSON mapping with
  * ignore_unknown_fields, which is what Santa's client runs every response
  * through: servers written against it (moroz, Rudolph, Zentral) rely on
- * exactly those rules, so the quirks are kept, not improved.
+ * exactly those rules, so the quirks are kept, not improved -- except two
+ * that lose a server's intent without a word: enum names match in any case,
+ * and whatever is ignored is reported (struct sync_notes).
  */
 #include <errno.h>
 #include <math.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <zlib.h>
@@ -45,6 +48,43 @@ fail(char *why, size_t why_size, const char *fmt, ...)
 	vsnprintf(why, why_size, fmt, ap);
 	va_end(ap);
 	return -EBADMSG;
+}
+
+static void note(struct sync_notes *notes, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Counts one ignored thing; the first SYNC_MAX_NOTES keep their text. */
+static void
+note(struct sync_notes *notes, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (notes->n < SYNC_MAX_NOTES) {
+		va_start(ap, fmt);
+		vsnprintf(notes->text[notes->n], sizeof(notes->text[0]), fmt, ap);
+		va_end(ap);
+	}
+	notes->n++;
+}
+
+/*
+ * A server's value quoted for a note: "strict", 7, or (none). Control
+ * characters become '?': the note goes to a log line and a terminal.
+ */
+static const char *
+quote(json_t *v, char *buf, size_t size)
+{
+	if (json_is_string(v)) {
+		snprintf(buf, size, "\"%.60s\"", json_string_value(v));
+		for (char *c = buf; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	} else if (json_is_integer(v)) {
+		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+	} else {
+		snprintf(buf, size, "(none)");
+	}
+	return buf;
 }
 
 /*
@@ -116,9 +156,12 @@ get_bool(json_t *v, struct sync_opt_bool *out, const char *name, const char *sta
 }
 
 /*
- * An enum: an exact name from names (index = value), an integer, or an
- * integer in a string. An unknown name gives 0 (protobuf's "unknown"); a
- * number outside the enum is kept as given, as protobuf does for open enums.
+ * An enum: a name from names (index = value) in any case, an integer, or an
+ * integer in a string. Santa's parser wants the exact case and turns
+ * "allowlist" into UNKNOWN, which drops the rule without a word; servers do
+ * send lower case, so any case is that name here. An unknown name gives 0
+ * (protobuf's "unknown") and returns 1, for the caller to report; a number
+ * outside the enum is kept as given, as protobuf does for open enums.
  */
 static int
 get_enum(json_t *v, const char *const *names, size_t n, int *out, const char *name,
@@ -130,7 +173,7 @@ get_enum(json_t *v, const char *const *names, size_t n, int *out, const char *na
 	if (json_is_string(v)) {
 		s = json_string_value(v);
 		for (size_t i = 0; i < n; i++) {
-			if (names[i] && strcmp(s, names[i]) == 0) {
+			if (names[i] && strcasecmp(s, names[i]) == 0) {
 				*out = (int)i;
 				return 0;
 			}
@@ -140,7 +183,7 @@ get_enum(json_t *v, const char *const *names, size_t n, int *out, const char *na
 			return 0;
 		}
 		*out = 0;
-		return 0;
+		return 1;
 	}
 	if (json_is_integer(v)) {
 		if (json_integer_value(v) < -2147483648LL || json_integer_value(v) > 2147483647LL)
@@ -165,26 +208,65 @@ get_string(json_t *v, char **out, size_t max, const char *name, const char *stag
 	return *out ? 0 : -ENOMEM;
 }
 
+/* The response's JSON text: Santa's XSSI prefixes stripped, the size checked. */
+static int
+json_text(const char **body, size_t *len, const char *stage, char *why, size_t why_size)
+{
+	if (*len > SYNC_MAX_RESPONSE_BYTES)
+		return fail(why, why_size, "%s: response of %zu bytes is over the %u-byte cap",
+			    stage, *len, SYNC_MAX_RESPONSE_BYTES);
+	if (*len >= 5 && memcmp(*body, ")]}'\n", 5) == 0) {
+		*body += 5;
+		*len -= 5;
+	} else if (*len >= 3 && memcmp(*body, "])}", 3) == 0) {
+		*body += 3;
+		*len -= 3;
+	}
+	return 0;
+}
+
+/*
+ * The size of the tree jansson would build from text: its containers, members
+ * and elements, counted from the punctuation outside strings ({ [ , :). The
+ * text need not be valid JSON: jansson judges that, after this said it may.
+ */
+static size_t
+json_tree_size(const char *p, size_t len)
+{
+	const char *end = p + len;
+	size_t n = 0;
+
+	for (; p < end; p++) {
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			continue;
+		}
+		if (*p == '{' || *p == '[' || *p == ',' || *p == ':')
+			n++;
+	}
+	return n;
+}
+
 /* Strips Santa's XSSI prefixes and parses one JSON object; *root NULL for an empty body. */
 static int
 load_object(const char *body, size_t len, json_t **root, const char *stage, char *why,
 	    size_t why_size)
 {
 	json_error_t err;
+	size_t values;
+	int r;
 
 	*root = NULL;
-	if (len > SYNC_MAX_RESPONSE_BYTES)
-		return fail(why, why_size, "%s: response of %zu bytes is over the %u-byte cap",
-			    stage, len, SYNC_MAX_RESPONSE_BYTES);
-	if (len >= 5 && memcmp(body, ")]}'\n", 5) == 0) {
-		body += 5;
-		len -= 5;
-	} else if (len >= 3 && memcmp(body, "])}", 3) == 0) {
-		body += 3;
-		len -= 3;
-	}
+	if ((r = json_text(&body, &len, stage, why, why_size)) < 0)
+		return r;
 	if (len == 0)
 		return 0;
+	values = json_tree_size(body, len);
+	if (values > SYNC_MAX_JSON_VALUES)
+		return fail(why, why_size, "%s: response of about %zu JSON values is over the cap "
+			    "of %d", stage, values, SYNC_MAX_JSON_VALUES);
 	*root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (!*root)
 		return fail(why, why_size, "%s: response is not valid JSON: %s (line %d)", stage,
@@ -200,7 +282,6 @@ load_object(const char *body, size_t len, json_t **root, const char *stage, char
 #define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static const char *const mode_names[] = { "UNKNOWN_CLIENT_MODE", "MONITOR", "LOCKDOWN" };
-static const char *const sync_type_alias[] = { "normal", "clean", "clean_all" };
 
 static int
 opt_bool(json_t *root, const char *const *names, struct sync_opt_bool *out, char *why,
@@ -234,6 +315,7 @@ sync_parse_preflight(const char *body, size_t len, struct sync_preflight *p, cha
 		     size_t why_size)
 {
 	json_t *root, *v;
+	char q[80];
 	int e = 0, r;
 
 	memset(p, 0, sizeof(*p));
@@ -249,23 +331,24 @@ sync_parse_preflight(const char *body, size_t len, struct sync_preflight *p, cha
 		if ((r = get_enum(v, mode_names, 3, &e, "client_mode", "preflight", why, why_size)) < 0)
 			goto out;
 		p->client_mode = (e == 1 || e == 2) ? (enum santa_mode)e : SANTA_MODE_UNKNOWN;
+		if (r == 1 || e < 0 || e > 2)
+			note(&p->ignored, "client_mode %s is not MONITOR or LOCKDOWN: mode unchanged",
+			     quote(v, q, sizeof(q)));
 	}
 	if ((r = field(root, NAMES("sync_type", "syncType"), &v, why, why_size, "preflight")) < 0)
 		goto out;
 	if (v) {
-		e = -1;
-		if (json_is_string(v)) {
-			for (int i = 0; i < 3; i++)
-				if (strcmp(json_string_value(v), sync_type_alias[i]) == 0)
-					e = i + 1;
-		}
-		if (e < 0 && (r = get_enum(v, NAMES("SYNC_TYPE_UNSPECIFIED", "NORMAL", "CLEAN", "CLEAN_ALL"),
-					   4, &e, "sync_type", "preflight", why, why_size)) < 0)
+		/* Santa's aliases normal, clean, clean_all are these names in lower case. */
+		if ((r = get_enum(v, NAMES("SYNC_TYPE_UNSPECIFIED", "NORMAL", "CLEAN", "CLEAN_ALL"),
+				  4, &e, "sync_type", "preflight", why, why_size)) < 0)
 			goto out;
 		/* An optional enum with an unknown name stays unset. */
 		if (e >= 1 && e <= 3) {
 			p->sync_type_set = true;
 			p->sync_type = (enum sync_type)(e - 1);
+		} else if (r == 1 || e != 0) {
+			note(&p->ignored, "sync_type %s is not NORMAL, CLEAN or CLEAN_ALL: ignored",
+			     quote(v, q, sizeof(q)));
 		}
 	}
 	if ((r = opt_bool(root, NAMES("clean_sync", "cleanSync"), &p->clean_sync, why, why_size)) < 0)
@@ -284,6 +367,11 @@ sync_parse_preflight(const char *body, size_t len, struct sync_preflight *p, cha
 		goto out;
 	if (p->full_sync_interval < 60)
 		p->full_sync_interval = SYNC_DEFAULT_FULL_SYNC_INTERVAL;
+	if (p->full_sync_interval > SYNC_MAX_FULL_SYNC_INTERVAL) {
+		note(&p->ignored, "full_sync_interval %u s is over %u s (7 days): %u s used",
+		     p->full_sync_interval, SYNC_MAX_FULL_SYNC_INTERVAL, SYNC_MAX_FULL_SYNC_INTERVAL);
+		p->full_sync_interval = SYNC_MAX_FULL_SYNC_INTERVAL;
+	}
 
 	if ((r = opt_bool(root, NAMES("enable_bundles", "enableBundles"), &p->enable_bundles, why,
 			  why_size)) < 0)
@@ -378,29 +466,29 @@ sync_rule_free(struct sync_rule *rule)
 static int
 parse_rule(json_t *o, struct sync_rule *out, char *why, size_t why_size)
 {
-	char *id = NULL;
-	json_t *v;
-	int e = 0, policy = 0, type = 0, r;
+	char *id = NULL, q[80];
+	json_t *v, *pv = NULL, *tv = NULL;
+	int policy = 0, type = 0, r;
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(o))
 		return fail(why, why_size, "ruledownload: rules: an element is not an object");
-	if ((r = field(o, NAMES("policy"), &v, why, why_size, "ruledownload")) < 0)
+	if ((r = field(o, NAMES("policy"), &pv, why, why_size, "ruledownload")) < 0)
 		return r;
-	if (v) {
-		if (json_is_string(v)) {
+	if (pv) {
+		if (json_is_string(pv)) {
 			for (int i = 1; i < 5; i++)
-				if (policy_legacy[i] && strcmp(json_string_value(v), policy_legacy[i]) == 0)
+				if (policy_legacy[i] && strcasecmp(json_string_value(pv), policy_legacy[i]) == 0)
 					policy = i;
 		}
-		if (!policy && (r = get_enum(v, policy_names, 6, &policy, "policy", "ruledownload",
+		if (!policy && (r = get_enum(pv, policy_names, 6, &policy, "policy", "ruledownload",
 					     why, why_size)) < 0)
 			return r;
 	}
-	if ((r = field(o, NAMES("rule_type", "ruleType"), &v, why, why_size, "ruledownload")) < 0)
+	if ((r = field(o, NAMES("rule_type", "ruleType"), &tv, why, why_size, "ruledownload")) < 0)
 		return r;
-	if (v && (r = get_enum(v, rule_type_names, 6, &type, "rule_type", "ruledownload", why,
-			       why_size)) < 0)
+	if (tv && (r = get_enum(tv, rule_type_names, 6, &type, "rule_type", "ruledownload", why,
+				why_size)) < 0)
 		return r;
 	if ((r = field(o, NAMES("identifier"), &v, why, why_size, "ruledownload")) < 0)
 		return r;
@@ -426,18 +514,21 @@ parse_rule(json_t *o, struct sync_rule *out, char *why, size_t why_size)
 				  why_size)) < 0))
 		goto bad;
 	if (!id || !id[0]) {
-		snprintf(why, why_size, "a rule without identifier");
-		e = 0;
+		snprintf(why, why_size, "no identifier");
 		goto skip;
 	}
-	if (policy < SANTA_POLICY_ALLOWLIST || policy > SANTA_POLICY_MAX ||
-	    type < SANTA_RULE_TYPE_BINARY || type > SANTA_RULE_TYPE_MAX) {
-		snprintf(why, why_size, "rule %.80s: unknown policy or rule_type", id);
+	/* Santa's reason is "Ignoring bad rule"; the admin needs which value was not understood. */
+	if (policy < SANTA_POLICY_ALLOWLIST || policy > SANTA_POLICY_MAX) {
+		snprintf(why, why_size, "%.80s: unknown policy %s", id, quote(pv, q, sizeof(q)));
+		goto skip;
+	}
+	if (type < SANTA_RULE_TYPE_BINARY || type > SANTA_RULE_TYPE_MAX) {
+		snprintf(why, why_size, "%.80s: unknown rule_type %s", id, quote(tv, q, sizeof(q)));
 		goto skip;
 	}
 	/* Santa stores sync identifiers as received; normalising makes them match lookups. */
 	if (santa_rule_identifier_normalize((enum santa_rule_type)type, id) < 0) {
-		snprintf(why, why_size, "rule %.80s: not a valid %s identifier", id,
+		snprintf(why, why_size, "%.80s: not a valid %s identifier", id,
 			 rule_type_names[type]);
 		goto skip;
 	}
@@ -446,67 +537,242 @@ parse_rule(json_t *o, struct sync_rule *out, char *why, size_t why_size)
 	return 1;
 skip:
 	sync_rule_free(out);
-	return e;
+	return 0;
 bad:
 	sync_rule_free(out);
 	return r;
+}
+
+/* ---- a rule download, one value at a time ---- */
+
+struct scan {
+	const char *p, *end;
+};
+
+static void
+skip_space(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static bool
+next_is(struct scan *s, char c)
+{
+	skip_space(s);
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The next JSON value, parsed by jansson once its span was found and its
+ * tree measured (json_tree_size) against max_values. The span is found from
+ * the punctuation alone: a string to its closing quote, a container to its
+ * matching bracket, a number or literal to the next delimiter; jansson then
+ * judges whether it is valid. *v NULL: bad JSON or over the cap (why says).
+ */
+static int
+next_value(struct scan *s, size_t max_values, json_t **v, const char *what, char *why,
+	   size_t why_size)
+{
+	const char *start, *p;
+	json_error_t err;
+	size_t depth = 0, values;
+
+	*v = NULL;
+	skip_space(s);
+	start = p = s->p;
+	if (p >= s->end)
+		return fail(why, why_size, "ruledownload: response is not valid JSON: cut off");
+	if (*p != '"' && *p != '{' && *p != '[') {
+		while (p < s->end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
+		       *p != '\n' && *p != '\r')
+			p++;
+	} else {
+		for (; p < s->end; p++) {
+			if (*p == '"') {
+				for (p++; p < s->end && *p != '"'; p++)
+					if (*p == '\\')
+						p++;
+				if (p >= s->end)
+					break;
+			} else if (*p == '{' || *p == '[') {
+				depth++;
+			} else if (*p == '}' || *p == ']') {
+				depth--;
+			}
+			if (depth == 0) {
+				p++;
+				break;
+			}
+		}
+		if (depth != 0 || p > s->end)
+			return fail(why, why_size, "ruledownload: response is not valid JSON: cut off");
+	}
+	values = json_tree_size(start, (size_t)(p - start));
+	if (values > max_values)
+		return fail(why, why_size, "ruledownload: %s: about %zu JSON values, over the cap "
+			    "of %zu", what, values, max_values);
+	*v = json_loadb(start, (size_t)(p - start), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+	if (!*v)
+		return fail(why, why_size, "ruledownload: response is not valid JSON: %s (%s)",
+			    err.text, what);
+	s->p = p;
+	return 0;
+}
+
+static int
+bad_json(char *why, size_t why_size, const struct scan *s, const char *body)
+{
+	return fail(why, why_size, "ruledownload: response is not valid JSON: unexpected %s at "
+		    "byte %zu", s->p < s->end ? "character" : "end", (size_t)(s->p - body));
+}
+
+/* The rules array, element by element: only the rules kept stay in memory. */
+static int
+parse_rules(struct scan *s, const char *body, struct sync_rule_page *page, char *why,
+	    size_t why_size)
+{
+	struct sync_rule *grown;
+	char skip_why[256], what[48];
+	size_t i, cap = 0;
+	json_t *v;
+	int r;
+
+	skip_space(s);
+	if (s->p < s->end && *s->p != '[') {
+		/* null is absent; anything else is the wrong type */
+		if ((r = next_value(s, SYNC_MAX_JSON_VALUES, &v, "rules", why, why_size)) < 0)
+			return r;
+		r = json_is_null(v) ? 0 : fail(why, why_size, "ruledownload: rules: expected an array");
+		json_decref(v);
+		return r;
+	}
+	if (!next_is(s, '['))
+		return bad_json(why, why_size, s, body);
+	if (next_is(s, ']'))
+		return 0;
+	for (i = 0;; i++) {
+		if (i >= SYNC_MAX_RULES_PER_PAGE)
+			return fail(why, why_size, "ruledownload: more than %d rules in one response, "
+				    "over the cap", SYNC_MAX_RULES_PER_PAGE);
+		snprintf(what, sizeof(what), "rules[%zu]", i);
+		if ((r = next_value(s, SYNC_MAX_JSON_VALUES_PER_RULE, &v, what, why, why_size)) < 0)
+			return r;
+		if (json_is_null(v)) {
+			json_decref(v);
+			return fail(why, why_size, "ruledownload: rules[%zu]: null inside a list", i);
+		}
+		if (page->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(page->rules, cap * sizeof(*page->rules));
+			if (!grown) {
+				json_decref(v);
+				return -ENOMEM;
+			}
+			page->rules = grown;
+		}
+		r = parse_rule(v, &page->rules[page->n], skip_why, sizeof(skip_why));
+		json_decref(v);
+		if (r < 0)
+			return fail(why, why_size, "%s (rules[%zu])", skip_why, i);
+		if (r == 1) {
+			page->n++;
+		} else {
+			page->skipped++;
+			note(&page->ignored, "rules[%zu] %s: skipped", i, skip_why);
+		}
+		page->received++;
+		if (next_is(s, ']'))
+			return 0;
+		if (!next_is(s, ','))
+			return bad_json(why, why_size, s, body);
+	}
 }
 
 int
 sync_parse_ruledownload(const char *body, size_t len, struct sync_rule_page *page, char *why,
 			size_t why_size)
 {
-	json_t *root, *v, *rules;
-	char skip_why[256];
-	size_t i, n;
+	bool seen_rules = false, seen_cursor = false;
+	struct scan s;
+	json_t *key = NULL, *v = NULL;
+	const char *name;
+	char what[80];
 	int r;
 
 	memset(page, 0, sizeof(*page));
-	r = load_object(body, len, &root, "ruledownload", why, why_size);
-	if (r < 0 || !root)
+	if ((r = json_text(&body, &len, "ruledownload", why, why_size)) < 0 || len == 0)
 		return r;
-	if ((r = field(root, NAMES("cursor"), &v, why, why_size, "ruledownload")) < 0)
-		goto out;
-	if (v && (r = get_string(v, &page->cursor, SYNC_MAX_CURSOR_LEN, "cursor", "ruledownload",
-				 why, why_size)) < 0)
-		goto out;
-	if ((r = field(root, NAMES("rules"), &rules, why, why_size, "ruledownload")) < 0)
-		goto out;
-	if (rules && !json_is_array(rules)) {
-		r = fail(why, why_size, "ruledownload: rules: expected an array");
+	s.p = body;
+	s.end = body + len;
+	if (!next_is(&s, '{')) {
+		r = fail(why, why_size, "ruledownload: response is not a JSON object");
 		goto out;
 	}
-	n = rules ? json_array_size(rules) : 0;
-	if (n > SYNC_MAX_RULES_PER_PAGE) {
-		r = fail(why, why_size, "ruledownload: %zu rules in one response, over the cap of %d",
-			 n, SYNC_MAX_RULES_PER_PAGE);
-		goto out;
-	}
-	page->rules = calloc(n ? n : 1, sizeof(*page->rules));
-	if (!page->rules) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		v = json_array_get(rules, i);
-		if (json_is_null(v)) {
-			r = fail(why, why_size, "ruledownload: rules[%zu]: null inside a list", i);
+	if (next_is(&s, '}'))
+		goto end;
+	for (;;) {
+		skip_space(&s);
+		if (s.p >= s.end || *s.p != '"') {
+			r = bad_json(why, why_size, &s, body);
 			goto out;
 		}
-		r = parse_rule(v, &page->rules[page->n], skip_why, sizeof(skip_why));
-		if (r < 0) {
-			snprintf(why, why_size, "%s (rules[%zu])", skip_why, i);
+		if ((r = next_value(&s, 1, &key, "a key", why, why_size)) < 0)
+			goto out;
+		name = json_string_value(key);
+		if (!next_is(&s, ':')) {
+			r = bad_json(why, why_size, &s, body);
 			goto out;
 		}
-		if (r == 1)
-			page->n++;
-		else
-			page->skipped++;
+		if (strcmp(name, "rules") == 0) {
+			if (seen_rules) {
+				r = fail(why, why_size, "ruledownload: rules given twice");
+				goto out;
+			}
+			seen_rules = true;
+			if ((r = parse_rules(&s, body, page, why, why_size)) < 0)
+				goto out;
+		} else {
+			/* cursor, or a key Santa does not know: read, checked, dropped */
+			snprintf(what, sizeof(what), "%.60s", name);
+			if ((r = next_value(&s, SYNC_MAX_JSON_VALUES, &v, what, why, why_size)) < 0)
+				goto out;
+			if (strcmp(name, "cursor") == 0 && !json_is_null(v)) {
+				if (seen_cursor) {
+					r = fail(why, why_size, "ruledownload: cursor given twice");
+					goto out;
+				}
+				seen_cursor = true;
+				if ((r = get_string(v, &page->cursor, SYNC_MAX_CURSOR_LEN, "cursor",
+						    "ruledownload", why, why_size)) < 0)
+					goto out;
+			}
+			json_decref(v);
+			v = NULL;
+		}
+		json_decref(key);
+		key = NULL;
+		if (next_is(&s, '}'))
+			break;
+		if (!next_is(&s, ',')) {
+			r = bad_json(why, why_size, &s, body);
+			goto out;
+		}
 	}
-	page->received = n;
+end:
+	skip_space(&s);
+	if (s.p != s.end) {
+		r = bad_json(why, why_size, &s, body);
+		goto out;
+	}
 	r = 0;
 out:
-	json_decref(root);
+	json_decref(key);
+	json_decref(v);
 	if (r < 0)
 		sync_rule_page_free(page);
 	return r;

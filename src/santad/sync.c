@@ -18,6 +18,7 @@
 
 #include "santa/clock.h"
 #include "santa/events_db.h"
+#include "santa/machine.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sync.h"
@@ -167,7 +168,7 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	if (santad_machine_id(cfg, buf, sizeof(buf)) == 0)
 		ipc_dict_put_string(m, "machine_id", buf);
 	/* DMI files are root-only: santad reads them, the helper (nobody) could not. */
-	read_line("/sys/class/dmi/id/product_serial", buf, sizeof(buf));
+	santa_machine_serial(cfg->serial_number, NULL, buf, sizeof(buf), NULL);
 	ipc_dict_put_string(m, "serial_num", buf);
 	read_line("/sys/class/dmi/id/product_name", buf, sizeof(buf));
 	ipc_dict_put_string(m, "model_identifier", buf);
@@ -390,9 +391,11 @@ sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	opt_bool(b, "enable_all_event_upload", &s->enable_all_event_upload);
 	opt_bool(b, "disable_unknown_event_upload", &s->disable_unknown_event_upload);
 	opt_bool(b, "block_usb_mount", &s->block_usb_mount);
-	if (ipc_dict_get_int(b, "full_sync_interval", &interval) == 0 && interval >= 60 &&
-	    interval < 1 << 30)
-		s->full_sync_interval = (unsigned int)interval;
+	/* The helper clamps it already; santad trusts the helper's identity, not its numbers. */
+	if (ipc_dict_get_int(b, "full_sync_interval", &interval) == 0 && interval >= 60)
+		s->full_sync_interval = interval > SYNC_MAX_FULL_SYNC_INTERVAL
+						? SYNC_MAX_FULL_SYNC_INTERVAL
+						: (unsigned int)interval;
 	ipc_dict_get_bool(b, "clean_done", &clean_done);
 	if (clean_done)
 		s->sync_type_required = SYNC_TYPE_NORMAL;

@@ -102,6 +102,16 @@ say(struct sync_run *run, int level, const char *fmt, ...)
 		ipc_msg_free(m);
 }
 
+/* What a response held that was ignored: said to the log and to santactl sync. */
+static void
+say_ignored(struct sync_run *run, const char *stage, const struct sync_notes *notes)
+{
+	for (size_t i = 0; i < notes->n && i < SYNC_MAX_NOTES; i++)
+		say(run, LOG_WARNING, "%s: %s", stage, notes->text[i]);
+	if (notes->n > SYNC_MAX_NOTES)
+		say(run, LOG_WARNING, "%s: and %zu more ignored", stage, notes->n - SYNC_MAX_NOTES);
+}
+
 /* ---- HTTP with Santa's retries and XSRF dance ---- */
 
 static void send_attempt(struct sync_run *run);
@@ -134,6 +144,15 @@ retry_later(struct sync_run *run, const char *why)
 		run->on_fail(run, why);
 }
 
+/* Takes the token a response carries, in the header it names (Santa's default X-XSRF-TOKEN). */
+static void
+take_xsrf_token(struct syncservice *svc, const struct http_response *resp)
+{
+	snprintf(svc->xsrf_token, sizeof(svc->xsrf_token), "%s", resp->xsrf_token);
+	snprintf(svc->xsrf_header, sizeof(svc->xsrf_header), "%s",
+		 resp->xsrf_header[0] ? resp->xsrf_header : "X-XSRF-TOKEN");
+}
+
 static void
 on_xsrf_done(const struct http_response *resp, void *userdata)
 {
@@ -141,9 +160,7 @@ on_xsrf_done(const struct http_response *resp, void *userdata)
 	struct syncservice *svc = run->svc;
 
 	if (resp->status == 200 && resp->xsrf_token[0]) {
-		snprintf(svc->xsrf_token, sizeof(svc->xsrf_token), "%s", resp->xsrf_token);
-		snprintf(svc->xsrf_header, sizeof(svc->xsrf_header), "%s",
-			 resp->xsrf_header[0] ? resp->xsrf_header : "X-XSRF-TOKEN");
+		take_xsrf_token(svc, resp);
 		santa_log(&svc->log, LOG_INFO, "XSRF token received");
 	}
 	retry_later(run, "HTTP 403");
@@ -180,6 +197,22 @@ on_stage_done(const struct http_response *resp, void *userdata)
 		snprintf(why, sizeof(why), "%s", resp->error);
 	else
 		snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+	/*
+	 * Some servers send the token with the 403 itself and have no xsrf/
+	 * endpoint: retry once, at once, with that token. A token that did not
+	 * help (the same again) is not retried.
+	 */
+	if (resp->curl_code == CURLE_OK && resp->status == 403 && resp->xsrf_token[0] &&
+	    !run->xsrf_tried && run->attempt < SYNC_ATTEMPTS &&
+	    strcmp(resp->xsrf_token, svc->xsrf_token) != 0) {
+		run->xsrf_tried = true;
+		take_xsrf_token(svc, resp);
+		santa_log(&svc->log, LOG_INFO, "%s: HTTP 403 with an XSRF token; retrying with it",
+			  run->stage);
+		run->attempt++;
+		send_attempt(run);
+		return;
+	}
 	if (resp->curl_code == CURLE_OK && resp->status == 403 && !svc->xsrf_token[0] &&
 	    !run->xsrf_tried && run->attempt < SYNC_ATTEMPTS) {
 		run->xsrf_tried = true;
@@ -376,6 +409,10 @@ rules_store(struct sync_run *run)
 	int fd;
 
 	say(run, LOG_INFO, "Received %llu rules", (unsigned long long)run->rules_received);
+	if (run->rules_received > run->rules_processed)
+		say(run, LOG_WARNING, "Skipped %llu of %llu rules (see above)",
+		    (unsigned long long)(run->rules_received - run->rules_processed),
+		    (unsigned long long)run->rules_received);
 	if (run->rules_processed == 0) {
 		/* As Santa: no valid rule, santad is not asked, so nothing is cleaned either. */
 		say(run, LOG_INFO, "Rule download complete");
@@ -411,9 +448,7 @@ on_rules_page(struct sync_run *run, const struct http_response *resp)
 		return;
 	}
 	run->rules_received += page.received;
-	if (page.skipped)
-		santa_log(&run->svc->log, LOG_WARNING, "ruledownload: ignored %zu bad rule(s)",
-			  page.skipped);
+	say_ignored(run, "Rule download", &page.ignored);
 	if (run->rules_processed + page.n > SYNC_MAX_RULES_TOTAL) {
 		sync_rule_page_free(&page);
 		snprintf(why, sizeof(why), "more than %d rules", SYNC_MAX_RULES_TOTAL);
@@ -784,6 +819,7 @@ on_preflight_ok(struct sync_run *run, const struct http_response *resp)
 		preflight_failed(run, why);
 		return;
 	}
+	say_ignored(run, "Preflight", &run->pf.ignored);
 	run->type = sync_resolve_type(&run->pf, run->type);
 	if (run->type != SYNC_TYPE_NORMAL && run->type != was)
 		say(run, LOG_INFO, "Clean sync requested by server");

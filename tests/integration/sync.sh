@@ -105,7 +105,7 @@ JSON
 cat > "$srv/rules/0.json" <<JSON
 {"rules": [{"rule_type": "BINARY", "policy": "BLOCKLIST", "sha256": "$blocked_upper", "custom_msg": "no echo"},
            {"rule_type": "CERTIFICATE", "policy": "ALLOWLIST", "sha256": "46f8c706d0533a54554af5fc163eea704f10c08b30f8a5db12bfdc04fb382fc3"},
-           {"rule_type": "BINARY", "policy": "blocklist", "identifier": "$allowed_sha"}],
+           {"rule_type": "BINARY", "policy": "blocklisted", "identifier": "$allowed_sha"}],
  "cursor": "page-1", "unknown_key": 1}
 JSON
 cat > "$srv/rules/1.json" <<JSON

@@ -14,6 +14,10 @@ usage: sync_server.py DIR PORTFILE [TLSDIR]
                       (STATUS "reset": drop the connection; "truncated": a cut-off body;
                       "hang": answer after 120 s, far past the client's 30 s timeout)
   DIR/xsrf            present: stages answer 403 until the request carries the token
+  DIR/xsrf403         present: stages answer 403 carrying the token in an X-XSRF-TOKEN
+                      header until the request echoes it there; xsrf/ answers 404
+  DIR/NAME.gz         for preflight.json and rules/N.json: sent as it is, gzip-encoded
+                      (a small body that inflates to a large one)
 The rule page a request gets is chosen by its cursor: "page-N" -> N, none -> 0.
 """
 import gzip
@@ -26,6 +30,7 @@ import zlib
 
 DIR = sys.argv[1]
 TOKEN = "tok-123"
+TOKEN_403 = "tok-403"
 
 
 def read(name, default=None):
@@ -41,6 +46,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def reply_file(self, name, default):
+        """A stage's answer: NAME.gz as it is (gzip-encoded), else NAME, else default."""
+        gz = read(name + ".gz")
+        if gz is not None:
+            return self.reply(200, gz, {"Content-Encoding": "gzip"})
+        return self.reply(200, read(name, default))
 
     def reply(self, status, body=b"", headers=None):
         self.send_response(status)
@@ -64,6 +76,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.write(json.dumps({"stage": stage, "machine_id": machine, "path": self.path,
                                 "encoding": enc, "headers": dict(self.headers),
                                 "body": body}) + "\n")
+        if read("xsrf403") is not None:
+            if stage == "xsrf":
+                return self.reply(404, b"no such endpoint")
+            if self.headers.get("X-XSRF-TOKEN") != TOKEN_403:
+                return self.reply(403, b"", {"X-XSRF-TOKEN": TOKEN_403})
         if stage == "xsrf":
             return self.reply(200, b"", {"X-XSRF-TOKEN": TOKEN,
                                          "X-XSRF-TOKEN-HEADER": "X-Test-Xsrf"})
@@ -91,13 +108,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 return self.reply(int(status), b"error")
         if stage == "preflight":
-            return self.reply(200, read("preflight.json", b"{}"))
+            return self.reply_file("preflight.json", b"{}")
         if stage == "eventupload":
             return self.reply(200, read("eventupload.json", b"{}"))
         if stage == "ruledownload":
             cursor = (body or {}).get("cursor", "")
             page = int(cursor.split("-")[1]) if cursor.startswith("page-") else 0
-            return self.reply(200, read("rules/%d.json" % page, b'{"rules": []}'))
+            return self.reply_file("rules/%d.json" % page, b'{"rules": []}')
         if stage == "postflight":
             return self.reply(200, b"{}")
         return self.reply(404)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 #include <zlib.h>
@@ -127,10 +128,18 @@ test_preflight_spellings_and_errors(void **state)
 	assert_int_equal(p.batch_size, 50);
 	sync_preflight_free(&p);
 
-	/* unknown enum names: client_mode unchanged, optional sync_type unset */
-	assert_int_equal(parse_pf("{\"client_mode\":\"lockdown\",\"sync_type\":\"foo\"}", &p, why), 0);
+	/* unknown enum names: client_mode unchanged, optional sync_type unset, both reported */
+	assert_int_equal(parse_pf("{\"client_mode\":\"strict\",\"sync_type\":\"foo\"}", &p, why), 0);
 	assert_int_equal(p.client_mode, SANTA_MODE_UNKNOWN);
 	assert_false(p.sync_type_set);
+	assert_int_equal(p.ignored.n, 2);
+	assert_non_null(strstr(p.ignored.text[0], "client_mode \"strict\""));
+	assert_non_null(strstr(p.ignored.text[1], "sync_type \"foo\""));
+	sync_preflight_free(&p);
+	/* ... but UNKNOWN_CLIENT_MODE (0) means "unchanged" on purpose: nothing to report */
+	assert_int_equal(parse_pf("{\"client_mode\":0}", &p, why), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_UNKNOWN);
+	assert_int_equal(p.ignored.n, 0);
 	sync_preflight_free(&p);
 	assert_int_equal(parse_pf("{\"sync_type\":\"clean_all\"}", &p, why), 0);
 	assert_true(p.sync_type_set);
@@ -222,7 +231,7 @@ test_ruledownload_validation(void **state)
 	char why[512];
 	const char *body =
 		"{\"rules\":["
-		"{\"rule_type\":\"BINARY\",\"policy\":\"blocklist\",\"identifier\":\"" /* lower case: unknown */
+		"{\"rule_type\":\"BINARY\",\"policy\":\"blocklisted\",\"identifier\":\"" /* unknown */
 		"ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab\"},"
 		"{\"rule_type\":\"BINARY\",\"policy\":\"ALLOWLIST\",\"identifier\":\"\"},"
 		"{\"rule_type\":\"BINARY\",\"policy\":\"ALLOWLIST\",\"identifier\":\"abc\"},"
@@ -236,6 +245,12 @@ test_ruledownload_validation(void **state)
 	assert_int_equal(page.received, 5);
 	assert_int_equal(page.skipped, 3);
 	assert_int_equal(page.n, 2);
+	/* each skipped rule is named with its reason */
+	assert_int_equal(page.ignored.n, 3);
+	assert_non_null(strstr(page.ignored.text[0], "rules[0]"));
+	assert_non_null(strstr(page.ignored.text[0], "unknown policy \"blocklisted\""));
+	assert_non_null(strstr(page.ignored.text[1], "rules[1] no identifier"));
+	assert_non_null(strstr(page.ignored.text[2], "rules[2] abc: not a valid BINARY identifier"));
 	/* normalised as SNTRule does, so lookups match */
 	assert_string_equal(page.rules[0].identifier,
 			    "ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab");
@@ -255,6 +270,203 @@ test_ruledownload_validation(void **state)
 			 -EBADMSG);
 	assert_int_equal(sync_parse_ruledownload("{\"rules\":[5]}", 13, &page, why, sizeof(why)),
 			 -EBADMSG);
+}
+
+/* Servers send enum names in any case; each is the name it spells (issue 25). */
+static void
+test_enum_names_in_any_case(void **state)
+{
+	struct sync_rule_page page;
+	struct sync_preflight p;
+	char why[512];
+	const char *body =
+		"{\"rules\":["
+		"{\"rule_type\":\"binary\",\"policy\":\"allowlist\",\"identifier\":\""
+		"ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab\"},"
+		"{\"rule_type\":\"TeamID\",\"policy\":\"Silent_Blacklist\",\"identifier\":\"abcdefghij\"},"
+		"{\"ruleType\":\"Certificate\",\"policy\":\"whitelist_compiler\",\"identifier\":\""
+		"46f8c706d0533a54554af5fc163eea704f10c08b30f8a5db12bfdc04fb382fc3\"},"
+		"{\"rule_type\":\"BINARY\",\"policy\":\"remove\",\"identifier\":\""
+		"ee382e199f7eda58863a93a7854b930ade35798bc6856ee8e6ab6ce9277f0eab\"},"
+		"{\"rule_type\":\"binaries\",\"policy\":\"BLOCKLIST\",\"identifier\":\"x\"}"
+		"]}";
+
+	assert_int_equal(sync_parse_ruledownload(body, strlen(body), &page, why, sizeof(why)), 0);
+	assert_int_equal(page.received, 5);
+	assert_int_equal(page.n, 4);
+	assert_int_equal(page.rules[0].type, SANTA_RULE_TYPE_BINARY);
+	assert_int_equal(page.rules[0].policy, SANTA_POLICY_ALLOWLIST);
+	assert_int_equal(page.rules[1].type, SANTA_RULE_TYPE_TEAMID);
+	assert_int_equal(page.rules[1].policy, SANTA_POLICY_SILENT_BLOCKLIST);
+	assert_int_equal(page.rules[2].type, SANTA_RULE_TYPE_CERTIFICATE);
+	assert_int_equal(page.rules[2].policy, SANTA_POLICY_ALLOWLIST_COMPILER);
+	assert_int_equal(page.rules[3].policy, SANTA_POLICY_REMOVE);
+	/* a name that is no rule type in any case: skipped and said */
+	assert_int_equal(page.skipped, 1);
+	assert_int_equal(page.ignored.n, 1);
+	assert_non_null(strstr(page.ignored.text[0], "rules[4] x: unknown rule_type \"binaries\""));
+	sync_rule_page_free(&page);
+
+	assert_int_equal(parse_pf("{\"client_mode\":\"lockdown\",\"sync_type\":\"Clean_All\"}", &p, why), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_LOCKDOWN);
+	assert_true(p.sync_type_set);
+	assert_int_equal(p.sync_type, SYNC_TYPE_CLEAN_ALL);
+	assert_int_equal(p.ignored.n, 0);
+	sync_preflight_free(&p);
+	assert_int_equal(parse_pf("{\"clientMode\":\"Monitor\",\"sync_type\":\"normal\"}", &p, why), 0);
+	assert_int_equal(p.client_mode, SANTA_MODE_MONITOR);
+	assert_int_equal(p.sync_type, SYNC_TYPE_NORMAL);
+	sync_preflight_free(&p);
+}
+
+/* 2^32-1 s would stop periodic syncs: the interval is cut to 7 days, and that is said. */
+static void
+test_full_sync_interval_bounds(void **state)
+{
+	struct sync_preflight p;
+	char why[512];
+
+	assert_int_equal(parse_pf("{\"full_sync_interval\":4294967295}", &p, why), 0);
+	assert_int_equal(p.full_sync_interval, SYNC_MAX_FULL_SYNC_INTERVAL);
+	assert_int_equal(SYNC_MAX_FULL_SYNC_INTERVAL, 604800);
+	assert_int_equal(p.ignored.n, 1);
+	assert_non_null(strstr(p.ignored.text[0], "full_sync_interval 4294967295 s"));
+	sync_preflight_free(&p);
+	assert_int_equal(parse_pf("{\"full_sync_interval\":604800}", &p, why), 0);
+	assert_int_equal(p.full_sync_interval, 604800);
+	assert_int_equal(p.ignored.n, 0);
+	sync_preflight_free(&p);
+	assert_int_equal(parse_pf("{\"full_sync_interval\":60}", &p, why), 0);
+	assert_int_equal(p.full_sync_interval, 60);
+	sync_preflight_free(&p);
+}
+
+static long
+max_rss_kib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/* n copies of item, comma-separated, between head and tail. */
+static char *
+repeated(const char *head, const char *item, size_t n, const char *tail, size_t *len)
+{
+	size_t hl = strlen(head), il = strlen(item), tl = strlen(tail), i;
+	char *buf = malloc(hl + n * (il + 1) + tl + 1), *p = buf;
+
+	assert_non_null(buf);
+	memcpy(p, head, hl);
+	p += hl;
+	for (i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		memcpy(p, item, il);
+		p += il;
+	}
+	memcpy(p, tail, tl);
+	p += tl;
+	*p = '\0';
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+/*
+ * Issue 25: 63 MB of "{}," cost 4.8 GB because the whole tree was built before
+ * the rules cap was checked. Now a rule download is read one rule at a time
+ * and every other tree is measured before jansson builds it.
+ */
+static void
+test_parse_memory_is_bounded(void **state)
+{
+	struct sync_rule_page page;
+	struct sync_preflight p;
+	char why[512], **hashes;
+	size_t len, n;
+	long before, grew;
+	char *body;
+
+	/* 16 MB of empty rules: refused at the rules cap, memory flat */
+	body = repeated("{\"rules\":[", "{}", (16u << 20) / 3, "]}", &len);
+	before = max_rss_kib();
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), -EBADMSG);
+	grew = max_rss_kib() - before;
+	print_message("ruledownload of %zu bytes of {}: peak RSS grew %ld KiB\n", len, grew);
+	assert_non_null(strstr(why, "more than 200000 rules in one response"));
+	assert_true(grew < 128 * 1024);
+	free(body);
+
+	/* the same under a key nobody knows, in each stage */
+	body = repeated("{\"junk\":[", "{}", 4u << 20, "]}", &len);
+	before = max_rss_kib();
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "ruledownload: junk: about"));
+	assert_int_equal(sync_parse_preflight(body, len, &p, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "preflight: response of about"));
+	assert_int_equal(sync_parse_eventupload(body, len, &hashes, &n, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "eventupload: response of about"));
+	grew = max_rss_kib() - before;
+	print_message("three stages of %zu bytes under an unknown key: peak RSS grew %ld KiB\n",
+		      len, grew);
+	assert_true(grew < 128 * 1024);
+	free(body);
+
+	/* one rule may not hide a tree either */
+	body = repeated("{\"rules\":[{\"identifier\":\"x\",\"junk\":[", "1", 1000, "]}]}", &len);
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "ruledownload: rules[0]: about"));
+	free(body);
+
+	/* the cap itself: 200,000 rules pass, one more does not */
+	body = repeated("{\"rules\":[", "{}", SYNC_MAX_RULES_PER_PAGE, "]}", &len);
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), 0);
+	assert_int_equal(page.received, SYNC_MAX_RULES_PER_PAGE);
+	assert_int_equal(page.skipped, SYNC_MAX_RULES_PER_PAGE);
+	assert_int_equal(page.ignored.n, SYNC_MAX_RULES_PER_PAGE);
+	assert_non_null(strstr(page.ignored.text[0], "rules[0] no identifier"));
+	sync_rule_page_free(&page);
+	free(body);
+	body = repeated("{\"rules\":[", "{}", SYNC_MAX_RULES_PER_PAGE + 1, "]}", &len);
+	assert_int_equal(sync_parse_ruledownload(body, len, &page, why, sizeof(why)), -EBADMSG);
+	free(body);
+}
+
+/* Read one value at a time, a rule download is still JSON as jansson reads it. */
+static void
+test_ruledownload_json_syntax(void **state)
+{
+	static const char *const bad[] = {
+		"{", "{\"rules\":[", "{\"rules\":[{}", "{\"rules\":[{},]}", "{\"rules\":[{}]",
+		"{\"rules\":[] x", "{\"rules\":[]}}", "{\"rules\" []}", "{\"rules\":[],}",
+		"{,}", "{\"cursor\":\"a\"\"rules\":[]}", "{\"rules\":[{\"a\":1,\"a\":2}]}",
+		"{\"cursor\":nul}", "{\"cursor\":\"abc}", "{\"rules\":[\"\\\"]}", "{rules:[]}",
+		"{\"rules\":[],\"rules\":[]}", "{\"cursor\":\"a\",\"cursor\":\"b\"}", "[]", "5",
+		"{\"rules\":[{}]} {}",
+	};
+	struct sync_rule_page page;
+	char why[512];
+	const char *good = " )]}'\n";
+	const char *ok =
+		"\n{ \"x\" : [ {\"y\": \"]}\\\"\" } ] ,\"rules\" : [ { \"identifier\" : \"AAAAAAAAAA\" ,"
+		" \"rule_type\" : 3 , \"policy\" : 1 } ] , \"cursor\" : null , \"n\" : -1.5e3 } \n";
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = sync_parse_ruledownload(bad[i], strlen(bad[i]), &page, why, sizeof(why));
+
+		if (r != -EBADMSG)
+			fail_msg("accepted: %s", bad[i]);
+		assert_non_null(strstr(why, "ruledownload: "));
+	}
+	assert_int_equal(sync_parse_ruledownload(ok, strlen(ok), &page, why, sizeof(why)), 0);
+	assert_int_equal(page.n, 1);
+	assert_string_equal(page.rules[0].identifier, "AAAAAAAAAA");
+	assert_null(page.cursor);
+	sync_rule_page_free(&page);
+	/* XSSI prefix, then an empty body: all defaults */
+	assert_int_equal(sync_parse_ruledownload(good + 1, 5, &page, why, sizeof(why)), 0);
+	assert_int_equal(page.n, 0);
 }
 
 static void
@@ -414,6 +626,10 @@ main(void)
 		cmocka_unit_test(test_clean_sync_resolution),
 		cmocka_unit_test(test_ruledownload_fixtures),
 		cmocka_unit_test(test_ruledownload_validation),
+		cmocka_unit_test(test_enum_names_in_any_case),
+		cmocka_unit_test(test_full_sync_interval_bounds),
+		cmocka_unit_test(test_parse_memory_is_bounded),
+		cmocka_unit_test(test_ruledownload_json_syntax),
 		cmocka_unit_test(test_rule_line_round_trip),
 		cmocka_unit_test(test_preflight_request_matches_santa),
 		cmocka_unit_test(test_other_requests),

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Sync against servers that are not moroz (issues 23 and 25): a serial number
+# on machines without a DMI serial, a 403 that carries its XSRF token, enum
+# names in any case and unknown ones reported, a server-sent interval kept
+# within bounds, a rule page that inflates to 63 MB, and pinned roots that
+# replace the system's. santad runs as in sync.sh (private tmpfs, own mount
+# namespace); the server is tests/integration/sync_server.py.
+# usage: sync_fidelity.sh SANTAD SANTACTL HELPER_DIR   (as root; skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+helpers=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/private_tmpfs.sh" "$@"
+# The helper runs as nobody: it must be able to read the config under $work.
+chmod 0755 "$work"
+mnt=$work/mnt
+srv=$work/server
+mkdir -p "$srv/rules"
+
+source "$here/../lib/checks.sh"
+
+server_pid=
+tls_server=
+python3 "$here/sync_server.py" "$srv" "$work/port" &
+server_pid=$!
+trap 'kill $server_pid $tls_server 2>/dev/null || true; santa_cleanup' EXIT
+wait_or_die 10 "the test server is up" test -s "$work/port"
+port=$(cat "$work/port")
+
+cp /bin/echo "$mnt/blocked"
+cp /bin/ls "$mnt/unknown"
+blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
+
+write_config() { # [LINE...]: santa.conf for these tests, LINEs at the end
+	santa_write_config MONITOR \
+		"HelperDirectory = $helpers" \
+		"DecisionTimeoutMs = 2000" \
+		"MachineID = test-machine-1" \
+		"SyncBaseURL = ${base_url:-http://127.0.0.1:$port/santa}" \
+		"$@"
+	chmod 0644 "$work/santa.conf"
+}
+export SANTA_CONFIG=$work/santa.conf
+
+requests() { # STAGE: the bodies the server got for that stage, one per line
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == sys.argv[2]:
+        print(json.dumps(r["body"], sort_keys=True))' "$srv/requests.jsonl" "$1"
+}
+headers_of() { # STAGE HEADER: that request header of each request of the stage ("-" if absent)
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == sys.argv[2]:
+        print(r["headers"].get(sys.argv[3]) or "-")' "$srv/requests.jsonl" "$1" "$2"
+}
+jq_field() { # JSON EXPR
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
+}
+status_field() { jq_field "$("$santactl" status --json)" "$1"; }
+helper() { pgrep -f "^santasyncservice" -P "$pid" || true; }
+sync_ok() { "$santactl" sync > /dev/null 2>&1; }
+# SIGHUP: santad rereads santa.conf and restarts the sync service, which reads it at start.
+reload() {
+	local old
+	old=$(helper)
+	kill -HUP "$pid"
+	wait_or_die 10 "a new sync service after SIGHUP" bash -c \
+		"n=\$(pgrep -f '^santasyncservice' -P $pid || true); [ -n \"\$n\" ] && [ \"\$n\" != '$old' ]"
+	wait_or_die 10 "the new sync service syncs" sync_ok
+}
+
+# ---- serial_num: SerialNumber, else a DMI serial that is not a placeholder, else machine-id ----
+echo '{"client_mode": "MONITOR"}' > "$srv/preflight.json"
+write_config
+santa_start_santad "$santad"
+wait_or_die 10 "santad started santasyncservice" test -S "$work/run/santasyncservice.sock"
+wait_or_die 10 "a first sync" sync_ok
+: > "$srv/requests.jsonl"
+check "a sync without SerialNumber exits 0" sync_ok
+serial=$(jq_field "$(requests preflight | tail -1)" 'd.get("serial_num", "")')
+check "preflight carries a serial_num even so ('$serial')" test -n "$serial"
+if [ ! -r /sys/class/dmi/id/product_serial ] && [ ! -r /sys/class/dmi/id/product_uuid ] &&
+	[ ! -r /sys/class/dmi/id/board_serial ]; then
+	check "with no DMI at all, it is /etc/machine-id" test "$serial" = "$(cat /etc/machine-id)"
+fi
+write_config "SerialNumber = VM-SERIAL-0042"
+reload
+: > "$srv/requests.jsonl"
+check "a sync with SerialNumber exits 0" sync_ok
+serial=$(jq_field "$(requests preflight | tail -1)" 'd.get("serial_num", "")')
+check "preflight sends the configured SerialNumber ('$serial')" test "$serial" = VM-SERIAL-0042
+
+# ---- XSRF: a 403 that carries the token in X-XSRF-TOKEN, and no xsrf/ endpoint ----
+: > "$srv/requests.jsonl"
+touch "$srv/xsrf403"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+echo "$out" | sed 's/^/# /'
+check "a sync against a server that hands the token out with its 403 exits 0 (exit $st)" test "$st" -eq 0
+got=$(headers_of preflight X-XSRF-TOKEN | tr '\n' ' ')
+check "preflight went without a token, then once more, with it ($got)" test "$got" = "- tok-403 "
+check "every later stage echoes it in X-XSRF-TOKEN" \
+	test "$(headers_of postflight X-XSRF-TOKEN | sort -u)" = tok-403
+check "the client did not need the xsrf/ endpoint (404 here)" \
+	bash -c "! grep -q '\"stage\": \"xsrf\"' '$srv/requests.jsonl'"
+rm -f "$srv/xsrf403"
+
+# ---- enums in any case; a value that is really unknown is skipped, counted and named ----
+: > "$srv/requests.jsonl"
+echo '{"client_mode": "lockdown", "sync_type": "Normal"}' > "$srv/preflight.json"
+cat > "$srv/rules/0.json" <<JSON
+{"rules": [{"rule_type": "binary", "policy": "blocklist", "identifier": "$blocked_sha"},
+           {"rule_type": "Binary", "policy": "blocklisted", "identifier": "$(printf 'a%.0s' {1..64})"},
+           {"rule_type": "binaries", "policy": "Allowlist", "identifier": "$(printf 'b%.0s' {1..64})"}]}
+JSON
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+echo "$out" | sed 's/^/# /'
+check "a sync with lower-case enums exits 0" test "$st" -eq 0
+check "client_mode \"lockdown\" sets Lockdown" test "$(status_field 'd["daemon"]["mode"]')" = Lockdown
+check "the lower-case BLOCKLIST rule blocks" bash -c "! '$mnt/blocked' hi 2> /dev/null"
+check "santactl sync names the unknown policy" \
+	grep -qF "rules[1] $(printf 'a%.0s' {1..64}): unknown policy \"blocklisted\": skipped" <<< "$out"
+check "santactl sync names the unknown rule_type" \
+	grep -qF "rules[2] $(printf 'b%.0s' {1..64}): unknown rule_type \"binaries\": skipped" <<< "$out"
+check "and counts them" grep -qxF "Skipped 2 of 3 rules (see above)" <<< "$out"
+check "the log names them too" grep -qF 'unknown policy "blocklisted"' "$work/santad.err"
+post=$(requests postflight | tail -1)
+check "postflight: 3 rules received, 1 processed" \
+	test "$(jq_field "$post" '(d["rules_received"], d["rules_processed"])')" = "(3, 1)"
+rm -f "$srv/rules/0.json"
+echo '{"client_mode": "Strict"}' > "$srv/preflight.json"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "an unknown client_mode does not fail the sync" test "$st" -eq 0
+check "it is named" grep -qF 'Preflight: client_mode "Strict" is not MONITOR or LOCKDOWN: mode unchanged' <<< "$out"
+check "and the mode stays Lockdown" test "$(status_field 'd["daemon"]["mode"]')" = Lockdown
+echo '{"clientMode": "Monitor"}' > "$srv/preflight.json"
+check "a sync with clientMode \"Monitor\"" sync_ok
+check "sets Monitor" test "$(status_field 'd["daemon"]["mode"]')" = Monitor
+
+# ---- full_sync_interval: 2^32-1 s from the server is cut to 7 days ----
+echo '{"full_sync_interval": 4294967295}' > "$srv/preflight.json"
+before=$(grep -c "next full sync in" "$work/santad.err" || true)
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+check "a sync with full_sync_interval 4294967295 exits 0" test "$st" -eq 0
+check "santactl sync says the interval was cut" \
+	grep -qF "Preflight: full_sync_interval 4294967295 s is over 604800 s (7 days): 604800 s used" <<< "$out"
+check_eventually "the next sync is scheduled" 10 \
+	bash -c "test \$(grep -c 'next full sync in' '$work/santad.err') -gt $before"
+next=$(grep -o "next full sync in [0-9]* s" "$work/santad.err" | tail -1 | awk '{print $5}')
+check "within 7 days plus the 50 % jitter ($next s)" test "${next:-0}" -ge 604800 -a "${next:-0}" -le 907200
+check "santad keeps 604800 s" grep -q '"FullSyncInterval": *604800' "$work/state/sync-state.json"
+echo '{"client_mode": "MONITOR"}' > "$srv/preflight.json"
+
+# ---- a 61 KB gzip body that inflates to 63 MB of {},{},...: refused, memory bounded ----
+rules_before=$(status_field 'd["database"]["binary_rules"]')
+python3 - "$srv/rules/0.json.gz" <<'PY'
+import gzip, sys
+n = (63 * 1000 * 1000 - 14) // 3
+body = b'{"rules": [' + b"{}," * n + b'{}]}'
+with open(sys.argv[1], "wb") as f:
+    f.write(gzip.compress(body, 9))
+PY
+echo "# the body: $(stat -c %s "$srv/rules/0.json.gz") bytes gzip-encoded, 63 MB inflated"
+helper_pid=$(helper)
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+echo "$out" | tail -3 | sed 's/^/# /'
+check "the sync fails at rule download (exit $st, 3 = rule download failed)" test "$st" -eq 3
+check "naming the cause" grep -qF "more than 200000 rules in one response" <<< "$out"
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$helper_pid/status" 2> /dev/null || echo 0)
+echo "# santasyncservice peak RSS: $((hwm / 1024)) MiB"
+check "santasyncservice's peak RSS stayed under 768 MiB ($((hwm / 1024)) MiB; 4.8 GB before)" \
+	test "$hwm" -gt 0 -a "$hwm" -lt $((768 * 1024))
+check "the same sync service is still there" test "$(helper)" = "$helper_pid"
+check "no rule changed" test "$(status_field 'd["database"]["binary_rules"]')" = "$rules_before"
+rm -f "$srv/rules/0.json.gz"
+check "the next sync succeeds" sync_ok
+
+kill "$pid"
+wait "$pid" || true
+pid=
+
+# ---- pinned roots replace the system's ----
+# The "system" store is libcurl's built-in CA directory, /etc/ssl/certs. In
+# this script's own mount namespace a tmpfs holding only CA "B" covers it;
+# the server's certificate is signed by B. With ServerAuthRootsFile = A the
+# client must refuse the server, although the system store would accept it.
+if [ "$(findmnt -no PROPAGATION -T /etc/ssl/certs)" != private ]; then
+	[ "$failures" -eq 0 ] || check_finish sync_fidelity
+	santa_skip "/etc/ssl/certs is not on a private mount here: covering it could leak to the host"
+fi
+tls=$work/tls
+mkdir -p "$tls" "$work/system-certs"
+(
+	cd "$tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=System CA B" -keyout ca.key -out ca.pem
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile san.ext -out server.pem
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=test-machine-1" -keyout client.key -out client.csr
+	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Pinned CA A" -keyout a.key -out a.pem
+) > /dev/null 2>&1
+chmod 0600 "$tls/client.key"
+chmod 0644 "$tls/ca.pem" "$tls/a.pem" "$tls/client.pem"
+chmod 0755 "$tls"
+mount -t tmpfs -o mode=0755 tmpfs "$work/system-certs"
+cp "$tls/ca.pem" "$work/system-certs/b.pem"
+ln -s b.pem "$work/system-certs/$(openssl x509 -hash -noout -in "$tls/ca.pem").0"
+cp "$work/system-certs/b.pem" "$work/system-certs/ca-certificates.crt"
+chmod 0644 "$work/system-certs"/*.pem "$work/system-certs/ca-certificates.crt"
+mount --bind "$work/system-certs" /etc/ssl/certs
+python3 "$here/sync_server.py" "$srv" "$work/tls-port" "$tls" &
+tls_server=$!
+wait_or_die 10 "the TLS test server is up" test -s "$work/tls-port"
+base_url=https://localhost:$(cat "$work/tls-port")/santa/
+creds=("ClientAuthCertificateFile = $tls/client.pem" "ClientAuthKeyFile = $tls/client.key")
+
+write_config "${creds[@]}"
+santa_start_santad "$santad"
+wait_or_die 10 "santad started santasyncservice" test -S "$work/run/santasyncservice.sock"
+check_eventually "without ServerAuthRootsFile the system store (B) accepts the server" 20 sync_ok
+write_config "${creds[@]}" "ServerAuthRootsFile = $tls/ca.pem"
+reload
+check "ServerAuthRootsFile = B accepts it" sync_ok
+write_config "${creds[@]}" "ServerAuthRootsFile = $tls/a.pem"
+old=$(helper)
+kill -HUP "$pid"
+wait_or_die 10 "a new sync service after SIGHUP" bash -c \
+	"n=\$(pgrep -f '^santasyncservice' -P $pid || true); [ -n \"\$n\" ] && [ \"\$n\" != '$old' ]"
+wait_or_die 10 "the new sync service listens" test -S "$work/run/santasyncservice.sock"
+: > "$srv/requests.jsonl"
+out=$("$santactl" sync 2>&1) && st=0 || st=$?
+echo "$out" | tail -2 | sed 's/^/# /'
+check "ServerAuthRootsFile = A refuses a server B signed, though B is in the system store (exit $st)" \
+	test "$st" -eq 1
+check "saying it is a certificate problem" grep -qi "certificate" <<< "$out"
+check "and the server got nothing" test ! -s "$srv/requests.jsonl"
+kill "$pid"
+wait "$pid" || true
+pid=
+umount /etc/ssl/certs
+check_finish sync_fidelity
