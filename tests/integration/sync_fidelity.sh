@@ -20,13 +20,18 @@ srv=$work/server
 mkdir -p "$srv/rules"
 
 source "$here/../lib/checks.sh"
+source "$here/../lib/install_bins.sh"
+# The sync service runs as nobody, who may not reach the build tree (a
+# checkout under /root): it runs from a copy under $work.
+santa_install_bins "$work/libexec" "$helpers"
+helpers=$work/libexec
 
 server_pid=
 tls_server=
 python3 "$here/sync_server.py" "$srv" "$work/port" &
 server_pid=$!
 trap 'kill $server_pid $tls_server 2>/dev/null || true; santa_cleanup' EXIT
-wait_or_die 10 "the test server is up" test -s "$work/port"
+wait_or_die 30 "the test server is up" test -s "$work/port"
 port=$(cat "$work/port")
 
 cp /bin/echo "$mnt/blocked"
@@ -71,17 +76,17 @@ reload() {
 	local old
 	old=$(helper)
 	kill -HUP "$pid"
-	wait_or_die 10 "a new sync service after SIGHUP" bash -c \
+	wait_or_die 30 "a new sync service after SIGHUP" bash -c \
 		"n=\$(pgrep -f '^santasyncservice' -P $pid || true); [ -n \"\$n\" ] && [ \"\$n\" != '$old' ]"
-	wait_or_die 10 "the new sync service syncs" sync_ok
+	wait_or_die 30 "the new sync service syncs" sync_ok
 }
 
 # ---- serial_num: SerialNumber, else a DMI serial that is not a placeholder, else machine-id ----
 echo '{"client_mode": "MONITOR"}' > "$srv/preflight.json"
 write_config
 santa_start_santad "$santad"
-wait_or_die 10 "santad started santasyncservice" test -S "$work/run/santasyncservice.sock"
-wait_or_die 10 "a first sync" sync_ok
+wait_or_die 30 "santad started santasyncservice" test -S "$work/run/santasyncservice.sock"
+wait_or_die 30 "a first sync" sync_ok
 : > "$srv/requests.jsonl"
 check "a sync without SerialNumber exits 0" sync_ok
 serial=$(jq_field "$(requests preflight | tail -1)" 'd.get("serial_num", "")')
@@ -150,7 +155,7 @@ out=$("$santactl" sync 2>&1) && st=0 || st=$?
 check "a sync with full_sync_interval 4294967295 exits 0" test "$st" -eq 0
 check "santactl sync says the interval was cut" \
 	grep -qF "Preflight: full_sync_interval 4294967295 s is over 604800 s (7 days): 604800 s used" <<< "$out"
-check_eventually "the next sync is scheduled" 10 \
+check_eventually "the next sync is scheduled" 30 \
 	bash -c "test \$(grep -c 'next full sync in' '$work/santad.err') -gt $before"
 next=$(grep -o "next full sync in [0-9]* s" "$work/santad.err" | tail -1 | awk '{print $5}')
 check "within 7 days plus the 50 % jitter ($next s)" test "${next:-0}" -ge 604800 -a "${next:-0}" -le 907200
@@ -218,13 +223,13 @@ chmod 0644 "$work/system-certs"/*.pem "$work/system-certs/ca-certificates.crt"
 mount --bind "$work/system-certs" /etc/ssl/certs
 python3 "$here/sync_server.py" "$srv" "$work/tls-port" "$tls" &
 tls_server=$!
-wait_or_die 10 "the TLS test server is up" test -s "$work/tls-port"
+wait_or_die 30 "the TLS test server is up" test -s "$work/tls-port"
 base_url=https://localhost:$(cat "$work/tls-port")/santa/
 creds=("ClientAuthCertificateFile = $tls/client.pem" "ClientAuthKeyFile = $tls/client.key")
 
 write_config "${creds[@]}"
 santa_start_santad "$santad"
-wait_or_die 10 "santad started santasyncservice" test -S "$work/run/santasyncservice.sock"
+wait_or_die 30 "santad started santasyncservice" test -S "$work/run/santasyncservice.sock"
 check_eventually "without ServerAuthRootsFile the system store (B) accepts the server" 20 sync_ok
 write_config "${creds[@]}" "ServerAuthRootsFile = $tls/ca.pem"
 reload
@@ -232,9 +237,9 @@ check "ServerAuthRootsFile = B accepts it" sync_ok
 write_config "${creds[@]}" "ServerAuthRootsFile = $tls/a.pem"
 old=$(helper)
 kill -HUP "$pid"
-wait_or_die 10 "a new sync service after SIGHUP" bash -c \
+wait_or_die 30 "a new sync service after SIGHUP" bash -c \
 	"n=\$(pgrep -f '^santasyncservice' -P $pid || true); [ -n \"\$n\" ] && [ \"\$n\" != '$old' ]"
-wait_or_die 10 "the new sync service listens" test -S "$work/run/santasyncservice.sock"
+wait_or_die 30 "the new sync service listens" test -S "$work/run/santasyncservice.sock"
 : > "$srv/requests.jsonl"
 out=$("$santactl" sync 2>&1) && st=0 || st=$?
 echo "$out" | tail -2 | sed 's/^/# /'
