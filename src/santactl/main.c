@@ -237,7 +237,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		for (i = 0; i < ipc_container_len(watched); i++)
 			json_array_append_new(w, json_string(ipc_value_string(ipc_array_at(watched, i))));
 		json_object_set_new(root, "daemon",
-			json_pack("{s:b, s:s, s:b, s:s, s:b, s:I, s:I, s:I, s:I, s:o}",
+			json_pack("{s:b, s:s, s:b, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
 				  "driver_connected", 1, "mode", get_str(b, "mode"),
 				  "transitive_rules", get_bool(b, "transitive_rules"),
 				  "log_type", get_str(b, "log_type"),
@@ -245,6 +245,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "decisions_allowed", (json_int_t)get_int(dec, "allowed"),
 				  "decisions_denied", (json_int_t)get_int(dec, "denied"),
 				  "decisions_timed_out", (json_int_t)get_int(dec, "timeouts"),
+				  "decisions_refused_busy", (json_int_t)get_int(dec, "queue_full"),
 				  "events_log_dropped", (json_int_t)get_int(dec, "log_dropped"),
 				  "watched_filesystems", w));
 		json_object_set_new(root, "database",
@@ -327,7 +328,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("File Logging", "%s", get_bool(b, "file_logging") ? "Yes" : "No");
 		row("Decisions (allow/deny)", "%lld / %lld", (long long)get_int(dec, "allowed"),
 		    (long long)get_int(dec, "denied"));
-		row("Decision Timeouts", "%lld", (long long)get_int(dec, "timeouts"));
+		row("Decision Timeouts", "%lld (%lld answered at once: queue full)",
+		    (long long)get_int(dec, "timeouts"), (long long)get_int(dec, "queue_full"));
 		if (get_bool(loader, "enabled"))
 			row("Loader Check", "Yes (%lld programs run through ld.so decided)",
 			    (long long)get_int(loader, "programs_decided"));

@@ -145,6 +145,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(dec, "allowed", (int64_t)d->stats.allowed);
 	ipc_dict_put_int(dec, "denied", (int64_t)d->stats.denied);
 	ipc_dict_put_int(dec, "timeouts", (int64_t)d->stats.timeouts);
+	ipc_dict_put_int(dec, "queue_full", (int64_t)d->stats.queue_full);
 	ipc_dict_put_int(dec, "pending", d->n_pending);
 	ipc_dict_put_int(dec, "log_dropped", (int64_t)event_log_dropped(d->elog));
 	watched = ipc_dict_put_array(b, "watched");

@@ -30,7 +30,6 @@ struct hash_pool {
 	struct lane lanes[HASH_POOL_MAX_LANES]; /* the last one is shared by overflowing uids */
 	struct lane *ready_head, *ready_tail;   /* non-root lanes with jobs, in turn */
 	unsigned int shared_queued;
-	unsigned long long refused;
 	atomic_uint waiting; /* jobs queued, all lanes */
 	atomic_bool stopping;
 	pthread_t threads[MAX_WORKERS];
@@ -112,14 +111,14 @@ worker_main(void *arg)
 	struct worker_arg *wa = arg;
 	struct hash_pool *pool = wa->pool;
 	bool root_only = wa->root_only;
-	struct exec_job *job;
+	struct exec_job *job = NULL;
 
 	free(wa);
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		while (!atomic_load(&pool->stopping) && !(job = next_job(pool, root_only)))
 			pthread_cond_wait(&pool->cond, &pool->lock);
-		if (atomic_load(&pool->stopping)) {
+		if (atomic_load(&pool->stopping) || !job) {
 			pthread_mutex_unlock(&pool->lock);
 			return NULL;
 		}
@@ -248,8 +247,6 @@ hash_pool_submit(struct hash_pool *pool, struct exec_job *job, uid_t uid)
 	}
 	enqueue(pool, l, job);
 out:
-	if (r == -EBUSY)
-		pool->refused++;
 	pthread_mutex_unlock(&pool->lock);
 	return r;
 }
@@ -264,15 +261,6 @@ bool
 hash_pool_stopping(const struct hash_pool *pool)
 {
 	return atomic_load(&pool->stopping);
-}
-
-void
-hash_pool_stats(struct hash_pool *pool, unsigned int *queued, unsigned long long *refused)
-{
-	pthread_mutex_lock(&pool->lock);
-	*queued = atomic_load(&pool->waiting);
-	*refused = pool->refused;
-	pthread_mutex_unlock(&pool->lock);
 }
 
 void

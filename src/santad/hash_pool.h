@@ -51,8 +51,6 @@ int hash_pool_submit(struct hash_pool *pool, struct exec_job *job, uid_t uid);
 bool hash_pool_has_waiting(const struct hash_pool *pool);
 /* Whether the pool is stopping: running jobs end at their next chunk. */
 bool hash_pool_stopping(const struct hash_pool *pool);
-/* Jobs queued now, and refused because a lane or the queue was full, ever. */
-void hash_pool_stats(struct hash_pool *pool, unsigned int *queued, unsigned long long *refused);
 /* Stops the workers at once: queued jobs are not run (their owner frees them). */
 void hash_pool_stop(struct hash_pool *pool);
 

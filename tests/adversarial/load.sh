@@ -117,6 +117,8 @@ check "a blocklisted root-owned program stays blocked under the flood, for nobod
 fds=$(ls "/proc/$pid/fd" | wc -l)
 check "santad's fds stay under its limit of 1024 ($fds open)" test "$fds" -lt 1000
 check "root's santactl status answers under the flood" "$santactl" status
+refused=$("$santactl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["decisions_refused_busy"])')
+check "status counts the execs answered at once because nobody's lane was full ($refused)" test "$refused" -gt 0
 check "root can still read files on the watched filesystem" cat "$mnt/allowed" > /dev/null
 stop_attack
 

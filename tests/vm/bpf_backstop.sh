@@ -154,7 +154,7 @@ for i in 1 2 3; do /tmp/mnt/prog 'a|b' > /dev/null 2>&1; done
 i=0; while [ $i -lt 30 ] && [ "$(grep -c 'path=/tmp/mnt/prog|args=' /run/santa.log)" -lt 3 ]; do sleep 1; i=$((i + 1)); done
 grep 'path=/tmp/mnt/prog' /run/santa.log | sed 's/^/VM: line: /'
 echo "VM: exec info: $(grep -c 'uid=0|user=root|gid=0|group=root|mode=M|path=/tmp/mnt/prog|args=/tmp/mnt/prog a<pipe>b' /run/santa.log) lines with args; $(SANTA_CONFIG=/etc/santa.conf santactl status | grep 'Exec Info')"
-sleep 1
+wait_for 'decision=ALLOW|reason=UNKNOWN.*path=memfd:anon' /run/santa.log # MONITOR's, the last one
 echo "VM: log: $(grep -c 'path=memfd:anon' /run/santa.log) memfd lines; $(grep -c 'decision=DENY|reason=UNKNOWN.*path=memfd:anon' /run/santa.log) denied, $(grep -c 'decision=ALLOW|reason=UNKNOWN.*path=memfd:anon' /run/santa.log) allowed"
 # Everything watched (no WatchPaths): a filesystem mounted in another mount
 # namespace is unseen by fanotify until santad's next look; meanwhile the BPF
@@ -169,9 +169,9 @@ done
 /bin/santad --config /etc/santa.conf 2> /run/santad2.err &
 wait_for ready /run/santad2.err
 echo "VM: everything watched: allowlisted busybox runs: $(/bin/busybox true && echo ran || echo denied)"
-echo "VM: new namespace: $(unshare -m sh -c 'mount -t tmpfs none /mnt && cp /bin/busybox /mnt/true && { /mnt/true 2> /dev/null && echo ran || echo denied; } && sleep 3 && { /mnt/true && echo ran || echo denied; }' 2>&1 | tr '\n' ' ')"
+echo "VM: new namespace: $(unshare -m sh -c 'mount -t tmpfs none /mnt && cp /bin/busybox /mnt/true && { /mnt/true 2> /dev/null && echo ran || echo denied; } && i=0 && while [ $i -lt 90 ] && ! grep -qE "watching /proc/[0-9]+/root/mnt \(" /run/santad2.err; do sleep 1; i=$((i + 1)); done && { /mnt/true && echo ran || echo denied; }' 2>&1 | tr '\n' ' ')"
 echo "VM: santad: $(grep -c watching /run/santad2.err) marks: $(grep -i 'watching\|error\|fail' /run/santad2.err | tr '\n' ';')"
-sleep 1
+wait_for 'decision=DENY|reason=UNKNOWN.*path=/mnt/true' /run/santa.log
 echo "VM: unmarked log: $(grep -c 'decision=DENY|reason=UNKNOWN.*path=/mnt/true' /run/santa.log) denied"
 echo "VM: done"
 poweroff -f
