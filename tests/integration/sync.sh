@@ -28,12 +28,12 @@ helpers=$work/libexec
 santa_install_bins "$work/bin" "$santactl"
 santactl=$work/bin/santactl
 
+source "$here/../lib/sync_server.sh"
 server_pid=
-python3 "$here/sync_server.py" "$srv" "$work/port" &
-server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true; santa_cleanup' EXIT
-wait_or_die 30 "the sync server listens" test -s "$work/port"
-port=$(cat "$work/port")
+sync_server_start "$work/port"
+server_pid=$sync_server_pid
+port=$sync_server_port
 
 cp /bin/true "$mnt/allowed"
 cp /bin/echo "$mnt/blocked"
@@ -64,25 +64,6 @@ CONF
 }
 export SANTA_CONFIG=$work/santa.conf
 
-requests() { # STAGE: the bodies the server got for that stage, one per line
-	python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["stage"] == sys.argv[2]:
-        print(json.dumps(r["body"], sort_keys=True))' "$srv/requests.jsonl" "$1"
-}
-requests_field() { # STAGE FIELD: that field of each request the server got for the stage
-	python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["stage"] == sys.argv[2]:
-        print(r.get(sys.argv[3]) or "")' "$srv/requests.jsonl" "$1" "$2"
-}
-jq_field() { # JSON EXPR
-	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
-}
 sync_helper() { pgrep -f "^santasyncservice" -P "$pid"; }
 has_sync_helper() { sync_helper > /dev/null; }
 # santactl sync, its output in $out and exit status in $st.
@@ -435,27 +416,12 @@ pid=
 
 # ---- HTTPS with a pinned CA and a client certificate whose key stays root-only ----
 tls=$work/tls
-mkdir -p "$tls"
-(
-	cd "$tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" -keyout ca.key -out ca.pem
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile san.ext -out server.pem
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=test-machine-1" -keyout client.key -out client.csr
-	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Other CA" -keyout other.key \
-		-out other-ca.pem
-) > /dev/null 2>&1
-chmod 0600 "$tls/client.key"
-chmod 0644 "$tls/ca.pem" "$tls/other-ca.pem" "$tls/client.pem"
-chmod 0755 "$tls"
-python3 "$here/sync_server.py" "$srv" "$work/tls-port" "$tls" &
-tls_server=$!
+make_test_pki "$tls"
+tls_server=
 trap 'kill $server_pid $tls_server 2>/dev/null || true; santa_cleanup' EXIT
-wait_or_die 30 "the TLS sync server listens" test -s "$work/tls-port"
-tls_port=$(cat "$work/tls-port")
+sync_server_start "$work/tls-port" "$tls"
+tls_server=$sync_server_pid
+tls_port=$sync_server_port
 : > "$srv/requests.jsonl"
 write_config "ServerAuthRootsFile = $tls/ca.pem
 ClientAuthCertificateFile = $tls/client.pem

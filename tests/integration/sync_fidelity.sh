@@ -26,13 +26,13 @@ source "$here/../lib/install_bins.sh"
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
 
+source "$here/../lib/sync_server.sh"
 server_pid=
 tls_server=
-python3 "$here/sync_server.py" "$srv" "$work/port" &
-server_pid=$!
 trap 'kill $server_pid $tls_server 2>/dev/null || true; santa_cleanup' EXIT
-wait_or_die 30 "the test server is up" test -s "$work/port"
-port=$(cat "$work/port")
+sync_server_start "$work/port"
+server_pid=$sync_server_pid
+port=$sync_server_port
 
 cp /bin/echo "$mnt/blocked"
 cp /bin/ls "$mnt/unknown"
@@ -49,25 +49,6 @@ write_config() { # [LINE...]: santa.conf for these tests, LINEs at the end
 }
 export SANTA_CONFIG=$work/santa.conf
 
-requests() { # STAGE: the bodies the server got for that stage, one per line
-	python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["stage"] == sys.argv[2]:
-        print(json.dumps(r["body"], sort_keys=True))' "$srv/requests.jsonl" "$1"
-}
-headers_of() { # STAGE HEADER: that request header of each request of the stage ("-" if absent)
-	python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["stage"] == sys.argv[2]:
-        print(r["headers"].get(sys.argv[3]) or "-")' "$srv/requests.jsonl" "$1" "$2"
-}
-jq_field() { # JSON EXPR
-	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
-}
 status_field() { jq_field "$("$santactl" status --json)" "$1"; }
 helper() { pgrep -f "^santasyncservice" -P "$pid" || true; }
 sync_ok() { "$santactl" sync > /dev/null 2>&1; }
@@ -199,32 +180,19 @@ if [ "$(findmnt -no PROPAGATION -T /etc/ssl/certs)" != private ]; then
 	[ "$failures" -eq 0 ] || check_finish sync_fidelity
 	santa_skip "/etc/ssl/certs is not on a private mount here: covering it could leak to the host"
 fi
+# B is make_test_pki's CA (it signed the server), A its unrelated one.
 tls=$work/tls
-mkdir -p "$tls" "$work/system-certs"
-(
-	cd "$tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=System CA B" -keyout ca.key -out ca.pem
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile san.ext -out server.pem
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=test-machine-1" -keyout client.key -out client.csr
-	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Pinned CA A" -keyout a.key -out a.pem
-) > /dev/null 2>&1
-chmod 0600 "$tls/client.key"
-chmod 0644 "$tls/ca.pem" "$tls/a.pem" "$tls/client.pem"
-chmod 0755 "$tls"
+make_test_pki "$tls"
+mkdir -p "$work/system-certs"
 mount -t tmpfs -o mode=0755 tmpfs "$work/system-certs"
 cp "$tls/ca.pem" "$work/system-certs/b.pem"
 ln -s b.pem "$work/system-certs/$(openssl x509 -hash -noout -in "$tls/ca.pem").0"
 cp "$work/system-certs/b.pem" "$work/system-certs/ca-certificates.crt"
 chmod 0644 "$work/system-certs"/*.pem "$work/system-certs/ca-certificates.crt"
 mount --bind "$work/system-certs" /etc/ssl/certs
-python3 "$here/sync_server.py" "$srv" "$work/tls-port" "$tls" &
-tls_server=$!
-wait_or_die 30 "the TLS test server is up" test -s "$work/tls-port"
-base_url=https://localhost:$(cat "$work/tls-port")/santa/
+sync_server_start "$work/tls-port" "$tls"
+tls_server=$sync_server_pid
+base_url=https://localhost:$sync_server_port/santa/
 creds=("ClientAuthCertificateFile = $tls/client.pem" "ClientAuthKeyFile = $tls/client.key")
 
 write_config "${creds[@]}"
@@ -234,7 +202,7 @@ check_eventually "without ServerAuthRootsFile the system store (B) accepts the s
 write_config "${creds[@]}" "ServerAuthRootsFile = $tls/ca.pem"
 reload
 check "ServerAuthRootsFile = B accepts it" sync_ok
-write_config "${creds[@]}" "ServerAuthRootsFile = $tls/a.pem"
+write_config "${creds[@]}" "ServerAuthRootsFile = $tls/other-ca.pem"
 old=$(helper)
 kill -HUP "$pid"
 wait_or_die 30 "a new sync service after SIGHUP" bash -c \
