@@ -75,16 +75,23 @@ for i in $(seq 1 1000); do as_user 65534 cp /bin/true "$mnt/home/f$i"; done
 as_user 65534 sh -c "echo extra >> '$mnt/home/f1'" # one file with another hash, no cache luck
 stop_flood=$work/stop-flood
 attackers=()
+# Each attacker runs in a process group of its own (timeout makes one) with a
+# hard limit on its life: whatever santad does, and however this script ends
+# (ctest's timeout included), no attacker outlives the test by long.
+attack() { timeout -s KILL 300 setpriv --reuid=65534 --regid=65534 --clear-groups -- sh -c "$1" & attackers+=($!); }
 for i in 1 2 3; do
-	as_user 65534 sh -c "while [ ! -e '$stop_flood' ]; do '$mnt/home/peta$i' 2>/dev/null; done" &
-	attackers+=($!)
+	attack "while [ ! -e '$stop_flood' ]; do '$mnt/home/peta$i' 2>/dev/null; done"
 done
 # A thousand fresh programs at once, again and again: the lane and queue caps.
-as_user 65534 sh -c "while [ ! -e '$stop_flood' ]; do
-	for f in '$mnt'/home/f*; do \"\$f\" 2>/dev/null & done; wait; done" &
-attackers+=($!)
-stop_attack() { touch "$stop_flood"; for a in "${attackers[@]}"; do wait "$a" 2>/dev/null || true; done; }
-trap 'touch "$stop_flood"; santa_cleanup' EXIT
+attack "while [ ! -e '$stop_flood' ]; do
+	for f in '$mnt'/home/f*; do \"\$f\" 2>/dev/null & done; wait; done"
+stop_attack() {
+	touch "$stop_flood"
+	for a in "${attackers[@]}"; do kill -KILL -- "-$a" 2> /dev/null || true; done
+	for a in "${attackers[@]}"; do wait "$a" 2> /dev/null || true; done
+	attackers=()
+}
+trap 'stop_attack; santa_cleanup' EXIT
 # The attack is on when santad has denied a petabyte program and refused work.
 wait_or_die 60 "the flood reached santad" \
 	grep -qF "|reason=TIMEOUT|" "$work/santa.log"

@@ -82,13 +82,13 @@ other_fs_rows() { # PROGRAM LABEL
 	wait_watching "$mnt/ovl-$2"
 	check "$2: a copy on an overlayfs mounted after santad started is denied" \
 		test "$(try execve "$mnt/ovl-$2/prog")" = denied
-	umount "$mnt/ovl-$2"
+	santa_umount "$mnt/ovl-$2"
 	cp "$1" "$fsrc/prog"
 	bindfs "$fsrc" "$mnt/fuse-$2"
 	wait_watching "$mnt/fuse-$2"
 	check "$2: a copy on a FUSE filesystem (bindfs) mounted after santad started is denied" \
 		test "$(try execve "$mnt/fuse-$2/prog")" = denied
-	fusermount -u "$mnt/fuse-$2" 2> /dev/null || umount "$mnt/fuse-$2"
+	fusermount -u "$mnt/fuse-$2" 2> /dev/null || santa_umount "$mnt/fuse-$2"
 }
 
 config() { # MODE
@@ -124,7 +124,7 @@ matrix "$mnt/blocked" "BLOCKLIST"
 touch "$work/bound"
 mount --bind "$mnt/blocked" "$work/bound"
 check "BLOCKLIST: a bind-mounted view of it elsewhere is denied" test "$(try execve "$work/bound")" = denied
-umount "$work/bound"
+santa_umount "$work/bound"
 cp "$mnt/blocked" "$work/mnt2/copy"
 check "BLOCKLIST: a copy on another watched filesystem is denied" test "$(try execve "$work/mnt2/copy")" = denied
 check "BLOCKLIST: a copy on a tmpfs a user mounted in a user namespace is denied" \

@@ -209,7 +209,7 @@ if "$mnt/late/blocked-copy" x > /dev/null 2>&1; then
 else
 	pass "a filesystem mounted after santad started is enforced without a restart"
 fi
-umount "$mnt/late"
+santa_umount "$mnt/late"
 wait_until 20 in_err "no longer watching $mnt/late (unmounted)" &&
 	pass "an unmounted filesystem leaves the watched list" || fail "unmount not noticed"
 
@@ -555,7 +555,7 @@ wait_until 20 in_err "watching $mnt/later (filesystem)" || fail "null log: the t
 cp "$mnt/blocked" "$mnt/later/copy"
 "$mnt/later/copy" 2> /dev/null && fail "null log: a copy on a tmpfs mounted later ran" ||
 	pass "null log: a copy on a tmpfs mounted later is denied"
-umount "$mnt/later"
+santa_umount "$mnt/later"
 stop_santad
 # Judged once santad stopped cleanly: whatever it had to write is written by then.
 [ ! -s "$work/santa.log" ] && pass "null log: santa.log got nothing" || fail "null log: santa.log got lines"

@@ -81,6 +81,14 @@ santa_start_santad() {
 	exit 1
 }
 
+# santa_umount PATH: unmounts a test filesystem santad has just decided an
+# exec on. santad may still hold the event's fd for a moment after the kernel
+# got its answer (the job is closed on its loop), so "busy" is retried for a
+# while before it counts.
+santa_umount() {
+	wait_until 30 umount "$1" 2> /dev/null || umount "$1"
+}
+
 # santa_bpf_loads SANTAD PROGRAM: whether the kernel takes santad's BPF program
 # PROGRAM (anon_exec, exec_info), asked apart from santad: bpftool loads the
 # object santad was built with (some kernels refuse some program types even
