@@ -124,6 +124,56 @@ fallback_verdict(const struct policy *policy, enum santa_mode mode, uid_t uid, b
  * another waits: its result would only have gone to the cache. None does
  * once santad stops.
  */
+/*
+ * The bytes hashed must be the bytes the exec runs: the kernel refuses
+ * writers (ETXTBSY) only once santad has answered, so a user could rewrite
+ * the file while it is hashed and close it before the answer. A read lease
+ * on the event's fd closes that: taking it fails while anyone has the file
+ * open for writing (or mapped shared-writable), and while it is held a
+ * writer's open (or a truncate) waits until santad lets go, which it does
+ * once the kernel has its answer; by then the exec holds off writers itself.
+ * Where a filesystem has no leases, the file's key (size, times) before and
+ * after hashing must match. -ETXTBSY: someone writes or wrote the file.
+ */
+static int
+guard_bytes(struct exec_job *job)
+{
+	if (fcntl(job->fd, F_SETLEASE, F_RDLCK) == 0) {
+		job->leased = true;
+		return 0;
+	}
+	return errno == EAGAIN || errno == EBUSY ? -EAGAIN : 0;
+}
+
+/* How often a job whose file is open for writing looks again (guard_bytes). */
+#define WRITER_POLL_USEC 2000
+
+static bool
+bytes_unchanged(const struct exec_job *job)
+{
+	struct santa_file_key now;
+	struct stat st;
+
+	/*
+	 * Not answered yet: a writer is waiting (or broke the lease by force).
+	 * Once the deadline answered, the loop let go of the lease and only
+	 * the cache is at stake: the key check below guards that.
+	 */
+	if (job->leased && !atomic_load(&job->answered) && fcntl(job->fd, F_GETLEASE) != F_RDLCK)
+		return false;
+	if (fstat(job->fd, &st) < 0)
+		return false;
+	santa_file_key_of(&st, &now);
+	return santa_file_key_equal(&now, &job->key);
+}
+
+static void
+release_lease(struct exec_job *job)
+{
+	if (job->leased && fcntl(job->fd, F_SETLEASE, F_UNLCK) == 0)
+		job->leased = false;
+}
+
 static int
 hash_some(struct exec_job *job)
 {
@@ -131,8 +181,27 @@ hash_some(struct exec_job *job)
 	uint64_t t0 = santa_mono_usec();
 	int r = 0;
 
-	if (!job->hash)
-		r = santa_sha256_stream_new(&job->hash);
+	if (!job->hash) {
+		/*
+		 * Someone has the file open for writing: the exec would fail
+		 * (ETXTBSY) if that lasts, and the bytes may change under the hash.
+		 * Wait for the writer to close (a build's stray fd across a fork
+		 * closes in moments; Go and others retry ETXTBSY, never EPERM),
+		 * letting a waiting job have the worker meanwhile, until the
+		 * deadline answers for it.
+		 */
+		while ((r = guard_bytes(job)) == -EAGAIN) {
+			if (atomic_load(&job->answered) || hash_pool_stopping(pool)) {
+				r = -ETXTBSY;
+				break;
+			}
+			if (hash_pool_has_waiting(pool))
+				return 0; /* queued again, nothing hashed yet */
+			usleep(WRITER_POLL_USEC);
+		}
+		if (r == 0)
+			r = santa_sha256_stream_new(&job->hash);
+	}
 	while (r == 0) {
 		r = santa_sha256_stream_step(job->hash, job->fd, HASH_SLICE_BYTES, job->sha256);
 		if (r != 0)
@@ -151,6 +220,8 @@ hash_some(struct exec_job *job)
 		job->hash_bytes = santa_sha256_stream_bytes(job->hash);
 	if (r == 0)
 		return 0;
+	if (r > 0 && !bytes_unchanged(job))
+		r = -ETXTBSY;
 	job->hash_error = r < 0 ? r : 0;
 	return 1;
 }
@@ -194,10 +265,14 @@ exec_job_run(struct exec_job *job)
 	 * A compiler is answered by the loop once it is known as one: answered
 	 * here, it could write and close its output before santad noticed.
 	 */
+	if (job->hash_error == -ETXTBSY && job->decision.reason == SANTA_REASON_UNKNOWN)
+		job->decision.explain = "the file was written while it was decided";
 	if (job->decision.reason != SANTA_REASON_COMPILER) {
 		job->answered_usec = santa_mono_usec();
 		answer_once(job, job->decision.verdict);
 	}
+	/* Answered (or the deadline did): the exec holds writers off from here. */
+	release_lease(job);
 	santad_job_done(d, job);
 	return true;
 }
@@ -442,6 +517,8 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 			  santa_verdict_to_string(timeout.verdict));
 		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL,
 			 job->answer_fd == d->fan.fd ? &job->key : NULL);
+		/* Writers need not wait for a hash that now only fills the cache (guard_bytes). */
+		(void)fcntl(job->fd, F_SETLEASE, F_UNLCK);
 	}
 	return 0;
 }

@@ -305,6 +305,8 @@ run(struct santad *d)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD); /* helpers' exits, through sd_event child sources */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* A writer breaking a decision's read lease (exec.c) signals SIGIO: nothing to do. */
+	signal(SIGIO, SIG_IGN);
 	r = make_state_dirs(d);
 	if (r < 0)
 		return r;

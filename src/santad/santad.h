@@ -148,6 +148,7 @@ struct exec_job {
 	uint64_t started_usec;
 	/* Filled by the worker before the job comes back. */
 	struct santa_sha256_stream *hash; /* the hash so far, between slices */
+	bool leased; /* a read lease on fd while it is hashed (exec.c: guard_bytes) */
 	int hash_error;
 	uint64_t hash_bytes, hash_usec, answered_usec;
 	uint8_t sha256[SANTA_SHA256_LEN];

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Issue class C: the bytes santad hashes are the bytes the exec runs. Played as
+# nobody against santad in LOCKDOWN: a large program with an ALLOWLIST rule
+# (/bin/true padded to 300 MB: hashing it takes a while) is exec'd, and while
+# santad hashes it nobody opens it for writing, puts another program's code
+# (/bin/echo) over its first bytes (already hashed) and closes it before the
+# answer. The kernel refuses writers only after santad answers, so without a
+# defence the new code runs as the allowlisted program (ALLOW|BINARY).
+# usage: rewrite.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/private_tmpfs.sh" "$@"
+source "$here/../lib/checks.sh"
+chmod 0755 "$work"
+mnt=$work/mnt
+mkdir "$mnt/home"
+chown 65534:65534 "$mnt/home"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+
+as_nobody cp /bin/true "$mnt/home/pristine"
+as_nobody truncate -s 300M "$mnt/home/pristine"
+as_nobody cp "$mnt/home/pristine" "$mnt/home/big"
+big_sha=$(sha256sum < "$mnt/home/pristine" | cut -d' ' -f1)
+cp /bin/echo "$work/evil-code"
+chmod 0644 "$work/evil-code"
+
+# A long deadline: the race is with the hash, not with the deadline.
+santa_write_config LOCKDOWN "DecisionTimeoutMs = 60000" "EnableLoaderCheck = false" \
+	"[StaticRule:big]" "identifier = $big_sha" "rule_type = BINARY" "policy = ALLOWLIST"
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+
+out=$(as_nobody "$mnt/home/big" EVIL-RAN 2>&1) && st=0 || st=$?
+check "the allowlisted 300 MB program runs untouched (exit $st)" test "$st" -eq 0 -a -z "$out"
+
+# The attack, in one process as nobody: exec in a child, wait until santad is
+# well into the hash (the first bytes are hashed), overwrite them, close.
+attempts=6
+result=$(as_nobody /usr/bin/python3 - "$mnt/home/big" "$mnt/home/pristine" "$work/evil-code" "$attempts" <<'PY'
+import errno, os, shutil, sys, time
+big, pristine, evil_path, attempts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+evil = open(evil_path, "rb").read()
+ran = wrote = busy = 0
+for i in range(attempts):
+    shutil.copyfile(pristine, big)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(w, 1)
+        os.dup2(w, 2)
+        try:
+            os.execv(big, [big, "EVIL-RAN"])
+        except OSError as e:
+            os.write(2, ("exec: %s\n" % e).encode())
+        os._exit(127)
+    os.close(w)
+    time.sleep(0.05 + 0.05 * i)  # attack timing: santad is hashing by now
+    try:
+        fd = os.open(big, os.O_WRONLY)  # with the defence: waits until santad answered
+        os.pwrite(fd, evil, 0)
+        os.close(fd)
+        wrote += 1
+    except OSError as e:
+        if e.errno != errno.ETXTBSY:
+            raise
+        busy += 1  # the exec already holds writers off
+    os.waitpid(pid, 0)
+    out = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        out += chunk
+    os.close(r)
+    ran += b"EVIL-RAN" in out
+print(ran, wrote, busy)
+PY
+)
+read -r ran wrote busy <<< "$result"
+echo "# $attempts attempts: the rewrite went in $wrote times, was refused (ETXTBSY) $busy times"
+check "code written over an allowlisted program while santad hashed it never ran ($ran of $attempts ran)" \
+	test "$ran" -eq 0
+check "every attempt tried its rewrite ($((wrote + busy)) of $attempts)" test $((wrote + busy)) -eq "$attempts"
+
+# Not an attack: a writer that still holds the file open when the exec starts
+# (a build's stray fd across a fork) and closes it a moment later. santad waits
+# for it rather than hash bytes that may change, and the exec runs.
+st=$(as_nobody /usr/bin/python3 - "$mnt/home/big" "$mnt/home/pristine" <<'PY2'
+import os, shutil, sys, time
+big, pristine = sys.argv[1], sys.argv[2]
+shutil.copyfile(pristine, big)
+fd = os.open(big, os.O_WRONLY)
+pid = os.fork()
+if pid == 0:
+    os.close(fd)  # only the parent writes
+    try:
+        os.execv(big, [big])
+    except OSError:
+        os._exit(126)
+time.sleep(0.3)  # the exec is waiting for santad by now
+os.close(fd)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+PY2
+)
+check "an exec started while a writer still had the file open runs once it closed (exit $st)" test "$st" -eq 0
+
+kill "$pid"
+st=0
+wait "$pid" || st=$?
+pid=
+check "santad exits 0" test "$st" -eq 0
+check_finish rewrite
