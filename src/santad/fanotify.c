@@ -262,11 +262,34 @@ under(const char *mountpoint, const char *path)
  * mount namespace ("/proc/PID/root"); a mark that fails there is not
  * recorded, since the process may just have gone: it is tried again.
  */
+/*
+ * mountinfo writes a space, tab, newline or backslash in a path as \ooo
+ * (octal): turned back into the byte in place. Any user may mount (in a
+ * user namespace) on a path with a space in it; such a filesystem must be
+ * marked like any other.
+ */
+static void
+unescape_mountinfo(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
 static int
 sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, const char *prefix,
 	   pid_t ns_pid)
 {
-	char line[4096], mountpoint[PATH_MAX], path[PATH_MAX], fstype[64], key[32];
+	char line[4 * PATH_MAX + 1024], mountpoint[4 * PATH_MAX], path[PATH_MAX], fstype[64], key[32];
 	unsigned int major, minor, mount_id;
 	bool by_mount = d->cfg.watch_mark_mount, wanted;
 	struct watched *w;
@@ -282,14 +305,12 @@ sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, con
 		char *sep;
 
 		/* id parent major:minor root mountpoint options ... - fstype source ... */
-		if (sscanf(line, "%u %*u %u:%u %*s %4095s", &mount_id, &major, &minor, mountpoint) != 4)
+		if (sscanf(line, "%u %*u %u:%u %*s %16383s", &mount_id, &major, &minor, mountpoint) != 4)
 			continue;
 		sep = strstr(line, " - ");
 		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || is_pseudo(fstype))
 			continue;
-		/* mountinfo escapes spaces as \040: such a path is skipped, not misread. */
-		if (strchr(mountpoint, '\\'))
-			continue;
+		unescape_mountinfo(mountpoint);
 		wanted = d->cfg.watch_paths.n == 0;
 		for (i = 0; !wanted && i < d->cfg.watch_paths.n; i++)
 			wanted = under(mountpoint, d->cfg.watch_paths.items[i]);

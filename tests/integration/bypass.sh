@@ -129,6 +129,9 @@ cp "$mnt/blocked" "$work/mnt2/copy"
 check "BLOCKLIST: a copy on another watched filesystem is denied" test "$(try execve "$work/mnt2/copy")" = denied
 check "BLOCKLIST: a copy on a tmpfs a user mounted in a user namespace is denied" \
 	test "$(userns_try "$mnt/blocked" "$mnt/userns1")" = denied
+# mountinfo writes a space as \040 (a santad that skipped such paths never marked them).
+check "BLOCKLIST: the same on a path with a space in it" \
+	test "$(userns_try "$mnt/blocked" "$mnt/user ns 2")" = denied
 other_fs_rows "$mnt/blocked" BLOCKLIST
 cp "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$mnt/myld"
 check "BLOCKLIST: a copy of the loader on a watched filesystem, once run, is known as a loader" \
