@@ -411,6 +411,7 @@ handle_validate_peer(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 enum requester {
 	ANY_CLIENT,    /* any validated client: reading only */
 	ROOT_SANTACTL, /* santactl running as root */
+	ROOT_OR_SYNC,  /* santactl running as root, or santasyncservice */
 	ANY_HELPER,    /* santasyncservice, santametricservice, santabundleservice */
 	SYNC_SERVICE,  /* santasyncservice */
 	GUI_AGENT,     /* santa-gui */
@@ -427,7 +428,8 @@ static const struct {
 	{ SANTAD_RULE_CHECK, ANY_CLIENT, false, NULL },
 	{ SANTAD_FILEINFO, ANY_CLIENT, false, NULL },
 	{ SANTAD_CHECK_CACHE, ANY_CLIENT, false, NULL },
-	{ SANTAD_EVENTS_LIST, ANY_CLIENT, false, NULL },
+	/* Every user's execs, with their paths and parents: root's to read, as on Santa. */
+	{ SANTAD_EVENTS_LIST, ROOT_OR_SYNC, false, "this needs santactl running as root" },
 	{ SANTAD_METRICS, ANY_CLIENT, false, NULL },
 	{ SANTAD_RULE_EXPORT, ANY_CLIENT, false, NULL },
 	{ SANTAD_RULE_ADD, ROOT_SANTACTL, true, "this needs santactl running as root" },
@@ -452,6 +454,8 @@ may_ask(const struct ipc_peer *peer, enum requester who)
 		return true;
 	case ROOT_SANTACTL:
 		return peer->privileged;
+	case ROOT_OR_SYNC:
+		return peer->privileged || strcmp(peer->name, "santasyncservice") == 0;
 	case ANY_HELPER:
 		return is_helper(peer);
 	case SYNC_SERVICE:

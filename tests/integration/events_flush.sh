@@ -13,6 +13,11 @@ santactl=$(realpath "$2")
 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 mnt=$work/mnt
 source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/install_bins.sh"
+# santactl runs as nobody once below: a copy every user can reach.
+chmod 0755 "$work"
+santa_install_bins "$work/bin" "$santactl"
+santactl=$work/bin/santactl
 
 cp /bin/echo "$mnt/blocked"
 blocked_sha=$(sha256sum "$mnt/blocked" | cut -d' ' -f1)
@@ -70,6 +75,12 @@ if santa_bpf_loads "$santad" exec_info; then
 	check "and with its args (BPF exec info)" \
 		test "$(grep -c "reason=UNKNOWN.*|path=$mnt/u[0-9]*|args=$mnt/u[0-9]*$" "$work/santa.log")" -eq "$n"
 fi
+
+# The events name every user's programs, paths and parents: root's to read.
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$santactl" printlog 2>&1) && st=0 || st=$?
+check "printlog as nobody is refused (exit $st)" test "$st" -ne 0
+check "saying it needs root" grep -qi "root" <<< "$out"
+check "and shows none of the events" bash -c "! grep -q 'file_name' <<< '$out'"
 
 kill "$pid"
 st=0
