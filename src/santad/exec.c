@@ -512,9 +512,18 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		d->stats.timeouts++;
 		count(d, &timeout);
 		record_latency(d, santa_mono_usec() - job->started_usec);
-		santa_log(&d->log, LOG_WARNING, "no decision for %s within %lld ms: %s (TIMEOUT)",
-			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
-			  santa_verdict_to_string(timeout.verdict));
+		/* At most one line a second: a user can make every exec of theirs late. */
+		if (santa_mono_usec() - d->timeout_logged_usec >= 1000000) {
+			santa_log(&d->log, LOG_WARNING,
+				  "no decision for %s within %lld ms: %s (TIMEOUT; %llu more since the last such line)",
+				  job->path, (long long)job->policy->cfg.decision_timeout_ms,
+				  santa_verdict_to_string(timeout.verdict),
+				  (unsigned long long)d->timeouts_unlogged);
+			d->timeout_logged_usec = santa_mono_usec();
+			d->timeouts_unlogged = 0;
+		} else {
+			d->timeouts_unlogged++;
+		}
 		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL,
 			 job->answer_fd == d->fan.fd ? &job->key : NULL);
 		/* Writers need not wait for a hash that now only fills the cache (guard_bytes). */

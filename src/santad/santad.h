@@ -450,6 +450,7 @@ struct santad {
 	unsigned int seen_next;
 	struct deferred_notice deferred[DEFERRED_NOTICES];
 	unsigned int n_deferred;
+	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;

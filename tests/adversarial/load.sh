@@ -121,6 +121,10 @@ for i in $(seq 1 5); do
 done
 check "a blocklisted root-owned program stays blocked under the flood, for nobody and root ($bad ran)" \
 	test "$bad" -eq 0
+timeouts=$(grep -c "|reason=TIMEOUT|" "$work/santa.log" || true)
+warnings=$(grep -c "(TIMEOUT" "$work/santad.err" || true)
+check "santad's own log is not flooded: $warnings TIMEOUT warnings for $timeouts late decisions" \
+	test "$warnings" -lt "$timeouts" -a "$warnings" -le $((SECONDS + 1))
 fds=$(ls "/proc/$pid/fd" | wc -l)
 check "santad's fds stay under its limit of 1024 ($fds open)" test "$fds" -lt 1000
 check "root's santactl status answers under the flood" "$santactl" status
