@@ -117,14 +117,6 @@ fallback_verdict(const struct policy *policy, enum santa_mode mode, uid_t uid, b
 #define HASH_SLICE_BYTES (4u << 20)
 
 /*
- * Hashes job's file a slice at a time. Returns 1 when done (job->hash_error
- * says how), 0 when the worker should go to a waiting job (the pool queues
- * this one again, and the hash goes on from where it stopped). A job whose
- * exec was already answered (its deadline passed) does not come back when
- * another waits: its result would only have gone to the cache. None does
- * once santad stops.
- */
-/*
  * The bytes hashed must be the bytes the exec runs: the kernel refuses
  * writers (ETXTBSY) only once santad has answered, so a user could rewrite
  * the file while it is hashed and close it before the answer. A read lease
@@ -174,6 +166,14 @@ release_lease(struct exec_job *job)
 		job->leased = false;
 }
 
+/*
+ * Hashes job's file a slice at a time. Returns 1 when done (job->hash_error
+ * says how), 0 when the worker should go to a waiting job (the pool queues
+ * this one again, and the hash goes on from where it stopped). A job whose
+ * exec was already answered (its deadline passed) does not come back when
+ * another waits: its result would only have gone to the cache. None does
+ * once santad stops.
+ */
 static int
 hash_some(struct exec_job *job)
 {
@@ -271,8 +271,12 @@ exec_job_run(struct exec_job *job)
 		job->answered_usec = santa_mono_usec();
 		answer_once(job, job->decision.verdict);
 	}
-	/* Answered (or the deadline did): the exec holds writers off from here. */
-	release_lease(job);
+	/*
+	 * Answered (or the deadline did): the exec holds writers off from here.
+	 * A compiler is answered by the loop: its lease goes with its fd then.
+	 */
+	if (job->decision.reason != SANTA_REASON_COMPILER)
+		release_lease(job);
 	santad_job_done(d, job);
 	return true;
 }
@@ -559,8 +563,12 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			cached.decision = job->decision;
 			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
 			decision_cache_insert(d->cache, &job->key, &cached);
-		} else if (job->hash_error == -ECANCELED) {
-			/* Past its deadline and another job waited (hash_some): nothing went wrong. */
+		} else if (job->hash_error == -ECANCELED || job->hash_error == -ETXTBSY) {
+			/*
+			 * Past its deadline and another job waited, or written while
+			 * hashed (hash_some): a user's doing, not santad's failure, and
+			 * its exec line says so; no warning line per exec.
+			 */
 			d->stats.hashes_given_up++;
 		} else {
 			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
