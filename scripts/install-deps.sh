@@ -12,6 +12,8 @@ packages=(
 	libsystemd-dev libsqlite3-dev libssl-dev libpcre2-dev libcurl4-openssl-dev
 	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
 	libbpf-dev bpftool  # the BPF LSM backstop (compiled with clang)
+	liblzma-dev liblz4-dev  # apt's lists, as apt leaves them (.xz, .lz4)
+	gpg gpgv  # tests sign test archives (santad itself verifies with OpenSSL)
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
 	strace  # a peer under a tracer is refused (test_ipc)

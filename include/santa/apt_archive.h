@@ -1,0 +1,89 @@
+/*
+ * The archives apt knows (/var/lib/apt/lists): for each Release, who signed
+ * it (verified, santa/openpgp.h) and which (package, version, architecture)
+ * its Packages indices list. This is what gives an installed package the
+ * Linux counterpart of a code signature (docs/package-trust.md).
+ *
+ * Chain of trust, each link checked here: a key from a trusted keyring ->
+ * a good signature on the Release (InRelease, or Release + Release.gpg) ->
+ * the SHA256 the Release gives for a Packages index -> that index's
+ * (Package, Version, Architecture) entries. A Packages file whose digest does
+ * not match its Release, or that its Release does not list, is not used.
+ */
+#ifndef SANTA_APT_ARCHIVE_H
+#define SANTA_APT_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "santa/openpgp.h"
+
+#define SANTA_APT_FIELD_MAX       128
+#define SANTA_APT_ARCHIVES_MAX    256     /* Release files used */
+#define SANTA_APT_INDEX_MAX_BYTES (512u << 20) /* one decompressed Packages index */
+#define SANTA_TEAMID_LEN          10
+
+/* One key that made a good signature on an archive's Release. */
+struct santa_apt_signer {
+	char fpr_hex[2 * SANTA_PGP_FPR_MAX_LEN + 1];         /* the signing (sub)key */
+	char primary_fpr_hex[2 * SANTA_PGP_FPR_MAX_LEN + 1]; /* its primary key */
+	char certificate[65]; /* SHA-256 of the signing key, lower-case hex: CERTIFICATE rules */
+	char team_id[SANTA_TEAMID_LEN + 1]; /* last 10 hex digits of the primary's fingerprint, upper-case: TEAMID rules */
+	char uid[SANTA_PGP_UID_MAX];
+	bool platform; /* the key is in a platform keyring (the distribution's own) */
+};
+
+struct santa_apt_archive {
+	char release_name[256]; /* the lists file, e.g. deb.debian.org_debian_dists_bookworm_InRelease */
+	char origin[SANTA_APT_FIELD_MAX], label[SANTA_APT_FIELD_MAX];
+	char suite[SANTA_APT_FIELD_MAX], codename[SANTA_APT_FIELD_MAX];
+	struct santa_apt_signer signers[SANTA_PGP_SIGS_MAX];
+	size_t n_signers; /* > 0: an archive without a good signature is not kept */
+	bool platform;    /* some signer is platform */
+};
+
+struct santa_apt_paths {
+	const char *lists_dir;           /* /var/lib/apt/lists */
+	const char *const *keyrings;     /* files or directories (*.gpg, *.asc), NULL-terminated */
+	const char *const *platform_keyrings; /* files whose keys are the distribution's own, NULL-terminated */
+};
+
+/*
+ * Decides which listed packages are kept: only those santad may need (the
+ * installed ones), so memory follows the machine, not the archive's size.
+ */
+typedef bool (*santa_apt_wanted_fn)(const char *package, const char *version, const char *arch,
+				    void *userdata);
+
+struct santa_apt_index;
+
+/*
+ * Reads every Release and its Packages indices under paths->lists_dir.
+ * A Release without a good signature, a Packages index that does not match
+ * its Release's SHA256, or one that cannot be read is skipped and counted
+ * (santa_apt_index_stats); only a lists directory that cannot be read at all
+ * is an error. Returns 0 or -errno (why says what).
+ */
+int santa_apt_index_load(const struct santa_apt_paths *paths, santa_apt_wanted_fn wanted,
+			 void *userdata, struct santa_apt_index **out, char *why, size_t why_size);
+void santa_apt_index_free(struct santa_apt_index *idx);
+
+/*
+ * The archives whose indices list exactly (package, version, arch), best
+ * first (platform archives first, then by Release name). Writes at most max
+ * and returns how many there are in all.
+ */
+size_t santa_apt_index_find(const struct santa_apt_index *idx, const char *package,
+			    const char *version, const char *arch,
+			    const struct santa_apt_archive **out, size_t max);
+
+struct santa_apt_index_stats {
+	size_t releases_seen, releases_used, releases_unsigned; /* unsigned: no good signature */
+	size_t indices_used, indices_rejected;                  /* rejected: digest mismatch, unlisted, unreadable */
+	size_t entries;                                          /* (package, version, arch) kept */
+	size_t memory_bytes;                                     /* what the index holds */
+};
+void santa_apt_index_stats(const struct santa_apt_index *idx, struct santa_apt_index_stats *out);
+
+#endif

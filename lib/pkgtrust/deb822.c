@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int santa_deb822_placeholder_t;

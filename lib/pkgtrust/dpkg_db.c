@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int santa_dpkg_db_placeholder_t;

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int santa_openpgp_placeholder_t;

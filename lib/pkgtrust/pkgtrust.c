@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int santa_pkgtrust_placeholder_t;
