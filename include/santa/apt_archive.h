@@ -22,6 +22,9 @@
 #define SANTA_APT_FIELD_MAX       128
 #define SANTA_APT_ARCHIVES_MAX    256     /* Release files used */
 #define SANTA_APT_INDEX_MAX_BYTES (512u << 20) /* one decompressed Packages index */
+#define SANTA_APT_RELEASE_MAX_BYTES (64u << 20) /* one Release/InRelease file */
+#define SANTA_APT_KEYRING_MAX_BYTES (16u << 20) /* one keyring file */
+#define SANTA_APT_ENTRIES_MAX     1000000 /* (package, version, arch) kept in all */
 #define SANTA_TEAMID_LEN          10
 
 /* One key that made a good signature on an archive's Release. */
@@ -43,6 +46,12 @@ struct santa_apt_archive {
 	bool platform;    /* some signer is platform */
 };
 
+/*
+ * Keys are trusted when they are in keyrings or platform_keyrings (a
+ * platform key is trusted by being the distribution's own; listing it in
+ * both does no harm). A keyring that cannot be read or parsed is skipped
+ * and counted (keyrings_skipped), not an error. Either list may be NULL.
+ */
 struct santa_apt_paths {
 	const char *lists_dir;           /* /var/lib/apt/lists */
 	const char *const *keyrings;     /* files or directories (*.gpg, *.asc), NULL-terminated */
@@ -52,6 +61,7 @@ struct santa_apt_paths {
 /*
  * Decides which listed packages are kept: only those santad may need (the
  * installed ones), so memory follows the machine, not the archive's size.
+ * The strings are only valid during the call. A NULL wanted keeps all.
  */
 typedef bool (*santa_apt_wanted_fn)(const char *package, const char *version, const char *arch,
 				    void *userdata);
@@ -63,7 +73,18 @@ struct santa_apt_index;
  * A Release without a good signature, a Packages index that does not match
  * its Release's SHA256, or one that cannot be read is skipped and counted
  * (santa_apt_index_stats); only a lists directory that cannot be read at all
- * is an error. Returns 0 or -errno (why says what).
+ * (or memory running out) is an error. Returns 0 or -errno (why says what).
+ *
+ * Which files: every <prefix>_InRelease, and <prefix>_Release with a
+ * <prefix>_Release.gpg beside it (not when an InRelease has the prefix: apt
+ * uses that one). Fields come from the signed text only. A Packages lists
+ * file is <prefix>_<path>[.gz|.xz|.lz4], <path> a SHA256 entry of the
+ * Release ending in "Packages" (apt's URItoFileName: '_' and the like
+ * %-escaped, '/' made '_'); it is used only when its decompressed bytes have
+ * the SHA-256 and size the Release gives for <path> (the uncompressed path:
+ * apt recompresses what it fetched). Each lists file belongs to the Release
+ * with the longest prefix that names it. Peak memory is one decompressed
+ * index on top of what is kept.
  */
 int santa_apt_index_load(const struct santa_apt_paths *paths, santa_apt_wanted_fn wanted,
 			 void *userdata, struct santa_apt_index **out, char *why, size_t why_size);
@@ -80,8 +101,12 @@ size_t santa_apt_index_find(const struct santa_apt_index *idx, const char *packa
 
 struct santa_apt_index_stats {
 	size_t releases_seen, releases_used, releases_unsigned; /* unsigned: no good signature */
+	size_t releases_rejected;      /* signed but unreadable, malformed, a field too long, over SANTA_APT_ARCHIVES_MAX */
+	size_t keyrings_skipped;       /* keyring files that could not be read or parsed */
 	size_t indices_used, indices_rejected;                  /* rejected: digest mismatch, unlisted, unreadable */
 	size_t entries;                                          /* (package, version, arch) kept */
+	size_t entries_dropped;        /* wanted, but over SANTA_APT_ENTRIES_MAX */
+	size_t paragraphs_bad;         /* in used indices: malformed, or without Package/Version/Architecture */
 	size_t memory_bytes;                                     /* what the index holds */
 };
 void santa_apt_index_stats(const struct santa_apt_index *idx, struct santa_apt_index_stats *out);
