@@ -136,6 +136,13 @@ struct santa_config {
 	struct santa_strv bundle_roots;  /* application trees live below these (empty: /opt) */
 	char *helper_directory; /* santasyncservice, santametricservice, santabundleservice */
 	bool systemd_helper_units; /* helpers come from systemd socket units, not from santad */
+
+	/* Package trust (docs/package-trust.md): SIGNINGID, CERTIFICATE and TEAMID from dpkg and apt */
+	bool enable_package_trust;
+	char *package_trust_dpkg_dir;       /* /var/lib/dpkg */
+	char *package_trust_apt_lists_dir;  /* /var/lib/apt/lists */
+	struct santa_strv package_trust_keyrings;          /* keys an archive may be signed by */
+	struct santa_strv package_trust_platform_keyrings; /* the distribution's own: "platform:" */
 };
 
 /* Severity of a diagnostic, as syslog priorities: LOG_ERR or LOG_WARNING. */

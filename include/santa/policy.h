@@ -2,7 +2,8 @@
  * lib/policy: what santad decides, without a kernel or an event loop.
  *
  *   rules_db   -- the rules in SQLite (WAL, versioned schema, atomic batches)
- *   decide     -- Santa's precedence: rules, then path scopes, then the mode
+ *   decide     -- Santa's precedence: rules (BINARY, SIGNINGID, CERTIFICATE,
+ *                 TEAMID), then path scopes, then the mode
  *   cache      -- decisions by (dev, ino), checked against (mtime, ctime, size)
  */
 #ifndef SANTA_POLICY_H
@@ -126,13 +127,21 @@ void santa_scopes_free(struct santa_scopes *scopes);
 struct santa_decide_input {
 	const char *path;
 	const struct santa_rule_found *binary_rule; /* for the file's SHA-256, or NULL */
+	/*
+	 * For the package identity of the file (santa/pkgtrust.h), or NULL: where
+	 * a file has several identifiers of one type, the caller passes a block
+	 * rule if any matched, else an allow rule.
+	 */
+	const struct santa_rule_found *signingid_rule;
+	const struct santa_rule_found *certificate_rule;
+	const struct santa_rule_found *teamid_rule;
 	enum santa_mode mode;
 	const struct santa_scopes *scopes;    /* may be NULL */
 	bool transitive_rules_enabled;
 	bool pending_transitive; /* a compiler wrote this very file and its rule is on its way */
 };
 
-/* Santa's precedence: BINARY rule > blocked path > allowed path > mode default. */
+/* Santa's precedence: BINARY > SIGNINGID > CERTIFICATE > TEAMID > blocked path > allowed path > mode default. */
 void santa_decide(const struct santa_decide_input *in, struct santa_decision *out);
 
 /* "ALLOW" / "DENY" as santa.log writes them. */
@@ -157,6 +166,7 @@ bool santa_file_key_equal(const struct santa_file_key *a, const struct santa_fil
 struct santa_cached {
 	struct santa_decision decision;
 	uint8_t sha256[SANTA_SHA256_LEN];
+	uint32_t ref; /* the caller's, kept with the decision (santad: its signing info), 0 for none */
 };
 
 struct decision_cache;

@@ -140,6 +140,11 @@ static const struct key_def keys[] = {
 	STRV("BundleRoots", bundle_roots),
 	PATH("HelperDirectory", helper_directory),
 	BOOL("SystemdHelperUnits", systemd_helper_units),
+	BOOL("EnablePackageTrust", enable_package_trust),
+	PATH("PackageTrustDpkgDir", package_trust_dpkg_dir),
+	PATH("PackageTrustAptListsDir", package_trust_apt_lists_dir),
+	STRV("PackageTrustKeyrings", package_trust_keyrings),
+	STRV("PackageTrustPlatformKeyrings", package_trust_platform_keyrings),
 
 	/* macOS only: Mach-O, EndpointSecurity, USB, FAA, keychain, plists, FCM, proto spool */
 	MACOS("EnablePageZeroProtection"),
@@ -1010,6 +1015,8 @@ santa_config_init(struct santa_config *cfg, const char *root)
 		{ F(events_db_path), "/var/lib/santa/events.db" },
 		{ F(sync_state_path), "/var/lib/santa/sync-state.json" },
 		{ F(run_directory), "/run/santa" },
+		{ F(package_trust_dpkg_dir), "/var/lib/dpkg" },
+		{ F(package_trust_apt_lists_dir), "/var/lib/apt/lists" },
 	};
 	size_t i;
 	int r;
@@ -1024,6 +1031,7 @@ santa_config_init(struct santa_config *cfg, const char *root)
 	cfg->decision_cache_size = 100000;
 	cfg->enable_kernel_ignore_marks = true;
 	cfg->enable_loader_check = true;
+	cfg->enable_package_trust = true;
 	cfg->hash_worker_threads = 2;
 	cfg->events_db_max_events = 100000;
 	cfg->bundle_service_idle_sec = 60;
@@ -1044,6 +1052,14 @@ santa_config_init(struct santa_config *cfg, const char *root)
 		if (r < 0)
 			goto fail;
 	}
+	/* Where apt itself finds archive keys (apt-secure(8)), and Debian's own keyring. */
+	r = parse_strv(&cfg->package_trust_keyrings,
+		       "/etc/apt/trusted.gpg,/etc/apt/trusted.gpg.d,/etc/apt/keyrings,/usr/share/keyrings");
+	if (r == 0)
+		r = parse_strv(&cfg->package_trust_platform_keyrings,
+			       "/usr/share/keyrings/debian-archive-keyring.gpg");
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	santa_config_free(cfg);

@@ -1,9 +1,10 @@
 /*
- * Santa's decision precedence, as in SNTPolicyProcessor: a BINARY rule for
- * the file's SHA-256 first, then the blocked-path scope, then the
- * allowed-path scope, then the mode's default. Signature-based rule types
- * (CERTIFICATE, TEAMID, SIGNINGID, CDHASH) are stored and synced but cannot
- * match on Linux, which has no Apple code signatures, so they never reach here.
+ * Santa's decision precedence, as in SNTPolicyProcessor: the rules for the
+ * file's identities, most specific first (BINARY for its SHA-256, then
+ * SIGNINGID, CERTIFICATE and TEAMID for the package that installed it:
+ * docs/package-trust.md), then the blocked-path scope, then the
+ * allowed-path scope, then the mode's default. CDHASH rules are stored and
+ * synced but have nothing on Linux to match (docs/package-trust.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,53 +105,66 @@ scope_matches(const pcre2_code *re, const char *path)
 	return rc >= 0;
 }
 
+/* Applies one rule of the given reason. Returns true when it decided. */
+static bool
+apply_rule(const struct santa_decide_input *in, const struct santa_rule_found *rule,
+	   enum santa_reason reason, struct santa_decision *out)
+{
+	if (!rule)
+		return false;
+	out->from_rule = true;
+	switch (rule->policy) {
+	case SANTA_POLICY_ALLOWLIST:
+		out->verdict = SANTA_VERDICT_ALLOW;
+		out->reason = reason;
+		return true;
+	case SANTA_POLICY_ALLOWLIST_COMPILER:
+		/* Without transitive rules a compiler rule is a plain allow rule. */
+		out->verdict = SANTA_VERDICT_ALLOW;
+		out->reason = in->transitive_rules_enabled ? SANTA_REASON_COMPILER : reason;
+		return true;
+	case SANTA_POLICY_ALLOWLIST_TRANSITIVE:
+		/* Made by a compiler: honoured only while transitive rules are on. */
+		if (!in->transitive_rules_enabled)
+			break;
+		out->verdict = SANTA_VERDICT_ALLOW;
+		out->reason = SANTA_REASON_TRANSITIVE;
+		return true;
+	case SANTA_POLICY_SILENT_BLOCKLIST:
+		out->silent = true;
+		/* fall through */
+	case SANTA_POLICY_BLOCKLIST:
+		out->verdict = SANTA_VERDICT_DENY;
+		out->reason = reason;
+		return true;
+	default:
+		break; /* REMOVE or unknown: not a rule at all */
+	}
+	out->from_rule = false;
+	out->silent = false;
+	return false;
+}
+
 void
 santa_decide(const struct santa_decide_input *in, struct santa_decision *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (in->binary_rule) {
-		out->from_rule = true;
-		switch (in->binary_rule->policy) {
-		case SANTA_POLICY_ALLOWLIST:
-			out->verdict = SANTA_VERDICT_ALLOW;
-			out->reason = SANTA_REASON_BINARY;
-			return;
-		case SANTA_POLICY_ALLOWLIST_COMPILER:
-			/* Without transitive rules a compiler rule is a plain allow rule. */
-			out->verdict = SANTA_VERDICT_ALLOW;
-			out->reason = in->transitive_rules_enabled ? SANTA_REASON_COMPILER
-								   : SANTA_REASON_BINARY;
-			return;
-		case SANTA_POLICY_ALLOWLIST_TRANSITIVE:
-			/* Made by a compiler: honoured only while transitive rules are on. */
-			if (!in->transitive_rules_enabled) {
-				out->from_rule = false;
-				break;
-			}
-			out->verdict = SANTA_VERDICT_ALLOW;
-			out->reason = SANTA_REASON_TRANSITIVE;
-			return;
-		case SANTA_POLICY_SILENT_BLOCKLIST:
-			out->silent = true;
-			/* fall through */
-		case SANTA_POLICY_BLOCKLIST:
-			out->verdict = SANTA_VERDICT_DENY;
-			out->reason = SANTA_REASON_BINARY;
-			return;
-		default:
-			out->from_rule = false; /* REMOVE or unknown: not a rule at all */
-			break;
-		}
-	}
-	if (!out->from_rule && in->pending_transitive && in->transitive_rules_enabled) {
+	if (apply_rule(in, in->binary_rule, SANTA_REASON_BINARY, out))
+		return;
+	if (in->pending_transitive && in->transitive_rules_enabled) {
 		/*
 		 * A compiler closed exactly this file (same inode, size and times)
 		 * and its rule is being written: allowed as the rule will allow it.
+		 * Its bytes are the compiler's output, so no package rule can apply.
 		 */
 		out->verdict = SANTA_VERDICT_ALLOW;
 		out->reason = SANTA_REASON_PENDING_TRANSITIVE;
 		return;
 	}
+	if (apply_rule(in, in->signingid_rule, SANTA_REASON_SIGNINGID, out) ||
+	    apply_rule(in, in->certificate_rule, SANTA_REASON_CERT, out) ||
+	    apply_rule(in, in->teamid_rule, SANTA_REASON_TEAMID, out))
+		return;
 	if (in->scopes && scope_matches(in->scopes->blocked, in->path)) {
 		out->verdict = SANTA_VERDICT_DENY;
 		out->reason = SANTA_REASON_SCOPE;

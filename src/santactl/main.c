@@ -212,6 +212,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
 	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL, *gui = NULL, *loader = NULL;
+	const struct ipc_value *pkg = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	struct ipc_msg *reply;
 	size_t i;
@@ -231,6 +232,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(b, "metrics", &metrics);
 	ipc_dict_get_dict(b, "gui", &gui);
 	ipc_dict_get_dict(b, "loader_check", &loader);
+	ipc_dict_get_dict(b, "package_trust", &pkg);
 	if (json) {
 		json_t *root = json_object(), *w = json_array();
 
@@ -279,6 +281,20 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    json_integer(get_int(b, "events_store_failures")));
 		json_object_set_new(root, "static_rules",
 			json_pack("{s:I}", "rule_count", (json_int_t)get_int(b, "static_rules")));
+		json_object_set_new(root, "package_trust",
+			json_pack("{s:b, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "enabled", get_bool(pkg, "enabled"), "loaded", get_bool(pkg, "loaded"),
+				  "error", get_str(pkg, "error"),
+				  "packages", (json_int_t)get_int(pkg, "packages"),
+				  "programs", (json_int_t)get_int(pkg, "programs"),
+				  "packages_with_archive", (json_int_t)get_int(pkg, "packages_with_archive"),
+				  "archives", (json_int_t)get_int(pkg, "archives"),
+				  "archives_unsigned", (json_int_t)get_int(pkg, "archives_unsigned"),
+				  "memory_bytes", (json_int_t)get_int(pkg, "memory_bytes"),
+				  "load_ms", (json_int_t)get_int(pkg, "load_ms"),
+				  "generation", (json_int_t)get_int(pkg, "generation"),
+				  "verified", (json_int_t)get_int(pkg, "verified"),
+				  "unverified", (json_int_t)get_int(pkg, "unverified")));
 		json_object_set_new(root, "cache",
 			json_pack("{s:I, s:I, s:I, s:I, s:I}",
 				  "entries", (json_int_t)get_int(cache, "entries"),
@@ -356,17 +372,40 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		if (get_str(b, "rules_db_error")[0])
 			row("Rules Database", "UNUSABLE: %s", get_str(b, "rules_db_error"));
 		row("Binary Rules", "%lld", (long long)get_int(rules, "binary"));
-		row("Certificate Rules", "%lld (not enforceable on Linux)",
-		    (long long)get_int(rules, "certificate"));
-		row("TeamID Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "teamid"));
-		row("SigningID Rules", "%lld (not enforceable on Linux)",
-		    (long long)get_int(rules, "signingid"));
-		row("CDHash Rules", "%lld (not enforceable on Linux)", (long long)get_int(rules, "cdhash"));
+		row("Certificate Rules", "%lld", (long long)get_int(rules, "certificate"));
+		row("TeamID Rules", "%lld", (long long)get_int(rules, "teamid"));
+		row("SigningID Rules", "%lld", (long long)get_int(rules, "signingid"));
+		row("CDHash Rules", "%lld (nothing on Linux to match)", (long long)get_int(rules, "cdhash"));
 		row("Compiler Rules", "%lld", (long long)get_int(rules, "compiler"));
 		row("Transitive Rules", "%lld", (long long)get_int(rules, "transitive"));
 		row("Events Pending Upload", "%lld", (long long)get_int(b, "events_pending_upload"));
 		if (get_int(b, "events_dropped") > 0)
 			row("Events Dropped (cap)", "%lld", (long long)get_int(b, "events_dropped"));
+		printf(">>> Package Trust\n");
+		if (!get_bool(pkg, "enabled"))
+			row("Enabled", "No (SigningID, Certificate and TeamID rules match nothing)");
+		else if (!get_bool(pkg, "loaded"))
+			row("Enabled", "Yes, not loaded: %s", get_str(pkg, "error")[0]
+				? get_str(pkg, "error") : "loading");
+		else {
+			row("Enabled", "Yes");
+			if (get_str(pkg, "error")[0])
+				row("Last Load Error", "%s (the previous view stays)", get_str(pkg, "error"));
+			if (get_bool(pkg, "no_dpkg"))
+				row("dpkg Database", "none (no packages to trust)");
+			row("Packages", "%lld (%lld in a signed archive)",
+			    (long long)get_int(pkg, "packages"),
+			    (long long)get_int(pkg, "packages_with_archive"));
+			row("Packaged Programs", "%lld", (long long)get_int(pkg, "programs"));
+			row("Signed Archives", "%lld", (long long)get_int(pkg, "archives"));
+			if (get_int(pkg, "archives_unsigned") > 0)
+				row("Archives Not Trusted", "%lld (no good signature by a trusted key)",
+				    (long long)get_int(pkg, "archives_unsigned"));
+			row("Memory", "%.1f MB (loaded in %lld ms)",
+			    (double)get_int(pkg, "memory_bytes") / 1e6, (long long)get_int(pkg, "load_ms"));
+			row("Files Verified / Refused", "%lld / %lld", (long long)get_int(pkg, "verified"),
+			    (long long)get_int(pkg, "unverified"));
+		}
 		if (get_int(b, "static_rules") > 0) {
 			printf(">>> Static Rules\n");
 			row("Rules", "%lld", (long long)get_int(b, "static_rules"));
@@ -467,10 +506,12 @@ rule_usage(FILE *out)
 		"  One of:\n"
 		"    --identifier {id}: identifier (SHA-256 for binary rules)\n"
 		"    --sha256 {sha256}: deprecated spelling of --identifier\n"
-		"    --path {path}: use the SHA-256 of the file at path\n"
+		"    --path {path}: use the SHA-256 of the file at path, or with --signingid,\n"
+		"        --teamid or --certificate the identifier of the package that installed it\n"
 		"  Optionally:\n"
 		"    --certificate, --teamid, --signingid, --cdhash: rule type (default binary;\n"
-		"        stored and synced, but only binary rules are enforceable on Linux)\n"
+		"        signing types match packaged programs: docs/package-trust.md; cdhash\n"
+		"        rules are stored and synced but have nothing on Linux to match)\n"
 		"    --message {message}: custom message shown when blocked\n"
 		"    --custom-url {url}: custom URL for the block notification\n"
 		"  Or, alone:\n"
@@ -620,6 +661,62 @@ rule_export(struct santactl *ctl, const char *file)
 	return r;
 }
 
+/*
+ * --path with --signingid/--teamid/--certificate: the identifier of the
+ * package that installed the file, as Santa reads it from the file's
+ * signature (the first, best archive's; santactl fileinfo lists them all).
+ */
+static int
+identifier_from_package(struct santactl *ctl, const char *path, enum santa_rule_type type,
+			char *identifier, size_t size)
+{
+	struct santa_pkgtrust *trust = NULL;
+	struct santa_pkg_identity *id = NULL;
+	enum santa_pkg_verdict v = SANTA_PKG_UNREADABLE;
+	const char *found = NULL;
+	struct stat st;
+	int fd = -1, r = EXIT_USAGE;
+
+	if (type == SANTA_RULE_TYPE_CDHASH) {
+		fprintf(stderr, "santactl rule: Linux files have no CDHash to read from %s\n", path);
+		return EXIT_USAGE;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "santactl rule: cannot open %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	trust = santactl_load_trust(ctl);
+	id = malloc(sizeof(*id));
+	if (!trust || !id)
+		goto out;
+	v = santactl_identify_fd(trust, fd, &st, id);
+	if (v != SANTA_PKG_VERIFIED) {
+		fprintf(stderr, "santactl rule: %s has no package identity: %s\n", path,
+			santa_pkg_verdict_to_string(v));
+		goto out;
+	}
+	if (type == SANTA_RULE_TYPE_SIGNINGID && id->n_signing_ids)
+		found = id->signing_ids[0];
+	else if (type == SANTA_RULE_TYPE_CERTIFICATE && id->n_certificates)
+		found = id->certificates[0];
+	else if (type == SANTA_RULE_TYPE_TEAMID && id->n_team_ids)
+		found = id->team_ids[0];
+	if (!found) {
+		fprintf(stderr, "santactl rule: %s is from package %s %s, which no archive signed "
+				"by a trusted key lists\n", path, id->package, id->version);
+		goto out;
+	}
+	snprintf(identifier, size, "%s", found);
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(id);
+	santa_pkgtrust_free(trust);
+	return r;
+}
+
 static int
 cmd_rule(struct santactl *ctl, int argc, char **argv)
 {
@@ -718,12 +815,11 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 		}
 		return rule_import(ctl, import, clean);
 	}
-	if (path) {
-		if (type != SANTA_RULE_TYPE_BINARY) {
-			fprintf(stderr, "santactl rule: --path gives a SHA-256, so only binary rules: "
-					"Linux has no code signatures to read team or signing ids from\n");
-			return EXIT_USAGE;
-		}
+	if (path && type != SANTA_RULE_TYPE_BINARY) {
+		r = identifier_from_package(ctl, path, type, identifier, sizeof(identifier));
+		if (r != 0)
+			return r;
+	} else if (path) {
 		r = santa_sha256_path(path, 1, digest);
 		if (r < 0) {
 			fprintf(stderr, "santactl rule: cannot hash %s: %s\n", path, strerror(-r));

@@ -16,6 +16,8 @@
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sha256.h"
+#include "package_trust.h"
+#include "santa/pkgtrust.h"
 #include "santad.h"
 
 static bool
@@ -87,6 +89,30 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_string(b, "exec_info", santad_exec_info_active(d) ? "bpf" : "proc");
 	santad_loader_status(d, b);
 	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan.mount_namespaces);
+	{
+		/* Package trust: what gives SIGNINGID, CERTIFICATE and TEAMID rules something to match. */
+		struct ipc_value *pkg = ipc_dict_put_dict(b, "package_trust");
+		struct package_trust_status ps;
+
+		package_trust_status(d->pkgtrust, &ps);
+		ipc_dict_put_bool(pkg, "enabled", d->pkgtrust != NULL);
+		ipc_dict_put_bool(pkg, "loaded", ps.loaded);
+		ipc_dict_put_string(pkg, "error", ps.error);
+		ipc_dict_put_bool(pkg, "no_dpkg", ps.stats.dpkg.no_status);
+		ipc_dict_put_int(pkg, "packages", (int64_t)ps.stats.dpkg.packages);
+		ipc_dict_put_int(pkg, "programs", (int64_t)ps.stats.dpkg.files);
+		ipc_dict_put_int(pkg, "packages_with_archive", (int64_t)ps.stats.packages_with_archive);
+		ipc_dict_put_int(pkg, "archives", (int64_t)ps.stats.apt.releases_used);
+		ipc_dict_put_int(pkg, "archives_unsigned", (int64_t)ps.stats.apt.releases_unsigned);
+		ipc_dict_put_int(pkg, "memory_bytes",
+				 (int64_t)(ps.stats.dpkg.memory_bytes + ps.stats.apt.memory_bytes));
+		ipc_dict_put_int(pkg, "load_ms", (int64_t)(ps.load_usec / 1000));
+		ipc_dict_put_int(pkg, "loaded_at", ps.loaded_at);
+		ipc_dict_put_int(pkg, "generation", (int64_t)ps.generation);
+		ipc_dict_put_int(pkg, "verified", (int64_t)atomic_load(&d->stats.package_verified));
+		ipc_dict_put_int(pkg, "unverified", (int64_t)atomic_load(&d->stats.package_unverified));
+		ipc_dict_put_int(pkg, "rules", (int64_t)atomic_load(&d->package_rules));
+	}
 	{
 		uint64_t lines_lost, upload_lost;
 
@@ -260,6 +286,36 @@ handle_rule_check(struct santad *d, struct ipc_conn *conn, const struct ipc_msg 
 	ipc_conn_reply(conn, req, reply);
 }
 
+/* Copies at most SANTA_PKG_IDS_MAX strings of array key that fit size; false when none. */
+static size_t
+copy_ids(const struct ipc_value *b, const char *key, char *out, size_t size)
+{
+	const struct ipc_value *array;
+	size_t i, n = 0;
+
+	if (ipc_dict_get_array(b, key, &array) < 0)
+		return 0;
+	for (i = 0; i < ipc_container_len(array) && n < SANTA_PKG_IDS_MAX; i++) {
+		const char *v = ipc_value_string(ipc_array_at(array, i));
+
+		if (v && strlen(v) < size)
+			memcpy(out + size * n++, v, strlen(v) + 1);
+	}
+	return n;
+}
+
+/* The identifiers santactl sent with a fileinfo request, if any. */
+static bool
+fileinfo_identity(const struct ipc_value *b, struct santa_pkg_identity *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->n_signing_ids = copy_ids(b, "signing_ids", id->signing_ids[0], sizeof(id->signing_ids[0]));
+	id->n_certificates = copy_ids(b, "certificates", id->certificates[0],
+				      sizeof(id->certificates[0]));
+	id->n_team_ids = copy_ids(b, "team_ids", id->team_ids[0], sizeof(id->team_ids[0]));
+	return id->n_signing_ids || id->n_certificates || id->n_team_ids;
+}
+
 static void
 handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
@@ -275,6 +331,9 @@ handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 		.scopes = d->policy->scopes,
 		.transitive_rules_enabled = d->policy->cfg.enable_transitive_rules,
 	};
+	struct santa_rule_found package_rules[3];
+	struct santa_pkg_identity id[1];
+	int which[3];
 
 	if (ipc_dict_get_string(b, "sha256", &sha) < 0 || ipc_dict_get_string(b, "path", &path) < 0 ||
 	    santa_sha256_from_hex(sha, digest) < 0) {
@@ -286,6 +345,16 @@ handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	if (santad_find_binary_rule(d, d->policy, hex, &found) == 0)
 		in.binary_rule = &found;
 	santa_decide(&in, &decision);
+	/*
+	 * The package identity santactl computed for the file (it reads the
+	 * file, santad never opens a path a user names): what santad would
+	 * decide if that identity holds. Only the asker's own display depends on it.
+	 */
+	if (!decision.from_rule && decision.reason != SANTA_REASON_PENDING_TRANSITIVE &&
+	    fileinfo_identity(b, id)) {
+		santad_package_rules(d, d->policy, id, package_rules, &in, which);
+		santa_decide(&in, &decision);
+	}
 	reply = ipc_msg_new(SANTAD_FILEINFO);
 	ipc_dict_put_string(ipc_msg_body(reply), "verdict", santa_verdict_to_string(decision.verdict));
 	ipc_dict_put_string(ipc_msg_body(reply), "reason", santa_reason_to_string(decision.reason));

@@ -218,7 +218,8 @@ format_exec(struct event_log *log, const struct exec_record *rec, char *line, si
 {
 	char path[PATH_MAX * 4], sha[SANTA_SHA256_HEX_LEN + 1], args[SANTA_EXEC_ARGS_MAX * 4 + 8];
 	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
-	char explain[160] = "", sha_field[80] = "", machine[300] = "";
+	char explain[160] = "", sha_field[80] = "", machine[300] = "", signing[1024] = "";
+	char cn[sizeof(rec->signing.cert_cn) * 4];
 	int n;
 
 	santa_eventlog_escape(rec->path, path, sizeof(path));
@@ -228,14 +229,23 @@ format_exec(struct event_log *log, const struct exec_record *rec, char *line, si
 		santa_sha256_to_hex(rec->sha256, sha);
 		snprintf(sha_field, sizeof(sha_field), "|sha256=%s", sha);
 	}
+	/* Santa's signing fields: the key that signed the package's archive stands for the certificate. */
+	if (rec->signing.cert_sha256[0]) {
+		santa_eventlog_escape(rec->signing.cert_cn, cn, sizeof(cn));
+		snprintf(signing, sizeof(signing), "|cert_sha256=%s|cert_cn=%s",
+			 rec->signing.cert_sha256, cn);
+	}
+	if (rec->signing.team_id[0])
+		snprintf(signing + strlen(signing), sizeof(signing) - strlen(signing), "|teamid=%s",
+			 rec->signing.team_id);
 	if (log->machine_id)
 		snprintf(machine, sizeof(machine), "|machineid=%s", log->machine_id);
 	format_args(rec, args, sizeof(args));
 	n = snprintf(line, size,
-		     "action=EXEC|decision=%s|reason=%s%s%s|pid=%d|ppid=%d|uid=%d|user=%s|gid=%d|"
+		     "action=EXEC|decision=%s|reason=%s%s%s%s|pid=%d|ppid=%d|uid=%d|user=%s|gid=%d|"
 		     "group=%s|mode=%s|path=%s%s%s",
 		     santa_verdict_to_string(rec->verdict), santa_reason_to_string(rec->reason),
-		     explain, sha_field, (int)rec->pid, (int)rec->ppid, (int)rec->uid, user,
+		     explain, sha_field, signing, (int)rec->pid, (int)rec->ppid, (int)rec->uid, user,
 		     (int)rec->gid, group,
 		     rec->mode == SANTA_MODE_LOCKDOWN ? "L" : rec->mode == SANTA_MODE_MONITOR ? "M" : "U",
 		     path, args, machine);
@@ -277,6 +287,8 @@ proto_reason(enum santa_reason r)
 		return "REASON_CERT";
 	case SANTA_REASON_TEAMID:
 		return "REASON_TEAM_ID";
+	case SANTA_REASON_SIGNINGID:
+		return "REASON_SIGNING_ID";
 	case SANTA_REASON_COMPILER:
 		return "REASON_COMPILER";
 	case SANTA_REASON_PENDING_TRANSITIVE:
@@ -452,6 +464,12 @@ upload_decision(const struct exec_record *rec)
 		return allow ? "ALLOW_BINARY" : "BLOCK_BINARY";
 	case SANTA_REASON_SCOPE:
 		return allow ? "ALLOW_SCOPE" : "BLOCK_SCOPE";
+	case SANTA_REASON_CERT:
+		return allow ? "ALLOW_CERTIFICATE" : "BLOCK_CERTIFICATE";
+	case SANTA_REASON_TEAMID:
+		return allow ? "ALLOW_TEAMID" : "BLOCK_TEAMID";
+	case SANTA_REASON_SIGNINGID:
+		return allow ? "ALLOW_SIGNINGID" : "BLOCK_SIGNINGID";
 	default:
 		return NULL; /* compiler, transitive, timeout: no wire value */
 	}
@@ -513,6 +531,16 @@ upload_event_json(struct event_log *log, const struct exec_record *rec)
 		santa_sha256_to_hex(rec->sha256, sha);
 		json_object_set_new(ev, "file_sha256", json_string(sha));
 	}
+	/* The package's identity, as Santa sends a binary's signing identity and chain. */
+	if (rec->signing.signing_id[0])
+		json_object_set_new(ev, "signing_id", json_string(rec->signing.signing_id));
+	if (rec->signing.team_id[0])
+		json_object_set_new(ev, "team_id", json_string(rec->signing.team_id));
+	if (rec->signing.cert_sha256[0])
+		json_object_set_new(ev, "signing_chain",
+				    json_pack("[{s:s, s:s, s:s, s:s}]", "sha256",
+					      rec->signing.cert_sha256, "cn", rec->signing.cert_cn,
+					      "org", rec->signing.origin, "ou", rec->signing.suite));
 	snprintf(dir, sizeof(dir), "%.*s", name ? (int)(name - rec->path) : 0, rec->path);
 	json_object_set_new(ev, "file_path", json_string(dir[0] ? dir : "/"));
 	json_object_set_new(ev, "file_name", json_string(name ? name + 1 : rec->path));

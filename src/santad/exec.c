@@ -22,6 +22,7 @@
 #include "santa/clock.h"
 #include "santa/path.h"
 #include "hash_pool.h"
+#include "package_trust.h"
 #include "santa/sha256.h"
 #include "santad.h"
 
@@ -43,17 +44,67 @@ policy_unref(struct policy *p)
 }
 
 void
+santad_count_package_rules(struct santad *d)
+{
+	uint64_t counts[SANTA_RULE_TYPE_MAX + 1] = { 0 }, package_rules = 0;
+	size_t i;
+
+	if (rules_db_counts(d->rules, counts) == 0)
+		package_rules = counts[SANTA_RULE_TYPE_SIGNINGID] +
+				counts[SANTA_RULE_TYPE_CERTIFICATE] + counts[SANTA_RULE_TYPE_TEAMID];
+	for (i = 0; d->policy && i < d->policy->cfg.n_static_rules; i++) {
+		enum santa_rule_type t = d->policy->cfg.static_rules[i].rule_type;
+
+		package_rules += t == SANTA_RULE_TYPE_SIGNINGID || t == SANTA_RULE_TYPE_CERTIFICATE ||
+				 t == SANTA_RULE_TYPE_TEAMID;
+	}
+	atomic_store(&d->package_rules, package_rules);
+}
+
+uint32_t
+santad_signing_intern(struct santad *d, const struct signing_info *info)
+{
+	uint32_t i;
+
+	if (!info || !info->known)
+		return 0;
+	if (!d->signing_table) {
+		d->signing_table = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_table));
+		if (!d->signing_table)
+			return 0;
+		d->n_signing = 1;
+	}
+	/* Few distinct identities are decided between flushes (one per package run): a scan is enough. */
+	for (i = 1; i < d->n_signing; i++)
+		if (memcmp(&d->signing_table[i], info, sizeof(*info)) == 0)
+			return i;
+	if (d->n_signing >= SIGNING_TABLE_MAX)
+		return 0;
+	d->signing_table[d->n_signing] = *info;
+	return d->n_signing++;
+}
+
+const struct signing_info *
+santad_signing_lookup(const struct santad *d, uint32_t ref)
+{
+	return ref && ref < d->n_signing ? &d->signing_table[ref] : NULL;
+}
+
+void
 santad_flush_decisions(struct santad *d)
 {
 	d->stats.flushes++;
+	d->n_signing = d->signing_table ? 1 : 0; /* no cached decision refers to them any more */
+	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
+	santad_count_package_rules(d);
 	decision_cache_flush(d->cache);
 	if (d->fan.fd >= 0)
 		fan_flush_ignore_marks(&d->fan);
 }
 
 int
-santad_find_binary_rule(struct santad *d, const struct policy *policy, const char *sha256_hex,
-			struct santa_rule_found *out)
+santad_find_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
+		 const char *identifier, struct santa_rule_found *out)
 {
 	size_t i;
 
@@ -61,7 +112,7 @@ santad_find_binary_rule(struct santad *d, const struct policy *policy, const cha
 	for (i = 0; i < policy->cfg.n_static_rules; i++) {
 		const struct santa_static_rule *r = &policy->cfg.static_rules[i];
 
-		if (r->rule_type == SANTA_RULE_TYPE_BINARY && strcmp(r->identifier, sha256_hex) == 0) {
+		if (r->rule_type == type && strcmp(r->identifier, identifier) == 0) {
 			out->type = r->rule_type;
 			out->policy = r->policy;
 			snprintf(out->custom_msg, sizeof(out->custom_msg), "%s",
@@ -71,7 +122,163 @@ santad_find_binary_rule(struct santad *d, const struct policy *policy, const cha
 			return 0;
 		}
 	}
-	return rules_db_lookup(d->rules, SANTA_RULE_TYPE_BINARY, sha256_hex, out);
+	return rules_db_lookup(d->rules, type, identifier, out);
+}
+
+int
+santad_find_binary_rule(struct santad *d, const struct policy *policy, const char *sha256_hex,
+			struct santa_rule_found *out)
+{
+	return santad_find_rule(d, policy, SANTA_RULE_TYPE_BINARY, sha256_hex, out);
+}
+
+static bool
+is_block(const struct santa_rule_found *rule)
+{
+	return rule->policy == SANTA_POLICY_BLOCKLIST || rule->policy == SANTA_POLICY_SILENT_BLOCKLIST;
+}
+
+/*
+ * The rule for one of a file's identifiers of one type: a file from an
+ * archive signed by several keys has several. A block rule for any of them
+ * wins over an allow rule for another, so that adding a signer to an
+ * archive can never undo a block. Returns the index of the identifier whose
+ * rule is in out, or -ENOENT.
+ */
+static int
+find_any_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
+	      const char *const *ids, size_t n, struct santa_rule_found *out)
+{
+	struct santa_rule_found found;
+	int which = -ENOENT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (santad_find_rule(d, policy, type, ids[i], &found) != 0 ||
+		    found.policy == SANTA_POLICY_REMOVE)
+			continue;
+		if (which < 0 || (is_block(&found) && !is_block(out))) {
+			*out = found;
+			which = (int)i;
+		}
+		if (which >= 0 && is_block(out))
+			break;
+	}
+	return which;
+}
+
+/* The key and archive behind identity's i-th certificate, for the log line. */
+static void
+describe_signer(const struct santa_pkg_identity *id, const char *certificate,
+		struct signing_info *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < id->n_archives; i++) {
+		const struct santa_apt_archive *a = id->archives[i];
+
+		for (j = 0; j < a->n_signers; j++) {
+			const struct santa_apt_signer *s = &a->signers[j];
+
+			if (certificate && strcmp(s->certificate, certificate) != 0)
+				continue;
+			snprintf(out->cert_sha256, sizeof(out->cert_sha256), "%s", s->certificate);
+			snprintf(out->cert_cn, sizeof(out->cert_cn), "%.*s", (int)sizeof(out->cert_cn) - 1, s->uid);
+			snprintf(out->team_id, sizeof(out->team_id), "%s", s->team_id);
+			snprintf(out->origin, sizeof(out->origin), "%.*s", (int)sizeof(out->origin) - 1, a->origin);
+			snprintf(out->suite, sizeof(out->suite), "%.*s", (int)sizeof(out->suite) - 1, a->suite);
+			return;
+		}
+	}
+}
+
+void
+santad_package_rules(struct santad *d, const struct policy *policy,
+		     const struct santa_pkg_identity *id, struct santa_rule_found rules[3],
+		     struct santa_decide_input *in, int which[3])
+{
+	const char *ids[SANTA_PKG_IDS_MAX];
+	size_t i;
+
+	for (i = 0; i < id->n_signing_ids; i++)
+		ids[i] = id->signing_ids[i];
+	which[0] = find_any_rule(d, policy, SANTA_RULE_TYPE_SIGNINGID, ids, id->n_signing_ids,
+				 &rules[0]);
+	in->signingid_rule = which[0] >= 0 ? &rules[0] : NULL;
+	for (i = 0; i < id->n_certificates; i++)
+		ids[i] = id->certificates[i];
+	which[1] = find_any_rule(d, policy, SANTA_RULE_TYPE_CERTIFICATE, ids, id->n_certificates,
+				 &rules[1]);
+	in->certificate_rule = which[1] >= 0 ? &rules[1] : NULL;
+	for (i = 0; i < id->n_team_ids; i++)
+		ids[i] = id->team_ids[i];
+	which[2] = find_any_rule(d, policy, SANTA_RULE_TYPE_TEAMID, ids, id->n_team_ids, &rules[2]);
+	in->teamid_rule = which[2] >= 0 ? &rules[2] : NULL;
+}
+
+/*
+ * Decides job again with the rules for its package identity, when a
+ * BINARY rule did not decide it and any package rule exists. The MD5 pass
+ * over the file costs a second read of bytes the hash just read (in the
+ * page cache), so it is paid only when a package rule could match.
+ */
+static void
+decide_by_package(struct exec_job *job, struct santa_decide_input *in)
+{
+	struct santad *d = job->daemon;
+	struct package_trust_snapshot *ref = NULL;
+	const struct santa_pkgtrust *trust;
+	struct santa_rule_found rules[3];
+	struct santa_pkg_identity *id = NULL;
+	const struct santa_dpkg_package *package;
+	enum santa_pkg_verdict v;
+	struct stat st;
+	int which[3];
+
+	if (!d->pkgtrust || atomic_load(&d->package_rules) == 0 || !job->trusted_file)
+		return;
+	trust = package_trust_acquire(d->pkgtrust,
+				      job->started_usec +
+					      (uint64_t)job->policy->cfg.decision_timeout_ms * 1000 / 2,
+				      &ref);
+	if (!trust || fstat(job->fd, &st) < 0)
+		goto out;
+	id = malloc(sizeof(*id));
+	if (!id)
+		goto out;
+	package = package_trust_recall(d->pkgtrust, ref, &job->key);
+	if (package) {
+		santa_pkgtrust_identity_of_package(trust, package, id);
+	} else {
+		v = santa_pkgtrust_identify_fd(trust, job->fd, &st, job->path, id, &package);
+		if (v != SANTA_PKG_VERIFIED) {
+			if (v != SANTA_PKG_NOT_PACKAGED)
+				atomic_fetch_add(&d->stats.package_unverified, 1);
+			goto out;
+		}
+		atomic_fetch_add(&d->stats.package_verified, 1);
+		package_trust_remember(d->pkgtrust, ref, &job->key, package);
+	}
+	job->signing.known = true;
+	if (id->n_signing_ids)
+		snprintf(job->signing.signing_id, sizeof(job->signing.signing_id), "%s",
+			 id->signing_ids[0]);
+	describe_signer(id, NULL, &job->signing);
+
+	santad_package_rules(d, job->policy, id, rules, in, which);
+	if (which[0] >= 0)
+		snprintf(job->signing.signing_id, sizeof(job->signing.signing_id), "%s",
+			 id->signing_ids[which[0]]);
+	if (which[1] >= 0)
+		describe_signer(id, id->certificates[which[1]], &job->signing);
+	santa_decide(in, &job->decision);
+	if (job->decision.reason == SANTA_REASON_TEAMID && which[2] >= 0)
+		snprintf(job->signing.team_id, sizeof(job->signing.team_id), "%s",
+			 id->team_ids[which[2]]);
+	in->signingid_rule = in->certificate_rule = in->teamid_rule = NULL;
+out:
+	free(id);
+	package_trust_release(d->pkgtrust, ref);
 }
 
 /* Answers the kernel for job unless someone already did. Returns true if this call did. */
@@ -251,6 +458,9 @@ exec_job_run(struct exec_job *job)
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
 			in.binary_rule = &rule;
 		santa_decide(&in, &job->decision);
+		if (!job->decision.from_rule &&
+		    job->decision.reason != SANTA_REASON_PENDING_TRANSITIVE)
+			decide_by_package(job, &in);
 		/* A used transitive rule lives on (expiry counts from the last use). */
 		if (job->decision.reason == SANTA_REASON_TRANSITIVE)
 			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());
@@ -359,7 +569,8 @@ record_set_args(struct exec_record *rec, const struct exec_args *args)
 static void
 log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum santa_mode mode,
 	 const struct santa_decision *decision, const uint8_t *sha256, bool decided_now,
-	 const struct exec_args *args, const struct santa_file_key *hold_key)
+	 const struct exec_args *args, const struct santa_file_key *hold_key,
+	 const struct signing_info *signing)
 {
 	struct exec_record *rec = calloc(1, sizeof(*rec));
 	struct timespec ts;
@@ -382,6 +593,8 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->uid = proc->uid;
 	rec->gid = proc->gid;
 	rec->mode = mode;
+	if (signing)
+		rec->signing = *signing;
 	snprintf(rec->path, sizeof(rec->path), "%s", path);
 	record_set_args(rec, args);
 	if (hold_key && decision->verdict == SANTA_VERDICT_ALLOW) {
@@ -529,7 +742,7 @@ on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 			d->timeouts_unlogged++;
 		}
 		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL,
-			 job->answer_fd == d->fan.fd ? &job->key : NULL);
+			 job->answer_fd == d->fan.fd ? &job->key : NULL, NULL);
 		/* Writers need not wait for a hash that now only fills the cache (guard_bytes). */
 		(void)fcntl(job->fd, F_SETLEASE, F_UNLCK);
 	}
@@ -562,6 +775,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			memset(&cached, 0, sizeof(cached));
 			cached.decision = job->decision;
 			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
+			cached.ref = santad_signing_intern(d, &job->signing);
 			decision_cache_insert(d->cache, &job->key, &cached);
 		} else if (job->hash_error == -ECANCELED || job->hash_error == -ETXTBSY) {
 			/*
@@ -584,7 +798,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			record_latency(d, job->answered_usec - job->started_usec);
 			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
 				 job->hash_error == 0 ? job->sha256 : NULL, true, NULL,
-				 job->answer_fd == d->fan.fd ? &job->key : NULL);
+				 job->answer_fd == d->fan.fd ? &job->key : NULL, &job->signing);
 		}
 		job_free(job);
 	}
@@ -762,7 +976,7 @@ santad_log_decision(struct santad *d, const char *path, const struct proc_info *
 		    const struct santa_decision *decision)
 {
 	count(d, decision);
-	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true, NULL, NULL);
+	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true, NULL, NULL, NULL);
 }
 
 /* Returns false when the line must wait: the exec was read before it finished. */
@@ -829,7 +1043,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 	d->stats.logged_without_asking++;
 	count(d, &cached.decision);
 	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256,
-		 false, &args, NULL);
+		 false, &args, NULL, santad_signing_lookup(d, cached.ref));
 	return true;
 }
 
@@ -905,7 +1119,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == d->fan.fd ? &key : NULL);
+			 answer_fd == d->fan.fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
 		close(fd);
 		return;
 	}

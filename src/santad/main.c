@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <syslog.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "santa/events_db.h"
 #include "santa/log.h"
 #include "santa/path.h"
+#include "package_trust.h"
 #include "santad.h"
 
 
@@ -223,6 +225,7 @@ reload(struct santad *d)
 	santad_loader_policy_changed(d);
 	santad_anon_exec_policy_changed(d);
 	event_log_reopen(d->elog);
+	package_trust_reload(d->pkgtrust);
 	santad_helpers_reconcile(d);
 	santad_gui_policy_changed(d);
 	santad_transitive_reconcile(d);
@@ -248,6 +251,18 @@ santad_rebuild_policy(struct santad *d)
 	santad_anon_exec_policy_changed(d);
 	santad_gui_policy_changed(d);
 	santad_transitive_reconcile(d);
+	return 0;
+}
+
+/* A new package-trust snapshot: what was decided under the old one is forgotten. */
+static int
+on_package_trust_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) == sizeof(n))
+		santad_flush_decisions(d);
 	return 0;
 }
 
@@ -310,6 +325,17 @@ run(struct santad *d)
 	r = make_state_dirs(d);
 	if (r < 0)
 		return r;
+	/*
+	 * First: reading dpkg's and apt's files takes a moment, and the first
+	 * execs at boot are packaged programs that must not be judged without it.
+	 */
+	if (d->cfg.enable_package_trust) {
+		r = package_trust_start(&d->cfg, &d->pkgtrust);
+		if (r < 0)
+			santa_log_errno(&d->log, LOG_ERR, r,
+					"Package trust not started: SIGNINGID, CERTIFICATE and TEAMID "
+					"rules will not match: %m");
+	}
 	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
 	if (r == -EBADMSG || r == -EPROTO || r == -EIO || r == -EACCES) {
 		/*
@@ -349,6 +375,7 @@ run(struct santad *d)
 	r = decision_cache_new((size_t)d->cfg.decision_cache_size, &d->cache);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
+	santad_count_package_rules(d);
 	/*
 	 * Opened even without SyncBaseURL: a SyncBaseURL added later and applied
 	 * by SIGHUP starts the sync service, and its events must have a place
@@ -374,6 +401,9 @@ run(struct santad *d)
 	r = santad_exec_start(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up decisions: %m");
+	if (d->pkgtrust)
+		(void)sd_event_add_io(d->event, NULL, package_trust_changed_fd(d->pkgtrust), EPOLLIN,
+				      on_package_trust_changed, d);
 	decision_limits(d, &limits);
 	r = hash_pool_start(&limits, &d->pool);
 	if (r < 0)
@@ -440,11 +470,14 @@ shutdown_daemon(struct santad *d)
 	d->log_barrier = NULL;
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
+	package_trust_stop(d->pkgtrust); /* after the workers: they hold its snapshots */
+	d->pkgtrust = NULL;
 	if (d->completion_fd >= 0)
 		santad_exec_stop(d);
 	event_log_stop(d->elog);
 	events_db_close(d->events);
 	decision_cache_free(d->cache);
+	free(d->signing_table);
 	policy_unref(d->policy);
 	sync_state_free(&d->sync);
 	rules_db_close(d->rules);

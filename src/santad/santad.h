@@ -30,6 +30,21 @@ enum record_kind {
 	RECORD_DELETE,
 };
 
+/*
+ * What a decision knew of the file's package identity (santa/pkgtrust.h),
+ * for the log line (cert_sha256, cert_cn, teamid) and the upload event
+ * (signing_id, team_id, signing_chain).
+ */
+struct signing_info {
+	bool known;
+	char cert_sha256[65];
+	char cert_cn[128];  /* the signing key's user ID */
+	char team_id[11];
+	char signing_id[140];
+	char origin[64];    /* the archive's Origin and Suite */
+	char suite[64];
+};
+
 struct exec_record {
 	struct exec_record *next;
 	enum record_kind kind;
@@ -50,6 +65,7 @@ struct exec_record {
 	char *args;        /* argv, NUL-separated (malloc'd), or NULL: not known */
 	size_t args_len;
 	bool args_truncated;
+	struct signing_info signing;
 	char path[PATH_MAX];
 };
 
@@ -153,6 +169,7 @@ struct exec_job {
 	uint64_t hash_bytes, hash_usec, answered_usec;
 	uint8_t sha256[SANTA_SHA256_LEN];
 	struct santa_decision decision;
+	struct signing_info signing;
 	char path[PATH_MAX];
 	bool timed_out;
 };
@@ -422,6 +439,16 @@ struct santad {
 	struct hash_pool *pool;
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */
+	struct package_trust *pkgtrust; /* NULL: EnablePackageTrust = false */
+	/*
+	 * The signing info of decisions in the cache, interned (loop thread):
+	 * a cached exec's line names the package identity its decision used.
+	 * Emptied with the cache. Entry 0 is "none".
+	 */
+	struct signing_info *signing_table;
+	uint32_t n_signing;
+	/* SIGNINGID, CERTIFICATE and TEAMID rules (database and static): none, no package lookups. */
+	_Atomic uint64_t package_rules;
 	struct file_changes *file_changes;
 	struct events_db *events; /* NULL only when events.db could not be opened */
 	struct ipc_listener *control; /* santad.sock */
@@ -461,6 +488,7 @@ struct santad {
 		uint64_t latency_sum_usec;
 		uint64_t hashes, hash_bytes, hash_usec;
 		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
+		_Atomic uint64_t package_verified, package_unverified; /* identities found, and refused (modified, ...) */
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
 		uint64_t syncs_ok, syncs_failed;
 		uint64_t flushes;
@@ -488,6 +516,26 @@ int santad_exec_start(struct santad *d);
 /* Frees what the decision machinery still holds; the workers must be stopped. */
 void santad_exec_stop(struct santad *d);
 /* Looks up rules for a SHA-256: static rules from the config first, then the database. */
+struct santa_pkg_identity;
+struct santa_decide_input;
+/*
+ * The SIGNINGID, CERTIFICATE and TEAMID rules for a package identity into
+ * in (rules[] holds them); which[] says which identifier of each type
+ * matched (-1: none). Where several match, a block rule wins.
+ */
+void santad_package_rules(struct santad *d, const struct policy *policy,
+			  const struct santa_pkg_identity *id, struct santa_rule_found rules[3],
+			  struct santa_decide_input *in, int which[3]);
+#define SIGNING_TABLE_MAX 4096
+/* The reference of info in the signing table (0: none, or the table is full). Loop thread. */
+uint32_t santad_signing_intern(struct santad *d, const struct signing_info *info);
+/* The info behind ref, or NULL. Loop thread. */
+const struct signing_info *santad_signing_lookup(const struct santad *d, uint32_t ref);
+/* How many SIGNINGID, CERTIFICATE and TEAMID rules exist (d->package_rules). Loop thread. */
+void santad_count_package_rules(struct santad *d);
+/* The rule of (type, identifier): static rules from the config first, then rules.db. 0 or -ENOENT. */
+int santad_find_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
+		     const char *identifier, struct santa_rule_found *out);
 int santad_find_binary_rule(struct santad *d, const struct policy *policy,
 			    const char *sha256_hex, struct santa_rule_found *out);
 /* Forgets every decision (userspace cache and kernel ignore marks). */

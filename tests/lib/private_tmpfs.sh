@@ -34,7 +34,8 @@ mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
 mount --make-private "$work/mnt"
 
 # The configuration lines every test shares: only the private mount is
-# watched; state, log and sockets live in $work. Tests add their own keys.
+# watched; state, log and sockets live in $work; no dpkg database (the
+# machine's packages are package_trust.sh's business). Tests add their own keys.
 santa_test_config() {
 	cat <<CONF
 WatchPaths = $work/mnt
@@ -44,6 +45,8 @@ EventsDBPath = $work/state/events.db
 SyncStatePath = $work/state/sync-state.json
 EventLogPath = $work/santa.log
 RunDirectory = $work/run
+PackageTrustDpkgDir = $work/no-dpkg
+PackageTrustAptListsDir = $work/no-apt-lists
 CONF
 }
 

@@ -1,4 +1,4 @@
-/* Santa's precedence: rule > blocked scope > allowed scope > mode; and the decision cache. */
+/* Santa's precedence: BINARY > SIGNINGID > CERTIFICATE > TEAMID > blocked scope > allowed scope > mode; and the decision cache. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,6 +110,66 @@ test_precedence(void **state)
 	assert_non_null(strstr(why, "AllowedPathRegex"));
 }
 
+/* The package rules, each beaten by the more specific one, all beating the scopes. */
+static void
+test_signing_precedence(void **state)
+{
+	struct santa_rule_found allow = { .policy = SANTA_POLICY_ALLOWLIST };
+	struct santa_rule_found block = { .policy = SANTA_POLICY_BLOCKLIST };
+	struct santa_rule_found removed = { .policy = SANTA_POLICY_REMOVE };
+	struct santa_rule_found compiler = { .policy = SANTA_POLICY_ALLOWLIST_COMPILER };
+	struct santa_scopes *scopes;
+	struct santa_decision d;
+	char why[256];
+	struct santa_decide_input in = { .path = "/tmp/x", .mode = SANTA_MODE_LOCKDOWN };
+
+	(void)state;
+	assert_int_equal(santa_scopes_new("/opt/ok/", "/tmp/", &scopes, why, sizeof(why)), 0);
+	in.scopes = scopes;
+
+	/* TEAMID alone beats the blocked scope. */
+	in.teamid_rule = &allow;
+	santa_decide(&in, &d);
+	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+	assert_int_equal(d.reason, SANTA_REASON_TEAMID);
+	assert_true(d.from_rule);
+	/* CERTIFICATE beats TEAMID. */
+	in.certificate_rule = &block;
+	santa_decide(&in, &d);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_int_equal(d.reason, SANTA_REASON_CERT);
+	/* SIGNINGID beats CERTIFICATE. */
+	in.signingid_rule = &allow;
+	santa_decide(&in, &d);
+	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
+	assert_int_equal(d.reason, SANTA_REASON_SIGNINGID);
+	/* BINARY beats them all. */
+	in.binary_rule = &block;
+	santa_decide(&in, &d);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_int_equal(d.reason, SANTA_REASON_BINARY);
+	/* A REMOVE record is no rule: the next level decides. */
+	in.binary_rule = &removed;
+	in.signingid_rule = &removed;
+	santa_decide(&in, &d);
+	assert_int_equal(d.reason, SANTA_REASON_CERT);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	/* A compiler named by its package is a compiler once transitive rules are on. */
+	in.signingid_rule = &compiler;
+	santa_decide(&in, &d);
+	assert_int_equal(d.reason, SANTA_REASON_SIGNINGID);
+	in.transitive_rules_enabled = true;
+	santa_decide(&in, &d);
+	assert_int_equal(d.reason, SANTA_REASON_COMPILER);
+	/* No rule at all: the scopes, then the mode. */
+	in.binary_rule = in.signingid_rule = in.certificate_rule = in.teamid_rule = NULL;
+	santa_decide(&in, &d);
+	assert_int_equal(d.reason, SANTA_REASON_SCOPE);
+	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+	assert_false(d.from_rule);
+	santa_scopes_free(scopes);
+}
+
 static void
 test_cache_hit_stale_flush_evict(void **state)
 {
@@ -154,6 +214,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_signing_precedence),
 		cmocka_unit_test(test_cache_hit_stale_flush_evict),
 	};
 

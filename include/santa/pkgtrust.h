@@ -1,0 +1,160 @@
+/*
+ * Package trust: the Linux counterpart of Santa's code-signing identities,
+ * built from the package system a Debian admin already trusts
+ * (docs/package-trust.md has the mapping and the reasoning).
+ *
+ *   dpkg_db   -- which installed package owns a file, and the MD5 dpkg
+ *                recorded for it at install time (status, info/PKG.md5sums,
+ *                diversions, the /usr merge)
+ *   pkgtrust  -- one immutable snapshot of dpkg's view and apt's archives
+ *                (santa/apt_archive.h), and the identity of an open file:
+ *                its SIGNINGID, CERTIFICATE and TEAMID identifiers
+ *
+ * A file has an identity only if it is the very file dpkg installed: a
+ * regular file owned by root, writable by nobody else, at the path dpkg
+ * lists for it, with the bytes dpkg recorded. Anything else is unknown.
+ */
+#ifndef SANTA_PKGTRUST_H
+#define SANTA_PKGTRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "santa/apt_archive.h"
+
+#define SANTA_PKG_NAME_MAX     128
+#define SANTA_PKG_VERSION_MAX  128
+#define SANTA_PKG_ARCH_MAX     32
+#define SANTA_PKG_ARCHIVES_MAX 4   /* archives kept per identity, best first */
+#define SANTA_PKG_IDS_MAX      16  /* identifiers of one type per identity */
+#define SANTA_DPKG_FILES_MAX   (4u << 20) /* executables indexed */
+#define SANTA_DPKG_PACKAGES_MAX 200000
+
+/* ---- dpkg's database ---- */
+
+struct santa_dpkg_paths {
+	const char *admindir; /* /var/lib/dpkg */
+	/*
+	 * Where dpkg's paths live: "" for the running system; a directory for
+	 * tests (paths are resolved under it and reported without it).
+	 */
+	const char *root;
+};
+
+struct santa_dpkg_package {
+	const char *name, *version, *arch; /* NUL-terminated, owned by the db */
+};
+
+struct santa_dpkg_db;
+
+/*
+ * Reads the installed packages (Status "install ok installed", or with
+ * triggers pending) and, for each, the files its md5sums lists that are
+ * executable regular files on disk now, keyed by their canonical path (the
+ * directory resolved as the kernel would: /bin/ls of an unmerged package is
+ * /usr/bin/ls on a merged system; a diverted file is found where the
+ * diversion put it). Returns 0 or -errno with why.
+ */
+int santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **out, char *why,
+		       size_t why_size);
+void santa_dpkg_db_free(struct santa_dpkg_db *db);
+
+/* A file dpkg installed: its package and the MD5 dpkg recorded. */
+struct santa_dpkg_file {
+	const struct santa_dpkg_package *package;
+	uint8_t md5[16];
+};
+
+/* The packages' records for canonical path (at most max; several packages may list one path). Returns how many. */
+size_t santa_dpkg_db_find(const struct santa_dpkg_db *db, const char *path,
+			  struct santa_dpkg_file *out, size_t max);
+
+/* Whether exactly this (name, version, arch) is installed. */
+bool santa_dpkg_db_installed(const struct santa_dpkg_db *db, const char *name, const char *version,
+			     const char *arch);
+
+/* Calls fn for every installed package; a negative return stops and is returned. */
+int santa_dpkg_db_foreach_package(const struct santa_dpkg_db *db,
+				  int (*fn)(const struct santa_dpkg_package *pkg, void *userdata),
+				  void *userdata);
+
+struct santa_dpkg_db_stats {
+	size_t packages, files, md5sums_missing, diversions, memory_bytes;
+	bool no_status; /* admindir has no status file: no dpkg, no packages */
+};
+void santa_dpkg_db_stats(const struct santa_dpkg_db *db, struct santa_dpkg_db_stats *out);
+
+/* ---- the trust snapshot ---- */
+
+struct santa_pkgtrust_paths {
+	struct santa_dpkg_paths dpkg;
+	struct santa_apt_paths apt;
+};
+
+struct santa_pkgtrust;
+
+/* Loads dpkg's and apt's views into one snapshot. Returns 0 or -errno with why. */
+int santa_pkgtrust_load(const struct santa_pkgtrust_paths *paths, struct santa_pkgtrust **out,
+			char *why, size_t why_size);
+void santa_pkgtrust_free(struct santa_pkgtrust *t);
+
+/* What a file is, in the words of Santa's signing rules. */
+struct santa_pkg_identity {
+	char package[SANTA_PKG_NAME_MAX];
+	char version[SANTA_PKG_VERSION_MAX];
+	char arch[SANTA_PKG_ARCH_MAX];
+	const struct santa_apt_archive *archives[SANTA_PKG_ARCHIVES_MAX]; /* in the snapshot */
+	size_t n_archives; /* 0: dpkg installed it, but no archive apt trusts lists this version */
+	/* "platform:coreutils" or "D6350947F8:coreutils", as SIGNINGID rules name it. */
+	char signing_ids[SANTA_PKG_IDS_MAX][SANTA_TEAMID_LEN + 1 + SANTA_PKG_NAME_MAX];
+	size_t n_signing_ids;
+	char certificates[SANTA_PKG_IDS_MAX][65];
+	size_t n_certificates;
+	char team_ids[SANTA_PKG_IDS_MAX][SANTA_TEAMID_LEN + 1];
+	size_t n_team_ids;
+};
+
+/* Why a file has no identity (santactl fileinfo and the event log say it). */
+enum santa_pkg_verdict {
+	SANTA_PKG_VERIFIED = 0,   /* identity filled (maybe without archives) */
+	SANTA_PKG_NOT_PACKAGED,   /* no installed package lists this path */
+	SANTA_PKG_NOT_ROOT_OWNED, /* owner not root, or writable by group/others, or not a regular file */
+	SANTA_PKG_MODIFIED,       /* the bytes differ from dpkg's record */
+	SANTA_PKG_UNREADABLE,     /* the file could not be read */
+};
+const char *santa_pkg_verdict_to_string(enum santa_pkg_verdict v);
+
+/*
+ * The identity of the open file fd (st: its fstat; path: its canonical path
+ * as the kernel names it). Reads the whole file through fd with pread (MD5,
+ * compared with dpkg's record) unless the ownership checks fail first.
+ * Returns the verdict; out (and *package, when not NULL: the package record,
+ * valid as long as t) is filled only for SANTA_PKG_VERIFIED.
+ */
+enum santa_pkg_verdict santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd,
+						   const struct stat *st, const char *path,
+						   struct santa_pkg_identity *out,
+						   const struct santa_dpkg_package **package);
+
+/* The identity of a package of t (one identify_fd returned): no file is read. */
+void santa_pkgtrust_identity_of_package(const struct santa_pkgtrust *t,
+					const struct santa_dpkg_package *package,
+					struct santa_pkg_identity *out);
+
+/*
+ * The same without reading: the caller already knows the file's bytes are
+ * dpkg's (a verified file whose key has not changed). Returns 0, -ENOENT.
+ */
+int santa_pkgtrust_identity_of(const struct santa_pkgtrust *t, const char *path,
+			       const uint8_t md5[16], struct santa_pkg_identity *out);
+
+struct santa_pkgtrust_stats {
+	struct santa_dpkg_db_stats dpkg;
+	struct santa_apt_index_stats apt;
+	size_t packages_with_archive; /* installed packages some trusted archive lists */
+};
+void santa_pkgtrust_stats(const struct santa_pkgtrust *t, struct santa_pkgtrust_stats *out);
+
+#endif

@@ -1,0 +1,419 @@
+/*
+ * The package-trust loader thread: loads the snapshot at start, then waits
+ * on inotify for dpkg, apt or a keyring to change and loads a new one once
+ * the change has settled. Loading a desktop's worth of packages takes about
+ * a second of reading; no exec waits for it except the very first ones at
+ * start (package_trust_acquire), which must not be judged without it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "package_trust.h"
+#include "santa/clock.h"
+#include "santa/policy.h"
+
+/* A burst of changes (an apt run) is loaded once, after this much quiet... */
+#define SETTLE_MSEC 500
+/* ...but never later than this after it began. */
+#define SETTLE_MAX_MSEC 10000
+#define KEYRINGS_MAX 64
+
+/* Direct-mapped: a collision forgets the older file, which then costs one MD5 pass again. */
+#define VERIFIED_SLOTS 16384
+
+struct verified_file {
+	struct santa_file_key key;
+	const struct santa_dpkg_package *package; /* NULL: empty slot */
+};
+
+struct package_trust_snapshot {
+	struct santa_pkgtrust *trust;
+	unsigned int refs; /* under pt->lock; the one in force holds one */
+	struct verified_file *verified; /* VERIFIED_SLOTS, allocated at the first file; under pt->lock */
+};
+
+struct package_trust {
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t loaded_cond;
+	struct package_trust_snapshot *current;
+	bool first_done, stopping, reload_asked;
+	int wake_fd; /* eventfd: stop or reload */
+	int changed_fd; /* eventfd: a new snapshot is in force */
+	int inotify_fd;
+	struct package_trust_status status;
+
+	char admindir[PATH_MAX], lists_dir[PATH_MAX];
+	char *keyrings[KEYRINGS_MAX + 1], *platform[KEYRINGS_MAX + 1];
+};
+
+static void
+snapshot_unref_locked(struct package_trust_snapshot *s)
+{
+	if (s && --s->refs == 0) {
+		santa_pkgtrust_free(s->trust);
+		free(s->verified);
+		free(s);
+	}
+}
+
+static void
+load(struct package_trust *pt)
+{
+	struct santa_pkgtrust_paths paths = {
+		.dpkg = { .admindir = pt->admindir, .root = "" },
+		.apt = { .lists_dir = pt->lists_dir,
+			 .keyrings = (const char *const *)pt->keyrings,
+			 .platform_keyrings = (const char *const *)pt->platform },
+	};
+	struct package_trust_snapshot *s = calloc(1, sizeof(*s)), *old = NULL;
+	uint64_t t0 = santa_mono_usec();
+	char why[512] = "";
+	int r = -ENOMEM;
+
+	if (s)
+		r = santa_pkgtrust_load(&paths, &s->trust, why, sizeof(why));
+	pthread_mutex_lock(&pt->lock);
+	pt->status.load_usec = santa_mono_usec() - t0;
+	if (r == 0) {
+		s->refs = 1;
+		old = pt->current;
+		pt->current = s;
+		s = NULL;
+		pt->status.loaded = true;
+		pt->status.generation++;
+		pt->status.loaded_at = (int64_t)time(NULL);
+		pt->status.error[0] = '\0';
+		santa_pkgtrust_stats(pt->current->trust, &pt->status.stats);
+	} else {
+		/* The snapshot in force (if any) stays: a half-written dpkg status is retried at the next change. */
+		snprintf(pt->status.error, sizeof(pt->status.error), "%s",
+			 why[0] ? why : strerror(-r));
+	}
+	snapshot_unref_locked(old);
+	if (r == 0) {
+		uint64_t one = 1;
+
+		if (write(pt->changed_fd, &one, sizeof(one)) < 0) {
+			/* Only a full counter fails: the loop has a flush to do already. */
+		}
+	}
+	pt->first_done = true;
+	pthread_cond_broadcast(&pt->loaded_cond);
+	pthread_mutex_unlock(&pt->lock);
+	free(s);
+}
+
+static void
+watch(struct package_trust *pt, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (!path || !*path)
+		return;
+	snprintf(dir, sizeof(dir), "%s", path);
+	/* A keyring file is watched through its directory: apt replaces files by rename. */
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		slash = strrchr(dir, '/');
+		if (!slash)
+			return;
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	}
+	(void)inotify_add_watch(pt->inotify_fd, dir,
+				IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
+}
+
+static bool
+drain(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
+
+static void *
+loader_main(void *arg)
+{
+	struct package_trust *pt = arg;
+	size_t i;
+
+	load(pt);
+	watch(pt, pt->admindir);
+	watch(pt, pt->lists_dir);
+	for (i = 0; pt->keyrings[i]; i++)
+		watch(pt, pt->keyrings[i]);
+	for (i = 0; pt->platform[i]; i++)
+		watch(pt, pt->platform[i]);
+
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = pt->wake_fd, .events = POLLIN },
+					 { .fd = pt->inotify_fd, .events = POLLIN } };
+		bool changed = false, stop, asked;
+		uint64_t began;
+
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents)
+			drain(pt->wake_fd);
+		if (fds[1].revents)
+			changed = drain(pt->inotify_fd);
+		pthread_mutex_lock(&pt->lock);
+		stop = pt->stopping;
+		asked = pt->reload_asked;
+		pt->reload_asked = false;
+		pthread_mutex_unlock(&pt->lock);
+		if (stop)
+			break;
+		if (changed && !asked) {
+			/* Wait for the burst to end: dpkg rewrites status many times in one run. */
+			began = santa_mono_usec();
+			while (santa_mono_usec() - began < SETTLE_MAX_MSEC * 1000ULL) {
+				struct pollfd quiet[2] = { { .fd = pt->wake_fd, .events = POLLIN },
+							   { .fd = pt->inotify_fd, .events = POLLIN } };
+
+				if (poll(quiet, 2, SETTLE_MSEC) <= 0)
+					break;
+				if (quiet[0].revents)
+					break; /* stop or reload: handled below */
+				drain(pt->inotify_fd);
+			}
+			pthread_mutex_lock(&pt->lock);
+			stop = pt->stopping;
+			pthread_mutex_unlock(&pt->lock);
+			if (stop)
+				break;
+		}
+		if (changed || asked)
+			load(pt);
+	}
+	return NULL;
+}
+
+static int
+copy_list(char **dst, const struct santa_strv *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n && i < KEYRINGS_MAX; i++) {
+		dst[i] = strdup(src->items[i]);
+		if (!dst[i])
+			return -ENOMEM;
+	}
+	dst[i] = NULL;
+	return 0;
+}
+
+int
+package_trust_start(const struct santa_config *cfg, struct package_trust **out)
+{
+	struct package_trust *pt = calloc(1, sizeof(*pt));
+	int r;
+
+	*out = NULL;
+	if (!pt)
+		return -ENOMEM;
+	pthread_mutex_init(&pt->lock, NULL);
+	pthread_cond_init(&pt->loaded_cond, NULL);
+	pt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pt->changed_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pt->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (pt->wake_fd < 0 || pt->changed_fd < 0 || pt->inotify_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	snprintf(pt->admindir, sizeof(pt->admindir), "%s", cfg->package_trust_dpkg_dir);
+	snprintf(pt->lists_dir, sizeof(pt->lists_dir), "%s", cfg->package_trust_apt_lists_dir);
+	r = copy_list(pt->keyrings, &cfg->package_trust_keyrings);
+	if (r == 0)
+		r = copy_list(pt->platform, &cfg->package_trust_platform_keyrings);
+	if (r < 0)
+		goto fail;
+	r = -pthread_create(&pt->thread, NULL, loader_main, pt);
+	if (r < 0)
+		goto fail;
+	pt->thread_started = true;
+	*out = pt;
+	return 0;
+fail:
+	package_trust_stop(pt);
+	return r;
+}
+
+static void
+wake(struct package_trust *pt)
+{
+	uint64_t one = 1;
+
+	if (write(pt->wake_fd, &one, sizeof(one)) < 0) {
+		/* The counter is full: the thread is already due to wake. */
+	}
+}
+
+void
+package_trust_stop(struct package_trust *pt)
+{
+	size_t i;
+
+	if (!pt)
+		return;
+	if (pt->thread_started) {
+		pthread_mutex_lock(&pt->lock);
+		pt->stopping = true;
+		pthread_mutex_unlock(&pt->lock);
+		wake(pt);
+		pthread_join(pt->thread, NULL);
+	}
+	pthread_mutex_lock(&pt->lock);
+	snapshot_unref_locked(pt->current);
+	pt->current = NULL;
+	pthread_mutex_unlock(&pt->lock);
+	if (pt->wake_fd >= 0)
+		close(pt->wake_fd);
+	if (pt->changed_fd >= 0)
+		close(pt->changed_fd);
+	if (pt->inotify_fd >= 0)
+		close(pt->inotify_fd);
+	for (i = 0; pt->keyrings[i]; i++)
+		free(pt->keyrings[i]);
+	for (i = 0; pt->platform[i]; i++)
+		free(pt->platform[i]);
+	pthread_cond_destroy(&pt->loaded_cond);
+	pthread_mutex_destroy(&pt->lock);
+	free(pt);
+}
+
+const struct santa_pkgtrust *
+package_trust_acquire(struct package_trust *pt, uint64_t deadline_usec,
+		      struct package_trust_snapshot **ref)
+{
+	struct package_trust_snapshot *s = NULL;
+
+	*ref = NULL;
+	if (!pt)
+		return NULL;
+	pthread_mutex_lock(&pt->lock);
+	while (!pt->first_done && !pt->stopping) {
+		uint64_t now = santa_mono_usec();
+		struct timespec ts;
+
+		if (now >= deadline_usec)
+			break;
+		/* The condition variable runs on CLOCK_REALTIME: wait in short steps of the monotonic budget. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)((deadline_usec - now > 50000 ? 50000 : deadline_usec - now) * 1000);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&pt->loaded_cond, &pt->lock, &ts);
+	}
+	s = pt->current;
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&pt->lock);
+	*ref = s;
+	return s ? s->trust : NULL;
+}
+
+void
+package_trust_release(struct package_trust *pt, struct package_trust_snapshot *ref)
+{
+	if (!pt || !ref)
+		return;
+	pthread_mutex_lock(&pt->lock);
+	snapshot_unref_locked(ref);
+	pthread_mutex_unlock(&pt->lock);
+}
+
+int
+package_trust_changed_fd(struct package_trust *pt)
+{
+	return pt->changed_fd;
+}
+
+static size_t
+slot_of(const struct santa_file_key *key)
+{
+	uint64_t h = (uint64_t)key->dev * 0x9e3779b97f4a7c15ULL ^ (uint64_t)key->ino;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h >> 32) & (VERIFIED_SLOTS - 1);
+}
+
+void
+package_trust_remember(struct package_trust *pt, struct package_trust_snapshot *ref,
+		       const struct santa_file_key *key, const struct santa_dpkg_package *package)
+{
+	struct verified_file *v;
+
+	if (!pt || !ref || !package)
+		return;
+	pthread_mutex_lock(&pt->lock);
+	if (!ref->verified)
+		ref->verified = calloc(VERIFIED_SLOTS, sizeof(*ref->verified));
+	if (ref->verified) {
+		v = &ref->verified[slot_of(key)];
+		v->key = *key;
+		v->package = package;
+	}
+	pthread_mutex_unlock(&pt->lock);
+}
+
+const struct santa_dpkg_package *
+package_trust_recall(struct package_trust *pt, struct package_trust_snapshot *ref,
+		     const struct santa_file_key *key)
+{
+	const struct santa_dpkg_package *package = NULL;
+	const struct verified_file *v;
+
+	if (!pt || !ref)
+		return NULL;
+	pthread_mutex_lock(&pt->lock);
+	if (ref->verified) {
+		v = &ref->verified[slot_of(key)];
+		/* The same file with the same times and size: the bytes dpkg's MD5 matched. */
+		if (v->package && santa_file_key_equal(&v->key, key))
+			package = v->package;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	return package;
+}
+
+void
+package_trust_reload(struct package_trust *pt)
+{
+	if (!pt)
+		return;
+	pthread_mutex_lock(&pt->lock);
+	pt->reload_asked = true;
+	pthread_mutex_unlock(&pt->lock);
+	wake(pt);
+}
+
+void
+package_trust_status(struct package_trust *pt, struct package_trust_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!pt)
+		return;
+	pthread_mutex_lock(&pt->lock);
+	*out = pt->status;
+	pthread_mutex_unlock(&pt->lock);
+}

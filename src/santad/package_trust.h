@@ -1,0 +1,72 @@
+/*
+ * santad's package trust (docs/package-trust.md): the snapshot of dpkg's and
+ * apt's views that gives a packaged program its SIGNINGID, CERTIFICATE and
+ * TEAMID identifiers, loaded and kept current by a thread of its own.
+ *
+ * Threads: the loader thread reads dpkg's and apt's files (never the loop,
+ * never a hash worker) and watches them with inotify; a change is loaded
+ * into a new snapshot, swapped in whole. Workers take a reference to the
+ * snapshot in force, so an exec is decided against one consistent view.
+ */
+#ifndef SANTAD_PACKAGE_TRUST_H
+#define SANTAD_PACKAGE_TRUST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "santa/config.h"
+#include "santa/pkgtrust.h"
+
+struct package_trust;
+struct package_trust_snapshot;
+
+/* Starts the loader thread on cfg's paths (copied). Returns 0 or -errno. */
+int package_trust_start(const struct santa_config *cfg, struct package_trust **out);
+/* Stops the thread and frees everything once no snapshot is held. */
+void package_trust_stop(struct package_trust *pt);
+
+/*
+ * The snapshot in force, referenced. Before the first load finishes, waits
+ * for it until deadline_usec (santa_mono_usec clock): at boot the first
+ * programs are packaged ones and must not be judged without it. NULL: none
+ * (not loaded by then, or the load failed).
+ */
+const struct santa_pkgtrust *package_trust_acquire(struct package_trust *pt,
+						   uint64_t deadline_usec,
+						   struct package_trust_snapshot **ref);
+void package_trust_release(struct package_trust *pt, struct package_trust_snapshot *ref);
+
+/*
+ * Readable (an eventfd: read it to reset) after each snapshot swapped in:
+ * decisions made under the previous one must be forgotten, allowed files'
+ * ignore marks included, or a removed package's programs would still run.
+ */
+int package_trust_changed_fd(struct package_trust *pt);
+
+/*
+ * Files verified under a snapshot, by their key (dev, ino, mtime, ctime,
+ * size): a decision after a flush finds the package again without reading
+ * the file for its MD5. Forgotten with the snapshot. recall returns NULL
+ * when key is not remembered (or was replaced by another file's).
+ */
+struct santa_file_key;
+void package_trust_remember(struct package_trust *pt, struct package_trust_snapshot *ref,
+			    const struct santa_file_key *key, const struct santa_dpkg_package *package);
+const struct santa_dpkg_package *package_trust_recall(struct package_trust *pt,
+						      struct package_trust_snapshot *ref,
+						      const struct santa_file_key *key);
+
+/* Asks the thread to load again now (SIGHUP). */
+void package_trust_reload(struct package_trust *pt);
+
+struct package_trust_status {
+	bool loaded;
+	uint64_t generation;  /* snapshots loaded so far */
+	uint64_t load_usec;   /* how long the last load took */
+	int64_t loaded_at;    /* Unix seconds */
+	char error[512];      /* the last load's failure, "" if none */
+	struct santa_pkgtrust_stats stats;
+};
+void package_trust_status(struct package_trust *pt, struct package_trust_status *out);
+
+#endif

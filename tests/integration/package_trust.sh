@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Package trust end to end (docs/package-trust.md): santad in LOCKDOWN on a
+# private tmpfs, with a dpkg database and apt lists of the test's own making
+# (an archive signed by a key made here with gpg), so that SIGNINGID,
+# CERTIFICATE and TEAMID rules have packaged programs to match. Checks the
+# precedence (BINARY > SIGNINGID > CERTIFICATE > TEAMID), that a modified or
+# user-owned copy of a packaged program is unknown, that an archive with a
+# forged signature gives no identity, that a package installed while santad
+# runs is trusted without a restart and a removed one no longer is, and what
+# santactl fileinfo and status show.
+# usage: package_trust.sh SANTAD SANTACTL   (as root)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+source "$(dirname "$0")/../lib/wait.sh"
+mnt=$work/mnt
+chmod 0755 "$work" # nobody runs the programs on the tmpfs below it
+
+failures=0
+pass() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; failures=$((failures + 1)); }
+
+command -v gpg > /dev/null || { echo "gpg is needed (scripts/install-deps.sh installs it)"; exit 1; }
+
+# ---- the installation: programs on the watched tmpfs, dpkg's records of them ----
+dpkg=$work/dpkg
+lists=$work/lists
+keys=$work/keys
+mkdir -p "$dpkg/info" "$lists" "$keys" "$mnt/usr/bin" "$mnt/home/user"
+chmod 0755 "$mnt/usr" "$mnt/usr/bin" "$mnt/home"
+install -m 0755 /bin/true "$mnt/usr/bin/tool"      # package santa-tool
+install -m 0755 /bin/echo "$mnt/usr/bin/other"     # package santa-other, same archive
+install -m 0755 /bin/pwd "$mnt/usr/bin/rogue"      # package santa-rogue, forged archive
+install -m 0755 /bin/ls "$mnt/usr/bin/later"       # package santa-later, installed later
+rel() { echo "${1#/}"; }
+md5line() { echo "$(md5sum < "$1" | cut -d' ' -f1)  $(rel "$1")"; }
+md5line "$mnt/usr/bin/tool" > "$dpkg/info/santa-tool.md5sums"
+md5line "$mnt/usr/bin/other" > "$dpkg/info/santa-other:amd64.md5sums"
+md5line "$mnt/usr/bin/rogue" > "$dpkg/info/santa-rogue.md5sums"
+md5line "$mnt/usr/bin/later" > "$dpkg/info/santa-later.md5sums"
+: > "$dpkg/diversions"
+status_entry() { # NAME VERSION
+	printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\nDescription: test\n\n' "$1" "$2"
+}
+{ status_entry santa-tool 1.0-1; status_entry santa-other 2.0; status_entry santa-rogue 1.0; } > "$dpkg/status"
+
+# ---- the archives: one signed by the test key, one whose signature is forged ----
+export GNUPGHOME=$work/gnupg
+mkdir -m 0700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Santa Test Archive <archive@example.test>' rsa3072 sign never 2> /dev/null
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Santa Other Key <other@example.test>' ed25519 sign never 2> /dev/null
+fpr_of() { gpg --with-colons --fingerprint "$1" | awk -F: '/^fpr:/ { print $10; exit }'; }
+archive_fpr=$(fpr_of archive@example.test)
+other_fpr=$(fpr_of other@example.test)
+gpg --batch --export "$archive_fpr" > "$keys/archive.gpg"
+team_id=${archive_fpr: -10}
+# CERTIFICATE: SHA-256 over the key packet as its v4 fingerprint hashes it (0x99, length, body).
+certificate=$(python3 - "$keys/archive.gpg" <<'PY'
+import hashlib, sys
+data = open(sys.argv[1], "rb").read()
+tag = data[0]
+if tag & 0x40:  # new format
+    l = data[1]
+    if l < 192: hdr, ln = 2, l
+    elif l < 224: hdr, ln = 3, ((l - 192) << 8) + data[2] + 192
+    else: hdr, ln = 6, int.from_bytes(data[2:6], "big")
+else:
+    lt = tag & 3
+    hdr = 1 + (1, 2, 4)[lt]
+    ln = int.from_bytes(data[1:hdr], "big")
+body = data[hdr:hdr + ln]
+print(hashlib.sha256(b"\x99" + len(body).to_bytes(2, "big") + body).hexdigest())
+PY
+)
+# The forged archive is signed by the other key, which is not in any trusted keyring.
+make_archive() { # PREFIX KEYFPR ORIGIN PACKAGES...
+	local prefix=$1 key=$2 origin=$3 p
+	shift 3
+	{
+		for p in "$@"; do
+			printf 'Package: %s\nVersion: %s\nArchitecture: amd64\nFilename: pool/%s.deb\nSize: 1\n\n' "${p%%=*}" "${p#*=}" "${p%%=*}"
+		done
+	} > "$work/Packages"
+	{
+		printf 'Origin: %s\nLabel: %s\nSuite: stable\nCodename: testing-santa\nDate: Mon, 07 Dec 2026 00:00:00 UTC\nArchitectures: amd64\nComponents: main\nSHA256:\n' "$origin" "$origin"
+		printf ' %s %s main/binary-amd64/Packages\n' "$(sha256sum < "$work/Packages" | cut -d' ' -f1)" "$(stat -c %s "$work/Packages")"
+	} > "$work/Release"
+	gpg --batch --yes --quiet --local-user "$key" --clearsign -o "$lists/${prefix}_InRelease" "$work/Release"
+	cp "$work/Packages" "$lists/${prefix}_main_binary-amd64_Packages"
+}
+make_archive test.example_debian_dists_stable "$archive_fpr" "Santa Test" \
+	santa-tool=1.0-1 santa-other=2.0 santa-later=3.0
+make_archive rogue.example_debian_dists_stable "$other_fpr" "Santa Test" santa-rogue=1.0
+chmod -R go-w "$work/dpkg" "$lists" "$keys"
+
+tool_sha=$(sha256sum < "$mnt/usr/bin/tool" | cut -d' ' -f1)
+
+santa_write_config LOCKDOWN "DecisionTimeoutMs = 5000" \
+	"PackageTrustDpkgDir = $dpkg" "PackageTrustAptListsDir = $lists" \
+	"PackageTrustKeyrings = $keys" "PackageTrustPlatformKeyrings = $keys/none.gpg"
+export SANTA_CONFIG=$work/santa.conf
+santa_start_santad "$santad"
+
+ran() { "$@" > /dev/null 2>&1; }
+as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+denied() { # PATH: the exec failed with EPERM
+	local out
+	if out=$("$1" 2>&1 < /dev/null); then return 1; fi
+	case "$out" in *"Operation not permitted"*) return 0 ;; *) echo "($out)"; return 1 ;; esac
+}
+in_log() { grep -qF -- "$1" "$work/santa.log" 2> /dev/null; }
+line_for() { wait_until 20 in_log "$1" && grep -F -- "$1" "$work/santa.log" | tail -n 1; }
+rule() { "$santactl" rule "$@" > /dev/null; }
+status_json() { "$santactl" status --json; }
+pkg_field() { status_json | python3 -c "import json,sys; print(json.load(sys.stdin)['package_trust']['$1'])"; }
+
+loaded() { [ "$(pkg_field loaded)" = True ]; }
+wait_until 60 loaded || fail "package trust never loaded: $(pkg_field error)"
+[ "$(pkg_field packages)" = 3 ] && [ "$(pkg_field packages_with_archive)" = 2 ] &&
+	[ "$(pkg_field archives)" = 1 ] && [ "$(pkg_field archives_unsigned)" = 1 ] &&
+	pass "status: 3 packages, 2 in the signed archive, the forged archive not trusted" ||
+	fail "status package trust: $(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["package_trust"])')"
+
+# No package rule: LOCKDOWN blocks the packaged programs as unknown.
+denied "$mnt/usr/bin/tool" && pass "no rule: a packaged program is unknown in LOCKDOWN" ||
+	fail "no rule: tool was not denied"
+
+# SIGNINGID: TEAMID:package, as Santa's TEAMID:signing.id.
+# santactl reads the identifier from the file, as Santa reads it from a signature.
+rule --allow --signingid --path "$mnt/usr/bin/tool"
+out=$("$santactl" rule --check --signingid --identifier "$team_id:santa-tool")
+[ "$out" = "Allowed (SigningID)" ] && pass "rule --signingid --path: the rule is $team_id:santa-tool" ||
+	fail "rule --signingid --path did not add $team_id:santa-tool: $out"
+ran "$mnt/usr/bin/tool" && pass "SIGNINGID $team_id:santa-tool allows tool" || fail "SIGNINGID rule did not allow tool"
+ran as_user "$mnt/usr/bin/tool" && pass "... for every user" || fail "SIGNINGID rule did not allow tool for nobody"
+# Both lines, the decision's and the cached exec's (the kernel no longer asks), name the key.
+signed_line="decision=ALLOW|reason=SIGNINGID|sha256=$tool_sha|cert_sha256=$certificate|cert_cn=Santa Test Archive <archive@example.test>|teamid=$team_id|pid="
+two_lines() { [ "$(grep -cF -- "$signed_line" "$work/santa.log")" -ge 2 ]; }
+if wait_until 20 two_lines; then
+	pass "log lines (decided and cached): reason=SIGNINGID with cert_sha256, cert_cn and teamid"
+else
+	fail "SIGNINGID log lines: $(grep -F "path=$mnt/usr/bin/tool" "$work/santa.log") (want cert $certificate)"
+fi
+denied "$mnt/usr/bin/other" && pass "another package of that archive is still unknown" ||
+	fail "other was not denied with only tool's SIGNINGID rule"
+
+# TEAMID: every package of archives signed by that key.
+rule --allow --teamid --identifier "$team_id"
+ran "$mnt/usr/bin/other" && pass "TEAMID $team_id allows every package of the archive" || fail "TEAMID rule did not allow other"
+line=$(line_for "reason=TEAMID") || line=
+case "$line" in *"decision=ALLOW|reason=TEAMID|"*"teamid=$team_id|"*"path=$mnt/usr/bin/other"*) pass "log line: reason=TEAMID" ;;
+*) fail "TEAMID log line: '$line'" ;; esac
+
+# CERTIFICATE beats TEAMID; SIGNINGID beats CERTIFICATE; BINARY beats SIGNINGID.
+rule --block --certificate --identifier "$certificate"
+denied "$mnt/usr/bin/other" && pass "CERTIFICATE block beats the TEAMID allow" || fail "CERTIFICATE block did not beat TEAMID"
+line=$(line_for "decision=DENY|reason=CERT|") || line=
+case "$line" in *"|cert_sha256=$certificate|"*"path=$mnt/usr/bin/other"*) pass "log line: reason=CERT naming the certificate" ;;
+*) fail "CERT log line: '$line'" ;; esac
+ran "$mnt/usr/bin/tool" && pass "SIGNINGID allow beats the CERTIFICATE block" || fail "SIGNINGID did not beat CERTIFICATE"
+rule --block --identifier "$tool_sha"
+denied "$mnt/usr/bin/tool" && pass "BINARY block beats the SIGNINGID allow" || fail "BINARY did not beat SIGNINGID"
+rule --remove --identifier "$tool_sha"
+rule --remove --certificate --identifier "$certificate"
+
+# Not the bytes dpkg installed: unknown, whatever the package rules say.
+cp "$mnt/usr/bin/tool" "$work/tool.orig"
+printf 'x' >> "$mnt/usr/bin/tool"
+denied "$mnt/usr/bin/tool" && pass "modified packaged program (one byte appended) is unknown" ||
+	fail "a modified packaged program ran"
+install -m 0755 "$work/tool.orig" "$mnt/usr/bin/tool"
+ran "$mnt/usr/bin/tool" && pass "restored bytes are trusted again" || fail "restored tool denied"
+# A user's copy: same bytes, not root's, not at dpkg's path.
+chown 65534:65534 "$mnt/home/user"
+as_user cp "$mnt/usr/bin/tool" "$mnt/home/user/tool"
+out=$(as_user "$mnt/home/user/tool" 2>&1) && fail "nobody's copy of a packaged program ran" || {
+	case "$out" in *"Operation not permitted"*) pass "a user's copy of a packaged program is unknown (denied)" ;;
+	*) fail "nobody's copy failed, not with EPERM: $out" ;; esac; }
+# Group-writable: anyone in the group could have written it.
+chmod 0775 "$mnt/usr/bin/other"
+denied "$mnt/usr/bin/other" && pass "a group-writable packaged program is unknown" || fail "group-writable other ran"
+chmod 0755 "$mnt/usr/bin/other"
+[ "$(pkg_field unverified)" -ge 1 ] && pass "status counts refused files" || fail "status unverified count: $(pkg_field unverified)"
+
+# An archive whose signature is not by a trusted key gives no identity.
+rule --allow --teamid --identifier "${other_fpr: -10}"
+denied "$mnt/usr/bin/rogue" && pass "a package from an archive without a good signature is unknown" ||
+	fail "rogue ran: its archive's signature is not by a trusted key"
+
+# fileinfo shows the package chain, and the decision santad would make.
+fi_json=$("$santactl" fileinfo --json "$mnt/usr/bin/tool")
+if python3 - "$fi_json" "$team_id" "$certificate" "$archive_fpr" <<'PY'
+import json, sys
+info = json.loads(sys.argv[1])[0]
+team, cert, fpr = sys.argv[2:5]
+chain = info["Signing Chain"][0]
+assert info["Team ID"] == team, info
+assert info["Signing ID"] == team + ":santa-tool", info
+assert info["Package"] == "santa-tool 1.0-1 (amd64)", info
+assert info["Rule"] == "Allowed (SigningID)", info
+assert chain["SHA-256"] == cert and chain["SHA-1"] == fpr, chain
+assert chain["Common Name"] == "Santa Test Archive <archive@example.test>", chain
+assert chain["Organization"] == "Santa Test" and chain["Organizational Unit"] == team, chain
+PY
+then pass "fileinfo --json: Team ID, Signing ID, Package, Rule and Signing Chain"
+else fail "fileinfo --json: $fi_json"; fi
+fi_text=$("$santactl" fileinfo "$mnt/usr/bin/tool")
+grep -q "^    1\. SHA-256 *: $certificate\$" <<< "$fi_text" &&
+	grep -q "^Signing ID: $team_id:santa-tool\$" <<< "$fi_text" &&
+	pass "fileinfo shows the Signing ID and Signing Chain as Santa does" || fail "fileinfo human form: $fi_text"
+
+# A package installed while santad runs: trusted without a restart, once dpkg's status says so.
+denied "$mnt/usr/bin/later" && pass "before its install, later is unknown" || fail "later ran before it was installed"
+{ cat "$dpkg/status"; status_entry santa-later 3.0; } > "$dpkg/status-new"
+mv "$dpkg/status-new" "$dpkg/status"   # dpkg replaces its status file by rename
+later_runs() { ran "$mnt/usr/bin/later"; }
+wait_until 30 later_runs && pass "installed while santad runs: trusted by TEAMID without a restart" ||
+	fail "later still denied 30 s after its install"
+# Removed: its programs are no longer trusted, though the kernel had stopped asking about them.
+ran "$mnt/usr/bin/tool" || fail "tool denied before the removal"
+grep -v '^$' "$dpkg/status" > /dev/null
+python3 - "$dpkg/status" <<'PY'
+import sys
+paras = open(sys.argv[1]).read().split("\n\n")
+keep = [p for p in paras if p.strip() and not p.startswith("Package: santa-tool\n")]
+open(sys.argv[1] + "-new", "w").write("\n\n".join(keep) + "\n\n")
+PY
+mv "$dpkg/status-new" "$dpkg/status"
+tool_denied() { denied "$mnt/usr/bin/tool" > /dev/null; }
+wait_until 30 tool_denied && pass "removed: tool is unknown again (decisions and ignore marks flushed)" ||
+	fail "tool still runs 30 s after its package was removed"
+[ "$(pkg_field generation)" -ge 3 ] && pass "status: the view was reloaded (generation $(pkg_field generation))" ||
+	fail "generation $(pkg_field generation)"
+
+kill "$pid"
+santad_gone() { ! kill -0 "$pid" 2> /dev/null; }
+wait_until 60 santad_gone || kill -9 "$pid"
+status=0
+wait "$pid" || status=$?
+pid=
+# Exit 0: under the sanitizers that also means no leak and no memory error.
+[ "$status" -eq 0 ] && pass "santad stopped cleanly" || fail "santad exited with $status: $(tail -5 "$work/santad.err")"
+exit $((failures > 0))

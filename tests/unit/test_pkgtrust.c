@@ -1,0 +1,284 @@
+/*
+ * Package trust without a kernel: a fake installation (dpkg's admindir and a
+ * merged-/usr tree) built in a temporary directory, then what identity each
+ * file gets: found through the /usr merge and diversions, refused when its
+ * bytes, owner or mode are not dpkg's, and never for a package that is not
+ * installed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "santa/pkgtrust.h"
+
+static char tmpdir[] = "/tmp/santa-pkgtrust-XXXXXX";
+#include "test_tmpdir.h"
+
+static void
+write_file(const char *rel, const char *content, mode_t mode)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+md5_hex(const char *content, char hex[33])
+{
+	unsigned char md[16];
+	unsigned int len = 0;
+	int i;
+
+	assert_int_equal(EVP_Digest(content, strlen(content), md, &len, EVP_md5(), NULL), 1);
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+mkdir_in(const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/*
+ * The installation: coreutils (installed) lists bin/ls (an unmerged path: the
+ * file is at usr/bin/ls, bin -> usr/bin), usr/bin/with space, and a data file;
+ * dash lists bin/sh, diverted by the admin to usr/bin/sh.distrib; removed-pkg
+ * (config-files only) lists usr/bin/gone.
+ */
+static int
+setup(void **state)
+{
+	char status[4096], md5sums[2048], a[33], b[33], c[33], e[33], path[PATH_MAX];
+
+	if (tmpdir_setup(state) < 0)
+		return -1;
+	mkdir_in("admin");
+	mkdir_in("admin/info");
+	mkdir_in("root");
+	mkdir_in("root/usr");
+	mkdir_in("root/usr/bin");
+	mkdir_in("root/usr/share");
+	snprintf(path, sizeof(path), "%s/root/bin", tmpdir);
+	if (symlink("usr/bin", path) < 0)
+		return -1;
+
+	write_file("root/usr/bin/ls", "ls program\n", 0755);
+	write_file("root/usr/bin/with space", "spaced program\n", 0755);
+	write_file("root/usr/share/data", "not a program\n", 0644);
+	write_file("root/usr/bin/sh.distrib", "dash program\n", 0755);
+	write_file("root/usr/bin/sh", "the admin's sh\n", 0755);
+	write_file("root/usr/bin/gone", "gone program\n", 0755);
+	md5_hex("ls program\n", a);
+	md5_hex("spaced program\n", b);
+	md5_hex("not a program\n", c);
+	md5_hex("dash program\n", e);
+
+	snprintf(md5sums, sizeof(md5sums), "%s  bin/ls\n%s  usr/bin/with space\n%s  usr/share/data\n",
+		 a, b, c);
+	write_file("admin/info/coreutils.md5sums", md5sums, 0644);
+	snprintf(md5sums, sizeof(md5sums), "%s  bin/sh\n", e);
+	write_file("admin/info/dash:amd64.md5sums", md5sums, 0644);
+	md5_hex("gone program\n", a);
+	snprintf(md5sums, sizeof(md5sums), "%s  usr/bin/gone\n", a);
+	write_file("admin/info/removed-pkg.md5sums", md5sums, 0644);
+	write_file("admin/diversions", "/bin/sh\n/usr/bin/sh.distrib\n:\n", 0644);
+	snprintf(status, sizeof(status),
+		 "Package: coreutils\nStatus: install ok installed\nPriority: required\n"
+		 "Architecture: amd64\nVersion: 9.1-1\nDescription: GNU core utilities\n"
+		 " with a continuation line\n\n"
+		 "Package: dash\nStatus: install ok installed\nArchitecture: amd64\n"
+		 "Multi-Arch: foreign\nVersion: 0.5.12-2\n\n"
+		 "Package: removed-pkg\nStatus: deinstall ok config-files\nArchitecture: all\n"
+		 "Version: 1.0\n");
+	write_file("admin/status", status, 0644);
+	return 0;
+}
+
+static struct santa_pkgtrust *
+load(void)
+{
+	char admin[PATH_MAX], root[PATH_MAX], why[512] = "";
+	struct santa_pkgtrust_paths paths = { 0 };
+	struct santa_pkgtrust *t = NULL;
+	int r;
+
+	snprintf(admin, sizeof(admin), "%s/admin", tmpdir);
+	snprintf(root, sizeof(root), "%s/root", tmpdir);
+	paths.dpkg.admindir = admin;
+	paths.dpkg.root = root;
+	r = santa_pkgtrust_load(&paths, &t, why, sizeof(why));
+	if (r < 0)
+		print_error("load: %s\n", why);
+	assert_int_equal(r, 0);
+	return t;
+}
+
+/* The identity of root/REL as santad would see it: opened, fstat'ed, keyed by its canonical path. */
+static enum santa_pkg_verdict
+identify(const struct santa_pkgtrust *t, const char *rel, const char *canonical,
+	 struct santa_pkg_identity *id)
+{
+	char path[PATH_MAX];
+	enum santa_pkg_verdict v;
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, rel);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	v = santa_pkgtrust_identify_fd(t, fd, &st, canonical, id, NULL);
+	close(fd);
+	return v;
+}
+
+static void
+test_files_and_packages(void **state)
+{
+	struct santa_pkgtrust *t = load();
+	struct santa_pkgtrust_stats stats;
+	struct santa_pkg_identity id;
+
+	(void)state;
+	santa_pkgtrust_stats(t, &stats);
+	assert_int_equal(stats.dpkg.packages, 2);       /* removed-pkg is not installed */
+	assert_int_equal(stats.dpkg.files, 3);          /* ls, "with space", sh.distrib: not data, not gone */
+	assert_int_equal(stats.dpkg.diversions, 1);
+	assert_true(stats.dpkg.memory_bytes > 0);
+
+	/* dpkg lists /bin/ls; the kernel names the file /usr/bin/ls. */
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "coreutils");
+	assert_string_equal(id.version, "9.1-1");
+	assert_string_equal(id.arch, "amd64");
+	assert_int_equal(id.n_archives, 0); /* no apt lists here */
+	assert_int_equal(id.n_signing_ids, 0);
+	assert_int_equal(identify(t, "usr/bin/with space", "/usr/bin/with space", &id),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "coreutils");
+
+	/* The diverted file is dash's where the diversion put it; the admin's /usr/bin/sh is no package's. */
+	assert_int_equal(identify(t, "usr/bin/sh.distrib", "/usr/bin/sh.distrib", &id),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "dash");
+	assert_int_equal(identify(t, "usr/bin/sh", "/usr/bin/sh", &id), SANTA_PKG_NOT_PACKAGED);
+
+	/* A package in config-files state owns nothing. */
+	assert_int_equal(identify(t, "usr/bin/gone", "/usr/bin/gone", &id), SANTA_PKG_NOT_PACKAGED);
+	/* A path is keyed only as the kernel names it: never through a symlinked directory. */
+	assert_int_equal(identify(t, "usr/bin/ls", "/bin/ls", &id), SANTA_PKG_NOT_PACKAGED);
+	santa_pkgtrust_free(t);
+}
+
+/* Bytes that are not dpkg's, a file others may write, a file not root's: no identity. */
+static void
+test_refusals(void **state)
+{
+	struct santa_pkgtrust *t = load();
+	struct santa_pkg_identity id;
+	char path[PATH_MAX];
+
+	(void)state;
+	/* Same length, one byte changed. */
+	write_file("root/usr/bin/ls", "ls Program\n", 0755);
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_MODIFIED);
+	write_file("root/usr/bin/ls", "ls program\n", 0755);
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_VERIFIED);
+
+	/* Writable by the group: whoever is in it could have put other bytes there. */
+	snprintf(path, sizeof(path), "%s/root/usr/bin/ls", tmpdir);
+	assert_int_equal(chmod(path, 0775), 0);
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_NOT_ROOT_OWNED);
+	assert_int_equal(chmod(path, 0757), 0);
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_NOT_ROOT_OWNED);
+	assert_int_equal(chmod(path, 0755), 0);
+
+	/* Owned by a user (tests run as root; anyone else cannot give a file away). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id),
+				 SANTA_PKG_NOT_ROOT_OWNED);
+		assert_int_equal(chown(path, 0, 0), 0);
+	} else {
+		struct stat st;
+
+		/* Not root: the fixture itself is the user's, so every file is refused. */
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_not_equal(st.st_uid, 0);
+		assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id),
+				 SANTA_PKG_NOT_ROOT_OWNED);
+	}
+	/* The identity without reading: only for dpkg's MD5. */
+	{
+		uint8_t zero[16] = { 0 };
+
+		assert_int_equal(santa_pkgtrust_identity_of(t, "/usr/bin/ls", zero, &id), -ENOENT);
+	}
+	santa_pkgtrust_free(t);
+}
+
+/* A damaged status or diversions file is refused, naming it; no status at all is no dpkg. */
+static void
+test_bad_databases(void **state)
+{
+	char admin[PATH_MAX], why[512] = "";
+	struct santa_pkgtrust_paths paths = { 0 };
+	struct santa_pkgtrust *t = NULL;
+
+	(void)state;
+	snprintf(admin, sizeof(admin), "%s/admin", tmpdir);
+	paths.dpkg.admindir = admin;
+	paths.dpkg.root = tmpdir;
+	write_file("admin/diversions", "/bin/sh\n/usr/bin/sh.distrib\n", 0644);
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "diversions"));
+	write_file("admin/diversions", "", 0644);
+	write_file("admin/status", "Package: x\nStatus: install ok installed\nthis is no field\n", 0644);
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "status"));
+	assert_null(t);
+	/* No dpkg at all (another distribution): no package, nothing trusted, and said so. */
+	snprintf(admin, sizeof(admin), "%s/no-such-dir", tmpdir);
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	{
+		struct santa_pkgtrust_stats stats;
+
+		santa_pkgtrust_stats(t, &stats);
+		assert_true(stats.dpkg.no_status);
+		assert_int_equal(stats.dpkg.packages, 0);
+	}
+	santa_pkgtrust_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_files_and_packages),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_bad_databases),
+	};
+
+	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
+}
