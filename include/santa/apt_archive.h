@@ -99,6 +99,15 @@ size_t santa_apt_index_find(const struct santa_apt_index *idx, const char *packa
 			    const char *version, const char *arch,
 			    const struct santa_apt_archive **out, size_t max);
 
+/*
+ * The archives that list package for arch (NULL: any) in any version, best
+ * first: for an installed version that no archive lists any more (apt's
+ * lists moved on to a newer one). Same returns as santa_apt_index_find.
+ */
+size_t santa_apt_index_find_name(const struct santa_apt_index *idx, const char *package,
+				 const char *arch, const struct santa_apt_archive **out,
+				 size_t max);
+
 struct santa_apt_index_stats {
 	size_t releases_seen, releases_used, releases_unsigned; /* unsigned: no good signature */
 	size_t releases_rejected;      /* signed but unreadable, malformed, a field too long, over SANTA_APT_ARCHIVES_MAX */

@@ -71,6 +71,17 @@ struct santa_dpkg_file {
 size_t santa_dpkg_db_find(const struct santa_dpkg_db *db, const char *path,
 			  struct santa_dpkg_file *out, size_t max);
 
+/*
+ * Where dpkg's listed path rel (as in an md5sums file, relative to /) of
+ * package is on disk, as the kernel names it: diversions by other packages
+ * applied, the directory resolved. Reads the filesystem, changes nothing in
+ * db (any thread). Returns 0, -ENOENT or -ENAMETOOLONG.
+ */
+int santa_dpkg_db_canonical(const struct santa_dpkg_db *db, const char *package, const char *rel,
+			    size_t rel_len, char *out, size_t size);
+const char *santa_dpkg_db_admindir(const struct santa_dpkg_db *db);
+const char *santa_dpkg_db_root(const struct santa_dpkg_db *db);
+
 /* Whether exactly this (name, version, arch) is installed. */
 bool santa_dpkg_db_installed(const struct santa_dpkg_db *db, const char *name, const char *version,
 			     const char *arch);
@@ -106,7 +117,9 @@ struct santa_pkg_identity {
 	char version[SANTA_PKG_VERSION_MAX];
 	char arch[SANTA_PKG_ARCH_MAX];
 	const struct santa_apt_archive *archives[SANTA_PKG_ARCHIVES_MAX]; /* in the snapshot */
-	size_t n_archives; /* 0: dpkg installed it, but no archive apt trusts lists this version */
+	size_t n_archives; /* 0: dpkg installed it, but no archive apt trusts lists the package */
+	bool archives_by_name; /* no archive lists this version any more: those listing the package */
+	bool pending;          /* from dpkg's records on disk, newer than the view */
 	/* "platform:coreutils" or "D6350947F8:coreutils", as SIGNINGID rules name it. */
 	char signing_ids[SANTA_PKG_IDS_MAX][SANTA_TEAMID_LEN + 1 + SANTA_PKG_NAME_MAX];
 	size_t n_signing_ids;
@@ -132,9 +145,17 @@ const char *santa_pkg_verdict_to_string(enum santa_pkg_verdict v);
  * compared with dpkg's record) unless the ownership checks fail first.
  * Returns the verdict; out (and *package, when not NULL: the package record,
  * valid as long as t) is filled only for SANTA_PKG_VERIFIED.
+ *
+ * dpkg moves on between views: a root-owned file the view does not vouch
+ * for is also looked up in dpkg's records as they are on disk now (its
+ * package's md5sums, the package dpkg is unpacking in tmp.ci, and the
+ * md5sums files in recent_md5sums, NULL-terminated: written since the view
+ * was loaded). Such an identity has pending set and *package NULL: it is
+ * not to be remembered, the next view will have it.
  */
 enum santa_pkg_verdict santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd,
 						   const struct stat *st, const char *path,
+						   const char *const *recent_md5sums,
 						   struct santa_pkg_identity *out,
 						   const struct santa_dpkg_package **package);
 

@@ -1068,6 +1068,44 @@ santa_apt_index_find(const struct santa_apt_index *idx, const char *package, con
 	return e->n;
 }
 
+size_t
+santa_apt_index_find_name(const struct santa_apt_index *idx, const char *package, const char *arch,
+			  const struct santa_apt_archive **out, size_t max)
+{
+	bool seen[SANTA_APT_ARCHIVES_MAX] = { false };
+	size_t name_len = strlen(package) + 1, i, j, n = 0;
+
+	/* A scan: this is the rare path (an installed version no archive lists any more). */
+	for (i = 0; i < idx->n_entries; i++) {
+		const struct apt_entry *e = &idx->entries[i];
+		const uint8_t *list;
+		const char *e_arch;
+
+		if (e->key_len < name_len || memcmp(e->key, package, name_len) != 0)
+			continue;
+		/* "package\0version\0arch", the arch running to key_len (no NUL). */
+		e_arch = memchr(e->key + name_len, '\0', e->key_len - name_len);
+		if (!e_arch)
+			continue;
+		e_arch++;
+		if (arch && ((size_t)(e->key + e->key_len - e_arch) != strlen(arch) ||
+			     memcmp(e_arch, arch, strlen(arch)) != 0))
+			continue;
+		list = e->n <= LIST_INLINE ? e->a.inl : e->a.more;
+		for (j = 0; j < e->n; j++)
+			seen[list[j]] = true;
+	}
+	/* Archive numbers are best first: report them in that order. */
+	for (i = 0; i < idx->n_archives; i++) {
+		if (!seen[i])
+			continue;
+		if (n < max)
+			out[n] = &idx->archives[i];
+		n++;
+	}
+	return n;
+}
+
 void
 santa_apt_index_stats(const struct santa_apt_index *idx, struct santa_apt_index_stats *out)
 {

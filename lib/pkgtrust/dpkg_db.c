@@ -82,6 +82,7 @@ struct santa_dpkg_db {
 
 	size_t md5sums_missing;
 	bool no_status;
+	char admindir[PATH_MAX];
 	char root[PATH_MAX];
 	size_t root_len;
 };
@@ -449,7 +450,7 @@ pkg_hash(const char *name, const char *arch)
 	return hash_str(arch, hash_str(name, HASH_SEED) ^ 0x3a);
 }
 
-/* "install ok installed", or configured with triggers still to run. */
+/* Whether the package's files are on disk ("install ok installed", ...). */
 static bool
 status_installed(const struct santa_deb822_field *f)
 {
@@ -462,8 +463,14 @@ status_installed(const struct santa_deb822_field *f)
 	if (!last)
 		return false;
 	last++;
+	/*
+	 * Every state in which the package's files are on disk: an upgrade goes
+	 * through half-installed, unpacked and half-configured, and its
+	 * maintainer scripts run the package's programs meanwhile.
+	 */
 	return strcmp(last, "installed") == 0 || strcmp(last, "triggers-pending") == 0 ||
-	       strcmp(last, "triggers-awaited") == 0;
+	       strcmp(last, "triggers-awaited") == 0 || strcmp(last, "unpacked") == 0 ||
+	       strcmp(last, "half-configured") == 0 || strcmp(last, "half-installed") == 0;
 }
 
 static int
@@ -539,6 +546,58 @@ santa_dpkg_db_installed(const struct santa_dpkg_db *db, const char *name, const 
 }
 
 int
+santa_dpkg_db_canonical(const struct santa_dpkg_db *db, const char *package, const char *rel,
+			size_t rel_len, char *out, size_t size)
+{
+	char abs[PATH_MAX], full[PATH_MAX], resolved[PATH_MAX];
+	const struct diversion *div;
+	const char *slash, *dir;
+
+	while (rel_len && *rel == '/') {
+		rel++;
+		rel_len--;
+	}
+	if (rel_len == 0 || rel_len + 2 > sizeof(abs))
+		return -ENAMETOOLONG;
+	abs[0] = '/';
+	memcpy(abs + 1, rel, rel_len);
+	abs[rel_len + 1] = '\0';
+	div = diversion_of(db, abs);
+	if (div && strcmp(div->package, package) != 0) {
+		if (strlen(div->to) >= sizeof(abs))
+			return -ENAMETOOLONG;
+		snprintf(abs, sizeof(abs), "%s", div->to);
+	}
+	slash = strrchr(abs, '/');
+	if ((size_t)snprintf(full, sizeof(full), "%s%.*s", db->root,
+			     slash == abs ? 1 : (int)(slash - abs), abs) >= sizeof(full) ||
+	    !realpath(full, resolved))
+		return -ENOENT;
+	if (db->root_len == 0)
+		dir = resolved;
+	else if (strncmp(resolved, db->root, db->root_len) == 0 &&
+		 (resolved[db->root_len] == '/' || resolved[db->root_len] == '\0'))
+		dir = resolved[db->root_len] ? resolved + db->root_len : "/";
+	else
+		return -ENOENT;
+	if ((size_t)snprintf(out, size, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", slash + 1) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+const char *
+santa_dpkg_db_admindir(const struct santa_dpkg_db *db)
+{
+	return db->admindir;
+}
+
+const char *
+santa_dpkg_db_root(const struct santa_dpkg_db *db)
+{
+	return db->root;
+}
+
+int
 santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **out, char *why,
 		   size_t why_size)
 {
@@ -561,6 +620,7 @@ santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **
 	db->root_len = strlen(db->root);
 	while (db->root_len && db->root[db->root_len - 1] == '/')
 		db->root[--db->root_len] = '\0';
+	snprintf(db->admindir, sizeof(db->admindir), "%s", paths->admindir);
 	r = table_new(&db->dir_buckets, &db->dir_bucket_count, 4096);
 	if (r < 0)
 		goto out;

@@ -15,25 +15,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "santa/deb822.h"
 #include "santa/pkgtrust.h"
 
 #define READ_CHUNK (256u << 10)
+#define MD5SUMS_MAX_BYTES (64u << 20)
+#define CONTROL_MAX_BYTES (1u << 20)
 
 struct santa_pkgtrust {
 	struct santa_dpkg_db *dpkg;
 	struct santa_apt_index *apt; /* NULL: no lists directory (a machine without apt) */
 	size_t packages_with_archive;
 };
-
-static bool
-wanted_installed(const char *package, const char *version, const char *arch, void *userdata)
-{
-	return santa_dpkg_db_installed(userdata, package, version, arch);
-}
 
 struct count_ctx {
 	const struct santa_pkgtrust *t;
@@ -69,8 +67,12 @@ santa_pkgtrust_load(const struct santa_pkgtrust_paths *paths, struct santa_pkgtr
 		goto out;
 	}
 	if (paths->apt.lists_dir && access(paths->apt.lists_dir, F_OK) == 0) {
-		r = santa_apt_index_load(&paths->apt, wanted_installed, t->dpkg, &t->apt, msg,
-					 sizeof(msg));
+		/*
+		 * Every listed (package, version, arch), not only the installed
+		 * ones: a package being installed or upgraded has its identity
+		 * before the next view is loaded (a few MB for Debian's archive).
+		 */
+		r = santa_apt_index_load(&paths->apt, NULL, NULL, &t->apt, msg, sizeof(msg));
 		if (r < 0) {
 			snprintf(why, why_size, "apt lists: %s", msg);
 			goto out;
@@ -178,6 +180,18 @@ fill_identity(const struct santa_pkgtrust *t, const struct santa_dpkg_package *p
 		return;
 	out->n_archives = santa_apt_index_find(t->apt, pkg->name, pkg->version, pkg->arch,
 					       out->archives, SANTA_PKG_ARCHIVES_MAX);
+	if (out->n_archives == 0) {
+		/*
+		 * apt's lists moved on (a newer version is listed, this one no
+		 * more): the archives that list the package at all. dpkg does not
+		 * record where a package came from, so the exact version is no
+		 * stronger a proof than the name: only root installs packages.
+		 */
+		out->n_archives = santa_apt_index_find_name(t->apt, pkg->name,
+							    pkg->arch[0] ? pkg->arch : NULL,
+							    out->archives, SANTA_PKG_ARCHIVES_MAX);
+		out->archives_by_name = out->n_archives > 0;
+	}
 	if (out->n_archives > SANTA_PKG_ARCHIVES_MAX)
 		out->n_archives = SANTA_PKG_ARCHIVES_MAX;
 	for (i = 0; i < out->n_archives; i++) {
@@ -260,15 +274,117 @@ santa_pkgtrust_identity_of_package(const struct santa_pkgtrust *t,
 	fill_identity(t, package, out);
 }
 
+/*
+ * Whether the md5sums text buf lists path (as package's file) with md5.
+ * Paths are resolved as dpkg_db resolves them, without its cache.
+ */
+static bool
+md5sums_lists(const struct santa_pkgtrust *t, const char *package, const char *buf, size_t len,
+	      const char *path, const uint8_t md5[16])
+{
+	const char *line = buf, *end = buf + len;
+	char hex[33], canonical[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md5[i]);
+	while (line < end) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		size_t n = (size_t)((eol ? eol : end) - line);
+
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (n > 34 && strncasecmp(line, hex, 32) == 0 && line[32] == ' ' &&
+		    santa_dpkg_db_canonical(t->dpkg, package, line + 34, n - 34, canonical,
+					    sizeof(canonical)) == 0 &&
+		    strcmp(canonical, path) == 0)
+			return true;
+		line = eol ? eol + 1 : end;
+	}
+	return false;
+}
+
+static bool
+file_lists(const struct santa_pkgtrust *t, const char *md5sums_path, const char *package,
+	   const char *path, const uint8_t md5[16])
+{
+	char *buf = NULL;
+	size_t len = 0;
+	bool found;
+
+	if (santa_read_index_file(md5sums_path, MD5SUMS_MAX_BYTES, &buf, &len) < 0)
+		return false;
+	found = md5sums_lists(t, package, buf, len, path, md5);
+	free(buf);
+	return found;
+}
+
+/* The identity of (name, version, arch) given as text: a package the view does not have yet. */
+static void
+fill_identity_of(const struct santa_pkgtrust *t, const char *name, const char *version,
+		 const char *arch, struct santa_pkg_identity *out)
+{
+	struct santa_dpkg_package pkg = { .name = name, .version = version, .arch = arch };
+
+	fill_identity(t, &pkg, out);
+	out->pending = true;
+}
+
+/*
+ * The package dpkg is unpacking right now: it keeps the new version's
+ * control files, md5sums included, in tmp.ci until the files are in place.
+ */
+static bool
+unpacking(const struct santa_pkgtrust *t, const char *path, const uint8_t md5[16],
+	  struct santa_pkg_identity *out)
+{
+	struct santa_deb822_field fields[32];
+	char file[PATH_MAX], name[SANTA_PKG_NAME_MAX], version[SANTA_PKG_VERSION_MAX];
+	char arch[SANTA_PKG_ARCH_MAX], *buf = NULL;
+	struct santa_deb822 rd;
+	struct stat st;
+	size_t len = 0;
+	bool found = false;
+	int n;
+
+	snprintf(file, sizeof(file), "%s/tmp.ci", santa_dpkg_db_admindir(t->dpkg));
+	/* dpkg's own directory: only root could have put it there. */
+	if (lstat(file, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		return false;
+	snprintf(file, sizeof(file), "%s/tmp.ci/control", santa_dpkg_db_admindir(t->dpkg));
+	if (santa_read_index_file(file, CONTROL_MAX_BYTES, &buf, &len) < 0)
+		return false;
+	santa_deb822_init(&rd, buf, len);
+	n = santa_deb822_next(&rd, fields, sizeof(fields) / sizeof(fields[0]));
+	if (n > 0 && santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Package"), name,
+				       sizeof(name)) &&
+	    santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Version"), version,
+			      sizeof(version)) &&
+	    santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Architecture"), arch,
+			      sizeof(arch)) &&
+	    name[0] && !strchr(name, '/')) {
+		snprintf(file, sizeof(file), "%s/tmp.ci/md5sums", santa_dpkg_db_admindir(t->dpkg));
+		found = file_lists(t, file, name, path, md5);
+	}
+	free(buf);
+	if (found)
+		fill_identity_of(t, name, version, arch, out);
+	return found;
+}
+
 enum santa_pkg_verdict
 santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct stat *st,
-			   const char *path, struct santa_pkg_identity *out,
-			   const struct santa_dpkg_package **package)
+			   const char *path, const char *const *recent_md5sums,
+			   struct santa_pkg_identity *out, const struct santa_dpkg_package **package)
 {
 	struct santa_dpkg_file files[8];
+	char file[PATH_MAX], name[SANTA_PKG_NAME_MAX], *colon;
+	const char *admindir = santa_dpkg_db_admindir(t->dpkg);
 	uint8_t md5[16];
 	size_t n, i;
 
+	if (package)
+		*package = NULL;
 	/*
 	 * Only root can have written a root-owned file no one else may write.
 	 * Its directory need not be checked: whoever could rename another file
@@ -277,10 +393,14 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 	if (!S_ISREG(st->st_mode) || st->st_uid != 0 || (st->st_mode & 022))
 		return SANTA_PKG_NOT_ROOT_OWNED;
 	n = santa_dpkg_db_find(t->dpkg, path, files, 8);
-	if (n == 0)
-		return SANTA_PKG_NOT_PACKAGED;
 	if (n > 8)
 		n = 8;
+	if (n == 0 && (!recent_md5sums || !recent_md5sums[0])) {
+		/* Not in the view: the package being unpacked is the one chance. */
+		snprintf(file, sizeof(file), "%s/tmp.ci/md5sums", admindir);
+		if (access(file, F_OK) < 0)
+			return SANTA_PKG_NOT_PACKAGED;
+	}
 	if (md5_fd(fd, md5) < 0)
 		return SANTA_PKG_UNREADABLE;
 	for (i = 0; i < n; i++) {
@@ -291,7 +411,40 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 			return SANTA_PKG_VERIFIED;
 		}
 	}
-	return SANTA_PKG_MODIFIED;
+	/*
+	 * dpkg moved on since the view was loaded (an upgrade, an install): its
+	 * records on disk now, before the next view has them. Only for files
+	 * root wrote, so a user cannot make santad read them at will.
+	 */
+	for (i = 0; i < n; i++) {
+		const struct santa_dpkg_package *p = files[i].package;
+
+		snprintf(file, sizeof(file), "%s/info/%s:%s.md5sums", admindir, p->name, p->arch);
+		if (access(file, F_OK) < 0)
+			snprintf(file, sizeof(file), "%s/info/%s.md5sums", admindir, p->name);
+		if (file_lists(t, file, p->name, path, md5)) {
+			fill_identity(t, p, out);
+			out->pending = true;
+			return SANTA_PKG_VERIFIED; /* not for remembering: the view's record differs */
+		}
+	}
+	if (unpacking(t, path, md5, out))
+		return SANTA_PKG_VERIFIED;
+	for (i = 0; recent_md5sums && recent_md5sums[i]; i++) {
+		/* info/NAME.md5sums or info/NAME:ARCH.md5sums, written since the view was loaded. */
+		const char *base = strrchr(recent_md5sums[i], '/');
+
+		base = base ? base + 1 : recent_md5sums[i];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
+		colon = strchr(name, ':');
+		if (colon)
+			*colon = '\0';
+		if (name[0] && file_lists(t, recent_md5sums[i], name, path, md5)) {
+			fill_identity_of(t, name, "", colon ? colon + 1 : "", out);
+			return SANTA_PKG_VERIFIED;
+		}
+	}
+	return n ? SANTA_PKG_MODIFIED : SANTA_PKG_NOT_PACKAGED;
 }
 
 void

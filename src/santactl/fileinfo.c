@@ -234,7 +234,7 @@ santactl_identify_fd(const struct santa_pkgtrust *trust, int fd, const struct st
 	if (n <= 0 || (size_t)n >= sizeof(canonical) - 1)
 		return SANTA_PKG_NOT_PACKAGED;
 	canonical[n] = '\0';
-	return santa_pkgtrust_identify_fd(trust, fd, st, canonical, id, NULL);
+	return santa_pkgtrust_identify_fd(trust, fd, st, canonical, NULL, id, NULL);
 }
 
 static const struct santa_pkgtrust *

@@ -217,54 +217,135 @@ santad_package_rules(struct santad *d, const struct policy *policy,
 }
 
 /*
- * Decides job again with the rules for its package identity, when a
- * BINARY rule did not decide it and any package rule exists. The MD5 pass
- * over the file costs a second read of bytes the hash just read (in the
- * page cache), so it is paid only when a package rule could match.
+ * The package identity of job's file (docs/package-trust.md), filled into
+ * job->signing and id. The MD5 pass over the file costs a second read of
+ * bytes the hash just read (in the page cache): it is paid once per file per
+ * view of the packages, which then remembers the file by its key. Returns
+ * true when the file has an identity; *ref_out then holds the view id points
+ * into, for the caller to release (package_trust_release).
  */
-static void
-decide_by_package(struct exec_job *job, struct santa_decide_input *in)
+static bool
+job_identity(struct exec_job *job, struct santa_pkg_identity *id,
+	     struct package_trust_snapshot **ref_out)
 {
 	struct santad *d = job->daemon;
 	struct package_trust_snapshot *ref = NULL;
-	const struct santa_pkgtrust *trust;
-	struct santa_rule_found rules[3];
-	struct santa_pkg_identity *id = NULL;
 	const struct santa_dpkg_package *package;
+	const struct santa_pkgtrust *trust;
 	enum santa_pkg_verdict v;
+	bool found = false;
 	struct stat st;
-	int which[3];
 
-	if (!d->pkgtrust || atomic_load(&d->package_rules) == 0 || !job->trusted_file)
-		return;
+	if (!d->pkgtrust || !job->trusted_file)
+		return false;
 	trust = package_trust_acquire(d->pkgtrust,
 				      job->started_usec +
 					      (uint64_t)job->policy->cfg.decision_timeout_ms * 1000 / 2,
 				      &ref);
 	if (!trust || fstat(job->fd, &st) < 0)
 		goto out;
-	id = malloc(sizeof(*id));
-	if (!id)
-		goto out;
 	package = package_trust_recall(d->pkgtrust, ref, &job->key);
 	if (package) {
 		santa_pkgtrust_identity_of_package(trust, package, id);
 	} else {
-		v = santa_pkgtrust_identify_fd(trust, job->fd, &st, job->path, id, &package);
+		char **recent = package_trust_recent_md5sums(d->pkgtrust);
+
+		v = santa_pkgtrust_identify_fd(trust, job->fd, &st, job->path,
+					       (const char *const *)recent, id, &package);
+		package_trust_free_list(recent);
 		if (v != SANTA_PKG_VERIFIED) {
 			if (v != SANTA_PKG_NOT_PACKAGED)
 				atomic_fetch_add(&d->stats.package_unverified, 1);
 			goto out;
 		}
 		atomic_fetch_add(&d->stats.package_verified, 1);
+		/* An identity from dpkg's newer records (package NULL) waits for the next view. */
 		package_trust_remember(d->pkgtrust, ref, &job->key, package);
 	}
+	found = true;
 	job->signing.known = true;
 	if (id->n_signing_ids)
 		snprintf(job->signing.signing_id, sizeof(job->signing.signing_id), "%s",
 			 id->signing_ids[0]);
 	describe_signer(id, NULL, &job->signing);
+	*ref_out = ref;
+	ref = NULL;
+out:
+	package_trust_release(d->pkgtrust, ref);
+	return found;
+}
 
+/*
+ * Santa never blocks the binaries a machine needs to boot and to be repaired
+ * (launchd, santad itself): here PID 1 and santad as they were at start, and
+ * the programs of these packages, identified as dpkg installed them (no
+ * archive needed: an `apt update` listing a newer version must not make PID 1
+ * unknown). With them, a LOCKDOWN whose rules are wrong still boots to a
+ * console login where root can fix the rules (santactl), and dpkg and apt
+ * can reinstall santa. docs/package-trust.md says why each is there.
+ */
+struct critical_package {
+	const char *name;
+	bool over_rules; /* not even a block rule denies it (it would brick the machine or Santa) */
+};
+
+static const struct critical_package critical_packages[] = {
+	{ "libc6", true },        /* the dynamic loader: every dynamic program runs it */
+	{ "systemd", true },      /* PID 1 and the helpers boot needs */
+	{ "systemd-sysv", true },
+	{ "santa", true },        /* santad, santactl and the helpers, as the .deb installed them */
+	/* Never denied as unknown, but an admin's block rule still counts: */
+	{ "udev", false }, { "util-linux", false }, { "mount", false }, { "login", false },
+	{ "bash", false }, { "dash", false }, /* root's shell; /bin/sh for dpkg's maintainer scripts */
+	{ "dpkg", false }, { "apt", false },  /* repairs */
+};
+
+static const struct critical_package *
+critical_package(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(critical_packages) / sizeof(critical_packages[0]); i++)
+		if (strcmp(critical_packages[i].name, name) == 0)
+			return &critical_packages[i];
+	return NULL;
+}
+
+/* A denial of a critical binary becomes an allow, logged as one (reason=SIGNINGID). */
+static void
+allow_if_critical(struct exec_job *job, struct santa_pkg_identity *id,
+		  struct package_trust_snapshot **ref)
+{
+	struct santad *d = job->daemon;
+	const struct critical_package *c;
+	bool critical = false;
+	size_t i;
+
+	for (i = 0; i < d->n_critical_keys; i++)
+		critical |= santa_file_key_equal(&d->critical_keys[i], &job->key);
+	if (!critical && (*ref || job_identity(job, id, ref)) && (c = critical_package(id->package)))
+		critical = c->over_rules || !job->decision.from_rule;
+	if (!critical)
+		return;
+	job->decision.verdict = SANTA_VERDICT_ALLOW;
+	job->decision.reason = SANTA_REASON_SIGNINGID;
+	job->decision.explain = "critical system binary";
+	job->decision.silent = false;
+	job->decision.from_rule = false;
+	atomic_fetch_add(&d->stats.critical_allowed, 1);
+}
+
+/* Decides job again with the rules for its package identity, when any package rule exists. */
+static void
+decide_by_package(struct exec_job *job, struct santa_decide_input *in,
+		  struct santa_pkg_identity *id, struct package_trust_snapshot **ref)
+{
+	struct santad *d = job->daemon;
+	struct santa_rule_found rules[3];
+	int which[3];
+
+	if (atomic_load(&d->package_rules) == 0 || !job_identity(job, id, ref))
+		return;
 	santad_package_rules(d, job->policy, id, rules, in, which);
 	if (which[0] >= 0)
 		snprintf(job->signing.signing_id, sizeof(job->signing.signing_id), "%s",
@@ -276,10 +357,8 @@ decide_by_package(struct exec_job *job, struct santa_decide_input *in)
 		snprintf(job->signing.team_id, sizeof(job->signing.team_id), "%s",
 			 id->team_ids[which[2]]);
 	in->signingid_rule = in->certificate_rule = in->teamid_rule = NULL;
-out:
-	free(id);
-	package_trust_release(d->pkgtrust, ref);
 }
+
 
 /* Answers the kernel for job unless someone already did. Returns true if this call did. */
 static bool
@@ -450,6 +529,8 @@ exec_job_run(struct exec_job *job)
 		.transitive_rules_enabled = job->policy->cfg.enable_transitive_rules,
 		.pending_transitive = job->pending_transitive,
 	};
+	struct package_trust_snapshot *ref = NULL;
+	struct santa_pkg_identity id[1];
 
 	if (hash_some(job) == 0)
 		return false;
@@ -460,7 +541,10 @@ exec_job_run(struct exec_job *job)
 		santa_decide(&in, &job->decision);
 		if (!job->decision.from_rule &&
 		    job->decision.reason != SANTA_REASON_PENDING_TRANSITIVE)
-			decide_by_package(job, &in);
+			decide_by_package(job, &in, id, &ref);
+		if (job->decision.verdict == SANTA_VERDICT_DENY)
+			allow_if_critical(job, id, &ref);
+		package_trust_release(d->pkgtrust, ref);
 		/* A used transitive rule lives on (expiry counts from the last use). */
 		if (job->decision.reason == SANTA_REASON_TRANSITIVE)
 			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -404,6 +405,16 @@ run(struct santad *d)
 	if (d->pkgtrust)
 		(void)sd_event_add_io(d->event, NULL, package_trust_changed_fd(d->pkgtrust), EPOLLIN,
 				      on_package_trust_changed, d);
+	{
+		/* Critical binaries by file: PID 1 and santad itself (whatever installed them). */
+		static const char *const critical[] = { "/proc/1/exe", "/proc/self/exe" };
+		struct stat st;
+		size_t i;
+
+		for (i = 0; i < 2; i++)
+			if (stat(critical[i], &st) == 0 && S_ISREG(st.st_mode))
+				santa_file_key_of(&st, &d->critical_keys[d->n_critical_keys++]);
+	}
 	decision_limits(d, &limits);
 	r = hash_pool_start(&limits, &d->pool);
 	if (r < 0)

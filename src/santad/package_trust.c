@@ -27,6 +27,8 @@
 /* ...but never later than this after it began. */
 #define SETTLE_MAX_MSEC 10000
 #define KEYRINGS_MAX 64
+/* md5sums files written since the last view, looked in before the next: one dpkg run's worth. */
+#define RECENT_MAX 256
 
 /* Direct-mapped: a collision forgets the older file, which then costs one MD5 pass again. */
 #define VERIFIED_SLOTS 16384
@@ -49,6 +51,12 @@ struct package_trust {
 	pthread_cond_t loaded_cond;
 	struct package_trust_snapshot *current;
 	bool first_done, stopping, reload_asked;
+	bool dirty; /* a watched file changed since the load in force began */
+	pthread_mutex_t read_lock; /* one reader of the inotify fd at a time */
+	int info_wd; /* the watch on dpkg's info directory */
+	/* md5sums files dpkg wrote since the view in force was loaded (under lock). */
+	char *recent[RECENT_MAX + 1];
+	size_t n_recent;
 	int wake_fd; /* eventfd: stop or reload */
 	int changed_fd; /* eventfd: a new snapshot is in force */
 	int inotify_fd;
@@ -80,11 +88,25 @@ load(struct package_trust *pt)
 	struct package_trust_snapshot *s = calloc(1, sizeof(*s)), *old = NULL;
 	uint64_t t0 = santa_mono_usec();
 	char why[512] = "";
+	size_t seen, i;
 	int r = -ENOMEM;
 
+	/* What changes from here on is for the next load. */
+	pthread_mutex_lock(&pt->lock);
+	pt->dirty = false;
+	seen = pt->n_recent;
+	pthread_mutex_unlock(&pt->lock);
 	if (s)
 		r = santa_pkgtrust_load(&paths, &s->trust, why, sizeof(why));
 	pthread_mutex_lock(&pt->lock);
+	if (r == 0) {
+		/* The new view has read the md5sums files written before it began. */
+		for (i = 0; i < seen; i++)
+			free(pt->recent[i]);
+		memmove(pt->recent, pt->recent + seen, (pt->n_recent - seen) * sizeof(pt->recent[0]));
+		pt->n_recent -= seen;
+		pt->recent[pt->n_recent] = NULL;
+	}
 	pt->status.load_usec = santa_mono_usec() - t0;
 	if (r == 0) {
 		s->refs = 1;
@@ -115,7 +137,7 @@ load(struct package_trust *pt)
 	free(s);
 }
 
-static void
+static int
 watch(struct package_trust *pt, const char *path)
 {
 	char dir[PATH_MAX];
@@ -123,64 +145,117 @@ watch(struct package_trust *pt, const char *path)
 	char *slash;
 
 	if (!path || !*path)
-		return;
+		return -EINVAL;
 	snprintf(dir, sizeof(dir), "%s", path);
 	/* A keyring file is watched through its directory: apt replaces files by rename. */
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		slash = strrchr(dir, '/');
 		if (!slash)
-			return;
+			return -EINVAL;
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	}
-	(void)inotify_add_watch(pt->inotify_fd, dir,
-				IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
+	return inotify_add_watch(pt->inotify_fd, dir,
+				 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
 }
 
+static void
+note_md5sums(struct package_trust *pt, const char *name)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(name), i;
+
+	if (len < 8 || strcmp(name + len - 8, ".md5sums") != 0)
+		return;
+	if ((size_t)snprintf(path, sizeof(path), "%s/info/%s", pt->admindir, name) >= sizeof(path))
+		return;
+	for (i = 0; i < pt->n_recent; i++)
+		if (strcmp(pt->recent[i], path) == 0)
+			return;
+	/* Beyond the cap the next view, already due, will have them. */
+	if (pt->n_recent < RECENT_MAX && (pt->recent[pt->n_recent] = strdup(path)))
+		pt->recent[++pt->n_recent] = NULL;
+}
+
+/*
+ * Reads what inotify has: md5sums files dpkg wrote are noted, and any
+ * change makes the view due for a reload. Called by the loader thread, and
+ * by a worker that is about to look for a file the view does not have (so
+ * that a package dpkg has just installed is found at once, before the
+ * loader thread has even woken). Returns whether anything changed.
+ */
 static bool
-drain(int fd)
+collect(struct package_trust *pt)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool any = false;
+	ssize_t n;
 
-	while (read(fd, buf, sizeof(buf)) > 0)
+	pthread_mutex_lock(&pt->read_lock);
+	while ((n = read(pt->inotify_fd, buf, sizeof(buf))) > 0) {
+		const char *p = buf;
+
+		pthread_mutex_lock(&pt->lock);
+		while (p < buf + n) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->wd == pt->info_wd && ev->len && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+				note_md5sums(pt, ev->name);
+			p += sizeof(*ev) + ev->len;
+		}
+		pt->dirty = true;
+		pthread_mutex_unlock(&pt->lock);
 		any = true;
+	}
+	pthread_mutex_unlock(&pt->read_lock);
 	return any;
+}
+
+static void
+drain_wake(int fd)
+{
+	uint64_t n;
+
+	(void)!read(fd, &n, sizeof(n));
 }
 
 static void *
 loader_main(void *arg)
 {
 	struct package_trust *pt = arg;
+	char info[PATH_MAX];
 	size_t i;
 
-	load(pt);
+	/* Watches first: a change while the first view loads must not be missed. */
 	watch(pt, pt->admindir);
+	if ((size_t)snprintf(info, sizeof(info), "%s/info", pt->admindir) < sizeof(info))
+		pt->info_wd = watch(pt, info);
 	watch(pt, pt->lists_dir);
 	for (i = 0; pt->keyrings[i]; i++)
 		watch(pt, pt->keyrings[i]);
 	for (i = 0; pt->platform[i]; i++)
 		watch(pt, pt->platform[i]);
+	load(pt);
 
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = pt->wake_fd, .events = POLLIN },
 					 { .fd = pt->inotify_fd, .events = POLLIN } };
-		bool changed = false, stop, asked;
+		bool dirty, stop, asked;
 		uint64_t began;
 
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents)
-			drain(pt->wake_fd);
-		if (fds[1].revents)
-			changed = drain(pt->inotify_fd);
+			drain_wake(pt->wake_fd);
+		collect(pt);
 		pthread_mutex_lock(&pt->lock);
 		stop = pt->stopping;
 		asked = pt->reload_asked;
 		pt->reload_asked = false;
+		dirty = pt->dirty;
 		pthread_mutex_unlock(&pt->lock);
 		if (stop)
 			break;
-		if (changed && !asked) {
+		if (dirty && !asked) {
 			/* Wait for the burst to end: dpkg rewrites status many times in one run. */
 			began = santa_mono_usec();
 			while (santa_mono_usec() - began < SETTLE_MAX_MSEC * 1000ULL) {
@@ -189,9 +264,16 @@ loader_main(void *arg)
 
 				if (poll(quiet, 2, SETTLE_MSEC) <= 0)
 					break;
-				if (quiet[0].revents)
-					break; /* stop or reload: handled below */
-				drain(pt->inotify_fd);
+				if (quiet[0].revents) {
+					drain_wake(pt->wake_fd);
+					pthread_mutex_lock(&pt->lock);
+					stop = pt->stopping || pt->reload_asked;
+					pthread_mutex_unlock(&pt->lock);
+					if (stop)
+						break; /* stop or reload: handled below */
+					continue; /* a worker collected events: still busy */
+				}
+				collect(pt);
 			}
 			pthread_mutex_lock(&pt->lock);
 			stop = pt->stopping;
@@ -199,7 +281,7 @@ loader_main(void *arg)
 			if (stop)
 				break;
 		}
-		if (changed || asked)
+		if (dirty || asked)
 			load(pt);
 	}
 	return NULL;
@@ -229,6 +311,8 @@ package_trust_start(const struct santa_config *cfg, struct package_trust **out)
 	if (!pt)
 		return -ENOMEM;
 	pthread_mutex_init(&pt->lock, NULL);
+	pthread_mutex_init(&pt->read_lock, NULL);
+	pt->info_wd = -1;
 	pthread_cond_init(&pt->loaded_cond, NULL);
 	pt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pt->changed_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -293,7 +377,10 @@ package_trust_stop(struct package_trust *pt)
 		free(pt->keyrings[i]);
 	for (i = 0; pt->platform[i]; i++)
 		free(pt->platform[i]);
+	for (i = 0; i < pt->n_recent; i++)
+		free(pt->recent[i]);
 	pthread_cond_destroy(&pt->loaded_cond);
+	pthread_mutex_destroy(&pt->read_lock);
 	pthread_mutex_destroy(&pt->lock);
 	free(pt);
 }
@@ -339,6 +426,34 @@ package_trust_release(struct package_trust *pt, struct package_trust_snapshot *r
 	pthread_mutex_lock(&pt->lock);
 	snapshot_unref_locked(ref);
 	pthread_mutex_unlock(&pt->lock);
+}
+
+char **
+package_trust_recent_md5sums(struct package_trust *pt)
+{
+	char **list = NULL;
+	size_t i;
+
+	if (!pt)
+		return NULL;
+	if (collect(pt))
+		wake(pt); /* the loader thread's poll may not see what was read here */
+	pthread_mutex_lock(&pt->lock);
+	if (pt->n_recent && (list = calloc(pt->n_recent + 1, sizeof(*list))))
+		for (i = 0; i < pt->n_recent; i++)
+			list[i] = strdup(pt->recent[i]);
+	pthread_mutex_unlock(&pt->lock);
+	return list;
+}
+
+void
+package_trust_free_list(char **list)
+{
+	size_t i;
+
+	for (i = 0; list && list[i]; i++)
+		free(list[i]);
+	free(list);
 }
 
 int

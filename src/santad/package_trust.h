@@ -56,6 +56,15 @@ const struct santa_dpkg_package *package_trust_recall(struct package_trust *pt,
 						      struct package_trust_snapshot *ref,
 						      const struct santa_file_key *key);
 
+/*
+ * The md5sums files dpkg wrote since the view in force was loaded, as a
+ * malloc'd NULL-terminated list (package_trust_free_list), or NULL when
+ * there are none: where a package installed a moment ago is found before
+ * the next view. Reads pending inotify events first. Any thread.
+ */
+char **package_trust_recent_md5sums(struct package_trust *pt);
+void package_trust_free_list(char **list);
+
 /* Asks the thread to load again now (SIGHUP). */
 void package_trust_reload(struct package_trust *pt);
 

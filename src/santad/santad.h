@@ -440,6 +440,9 @@ struct santad {
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */
 	struct package_trust *pkgtrust; /* NULL: EnablePackageTrust = false */
+	/* PID 1 and santad as they were at start: never denied (exec.c: allow_if_critical). Set before the workers start. */
+	struct santa_file_key critical_keys[2];
+	size_t n_critical_keys;
 	/*
 	 * The signing info of decisions in the cache, interned (loop thread):
 	 * a cached exec's line names the package identity its decision used.
@@ -489,6 +492,7 @@ struct santad {
 		uint64_t hashes, hash_bytes, hash_usec;
 		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
 		_Atomic uint64_t package_verified, package_unverified; /* identities found, and refused (modified, ...) */
+		_Atomic uint64_t critical_allowed; /* denials turned into allows: critical system binaries */
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
 		uint64_t syncs_ok, syncs_failed;
 		uint64_t flushes;

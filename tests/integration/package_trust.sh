@@ -35,17 +35,22 @@ install -m 0755 /bin/true "$mnt/usr/bin/tool"      # package santa-tool
 install -m 0755 /bin/echo "$mnt/usr/bin/other"     # package santa-other, same archive
 install -m 0755 /bin/pwd "$mnt/usr/bin/rogue"      # package santa-rogue, forged archive
 install -m 0755 /bin/ls "$mnt/usr/bin/later"       # package santa-later, installed later
+install -m 0755 /bin/date "$mnt/usr/bin/crit-sh"   # package dash: critical, rules still count
+install -m 0755 /bin/uname "$mnt/usr/bin/crit-santa" # package santa: critical, over any rule
 rel() { echo "${1#/}"; }
 md5line() { echo "$(md5sum < "$1" | cut -d' ' -f1)  $(rel "$1")"; }
 md5line "$mnt/usr/bin/tool" > "$dpkg/info/santa-tool.md5sums"
 md5line "$mnt/usr/bin/other" > "$dpkg/info/santa-other:amd64.md5sums"
 md5line "$mnt/usr/bin/rogue" > "$dpkg/info/santa-rogue.md5sums"
 md5line "$mnt/usr/bin/later" > "$dpkg/info/santa-later.md5sums"
+md5line "$mnt/usr/bin/crit-sh" > "$dpkg/info/dash.md5sums"
+md5line "$mnt/usr/bin/crit-santa" > "$dpkg/info/santa.md5sums"
 : > "$dpkg/diversions"
 status_entry() { # NAME VERSION
 	printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\nDescription: test\n\n' "$1" "$2"
 }
-{ status_entry santa-tool 1.0-1; status_entry santa-other 2.0; status_entry santa-rogue 1.0; } > "$dpkg/status"
+{ status_entry santa-tool 1.0-1; status_entry santa-other 2.0; status_entry santa-rogue 1.0
+  status_entry dash 0.5.12-2; status_entry santa 0.1.0; } > "$dpkg/status"
 
 # ---- the archives: one signed by the test key, one whose signature is forged ----
 export GNUPGHOME=$work/gnupg
@@ -92,7 +97,7 @@ make_archive() { # PREFIX KEYFPR ORIGIN PACKAGES...
 	cp "$work/Packages" "$lists/${prefix}_main_binary-amd64_Packages"
 }
 make_archive test.example_debian_dists_stable "$archive_fpr" "Santa Test" \
-	santa-tool=1.0-1 santa-other=2.0 santa-later=3.0
+	santa-tool=1.0-1 santa-tool=1.1-1 santa-other=2.0 santa-later=3.0 santa-new=1.0
 make_archive rogue.example_debian_dists_stable "$other_fpr" "Santa Test" santa-rogue=1.0
 chmod -R go-w "$work/dpkg" "$lists" "$keys"
 
@@ -119,14 +124,36 @@ pkg_field() { status_json | python3 -c "import json,sys; print(json.load(sys.std
 
 loaded() { [ "$(pkg_field loaded)" = True ]; }
 wait_until 60 loaded || fail "package trust never loaded: $(pkg_field error)"
-[ "$(pkg_field packages)" = 3 ] && [ "$(pkg_field packages_with_archive)" = 2 ] &&
+[ "$(pkg_field packages)" = 5 ] && [ "$(pkg_field packages_with_archive)" = 2 ] &&
 	[ "$(pkg_field archives)" = 1 ] && [ "$(pkg_field archives_unsigned)" = 1 ] &&
-	pass "status: 3 packages, 2 in the signed archive, the forged archive not trusted" ||
+	pass "status: 5 packages, 2 in the signed archive, the forged archive not trusted" ||
 	fail "status package trust: $(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["package_trust"])')"
 
 # No package rule: LOCKDOWN blocks the packaged programs as unknown.
 denied "$mnt/usr/bin/tool" && pass "no rule: a packaged program is unknown in LOCKDOWN" ||
 	fail "no rule: tool was not denied"
+
+# Critical system binaries (as dpkg installed them, in no archive here): never unknown.
+ran as_user "$mnt/usr/bin/crit-sh" && pass "critical (dash's program): runs in LOCKDOWN with no rule" ||
+	fail "dash's program was denied as unknown"
+line=$(line_for "path=$mnt/usr/bin/crit-sh") || line=
+case "$line" in *"decision=ALLOW|reason=SIGNINGID|explain=critical system binary|"*) pass "logged as a critical system binary" ;;
+*) fail "critical log line: '$line'" ;; esac
+crit_sh_sha=$(sha256sum < "$mnt/usr/bin/crit-sh" | cut -d' ' -f1)
+crit_santa_sha=$(sha256sum < "$mnt/usr/bin/crit-santa" | cut -d' ' -f1)
+rule --block --identifier "$crit_sh_sha"
+rule --block --identifier "$crit_santa_sha"
+denied "$mnt/usr/bin/crit-sh" && pass "an admin's BINARY block still denies dash's program" ||
+	fail "BINARY block on dash's program did not deny it"
+ran "$mnt/usr/bin/crit-santa" && pass "santa's own program runs even under a BINARY block (it would disable Santa)" ||
+	fail "santa's program was denied by a block rule"
+rule --remove --identifier "$crit_sh_sha"
+rule --remove --identifier "$crit_santa_sha"
+# A user cannot make a program critical: bytes not dpkg's are unknown.
+printf 'x' >> "$mnt/usr/bin/crit-sh"
+denied "$mnt/usr/bin/crit-sh" && pass "a modified critical program is unknown (denied)" ||
+	fail "a modified critical program ran"
+truncate -s -1 "$mnt/usr/bin/crit-sh"
 
 # SIGNINGID: TEAMID:package, as Santa's TEAMID:signing.id.
 # santactl reads the identifier from the file, as Santa reads it from a signature.
@@ -212,6 +239,64 @@ grep -q "^    1\. SHA-256 *: $certificate\$" <<< "$fi_text" &&
 	grep -q "^Signing ID: $team_id:santa-tool\$" <<< "$fi_text" &&
 	pass "fileinfo shows the Signing ID and Signing Chain as Santa does" || fail "fileinfo human form: $fi_text"
 
+# While dpkg works, its status file is rewritten many times; santad may not get a new view
+# in time (here: it cannot, the status file is broken, so the view in force stays). A
+# package's programs must run all the same, from dpkg's records as they are on disk.
+cp "$dpkg/status" "$work/status.good"
+echo "this line is not a field" > "$dpkg/status"
+load_failed() { [ -n "$(pkg_field error)" ]; }
+wait_until 30 load_failed || fail "a broken status file was not reported"
+gen=$(pkg_field generation)
+# 1. dpkg unpacks santa-tool 1.1-1: control files in tmp.ci, the new file in place, info/ not yet updated.
+mkdir -p "$dpkg/tmp.ci"
+install -m 0755 /bin/sync "$mnt/usr/bin/tool"   # the new version's bytes
+printf 'Package: santa-tool\nVersion: 1.1-1\nArchitecture: amd64\n' > "$dpkg/tmp.ci/control"
+md5line "$mnt/usr/bin/tool" > "$dpkg/tmp.ci/md5sums"
+ran "$mnt/usr/bin/tool" && pass "upgrade, while dpkg unpacks: the new file runs (tmp.ci's md5sums)" ||
+	fail "upgrade: the new file was denied while dpkg unpacked it"
+# 2. dpkg moved the new md5sums into info/ (status not rewritten yet).
+mv "$dpkg/tmp.ci/md5sums" "$dpkg/info/santa-tool.md5sums"
+rm -r "$dpkg/tmp.ci"
+install -m 0755 /bin/sync "$mnt/usr/bin/tool"   # a new inode: nothing cached about it
+ran "$mnt/usr/bin/tool" && pass "upgrade, once dpkg recorded the new MD5: runs (info's md5sums as on disk)" ||
+	fail "upgrade: the new file was denied after dpkg recorded it"
+# 3. A new package: its md5sums written, its program run by its postinst at once.
+install -m 0755 /bin/hostname "$mnt/usr/bin/new"
+md5line "$mnt/usr/bin/new" > "$dpkg/info/santa-new.md5sums.tmp"
+mv "$dpkg/info/santa-new.md5sums.tmp" "$dpkg/info/santa-new.md5sums"
+ran "$mnt/usr/bin/new" && pass "a package installed a moment ago: its program runs (recent md5sums)" ||
+	fail "a new package's program was denied before santad had a new view"
+# ...and a file no md5sums vouches for is still unknown meanwhile.
+install -m 0755 /bin/cat "$mnt/usr/bin/new2"
+denied "$mnt/usr/bin/new2" && pass "meanwhile, a root-owned file no package lists is unknown" ||
+	fail "new2 ran"
+[ "$(pkg_field generation)" = "$gen" ] && pass "all of it under the old view (generation $gen)" ||
+	fail "the view changed meanwhile: the checks above proved less than they say"
+# dpkg finishes: the status file says so, and the next view has it all.
+python3 - "$work/status.good" <<'PY'
+import sys
+text = open(sys.argv[1]).read().replace("Package: santa-tool\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: 1.0-1",
+                                        "Package: santa-tool\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: 1.1-1")
+open(sys.argv[1], "w").write(text)
+PY
+{ cat "$work/status.good"; status_entry santa-new 1.0; } > "$dpkg/status-new"
+mv "$dpkg/status-new" "$dpkg/status"
+reloaded() { [ "$(pkg_field generation)" -gt "$gen" ] && [ -z "$(pkg_field error)" ]; }
+wait_until 30 reloaded && pass "the repaired status file is loaded" || fail "no new view after the status was repaired"
+ran "$mnt/usr/bin/tool" && ran "$mnt/usr/bin/new" && pass "after the new view: both still run" ||
+	fail "after the new view, tool or new was denied"
+fi_json=$("$santactl" fileinfo --json --key Package "$mnt/usr/bin/tool")
+case "$fi_json" in *'"santa-tool 1.1-1 (amd64)"'*) pass "fileinfo: santa-tool 1.1-1" ;; *) fail "fileinfo after the upgrade: $fi_json" ;; esac
+
+# apt update moves the lists on: the installed version is no longer listed. Still the archive's.
+make_archive test.example_debian_dists_stable "$archive_fpr" "Santa Test" \
+	santa-tool=1.2-1 santa-other=2.0 santa-later=3.0 santa-new=1.0
+gen=$(pkg_field generation)
+newer() { [ "$(pkg_field generation)" -gt "$gen" ]; }
+wait_until 30 newer || fail "no new view after apt's lists changed"
+ran "$mnt/usr/bin/tool" && pass "after apt update lists 1.2-1 only, installed 1.1-1 still runs (archive by name)" ||
+	fail "installed 1.1-1 denied once its archive listed 1.2-1 only"
+
 # A package installed while santad runs: trusted without a restart, once dpkg's status says so.
 denied "$mnt/usr/bin/later" && pass "before its install, later is unknown" || fail "later ran before it was installed"
 { cat "$dpkg/status"; status_entry santa-later 3.0; } > "$dpkg/status-new"
@@ -221,7 +306,6 @@ wait_until 30 later_runs && pass "installed while santad runs: trusted by TEAMID
 	fail "later still denied 30 s after its install"
 # Removed: its programs are no longer trusted, though the kernel had stopped asking about them.
 ran "$mnt/usr/bin/tool" || fail "tool denied before the removal"
-grep -v '^$' "$dpkg/status" > /dev/null
 python3 - "$dpkg/status" <<'PY'
 import sys
 paras = open(sys.argv[1]).read().split("\n\n")

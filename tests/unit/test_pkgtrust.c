@@ -148,7 +148,7 @@ identify(const struct santa_pkgtrust *t, const char *rel, const char *canonical,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
-	v = santa_pkgtrust_identify_fd(t, fd, &st, canonical, id, NULL);
+	v = santa_pkgtrust_identify_fd(t, fd, &st, canonical, NULL, id, NULL);
 	close(fd);
 	return v;
 }
