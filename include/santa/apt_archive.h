@@ -108,6 +108,20 @@ size_t santa_apt_index_find_name(const struct santa_apt_index *idx, const char *
 				 const char *arch, const struct santa_apt_archive **out,
 				 size_t max);
 
+/*
+ * Calls fn for every (package, version, arch) with the numbers of the
+ * archives listing it (best first; santa_apt_index_archive gives each). arch
+ * is not NUL-terminated: arch_len bytes. A negative return stops and is returned.
+ */
+int santa_apt_index_foreach(const struct santa_apt_index *idx,
+			    int (*fn)(const char *package, const char *version, const char *arch,
+				      size_t arch_len, const uint8_t *archives, size_t n,
+				      void *userdata),
+			    void *userdata);
+const struct santa_apt_archive *santa_apt_index_archive(const struct santa_apt_index *idx,
+							size_t number);
+size_t santa_apt_index_archive_count(const struct santa_apt_index *idx);
+
 struct santa_apt_index_stats {
 	size_t releases_seen, releases_used, releases_unsigned; /* unsigned: no good signature */
 	size_t releases_rejected;      /* signed but unreadable, malformed, a field too long, over SANTA_APT_ARCHIVES_MAX */

@@ -86,6 +86,20 @@ const char *santa_dpkg_db_root(const struct santa_dpkg_db *db);
 bool santa_dpkg_db_installed(const struct santa_dpkg_db *db, const char *name, const char *version,
 			     const char *arch);
 
+/* Calls fn for every packaged program (path, package, dpkg's MD5); a negative return stops. */
+int santa_dpkg_db_foreach_file(const struct santa_dpkg_db *db,
+			       int (*fn)(const char *path, const struct santa_dpkg_package *pkg,
+					 const uint8_t md5[16], void *userdata),
+			       void *userdata);
+
+/* The number of a package of db (0 to santa_dpkg_db_package_count - 1), or -1 when not db's. */
+long santa_dpkg_db_package_index(const struct santa_dpkg_db *db, const struct santa_dpkg_package *pkg);
+size_t santa_dpkg_db_package_count(const struct santa_dpkg_db *db);
+const struct santa_dpkg_package *santa_dpkg_db_package_at(const struct santa_dpkg_db *db,
+							  size_t index);
+/* The installed package (name, arch), any version, by number; -1 if none. */
+long santa_dpkg_db_find_package(const struct santa_dpkg_db *db, const char *name, const char *arch);
+
 /* Calls fn for every installed package; a negative return stops and is returned. */
 int santa_dpkg_db_foreach_package(const struct santa_dpkg_db *db,
 				  int (*fn)(const struct santa_dpkg_package *pkg, void *userdata),
@@ -170,6 +184,11 @@ void santa_pkgtrust_identity_of_package(const struct santa_pkgtrust *t,
  */
 int santa_pkgtrust_identity_of(const struct santa_pkgtrust *t, const char *path,
 			       const uint8_t md5[16], struct santa_pkg_identity *out);
+
+/* dpkg's view inside t (for walking its files). */
+const struct santa_dpkg_db *santa_pkgtrust_dpkg(const struct santa_pkgtrust *t);
+/* MD5 of the whole file behind fd (pread: its position is left alone). Returns 0 or -errno. */
+int santa_pkgtrust_md5_fd(int fd, uint8_t md5[16]);
 
 struct santa_pkgtrust_stats {
 	struct santa_dpkg_db_stats dpkg;

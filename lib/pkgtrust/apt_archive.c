@@ -1106,6 +1106,40 @@ santa_apt_index_find_name(const struct santa_apt_index *idx, const char *package
 	return n;
 }
 
+int
+santa_apt_index_foreach(const struct santa_apt_index *idx,
+			int (*fn)(const char *package, const char *version, const char *arch,
+				  size_t arch_len, const uint8_t *archives, size_t n, void *userdata),
+			void *userdata)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < idx->n_entries; i++) {
+		const struct apt_entry *e = &idx->entries[i];
+		const char *version = e->key + strlen(e->key) + 1;
+		const char *arch = version + strlen(version) + 1;
+
+		r = fn(e->key, version, arch, (size_t)(e->key + e->key_len - arch),
+		       e->n <= LIST_INLINE ? e->a.inl : e->a.more, e->n, userdata);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const struct santa_apt_archive *
+santa_apt_index_archive(const struct santa_apt_index *idx, size_t number)
+{
+	return number < idx->n_archives ? &idx->archives[number] : NULL;
+}
+
+size_t
+santa_apt_index_archive_count(const struct santa_apt_index *idx)
+{
+	return idx->n_archives;
+}
+
 void
 santa_apt_index_stats(const struct santa_apt_index *idx, struct santa_apt_index_stats *out)
 {

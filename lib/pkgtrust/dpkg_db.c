@@ -733,6 +733,57 @@ santa_dpkg_db_find(const struct santa_dpkg_db *db, const char *path, struct sant
 }
 
 int
+santa_dpkg_db_foreach_file(const struct santa_dpkg_db *db,
+			   int (*fn)(const char *path, const struct santa_dpkg_package *pkg,
+				     const uint8_t md5[16], void *userdata),
+			   void *userdata)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < db->n_files; i++) {
+		r = fn(db->files[i].path, &db->pkgs[db->files[i].pkg], db->files[i].md5, userdata);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+long
+santa_dpkg_db_package_index(const struct santa_dpkg_db *db, const struct santa_dpkg_package *pkg)
+{
+	if (!db->n_pkgs || pkg < db->pkgs || pkg >= db->pkgs + db->n_pkgs)
+		return -1;
+	return (long)(pkg - db->pkgs);
+}
+
+size_t
+santa_dpkg_db_package_count(const struct santa_dpkg_db *db)
+{
+	return db->n_pkgs;
+}
+
+const struct santa_dpkg_package *
+santa_dpkg_db_package_at(const struct santa_dpkg_db *db, size_t index)
+{
+	return index < db->n_pkgs ? &db->pkgs[index] : NULL;
+}
+
+long
+santa_dpkg_db_find_package(const struct santa_dpkg_db *db, const char *name, const char *arch)
+{
+	uint32_t i;
+
+	if (!db->n_pkgs)
+		return -1;
+	for (i = db->pkg_buckets[pkg_hash(name, arch) & (db->pkg_bucket_count - 1)]; i;
+	     i = db->pkg_next[i - 1])
+		if (strcmp(db->pkgs[i - 1].name, name) == 0 && strcmp(db->pkgs[i - 1].arch, arch) == 0)
+			return (long)(i - 1);
+	return -1;
+}
+
+int
 santa_dpkg_db_foreach_package(const struct santa_dpkg_db *db,
 			      int (*fn)(const struct santa_dpkg_package *pkg, void *userdata),
 			      void *userdata)

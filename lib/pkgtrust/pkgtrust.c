@@ -27,26 +27,96 @@
 #define MD5SUMS_MAX_BYTES (64u << 20)
 #define CONTROL_MAX_BYTES (1u << 20)
 
+/* The archives of one installed package, found once at load (fill_identity is on the decision path). */
+struct package_archives {
+	uint8_t list[SANTA_PKG_ARCHIVES_MAX]; /* archive numbers, best first */
+	uint8_t n;
+	bool by_name;
+};
+
 struct santa_pkgtrust {
 	struct santa_dpkg_db *dpkg;
 	struct santa_apt_index *apt; /* NULL: no lists directory (a machine without apt) */
+	struct package_archives *archives; /* per installed package, by number */
 	size_t packages_with_archive;
 };
 
-struct count_ctx {
-	const struct santa_pkgtrust *t;
-	size_t with_archive;
-};
-
+/* Marks, per installed (package, arch), the archives that list it in any version. */
 static int
-count_with_archive(const struct santa_dpkg_package *pkg, void *userdata)
+mark_by_name(const char *package, const char *version, const char *arch, size_t arch_len,
+	     const uint8_t *archives, size_t n, void *userdata)
 {
-	struct count_ctx *c = userdata;
-	const struct santa_apt_archive *a;
+	struct santa_pkgtrust *t = userdata;
+	uint8_t (*bits)[SANTA_APT_ARCHIVES_MAX / 8] = (void *)t->archives;
+	char a[SANTA_PKG_ARCH_MAX];
+	long p;
+	size_t i;
 
-	if (c->t->apt && santa_apt_index_find(c->t->apt, pkg->name, pkg->version, pkg->arch, &a, 1))
-		c->with_archive++;
+	(void)version;
+	if (arch_len >= sizeof(a))
+		return 0;
+	memcpy(a, arch, arch_len);
+	a[arch_len] = '\0';
+	p = santa_dpkg_db_find_package(t->dpkg, package, a);
+	if (p < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		bits[p][archives[i] / 8] |= (uint8_t)(1u << (archives[i] % 8));
 	return 0;
+}
+
+/*
+ * Each installed package's archives: those listing its exact version, or,
+ * when apt's lists have moved on, those listing the package at all.
+ */
+static int
+resolve_archives(struct santa_pkgtrust *t)
+{
+	size_t n = santa_dpkg_db_package_count(t->dpkg), i, a;
+	uint8_t (*bits)[SANTA_APT_ARCHIVES_MAX / 8] = NULL;
+	struct package_archives *out;
+	int r = -ENOMEM;
+
+	out = calloc(n ? n : 1, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	if (t->apt) {
+		bits = calloc(n ? n : 1, sizeof(*bits));
+		if (!bits)
+			goto fail;
+		t->archives = (void *)bits; /* mark_by_name's scratch */
+		santa_apt_index_foreach(t->apt, mark_by_name, t);
+		t->archives = NULL;
+	}
+	for (i = 0; t->apt && i < n; i++) {
+		struct santa_dpkg_package pkg;
+		const struct santa_apt_archive *found[SANTA_PKG_ARCHIVES_MAX];
+		size_t k = 0, m;
+
+		/* The installed package i, by its position in dpkg's list. */
+		pkg = *santa_dpkg_db_package_at(t->dpkg, i);
+		m = santa_apt_index_find(t->apt, pkg.name, pkg.version, pkg.arch, found,
+					 SANTA_PKG_ARCHIVES_MAX);
+		if (m > SANTA_PKG_ARCHIVES_MAX)
+			m = SANTA_PKG_ARCHIVES_MAX;
+		for (k = 0; k < m; k++)
+			for (a = 0; a < santa_apt_index_archive_count(t->apt); a++)
+				if (santa_apt_index_archive(t->apt, a) == found[k])
+					out[i].list[out[i].n++] = (uint8_t)a;
+		for (a = 0; !m && a < SANTA_APT_ARCHIVES_MAX && out[i].n < SANTA_PKG_ARCHIVES_MAX; a++)
+			if (bits[i][a / 8] & (1u << (a % 8))) {
+				out[i].list[out[i].n++] = (uint8_t)a;
+				out[i].by_name = true;
+			}
+		if (out[i].n)
+			t->packages_with_archive++;
+	}
+	free(bits);
+	t->archives = out;
+	return 0;
+fail:
+	free(out);
+	return r;
 }
 
 int
@@ -54,7 +124,6 @@ santa_pkgtrust_load(const struct santa_pkgtrust_paths *paths, struct santa_pkgtr
 		    char *why, size_t why_size)
 {
 	struct santa_pkgtrust *t = calloc(1, sizeof(*t));
-	struct count_ctx count = { 0 };
 	char msg[512];
 	int r;
 
@@ -78,9 +147,11 @@ santa_pkgtrust_load(const struct santa_pkgtrust_paths *paths, struct santa_pkgtr
 			goto out;
 		}
 	}
-	count.t = t;
-	santa_dpkg_db_foreach_package(t->dpkg, count_with_archive, &count);
-	t->packages_with_archive = count.with_archive;
+	r = resolve_archives(t);
+	if (r < 0) {
+		snprintf(why, why_size, "package archives: %s", strerror(-r));
+		goto out;
+	}
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -96,6 +167,7 @@ santa_pkgtrust_free(struct santa_pkgtrust *t)
 		return;
 	santa_dpkg_db_free(t->dpkg);
 	santa_apt_index_free(t->apt);
+	free(t->archives);
 	free(t);
 }
 
@@ -171,6 +243,7 @@ fill_identity(const struct santa_pkgtrust *t, const struct santa_dpkg_package *p
 	      struct santa_pkg_identity *out)
 {
 	size_t i, j;
+	long index;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->package, sizeof(out->package), "%s", pkg->name);
@@ -178,6 +251,16 @@ fill_identity(const struct santa_pkgtrust *t, const struct santa_dpkg_package *p
 	snprintf(out->arch, sizeof(out->arch), "%s", pkg->arch);
 	if (!t->apt)
 		return;
+	index = santa_dpkg_db_package_index(t->dpkg, pkg);
+	if (index >= 0 && t->archives) {
+		const struct package_archives *pa = &t->archives[index];
+
+		for (i = 0; i < pa->n; i++)
+			out->archives[i] = santa_apt_index_archive(t->apt, pa->list[i]);
+		out->n_archives = pa->n;
+		out->archives_by_name = pa->by_name;
+		goto signers;
+	}
 	out->n_archives = santa_apt_index_find(t->apt, pkg->name, pkg->version, pkg->arch,
 					       out->archives, SANTA_PKG_ARCHIVES_MAX);
 	if (out->n_archives == 0) {
@@ -194,6 +277,7 @@ fill_identity(const struct santa_pkgtrust *t, const struct santa_dpkg_package *p
 	}
 	if (out->n_archives > SANTA_PKG_ARCHIVES_MAX)
 		out->n_archives = SANTA_PKG_ARCHIVES_MAX;
+signers:
 	for (i = 0; i < out->n_archives; i++) {
 		const struct santa_apt_archive *a = out->archives[i];
 
@@ -228,8 +312,8 @@ santa_pkgtrust_identity_of(const struct santa_pkgtrust *t, const char *path, con
 }
 
 /* MD5 of the whole file behind fd, by pread: the fd's position is not ours to move. */
-static int
-md5_fd(int fd, uint8_t md5[16])
+int
+santa_pkgtrust_md5_fd(int fd, uint8_t md5[16])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *buf = malloc(READ_CHUNK);
@@ -401,7 +485,7 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 		if (access(file, F_OK) < 0)
 			return SANTA_PKG_NOT_PACKAGED;
 	}
-	if (md5_fd(fd, md5) < 0)
+	if (santa_pkgtrust_md5_fd(fd, md5) < 0)
 		return SANTA_PKG_UNREADABLE;
 	for (i = 0; i < n; i++) {
 		if (memcmp(files[i].md5, md5, 16) == 0) {
@@ -445,6 +529,12 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 		}
 	}
 	return n ? SANTA_PKG_MODIFIED : SANTA_PKG_NOT_PACKAGED;
+}
+
+const struct santa_dpkg_db *
+santa_pkgtrust_dpkg(const struct santa_pkgtrust *t)
+{
+	return t->dpkg;
 }
 
 void

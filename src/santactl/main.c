@@ -295,6 +295,13 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "generation", (json_int_t)get_int(pkg, "generation"),
 				  "verified", (json_int_t)get_int(pkg, "verified"),
 				  "unverified", (json_int_t)get_int(pkg, "unverified")));
+		json_object_set_new(json_object_get(root, "package_trust"), "prescan",
+			json_pack("{s:b, s:I, s:I, s:I}", "done", get_bool(pkg, "prescan_done"),
+				  "verified", (json_int_t)get_int(pkg, "prescan_verified"),
+				  "refused", (json_int_t)get_int(pkg, "prescan_refused"),
+				  "ms", (json_int_t)get_int(pkg, "prescan_ms")));
+		json_object_set_new(json_object_get(root, "package_trust"), "critical_allowed",
+				    json_integer(get_int(pkg, "critical_allowed")));
 		json_object_set_new(root, "cache",
 			json_pack("{s:I, s:I, s:I, s:I, s:I}",
 				  "entries", (json_int_t)get_int(cache, "entries"),
@@ -403,6 +410,13 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    (long long)get_int(pkg, "archives_unsigned"));
 			row("Memory", "%.1f MB (loaded in %lld ms)",
 			    (double)get_int(pkg, "memory_bytes") / 1e6, (long long)get_int(pkg, "load_ms"));
+			if (get_bool(pkg, "prescan_done"))
+				row("Programs Verified Ahead", "%lld (%lld refused; %lld ms)",
+				    (long long)get_int(pkg, "prescan_verified"),
+				    (long long)get_int(pkg, "prescan_refused"),
+				    (long long)get_int(pkg, "prescan_ms"));
+			else
+				row("Programs Verified Ahead", "in progress");
 			row("Files Verified / Refused", "%lld / %lld", (long long)get_int(pkg, "verified"),
 			    (long long)get_int(pkg, "unverified"));
 		}

@@ -74,6 +74,10 @@ struct package_trust_status {
 	uint64_t load_usec;   /* how long the last load took */
 	int64_t loaded_at;    /* Unix seconds */
 	char error[512];      /* the last load's failure, "" if none */
+	/* The view's packaged programs verified before they run (package_trust.c: prescan). */
+	bool prescan_done;
+	size_t prescan_verified, prescan_carried, prescan_refused;
+	uint64_t prescan_usec;
 	struct santa_pkgtrust_stats stats;
 };
 void package_trust_status(struct package_trust *pt, struct package_trust_status *out);

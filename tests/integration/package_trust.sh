@@ -129,6 +129,14 @@ wait_until 60 loaded || fail "package trust never loaded: $(pkg_field error)"
 	pass "status: 5 packages, 2 in the signed archive, the forged archive not trusted" ||
 	fail "status package trust: $(status_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["package_trust"])')"
 
+# Every packaged program is verified ahead, so no decision pays the MD5 pass.
+prescan_field() { status_json | python3 -c "import json,sys; print(json.load(sys.stdin)['package_trust']['prescan']['$1'])"; }
+prescan_done() { [ "$(prescan_field done)" = True ]; }
+wait_until 60 prescan_done || fail "the prescan never finished"
+[ "$(prescan_field verified)" = 5 ] && [ "$(prescan_field refused)" = 0 ] &&
+	pass "prescan: the 5 packaged programs verified before any runs" ||
+	fail "prescan: verified $(prescan_field verified), refused $(prescan_field refused)"
+
 # No package rule: LOCKDOWN blocks the packaged programs as unknown.
 denied "$mnt/usr/bin/tool" && pass "no rule: a packaged program is unknown in LOCKDOWN" ||
 	fail "no rule: tool was not denied"
@@ -163,6 +171,8 @@ out=$("$santactl" rule --check --signingid --identifier "$team_id:santa-tool")
 	fail "rule --signingid --path did not add $team_id:santa-tool: $out"
 ran "$mnt/usr/bin/tool" && pass "SIGNINGID $team_id:santa-tool allows tool" || fail "SIGNINGID rule did not allow tool"
 ran as_user "$mnt/usr/bin/tool" && pass "... for every user" || fail "SIGNINGID rule did not allow tool for nobody"
+[ "$(pkg_field verified)" = 0 ] && pass "decisions found the verified programs: no MD5 pass at decision time" ||
+	fail "decisions read $(pkg_field verified) files for their MD5 although the prescan had verified them"
 # Both lines, the decision's and the cached exec's (the kernel no longer asks), name the key.
 signed_line="decision=ALLOW|reason=SIGNINGID|sha256=$tool_sha|cert_sha256=$certificate|cert_cn=Santa Test Archive <archive@example.test>|teamid=$team_id|pid="
 two_lines() { [ "$(grep -cF -- "$signed_line" "$work/santa.log")" -ge 2 ]; }
