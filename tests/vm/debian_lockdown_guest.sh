@@ -25,10 +25,12 @@ check() { # description command...: ok when the command succeeds
 note() { echo "# $*" | tee -a "$R/checks"; }
 # Waits (at most $1 s) until the command succeeds.
 wait_until() {
-	local n=$1 i
+	local end=$((SECONDS + $1))
 	shift
-	for ((i = 0; i < n * 5; i++)); do "$@" && return 0; sleep 0.2; done
-	return 1
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
 }
 # systemd is done booting (running, or degraded: failed units are listed apart).
 boot_finished() {
@@ -51,14 +53,28 @@ next_boot() {
 	exit 0
 }
 santa_log=/var/log/santa/santa.log
-in_log() { grep -q -- "$1" "$santa_log" 2> /dev/null; }
+# A santa.log line with this decision and reason (a regex: "TEAMID", "[A-Z_]*")
+# for this exact path (fields compared, so a grep whose args name the path is not one).
+in_log() { # decision reason path
+	awk -F'|' -v d="$1" -v r="^reason=$2\$" -v p="path=$3" '
+		{ dec = ""; rea = ""; pa = ""
+		  for (i = 1; i <= NF; i++) {
+			if ($i ~ /decision=/ && dec == "") { dec = $i; sub(/.*decision=/, "", dec) }
+			if ($i ~ /^reason=/ && rea == "") rea = $i
+			if ($i ~ /^path=/ && pa == "") pa = $i
+		  }
+		  if (dec == d && rea ~ r && pa == p) found = 1 }
+		END { exit !found }' "$santa_log" 2> /dev/null
+}
 
 case $stage in
 1)
 	boot_finished
 	record_boot first
 	check "dpkg -i installs our .deb" dpkg -i "$S/santa.deb"
-	check "santad runs after installation (its unit, MONITOR)" wait_until 60 systemctl -q is-active santad
+	check "santad runs after installation (its unit, MONITOR)" wait_until 30 systemctl -q is-active santad
+	journalctl -b -u santad -o short-monotonic --no-pager > "$R/santad-journal-install.txt" 2>&1
+	tail -20 "$R/santad-journal-install.txt"
 	santactl fileinfo /usr/bin/ls > "$R/fileinfo-ls.txt" 2>&1
 	cat "$R/fileinfo-ls.txt"
 	check "santactl fileinfo /usr/bin/ls shows Debian's bookworm key's Team ID $DEBIAN_TEAMID" \
@@ -105,7 +121,7 @@ CONF
 	out=$(su - santauser -c "cp $S/hello ~/hello && chmod 0755 ~/hello && ~/hello" 2>&1)
 	echo "unknown program: $out"
 	check "an unknown program in the test user's home is denied with EPERM" grep -q "Operation not permitted" <<< "$out"
-	check "... and the denial is in santa.log" wait_until 20 in_log "decision=DENY|reason=UNKNOWN.*path=/home/santauser/hello"
+	check "... and the denial is in santa.log" wait_until 20 in_log DENY UNKNOWN /home/santauser/hello
 	out=$(su - santauser -c "cp /usr/bin/id ~/id && ~/id" 2>&1)
 	check "a copy of a packaged program in the test user's home is denied (EPERM)" grep -q "Operation not permitted" <<< "$out"
 
@@ -126,9 +142,9 @@ CONF
 	cat "$R/apt-hello-before.txt"
 	out=$(santa-vm-hello 2>&1)
 	echo "apt-get install exit $st; santa-vm-hello: $out"
-	check "before a TEAMID rule for the test key: installing santa-vm-hello fails or its program is blocked (EPERM)" \
-		bash -c "[ $st -ne 0 ] || grep -q 'Operation not permitted' <<< '$out'"
-	check "... and santa.log has the denial" wait_until 20 in_log "decision=DENY.*path=/usr/bin/santa-vm-hello"
+	check "before a TEAMID rule for the test key: installing santa-vm-hello fails in dpkg or its program is blocked (EPERM)" \
+		bash -c "grep -q '^Unpacking santa-vm-hello' $R/apt-hello-before.txt && { [ $st -ne 0 ] || grep -q 'Operation not permitted' <<< '$out'; }"
+	check "... and santa.log has the denial" wait_until 20 in_log DENY "[A-Z_]*" /usr/bin/santa-vm-hello
 	check "santactl rule --allow --teamid for the test key ($TEST_TEAMID)" \
 		santactl rule --allow --teamid --identifier "$TEST_TEAMID"
 	apt-get install -y santa-vm-hello > "$R/apt-hello-after.txt" 2>&1
@@ -140,7 +156,7 @@ CONF
 	out=$(wait_until 15 santa-vm-hello 2>&1 | tail -1)
 	echo "santa-vm-hello: $out"
 	check "after the rule: santa-vm-hello 1.0 runs" [ "$out" = "santa-vm-hello 1" ]
-	check "... allowed by the TEAMID rule in santa.log" wait_until 20 in_log "decision=ALLOW|reason=TEAMID.*path=/usr/bin/santa-vm-hello"
+	check "... allowed by the TEAMID rule in santa.log" wait_until 20 in_log ALLOW TEAMID /usr/bin/santa-vm-hello
 
 	# A package with a maintainer script (as most Debian packages have).
 	apt-get install -y santa-vm-hook > "$R/apt-hook.txt" 2>&1
@@ -175,6 +191,7 @@ CONF
 	# Everything to the host: santad's journal, santa.log, what was denied.
 	journalctl -b -u santad -o short-monotonic --no-pager > "$R/santad-journal.txt" 2>&1
 	journalctl -b -p warning -o short-monotonic --no-pager > "$R/journal-warnings.txt" 2>&1
+	journalctl -b -o short-monotonic --no-pager > "$R/journal.txt" 2>&1
 	cp "$santa_log" "$R/santa.log"
 	grep 'decision=DENY' "$santa_log" > "$R/denied.txt"
 	note "santa.log: $(grep -c 'decision=ALLOW' "$santa_log") allowed, $(grep -c 'decision=DENY' "$santa_log") denied execs in this boot"
