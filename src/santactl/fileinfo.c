@@ -148,6 +148,7 @@ rule_text(struct santactl *ctl, const char *path, const char *sha,
 	ipc_dict_put_string(ipc_msg_body(req), "sha256", sha);
 	ipc_dict_put_string(ipc_msg_body(req), "path", path);
 	if (id) {
+		ipc_dict_put_string(ipc_msg_body(req), "package", id->package);
 		put_ids(ipc_msg_body(req), "signing_ids", id->signing_ids[0],
 			sizeof(id->signing_ids[0]), id->n_signing_ids);
 		put_ids(ipc_msg_body(req), "certificates", id->certificates[0],

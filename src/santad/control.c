@@ -338,6 +338,8 @@ handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	};
 	struct santa_rule_found package_rules[3];
 	struct santa_pkg_identity id[1];
+	const char *package;
+	bool over_rules = false;
 	int which[3];
 
 	if (ipc_dict_get_string(b, "sha256", &sha) < 0 || ipc_dict_get_string(b, "path", &path) < 0 ||
@@ -359,6 +361,14 @@ handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	    fileinfo_identity(b, id)) {
 		santad_package_rules(d, d->policy, id, package_rules, &in, which);
 		santa_decide(&in, &decision);
+	}
+	/* A critical system binary (exec.c: allow_if_critical), by the package santactl found. */
+	if (decision.verdict == SANTA_VERDICT_DENY &&
+	    ipc_dict_get_string(b, "package", &package) == 0 &&
+	    santad_critical_package(package, &over_rules) && (over_rules || !decision.from_rule)) {
+		decision.verdict = SANTA_VERDICT_ALLOW;
+		decision.reason = SANTA_REASON_SIGNINGID;
+		decision.explain = "critical system binary";
 	}
 	reply = ipc_msg_new(SANTAD_FILEINFO);
 	ipc_dict_put_string(ipc_msg_body(reply), "verdict", santa_verdict_to_string(decision.verdict));

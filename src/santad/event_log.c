@@ -348,6 +348,15 @@ format_exec_json(struct event_log *log, const struct exec_record *rec)
 		json_object_set_new(exe, "hash",
 				    json_pack("{s:s, s:s}", "type", "HASH_ALGO_SHA256", "hash", sha));
 	}
+	/* Santa's code signature and certificate fields, from the package identity. */
+	if (rec->signing.signing_id[0] || rec->signing.team_id[0])
+		json_object_set_new(exe, "code_signature",
+				    json_pack("{s:s, s:s}", "signing_id", rec->signing.signing_id,
+					      "team_id", rec->signing.team_id));
+	if (rec->signing.cert_sha256[0])
+		json_object_set_new(exe, "certificate_info",
+				    json_pack("{s:s, s:o}", "hash", rec->signing.cert_sha256,
+					      "common_name", json_text(rec->signing.cert_cn)));
 	target = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:o, s:o, s:o, s:o}",
 			   "id", "pid", (int)rec->pid, "pidversion", 0,
 			   "parent_id", "pid", (int)rec->ppid, "pidversion", 0,

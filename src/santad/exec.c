@@ -311,6 +311,16 @@ critical_package(const char *name)
 	return NULL;
 }
 
+bool
+santad_critical_package(const char *name, bool *over_rules)
+{
+	const struct critical_package *c = critical_package(name);
+
+	if (c && over_rules)
+		*over_rules = c->over_rules;
+	return c != NULL;
+}
+
 /* A denial of a critical binary becomes an allow, logged as one (reason=SIGNINGID). */
 static void
 allow_if_critical(struct exec_job *job, struct santa_pkg_identity *id,

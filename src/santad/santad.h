@@ -535,6 +535,8 @@ void santad_package_rules(struct santad *d, const struct policy *policy,
 uint32_t santad_signing_intern(struct santad *d, const struct signing_info *info);
 /* The info behind ref, or NULL. Loop thread. */
 const struct signing_info *santad_signing_lookup(const struct santad *d, uint32_t ref);
+/* Whether name is a critical package (exec.c), and whether even a block rule cannot deny it. */
+bool santad_critical_package(const char *name, bool *over_rules);
 /* How many SIGNINGID, CERTIFICATE and TEAMID rules exist (d->package_rules). Loop thread. */
 void santad_count_package_rules(struct santad *d);
 /* The rule of (type, identifier): static rules from the config first, then rules.db. 0 or -ENOENT. */

@@ -69,6 +69,9 @@ ran as_user "$mnt/usr/bin/crit-sh" && pass "critical (dash's program): runs in L
 line=$(line_for "path=$mnt/usr/bin/crit-sh") || line=
 case "$line" in *"decision=ALLOW|reason=SIGNINGID|explain=critical system binary|"*) pass "logged as a critical system binary" ;;
 *) fail "critical log line: '$line'" ;; esac
+out=$("$santactl" fileinfo --key Rule "$mnt/usr/bin/crit-sh")
+[ "$out" = "Allowed (SigningID)" ] && pass "fileinfo: a critical binary's Rule is Allowed (SigningID)" ||
+	fail "fileinfo Rule of a critical binary: $out"
 crit_sh_sha=$(sha256sum < "$mnt/usr/bin/crit-sh" | cut -d' ' -f1)
 crit_santa_sha=$(sha256sum < "$mnt/usr/bin/crit-santa" | cut -d' ' -f1)
 rule --block --identifier "$crit_sh_sha"

@@ -45,6 +45,7 @@ SantactlPath = $santactl
 HelperDirectory = $helpers
 DecisionTimeoutMs = 5000
 MachineID = pkg-machine
+EventLogType = json
 SyncBaseURL = http://127.0.0.1:$sync_server_port/santa
 CONF
 export SANTA_CONFIG=$work/santa.conf
@@ -64,6 +65,14 @@ denied() { local out; ! out=$("$1" 2>&1) && [[ $out == *"Operation not permitted
 check "the synced TEAMID rule allows the archive's programs" ran "$mnt/usr/bin/tool"
 check "the synced SIGNINGID block denies santa-other's program" denied "$mnt/usr/bin/other"
 check "a program in no package stays unknown in LOCKDOWN" denied "$mnt/usr/bin/later"
+# EventLogType = json: Santa's code_signature and certificate_info on the exec's message.
+json_line() { grep -F "\"path\":\"$mnt/usr/bin/other\"" "$work/santa.log" 2> /dev/null | tail -n 1; }
+has_json_line() { [ -n "$(json_line)" ]; }
+wait_until 20 has_json_line || true
+line=$(json_line)
+check "json log: the block's code_signature and certificate_info" test \
+	"$(python3 -c 'import json,sys; e=json.loads(sys.argv[1])["execution"]; x=e["target"]["executable"]; print(e["reason"], x["code_signature"]["signing_id"], x["code_signature"]["team_id"], x["certificate_info"]["hash"])' "$line" 2>&1)" = \
+	"REASON_SIGNING_ID $team_id:santa-other $team_id $certificate"
 
 # The next sync (not clean: a clean sync uploads no events, as on Santa): preflight counts
 # the rules by type, and the block is uploaded with its identity.
