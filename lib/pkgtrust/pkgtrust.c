@@ -189,47 +189,24 @@ santa_pkg_verdict_to_string(enum santa_pkg_verdict v)
 	return "unknown";
 }
 
+/*
+ * Adds "prefix:name" (or prefix alone, name NULL) to a list of n identifiers
+ * of width bytes each, once. Too long, or the list full: left out.
+ */
 static void
-add_id(char (*ids)[SANTA_TEAMID_LEN + 1 + SANTA_PKG_NAME_MAX], size_t *n, size_t size,
-       const char *prefix, const char *name)
+add_id(char *ids, size_t width, size_t *n, const char *prefix, const char *name)
 {
 	char id[SANTA_TEAMID_LEN + 1 + SANTA_PKG_NAME_MAX];
 	size_t i;
 
 	if (*n >= SANTA_PKG_IDS_MAX ||
 	    (size_t)snprintf(id, sizeof(id), "%s%s%s", prefix, name ? ":" : "", name ? name : "") >=
-		    size)
+		    (width < sizeof(id) ? width : sizeof(id)))
 		return;
 	for (i = 0; i < *n; i++)
-		if (strcmp(ids[i], id) == 0)
+		if (strcmp(ids + i * width, id) == 0)
 			return;
-	memcpy(ids[(*n)++], id, strlen(id) + 1);
-}
-
-static void
-add_short(char (*ids)[65], size_t *n, const char *id)
-{
-	size_t i;
-
-	if (*n >= SANTA_PKG_IDS_MAX)
-		return;
-	for (i = 0; i < *n; i++)
-		if (strcmp(ids[i], id) == 0)
-			return;
-	snprintf(ids[(*n)++], 65, "%s", id);
-}
-
-static void
-add_team(char (*ids)[SANTA_TEAMID_LEN + 1], size_t *n, const char *id)
-{
-	size_t i;
-
-	if (*n >= SANTA_PKG_IDS_MAX)
-		return;
-	for (i = 0; i < *n; i++)
-		if (strcmp(ids[i], id) == 0)
-			return;
-	snprintf(ids[(*n)++], SANTA_TEAMID_LEN + 1, "%s", id);
+	memcpy(ids + (*n)++ * width, id, strlen(id) + 1);
 }
 
 /*
@@ -284,10 +261,12 @@ signers:
 		for (j = 0; j < a->n_signers; j++) {
 			const struct santa_apt_signer *s = &a->signers[j];
 
-			add_id(out->signing_ids, &out->n_signing_ids, sizeof(out->signing_ids[0]),
+			add_id(out->signing_ids[0], sizeof(out->signing_ids[0]), &out->n_signing_ids,
 			       s->platform ? "platform" : s->team_id, pkg->name);
-			add_short(out->certificates, &out->n_certificates, s->certificate);
-			add_team(out->team_ids, &out->n_team_ids, s->team_id);
+			add_id(out->certificates[0], sizeof(out->certificates[0]), &out->n_certificates,
+			       s->certificate, NULL);
+			add_id(out->team_ids[0], sizeof(out->team_ids[0]), &out->n_team_ids, s->team_id,
+			       NULL);
 		}
 	}
 }
