@@ -238,10 +238,19 @@ job_identity(struct exec_job *job, struct santa_pkg_identity *id,
 
 	if (!d->pkgtrust || !job->trusted_file)
 		return false;
+	/*
+	 * Only the first view is waited for (at start; a cold disk can make it
+	 * take seconds), up to the deadline: a job the view does not arrive in
+	 * time for is answered by the deadline's fallback, which lets root's own
+	 * files run (FailClosed aside) and denies everyone else's, rather than
+	 * judged here as unknown.
+	 */
 	trust = package_trust_acquire(d->pkgtrust,
 				      job->started_usec +
-					      (uint64_t)job->policy->cfg.decision_timeout_ms * 1000 / 2,
+					      (uint64_t)job->policy->cfg.decision_timeout_ms * 1000,
 				      &ref);
+	if (!trust && atomic_load(&job->answered))
+		goto out;
 	if (!trust || fstat(job->fd, &st) < 0)
 		goto out;
 	package = package_trust_recall(d->pkgtrust, ref, &job->key);
