@@ -70,6 +70,7 @@ ClientMode = MONITOR
 WatchPaths = $work/mnt
 WatchMarkType = mount
 RulesDBPath = $work/state/rules.db
+PackageTrustCachePath = $work/state/package-view.cache
 EventsDBPath = $work/state/events.db
 EventLogPath = $work/santa.log
 DecisionTimeoutMs = 10000

@@ -141,6 +141,7 @@ struct santa_config {
 	bool enable_package_trust;
 	char *package_trust_dpkg_dir;       /* /var/lib/dpkg */
 	char *package_trust_apt_lists_dir;  /* /var/lib/apt/lists */
+	char *package_trust_cache_path;     /* dpkg's view kept between starts */
 	struct santa_strv package_trust_keyrings;          /* keys an archive may be signed by */
 	struct santa_strv package_trust_platform_keyrings; /* the distribution's own: "platform:" */
 };

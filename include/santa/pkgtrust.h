@@ -41,6 +41,13 @@ struct santa_dpkg_paths {
 	 * tests (paths are resolved under it and reported without it).
 	 */
 	const char *root;
+	/*
+	 * NULL, or where the view is kept between starts: when dpkg's status,
+	 * diversions and info directory are what it was built from, it is read
+	 * instead of dpkg's files (a cold boot then reads one file, not stat
+	 * every packaged file). Written, root-only, after each full build.
+	 */
+	const char *cache_path;
 };
 
 struct santa_dpkg_package {
@@ -60,6 +67,8 @@ struct santa_dpkg_db;
 int santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **out, char *why,
 		       size_t why_size);
 void santa_dpkg_db_free(struct santa_dpkg_db *db);
+/* Writes db to path (mode 0600, by rename), with the stamps of dpkg's files now. Returns 0 or -errno. */
+int santa_dpkg_db_save(const struct santa_dpkg_db *db, const char *path);
 
 /* A file dpkg installed: its package and the MD5 dpkg recorded. */
 struct santa_dpkg_file {
@@ -108,6 +117,8 @@ int santa_dpkg_db_foreach_package(const struct santa_dpkg_db *db,
 struct santa_dpkg_db_stats {
 	size_t packages, files, md5sums_missing, diversions, memory_bytes;
 	bool no_status; /* admindir has no status file: no dpkg, no packages */
+	bool from_cache; /* read from cache_path, dpkg unchanged since it was built */
+	int cache_error; /* writing cache_path failed (-errno), 0 otherwise */
 };
 void santa_dpkg_db_stats(const struct santa_dpkg_db *db, struct santa_dpkg_db_stats *out);
 

@@ -143,6 +143,7 @@ static const struct key_def keys[] = {
 	BOOL("EnablePackageTrust", enable_package_trust),
 	PATH("PackageTrustDpkgDir", package_trust_dpkg_dir),
 	PATH("PackageTrustAptListsDir", package_trust_apt_lists_dir),
+	PATH("PackageTrustCachePath", package_trust_cache_path),
 	STRV("PackageTrustKeyrings", package_trust_keyrings),
 	STRV("PackageTrustPlatformKeyrings", package_trust_platform_keyrings),
 
@@ -1017,6 +1018,7 @@ santa_config_init(struct santa_config *cfg, const char *root)
 		{ F(run_directory), "/run/santa" },
 		{ F(package_trust_dpkg_dir), "/var/lib/dpkg" },
 		{ F(package_trust_apt_lists_dir), "/var/lib/apt/lists" },
+		{ F(package_trust_cache_path), "/var/lib/santa/package-view.cache" },
 	};
 	size_t i;
 	int r;

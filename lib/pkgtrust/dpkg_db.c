@@ -15,14 +15,17 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "santa/deb822.h"
 #include "santa/pkgtrust.h"
+#include "santa/sha256.h"
 
 /* md5sums and status files larger than these are refused, not read. */
 #define MD5SUMS_MAX_BYTES (64u << 20)
@@ -55,6 +58,16 @@ struct dir_rec {
 	uint32_t next;
 };
 
+/*
+ * What the view was built from: dpkg's status and diversions files and its
+ * info directory (dpkg replaces md5sums files by rename, which changes the
+ * directory). Same stamps, same view.
+ */
+struct stamp {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
 struct santa_dpkg_db {
 	struct arena_block *arena;
 	size_t arena_bytes;
@@ -82,6 +95,10 @@ struct santa_dpkg_db {
 
 	size_t md5sums_missing;
 	bool no_status;
+	bool from_cache;
+	int cache_error; /* saving the cache failed: -errno */
+	/* dpkg's files as they were before the view was read from them (see struct stamp). */
+	struct stamp built_from[3];
 	char admindir[PATH_MAX];
 	char root[PATH_MAX];
 	size_t root_len;
@@ -597,6 +614,258 @@ santa_dpkg_db_root(const struct santa_dpkg_db *db)
 	return db->root;
 }
 
+/* ---- the cache: the view as last built, for a boot with nothing changed since ---- */
+
+struct cache_header {
+	char magic[16];
+	uint32_t version, reserved;
+	struct stamp status, diversions, info;
+	uint64_t n_pkgs, n_files, n_divs, md5sums_missing, payload_len;
+	char admindir[PATH_MAX], root[PATH_MAX];
+};
+
+#define CACHE_MAGIC "santa-dpkg-view"
+#define CACHE_VERSION 1
+#define CACHE_MAX_BYTES (512u << 20)
+
+static void
+stamp_of(const char *path, struct stamp *st)
+{
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	if (lstat(path, &sb) < 0)
+		return;
+	st->dev = (uint64_t)sb.st_dev;
+	st->ino = (uint64_t)sb.st_ino;
+	st->size = (uint64_t)sb.st_size;
+	st->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	st->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
+}
+
+static void
+stamps_of(const char *admindir, struct cache_header *h)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/status", admindir);
+	stamp_of(path, &h->status);
+	snprintf(path, sizeof(path), "%s/diversions", admindir);
+	stamp_of(path, &h->diversions);
+	snprintf(path, sizeof(path), "%s/info", admindir);
+	stamp_of(path, &h->info);
+}
+
+/* Appends a NUL-terminated string (or raw bytes) to a growing buffer. */
+static int
+put(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+	if (*len + n > *cap && grow((void **)buf, cap, *len + n, 1) < 0)
+		return -ENOMEM;
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	return 0;
+}
+
+static int
+put_str(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	return put(buf, len, cap, s, strlen(s) + 1);
+}
+
+int
+santa_dpkg_db_save(const struct santa_dpkg_db *db, const char *path)
+{
+	struct cache_header h;
+	uint8_t digest[SANTA_SHA256_LEN];
+	char tmp[PATH_MAX], *payload = NULL;
+	size_t len = 0, cap = 0, i;
+	uint32_t pkg;
+	FILE *f = NULL;
+	int r = -ENOMEM, fd = -1;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, CACHE_MAGIC, sizeof(CACHE_MAGIC));
+	h.version = CACHE_VERSION;
+	h.status = db->built_from[0];
+	h.diversions = db->built_from[1];
+	h.info = db->built_from[2];
+	h.n_pkgs = db->n_pkgs;
+	h.n_files = db->n_files;
+	h.n_divs = db->n_divs;
+	h.md5sums_missing = db->md5sums_missing;
+	snprintf(h.admindir, sizeof(h.admindir), "%s", db->admindir);
+	snprintf(h.root, sizeof(h.root), "%s", db->root);
+	for (i = 0; i < db->n_pkgs; i++)
+		if (put_str(&payload, &len, &cap, db->pkgs[i].name) < 0 ||
+		    put_str(&payload, &len, &cap, db->pkgs[i].version) < 0 ||
+		    put_str(&payload, &len, &cap, db->pkgs[i].arch) < 0)
+			goto out;
+	for (i = 0; i < db->n_files; i++) {
+		pkg = db->files[i].pkg;
+		if (put(&payload, &len, &cap, &pkg, sizeof(pkg)) < 0 ||
+		    put(&payload, &len, &cap, db->files[i].md5, 16) < 0 ||
+		    put_str(&payload, &len, &cap, db->files[i].path) < 0)
+			goto out;
+	}
+	for (i = 0; i < db->n_divs; i++)
+		if (put_str(&payload, &len, &cap, db->divs[i].from) < 0 ||
+		    put_str(&payload, &len, &cap, db->divs[i].to) < 0 ||
+		    put_str(&payload, &len, &cap, db->divs[i].package) < 0)
+			goto out;
+	h.payload_len = len;
+	r = santa_sha256_buf(payload ? payload : "", len, digest);
+	if (r < 0)
+		goto out;
+	/* Written aside and renamed: a reader sees the old file or the whole new one. */
+	r = -ENAMETOOLONG;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		r = -errno;
+		goto out;
+	}
+	fd = -1;
+	if (fwrite(&h, sizeof(h), 1, f) != 1 || (len && fwrite(payload, len, 1, f) != 1) ||
+	    fwrite(digest, sizeof(digest), 1, f) != 1 || fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		r = -EIO;
+		goto out;
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		r = -EIO;
+		goto out;
+	}
+	f = NULL;
+	r = rename(tmp, path) < 0 ? -errno : 0;
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		unlink(tmp);
+	free(payload);
+	return r;
+}
+
+/* A NUL-terminated string at *p before end, or NULL: the cache is not to be trusted blindly. */
+static const char *
+take_str(const char **p, const char *end)
+{
+	const char *s = *p, *nul = memchr(s, '\0', (size_t)(end - s));
+
+	if (!nul)
+		return NULL;
+	*p = nul + 1;
+	return s;
+}
+
+/*
+ * The view from the cache at path, if it was built from the very files dpkg
+ * has now (same stamps, same admindir and root) and its digest holds.
+ * Returns 0, or -ESTALE / -EBADMSG / -errno: the caller builds the view.
+ */
+static int
+load_cache(struct santa_dpkg_db *db, const char *path)
+{
+	struct cache_header h, now;
+	uint8_t digest[SANTA_SHA256_LEN];
+	const char *p, *end;
+	char *buf = NULL;
+	size_t len = 0, i;
+	int r;
+
+	r = santa_read_index_file(path, CACHE_MAX_BYTES, &buf, &len);
+	if (r < 0)
+		return r;
+	r = -EBADMSG;
+	if (len < sizeof(h) + SANTA_SHA256_LEN)
+		goto out;
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.magic, CACHE_MAGIC, sizeof(CACHE_MAGIC)) != 0 || h.version != CACHE_VERSION ||
+	    h.payload_len != len - sizeof(h) - SANTA_SHA256_LEN ||
+	    h.n_pkgs > SANTA_DPKG_PACKAGES_MAX || h.n_files > SANTA_DPKG_FILES_MAX ||
+	    h.n_divs > h.payload_len)
+		goto out;
+	h.admindir[sizeof(h.admindir) - 1] = h.root[sizeof(h.root) - 1] = '\0';
+	memset(&now, 0, sizeof(now));
+	stamps_of(db->admindir, &now);
+	r = -ESTALE;
+	if (strcmp(h.admindir, db->admindir) != 0 || strcmp(h.root, db->root) != 0 ||
+	    memcmp(&h.status, &now.status, sizeof(h.status)) != 0 ||
+	    memcmp(&h.diversions, &now.diversions, sizeof(h.diversions)) != 0 ||
+	    memcmp(&h.info, &now.info, sizeof(h.info)) != 0)
+		goto out;
+	r = -EBADMSG;
+	if (santa_sha256_buf(buf + sizeof(h), (size_t)h.payload_len, digest) < 0 ||
+	    memcmp(digest, buf + sizeof(h) + h.payload_len, SANTA_SHA256_LEN) != 0)
+		goto out;
+	p = buf + sizeof(h);
+	end = p + h.payload_len;
+	for (i = 0; i < h.n_pkgs; i++) {
+		const char *name = take_str(&p, end), *version = name ? take_str(&p, end) : NULL;
+		const char *arch = version ? take_str(&p, end) : NULL;
+		struct santa_dpkg_package *pk;
+
+		if (!arch || grow((void **)&db->pkgs, &db->cap_pkgs, db->n_pkgs + 1, sizeof(*db->pkgs)) < 0)
+			goto out;
+		pk = &db->pkgs[db->n_pkgs++];
+		pk->name = arena_strndup(db, name, strlen(name));
+		pk->version = arena_strndup(db, version, strlen(version));
+		pk->arch = arena_strndup(db, arch, strlen(arch));
+		if (!pk->name || !pk->version || !pk->arch)
+			goto out;
+	}
+	if (index_packages(db) < 0)
+		goto out;
+	for (i = 0; i < h.n_files; i++) {
+		uint32_t pkg;
+		uint8_t md5[16];
+		const char *file;
+
+		if ((size_t)(end - p) < sizeof(pkg) + 16)
+			goto out;
+		memcpy(&pkg, p, sizeof(pkg));
+		memcpy(md5, p + sizeof(pkg), 16);
+		p += sizeof(pkg) + 16;
+		file = take_str(&p, end);
+		if (!file || pkg >= db->n_pkgs || add_file(db, pkg, file, md5) < 0)
+			goto out;
+	}
+	if (h.n_divs) {
+		if (table_new(&db->div_buckets, &db->div_bucket_count, (size_t)h.n_divs) < 0 ||
+		    !(db->divs = calloc((size_t)h.n_divs, sizeof(*db->divs))))
+			goto out;
+		for (i = 0; i < h.n_divs; i++) {
+			struct diversion *d = &db->divs[i];
+			const char *from = take_str(&p, end), *to = from ? take_str(&p, end) : NULL;
+			const char *package = to ? take_str(&p, end) : NULL;
+			size_t b;
+
+			if (!package)
+				goto out;
+			d->from = arena_strndup(db, from, strlen(from));
+			d->to = arena_strndup(db, to, strlen(to));
+			d->package = arena_strndup(db, package, strlen(package));
+			if (!d->from || !d->to || !d->package)
+				goto out;
+			b = hash_str(d->from, HASH_SEED) & (db->div_bucket_count - 1);
+			d->next = db->div_buckets[b];
+			db->div_buckets[b] = (uint32_t)++db->n_divs;
+		}
+	}
+	if (p != end)
+		goto out;
+	db->md5sums_missing = (size_t)h.md5sums_missing;
+	db->from_cache = true;
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
 int
 santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **out, char *why,
 		   size_t why_size)
@@ -628,6 +897,34 @@ santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **
 	if (r < 0)
 		goto out;
 
+	{
+		/* Before anything is read: a change meanwhile makes this view's cache stale. */
+		struct cache_header before;
+
+		memset(&before, 0, sizeof(before));
+		stamps_of(db->admindir, &before);
+		db->built_from[0] = before.status;
+		db->built_from[1] = before.diversions;
+		db->built_from[2] = before.info;
+	}
+	if (paths->cache_path) {
+		struct santa_dpkg_db *cached = calloc(1, sizeof(*cached));
+
+		if (cached) {
+			memcpy(cached->root, db->root, sizeof(db->root));
+			cached->root_len = db->root_len;
+			memcpy(cached->admindir, db->admindir, sizeof(db->admindir));
+			memcpy(cached->built_from, db->built_from, sizeof(db->built_from));
+			if (table_new(&cached->dir_buckets, &cached->dir_bucket_count, 16) == 0 &&
+			    table_new(&cached->file_buckets, &cached->file_bucket_count, 4096) == 0 &&
+			    load_cache(cached, paths->cache_path) == 0) {
+				*out = cached;
+				r = 0;
+				goto out;
+			}
+			santa_dpkg_db_free(cached);
+		}
+	}
 	r = load_diversions(db, paths->admindir, why, why_size);
 	if (r < 0)
 		goto out;
@@ -678,6 +975,9 @@ santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **
 			goto out;
 		}
 	}
+	/* The next start with nothing changed reads this instead (a cold boot stats nothing). */
+	if (paths->cache_path)
+		db->cache_error = santa_dpkg_db_save(db, paths->cache_path);
 	*out = db;
 	db = NULL;
 	r = 0;
@@ -808,6 +1108,8 @@ santa_dpkg_db_stats(const struct santa_dpkg_db *db, struct santa_dpkg_db_stats *
 	out->md5sums_missing = db->md5sums_missing;
 	out->diversions = db->n_divs;
 	out->no_status = db->no_status;
+	out->from_cache = db->from_cache;
+	out->cache_error = db->cache_error;
 	out->memory_bytes = sizeof(*db) + db->arena_bytes + db->cap_pkgs * sizeof(*db->pkgs) +
 			    db->pkg_bucket_count * sizeof(uint32_t) + (db->n_pkgs + 1) * sizeof(uint32_t) +
 			    db->cap_files * sizeof(*db->files) +

@@ -295,6 +295,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "generation", (json_int_t)get_int(pkg, "generation"),
 				  "verified", (json_int_t)get_int(pkg, "verified"),
 				  "unverified", (json_int_t)get_int(pkg, "unverified")));
+		json_object_set_new(json_object_get(root, "package_trust"), "from_cache",
+				    json_boolean(get_bool(pkg, "from_cache")));
 		json_object_set_new(json_object_get(root, "package_trust"), "prescan",
 			json_pack("{s:b, s:I, s:I, s:I}", "done", get_bool(pkg, "prescan_done"),
 				  "verified", (json_int_t)get_int(pkg, "prescan_verified"),
@@ -408,8 +410,11 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			if (get_int(pkg, "archives_unsigned") > 0)
 				row("Archives Not Trusted", "%lld (no good signature by a trusted key)",
 				    (long long)get_int(pkg, "archives_unsigned"));
-			row("Memory", "%.1f MB (loaded in %lld ms)",
-			    (double)get_int(pkg, "memory_bytes") / 1e6, (long long)get_int(pkg, "load_ms"));
+			row("Memory", "%.1f MB (loaded in %lld ms%s)",
+			    (double)get_int(pkg, "memory_bytes") / 1e6, (long long)get_int(pkg, "load_ms"),
+			    get_bool(pkg, "from_cache") ? ", dpkg's part from the cache" : "");
+			if (get_int(pkg, "cache_error"))
+				row("Cache", "not written: %s", strerror((int)-get_int(pkg, "cache_error")));
 			if (get_bool(pkg, "prescan_done"))
 				row("Programs Verified Ahead", "%lld (%lld refused; %lld ms)",
 				    (long long)get_int(pkg, "prescan_verified"),

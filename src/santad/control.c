@@ -99,6 +99,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_dict_put_bool(pkg, "loaded", ps.loaded);
 		ipc_dict_put_string(pkg, "error", ps.error);
 		ipc_dict_put_bool(pkg, "no_dpkg", ps.stats.dpkg.no_status);
+		ipc_dict_put_bool(pkg, "from_cache", ps.stats.dpkg.from_cache);
+		ipc_dict_put_int(pkg, "cache_error", ps.stats.dpkg.cache_error);
 		ipc_dict_put_int(pkg, "packages", (int64_t)ps.stats.dpkg.packages);
 		ipc_dict_put_int(pkg, "programs", (int64_t)ps.stats.dpkg.files);
 		ipc_dict_put_int(pkg, "packages_with_archive", (int64_t)ps.stats.packages_with_archive);

@@ -72,7 +72,7 @@ struct package_trust {
 	int inotify_fd;
 	struct package_trust_status status;
 
-	char admindir[PATH_MAX], lists_dir[PATH_MAX];
+	char admindir[PATH_MAX], lists_dir[PATH_MAX], cache_path[PATH_MAX];
 	char *keyrings[KEYRINGS_MAX + 1], *platform[KEYRINGS_MAX + 1];
 };
 
@@ -239,7 +239,8 @@ static void
 load(struct package_trust *pt)
 {
 	struct santa_pkgtrust_paths paths = {
-		.dpkg = { .admindir = pt->admindir, .root = "" },
+		.dpkg = { .admindir = pt->admindir, .root = "",
+			  .cache_path = pt->cache_path[0] ? pt->cache_path : NULL },
 		.apt = { .lists_dir = pt->lists_dir,
 			 .keyrings = (const char *const *)pt->keyrings,
 			 .platform_keyrings = (const char *const *)pt->platform },
@@ -494,6 +495,8 @@ package_trust_start(const struct santa_config *cfg, struct package_trust **out)
 	}
 	snprintf(pt->admindir, sizeof(pt->admindir), "%s", cfg->package_trust_dpkg_dir);
 	snprintf(pt->lists_dir, sizeof(pt->lists_dir), "%s", cfg->package_trust_apt_lists_dir);
+	snprintf(pt->cache_path, sizeof(pt->cache_path), "%s",
+		 cfg->package_trust_cache_path ? cfg->package_trust_cache_path : "");
 	r = copy_list(pt->keyrings, &cfg->package_trust_keyrings);
 	if (r == 0)
 		r = copy_list(pt->platform, &cfg->package_trust_platform_keyrings);

@@ -47,6 +47,7 @@ EventLogPath = $work/santa.log
 RunDirectory = $work/run
 PackageTrustDpkgDir = $work/no-dpkg
 PackageTrustAptListsDir = $work/no-apt-lists
+PackageTrustCachePath = $work/state/package-view.cache
 CONF
 }
 

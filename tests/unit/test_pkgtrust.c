@@ -271,12 +271,88 @@ test_bad_databases(void **state)
 	santa_pkgtrust_free(t);
 }
 
+/* The view kept between starts: used while dpkg's files are unchanged, never once they change. */
+static void
+test_cache(void **state)
+{
+	char admin[PATH_MAX], root[PATH_MAX], cache[PATH_MAX], why[512] = "";
+	struct santa_pkgtrust_paths paths = { 0 };
+	struct santa_pkgtrust_stats stats;
+	struct santa_pkgtrust *t = NULL;
+	struct santa_pkg_identity id;
+	FILE *f;
+
+	(void)state;
+	write_file("admin/diversions", "/bin/sh\n/usr/bin/sh.distrib\n:\n", 0644);
+	write_file("admin/status", "Package: coreutils\nStatus: install ok installed\n"
+		   "Architecture: amd64\nVersion: 9.1-1\n\nPackage: dash\nStatus: install ok "
+		   "installed\nArchitecture: amd64\nVersion: 0.5.12-2\n", 0644);
+	write_file("root/usr/bin/ls", "ls program\n", 0755);
+	snprintf(admin, sizeof(admin), "%s/admin", tmpdir);
+	snprintf(root, sizeof(root), "%s/root", tmpdir);
+	snprintf(cache, sizeof(cache), "%s/view.cache", tmpdir);
+	paths.dpkg.admindir = admin;
+	paths.dpkg.root = root;
+	paths.dpkg.cache_path = cache;
+
+	/* Built from dpkg's files, then written. */
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	santa_pkgtrust_stats(t, &stats);
+	assert_false(stats.dpkg.from_cache);
+	assert_int_equal(stats.dpkg.cache_error, 0);
+	assert_int_equal(access(cache, F_OK), 0);
+	santa_pkgtrust_free(t);
+
+	/* Read back: the same view, identities and diversions included. */
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	santa_pkgtrust_stats(t, &stats);
+	assert_true(stats.dpkg.from_cache);
+	assert_int_equal(stats.dpkg.packages, 2);
+	assert_int_equal(stats.dpkg.files, 3);
+	assert_int_equal(stats.dpkg.diversions, 1);
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "coreutils");
+	assert_int_equal(identify(t, "usr/bin/sh.distrib", "/usr/bin/sh.distrib", &id),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "dash");
+	santa_pkgtrust_free(t);
+
+	/* dpkg changed its status: the cache is stale and the view is built again. */
+	write_file("admin/status", "Package: coreutils\nStatus: install ok installed\n"
+		   "Architecture: amd64\nVersion: 9.1-2\n", 0644);
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	santa_pkgtrust_stats(t, &stats);
+	assert_false(stats.dpkg.from_cache);
+	assert_int_equal(stats.dpkg.packages, 1);
+	assert_int_equal(identify(t, "usr/bin/ls", "/usr/bin/ls", &id), SANTA_PKG_VERIFIED);
+	assert_string_equal(id.version, "9.1-2");
+	santa_pkgtrust_free(t);
+
+	/* A damaged cache (one byte of its payload) is not believed. */
+	f = fopen(cache, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, -40, SEEK_END), 0);
+	fputc('X', f);
+	fclose(f);
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	santa_pkgtrust_stats(t, &stats);
+	assert_false(stats.dpkg.from_cache);
+	assert_int_equal(stats.dpkg.packages, 1);
+	santa_pkgtrust_free(t);
+	/* ...and rewritten whole, so the next start uses it again. */
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	santa_pkgtrust_stats(t, &stats);
+	assert_true(stats.dpkg.from_cache);
+	santa_pkgtrust_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_and_packages),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_bad_databases),
 	};
 
