@@ -152,8 +152,13 @@ CONF
 	check "before a TEAMID rule for the test key: installing santa-vm-hello fails in dpkg or its program is blocked (EPERM)" \
 		bash -c "grep -q '^Unpacking santa-vm-hello' $R/apt-hello-before.txt && { [ $st -ne 0 ] || grep -q 'Operation not permitted' <<< '$out'; }"
 	check "... and santa.log has the denial" wait_until 20 in_log DENY "[A-Z_]*" /usr/bin/santa-vm-hello
-	check "santactl rule --allow --teamid for the test key ($TEST_TEAMID)" \
-		santactl rule --allow --teamid --identifier "$TEST_TEAMID"
+	# santactl rule refuses while StaticRules are set ("rules are managed
+	# centrally", as Santa): the test key's rule is a second static rule, applied
+	# by a reload (SIGHUP).
+	printf '\n[StaticRule:santa-test-archive]\nidentifier = %s\nrule_type = TEAMID\npolicy = ALLOWLIST\n' "$TEST_TEAMID" >> /etc/santa/santa.conf
+	systemctl reload santad
+	check "a TEAMID rule for the test key ($TEST_TEAMID) is in force after a reload" \
+		wait_until 20 bash -c "santactl fileinfo /usr/bin/santa-vm-hello | grep -q 'Rule *: *Allowed (TeamID)'"
 	apt-get install -y santa-vm-hello > "$R/apt-hello-after.txt" 2>&1
 	st=$?
 	cat "$R/apt-hello-after.txt"
@@ -164,13 +169,6 @@ CONF
 	echo "santa-vm-hello: $out"
 	check "after the rule: santa-vm-hello 1.0 runs" [ "$out" = "santa-vm-hello 1" ]
 	check "... allowed by the TEAMID rule in santa.log" wait_until 20 in_log ALLOW TEAMID /usr/bin/santa-vm-hello
-
-	# A package with a maintainer script (as most Debian packages have).
-	apt-get install -y santa-vm-hook > "$R/apt-hook.txt" 2>&1
-	st=$?
-	cat "$R/apt-hook.txt"
-	check "apt-get install of a package whose postinst runs (santa-vm-hook) succeeds" \
-		bash -c "[ $st -eq 0 ] && [ -f /var/lib/santa-vm-hook/postinst-ran ]"
 
 	# An upgrade to 2.0 while 1.0 runs.
 	santa-vm-hello serve /run/hello-heartbeat &
@@ -194,6 +192,14 @@ CONF
 	out=$(wait_until 15 santa-vm-hello 2>&1 | tail -1)
 	echo "santa-vm-hello: $out"
 	check "after the upgrade: santa-vm-hello 2.0 runs" [ "$out" = "santa-vm-hello 2" ]
+
+	# A package with a maintainer script (as most Debian packages have); after
+	# the upgrade, since a package dpkg failed to configure stops apt from upgrading.
+	apt-get install -y santa-vm-hook > "$R/apt-hook.txt" 2>&1
+	st=$?
+	cat "$R/apt-hook.txt"
+	check "apt-get install of a package whose postinst runs (santa-vm-hook) succeeds" \
+		bash -c "[ $st -eq 0 ] && [ -f /var/lib/santa-vm-hook/postinst-ran ]"
 
 	# Everything to the host: santad's journal, santa.log, what was denied.
 	journalctl -b -u santad -o short-monotonic --no-pager > "$R/santad-journal.txt" 2>&1
