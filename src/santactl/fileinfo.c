@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "santa/elf.h"
 #include "santa/ipc.h"
@@ -41,9 +43,21 @@ enum { K_PATH, K_SHA256, K_TEAMID, K_SIGNINGID, K_TYPE, K_OWNER, K_MODE, K_PACKA
 static const char *const all_keys[N_KEYS] = { "Path", "SHA-256", "Team ID", "Signing ID", "Type",
 					       "Owner", "Mode", "Package", "Rule", "Signing Chain" };
 
+#define MAX_FILTERS 16
+
+struct fileinfo_filter {
+	int key; /* index in all_keys */
+	pcre2_code *re;
+};
+
 struct fileinfo_opts {
 	struct santa_pkgtrust *trust; /* loaded at the first file that needs it */
 	bool trust_tried;
+	struct fileinfo_filter filters[MAX_FILTERS];
+	size_t n_filters;
+	bool filter_inclusive; /* every filter must match, not any */
+	bool cert_index_set;
+	long cert_index; /* 0..n-1 from the signing key, -1..-n from the other end */
 	const char *keys[MAX_KEYS];
 	size_t n_keys;
 	bool json, recursive;
@@ -174,8 +188,11 @@ wanted(const struct fileinfo_opts *o, const char *key)
 {
 	size_t i;
 
-	if (o->n_keys == 0)
+	if (o->n_keys == 0 || o->cert_index_set)
 		return true;
+	for (i = 0; i < o->n_filters; i++)
+		if (strcmp(all_keys[o->filters[i].key], key) == 0)
+			return true;
 	for (i = 0; i < o->n_keys; i++)
 		if (strcmp(o->keys[i], key) == 0)
 			return true;
@@ -320,6 +337,53 @@ print_chain(const json_t *chain)
 	}
 }
 
+/* Santa's --filter: a regex (case-insensitive, unanchored) on a key's value; any, or with --filter-inclusive all. */
+static bool
+filters_pass(const struct fileinfo_opts *o, const char *const *values)
+{
+	size_t i, matched = 0;
+
+	if (!o->n_filters)
+		return true;
+	for (i = 0; i < o->n_filters; i++) {
+		const char *v = values[o->filters[i].key];
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(o->filters[i].re, NULL);
+
+		if (md && pcre2_match(o->filters[i].re, (PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0, 0, md,
+				      NULL) >= 0)
+			matched++;
+		pcre2_match_data_free(md);
+	}
+	return o->filter_inclusive ? matched == o->n_filters : matched > 0;
+}
+
+/* Santa's --cert-index: one entry of the Signing Chain, by its certificate keys. */
+static void
+print_cert(struct fileinfo_opts *o, const json_t *chain)
+{
+	long n = (long)json_array_size(chain), i = o->cert_index < 0 ? n + o->cert_index : o->cert_index;
+	const json_t *cert;
+	const char *key;
+	json_t *value;
+	size_t width = 0;
+
+	if (i < 0 || i >= n)
+		return;
+	cert = json_array_get(chain, (size_t)i);
+	if (o->json) {
+		printf("%s", o->first_json ? "[\n" : ",\n");
+		o->first_json = false;
+		json_dumpf(cert, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		return;
+	}
+	json_object_foreach((json_t *)cert, key, value)
+		if (strlen(key) > width)
+			width = strlen(key);
+	json_object_foreach((json_t *)cert, key, value)
+		printf("%-*s: %s\n", (int)width, key, json_string_value(value));
+	printf("\n");
+}
+
 static void
 show_file(struct santactl *ctl, struct fileinfo_opts *o, const char *path)
 {
@@ -395,6 +459,12 @@ show_file(struct santactl *ctl, struct fileinfo_opts *o, const char *path)
 		values[K_CHAIN] = "";
 	else
 		values[K_CHAIN] = "chain";
+	if (!filters_pass(o, values))
+		goto done;
+	if (o->cert_index_set) {
+		print_cert(o, chain);
+		goto done;
+	}
 
 	if (o->json) {
 		json_t *obj = json_object();
@@ -439,6 +509,7 @@ show_file(struct santactl *ctl, struct fileinfo_opts *o, const char *path)
 		}
 		printf("\n");
 	}
+done:
 	json_decref(chain);
 	free(id);
 	o->files++;
@@ -483,6 +554,10 @@ fileinfo_usage(FILE *out)
 		"    --key {key}: only show this key (repeatable): Path, SHA-256, Team ID,\n"
 		"        Signing ID, Type, Owner, Mode, Package, Rule, Signing Chain\n"
 		"    --recursive (-r): search directories recursively\n"
+		"    --filter {key}={regex}: only files whose key matches regex (case-insensitive;\n"
+		"        repeatable: any filter, or with --filter-inclusive every filter)\n"
+		"    --cert-index {n}: one entry of the Signing Chain (0: the signing key;\n"
+		"        -1: the last), by its certificate keys\n"
 		"  The Rule is the decision santad would make for the file now. Team ID,\n"
 		"  Signing ID and Signing Chain come from the package that installed the\n"
 		"  file and the keys that signed its archive (docs/package-trust.md).\n");
@@ -495,12 +570,15 @@ cmd_fileinfo(struct santactl *ctl, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "recursive", no_argument, NULL, 'r' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "filter-inclusive", no_argument, NULL, 'i' },
+		{ "cert-index", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fileinfo_opts o = { .first_json = true };
 	char abs[PATH_MAX], cwd[PATH_MAX];
 	struct stat st;
-	int opt, i;
+	int opt, i, rc = 0;
 	size_t k;
 
 	optind = 1;
@@ -512,26 +590,76 @@ cmd_fileinfo(struct santactl *ctl, int argc, char **argv)
 		case 'r':
 			o.recursive = true;
 			break;
+		case 'f': {
+			const char *eq = strchr(optarg, '=');
+			PCRE2_UCHAR msg[256];
+			PCRE2_SIZE off;
+			int err;
+
+			for (k = 0; eq && k < N_KEYS; k++)
+				if (strlen(all_keys[k]) == (size_t)(eq - optarg) &&
+				    strncmp(all_keys[k], optarg, (size_t)(eq - optarg)) == 0)
+					break;
+			if (!eq || k == N_KEYS || k == K_CHAIN || o.n_filters >= MAX_FILTERS) {
+				fprintf(stderr, "Invalid filter: %s (KEY=regex, a key other than "
+						"Signing Chain; at most %d)\n\n", optarg, MAX_FILTERS);
+				fileinfo_usage(stderr);
+				rc = 1;
+				goto out;
+			}
+			o.filters[o.n_filters].key = (int)k;
+			o.filters[o.n_filters].re = pcre2_compile((PCRE2_SPTR)(eq + 1), PCRE2_ZERO_TERMINATED,
+								  PCRE2_CASELESS, &err, &off, NULL);
+			if (!o.filters[o.n_filters].re) {
+				pcre2_get_error_message(err, msg, sizeof(msg));
+				fprintf(stderr, "Invalid filter regex %s: %s at offset %zu\n", eq + 1,
+					(const char *)msg, (size_t)off);
+				rc = 1;
+				goto out;
+			}
+			o.n_filters++;
+			break;
+		}
+		case 'i':
+			o.filter_inclusive = true;
+			break;
+		case 'c': {
+			char *end;
+
+			errno = 0;
+			o.cert_index = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg) {
+				fprintf(stderr, "Invalid cert-index: %s\n\n", optarg);
+				fileinfo_usage(stderr);
+				rc = 1;
+				goto out;
+			}
+			o.cert_index_set = true;
+			break;
+		}
 		case 'k':
 			for (k = 0; k < N_KEYS && strcmp(all_keys[k], optarg) != 0; k++)
 				;
 			if (k == N_KEYS || o.n_keys >= MAX_KEYS) {
 				fprintf(stderr, "Invalid key: %s\n\n", optarg);
 				fileinfo_usage(stderr);
-				return 1;
+				rc = 1;
+				goto out;
 			}
 			o.keys[o.n_keys++] = all_keys[k];
 			break;
 		default:
 			fprintf(stderr, "\n");
 			fileinfo_usage(stderr);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "santactl fileinfo: at least one path is needed\n\n");
 		fileinfo_usage(stderr);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	o.progress = o.recursive && isatty(STDERR_FILENO);
 	if (!getcwd(cwd, sizeof(cwd)))
@@ -552,6 +680,9 @@ cmd_fileinfo(struct santactl *ctl, int argc, char **argv)
 		printf("%s\n", o.first_json ? "[]" : "\n]");
 	if (o.progress)
 		fprintf(stderr, "\r%lu files.   \n", o.files);
+out:
+	for (k = 0; k < o.n_filters; k++)
+		pcre2_code_free(o.filters[k].re);
 	santa_pkgtrust_free(o.trust);
-	return 0;
+	return rc;
 }

@@ -174,6 +174,17 @@ grep -q "^    1\. SHA-256 *: $certificate\$" <<< "$fi_text" &&
 	grep -q "^Signing ID: $team_id:santa-tool\$" <<< "$fi_text" &&
 	pass "fileinfo shows the Signing ID and Signing Chain as Santa does" || fail "fileinfo human form: $fi_text"
 
+# Santa's --filter (any, or --filter-inclusive all) and --cert-index.
+out=$("$santactl" fileinfo --key Path --filter "Signing ID=SANTA-TOOL$" "$mnt/usr/bin/tool" "$mnt/usr/bin/other")
+[ "$out" = "$mnt/usr/bin/tool" ] && pass "fileinfo --filter (case-insensitive regex on a key)" || fail "fileinfo --filter: $out"
+out=$("$santactl" fileinfo --key Path --filter "Package=santa-tool" --filter "Path=other\$" "$mnt/usr/bin/tool" "$mnt/usr/bin/other" | wc -l)
+[ "$out" = 2 ] && pass "fileinfo: any filter suffices" || fail "fileinfo two filters: $out files"
+out=$("$santactl" fileinfo --key Path --filter-inclusive --filter "Package=santa-tool" --filter "Path=other\$" "$mnt/usr/bin/tool" "$mnt/usr/bin/other")
+[ -z "$out" ] && pass "fileinfo --filter-inclusive: every filter must match" || fail "fileinfo --filter-inclusive: $out"
+out=$("$santactl" fileinfo --json --cert-index 0 "$mnt/usr/bin/tool")
+[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[0]["SHA-256"])' "$out")" = "$certificate" ] &&
+	pass "fileinfo --cert-index 0: the signing key's certificate keys" || fail "fileinfo --cert-index: $out"
+
 # While dpkg works, its status file is rewritten many times; santad may not get a new view
 # in time (here: it cannot, the status file is broken, so the view in force stays). A
 # package's programs must run all the same, from dpkg's records as they are on disk.
