@@ -5,6 +5,7 @@
  * refused, bad arguments), 2 a command that needs root run by another user,
  * 128 unknown command.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -736,6 +737,37 @@ out:
 	return r;
 }
 
+/*
+ * Santa's santactl takes flags in any case (--ALLOW, --TeamID): long
+ * options are lower-cased in place before getopt sees them, up to an '=',
+ * and never the value that follows an option taking one.
+ */
+static void
+flags_lower_case(int argc, char **argv, const struct option *opts)
+{
+	bool value_next = false;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *p;
+		const struct option *o;
+		size_t len;
+
+		if (value_next) {
+			value_next = false;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+			continue;
+		for (p = a + 2; *p && *p != '='; p++)
+			*p = (char)tolower((unsigned char)*p);
+		len = (size_t)(p - (a + 2));
+		for (o = opts; o->name; o++)
+			if (strlen(o->name) == len && strncmp(o->name, a + 2, len) == 0)
+				value_next = o->has_arg == required_argument && *p != '=';
+	}
+}
+
 static int
 cmd_rule(struct santactl *ctl, int argc, char **argv)
 {
@@ -779,6 +811,7 @@ cmd_rule(struct santactl *ctl, int argc, char **argv)
 	struct ipc_value *rule;
 	int opt, r;
 
+	flags_lower_case(argc, argv, opts);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
