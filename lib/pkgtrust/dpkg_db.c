@@ -74,6 +74,8 @@ struct santa_dpkg_db {
 
 	struct santa_dpkg_package *pkgs;
 	size_t n_pkgs, cap_pkgs;
+	const char **conffiles; /* per package while loading: status's Conffiles field, or NULL */
+	size_t cap_conffiles;
 	uint32_t *pkg_buckets; /* by (name, arch): index + 1 */
 	uint32_t *pkg_next;
 	size_t pkg_bucket_count;
@@ -498,6 +500,7 @@ add_package(struct santa_dpkg_db *db, const struct santa_deb822_field *fields, s
 	const struct santa_deb822_field *arch = santa_deb822_get(fields, n, "Architecture");
 	const struct santa_deb822_field *status = santa_deb822_get(fields, n, "Status");
 	char sname[SANTA_PKG_NAME_MAX], sversion[SANTA_PKG_VERSION_MAX], sarch[SANTA_PKG_ARCH_MAX];
+	const struct santa_deb822_field *conffiles;
 	struct santa_dpkg_package *p;
 	int r;
 
@@ -518,7 +521,70 @@ add_package(struct santa_dpkg_db *db, const struct santa_deb822_field *fields, s
 	p->arch = arena_strndup(db, sarch, strlen(sarch));
 	if (!p->name || !p->version || !p->arch)
 		return -ENOMEM;
+	/* Conffiles (under /etc) are not in md5sums: status records their MD5 as shipped. */
+	r = grow((void **)&db->conffiles, &db->cap_conffiles, db->n_pkgs + 1, sizeof(*db->conffiles));
+	if (r < 0)
+		return r;
+	conffiles = santa_deb822_get(fields, n, "Conffiles");
+	db->conffiles[db->n_pkgs] = conffiles ? arena_strndup(db, conffiles->value, conffiles->value_len) : NULL;
+	if (conffiles && !db->conffiles[db->n_pkgs])
+		return -ENOMEM;
 	db->n_pkgs++;
+	return 0;
+}
+
+/*
+ * status's Conffiles: one " PATH MD5 [obsolete|remove-on-upgrade]" per line
+ * (PATH absolute, it may hold spaces). An obsolete conffile is no longer the
+ * package's; "newconffile" (not yet installed) is no MD5 and is skipped.
+ */
+static int
+load_conffiles(struct santa_dpkg_db *db, uint32_t pkg)
+{
+	const char *text = db->conffiles ? db->conffiles[pkg] : NULL, *line, *eol;
+	char buf[PATH_MAX + 64], *md5, *sp;
+	size_t len;
+	int r;
+
+	for (line = text; line && *line; line = eol ? eol + 1 : NULL) {
+		eol = strchr(line, '\n');
+		len = eol ? (size_t)(eol - line) : strlen(line);
+		while (len && (*line == ' ' || *line == '\t')) {
+			line++;
+			len--;
+		}
+		if (len == 0 || len >= sizeof(buf))
+			continue;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		/* From the end: an optional flag word, then the MD5; the rest is the path. */
+		sp = strrchr(buf, ' ');
+		if (!sp)
+			continue;
+		md5 = sp + 1;
+		*sp = '\0';
+		if (strcmp(md5, "obsolete") == 0)
+			continue;
+		if (strcmp(md5, "remove-on-upgrade") == 0) {
+			sp = strrchr(buf, ' ');
+			if (!sp)
+				continue;
+			md5 = sp + 1;
+			*sp = '\0';
+		}
+		if (strlen(md5) != 32 || buf[0] != '/')
+			continue;
+		{
+			char line_md5[PATH_MAX + 64];
+			int n = snprintf(line_md5, sizeof(line_md5), "%s  %s", md5, buf + 1);
+
+			if (n < 0 || (size_t)n >= sizeof(line_md5))
+				continue;
+			r = add_md5sums_line(db, pkg, line_md5, (size_t)n);
+			if (r < 0)
+				return r;
+		}
+	}
 	return 0;
 }
 
@@ -625,7 +691,7 @@ struct cache_header {
 };
 
 #define CACHE_MAGIC "santa-dpkg-view"
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2 /* 2: conffiles are in the view */
 #define CACHE_MAX_BYTES (512u << 20)
 
 static void
@@ -968,6 +1034,8 @@ santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **
 		goto out;
 	for (i = 0; i < db->n_pkgs; i++) {
 		r = load_md5sums(db, paths->admindir, (uint32_t)i);
+		if (r == 0)
+			r = load_conffiles(db, (uint32_t)i);
 		if (r < 0) {
 			snprintf(why, why_size, "%s/info/%s.md5sums: %s", paths->admindir,
 				 db->pkgs[i].name,
@@ -999,6 +1067,7 @@ santa_dpkg_db_free(struct santa_dpkg_db *db)
 		free(b);
 	}
 	free(db->pkgs);
+	free(db->conffiles);
 	free(db->pkg_buckets);
 	free(db->pkg_next);
 	free(db->files);

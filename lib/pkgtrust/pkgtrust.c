@@ -393,21 +393,17 @@ fill_identity_of(const struct santa_pkgtrust *t, const char *name, const char *v
 	out->pending = true;
 }
 
-/*
- * The package dpkg is unpacking right now: it keeps the new version's
- * control files, md5sums included, in tmp.ci until the files are in place.
- */
+/* The package dpkg is unpacking (tmp.ci/control): its name, version and architecture. */
 static bool
-unpacking(const struct santa_pkgtrust *t, const char *path, const uint8_t md5[16],
-	  struct santa_pkg_identity *out)
+unpacking_control(const struct santa_pkgtrust *t, char *name, size_t name_size, char *version,
+		  size_t version_size, char *arch, size_t arch_size)
 {
 	struct santa_deb822_field fields[32];
-	char file[PATH_MAX], name[SANTA_PKG_NAME_MAX], version[SANTA_PKG_VERSION_MAX];
-	char arch[SANTA_PKG_ARCH_MAX], *buf = NULL;
+	char file[PATH_MAX], *buf = NULL;
 	struct santa_deb822 rd;
 	struct stat st;
 	size_t len = 0;
-	bool found = false;
+	bool ok = false;
 	int n;
 
 	snprintf(file, sizeof(file), "%s/tmp.ci", santa_dpkg_db_admindir(t->dpkg));
@@ -419,20 +415,114 @@ unpacking(const struct santa_pkgtrust *t, const char *path, const uint8_t md5[16
 		return false;
 	santa_deb822_init(&rd, buf, len);
 	n = santa_deb822_next(&rd, fields, sizeof(fields) / sizeof(fields[0]));
-	if (n > 0 && santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Package"), name,
-				       sizeof(name)) &&
-	    santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Version"), version,
-			      sizeof(version)) &&
-	    santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Architecture"), arch,
-			      sizeof(arch)) &&
-	    name[0] && !strchr(name, '/')) {
-		snprintf(file, sizeof(file), "%s/tmp.ci/md5sums", santa_dpkg_db_admindir(t->dpkg));
-		found = file_lists(t, file, name, path, md5);
-	}
+	if (n > 0 && santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Package"), name, name_size) &&
+	    santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Version"), version, version_size) &&
+	    santa_deb822_copy(santa_deb822_get(fields, (size_t)n, "Architecture"), arch, arch_size) &&
+	    name[0] && !strchr(name, '/'))
+		ok = true;
 	free(buf);
-	if (found)
-		fill_identity_of(t, name, version, arch, out);
-	return found;
+	return ok;
+}
+
+static bool
+unpacking_package(const struct santa_pkgtrust *t, struct santa_pkg_identity *out)
+{
+	char name[SANTA_PKG_NAME_MAX], version[SANTA_PKG_VERSION_MAX], arch[SANTA_PKG_ARCH_MAX];
+
+	if (!unpacking_control(t, name, sizeof(name), version, sizeof(version), arch, sizeof(arch)))
+		return false;
+	fill_identity_of(t, name, version, arch, out);
+	return true;
+}
+
+/*
+ * The package dpkg is unpacking right now: it keeps the new version's
+ * control files, md5sums included, in tmp.ci until the files are in place.
+ */
+static bool
+unpacking(const struct santa_pkgtrust *t, const char *path, const uint8_t md5[16],
+	  struct santa_pkg_identity *out)
+{
+	char name[SANTA_PKG_NAME_MAX], version[SANTA_PKG_VERSION_MAX], arch[SANTA_PKG_ARCH_MAX];
+	char file[PATH_MAX];
+
+	if (!unpacking_control(t, name, sizeof(name), version, sizeof(version), arch, sizeof(arch)))
+		return false;
+	snprintf(file, sizeof(file), "%s/tmp.ci/md5sums", santa_dpkg_db_admindir(t->dpkg));
+	if (!file_lists(t, file, name, path, md5))
+		return false;
+	fill_identity_of(t, name, version, arch, out);
+	return true;
+}
+
+/*
+ * A maintainer script: dpkg runs info/PKG[:ARCH].{preinst,postinst,prerm,
+ * postrm,config} (and, while it unpacks, tmp.ci/preinst and the like). dpkg
+ * records no digest of them, but they live in its own directory, which only
+ * root can write: such a file, root's and writable by no one else, in a
+ * directory that is too, is its package's.
+ */
+static bool
+maintainer_script(const struct santa_pkgtrust *t, const char *path, const struct stat *fst,
+		  struct santa_pkg_identity *out)
+{
+	static const char *const scripts[] = { "preinst", "postinst", "prerm", "postrm", "config" };
+	char dir[PATH_MAX], name[SANTA_PKG_NAME_MAX], *colon;
+	const char *admindir = santa_dpkg_db_admindir(t->dpkg), *base, *dot, *arch = NULL;
+	bool script = false, unpack = false;
+	struct stat st;
+	size_t i, n, len;
+
+	/* dpkg's admindir is a path on this system, never under a test's root. */
+	len = (size_t)snprintf(dir, sizeof(dir), "%s/info/", admindir);
+	if (len >= sizeof(dir))
+		return false;
+	if (strncmp(path, dir, len) != 0) {
+		len = (size_t)snprintf(dir, sizeof(dir), "%s/tmp.ci/", admindir);
+		if (len >= sizeof(dir) || strncmp(path, dir, len) != 0)
+			return false;
+		unpack = true;
+	}
+	base = path + len;
+	if (strchr(base, '/'))
+		return false;
+	dot = unpack ? base - 1 : strrchr(base, '.');
+	for (i = 0; dot && i < sizeof(scripts) / sizeof(scripts[0]); i++)
+		script |= strcmp(dot + 1, scripts[i]) == 0;
+	dir[len - 1] = '\0';
+	if (!script || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022))
+		return false;
+	/*
+	 * With no digest, the path is the proof: it must name this very file in
+	 * santad's own view of the filesystem. A file bind-mounted there in a
+	 * user's mount namespace is named the same but is another inode here.
+	 */
+	if (lstat(path, &st) < 0 || st.st_dev != fst->st_dev || st.st_ino != fst->st_ino)
+		return false;
+	if (unpack)
+		return unpacking_package(t, out);
+	if ((size_t)(dot - base) >= sizeof(name) || dot == base)
+		return false;
+	memcpy(name, base, (size_t)(dot - base));
+	name[dot - base] = '\0';
+	colon = strchr(name, ':');
+	if (colon) {
+		*colon = '\0';
+		arch = colon + 1;
+	}
+	n = santa_dpkg_db_package_count(t->dpkg);
+	for (i = 0; i < n; i++) {
+		const struct santa_dpkg_package *p = santa_dpkg_db_package_at(t->dpkg, i);
+
+		if (strcmp(p->name, name) == 0 && (!arch || strcmp(p->arch, arch) == 0)) {
+			fill_identity(t, p, out);
+			return true;
+		}
+	}
+	/* A package dpkg installs right now, not in the view yet. */
+	fill_identity_of(t, name, "", arch ? arch : "", out);
+	return true;
 }
 
 enum santa_pkg_verdict
@@ -455,6 +545,8 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 	 */
 	if (!S_ISREG(st->st_mode) || st->st_uid != 0 || (st->st_mode & 022))
 		return SANTA_PKG_NOT_ROOT_OWNED;
+	if (maintainer_script(t, path, st, out))
+		return SANTA_PKG_VERIFIED; /* no digest to check, nothing to remember */
 	n = santa_dpkg_db_find(t->dpkg, path, files, 8);
 	if (n > 8)
 		n = 8;

@@ -55,8 +55,8 @@ wait_until 60 loaded || fail "package trust never loaded: $(pkg_field error)"
 prescan_field() { status_json | python3 -c "import json,sys; print(json.load(sys.stdin)['package_trust']['prescan']['$1'])"; }
 prescan_done() { [ "$(prescan_field done)" = True ]; }
 wait_until 60 prescan_done || fail "the prescan never finished"
-[ "$(prescan_field verified)" = 5 ] && [ "$(prescan_field refused)" = 0 ] &&
-	pass "prescan: the 5 packaged programs verified before any runs" ||
+[ "$(prescan_field verified)" = 6 ] && [ "$(prescan_field refused)" = 0 ] &&
+	pass "prescan: the 6 packaged programs (a conffile among them) verified before any runs" ||
 	fail "prescan: verified $(prescan_field verified), refused $(prescan_field refused)"
 
 # No package rule: LOCKDOWN blocks the packaged programs as unknown.
@@ -106,6 +106,20 @@ if wait_until 20 two_lines; then
 else
 	fail "SIGNINGID log lines: $(grep -F "path=$mnt/usr/bin/tool" "$work/santa.log") (want cert $certificate)"
 fi
+# What dpkg runs that md5sums does not list: the package's maintainer scripts, its conffiles.
+ran "$dpkg/info/santa-tool.postinst" && pass "santa-tool's maintainer script runs (its package's, by dpkg's directory)" ||
+	fail "santa-tool's postinst was denied"
+ran "$mnt/etc/cron.daily/santa-tool" && pass "santa-tool's conffile runs (status's Conffiles MD5)" ||
+	fail "santa-tool's conffile was denied"
+# A user cannot borrow that path: a root-owned program no package has, bind-mounted over the
+# script in their own namespace (the path is the same, the inode is not).
+install -m 0755 /bin/cat "$mnt/usr/bin/unpackaged"
+attempt=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh -c '
+	mount -t tmpfs tmpfs "$1" && : > "$1/santa-tool.postinst" &&
+	mount --bind "$2" "$1/santa-tool.postinst" && "$1/santa-tool.postinst" < /dev/null 2>&1' sh "$dpkg/info" "$mnt/usr/bin/unpackaged" 2>&1) &&
+	fail "an unpackaged program ran under the maintainer script's name: $attempt" || {
+	case "$attempt" in *"Operation not permitted"*) pass "an unpackaged program bind-mounted over a maintainer script's path is still denied" ;;
+	*) fail "the bind-mount attempt failed otherwise: $attempt" ;; esac; }
 denied "$mnt/usr/bin/other" && pass "another package of that archive is still unknown" ||
 	fail "other was not denied with only tool's SIGNINGID rule"
 

@@ -16,11 +16,16 @@
 command -v gpg > /dev/null || { echo "gpg is needed (scripts/install-deps.sh installs it)"; exit 1; }
 
 # ---- the installation: programs on the watched tmpfs, dpkg's records of them ----
-dpkg=$work/dpkg
+# dpkg's directory is on the watched tmpfs: the maintainer scripts dpkg runs from it are decided.
+dpkg=$mnt/var/lib/dpkg
 lists=$work/lists
 keys=$work/keys
-mkdir -p "$dpkg/info" "$lists" "$keys" "$mnt/usr/bin" "$mnt/home/user"
-chmod 0755 "$mnt/usr" "$mnt/usr/bin" "$mnt/home"
+mkdir -p "$dpkg/info" "$lists" "$keys" "$mnt/usr/bin" "$mnt/home/user" "$mnt/etc/cron.daily"
+chmod 0755 "$mnt/usr" "$mnt/usr/bin" "$mnt/home" "$mnt/var" "$mnt/var/lib" "$dpkg" "$dpkg/info" \
+	"$mnt/etc" "$mnt/etc/cron.daily"
+printf '#!/bin/sh\nexit 0\n' > "$dpkg/info/santa-tool.postinst"  # a maintainer script
+printf '#!/bin/sh\nexit 0\n' > "$mnt/etc/cron.daily/santa-tool"  # a conffile
+chmod 0755 "$dpkg/info/santa-tool.postinst" "$mnt/etc/cron.daily/santa-tool"
 install -m 0755 /bin/true "$mnt/usr/bin/tool"      # package santa-tool
 install -m 0755 /bin/echo "$mnt/usr/bin/other"     # package santa-other, same archive
 install -m 0755 /bin/pwd "$mnt/usr/bin/rogue"      # package santa-rogue, forged archive
@@ -36,10 +41,12 @@ md5line "$mnt/usr/bin/later" > "$dpkg/info/santa-later.md5sums"
 md5line "$mnt/usr/bin/crit-sh" > "$dpkg/info/dash.md5sums"
 md5line "$mnt/usr/bin/crit-santa" > "$dpkg/info/santa.md5sums"
 : > "$dpkg/diversions"
-status_entry() { # NAME VERSION
-	printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\nDescription: test\n\n' "$1" "$2"
+status_entry() { # NAME VERSION [CONFFILE]
+	printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\n' "$1" "$2"
+	[ -z "${3:-}" ] || printf 'Conffiles:\n %s %s\n' "$3" "$(md5sum < "$3" | cut -d' ' -f1)"
+	printf 'Description: test\n\n'
 }
-{ status_entry santa-tool 1.0-1; status_entry santa-other 2.0; status_entry santa-rogue 1.0
+{ status_entry santa-tool 1.0-1 "$mnt/etc/cron.daily/santa-tool"; status_entry santa-other 2.0; status_entry santa-rogue 1.0
   status_entry dash 0.5.12-2; status_entry santa 0.1.0; } > "$dpkg/status"
 
 # ---- the archives: one signed by the test key, one whose signature is forged ----
@@ -89,10 +96,13 @@ make_archive() { # PREFIX KEYFPR ORIGIN PACKAGES...
 make_archive test.example_debian_dists_stable "$archive_fpr" "Santa Test" \
 	santa-tool=1.0-1 santa-tool=1.1-1 santa-other=2.0 santa-later=3.0 santa-new=1.0
 make_archive rogue.example_debian_dists_stable "$other_fpr" "Santa Test" santa-rogue=1.0
-chmod -R go-w "$work/dpkg" "$lists" "$keys"
+chmod -R go-w "$dpkg" "$lists" "$keys"
 
+# Filesystem marks, as in production (the tmpfs is this test's own): a bind mount
+# of one of its files in a user's namespace is the same filesystem, and seen.
 package_trust_config() {
 	printf '%s\n' "PackageTrustDpkgDir = $dpkg" "PackageTrustAptListsDir = $lists" \
-		"PackageTrustKeyrings = $keys" "PackageTrustPlatformKeyrings = $keys/none.gpg"
+		"PackageTrustKeyrings = $keys" "PackageTrustPlatformKeyrings = $keys/none.gpg" \
+		"WatchMarkType = filesystem"
 }
 

@@ -271,6 +271,89 @@ test_bad_databases(void **state)
 	santa_pkgtrust_free(t);
 }
 
+/*
+ * Conffiles (status's Conffiles field, not md5sums) and maintainer scripts
+ * (dpkg's info directory, no digest: the path in santad's own view is the proof).
+ */
+static void
+test_conffiles_and_scripts(void **state)
+{
+	char admin[PATH_MAX], root[PATH_MAX], why[512] = "", hook_md5[33], path[PATH_MAX];
+	struct santa_pkgtrust_paths paths = { 0 };
+	struct santa_pkgtrust *t = NULL;
+	struct santa_pkg_identity id;
+	char status[1024];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	mkdir_in("root/etc");
+	mkdir_in("root/etc/cron.daily");
+	write_file("root/etc/cron.daily/tool", "#!/bin/sh\necho daily\n", 0755);
+	md5_hex("#!/bin/sh\necho daily\n", hook_md5);
+	snprintf(status, sizeof(status),
+		 "Package: coreutils\nStatus: install ok installed\nArchitecture: amd64\n"
+		 "Version: 9.1-1\nConffiles:\n /etc/cron.daily/tool %s\n /etc/gone "
+		 "0123456789abcdef0123456789abcdef obsolete\n\n", hook_md5);
+	write_file("admin/status", status, 0644);
+	write_file("admin/diversions", "", 0644);
+	write_file("admin/info/coreutils.postinst", "#!/bin/sh\nexit 0\n", 0755);
+	write_file("admin/info/coreutils.list", "/usr/bin/ls\n", 0755);
+	snprintf(admin, sizeof(admin), "%s/admin", tmpdir);
+	snprintf(root, sizeof(root), "%s/root", tmpdir);
+	paths.dpkg.admindir = admin;
+	paths.dpkg.root = root;
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+
+	/* A conffile with the MD5 dpkg recorded at install is its package's; edited, it is not. */
+	assert_int_equal(identify(t, "etc/cron.daily/tool", "/etc/cron.daily/tool", &id),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "coreutils");
+	write_file("root/etc/cron.daily/tool", "#!/bin/sh\necho edited\n", 0755);
+	assert_int_equal(identify(t, "etc/cron.daily/tool", "/etc/cron.daily/tool", &id),
+			 SANTA_PKG_MODIFIED);
+
+	/* A maintainer script, by its path in dpkg's directory. */
+	snprintf(path, sizeof(path), "%s/admin/info/coreutils.postinst", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "coreutils");
+	close(fd);
+	/* Another file claiming that path (a bind mount in a user's namespace): not the same inode. */
+	snprintf(path, sizeof(path), "%s/root/usr/bin/ls", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(path, sizeof(path), "%s/admin/info/coreutils.postinst", tmpdir);
+	assert_int_not_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
+			     SANTA_PKG_VERIFIED);
+	close(fd);
+	/* Not a script name (a file list made executable): nothing. */
+	snprintf(path, sizeof(path), "%s/admin/info/coreutils.list", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
+			 SANTA_PKG_NOT_PACKAGED);
+	close(fd);
+	/* dpkg's directory writable by a group: no proof left. */
+	snprintf(path, sizeof(path), "%s/admin/info", tmpdir);
+	assert_int_equal(chmod(path, 0775), 0);
+	snprintf(path, sizeof(path), "%s/admin/info/coreutils.postinst", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_not_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
+			     SANTA_PKG_VERIFIED);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/admin/info", tmpdir);
+	assert_int_equal(chmod(path, 0755), 0);
+	santa_pkgtrust_free(t);
+}
+
 /* The view kept between starts: used while dpkg's files are unchanged, never once they change. */
 static void
 test_cache(void **state)
@@ -352,6 +435,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_and_packages),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_conffiles_and_scripts),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_bad_databases),
 	};
