@@ -233,24 +233,29 @@ job_identity(struct exec_job *job, struct santa_pkg_identity *id,
 	const struct santa_dpkg_package *package;
 	const struct santa_pkgtrust *trust;
 	enum santa_pkg_verdict v;
-	bool found = false;
+	bool found = false, fail_closed;
 	struct stat st;
 
 	if (!d->pkgtrust || !job->trusted_file)
 		return false;
 	/*
-	 * Only the first view is waited for (at start; a cold disk can make it
-	 * take seconds), up to the deadline: a job the view does not arrive in
-	 * time for is answered by the deadline's fallback, which lets root's own
-	 * files run (FailClosed aside) and denies everyone else's, rather than
-	 * judged here as unknown.
+	 * Before the first view (at start; without its cache, a cold disk can
+	 * make it take seconds) a job that needs it is decided as a late one:
+	 * root's own files run, everyone else's are denied (exec_job_run). With
+	 * FailClosed in LOCKDOWN that would deny root's too, so the job waits for
+	 * the view, up to its deadline, and the deadline's fallback decides then.
 	 */
+	fail_closed = job->policy->cfg.fail_closed && job->mode == SANTA_MODE_LOCKDOWN;
 	trust = package_trust_acquire(d->pkgtrust,
-				      job->started_usec +
-					      (uint64_t)job->policy->cfg.decision_timeout_ms * 1000,
+				      fail_closed ? job->started_usec +
+						    (uint64_t)job->policy->cfg.decision_timeout_ms * 1000
+						  : 0,
 				      &ref);
-	if (!trust && atomic_load(&job->answered))
+	if (!trust) {
+		/* Still loading (not failed): the decision is made as if late, below. */
+		job->view_missing = package_trust_loading(d->pkgtrust);
 		goto out;
+	}
 	if (!trust || fstat(job->fd, &st) < 0)
 		goto out;
 	package = package_trust_recall(d->pkgtrust, ref, &job->key);
@@ -564,6 +569,13 @@ exec_job_run(struct exec_job *job)
 		if (job->decision.verdict == SANTA_VERDICT_DENY)
 			allow_if_critical(job, id, &ref);
 		package_trust_release(d->pkgtrust, ref);
+		if (job->view_missing && !job->decision.from_rule &&
+		    job->decision.verdict == SANTA_VERDICT_DENY) {
+			job->decision.verdict = fallback_verdict(job->policy, job->mode, job->proc.uid,
+								 job->trusted_file);
+			job->decision.reason = SANTA_REASON_TIMEOUT;
+			job->decision.explain = "package identities not loaded yet";
+		}
 		/* A used transitive rule lives on (expiry counts from the last use). */
 		if (job->decision.reason == SANTA_REASON_TRANSITIVE)
 			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());
@@ -873,7 +885,10 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			job->answered_usec = santa_mono_usec();
 			answer_once(job, job->decision.verdict);
 		}
-		if (job->hash_error == 0) {
+		if (job->hash_error == 0 && job->view_missing) {
+			/* Decided without the package view (not loaded yet): not for keeping. */
+			santad_loader_exec_decided(d, &job->key, job->sha256);
+		} else if (job->hash_error == 0) {
 			santad_loader_exec_decided(d, &job->key, job->sha256);
 			memset(&cached, 0, sizeof(cached));
 			cached.decision = job->decision;
@@ -891,7 +906,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
 					"Failed to hash %s: %m", job->path);
 		}
-		if (job->hash_error == 0 && !job->timed_out)
+		if (job->hash_error == 0 && !job->timed_out && !job->view_missing)
 			maybe_ignore(d, job->fd, job->trusted_file, &job->decision);
 		d->stats.hash_bytes += job->hash_bytes;
 		d->stats.hash_usec += job->hash_usec;

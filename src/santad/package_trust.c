@@ -630,6 +630,19 @@ package_trust_free_list(char **list)
 	free(list);
 }
 
+bool
+package_trust_loading(struct package_trust *pt)
+{
+	bool loading;
+
+	if (!pt)
+		return false;
+	pthread_mutex_lock(&pt->lock);
+	loading = !pt->first_done;
+	pthread_mutex_unlock(&pt->lock);
+	return loading;
+}
+
 int
 package_trust_changed_fd(struct package_trust *pt)
 {

@@ -65,6 +65,9 @@ const struct santa_dpkg_package *package_trust_recall(struct package_trust *pt,
 char **package_trust_recent_md5sums(struct package_trust *pt);
 void package_trust_free_list(char **list);
 
+/* True until the first load has finished (well or not). */
+bool package_trust_loading(struct package_trust *pt);
+
 /* Asks the thread to load again now (SIGHUP). */
 void package_trust_reload(struct package_trust *pt);
 

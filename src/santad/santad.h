@@ -170,6 +170,7 @@ struct exec_job {
 	uint8_t sha256[SANTA_SHA256_LEN];
 	struct santa_decision decision;
 	struct signing_info signing;
+	bool view_missing; /* decided before the first package view was loaded: not cached */
 	char path[PATH_MAX];
 	bool timed_out;
 };
