@@ -19,6 +19,7 @@ packages=(
 	strace  # a peer under a tracer is refused (test_ipc)
 	bindfs fuse3  # the bypass matrix's FUSE row
 	qemu-system-x86 busybox-static cpio  # the BPF backstop on Debian's kernel (tests/vm)
+	debootstrap qemu-utils apt-utils e2fsprogs  # a booted Debian in LOCKDOWN (tests/vm/debian_lockdown.sh)
 	openssl  # certificates for the HTTPS / client-certificate sync test
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
