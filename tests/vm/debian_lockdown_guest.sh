@@ -175,6 +175,9 @@ CONF
 	server=$!
 	wait_until 10 test -s /run/hello-heartbeat
 	ln -sfn v2 "$S/www/repo"
+	# Newer than what apt has: the host's server answers If-Modified-Since by the files'
+	# times, and both archives were written in the same second (apt would keep v1's lists).
+	find "$S/www/v2/" -type f -exec touch {} +
 	check "apt-get update (the archive now lists santa-vm-hello 2.0 only)" apt_update
 	out=$(santa-vm-hello 2>&1)
 	note "after apt-get update, before the upgrade, the installed santa-vm-hello 1.0: $out"
