@@ -33,37 +33,9 @@ cd "$work"
 cache=${SANTA_VM_CACHE:-/var/cache/santa-test-vm}
 mkdir -p "$cache" 2> /dev/null && [ -w "$cache" ] ||
 	santa_skip "cannot write the kernel cache $cache (run as root, or set SANTA_VM_CACHE)"
-package=$SANTA_VM_KERNEL_PACKAGE
-version=$SANTA_VM_KERNEL_VERSION
-deb=$cache/${package}_${version//:/%3a}_amd64.deb
-sha256_of() { sha256sum < "$1" | cut -d' ' -f1; }
-# A file that is not the pinned one is never used: deleted, then downloaded again.
-if [ -e "$deb" ] && [ "$(sha256_of "$deb")" != "$SANTA_VM_KERNEL_SHA256" ]; then
-	echo "kernel $deb has SHA-256 $(sha256_of "$deb"), not the $SANTA_VM_KERNEL_SHA256 tests/vm/kernel.pin names: deleting it, downloading it again"
-	rm -f "$deb"
-fi
-if [ ! -e "$deb" ]; then
-	apt-cache show "$package=$version" > /dev/null 2>&1 || apt-get update -qq > /dev/null 2>&1 || true
-	moved_on="the archive has moved on: run tests/vm/update-kernel-pin.sh (as root), check this test passes, and commit tests/vm/kernel.pin"
-	apt-cache show "$package=$version" > /dev/null 2>&1 ||
-		santa_skip "apt offers no $package=$version (the kernel tests/vm/kernel.pin names); $moved_on"
-	# Downloaded beside the cache's file and renamed once checked, so that a
-	# run cut short or a parallel run never leaves or sees a partial file.
-	download=$(mktemp -d "$cache/download-XXXXXX")
-	if ! (cd "$download" && apt-get download "$package=$version") > "$work/download.log" 2>&1; then
-		cat "$work/download.log"
-		rm -rf "$download"
-		santa_skip "cannot download $package=$version (the kernel tests/vm/kernel.pin names); if the archive no longer has it, $moved_on"
-	fi
-	got=$(sha256_of "$download/$(basename "$deb")")
-	if [ "$got" != "$SANTA_VM_KERNEL_SHA256" ]; then
-		rm -rf "$download"
-		echo "not ok - the downloaded $package=$version has SHA-256 $got, not the $SANTA_VM_KERNEL_SHA256 tests/vm/kernel.pin names (deleted); if the archive rebuilt that version, check it and run tests/vm/update-kernel-pin.sh"
-		exit 1
-	fi
-	mv "$download/$(basename "$deb")" "$deb"
-	rm -rf "$download"
-fi
+source "$here/kernel_fetch.sh"
+deb=$(santa_vm_kernel_deb "$cache" "$work") || exit $? # a skip (77) or a wrong download (1)
+sha256_of() { santa_vm_sha256_of "$1"; }
 # Checked before every use: the file extracted is the one the pin names.
 dpkg-deb --fsys-tarfile "$deb" > kernel.tar
 [ "$(sha256_of "$deb")" = "$SANTA_VM_KERNEL_SHA256" ] ||
@@ -101,7 +73,7 @@ if [ "${SANTA_VM_ACCEL:-}" = kvm ] && [ "${accel[1]}" != kvm ]; then
 	tail -5 kvm-probe.log 2> /dev/null
 	exit 1
 fi
-echo "kernel: $package=$version; qemu: ${accel[*]}"
+echo "kernel: $SANTA_VM_KERNEL_PACKAGE=$SANTA_VM_KERNEL_VERSION; qemu: ${accel[*]}"
 
 # The initramfs: busybox, santad and santactl with their libraries, the check.
 root=$work/root

@@ -72,33 +72,14 @@ cleanup() {
 	if [ "${SANTA_VM_KEEP:-}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-sha256_of() { sha256sum < "$1" | cut -d' ' -f1; }
+source "$here/kernel_fetch.sh"
+sha256_of() { santa_vm_sha256_of "$1"; }
 
 # The pinned kernel .deb, downloaded once and checked before use (the logic of
 # tests/vm/bpf_backstop.sh, sharing its cache file).
 kernel_deb=$cache/${SANTA_VM_KERNEL_PACKAGE}_${SANTA_VM_KERNEL_VERSION//:/%3a}_amd64.deb
 fetch_kernel() {
-	local download got
-	if [ -e "$kernel_deb" ] && [ "$(sha256_of "$kernel_deb")" != "$SANTA_VM_KERNEL_SHA256" ]; then
-		echo "kernel $kernel_deb is not the one tests/vm/kernel.pin names: downloading it again"
-		rm -f "$kernel_deb"
-	fi
-	[ ! -e "$kernel_deb" ] || return 0
-	apt-cache show "$SANTA_VM_KERNEL_PACKAGE=$SANTA_VM_KERNEL_VERSION" > /dev/null 2>&1 || apt-get update -qq > /dev/null 2>&1 || true
-	download=$(mktemp -d "$cache/download-XXXXXX")
-	if ! (cd "$download" && apt-get download "$SANTA_VM_KERNEL_PACKAGE=$SANTA_VM_KERNEL_VERSION") > "$work/download.log" 2>&1; then
-		cat "$work/download.log"
-		rm -rf "$download"
-		santa_skip "cannot download $SANTA_VM_KERNEL_PACKAGE=$SANTA_VM_KERNEL_VERSION (tests/vm/kernel.pin); if the archive moved on, run tests/vm/update-kernel-pin.sh"
-	fi
-	got=$(sha256_of "$download/$(basename "$kernel_deb")")
-	if [ "$got" != "$SANTA_VM_KERNEL_SHA256" ]; then
-		rm -rf "$download"
-		echo "not ok - the downloaded kernel has SHA-256 $got, not the pinned $SANTA_VM_KERNEL_SHA256"
-		exit 1
-	fi
-	mv "$download/$(basename "$kernel_deb")" "$kernel_deb"
-	rm -rf "$download"
+	kernel_deb=$(santa_vm_kernel_deb "$cache" "$work") || exit $?
 }
 
 # Builds the image into the directory $1 (which must not exist yet).
