@@ -569,7 +569,8 @@ exec_job_run(struct exec_job *job)
 		if (job->decision.verdict == SANTA_VERDICT_DENY)
 			allow_if_critical(job, id, &ref);
 		package_trust_release(d->pkgtrust, ref);
-		if (job->view_missing && !job->decision.from_rule &&
+		/* Only what the view could have changed: an unknown file (a scope's block stands). */
+		if (job->view_missing && job->decision.reason == SANTA_REASON_UNKNOWN &&
 		    job->decision.verdict == SANTA_VERDICT_DENY) {
 			job->decision.verdict = fallback_verdict(job->policy, job->mode, job->proc.uid,
 								 job->trusted_file);
