@@ -367,7 +367,8 @@ handle_fileinfo(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	/* A critical system binary (exec.c: allow_if_critical), by the package santactl found. */
 	if (decision.verdict == SANTA_VERDICT_DENY &&
 	    ipc_dict_get_string(b, "package", &package) == 0 &&
-	    santad_critical_package(package, &over_rules) && (over_rules || !decision.from_rule)) {
+	    santad_critical_package(package, &over_rules) &&
+	    (over_rules || decision.reason == SANTA_REASON_UNKNOWN)) {
 		decision.verdict = SANTA_VERDICT_ALLOW;
 		decision.reason = SANTA_REASON_SIGNINGID;
 		decision.explain = "critical system binary";

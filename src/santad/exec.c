@@ -348,7 +348,7 @@ allow_if_critical(struct exec_job *job, struct santa_pkg_identity *id,
 	for (i = 0; i < d->n_critical_keys; i++)
 		critical |= santa_file_key_equal(&d->critical_keys[i], &job->key);
 	if (!critical && (*ref || job_identity(job, id, ref)) && (c = critical_package(id->package)))
-		critical = c->over_rules || !job->decision.from_rule;
+		critical = c->over_rules || job->decision.reason == SANTA_REASON_UNKNOWN;
 	if (!critical)
 		return;
 	job->decision.verdict = SANTA_VERDICT_ALLOW;
