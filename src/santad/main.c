@@ -406,14 +406,31 @@ run(struct santad *d)
 		(void)sd_event_add_io(d->event, NULL, package_trust_changed_fd(d->pkgtrust), EPOLLIN,
 				      on_package_trust_changed, d);
 	{
-		/* Critical binaries by file: PID 1 and santad itself (whatever installed them). */
-		static const char *const critical[] = { "/proc/1/exe", "/proc/self/exe" };
+		/*
+		 * Critical binaries by file: PID 1, santad itself and the programs
+		 * santad starts or trusts (its helpers run as nobody: before the
+		 * first package view, a late decision would deny them).
+		 */
+		static const char *const helpers[] = { "santasyncservice", "santametricservice",
+						       "santabundleservice" };
+		char path[PATH_MAX];
+		const char *critical[8] = { "/proc/1/exe", "/proc/self/exe", d->cfg.santactl_path,
+					    d->cfg.santa_gui_path };
+		size_t i, n = 4;
 		struct stat st;
-		size_t i;
 
-		for (i = 0; i < 2; i++)
-			if (stat(critical[i], &st) == 0 && S_ISREG(st.st_mode))
+		for (i = 0; i < 3 && d->cfg.helper_directory; i++)
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->cfg.helper_directory,
+					     helpers[i]) < sizeof(path) &&
+			    (critical[n] = strdup(path)))
+				n++;
+		for (i = 0; i < n && d->n_critical_keys < SANTAD_CRITICAL_KEYS_MAX; i++)
+			/* Only files only root can have written: anything else is not santad's own. */
+			if (critical[i] && stat(critical[i], &st) == 0 &&
+			    (i < 2 ? S_ISREG(st.st_mode) : santa_stat_is_root_trusted(&st)))
 				santa_file_key_of(&st, &d->critical_keys[d->n_critical_keys++]);
+		for (i = 4; i < n; i++)
+			free((char *)critical[i]);
 	}
 	decision_limits(d, &limits);
 	r = hash_pool_start(&limits, &d->pool);

@@ -441,8 +441,9 @@ struct santad {
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */
 	struct package_trust *pkgtrust; /* NULL: EnablePackageTrust = false */
-	/* PID 1 and santad as they were at start: never denied (exec.c: allow_if_critical). Set before the workers start. */
-	struct santa_file_key critical_keys[2];
+	/* PID 1, santad and its helpers/clients as they were at start: never denied (exec.c: allow_if_critical). Set before the workers start. */
+#define SANTAD_CRITICAL_KEYS_MAX 8
+	struct santa_file_key critical_keys[SANTAD_CRITICAL_KEYS_MAX];
 	size_t n_critical_keys;
 	/*
 	 * The signing info of decisions in the cache, interned (loop thread):

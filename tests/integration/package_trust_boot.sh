@@ -5,21 +5,29 @@
 # (reason=TIMEOUT, "package identities not loaded yet", not cached), anyone
 # else's are denied; nothing waits. Here dpkg's status is a FIFO, so the first
 # load cannot finish until the test lets it.
-# usage: package_trust_boot.sh SANTAD SANTACTL   (as root)
+# santad's own helper (santasyncservice, run as nobody) is started all the
+# same: santad's programs are critical by file, with or without a view.
+# usage: package_trust_boot.sh SANTAD SANTACTL HELPERDIR   (as root)
 set -euo pipefail
 
 santad=$(realpath "$1")
 santactl=$(realpath "$2")
+helpers=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/private_tmpfs.sh" "$@"
 chmod 0755 "$work"
 mnt=$work/mnt
 source "$here/../lib/checks.sh"
+source "$here/../lib/install_bins.sh"
 source "$here/../lib/package_fixture.sh"
+# The helpers on the watched tmpfs, so that their execs are decided (root's, mode 0755).
+santa_install_bins "$mnt/libexec" "$helpers"
 
 mv "$dpkg/status" "$work/status.real"
 mkfifo -m 0644 "$dpkg/status"
-santa_write_config LOCKDOWN "DecisionTimeoutMs = 5000" "$(package_trust_config)"
+santa_write_config LOCKDOWN "DecisionTimeoutMs = 5000" "$(package_trust_config)" \
+	"HelperDirectory = $mnt/libexec" "SyncBaseURL = http://127.0.0.1:9/santa" \
+	"[StaticRule:archive]" "identifier = $team_id" "rule_type = TEAMID" "policy = ALLOWLIST"
 export SANTA_CONFIG=$work/santa.conf
 santa_start_santad "$santad"
 writer=
@@ -38,6 +46,12 @@ check "... logged reason=TIMEOUT, package identities not loaded yet" \
 	in_log "decision=ALLOW|reason=TIMEOUT|explain=package identities not loaded yet|"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$mnt/usr/bin/other" 2>&1) && st=0 || st=$?
 check "another user's program is denied meanwhile" test "$st" -ne 0 -a -n "$(grep 'Operation not permitted' <<< "$out")"
+helper_field() { "$santactl" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['helpers']['santasyncservice']['$1'])"; }
+running() { [ "$(helper_field state)" = running ]; }
+wait_until 30 running || true
+check "santad's sync helper (run as nobody) started while the view loads, at the first try (restarts $(helper_field restarts))" \
+	test "$(helper_field state)" = running -a "$(helper_field restarts)" = 0
+check "... and its exec was not denied" bash -c "! grep -q 'decision=DENY.*path=$mnt/libexec/santasyncservice' '$work/santa.log'"
 
 # The view arrives: the FIFO gives the load nothing usable (it fails), then dpkg's real status.
 cat "$work/status.real" > "$dpkg/status" &
@@ -48,10 +62,17 @@ rm "$dpkg/status"
 cp "$work/status.real" "$dpkg/status"
 loaded() { [ "$(pkg_field loaded)" = True ]; }
 wait_or_die 30 "the view loaded once dpkg's status was back" loaded
-# The late decision was not kept: with the view, tool is unknown until a rule allows it.
-out=$("$mnt/usr/bin/tool" 2>&1) && st=0 || st=$?
-check "the late decision was not cached: now unknown, denied" test "$st" -ne 0
-"$santactl" rule --allow --teamid --identifier "$team_id" > /dev/null
-check "and allowed by a TEAMID rule" "$mnt/usr/bin/tool"
+# The late decision was not kept: with the view, tool is decided by its TEAMID rule.
+check "with the view, root's packaged program runs" "$mnt/usr/bin/tool"
+teamid_line() { grep -qF "decision=ALLOW|reason=TEAMID|" "$work/santa.log" && grep "reason=TEAMID|" "$work/santa.log" | grep -qF "path=$mnt/usr/bin/tool"; }
+wait_until 20 teamid_line || true
+check "... decided by its TEAMID rule: the late decision was not cached" teamid_line
+check "... and another user's too" setpriv --reuid=65534 --regid=65534 --clear-groups "$mnt/usr/bin/other"
+
+# santad and its helpers gone before the tmpfs they run from is unmounted.
+kill "$pid"
+gone() { ! kill -0 "$pid" 2> /dev/null && ! pgrep -f "^$mnt/libexec/" > /dev/null; }
+wait_until 60 gone || true
+pid=
 
 check_finish package_trust_boot

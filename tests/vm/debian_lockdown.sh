@@ -66,8 +66,10 @@ mkdir -p "$cache" 2> /dev/null && [ -w "$cache" ] || santa_skip "cannot write th
 work=$(mktemp -d /tmp/santa-debian-vm-XXXXXX)
 build=
 http_pid=
+sync_pid=
 cleanup() {
 	[ -z "$http_pid" ] || kill "$http_pid" 2> /dev/null || true
+	[ -z "$sync_pid" ] || kill "$sync_pid" 2> /dev/null || true
 	[ -z "$build" ] || rm -rf "$build"
 	if [ "${SANTA_VM_KEEP:-}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
 }
@@ -247,10 +249,19 @@ http_pid=$!
 for _ in $(seq 50); do grep -q 'port [0-9]*' "$work/http.log" && break; sleep 0.1; done
 port=$(grep -o 'port [0-9]*' "$work/http.log" | head -1 | cut -d' ' -f2)
 [ -n "$port" ] || { cat "$work/http.log"; echo "not ok - the host's HTTP server did not start"; exit 1; }
+# A Santa sync server (tests/integration's) for the LOCKDOWN boot: it sets LOCKDOWN and
+# receives the uploads; what it got is checked after the VM has stopped.
+mkdir -p "$share/sync/rules"
+echo '{"client_mode": "LOCKDOWN"}' > "$share/sync/preflight.json"
+python3 "$here/../integration/sync_server.py" "$share/sync" "$work/sync.port" > "$work/sync.log" 2>&1 &
+sync_pid=$!
+for _ in $(seq 50); do [ -s "$work/sync.port" ] && break; sleep 0.1; done
+[ -s "$work/sync.port" ] || { cat "$work/sync.log"; echo "not ok - the host's sync server did not start"; exit 1; }
 cat > "$share/params" <<PARAMS
 DEBIAN_TEAMID=$debian_teamid
 TEST_TEAMID=$test_teamid
 REPO_URL=http://10.0.2.2:$port/repo
+SYNC_URL=http://10.0.2.2:$(cat "$work/sync.port")/santa
 PARAMS
 
 # The accelerator, as tests/vm/bpf_backstop.sh chooses it: KVM when this kernel
@@ -331,6 +342,21 @@ if ! grep -q '^SANTA-VM-STAGE 3 DONE' "$work/console.log"; then
 		grep 'decision=DENY' "$work/post-santa.log" | head -30 | sed 's/^/#   /'
 	fi
 	rm -f "$work/post.raw"
+fi
+# What the sync server received from the LOCKDOWN boot: the user's blocked program.
+uploaded=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] != "eventupload":
+        continue
+    for e in r["body"].get("events", []):
+        if e.get("file_name") == "hello" and e.get("decision") == "BLOCK_UNKNOWN":
+            print(e.get("executing_user", "?")); sys.exit(0)' "$share/sync/requests.jsonl" 2> /dev/null || true)
+if [ -n "$uploaded" ]; then
+	result ok "the sync server received the block of the user's unknown program (BLOCK_UNKNOWN, executing_user $uploaded)"
+else
+	result "not ok" "the sync server received the block of the user's unknown program (stages: $(python3 -c 'import json,sys; print([json.loads(l)["stage"] for l in open(sys.argv[1])])' "$share/sync/requests.jsonl" 2>&1 | tail -c 300))"
 fi
 # The boot times (systemd-analyze, userspace to multi-user.target and in all).
 seconds() { # systemd's "1min 2.345s" / "850ms" -> seconds

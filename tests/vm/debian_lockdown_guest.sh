@@ -89,6 +89,8 @@ case $stage in
 	cat > /etc/santa/santa.conf <<CONF
 ClientMode = LOCKDOWN
 ; No WatchPaths: every filesystem is watched.
+SyncBaseURL = $SYNC_URL
+SyncEnableCleanSyncEventUpload = true
 
 [StaticRule:debian-bookworm]
 identifier = $DEBIAN_TEAMID
@@ -132,6 +134,10 @@ CONF
 		note "no default route (networking.service: $(systemctl is-active networking)): ifup eth0 by hand"
 		ifup eth0 || ifup --force eth0
 	fi
+	# The block reaches the sync server (the host checks what it received).
+	check "santactl sync succeeds (the sync server on the host; santad's helper reaches it)" santactl sync
+	santactl status > "$R/status-sync.txt" 2>&1 || true
+
 	# A local apt archive signed by a throwaway key (Signed-By).
 	install -m 0644 "$S/santa-test.gpg" /etc/apt/keyrings/santa-test.gpg
 	printf 'Types: deb\nURIs: %s\nSuites: santa-test\nComponents: main\nSigned-By: /etc/apt/keyrings/santa-test.gpg\n' "$REPO_URL" \
