@@ -61,26 +61,61 @@ santad_count_package_rules(struct santad *d)
 	atomic_store(&d->package_rules, package_rules);
 }
 
+/* FNV-1a over the fields as strings: bytes past a field's NUL are not part of it. */
+static uint64_t
+signing_hash(const struct signing_info *info)
+{
+	const char *const fields[] = { info->cert_sha256, info->cert_cn, info->team_id,
+				       info->signing_id, info->origin, info->suite };
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (p = fields[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+		h = (h ^ 0xff) * 0x100000001b3ULL; /* field separator */
+	}
+	return h;
+}
+
+static bool
+signing_equal(const struct signing_info *a, const struct signing_info *b)
+{
+	return strcmp(a->cert_sha256, b->cert_sha256) == 0 && strcmp(a->cert_cn, b->cert_cn) == 0 &&
+	       strcmp(a->team_id, b->team_id) == 0 && strcmp(a->signing_id, b->signing_id) == 0 &&
+	       strcmp(a->origin, b->origin) == 0 && strcmp(a->suite, b->suite) == 0;
+}
+
 uint32_t
 santad_signing_intern(struct santad *d, const struct signing_info *info)
 {
+	uint64_t h;
 	uint32_t i;
 
 	if (!info || !info->known)
 		return 0;
 	if (!d->signing_table) {
 		d->signing_table = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_table));
-		if (!d->signing_table)
+		d->signing_hashes = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_hashes));
+		if (!d->signing_table || !d->signing_hashes) {
+			free(d->signing_table);
+			free(d->signing_hashes);
+			d->signing_table = NULL;
+			d->signing_hashes = NULL;
 			return 0;
+		}
 		d->n_signing = 1;
 	}
-	/* Few distinct identities are decided between flushes (one per package run): a scan is enough. */
+	/* On the loop at each decision: 8 bytes a entry are scanned, a whole entry compared on a match. */
+	h = signing_hash(info);
 	for (i = 1; i < d->n_signing; i++)
-		if (memcmp(&d->signing_table[i], info, sizeof(*info)) == 0)
+		if (d->signing_hashes[i] == h && signing_equal(&d->signing_table[i], info))
 			return i;
 	if (d->n_signing >= SIGNING_TABLE_MAX)
 		return 0;
 	d->signing_table[d->n_signing] = *info;
+	d->signing_hashes[d->n_signing] = h;
 	return d->n_signing++;
 }
 

@@ -506,6 +506,7 @@ shutdown_daemon(struct santad *d)
 	events_db_close(d->events);
 	decision_cache_free(d->cache);
 	free(d->signing_table);
+	free(d->signing_hashes);
 	policy_unref(d->policy);
 	sync_state_free(&d->sync);
 	rules_db_close(d->rules);

@@ -451,6 +451,7 @@ struct santad {
 	 * Emptied with the cache. Entry 0 is "none".
 	 */
 	struct signing_info *signing_table;
+	uint64_t *signing_hashes; /* of each entry's fields, scanned before comparing entries */
 	uint32_t n_signing;
 	/* SIGNINGID, CERTIFICATE and TEAMID rules (database and static): none, no package lookups. */
 	_Atomic uint64_t package_rules;

@@ -134,23 +134,31 @@ load(void)
 	return t;
 }
 
+/* The identity of the file at abs when santad names it claimed (a bind mount can make them differ). */
+static enum santa_pkg_verdict
+identify_as(const struct santa_pkgtrust *t, const char *abs, const char *claimed,
+	    struct santa_pkg_identity *id)
+{
+	enum santa_pkg_verdict v;
+	struct stat st;
+	int fd = open(abs, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	v = santa_pkgtrust_identify_fd(t, fd, &st, claimed, NULL, id, NULL);
+	close(fd);
+	return v;
+}
+
 /* The identity of root/REL as santad would see it: opened, fstat'ed, keyed by its canonical path. */
 static enum santa_pkg_verdict
 identify(const struct santa_pkgtrust *t, const char *rel, const char *canonical,
 	 struct santa_pkg_identity *id)
 {
 	char path[PATH_MAX];
-	enum santa_pkg_verdict v;
-	struct stat st;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, rel);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	v = santa_pkgtrust_identify_fd(t, fd, &st, canonical, NULL, id, NULL);
-	close(fd);
-	return v;
+	return identify_as(t, path, canonical, id);
 }
 
 static void
@@ -279,12 +287,11 @@ static void
 test_conffiles_and_scripts(void **state)
 {
 	char admin[PATH_MAX], root[PATH_MAX], why[512] = "", hook_md5[33], path[PATH_MAX];
+	char other[PATH_MAX];
 	struct santa_pkgtrust_paths paths = { 0 };
 	struct santa_pkgtrust *t = NULL;
 	struct santa_pkg_identity id;
 	char status[1024];
-	struct stat st;
-	int fd;
 
 	(void)state;
 	mkdir_in("root/etc");
@@ -315,42 +322,19 @@ test_conffiles_and_scripts(void **state)
 
 	/* A maintainer script, by its path in dpkg's directory. */
 	snprintf(path, sizeof(path), "%s/admin/info/coreutils.postinst", tmpdir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
-			 SANTA_PKG_VERIFIED);
+	assert_int_equal(identify_as(t, path, path, &id), SANTA_PKG_VERIFIED);
 	assert_string_equal(id.package, "coreutils");
-	close(fd);
 	/* Another file claiming that path (a bind mount in a user's namespace): not the same inode. */
-	snprintf(path, sizeof(path), "%s/root/usr/bin/ls", tmpdir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	snprintf(path, sizeof(path), "%s/admin/info/coreutils.postinst", tmpdir);
-	assert_int_not_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
-			     SANTA_PKG_VERIFIED);
-	close(fd);
+	snprintf(other, sizeof(other), "%s/root/usr/bin/ls", tmpdir);
+	assert_int_not_equal(identify_as(t, other, path, &id), SANTA_PKG_VERIFIED);
 	/* Not a script name (a file list made executable): nothing. */
-	snprintf(path, sizeof(path), "%s/admin/info/coreutils.list", tmpdir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
-			 SANTA_PKG_NOT_PACKAGED);
-	close(fd);
+	snprintf(other, sizeof(other), "%s/admin/info/coreutils.list", tmpdir);
+	assert_int_equal(identify_as(t, other, other, &id), SANTA_PKG_NOT_PACKAGED);
 	/* dpkg's directory writable by a group: no proof left. */
-	snprintf(path, sizeof(path), "%s/admin/info", tmpdir);
-	assert_int_equal(chmod(path, 0775), 0);
-	snprintf(path, sizeof(path), "%s/admin/info/coreutils.postinst", tmpdir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_not_equal(santa_pkgtrust_identify_fd(t, fd, &st, path, NULL, &id, NULL),
-			     SANTA_PKG_VERIFIED);
-	close(fd);
-	snprintf(path, sizeof(path), "%s/admin/info", tmpdir);
-	assert_int_equal(chmod(path, 0755), 0);
+	snprintf(other, sizeof(other), "%s/admin/info", tmpdir);
+	assert_int_equal(chmod(other, 0775), 0);
+	assert_int_not_equal(identify_as(t, path, path, &id), SANTA_PKG_VERIFIED);
+	assert_int_equal(chmod(other, 0755), 0);
 	santa_pkgtrust_free(t);
 }
 
