@@ -1,79 +1,257 @@
 #!/usr/bin/env bash
-# A user's build: what the loader check (FAN_OPEN_PERM) costs where it costs
-# most, on files others than root may write (no ignore marks there, so each
-# open is a round trip to santad). A user (nobody) compiles C files, each
-# including a dozen of the project's own headers, from a watched tmpfs and
-# from an unwatched ramfs, in interleaved rounds (as bench/exec_storm.sh):
-#   no daemon; santad (MONITOR, loader check on); santad with
-#   EnableLoaderCheck = false; fapolicyd (allow-trusted rules) when installed.
-# Overhead = phase ratio / no-daemon ratio - 1.
+# A developer's build, as santad's users run one every day: an unprivileged
+# user runs `make -j2` in a tree of their own (FILES C files, each including
+# system headers and a dozen of the tree's headers, linked into one program
+# at the end). Everything the build touches is watched, as on a real
+# machine: the build runs chrooted into a bind mount of / (the compiler, the
+# linker, the loader, the system headers) with tmpfs mounts for its /tmp and
+# the tree, and santad (WatchMarkType = mount, WatchPaths = that bind mount)
+# or fapolicyd watches exactly those mounts of this private mount namespace;
+# nothing else on the machine is watched.
+#
+# Conditions, interleaved within each of ROUNDS rounds (their order rotates
+# from round to round, so the machine's drift falls on all alike):
+#   none            no daemon
+#   santad          the default configuration (MONITOR, the loader check on,
+#                   a log line per exec)
+#   santad-noloader the same with EnableLoaderCheck = false
+#   fapolicyd       Debian's fapolicyd, permissive, with the allow-trusted
+#                   rules (when installed)
+# Each daemon is started for its turn, warmed by one untimed build (its
+# decisions cached, as on a machine running for a while), then timed on a
+# clean build. A condition's ratio in a round is its time over that round's
+# no-daemon time; the report gives the median ratio and the spread
+# (smallest and largest) over the rounds.
+#
+# Then a profile: santad's own CPU per exec and per loader-check open (from
+# its /proc stat over the timed builds and the counts it reports), and what
+# a user's process waits (an open of one of the user's files, a spawn of
+# /bin/true: microseconds each, with and without santad).
+#
 # usage: bench/build_storm.sh SANTAD [FILES] [ROUNDS]   (as root; Release build)
 set -euo pipefail
 santad=$(realpath "$1")
-files=${2:-40}
-rounds=${3:-6}
+files=${2:-121}
+rounds=${3:-5}
 santactl=$(realpath "$(dirname "$santad")/../santactl/santactl")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../tests/lib/private_tmpfs.sh" "$@"
 source "$here/lib/fapolicyd.sh"
-mkdir -p "$work/plain"
-mount -t ramfs -o mode=0755 ramfs "$work/plain"
 chmod 0755 "$work"
 
-# The project: FILES sources, 12 headers, owned by the user who builds.
-for dir in "$work/mnt/src" "$work/plain/src"; do
-	mkdir -p "$dir"
-	for h in $(seq 1 12); do
-		printf '#pragma once\nstatic inline int h%d(int x) { return x * %d; }\n' "$h" "$h" > "$dir/h$h.h"
+# ---- The build's root: / through a bind mount, with its own /tmp, /dev, /mnt ----
+root=$work/root
+mkdir -p "$root"
+mount --bind / "$root"
+mount --make-private "$root"
+mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+mount -t tmpfs -o mode=0755 tmpfs "$root/dev"
+mknod -m 666 "$root/dev/null" c 1 3
+mount -t tmpfs -o mode=0755 tmpfs "$root/mnt"
+tree=$root/mnt/src
+fs_type=$(findmnt -n -o FSTYPE /)
+
+# ---- The project ----
+mkdir -p "$tree"
+for h in $(seq 1 12); do
+	printf '#pragma once\nstatic inline int h%d(int x) { return x * %d; }\n' "$h" "$h" > "$tree/h$h.h"
+done
+for f in $(seq 1 "$files"); do
+	{
+		echo '#include <stdio.h>'
+		echo '#include <stdlib.h>'
+		echo '#include <string.h>'
+		for h in $(seq 1 12); do echo "#include \"h$h.h\""; done
+		echo "int f$f(const char *s) { char *p = malloc(strlen(s) + 1); int n;"
+		echo "	strcpy(p, s); n = printf(\"%s %d\\n\", p, h1($f) + h12($f)); free(p); return n; }"
+		[ "$f" -ne 1 ] || echo 'int main(void) { return f1("build") < 0; }'
+	} > "$tree/f$f.c"
+done
+cat > "$tree/Makefile" <<'EOM'
+SRCS := $(wildcard f*.c)
+OBJS := $(SRCS:.c=.o)
+prog: $(OBJS)
+	gcc -o $@ $(OBJS)
+%.o: %.c $(wildcard h*.h)
+	gcc -O0 -c $< -o $@
+clean:
+	rm -f prog $(OBJS)
+EOM
+chown -R 65534:65534 "$tree"
+
+as_user() { # COMMAND...: in the build's root, as the user (nobody), in the tree
+	chroot --userspec=65534:65534 --groups=65534 "$root" /usr/bin/env -i \
+		PATH=/usr/bin:/bin HOME=/mnt/src TMPDIR=/tmp LC_ALL=C "$@"
+}
+
+build() { # prints the seconds a clean `make -j2` takes
+	local s e
+	as_user make -s -C /mnt/src clean
+	s=${EPOCHREALTIME/./}
+	as_user make -s -C /mnt/src -j2 prog > /dev/null
+	e=${EPOCHREALTIME/./}
+	as_user /mnt/src/prog > /dev/null # it was built and runs
+	echo $((e - s))
+}
+
+# ---- The daemons ----
+write_santad_config() { # EXTRA-LINE...
+	santa_write_config MONITOR "$@"
+	sed -i -e "s|^WatchPaths = .*|WatchPaths = $root|" "$work/santa.conf"
+}
+
+cpu_ns() { # a process's CPU time so far, its threads' included (ns)
+	cat /proc/"$1"/task/*/schedstat 2> /dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+status_json() { SANTA_CONFIG=$work/santa.conf "$santactl" status --json 2> /dev/null || echo '{}'; }
+json_field() { # JSON PATH...: a number in santactl's status, 0 when absent
+	python3 - "$@" <<'PY'
+import json, sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2:]:
+	v = v.get(k, {}) if isinstance(v, dict) else {}
+print(v if isinstance(v, (int, float)) else 0)
+PY
+}
+log_lines() { grep -c '|decision=' "$work/santa.log" 2> /dev/null || echo 0; }
+
+start_condition() { # CONDITION
+	case $1 in
+	santad) write_santad_config ;;
+	santad-noloader) write_santad_config "EnableLoaderCheck = false" ;;
+	fapolicyd)
+		FAP_WATCH_FS="$fs_type,tmpfs" FAP_PERMISSIVE=1 fapolicyd_start "$fapolicyd_rules_lockdown"
+		return ;;
+	*) return ;;
+	esac
+	rm -f "$work/santa.log"
+	santa_start_santad "$santad"
+}
+stop_condition() { # CONDITION
+	case $1 in
+	santad*)
+		[ -z "${BENCH_KEEP_LOG:-}" ] || cp "$work/santa.log" "$BENCH_KEEP_LOG.$1"
+		kill "$pid"
+		wait "$pid" 2> /dev/null || true
+		pid= ;;
+	fapolicyd) fapolicyd_stop ;;
+	esac
+}
+timed_build() { # CONDITION: one warm-up build, then the timed one; prints seconds
+	local c=$1 t cpu0 opens0 lines0 st
+	build > /dev/null
+	if [[ $c == santad* ]]; then
+		cpu0=$(cpu_ns "$pid")
+		st=$(status_json)
+		opens0=$(json_field "$st" daemon loader_check open_events)
+		lines0=$(log_lines)
+		if [ -n "${BENCH_PERF:-}" ]; then # a profile of santad over the timed build
+			perf record -q -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
+			perf_pid=$!
+			sleep 0.5 # perf attaches
+		fi
+	fi
+	t=$(build)
+	if [ -n "${perf_pid:-}" ]; then
+		kill -INT "$perf_pid"
+		wait "$perf_pid" || true
+		perf_pid=
+	fi
+	if [[ $c == santad* ]]; then
+		st=$(status_json)
+		# Called in a subshell: the counts go to a file.
+		echo "$(($(cpu_ns "$pid") - cpu0)) $(($(log_lines) - lines0))" \
+			"$(($(json_field "$st" daemon loader_check open_events) - opens0))" >> "$work/profile-$c"
+	fi
+	echo "$t"
+}
+
+conditions=(none santad santad-noloader)
+if fapolicyd_installed; then
+	conditions+=(fapolicyd)
+fi
+n_cond=${#conditions[@]}
+
+build > /dev/null # warm the page cache
+rows=""
+for r in $(seq 1 "$rounds"); do
+	row=""
+	for i in $(seq 0 $((n_cond - 1))); do
+		c=${conditions[$(((i + r) % n_cond))]}
+		start_condition "$c"
+		t=$(timed_build "$c")
+		stop_condition "$c"
+		row+="$c=$t "
 	done
-	for f in $(seq 1 "$files"); do
-		{ for h in $(seq 1 12); do echo "#include \"h$h.h\""; done
-		  echo "int f$f(int x) { return h1(x) + h12(x) + $f; }"; } > "$dir/f$f.c"
-	done
-	chown -R 65534:65534 "$dir"
+	rows+="$row"$'\n'
+	echo "round $r: $row" >&2
 done
 
-build() { # DIR: seconds to compile every file there, as nobody
-	setpriv --reuid=65534 --regid=65534 --clear-groups bash -c '
-		cd "$1" && s=$(date +%s.%N)
-		for c in f*.c; do gcc -c -O0 "$c" -o "${c%.c}.o" || exit 1; done
-		e=$(date +%s.%N); echo "$e - $s" | bc' sh "$1"
+echo "build storm: make -j2 of $files C files (system headers and 12 of the tree's each, one link),"
+echo "as an unprivileged user in their own tree; $rounds rounds, conditions interleaved"
+python3 - "$rounds" "${conditions[@]}" <<PY
+import statistics, sys
+rounds, conds = int(sys.argv[1]), sys.argv[2:]
+rows = [dict(kv.split("=") for kv in l.split()) for l in """$rows""".splitlines() if l.strip()]
+base = [float(r["none"]) for r in rows]
+print("  %-16s %9s  %7s  %s" % ("condition", "median s", "ratio", "spread of the rounds' ratios"))
+for c in conds:
+	t = [float(r[c]) for r in rows]
+	ratios = [a / b for a, b in zip(t, base)]
+	print("  %-16s %9.3f  x%.3f  x%.3f .. x%.3f" % (c, statistics.median(t) / 1e6,
+		statistics.median(ratios), min(ratios), max(ratios)))
+PY
+
+# ---- Profile: santad's CPU per event, over the timed builds ----
+python3 - "$work/profile-santad" "$work/profile-santad-noloader" <<'PY'
+import sys
+def totals(path):
+	rows = [list(map(int, l.split())) for l in open(path) if l.strip()]
+	ns, lines, opens = (sum(r[i] for r in rows) for i in range(3))
+	return ns / 1e3 / len(rows), lines / len(rows), opens / len(rows)
+on, off = totals(sys.argv[1]), totals(sys.argv[2])
+print("  santad's CPU per timed build: %.0f ms with the loader check, %.0f ms without;"
+      % (on[0] / 1e3, off[0] / 1e3))
+print("    %.0f exec lines a build: %.1f us each (loader check off);"
+      " %.0f loader-check opens a build: %.1f us each (the difference)"
+      % (off[1], off[0] / max(1, off[1]), on[2], (on[0] - off[0]) / max(1, on[2])))
+PY
+
+# ---- Profile: what a user's process waits, per open and per spawn ----
+cat > "$tree/wait.c" <<'EOC'
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+extern char **environ;
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+	int n = atoi(argv[1]), i, st;
+	double a = now();
+	for (i = 0; i < n; i++) { int fd = open("/mnt/src/h1.h", O_RDONLY); if (fd < 0) return 1; close(fd); }
+	double b = now();
+	char *args[] = { "/bin/true", NULL };
+	for (i = 0; i < n / 10; i++) { pid_t p; if (posix_spawn(&p, "/bin/true", NULL, NULL, args, environ)) return 1; waitpid(p, &st, 0); }
+	double c = now();
+	printf("%.2f %.1f\n", (b - a) * 1e6 / n, (c - b) * 1e6 / (n / 10));
+	return 0;
 }
-
-source "$here/lib/interleave.sh"
-build_watched() { build "$work/mnt/src"; }
-build_unwatched() { build "$work/plain/src"; }
-phase() { interleave "$rounds" build_watched build_unwatched; }
-
-santad_phase() { # EXTRA-CONFIG-LINE
-	santa_write_config MONITOR "$1"
-	santa_start_santad "$santad"
-	phase
-	kill "$pid"
-	wait "$pid" 2> /dev/null || true
-	pid=
-}
-
-build "$work/mnt/src" > /dev/null # warm up gcc and the page cache
-build "$work/plain/src" > /dev/null
-base1=$(phase)
-with_loader=$(santad_phase "")
-without_loader=$(santad_phase "EnableLoaderCheck = false")
-with_fap=
-if fapolicyd_installed && fapolicyd_start "$fapolicyd_rules_lockdown"; then
-	with_fap=$(phase)
-	fapolicyd_stop
-fi
-base2=$(phase)
-base=$(base_ratio "$base1" "$base2")
-
-echo "build storm: $files files x 12 headers compiled by a user, $rounds interleaved rounds per condition"
-ratio_report "no daemon (before)" "$base1" "$base"
-ratio_report "santad, loader check on" "$with_loader" "$base"
-ratio_report "santad, loader check off" "$without_loader" "$base"
-if [ -n "$with_fap" ]; then
-	ratio_report "fapolicyd allow-trusted" "$with_fap" "$base"
-else
-	echo "  fapolicyd                    not measured (not installed)"
-fi
-ratio_report "no daemon (after)" "$base2" "$base"
+EOC
+gcc -O2 -o "$tree/wait" "$tree/wait.c"
+waits() { as_user /mnt/src/wait 20000; }
+w_none=$(waits)
+write_santad_config
+santa_start_santad "$santad"
+waits > /dev/null
+w_santad=$(waits)
+stop_condition santad
+write_santad_config "EnableLoaderCheck = false"
+santa_start_santad "$santad"
+waits > /dev/null
+w_noloader=$(waits)
+stop_condition santad
+echo "  a user's process waits (us per open of an own file / per spawn of /bin/true):"
+echo "    no daemon $w_none; santad $w_santad; santad, loader check off $w_noloader"

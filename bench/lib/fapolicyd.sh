@@ -15,7 +15,7 @@ fapolicyd_start() {
 	rm -rf "$work/fap"
 	mkdir -p "$work/fap/etc/rules.d" "$work/fap/etc/trust.d" "$work/fap/lib" "$work/fap/run"
 	cat > "$work/fap/etc/fapolicyd.conf" <<EOC
-permissive = 0
+permissive = ${FAP_PERMISSIVE:-0}
 nice_val = 14
 q_size = 640
 uid = root

@@ -1133,9 +1133,47 @@ santad_log_decision(struct santad *d, const char *path, const struct proc_info *
 	log_exec(d, path, proc, d->policy->cfg.client_mode, decision, NULL, true, NULL, NULL, NULL);
 }
 
+/*
+ * Whether a loader's exec notification is the interpreter of the program
+ * this process was notified for just before (consumed), rather than the
+ * loader run as a program. Only the log depends on it: the exec group and
+ * the loader check decide either way.
+ */
+static bool
+is_interpreter_load(struct santad *d, pid_t pid)
+{
+	uint64_t now = santa_mono_usec();
+	size_t i;
+
+	for (i = 0; i < PROGRAM_EXECS; i++) {
+		struct program_exec *e = &d->program_execs[i];
+
+		if (e->pid != pid)
+			continue;
+		e->pid = 0;
+		return now - e->usec < INTERPRETER_WINDOW_USEC;
+	}
+	return false;
+}
+
+static void
+remember_program_exec(struct santad *d, pid_t pid)
+{
+	struct program_exec *e = NULL;
+	size_t i;
+
+	for (i = 0; i < PROGRAM_EXECS && !e; i++)
+		if (d->program_execs[i].pid == pid)
+			e = &d->program_execs[i]; /* one per process: the latest */
+	if (!e)
+		e = &d->program_execs[d->program_execs_next++ % PROGRAM_EXECS];
+	e->pid = pid;
+	e->usec = santa_mono_usec();
+}
+
 /* Returns false when the line must wait: the exec was read before it finished. */
 static bool
-log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
+log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool may_defer)
 {
 	struct seen_exec *seen;
 	struct exec_args args;
@@ -1146,7 +1184,11 @@ log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 	struct stat st;
 
 	args.len = 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (stp)
+		st = *stp;
+	else if (fstat(fd, &st) < 0)
+		return true;
+	if (!S_ISREG(st.st_mode))
 		return true;
 	seen = find_seen(d, pid, st.st_dev, st.st_ino);
 	if (seen && !seen->notified) {
@@ -1204,7 +1246,20 @@ log_exec_done(struct santad *d, int fd, pid_t pid, bool may_defer)
 void
 santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 {
-	if (!log_exec_done(d, fd, pid, d->n_deferred < DEFERRED_NOTICES)) {
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	if (!santad_loader_is_file(d, st.st_dev, st.st_ino)) {
+		remember_program_exec(d, pid);
+	} else if (is_interpreter_load(d, pid)) {
+		d->stats.interpreter_loads++;
+		close(fd);
+		return;
+	}
+	if (!log_exec_done(d, fd, pid, &st, d->n_deferred < DEFERRED_NOTICES)) {
 		d->deferred[d->n_deferred].fd = fd;
 		d->deferred[d->n_deferred].pid = pid;
 		d->n_deferred++;
@@ -1220,7 +1275,7 @@ santad_retry_exec_done(struct santad *d)
 
 	d->n_deferred = 0;
 	for (i = 0; i < n; i++) {
-		(void)log_exec_done(d, d->deferred[i].fd, d->deferred[i].pid, false);
+		(void)log_exec_done(d, d->deferred[i].fd, d->deferred[i].pid, NULL, false);
 		close(d->deferred[i].fd);
 	}
 }

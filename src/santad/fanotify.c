@@ -655,10 +655,10 @@ fan_client_start(struct santad *d)
 		if (fan->open_fd < 0)
 			santa_log_errno(&d->log, LOG_WARNING, -errno,
 					"No loader check (%m): `ld.so PROGRAM` is not decided");
-		else if (santad_loader_start(d) < 0) {
-			close(fan->open_fd);
-			fan->open_fd = -1;
-		}
+	}
+	if (santad_loader_start(d) < 0 && fan->open_fd >= 0) {
+		close(fan->open_fd);
+		fan->open_fd = -1;
 	}
 	by_mount = d->cfg.watch_mark_mount;
 	/* A watched path that is not itself a mount point: mark what holds it. */

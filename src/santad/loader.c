@@ -335,30 +335,38 @@ find_loaders(struct loader_guard *g)
 	}
 }
 
+/*
+ * The loaders' files are known whether or not the check runs: a loader's
+ * exec notification right after a program's is that program's interpreter
+ * (exec.c). The check's thread runs only with its group (EnableLoaderCheck).
+ */
 int
 santad_loader_start(struct santad *d)
 {
 	struct loader_guard *g;
-	int r;
+	int r = 0;
 
-	if (d->fan.open_fd < 0)
-		return 0;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
 	g->daemon = d;
-	g->fan_fd = d->fan.open_fd;
+	g->fan_fd = -1;
+	g->stop_fd = -1;
+	g->queue_efd = -1;
 	g->self = getpid();
-	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&g->files_lock, NULL);
 	pthread_mutex_init(&g->queue_lock, NULL);
 	d->loader = g;
+	find_loaders(g);
+	if (d->fan.open_fd < 0)
+		return 0;
+	g->fan_fd = d->fan.open_fd;
+	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (g->stop_fd < 0 || g->queue_efd < 0) {
 		r = -errno;
 		goto out;
 	}
-	find_loaders(g);
 	if (g->n_files == 0)
 		santa_log(&d->log, LOG_WARNING, "No dynamic loader found: `ld.so PROGRAM` is "
 			  "caught only for loaders learned by hash when they are exec'd");
@@ -373,8 +381,10 @@ santad_loader_start(struct santad *d)
 	santa_log(&d->log, LOG_INFO, "Loader check on: %zu loader file(s), %zu distinct",
 		  g->n_files, g->n_hashes);
 out:
-	if (r < 0)
+	if (r < 0) {
 		santa_log_errno(&d->log, LOG_ERR, r, "Loader check not started: %m");
+		g->fan_fd = -1; /* the caller closes the group: the files stay known */
+	}
 	return r;
 }
 
@@ -431,6 +441,12 @@ santad_loader_exec_decided(struct santad *d, const struct santa_file_key *key,
 		}
 }
 
+bool
+santad_loader_is_file(struct santad *d, dev_t dev, ino_t ino)
+{
+	return d->loader && is_loader_file(d->loader, dev, ino);
+}
+
 void
 santad_loader_status(struct santad *d, struct ipc_value *dict)
 {
@@ -439,8 +455,8 @@ santad_loader_status(struct santad *d, struct ipc_value *dict)
 
 	if (!l)
 		return;
-	ipc_dict_put_bool(l, "enabled", g != NULL);
-	if (!g)
+	ipc_dict_put_bool(l, "enabled", g && g->running);
+	if (!g || !g->running)
 		return;
 	pthread_mutex_lock(&g->files_lock);
 	ipc_dict_put_int(l, "loader_files", (int64_t)g->n_files);

@@ -267,6 +267,19 @@ struct seen_exec {
 	struct exec_args *args; /* what it brought (malloc'd), or NULL */
 };
 
+/*
+ * A dynamic exec opens its program, then the loader its PT_INTERP names:
+ * two notifications for one exec. The last program each process was
+ * notified for, so that the loader's notification right after it is known
+ * for that program's interpreter, not an exec of the loader.
+ */
+#define PROGRAM_EXECS           64
+#define INTERPRETER_WINDOW_USEC 200000
+struct program_exec {
+	pid_t pid;
+	uint64_t usec;
+};
+
 /* ---- metrics ---- */
 
 /* Decision latency buckets, upper bounds in microseconds; the last is +Inf. */
@@ -390,6 +403,8 @@ void santad_loader_policy_changed(struct santad *d);
 /* An exec was decided with this hash: a copy of a loader becomes a loader too. */
 void santad_loader_exec_decided(struct santad *d, const struct santa_file_key *key,
 				const uint8_t *sha256);
+/* Whether this file is a loader (an installed one, or a copy learned by its hash). */
+bool santad_loader_is_file(struct santad *d, dev_t dev, ino_t ino);
 /* santactl status's "loader_check" section. */
 void santad_loader_status(struct santad *d, struct ipc_value *dict);
 
@@ -463,7 +478,7 @@ struct santad {
 	struct gui *gui;
 	struct bundle_store *bundles;
 	struct transitive *transitive; /* while EnableTransitiveRules is on */
-	struct loader_guard *loader;   /* while EnableLoaderCheck is on */
+	struct loader_guard *loader;   /* the loaders' files; the check's thread while EnableLoaderCheck is on */
 	struct anon_exec *anon_exec;   /* the BPF LSM backstop, where it could attach */
 	struct exec_info_source *exec_info; /* BPF exec info, where it could attach */
 	sd_event_source *transitive_expiry;
@@ -483,11 +498,14 @@ struct santad {
 	unsigned int seen_next;
 	struct deferred_notice deferred[DEFERRED_NOTICES];
 	unsigned int n_deferred;
+	struct program_exec program_execs[PROGRAM_EXECS];
+	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
 		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
+		uint64_t interpreter_loads; /* loader notifications that were a program's interpreter */
 		uint64_t helper_restarts;
 		uint64_t by_decision[2][SANTA_REASON_MAX + 1]; /* [deny][reason] */
 		uint64_t latency[SANTAD_LATENCY_BUCKETS];

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One exec, one log line, as on Santa. A dynamic program's exec opens the
+# program and then its loader (PT_INTERP), and fanotify tells santad of both;
+# the loader's is that program's interpreter, not an exec of its own, and
+# gets no line. The loader run as a program (`ld.so PROGRAM`) keeps its line.
+# Here the loader is a copy on the watched tmpfs and the program names it as
+# its interpreter, so that both opens are on a watched filesystem, as on a
+# machine where santad watches /.
+# usage: exec_lines.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+mnt=$work/mnt
+source "$(dirname "$0")/../lib/checks.sh"
+
+cp "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$mnt/ld.so"
+printf 'int main(void) { return 0; }\n' > "$work/hello.c"
+cc -o "$mnt/hello" "$work/hello.c" -Wl,--dynamic-linker="$mnt/ld.so"
+cc -static -o "$mnt/marker" "$work/hello.c"
+readelf -l "$mnt/hello" | grep -q "interpreter: $mnt/ld.so" || { echo "hello has no interpreter $mnt/ld.so"; exit 1; }
+
+santa_write_config MONITOR "EnableLoaderCheck = false"
+santa_start_santad "$santad"
+
+lines() { grep -c "|path=$1\(|\|\$\)" "$work/santa.log" 2> /dev/null || true; }
+# Lines of notifications read before the marker's are written by the time a
+# second marker's line is: a notification read before its exec finished waits
+# one batch, and the next batch retries it first.
+test_lines_ge() { [ "$(lines "$1")" -ge "$2" ]; }
+marker_runs=0
+settle() {
+	local i
+	for i in 1 2; do
+		marker_runs=$((marker_runs + 1))
+		"$mnt/marker"
+		wait_or_die 30 "the marker's line $marker_runs" test_lines_ge "$mnt/marker" "$marker_runs"
+	done
+}
+
+# The first exec decides the loader copy (an unknown file) on the permission
+# path: that decision has its line (held for its args at most 0.5 s).
+"$mnt/hello"
+test_ld_lines() { [ "$(lines "$mnt/ld.so")" -eq 1 ]; }
+wait_or_die 30 "the loader copy's first decision has its line" test_ld_lines
+n=20
+for _ in $(seq 1 "$n"); do "$mnt/hello"; done
+settle
+check "each of $n more execs of a dynamic program has its line ($(lines "$mnt/hello"))" \
+	test "$(lines "$mnt/hello")" -eq $((n + 1))
+check "its loader, opened as its interpreter, has no more lines ($(lines "$mnt/ld.so") for $((n + 1)) execs)" \
+	test "$(lines "$mnt/ld.so")" -eq 1
+first_ld=1
+
+# The loader run as a program: its own exec, logged with its args.
+"$mnt/ld.so" "$mnt/hello"
+settle
+check "the loader run as a program has its line" test "$(lines "$mnt/ld.so")" -eq $((first_ld + 1))
+check "with its args" grep -q "|path=$mnt/ld.so|args=$mnt/ld.so $mnt/hello" "$work/santa.log"
+check_finish exec_lines
