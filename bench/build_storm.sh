@@ -146,7 +146,7 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 		opens0=$(json_field "$st" daemon loader_check open_events)
 		lines0=$(log_lines)
 		if [ -n "${BENCH_PERF:-}" ]; then # a profile of santad over the timed build
-			perf record -q -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
+			perf record -q -F 15000 -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
 			perf_pid=$!
 			sleep 0.5 # perf attaches
 		fi

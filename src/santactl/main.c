@@ -272,12 +272,14 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		json_object_set_new(json_object_get(root, "daemon"), "exec_info",
 				    json_string(get_str(b, "exec_info")));
 		json_object_set_new(json_object_get(root, "daemon"), "loader_check",
-			json_pack("{s:b, s:I, s:I, s:I, s:I}",
+			json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
 				  "enabled", get_bool(loader, "enabled"),
 				  "loader_files", (json_int_t)get_int(loader, "loader_files"),
 				  "open_events", (json_int_t)get_int(loader, "open_events"),
 				  "programs_decided", (json_int_t)get_int(loader, "programs_decided"),
-				  "ignore_marks", (json_int_t)get_int(loader, "ignore_marks")));
+				  "ignore_marks", (json_int_t)get_int(loader, "ignore_marks"),
+				  "leased_files", (json_int_t)get_int(loader, "leased_files"),
+				  "lease_breaks", (json_int_t)get_int(loader, "lease_breaks")));
 		json_object_set_new(json_object_get(root, "database"), "events_store_failures",
 				    json_integer(get_int(b, "events_store_failures")));
 		json_object_set_new(root, "static_rules",

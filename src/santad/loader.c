@@ -21,8 +21,22 @@
  * be made to run get an ignore mark (until they change): root's files that
  * are not ELF programs (data, scripts, libraries with a DT_SONAME such as
  * libc.so.6); and every file whose exec was allowed (exec.c marks both
- * groups). A file others may write is never marked: a shared writable mmap
- * changes it without the modify event that would drop the mark.
+ * groups).
+ *
+ * A file others may write (a user's headers, sources, objects: a build's
+ * every open) needs more: a write through a shared writable mmap changes it
+ * without the modify event that drops an ignore mark, so a header marked
+ * once could become a program the loader then maps unseen. Such a file is
+ * marked only while santad holds a read lease on it (taken first, then the
+ * file read: no writer exists and none can start unnoticed). Taking one fails
+ * while anyone has the file open for writing or mapped shared-writable, and
+ * any later open for writing (or truncate) waits until santad lets go: the
+ * kernel signals santad (LEASE_SIGNAL, read here through a signalfd), which
+ * removes the mark first and lets go after. Only on filesystems whose bytes
+ * change only through the kernel's own opens (not FUSE or network
+ * filesystems), only files a loader cannot run (not ELF, or ELF but neither
+ * ET_EXEC nor ET_DYN), at most LOADER_LEASES_MAX at once (the oldest let go
+ * first, deleted files each second): each holds an fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,13 +45,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <elf.h>
 
+#include "santa/clock.h"
 #include "santa/elf.h"
 #include "santa/path.h"
 #include "santa/sha256.h"
@@ -47,6 +67,8 @@
 #define LOADER_FILES_MAX   64  /* files known to be a loader (each path and learned copy) */
 #define LOADER_HASHES_MAX  16
 #define LOADER_PROCS_MAX   256 /* loader processes whose program was decided */
+#define LOADER_LEASES_MAX  1024 /* users' files marked under a read lease (an fd each) */
+#define LEASE_SWEEP_MSEC   1000 /* how often leased files are checked for deletion */
 
 /* Where Debian and other distributions put the loader (glob patterns). */
 static const char *const loader_patterns[] = {
@@ -98,8 +120,13 @@ struct loader_guard {
 	/* The thread's own. */
 	struct loader_proc procs[LOADER_PROCS_MAX];
 	size_t procs_next;
+	int lease_sig_fd;                /* LEASE_SIGNAL, blocked in every thread (main.c) */
+	int leases[LOADER_LEASES_MAX];   /* fds of leased, marked files; -1: free */
+	size_t leases_next;
+	uint64_t lease_sweep_usec;
 
 	atomic_uint_fast64_t events, programs, ignore_marks, queue_full;
+	atomic_uint_fast64_t leased, lease_breaks, lease_refused;
 };
 
 static bool
@@ -183,6 +210,110 @@ mark_ignore(struct loader_guard *g, int fd)
 		g->ignore_marks++;
 }
 
+int
+santad_loader_lease_signal(void)
+{
+	return SIGRTMIN + 1;
+}
+
+/* Filesystems whose bytes change only through opens on this kernel: a lease sees every writer. */
+static bool
+leases_see_all_writers(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return false;
+	switch ((unsigned long)sfs.f_type) {
+	case EXT4_SUPER_MAGIC: /* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case F2FS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Mark first gone, then the lease: a waiting writer goes on only once the loader would see the file. */
+static void
+unlease(struct loader_guard *g, size_t slot)
+{
+	int fd = g->leases[slot];
+
+	if (fd < 0)
+		return;
+	(void)fanotify_mark(g->fan_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_PERM, fd, NULL);
+	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	close(fd);
+	g->leases[slot] = -1;
+	g->leased--;
+}
+
+/*
+ * A user's file a loader cannot run: marked while leased. Takes fd when it
+ * returns true (the open is answered by the caller either way).
+ */
+static bool
+lease_and_mark(struct loader_guard *g, int fd)
+{
+	struct santa_elf_info elf;
+	size_t slot;
+
+	if (g->lease_sig_fd < 0 || !leases_see_all_writers(fd))
+		return false;
+	if (fcntl(fd, F_SETSIG, santad_loader_lease_signal()) < 0 ||
+	    fcntl(fd, F_SETLEASE, F_RDLCK) < 0) {
+		g->lease_refused++; /* a writer has it open (the opener, often) */
+		return false;
+	}
+	/* Read under the lease: the bytes cannot change from here on unseen. */
+	if (santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN))
+		goto refuse;
+	slot = g->leases_next++ % LOADER_LEASES_MAX;
+	unlease(g, slot); /* the oldest goes */
+	if (fan_ignore_mark(g->fan_fd, fd, FAN_OPEN_PERM) < 0)
+		goto refuse;
+	g->leases[slot] = fd;
+	g->leased++;
+	g->ignore_marks++;
+	return true;
+refuse:
+	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	return false;
+}
+
+/* Writers waiting on a lease (or the file truncated): each file loses its mark, then its lease. */
+static void
+handle_lease_breaks(struct loader_guard *g)
+{
+	struct signalfd_siginfo si;
+	size_t slot;
+
+	while (read(g->lease_sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		for (slot = 0; slot < LOADER_LEASES_MAX; slot++)
+			if (g->leases[slot] == (int)si.ssi_fd) {
+				unlease(g, slot);
+				g->lease_breaks++;
+				break;
+			}
+	}
+}
+
+/* A deleted file's space comes back only once its last fd closes: santad lets go of those. */
+static void
+sweep_leases(struct loader_guard *g)
+{
+	struct stat st;
+	size_t slot;
+
+	g->lease_sweep_usec = santa_mono_usec();
+	for (slot = 0; slot < LOADER_LEASES_MAX; slot++)
+		if (g->leases[slot] >= 0 && (fstat(g->leases[slot], &st) < 0 || st.st_nlink == 0))
+			unlease(g, slot);
+}
+
 /* Hands fd to the loop; false when the queue is full. */
 static bool
 queue_program(struct loader_guard *g, int fd, pid_t pid)
@@ -234,6 +365,8 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 	if (trusted && (!elf_ok || (elf.type == ET_DYN && elf.has_soname)))
 		mark_ignore(g, fd);
+	else if (!trusted && !elf_ok && lease_and_mark(g, fd))
+		return; /* fd kept: it holds the lease */
 	close(fd);
 	return;
 allow:
@@ -246,19 +379,27 @@ guard_thread(void *arg)
 {
 	char buf[16 * 1024] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct loader_guard *g = arg;
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = g->fan_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
+		{ .fd = g->lease_sig_fd, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct fanotify_event_metadata *m;
 		ssize_t len;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 3, g->leased ? LEASE_SWEEP_MSEC : -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
+		/* Writers wait on these: before any open. */
+		if (pfd[2].revents)
+			handle_lease_breaks(g);
+		if (g->leased && santa_mono_usec() - g->lease_sweep_usec >= LEASE_SWEEP_MSEC * 1000ULL)
+			sweep_leases(g);
+		if (!pfd[0].revents)
+			continue;
 		len = read(g->fan_fd, buf, sizeof(buf));
 		if (len <= 0)
 			continue;
@@ -353,6 +494,8 @@ santad_loader_start(struct santad *d)
 	g->fan_fd = -1;
 	g->stop_fd = -1;
 	g->queue_efd = -1;
+	g->lease_sig_fd = -1;
+	memset(g->leases, -1, sizeof(g->leases));
 	g->self = getpid();
 	pthread_mutex_init(&g->files_lock, NULL);
 	pthread_mutex_init(&g->queue_lock, NULL);
@@ -366,6 +509,16 @@ santad_loader_start(struct santad *d)
 	if (g->stop_fd < 0 || g->queue_efd < 0) {
 		r = -errno;
 		goto out;
+	}
+	{
+		sigset_t lease_set;
+
+		sigemptyset(&lease_set);
+		sigaddset(&lease_set, santad_loader_lease_signal());
+		g->lease_sig_fd = signalfd(-1, &lease_set, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (g->lease_sig_fd < 0)
+			santa_log_errno(&d->log, LOG_WARNING, -errno, "No signalfd (%m): users' files "
+					"are asked about at every open");
 	}
 	if (g->n_files == 0)
 		santa_log(&d->log, LOG_WARNING, "No dynamic loader found: `ld.so PROGRAM` is "
@@ -400,6 +553,10 @@ santad_loader_stop(struct santad *d)
 		(void)!write(g->stop_fd, &one, sizeof(one));
 		pthread_join(g->thread, NULL);
 	}
+	for (size_t slot = 0; slot < LOADER_LEASES_MAX; slot++)
+		unlease(g, slot);
+	if (g->lease_sig_fd >= 0)
+		close(g->lease_sig_fd);
 	/* Programs still queued: closing the group (fan_client_stop) allows them. */
 	while (g->queue_len > 0) {
 		close(g->queue[g->queue_head].fd);
@@ -465,4 +622,6 @@ santad_loader_status(struct santad *d, struct ipc_value *dict)
 	ipc_dict_put_int(l, "programs_decided", (int64_t)g->programs);
 	ipc_dict_put_int(l, "ignore_marks", (int64_t)g->ignore_marks);
 	ipc_dict_put_int(l, "queue_full", (int64_t)g->queue_full);
+	ipc_dict_put_int(l, "leased_files", (int64_t)g->leased);
+	ipc_dict_put_int(l, "lease_breaks", (int64_t)g->lease_breaks);
 }

@@ -320,6 +320,8 @@ run(struct santad *d)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD); /* helpers' exits, through sd_event child sources */
+	/* A writer breaking the loader check's lease: read by its thread (signalfd). */
+	sigaddset(&mask, santad_loader_lease_signal());
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* A writer breaking a decision's read lease (exec.c) signals SIGIO: nothing to do. */
 	signal(SIGIO, SIG_IGN);

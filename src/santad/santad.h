@@ -403,6 +403,8 @@ void santad_loader_policy_changed(struct santad *d);
 /* An exec was decided with this hash: a copy of a loader becomes a loader too. */
 void santad_loader_exec_decided(struct santad *d, const struct santa_file_key *key,
 				const uint8_t *sha256);
+/* The signal a writer's open of a file the loader check leased sends (blocked in every thread). */
+int santad_loader_lease_signal(void);
 /* Whether this file is a loader (an installed one, or a copy learned by its hash). */
 bool santad_loader_is_file(struct santad *d, dev_t dev, ino_t ino);
 /* santactl status's "loader_check" section. */
