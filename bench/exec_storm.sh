@@ -25,8 +25,14 @@ santactl=$(realpath "$(dirname "$santad")/../santactl/santactl")
 source "$(dirname "$0")/../tests/lib/private_tmpfs.sh" "$@"
 mkdir -p "$work/plain"
 mount -t ramfs -o mode=0755 ramfs "$work/plain"
-cp /bin/true "$work/mnt/true"
-cp /bin/true "$work/plain/true"
+# A dynamic program whose loader lies on the same filesystem, as /bin/true's
+# does on a machine where santad watches /: each exec opens both (and santad
+# is told of both: one exec, one line).
+printf 'int main(void) { return 0; }\n' > "$work/true.c"
+for dir in "$work/mnt" "$work/plain"; do
+	cp "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$dir/ld.so"
+	cc -O2 -o "$dir/true" "$work/true.c" -Wl,--dynamic-linker="$dir/ld.so"
+done
 per_round=$((n / rounds))
 
 # The storm itself: a tiny C loop (fork + execve + wait) so that the shell's
@@ -113,7 +119,7 @@ pid=
 # ---- fapolicyd, where installed ----
 with_fapolicyd=
 source "$(dirname "$0")/lib/fapolicyd.sh"
-if fapolicyd_installed && fapolicyd_start "$fapolicyd_rules_lockdown" "$work/mnt/true"; then
+if fapolicyd_installed && fapolicyd_start "$fapolicyd_rules_lockdown" "$work/mnt/true" "$work/mnt/ld.so"; then
 	if "$work/mnt/true"; then
 		with_fapolicyd=$(phase)
 	else
