@@ -126,6 +126,14 @@ void santa_scopes_free(struct santa_scopes *scopes);
 
 struct santa_decide_input {
 	const char *path;
+	/*
+	 * path may not name this very file as the decider's own mount namespace
+	 * sees it (another namespace's mount, a rename since): an allow scope
+	 * does not apply. path_unreadable: the kernel could not give a path at
+	 * all (longer than PATH_MAX): a blocked-path scope, when set, applies.
+	 */
+	bool path_unverified;
+	bool path_unreadable;
 	const struct santa_rule_found *binary_rule; /* for the file's SHA-256, or NULL */
 	/*
 	 * For the package identity of the file (santa/pkgtrust.h), or NULL: where

@@ -165,13 +165,17 @@ santa_decide(const struct santa_decide_input *in, struct santa_decision *out)
 	    apply_rule(in, in->certificate_rule, SANTA_REASON_CERT, out) ||
 	    apply_rule(in, in->teamid_rule, SANTA_REASON_TEAMID, out))
 		return;
-	if (in->scopes && scope_matches(in->scopes->blocked, in->path)) {
+	/* A path the kernel cannot print is made on purpose: a block scope cannot be dodged by it. */
+	if (in->scopes && in->scopes->blocked &&
+	    (in->path_unreadable || scope_matches(in->scopes->blocked, in->path))) {
 		out->verdict = SANTA_VERDICT_DENY;
 		out->reason = SANTA_REASON_SCOPE;
-		out->explain = "Blocked Path Regex";
+		out->explain = in->path_unreadable ? "Blocked Path Regex (path longer than PATH_MAX)"
+						   : "Blocked Path Regex";
 		return;
 	}
-	if (in->scopes && scope_matches(in->scopes->allowed, in->path)) {
+	if (in->scopes && !in->path_unverified && !in->path_unreadable &&
+	    scope_matches(in->scopes->allowed, in->path)) {
 		out->verdict = SANTA_VERDICT_ALLOW;
 		out->reason = SANTA_REASON_SCOPE;
 		out->explain = "Allowed Path Regex";

@@ -572,6 +572,20 @@ hash_some(struct exec_job *job)
 }
 
 /*
+ * Whether path names this very file in santad's own mount namespace: the
+ * kernel prints another namespace's mount (a user's tmpfs over an allowed
+ * directory) as that namespace sees it. Worker thread: a path walk may wait.
+ */
+static bool
+path_names_file(const char *path, const struct santa_file_key *key)
+{
+	struct stat st;
+
+	return path[0] == '/' && stat(path, &st) == 0 && st.st_dev == key->dev &&
+	       st.st_ino == key->ino;
+}
+
+/*
  * Worker thread: hash, look up, decide, answer. Touches nothing the loop
  * owns. Returns false when the job is not finished and must be queued again.
  */
@@ -593,6 +607,10 @@ exec_job_run(struct exec_job *job)
 
 	if (hash_some(job) == 0)
 		return false;
+	in.path_unreadable = strcmp(job->path, SANTAD_PATH_TOO_LONG) == 0;
+	/* Only the path scopes read the path: only then is it walked again. */
+	if (job->policy->scopes)
+		in.path_unverified = !path_names_file(job->path, &job->key);
 	if (job->hash_error == 0) {
 		santa_sha256_to_hex(job->sha256, hex);
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
@@ -824,7 +842,7 @@ record_latency(struct santad *d, uint64_t usec)
  * (a lookup of "/proc/self/fd/N" from the root was a tenth of santad's CPU
  * in an exec storm).
  */
-static void
+static int
 fd_path(const struct santad *d, int fd, char *out, size_t size)
 {
 	char link[64];
@@ -836,8 +854,15 @@ fd_path(const struct santad *d, int fd, char *out, size_t size)
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		n = readlink(link, out, size - 1);
 	}
+	if (n < 0 && errno == ENAMETOOLONG) {
+		/* Not a path (no leading '/'): what the log can say of it. */
+		snprintf(out, size, "%s", SANTAD_PATH_TOO_LONG);
+		return -ENAMETOOLONG;
+	}
 	out[n > 0 ? n : 0] = '\0';
+	return n > 0 ? 0 : -errno;
 }
+
 
 static void
 unlink_pending(struct santad *d, struct exec_job *job)

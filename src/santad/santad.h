@@ -267,6 +267,9 @@ struct seen_exec {
 	struct exec_args *args; /* what it brought (malloc'd), or NULL */
 };
 
+/* The path logged for a file whose path the kernel cannot print (longer than PATH_MAX). */
+#define SANTAD_PATH_TOO_LONG "(path longer than PATH_MAX)"
+
 /*
  * A dynamic exec opens its program, then the loader its PT_INTERP names:
  * two notifications for one exec. The last program each process was

@@ -96,6 +96,28 @@ test_precedence(void **state)
 	assert_int_equal(d.verdict, SANTA_VERDICT_ALLOW);
 	assert_int_equal(d.reason, SANTA_REASON_UNKNOWN);
 
+	/* A path that may name another file (another namespace's mount) satisfies no allow scope... */
+	{
+		struct santa_decide_input in = { .path = "/opt/ok/tool", .mode = SANTA_MODE_LOCKDOWN,
+						  .scopes = scopes, .path_unverified = true };
+
+		santa_decide(&in, &d);
+		assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+		assert_int_equal(d.reason, SANTA_REASON_UNKNOWN);
+		/* ... but a block scope still sees it. */
+		in.path = "/tmp/evil";
+		in.mode = SANTA_MODE_MONITOR;
+		santa_decide(&in, &d);
+		assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+		assert_int_equal(d.reason, SANTA_REASON_SCOPE);
+		/* No path at all (longer than PATH_MAX): a block scope applies, an allow scope does not. */
+		in = (struct santa_decide_input){ .path = "", .mode = SANTA_MODE_MONITOR,
+						  .scopes = scopes, .path_unreadable = true };
+		santa_decide(&in, &d);
+		assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
+		assert_int_equal(d.reason, SANTA_REASON_SCOPE);
+	}
+
 	/* The mode decides the unknown. */
 	d = decide(NULL, SANTA_MODE_LOCKDOWN, scopes, "/usr/bin/x", false);
 	assert_int_equal(d.verdict, SANTA_VERDICT_DENY);
