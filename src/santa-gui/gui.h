@@ -56,6 +56,7 @@ struct agent {
 	sd_event_source *register_retry; /* registering again after santad refused or dropped us */
 	uint64_t register_backoff_usec;  /* the next delay; 0: the shortest */
 	uint64_t registered_usec;        /* when santad last took this agent */
+	bool registered;                 /* santad took the endpoint we have */
 	bool connected;                  /* to santad.sock now */
 	bool said_waiting, stopping;
 	bool body_markup, actions; /* the notification server's capabilities */

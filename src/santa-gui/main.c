@@ -721,8 +721,10 @@ on_endpoint_gone(struct ipc_conn *conn, int error, void *userdata)
 		return;
 	ipc_conn_unref(a->endpoint);
 	a->endpoint = NULL;
-	if (a->stopping)
+	/* Not taken yet: santad closes the endpoint of a refusal, and its answer says why. */
+	if (a->stopping || !a->registered)
 		return;
+	a->registered = false;
 	/*
 	 * santad closed its end: it gave our place to the console user's agent, or
 	 * it is going away (then the reconnection registers, and the retry finds an
@@ -753,6 +755,7 @@ on_registered(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *use
 			schedule_register(a, why);
 		return;
 	}
+	a->registered = true;
 	a->registered_usec = santa_mono_usec();
 	(void)ipc_dict_get_bool(ipc_msg_body_const(reply), "served", &served);
 	santa_log(&a->log, LOG_INFO, "registered with santad: %s", served ? "this user is at the console"
@@ -772,6 +775,7 @@ register_agent(struct agent *a)
 	int local = -1, remote = -1;
 
 	drop_endpoint(a);
+	a->registered = false;
 	if (ipc_endpoint_pair(&local, &remote) < 0 ||
 	    ipc_conn_from_endpoint(a->event, local, ipc_conn_peer(a->santad), NULL, &handlers, a,
 				   &a->endpoint) < 0) {
