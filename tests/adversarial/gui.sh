@@ -13,10 +13,11 @@
 # is not UTF-8 at all, reach the console user's notification server escaped,
 # each field on its own line.
 #
-# The world is gui.sh's: a private /etc/passwd with test users, a console
-# from the active VT and utmp (no logind), alice at the console with dunst on
-# a virtual X display; the other users' agents each have a session bus.
-# usage: gui_abuse.sh SANTAD SANTACTL SANTA_GUI   (as root; 77 = skipped)
+# The world is tests/integration/gui.sh's: a private /etc/passwd with test
+# users, a console from the active VT and utmp (no logind), alice at the
+# console with dunst on a virtual X display; the other users' agents each
+# have a session bus.
+# usage: gui.sh SANTAD SANTACTL SANTA_GUI   (as root; 77 = skipped)
 set -euo pipefail
 
 santad=$(realpath "$1")
@@ -146,15 +147,17 @@ start_agents 4102 34
 wait_or_die 90 "each of bob's 34 agents got santad's answer" answered 4102 34
 check "santad holds 4 of bob's agents, not 34" test "$(gui_field agents)" -eq 4
 check "the other 30 were refused" test "$(turned_away 4102)" -eq 30
-check "a refused agent says why and that it tries again" \
+says_why() {
 	grep -qs "santad did not take this agent: too many notification agents of this user; registering again in [0-9]* s" \
-	"$work"/agents/4102-*.log
+		"$work"/agents/4102-*.log
+}
+check "a refused agent says why and that it tries again" says_why
 start_agents 4103 1
 wait_or_die 30 "carol's agent got santad's answer" answered 4103 1
 check "carol's agent registers despite bob's 34 (she is not at the console either)" test "$(taken 4103)" -eq 1
 
 # ---- a refused agent tries again and gets in once a slot frees ----
-first=$(grep -o "santa-gui of uid 4102 (pid [0-9]*) registered" "$work/santad.err" | head -1 | grep -o "pid [0-9]*" | cut -d' ' -f2)
+first=$(sed -n '/santa-gui of uid 4102 (pid [0-9]*) registered/{s/.*(pid \([0-9]*\)).*/\1/p;q}' "$work/santad.err")
 before=$(registrations 4102)
 kill "$first"
 wait_or_die 30 "santad sees bob's agent $first go" grep -q "santa-gui of uid 4102 (pid $first) went away" "$work/santad.err"
@@ -177,8 +180,8 @@ served_is_alices() { [ "$(gui_field served_pid)" = "$(pgrep -u 4101 -x santa-gui
 check "santad serves it" served_is_alices
 check "another user's agent gave way to it" grep -q "gives way to the console user's new agent" "$work/santad.err"
 check "still 32 agents" test "$(gui_field agents)" -eq 32
-check_eventually "the agent that gave way says it will try again" 30 \
-	grep -qs "santad dropped this agent; registering again in" "$work"/agents/*.log
+told_to_retry() { grep -qs "santad dropped this agent; registering again in" "$work"/agents/*.log; }
+check_eventually "the agent that gave way says it will try again" 30 told_to_retry
 
 notifies() { grep -c 'member=Notify$' "$work/monitor-alice" || true; }
 notifies_at_least() { [ "$(notifies)" -ge "$1" ]; }
@@ -224,4 +227,4 @@ printf '\n# bad' >> "$mnt/$bad"
 "$mnt/$bad" 2> /dev/null && fail "the non-UTF-8 file ran" || pass "the non-UTF-8 file was denied"
 check_eventually "alice is told of a file whose name is not UTF-8" 30 notifies_at_least 3
 check "its name is shown with the byte escaped" grep -qF 'string "Santa blocked bad\xFFname"' <<< "$(notify_call 3)"
-check_finish gui_abuse
+check_finish adversarial_gui
