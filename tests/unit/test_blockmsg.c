@@ -146,8 +146,9 @@ test_display_escape_truncated(void **state)
 			 -ENOSPC);
 	assert_string_equal(out, "abcdefghijkl\xe2\x80\xa6");
 	/* Two-byte characters: never half of one. */
-	assert_int_equal(santa_display_escape("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", out,
-					      sizeof(out), 0),
+	assert_int_equal(santa_display_escape("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					      "\xc3\xa9\xc3\xa9",
+					      out, sizeof(out), 0),
 			 -ENOSPC);
 	assert_string_equal(out, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
 	/* Never half of an escape. */
