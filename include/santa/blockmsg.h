@@ -59,4 +59,25 @@ size_t santa_html_to_text(const char *html, char *out, size_t size);
  */
 int santa_markup_escape(const char *text, char *out, size_t size);
 
+#define SANTA_DISPLAY_MARKUP 1u /* also & < > as entities: the server reads the text as markup */
+
+/*
+ * A value from outside (a file name, a process or bundle name) made safe to
+ * show on one line of a notice: nothing in it can end the line, so it cannot
+ * start a line that passes for another field, nor reorder what is shown
+ * (U+202E shows "fdp.exe" as "exe.pdf"). Written out visibly instead:
+ *   "\" -> "\\"; newline, CR, tab -> "\n", "\r", "\t"; other C0
+ *   controls, DEL and each byte of invalid UTF-8 -> "\xHH";
+ *   C1 controls (U+0080-U+009F, with U+0085 NEL), U+2028/U+2029 (line and
+ *   paragraph separators), the bidirectional marks, embeddings, overrides
+ *   and isolates (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and
+ *   the invisible zero-width characters (U+200B-U+200D, U+2060-U+2064,
+ *   U+FEFF) -> "\uXXXX" (upper-case hex).
+ * Everything else passes as it is. The output is valid UTF-8 (D-Bus refuses
+ * a string that is not, which would lose the notice), always terminated;
+ * when it does not fit, it ends after the last whole character or escape
+ * with "…". Returns the length written, or -ENOSPC when truncated.
+ */
+int santa_display_escape(const char *in, char *out, size_t size, unsigned int flags);
+
 #endif

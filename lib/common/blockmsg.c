@@ -1,6 +1,8 @@
 /* Block messages and the Details URL (include/santa/blockmsg.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -171,4 +173,102 @@ santa_markup_escape(const char *text, char *out, size_t size)
 			put(&o, text, 1);
 	}
 	return o.overflow ? -ENAMETOOLONG : 0;
+}
+
+/* The code point of the valid UTF-8 sequence at s and its length (1-4), or 0 when it is not one. */
+static size_t
+utf8_decode(const unsigned char *s, uint32_t *cp)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, *cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, *cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, *cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[i] & 0x3f);
+	}
+	/* No overlong forms, surrogates or code points past U+10FFFF. */
+	if ((n == 3 && *cp < 0x800) || (n == 4 && (*cp < 0x10000 || *cp > 0x10ffff)) ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Characters that break a line, reorder text or hide themselves (blockmsg.h). */
+static bool
+shown_escaped(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
+	       cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+int
+santa_display_escape(const char *in, char *out, size_t size, unsigned int flags)
+{
+	static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
+	struct out_buf o = { out, size, 0, size == 0 };
+	const unsigned char *s = (const unsigned char *)(in ? in : "");
+	size_t mark = 0; /* the last piece boundary with room for the ellipsis after it */
+	char esc[8];
+
+	if (size)
+		out[0] = '\0';
+	while (*s) {
+		const char *piece = NULL;
+		size_t n;
+		uint32_t cp = 0;
+
+		n = utf8_decode(s, &cp);
+		if (n == 0) {
+			snprintf(esc, sizeof(esc), "\\x%02X", *s);
+			piece = esc;
+			n = 1;
+		} else if (cp == '\\') {
+			piece = "\\\\";
+		} else if (cp == '\n') {
+			piece = "\\n";
+		} else if (cp == '\r') {
+			piece = "\\r";
+		} else if (cp == '\t') {
+			piece = "\\t";
+		} else if (cp < 0x20 || cp == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02X", (unsigned int)cp);
+			piece = esc;
+		} else if (shown_escaped(cp)) {
+			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned int)cp);
+			piece = esc;
+		} else if ((flags & SANTA_DISPLAY_MARKUP) && cp == '&') {
+			piece = "&amp;";
+		} else if ((flags & SANTA_DISPLAY_MARKUP) && cp == '<') {
+			piece = "&lt;";
+		} else if ((flags & SANTA_DISPLAY_MARKUP) && cp == '>') {
+			piece = "&gt;";
+		}
+		put(&o, piece ? piece : (const char *)s, piece ? strlen(piece) : n);
+		if (o.overflow)
+			break;
+		if (o.len + sizeof(ellipsis) <= size)
+			mark = o.len;
+		s += n;
+	}
+	if (!o.overflow)
+		return (int)o.len;
+	if (size >= sizeof(ellipsis)) {
+		memcpy(out + mark, ellipsis, sizeof(ellipsis)); /* with its NUL */
+	} else if (size) {
+		out[0] = '\0';
+	}
+	return -ENOSPC;
 }

@@ -52,7 +52,12 @@ struct agent {
 	sd_bus *bus;
 	struct ipc_conn *santad;   /* santad.sock, reconnects by itself */
 	struct ipc_conn *endpoint; /* what santad pushes to */
-	sd_event_source *retry;
+	sd_event_source *retry;          /* connecting to santad */
+	sd_event_source *register_retry; /* registering again after santad refused or dropped us */
+	uint64_t register_backoff_usec;  /* the next delay; 0: the shortest */
+	uint64_t registered_usec;        /* when santad last took this agent */
+	bool registered;                 /* santad took the endpoint we have */
+	bool connected;                  /* to santad.sock now */
 	bool said_waiting, stopping;
 	bool body_markup, actions; /* the notification server's capabilities */
 	uint64_t blocks;

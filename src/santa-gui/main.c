@@ -25,6 +25,13 @@
 #include "santa/path.h"
 
 #define RECONNECT_USEC (2 * 1000000ULL) /* santad not there yet: try again this often */
+/*
+ * santad refused or dropped this agent (too many agents, or it gave way to the
+ * console user's): it registers again after 1 s, 2 s, 4 s ... at most 30 s
+ * apart, so that it is back soon after its user comes to the console.
+ */
+#define REGISTER_RETRY_MIN_USEC (1000000ULL)
+#define REGISTER_RETRY_MAX_USEC (30 * 1000000ULL)
 
 #define NOTIFY_DEST  "org.freedesktop.Notifications"
 #define NOTIFY_PATH  "/org/freedesktop/Notifications"
@@ -311,21 +318,29 @@ field(const struct ipc_value *b, const char *key)
 	return ipc_dict_get_string(b, key, &s) == 0 ? s : "";
 }
 
-/* "label: value" lines under the message; bold labels where the server takes markup. */
+/*
+ * One "label: value" line under the message (bold labels where the server
+ * takes markup). The value comes from outside (a file name, a process name):
+ * santa_display_escape keeps it on this one line, written out where it would
+ * break the line or reorder what is shown, so that no name can pass for
+ * another field. A line without room for its label is left out whole.
+ */
 static void
 append_line(struct agent *a, char *body, size_t size, const char *label, const char *value)
 {
-	char esc[1024];
 	size_t len = strlen(body);
+	int n;
 
 	if (!value[0])
 		return;
-	if (a->body_markup) {
-		santa_markup_escape(value, esc, sizeof(esc));
-		snprintf(body + len, size - len, "\n<b>%s:</b> %s", label, esc);
-	} else {
-		snprintf(body + len, size - len, "\n%s: %s", label, value);
+	n = snprintf(body + len, size - len, a->body_markup ? "\n<b>%s:</b> " : "\n%s: ", label);
+	if (n < 0 || (size_t)n >= size - len) {
+		body[len] = '\0';
+		return;
 	}
+	len += (size_t)n;
+	(void)santa_display_escape(value, body + len, size - len,
+				   a->body_markup ? SANTA_DISPLAY_MARKUP : 0);
 }
 
 /* The Details URL from the template, with the bundle hash once there is one. */
@@ -418,9 +433,12 @@ handle_block(struct agent *a, struct pending_notify *p)
 	snprintf(s->body + strlen(s->body), sizeof(s->body) - strlen(s->body), "\n");
 	(void)ipc_dict_get_int(b, "ppid", &ppid);
 	snprintf(parent, sizeof(parent), "%s (%lld)", field(b, "parent_name"), (long long)ppid);
-	append_line(a, s->body, sizeof(s->body), "Path", path);
+	/*
+	 * What santad vouches for first, then what the blocked program's owner
+	 * named (the process, the file): a name long enough to wrap on screen
+	 * can then only wrap below the real fields, never above them.
+	 */
 	append_line(a, s->body, sizeof(s->body), "Identifier", sha256);
-	append_line(a, s->body, sizeof(s->body), "Parent", parent);
 	append_line(a, s->body, sizeof(s->body), "User", s->username);
 	if (s->count > 1) {
 		char times[32];
@@ -428,7 +446,12 @@ handle_block(struct agent *a, struct pending_notify *p)
 		snprintf(times, sizeof(times), "%u times", s->count);
 		append_line(a, s->body, sizeof(s->body), "Blocked", times);
 	}
-	snprintf(s->summary, sizeof(s->summary), "Santa blocked %s", field(b, "name"));
+	append_line(a, s->body, sizeof(s->body), "Parent", parent);
+	append_line(a, s->body, sizeof(s->body), "Path", path);
+	/* The summary is plain text on one line (no markup there, by the specification). */
+	memcpy(s->summary, "Santa blocked ", sizeof("Santa blocked "));
+	(void)santa_display_escape(field(b, "name"), s->summary + strlen(s->summary),
+				   sizeof(s->summary) - strlen(s->summary), 0);
 	(void)ipc_dict_get_bool(b, "bundles", &bundles);
 	p->want_bundle = bundles;
 	show(a, s, p);
@@ -493,11 +516,13 @@ on_bundle_done(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 	struct agent *a = br->agent;
 	struct shown *s = shown_for(a, br->sha256, br->path);
 	const char *text = NULL;
+	char shown[2048]; /* the path for the log, on one line */
 
 	if (error < 0 || (ipc_msg_flags(reply) & IPC_FLAG_ERROR)) {
 		if (reply)
 			ipc_msg_error(reply, &text);
-		santa_log(&a->log, LOG_INFO, "no bundle for %s: %s", br->path,
+		santa_display_escape(br->path, shown, sizeof(shown), 0);
+		santa_log(&a->log, LOG_INFO, "no bundle for %s: %s", shown,
 			  text ? text : strerror(-error));
 		if (s && s->bundle_line[0]) {
 			s->bundle_line[0] = '\0';
@@ -506,12 +531,16 @@ on_bundle_done(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 	} else {
 		const struct ipc_value *b = ipc_msg_body_const(reply);
 		int64_t count = 0, millis = 0;
+		char name[256], version[128];
 
 		(void)ipc_dict_get_int(b, "binary_count", &count);
 		(void)ipc_dict_get_int(b, "millis", &millis);
+		santa_display_escape(br->path, shown, sizeof(shown), 0);
+		santa_display_escape(field(b, "name"), name, sizeof(name), 0);
+		santa_display_escape(field(b, "version"), version, sizeof(version), 0);
 		santa_log(&a->log, LOG_INFO, "bundle of %s: %s %s, %lld executables, hash %s (%lld ms)",
-			  br->path, field(b, "name"), field(b, "version"), (long long)count,
-			  field(b, "bundle_hash"), (long long)millis);
+			  shown, name, version, (long long)count, field(b, "bundle_hash"),
+			  (long long)millis);
 		if (s) {
 			char line[sizeof(s->bundle_line)];
 
@@ -554,7 +583,10 @@ start_bundle(struct agent *a, struct shown *s)
 		r = ipc_conn_connect(a->event, sock, "santabundleservice", 5 * 1000000ULL, NULL, NULL,
 				     NULL, &br->conn, why, sizeof(why));
 	if (r < 0) {
-		santa_log(&a->log, LOG_WARNING, "cannot hash the bundle of %s: %s", s->path, why);
+		char shown[2048];
+
+		santa_display_escape(s->path, shown, sizeof(shown), 0);
+		santa_log(&a->log, LOG_WARNING, "cannot hash the bundle of %s: %s", shown, why);
 		bundle_req_free(br);
 		return;
 	}
@@ -628,18 +660,81 @@ on_santad_push(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	}
 }
 
+static void register_agent(struct agent *a);
+
+static int
+on_register_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct agent *a = userdata;
+
+	/* Not connected: registering follows the reconnection. An endpoint: already registered. */
+	if (a->connected && !a->endpoint)
+		register_agent(a);
+	return 0;
+}
+
+/* Registers again later; the delay doubles up to REGISTER_RETRY_MAX_USEC. */
+static void
+schedule_register(struct agent *a, const char *why)
+{
+	uint64_t delay = a->register_backoff_usec ? a->register_backoff_usec
+						   : REGISTER_RETRY_MIN_USEC;
+	int enabled = SD_EVENT_OFF;
+
+	if (a->register_retry && sd_event_source_get_enabled(a->register_retry, &enabled) >= 0 &&
+	    enabled != SD_EVENT_OFF)
+		return; /* one is due already */
+	a->register_backoff_usec = delay * 2 < REGISTER_RETRY_MAX_USEC ? delay * 2
+								 : REGISTER_RETRY_MAX_USEC;
+	if (!a->register_retry) {
+		if (sd_event_add_time_relative(a->event, &a->register_retry, CLOCK_MONOTONIC, delay, 0,
+					       on_register_retry, a) < 0) {
+			santa_log(&a->log, LOG_ERR, "%s; cannot schedule registering again", why);
+			return;
+		}
+	} else {
+		(void)sd_event_source_set_time_relative(a->register_retry, delay);
+		(void)sd_event_source_set_enabled(a->register_retry, SD_EVENT_ONESHOT);
+	}
+	santa_log(&a->log, LOG_NOTICE, "%s; registering again in %llu s", why,
+		  (unsigned long long)((delay + 999999) / 1000000ULL));
+}
+
+static void
+drop_endpoint(struct agent *a)
+{
+	struct ipc_conn *old = a->endpoint;
+
+	if (!old)
+		return;
+	a->endpoint = NULL; /* first: on_endpoint_gone then knows it was us */
+	ipc_conn_invalidate(old);
+	ipc_conn_unref(old);
+}
+
 static void
 on_endpoint_gone(struct ipc_conn *conn, int error, void *userdata)
 {
 	struct agent *a = userdata;
 
-	if (a->endpoint == conn) {
-		ipc_conn_unref(a->endpoint);
-		a->endpoint = NULL;
-	}
+	if (a->endpoint != conn)
+		return;
+	ipc_conn_unref(a->endpoint);
+	a->endpoint = NULL;
+	/* Not taken yet: santad closes the endpoint of a refusal, and its answer says why. */
+	if (a->stopping || !a->registered)
+		return;
+	a->registered = false;
+	/*
+	 * santad closed its end: it gave our place to the console user's agent, or
+	 * it is going away (then the reconnection registers, and the retry finds an
+	 * endpoint). A registration that lasted starts the backoff afresh; one cut
+	 * short keeps it growing, so agents that keep displacing each other settle.
+	 */
+	if (santa_mono_usec() - a->registered_usec >= REGISTER_RETRY_MAX_USEC)
+		a->register_backoff_usec = 0;
+	schedule_register(a, "santad dropped this agent");
 }
-
-static void register_agent(struct agent *a);
 
 static void
 on_registered(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *userdata)
@@ -647,15 +742,21 @@ on_registered(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *use
 	struct agent *a = userdata;
 	const char *text = NULL;
 	bool served = false;
+	char why[512];
 
 	if (error < 0 || (reply && (ipc_msg_flags(reply) & IPC_FLAG_ERROR))) {
 		if (reply)
 			error = ipc_msg_error(reply, &text);
-		santa_log(&a->log, LOG_ERR, "santad did not take this agent: %s",
-			  text ? text : strerror(-error));
+		snprintf(why, sizeof(why), "santad did not take this agent: %s",
+			 text ? text : strerror(-error));
 		ipc_msg_free(reply);
+		drop_endpoint(a);
+		if (!a->stopping)
+			schedule_register(a, why);
 		return;
 	}
+	a->registered = true;
+	a->registered_usec = santa_mono_usec();
 	(void)ipc_dict_get_bool(ipc_msg_body_const(reply), "served", &served);
 	santa_log(&a->log, LOG_INFO, "registered with santad: %s", served ? "this user is at the console"
 				     : "waiting for this user to be at the console");
@@ -673,13 +774,8 @@ register_agent(struct agent *a)
 	struct ipc_msg *req = NULL;
 	int local = -1, remote = -1;
 
-	if (a->endpoint) {
-		struct ipc_conn *old = a->endpoint;
-
-		a->endpoint = NULL;
-		ipc_conn_invalidate(old);
-		ipc_conn_unref(old);
-	}
+	drop_endpoint(a);
+	a->registered = false;
 	if (ipc_endpoint_pair(&local, &remote) < 0 ||
 	    ipc_conn_from_endpoint(a->event, local, ipc_conn_peer(a->santad), NULL, &handlers, a,
 				   &a->endpoint) < 0) {
@@ -701,6 +797,7 @@ on_santad_interrupted(struct ipc_conn *conn, void *userdata)
 {
 	struct agent *a = userdata;
 
+	a->connected = false;
 	santa_log(&a->log, LOG_NOTICE, "santad went away: waiting for it to come back");
 }
 
@@ -709,6 +806,8 @@ on_santad_reconnected(struct ipc_conn *conn, void *userdata)
 {
 	struct agent *a = userdata;
 
+	a->connected = true;
+	a->register_backoff_usec = 0;
 	santa_log(&a->log, LOG_NOTICE, "santad is back");
 	register_agent(a);
 }
@@ -776,6 +875,7 @@ try_connect(sd_event_source *s, uint64_t usec, void *userdata)
 		sd_event_exit(a->event, 1);
 		return 0;
 	}
+	a->connected = true;
 	santa_log(&a->log, LOG_INFO, "connected to santad");
 	register_agent(a);
 	return 0;
@@ -869,15 +969,13 @@ main(int argc, char **argv)
 	r = sd_event_loop(a.event) == 0 ? 0 : 1;
 out:
 	a.stopping = true;
-	if (a.endpoint) {
-		ipc_conn_invalidate(a.endpoint);
-		ipc_conn_unref(a.endpoint);
-	}
+	drop_endpoint(&a);
 	if (a.santad) {
 		ipc_conn_invalidate(a.santad);
 		ipc_conn_unref(a.santad);
 	}
 	sd_event_source_disable_unref(a.retry);
+	sd_event_source_disable_unref(a.register_retry);
 	sd_bus_flush_close_unref(a.bus);
 	sd_event_unref(a.event);
 	santa_config_free(&a.cfg);

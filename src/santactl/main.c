@@ -336,14 +336,16 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			json_object_set_new(root, "helpers", hj);
 		}
 		json_object_set_new(root, "gui",
-			json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I}",
+			json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
 				  "agents", (json_int_t)get_int(gui, "agents"),
 				  "console_uid", (json_int_t)get_int(gui, "console_uid"),
 				  "console_source", get_str(gui, "console_source"),
 				  "served_pid", (json_int_t)get_int(gui, "served_pid"),
 				  "queued", (json_int_t)get_int(gui, "queued"),
 				  "sent", (json_int_t)get_int(gui, "sent"),
-				  "dropped", (json_int_t)get_int(gui, "dropped")));
+				  "dropped", (json_int_t)get_int(gui, "dropped"),
+				  "refused", (json_int_t)get_int(gui, "refused"),
+				  "evicted", (json_int_t)get_int(gui, "evicted")));
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(root);

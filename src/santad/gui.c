@@ -4,6 +4,10 @@
  * the console user only (console.c), one request at a time, and keeps a
  * bounded queue while that user's agent is not there yet. Nothing here sits
  * on the decision path: notices are built after the kernel got its answer.
+ *
+ * Anyone who can run santa-gui can register agents, so the table is capped
+ * per user and in all; the agent santad would serve (the console user's) is
+ * never refused for want of room: another agent gives way (make_room).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +24,12 @@
 #include "santad.h"
 
 #define GUI_AGENTS_MAX          32  /* registered agents, all users together */
+#define GUI_AGENTS_PER_UID      4   /* one user's, all their sessions together */
 #define GUI_QUEUE_MAX           32  /* notices waiting for the console user's agent */
 #define GUI_OUTBOUND_MAX        64  /* per agent, before the oldest is dropped */
 #define GUI_REQUEST_TIMEOUT_USEC (120 * 1000000ULL)
 #define GUI_CONSOLE_POLL_USEC   (1000000ULL)
+#define GUI_REFUSAL_LOG_USEC    (10 * 1000000ULL) /* a refusal is logged at most this often */
 
 struct gui_agent {
 	struct ipc_conn *conn;
@@ -48,6 +54,8 @@ struct gui {
 	sd_event_source *poll;
 	enum santa_mode announced_mode;
 	uint64_t sent, dropped, failed;
+	uint64_t refused, evicted; /* registrations turned away; agents that gave way */
+	uint64_t refusal_logged_usec, refusals_unlogged;
 };
 
 static struct gui_agent *
@@ -182,6 +190,88 @@ on_agent_gone(struct ipc_conn *conn, int error, void *userdata)
 	}
 }
 
+static size_t
+agents_of(const struct gui *g, uid_t uid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < g->n_agents; i++)
+		n += g->agents[i].uid == uid;
+	return n;
+}
+
+/*
+ * Which agent gives way to a new one that santad would serve: when its user
+ * is at GUI_AGENTS_PER_UID, one of that user's, else anyone's; first one that
+ * is not served now (another session's, another user's), then one of the user
+ * with the most agents, then the oldest.
+ */
+static struct gui_agent *
+eviction_victim(struct gui *g, uid_t uid)
+{
+	bool user_full = agents_of(g, uid) >= GUI_AGENTS_PER_UID;
+	struct gui_agent *served = served_agent(g), *best = NULL;
+	size_t i, best_count = 0;
+
+	for (i = 0; i < g->n_agents; i++) {
+		struct gui_agent *a = &g->agents[i];
+		size_t count = agents_of(g, a->uid);
+
+		if (user_full && a->uid != uid)
+			continue;
+		if (best) {
+			if ((a == served) != (best == served)) {
+				if (a == served)
+					continue;
+			} else if (count != best_count) {
+				if (count < best_count)
+					continue;
+			} else if (a->seq > best->seq) {
+				continue;
+			}
+		}
+		best = a;
+		best_count = count;
+	}
+	return best;
+}
+
+/*
+ * Room for an agent of (pid, uid): at most GUI_AGENTS_PER_UID per user and
+ * GUI_AGENTS_MAX in all. At either cap a new agent is refused, unless santad
+ * would serve it (its user is at the console, and under logind it is in the
+ * active session or in none): then an older agent gives way, so that no other
+ * user's agents, however many, keep the person at the screen from being told.
+ * Returns 0 when there is room, -EBUSY with *why when refused.
+ */
+static int
+make_room(struct gui *g, pid_t pid, uid_t uid, const char **why)
+{
+	struct gui_agent *victim;
+	struct ipc_conn *conn;
+
+	if (agents_of(g, uid) < GUI_AGENTS_PER_UID && g->n_agents < GUI_AGENTS_MAX)
+		return 0;
+	if (!console_serves(&g->active, pid, uid)) {
+		*why = g->n_agents < GUI_AGENTS_MAX ? "too many notification agents of this user"
+						    : "too many notification agents";
+		return -EBUSY;
+	}
+	victim = eviction_victim(g, uid);
+	if (!victim) { /* cannot be: a full table has an agent of someone */
+		*why = "too many notification agents";
+		return -EBUSY;
+	}
+	santa_log(&g->daemon->log, LOG_NOTICE,
+		  "santa-gui of uid %u (pid %d) gives way to the console user's new agent (pid %d)",
+		  (unsigned)victim->uid, (int)victim->pid, (int)pid);
+	g->evicted++;
+	conn = ipc_conn_ref(victim->conn);
+	ipc_conn_invalidate(conn); /* on_agent_gone takes it out of the table */
+	ipc_conn_unref(conn);
+	return 0;
+}
+
 void
 santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 {
@@ -198,6 +288,7 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	const struct ipc_peer *peer = ipc_conn_peer(conn);
 	struct gui_agent *a;
 	struct ipc_msg *reply;
+	const char *why = NULL;
 	bool served;
 	int fd, r;
 
@@ -206,9 +297,26 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 		ipc_conn_reply_error(conn, req, -EINVAL, "expected endpoint (an fd)");
 		return;
 	}
-	if (g->n_agents == GUI_AGENTS_MAX) {
+	update_console(g); /* who may take another's slot is decided on the console of now */
+	r = make_room(g, peer->pid, peer->uid, &why);
+	if (r < 0) {
+		uint64_t now = santa_mono_usec();
+
 		close(fd);
-		ipc_conn_reply_error(conn, req, -EBUSY, "too many notification agents");
+		g->refused++;
+		/* Refused agents retry, and a user may start many: the log is told now and then. */
+		if (!g->refusal_logged_usec || now - g->refusal_logged_usec >= GUI_REFUSAL_LOG_USEC) {
+			santa_log(&d->log, LOG_NOTICE,
+				  "santa-gui of uid %u (pid %d) refused: %s (%llu more refused since "
+				  "the last one logged)",
+				  (unsigned)peer->uid, (int)peer->pid, why,
+				  (unsigned long long)g->refusals_unlogged);
+			g->refusal_logged_usec = now;
+			g->refusals_unlogged = 0;
+		} else {
+			g->refusals_unlogged++;
+		}
+		ipc_conn_reply_error(conn, req, r, why);
 		return;
 	}
 	a = &g->agents[g->n_agents];
@@ -221,7 +329,6 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	a->uid = peer->uid;
 	a->seq = ++g->seq;
 	g->n_agents++;
-	update_console(g);
 	served = served_agent(g) == a;
 	santa_log(&d->log, LOG_INFO, "santa-gui of uid %u (pid %d) registered%s", (unsigned)a->uid,
 		  (int)a->pid, served ? ": it is the console user's" : "");
@@ -359,6 +466,8 @@ santad_gui_status(struct santad *d, struct ipc_value *dict)
 	ipc_dict_put_int(dict, "queued", (int64_t)g->n_queued);
 	ipc_dict_put_int(dict, "sent", (int64_t)g->sent);
 	ipc_dict_put_int(dict, "dropped", (int64_t)g->dropped);
+	ipc_dict_put_int(dict, "refused", (int64_t)g->refused);
+	ipc_dict_put_int(dict, "evicted", (int64_t)g->evicted);
 }
 
 int

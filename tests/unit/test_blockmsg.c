@@ -107,6 +107,60 @@ test_markup_escape(void **state)
 	assert_int_equal(santa_markup_escape("<<<<", out, 8), -ENAMETOOLONG);
 }
 
+/* A name that forges a field and one that reverses itself show as what they are. */
+static void
+test_display_escape(void **state)
+{
+	char out[256];
+
+	assert_int_equal(santa_display_escape("report\nUser: root", out, sizeof(out), 0), 18);
+	assert_string_equal(out, "report\\nUser: root");
+	/* U+202E RIGHT-TO-LEFT OVERRIDE: "fdp.exe" would show as "exe.pdf". */
+	santa_display_escape("\xe2\x80\xae" "fdp.exe", out, sizeof(out), 0);
+	assert_string_equal(out, "\\u202Efdp.exe");
+	santa_display_escape("a\rb\tc\x01\x7f\\", out, sizeof(out), 0);
+	assert_string_equal(out, "a\\rb\\tc\\x01\\x7F\\\\");
+	/* NEL (C1), line and paragraph separators, every bidi control, zero-width characters. */
+	santa_display_escape("\xc2\x85|\xe2\x80\xa8|\xe2\x80\xa9|\xd8\x9c|\xe2\x80\x8e|\xe2\x80\x8f|"
+			     "\xe2\x80\xaa|\xe2\x81\xa6|\xe2\x81\xa9|\xe2\x80\x8b|\xef\xbb\xbf",
+			     out, sizeof(out), 0);
+	assert_string_equal(out, "\\u0085|\\u2028|\\u2029|\\u061C|\\u200E|\\u200F|\\u202A|"
+				 "\\u2066|\\u2069|\\u200B|\\uFEFF");
+	/* Invalid UTF-8 (a lone byte, an overlong, a surrogate) byte by byte; valid text passes. */
+	santa_display_escape("\xff\xc0\xaf\xed\xa0\x80 caf\xc3\xa9 \xf0\x9f\x94\x92", out, sizeof(out), 0);
+	assert_string_equal(out, "\\xFF\\xC0\\xAF\\xED\\xA0\\x80 caf\xc3\xa9 \xf0\x9f\x94\x92");
+	/* Markup: entities too, after the escapes. */
+	santa_display_escape("<b>x</b>&\n", out, sizeof(out), SANTA_DISPLAY_MARKUP);
+	assert_string_equal(out, "&lt;b&gt;x&lt;/b&gt;&amp;\\n");
+	santa_display_escape("<b>", out, sizeof(out), 0);
+	assert_string_equal(out, "<b>");
+}
+
+/* Cut short: after a whole character or escape, with an ellipsis, still valid UTF-8. */
+static void
+test_display_escape_truncated(void **state)
+{
+	char out[16];
+
+	assert_int_equal(santa_display_escape("abcdefghijklmnopqrstuvwxyz", out, sizeof(out), 0),
+			 -ENOSPC);
+	assert_string_equal(out, "abcdefghijkl\xe2\x80\xa6");
+	/* Two-byte characters: never half of one. */
+	assert_int_equal(santa_display_escape("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					      "\xc3\xa9\xc3\xa9",
+					      out, sizeof(out), 0),
+			 -ENOSPC);
+	assert_string_equal(out, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+	/* Never half of an escape. */
+	assert_int_equal(santa_display_escape("abcdefghijk\n\n\n", out, sizeof(out), 0), -ENOSPC);
+	assert_string_equal(out, "abcdefghijk\xe2\x80\xa6");
+	/* Fits exactly: no ellipsis. */
+	assert_int_equal(santa_display_escape("abcdefghijklmno", out, sizeof(out), 0), 15);
+	assert_string_equal(out, "abcdefghijklmno");
+	assert_int_equal(santa_display_escape("abc", out, 3, 0), -ENOSPC);
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
@@ -114,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_url_placeholders), cmocka_unit_test(test_url_bundle_and_unknown),
 		cmocka_unit_test(test_url_custom),       cmocka_unit_test(test_url_too_long),
 		cmocka_unit_test(test_html),             cmocka_unit_test(test_markup_escape),
+		cmocka_unit_test(test_display_escape),   cmocka_unit_test(test_display_escape_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
