@@ -138,13 +138,13 @@ stop_condition() { # CONDITION
 	esac
 }
 timed_build() { # CONDITION: one warm-up build, then the timed one; prints seconds
-	local c=$1 t cpu0 opens0 lines0 st
+	local c=$1 t cpu0 cpu opens0 lines0 st
 	build > /dev/null
 	if [[ $c == santad* ]]; then
-		cpu0=$(cpu_ns "$pid")
-		st=$(status_json)
+		st=$(status_json) # (its own CPU in santad falls outside the window)
 		opens0=$(json_field "$st" daemon loader_check open_events)
 		lines0=$(log_lines)
+		cpu0=$(cpu_ns "$pid")
 		if [ -n "${BENCH_PERF:-}" ]; then # a profile of santad over the timed build
 			perf record -q -F 15000 -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
 			perf_pid=$!
@@ -158,9 +158,10 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 		perf_pid=
 	fi
 	if [[ $c == santad* ]]; then
+		cpu=$(($(cpu_ns "$pid") - cpu0))
 		st=$(status_json)
 		# Called in a subshell: the counts go to a file.
-		echo "$(($(cpu_ns "$pid") - cpu0)) $(($(log_lines) - lines0))" \
+		echo "$cpu $(($(log_lines) - lines0))" \
 			"$(($(json_field "$st" daemon loader_check open_events) - opens0))" >> "$work/profile-$c"
 	fi
 	echo "$t"
