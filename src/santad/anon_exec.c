@@ -58,6 +58,8 @@ on_event(void *ctx, void *data, size_t size)
 	proc.ppid = (pid_t)ev->ppid;
 	proc.uid = ev->uid;
 	proc.gid = ev->gid;
+	proc.pidversion = santad_process_start(proc.pid);
+	proc.ppidversion = santad_process_start(proc.ppid);
 	memcpy(path, ev->name, sizeof(ev->name));
 	path[sizeof(ev->name)] = '\0';
 	santad_log_decision(ax->daemon, path[0] ? path : "(anonymous)", &proc, &decision);

@@ -242,10 +242,11 @@ format_exec(struct event_log *log, const struct exec_record *rec, char *line, si
 		snprintf(machine, sizeof(machine), "|machineid=%s", log->machine_id);
 	format_args(rec, args, sizeof(args));
 	n = snprintf(line, size,
-		     "action=EXEC|decision=%s|reason=%s%s%s%s|pid=%d|ppid=%d|uid=%d|user=%s|gid=%d|"
-		     "group=%s|mode=%s|path=%s%s%s",
+		     "action=EXEC|decision=%s|reason=%s%s%s%s|pid=%d|pidversion=%llu|ppid=%d|uid=%d|"
+		     "user=%s|gid=%d|group=%s|mode=%s|path=%s%s%s",
 		     santa_verdict_to_string(rec->verdict), santa_reason_to_string(rec->reason),
-		     explain, sha_field, signing, (int)rec->pid, (int)rec->ppid, (int)rec->uid, user,
+		     explain, sha_field, signing, (int)rec->pid,
+		     (unsigned long long)rec->pidversion, (int)rec->ppid, (int)rec->uid, user,
 		     (int)rec->gid, group,
 		     rec->mode == SANTA_MODE_LOCKDOWN ? "L" : rec->mode == SANTA_MODE_MONITOR ? "M" : "U",
 		     path, args, machine);
@@ -328,7 +329,8 @@ args_json(const struct exec_record *rec)
 /*
  * EventLogType=json: one SantaMessage per line in protobuf JSON form (proto
  * field names, enums by name) with what Linux can say about an exec; args
- * only where santad knows them (see the README), pidversion is 0.
+ * only where santad knows them (see the README); pidversion is the start in
+ * clock ticks since boot (santad_process_start), 0 where not known.
  */
 static char *
 format_exec_json(struct event_log *log, const struct exec_record *rec)
@@ -357,9 +359,9 @@ format_exec_json(struct event_log *log, const struct exec_record *rec)
 		json_object_set_new(exe, "certificate_info",
 				    json_pack("{s:s, s:o}", "hash", rec->signing.cert_sha256,
 					      "common_name", json_text(rec->signing.cert_cn)));
-	target = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:o, s:o, s:o, s:o}",
-			   "id", "pid", (int)rec->pid, "pidversion", 0,
-			   "parent_id", "pid", (int)rec->ppid, "pidversion", 0,
+	target = json_pack("{s:{s:i, s:I}, s:{s:i, s:I}, s:o, s:o, s:o, s:o, s:o}",
+			   "id", "pid", (int)rec->pid, "pidversion", (json_int_t)rec->pidversion,
+			   "parent_id", "pid", (int)rec->ppid, "pidversion", (json_int_t)rec->ppidversion,
 			   "effective_user", user_json("uid", rec->uid, user),
 			   "effective_group", user_json("gid", rec->gid, group),
 			   "real_user", user_json("uid", rec->uid, user),

@@ -673,6 +673,43 @@ santad_job_done(struct santad *d, struct exec_job *job)
 }
 
 /* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
+uint64_t
+santad_process_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	uint64_t start = 0;
+	ssize_t n;
+	int fd, field;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) S PPID ...": COMM may hold spaces and ')', so from the last ')'. */
+	p = strrchr(buf, ')');
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}
+
+uint64_t
+santad_boottime_to_ticks(uint64_t ns)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+
+	/* As the kernel's nsec_to_clock_t: whole ticks. */
+	return hz > 0 && ns ? ns / (1000000000ULL / (uint64_t)hz) : 0;
+}
+
 void
 santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
 {
@@ -759,6 +796,8 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	}
 	rec->pid = proc->pid;
 	rec->ppid = proc->ppid;
+	rec->pidversion = proc->pidversion;
+	rec->ppidversion = proc->ppidversion;
 	rec->uid = proc->uid;
 	rec->gid = proc->gid;
 	rec->mode = mode;
@@ -1258,6 +1297,8 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 			return false;
 		proc.pid = pid;
 		santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+		proc.pidversion = santad_process_start(pid);
+		proc.ppidversion = santad_process_start(proc.ppid);
 		args.len = 0;
 	}
 	fd_path(d, fd, path, sizeof(path));
@@ -1343,6 +1384,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	 */
 	proc.pid = pid;
 	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	proc.pidversion = santad_process_start(pid);
+	proc.ppidversion = santad_process_start(proc.ppid);
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
 		if (cached.decision.reason == SANTA_REASON_COMPILER)

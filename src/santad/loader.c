@@ -156,32 +156,6 @@ add_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
 	pthread_mutex_unlock(&g->files_lock);
 }
 
-/* starttime, field 22 of /proc/PID/stat (after the command in parentheses); 0 when gone. */
-static unsigned long long
-proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* ") S ppid ..." : field 3 starts after ") ". */
-	for (field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		start = strtoull(p + 1, NULL, 10);
-	return start;
-}
 
 /* Whether pid runs a loader as its program and has not had its program decided yet. */
 static bool
@@ -195,7 +169,7 @@ first_elf_of_loader(struct loader_guard *g, pid_t pid)
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 	if (stat(exe, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
 		return false;
-	start = proc_start_time(pid);
+	start = santad_process_start(pid);
 	for (i = 0; i < LOADER_PROCS_MAX; i++)
 		if (g->procs[i].pid == pid && g->procs[i].start == start)
 			return false;

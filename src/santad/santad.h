@@ -56,6 +56,7 @@ struct exec_record {
 	bool has_sha256;
 	uint8_t sha256[SANTA_SHA256_LEN];
 	pid_t pid, ppid;
+	uint64_t pidversion, ppidversion; /* EXEC: santad_process_start of each, 0 if not known */
 	uid_t uid;
 	gid_t gid;
 	enum santa_mode mode;
@@ -108,6 +109,14 @@ void file_changes_stop(struct file_changes *fc);
 
 /* pid's parent, uid and gid from /proc. */
 void santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid);
+/*
+ * Santa's pidversion, the nearest Linux has: when the process started, in
+ * clock ticks since boot (field 22 of /proc/PID/stat, what ps shows as its
+ * start). A pid reused later has another; 0 when the process is gone.
+ */
+uint64_t santad_process_start(pid_t pid);
+/* The same from the kernel's start_boottime (nanoseconds), as the BPF program reads it. */
+uint64_t santad_boottime_to_ticks(uint64_t ns);
 
 /* ---- exec decisions ---- */
 
@@ -136,6 +145,8 @@ struct proc_info {
 	pid_t pid, ppid;
 	uid_t uid;
 	gid_t gid;
+	/* Santa's pidversion on Linux: santad_process_start (0: not known). */
+	uint64_t pidversion, ppidversion;
 };
 
 /* A process's argv as the exec left it: NUL-separated, cut at SANTA_EXEC_ARGS_MAX. */

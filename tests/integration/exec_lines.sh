@@ -58,4 +58,20 @@ first_ld=1
 settle
 check "the loader run as a program has its line" test "$(lines "$mnt/ld.so")" -eq $((first_ld + 1))
 check "with its args" grep -q "|path=$mnt/ld.so|args=$mnt/ld.so $mnt/hello" "$work/santa.log"
+# Santa's pidversion: on Linux the process's start in clock ticks since boot
+# (field 22 of /proc/PID/stat), on a decided exec's line (read from /proc)
+# and on a cached one's (from the BPF program) alike.
+cp /bin/sleep "$mnt/sleeper"
+for run in decided cached; do
+	"$mnt/sleeper" 30 &
+	spid=$!
+	wait_or_die 10 "sleeper $run exec'd" test "$(readlink /proc/$spid/exe)" = "$mnt/sleeper"
+	start=$(sed 's/.*) //' "/proc/$spid/stat" | cut -d' ' -f20)
+	wait_until 10 grep -q "|pid=$spid|pidversion=$start|ppid=$$|.*|path=$mnt/sleeper|" "$work/santa.log" &&
+		pass "a $run exec's line has its pidversion (start $start)" ||
+		{ fail "no line for sleeper $spid with pidversion=$start"; grep sleeper "$work/santa.log" || true; }
+	kill "$spid"
+	wait "$spid" 2> /dev/null || true
+done
+
 check_finish exec_lines

@@ -54,6 +54,8 @@ int santa_exec_info(struct bpf_raw_tracepoint_args *ctx)
 	info->uid = (__u32)ugid;
 	info->gid = ugid >> 32;
 	info->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	info->start_ns = BPF_CORE_READ(task, start_boottime);
+	info->parent_start_ns = BPF_CORE_READ(task, real_parent, start_boottime);
 	start = BPF_CORE_READ(task, mm, arg_start);
 	end = BPF_CORE_READ(task, mm, arg_end);
 	len = end > start ? end - start : 0;

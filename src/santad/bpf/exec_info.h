@@ -17,6 +17,7 @@ struct exec_info {
 	__u16 args_len;
 	__u8 args_truncated;
 	__u8 pad;
+	__u64 start_ns, parent_start_ns; /* task->start_boottime: the pidversion */
 	char args[EXEC_INFO_ARGS_MAX];
 };
 
