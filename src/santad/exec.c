@@ -1245,6 +1245,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 	struct santa_cached cached;
 	struct proc_info proc;
 	char path[PATH_MAX];
+	bool unknown_since = false;
 	struct stat st;
 
 	args.len = 0;
@@ -1283,8 +1284,21 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 		return true; /* a second notification of one exec: none is logged twice */
 	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
 	santa_file_key_of(&st, &key);
-	if (!decision_cache_lookup(d->cache, &key, &cached))
-		return true; /* evicted from our cache too: nothing truthful to say about why */
+	if (!decision_cache_lookup(d->cache, &key, &cached)) {
+		/*
+		 * Not as decided: forgotten since (evicted), or changed without the
+		 * modify event that drops a mark (a shared writable mapping, new
+		 * times). Every exec gets its line, saying so; the marks go, so the
+		 * next exec of it is decided afresh.
+		 */
+		fan_unignore_file(&d->fan, fd);
+		memset(&cached, 0, sizeof(cached));
+		cached.decision.verdict = SANTA_VERDICT_ALLOW;
+		cached.decision.reason = SANTA_REASON_UNKNOWN;
+		cached.decision.explain = "allowed by the kernel's cache; the file changed or was "
+					  "forgotten since it was decided";
+		unknown_since = true;
+	}
 	/*
 	 * The process may be gone by now (notifications are read in batches):
 	 * what the BPF program kept at its exec first. Missing there, the exec
@@ -1304,8 +1318,9 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 	fd_path(d, fd, path, sizeof(path));
 	d->stats.logged_without_asking++;
 	count(d, &cached.decision);
-	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision, cached.sha256,
-		 false, &args, NULL, santad_signing_lookup(d, cached.ref));
+	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision,
+		 unknown_since ? NULL : cached.sha256, false, &args, NULL,
+		 unknown_since ? NULL : santad_signing_lookup(d, cached.ref));
 	return true;
 }
 

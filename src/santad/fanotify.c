@@ -68,6 +68,16 @@ fan_ignore_mark(int group_fd, int fd, uint64_t mask)
 	return 0;
 }
 
+/* The file's ignore marks go (both groups): the next exec and loader open of it are asked about. */
+void
+fan_unignore_file(struct fan_client *fan, int fd)
+{
+	(void)fanotify_mark(fan->fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_EXEC_PERM, fd, NULL);
+	if (fan->open_fd >= 0)
+		(void)fanotify_mark(fan->open_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_PERM, fd,
+				    NULL);
+}
+
 int
 fan_ignore_file(struct fan_client *fan, int fd)
 {

@@ -242,6 +242,7 @@ size_t santad_watched_count(const struct fan_client *fan);
 void fan_client_stop(struct fan_client *fan);
 /* Lets the kernel skip us for this file until it changes (an allowed, trusted file), in both permission groups. */
 int fan_ignore_file(struct fan_client *fan, int fd);
+void fan_unignore_file(struct fan_client *fan, int fd);
 /* One evictable ignore mark for mask on fd's inode, in one group (until the file is modified). */
 int fan_ignore_mark(int group_fd, int fd, uint64_t mask);
 /* Forgets every ignore mark (rules or mode changed). */

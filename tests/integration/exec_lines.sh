@@ -62,10 +62,11 @@ check "with its args" grep -q "|path=$mnt/ld.so|args=$mnt/ld.so $mnt/hello" "$wo
 # (field 22 of /proc/PID/stat), on a decided exec's line (read from /proc)
 # and on a cached one's (from the BPF program) alike.
 cp /bin/sleep "$mnt/sleeper"
+runs_sleeper() { [ "$(readlink "/proc/$1/exe")" = "$mnt/sleeper" ]; }
 for run in decided cached; do
 	"$mnt/sleeper" 30 &
 	spid=$!
-	wait_or_die 10 "sleeper $run exec'd" test "$(readlink /proc/$spid/exe)" = "$mnt/sleeper"
+	wait_or_die 10 "sleeper $run exec'd" runs_sleeper "$spid"
 	start=$(sed 's/.*) //' "/proc/$spid/stat" | cut -d' ' -f20)
 	wait_until 10 grep -q "|pid=$spid|pidversion=$start|ppid=$$|.*|path=$mnt/sleeper|" "$work/santa.log" &&
 		pass "a $run exec's line has its pidversion (start $start)" ||
@@ -73,5 +74,31 @@ for run in decided cached; do
 	kill "$spid"
 	wait "$spid" 2> /dev/null || true
 done
+
+# A file the kernel stopped asking about (an ignore mark), changed without
+# the modify event that drops the mark (root's shared writable mapping, then
+# new times): its exec still has its line, saying so, and the next one is
+# decided afresh, with the new bytes' hash.
+cp /bin/true "$mnt/changed"
+"$mnt/changed"
+settle
+python3 - "$mnt/changed" <<'PY'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[-1] = (m[-1] + 1) % 256  # a byte past the code: it still runs
+m.close()
+os.close(fd)
+PY
+touch -d @1000000000 "$mnt/changed"
+new_sha=$(sha256sum < "$mnt/changed" | cut -d' ' -f1)
+"$mnt/changed"
+settle
+check "an exec the kernel allowed by a mark, of a file changed since, has its line" \
+	grep -q "decision=ALLOW|reason=UNKNOWN|explain=allowed by the kernel's cache; the file changed or was forgotten since it was decided|.*|path=$mnt/changed|" "$work/santa.log"
+"$mnt/changed"
+settle
+check "the next exec is decided afresh, with the new hash" \
+	grep -q "decision=ALLOW|reason=UNKNOWN|sha256=$new_sha|.*|path=$mnt/changed|" "$work/santa.log"
 
 check_finish exec_lines
