@@ -41,6 +41,8 @@ enum key_type {
  */
 #define KEY_FLAG_DEPRECATED 0x1
 #define KEY_FLAG_OLD_WINS   0x2
+/* Accepted, as on Santa, but not acted on yet: set to anything but false, a warning says why (replacement). */
+#define KEY_FLAG_INERT      0x4
 
 struct key_def {
 	const char *name;
@@ -61,6 +63,7 @@ struct key_def {
 #define INT(n, f, lo, hi) { n, KEY_INT, F(f), lo, hi, 0, NULL }
 #define MACOS(n)     { n, KEY_MACOS_ONLY, 0, 0, 0, 0, NULL }
 #define OLD(n, t, f, repl) { n, t, F(f), 0, 0, KEY_FLAG_DEPRECATED, repl }
+#define INERT(n, t, f, why) { n, t, F(f), 0, 0, KEY_FLAG_INERT, why }
 
 static const struct key_def keys[] = {
 	/* Enforcement and rules */
@@ -75,25 +78,31 @@ static const struct key_def keys[] = {
 	  KEY_FLAG_DEPRECATED | KEY_FLAG_OLD_WINS, "EnableTransitiveRules" },
 	BOOL("EnableAllEventUpload", enable_all_event_upload),
 	BOOL("DisableUnknownEventUpload", disable_unknown_event_upload),
-	BOOL("EnableBadSignatureProtection", enable_bad_signature_protection),
+	INERT("EnableBadSignatureProtection", KEY_BOOL, enable_bad_signature_protection,
+	      "Linux programs carry no code signature to find bad; a packaged file that fails its "
+	      "package check is an unknown file"),
 
 	/* Event logging */
 	{ "EventLogType", KEY_LOG_TYPE, F(event_log_type), 0, 0, 0, NULL },
 	PATH("EventLogPath", event_log_path),
 	BOOL("EnableMachineIDDecoration", enable_machine_id_decoration),
-	BOOL("EnableForkAndExitLogging", enable_fork_and_exit_logging),
+	INERT("EnableForkAndExitLogging", KEY_BOOL, enable_fork_and_exit_logging,
+	      "santad writes no FORK or EXIT lines"),
 	REGEX("FileChangesRegex", file_changes_regex),
 	STRV("FileChangesPrefixFilters", file_changes_prefix_filters),
-	BOOL("EnableDebugLogging", enable_debug_logging),
+	INERT("EnableDebugLogging", KEY_BOOL, enable_debug_logging,
+	      "santad's diagnostics have fixed levels (journalctl -p debug shows all)"),
 
 	/* User notification */
 	BOOL("EnableSilentMode", enable_silent_mode),
-	BOOL("EnableSilentTTYMode", enable_silent_tty_mode),
-	STR("AboutText", about_text),
-	URL("MoreInfoURL", more_info_url),
+	INERT("EnableSilentTTYMode", KEY_BOOL, enable_silent_tty_mode,
+	      "santad writes no block message to terminals"),
+	INERT("AboutText", KEY_STRING, about_text, "santa-gui has no about window"),
+	INERT("MoreInfoURL", KEY_URL, more_info_url, "santa-gui has no about window"),
 	STR("EventDetailURL", event_detail_url), /* a template: placeholders are not URL syntax */
 	STR("EventDetailText", event_detail_text),
-	STR("DismissText", dismiss_text),
+	INERT("DismissText", KEY_STRING, dismiss_text,
+	      "desktop notifications have the desktop's own dismiss button"),
 	STR("UnknownBlockMessage", unknown_block_message),
 	STR("BannedBlockMessage", banned_block_message),
 	STR("ModeNotificationMonitor", mode_notification_monitor),
@@ -504,11 +513,17 @@ store_value(struct parse_ctx *ctx, const struct key_def *k, const char *value)
 				return 0;
 			}
 		}
+		/* Santa's docs spell the file log "filelog". */
+		if (strcasecmp(value, "filelog") == 0) {
+			*(enum santa_event_log_type *)field = SANTA_EVENT_LOG_FILE;
+			return 0;
+		}
 		if (strcasecmp(value, "protobuf") == 0) {
-			diag(ctx, LOG_ERR,
-			     "EventLogType = protobuf: the protobuf spool is not supported on "
-			     "Linux; use json");
-			return -EINVAL;
+			diag(ctx, LOG_WARNING,
+			     "EventLogType = protobuf: Santa's protobuf spool is not written on Linux; "
+			     "writing its messages as JSON lines (json) instead");
+			*(enum santa_event_log_type *)field = SANTA_EVENT_LOG_JSON;
+			return 0;
 		}
 		goto bad;
 	}
@@ -584,6 +599,7 @@ handle_top_level(struct parse_ctx *ctx, const char *name, const char *value)
 	size_t idx, ridx = 0;
 	const char *hint;
 	char **str;
+	int r;
 
 	k = find_key(name, &idx);
 	if (!k) {
@@ -633,7 +649,12 @@ handle_top_level(struct parse_ctx *ctx, const char *name, const char *value)
 		return 0;
 	}
 	ctx->last_value_ignored = false;
-	return store_value(ctx, k, value);
+	r = store_value(ctx, k, value);
+	if (r == 0 && (k->flags & KEY_FLAG_INERT) &&
+	    !(k->type == KEY_BOOL && !*(bool *)((char *)ctx->cfg + k->offset)))
+		diag(ctx, LOG_WARNING, "%s is accepted but has no effect on Linux: %s", k->name,
+		     k->replacement);
+	return r;
 }
 
 static int

@@ -195,8 +195,7 @@ test_bad_values_of_each_type(void **state)
 		{ "EventLogPath = relative/santa.log\n", "absolute path" },
 		{ "RulesDBPath = /var/lib/../santa/rules.db\n", "absolute path" },
 		{ "SyncBaseURL = ftp://example.com\n", "URL" },
-		{ "EventLogType = filelog\n", "file, syslog, json, null" },
-		{ "EventLogType = protobuf\n", "not supported on Linux" },
+		{ "EventLogType = syslogd\n", "file, syslog, json, null" },
 		{ "SyncClientContentEncoding = brotli\n", "deflate, gzip, none" },
 	};
 	struct santa_config cfg;
@@ -240,6 +239,31 @@ test_unknown_key_is_warning(void **state)
 	assert_non_null(strstr(d.e[0].msg, "unknown key Frobnicate"));
 	assert_non_null(strstr(d.e[1].msg, "did you mean ClientMode"));
 	assert_int_equal(cfg.client_mode, SANTA_MODE_LOCKDOWN);
+	santa_config_free(&cfg);
+}
+
+/* Santa's spellings of the log types; keys accepted but not acted on say so. */
+static void
+test_log_type_spellings_and_inert_keys(void **state)
+{
+	struct santa_config cfg;
+	struct diags d;
+
+	assert_int_equal(load(&cfg, &d, "EventLogType = filelog\n"), 0);
+	assert_int_equal(cfg.event_log_type, SANTA_EVENT_LOG_FILE);
+	assert_int_equal(count_level(&d, LOG_WARNING), 0);
+	santa_config_free(&cfg);
+	assert_int_equal(load(&cfg, &d, "EventLogType = protobuf\n"), 0);
+	assert_int_equal(cfg.event_log_type, SANTA_EVENT_LOG_JSON);
+	assert_int_equal(count_level(&d, LOG_WARNING), 1);
+	assert_non_null(strstr(d.e[0].msg, "JSON lines"));
+	santa_config_free(&cfg);
+	assert_int_equal(load(&cfg, &d, "EnableForkAndExitLogging = true\nEnableDebugLogging = false\n"
+				       "AboutText = hello\n"), 0);
+	assert_int_equal(count_level(&d, LOG_WARNING), 2); /* false asks for nothing */
+	assert_non_null(strstr(d.e[0].msg, "EnableForkAndExitLogging is accepted but has no effect"));
+	assert_non_null(strstr(d.e[1].msg, "AboutText"));
+	assert_true(cfg.enable_fork_and_exit_logging);
 	santa_config_free(&cfg);
 }
 
@@ -508,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_bad_values_of_each_type),
 		cmocka_unit_test(test_all_errors_reported_not_just_first),
 		cmocka_unit_test(test_unknown_key_is_warning),
+		cmocka_unit_test(test_log_type_spellings_and_inert_keys),
 		cmocka_unit_test(test_macos_only_key_is_warning),
 		cmocka_unit_test(test_unknown_section_is_warning),
 		cmocka_unit_test(test_duplicate_key_last_wins_with_warning),
