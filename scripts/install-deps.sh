@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing, fuzzing and
-# benchmarking Santa for Linux needs. A no-op (no apt at all) when they are
-# all present already. Run as root.
+# Installs the Debian packages Santa for Linux needs. A no-op (no apt at all)
+# when they are all present already. Run as root.
+#   install-deps.sh          building, testing, fuzzing and benchmarking (CI)
+#   install-deps.sh --build  building and running santad only (scripts/run.sh)
 set -euo pipefail
 
-packages=(
+build_packages=(
 	# toolchain
-	build-essential cmake ninja-build pkg-config git dpkg-dev
-	clang libclang-rt-14-dev  # libFuzzer + sanitizer runtimes
+	build-essential cmake ninja-build pkg-config
 	# libraries
 	libsystemd-dev libsqlite3-dev libssl-dev libpcre2-dev libcurl4-openssl-dev
 	libjansson-dev zlib1g-dev libinih-dev libcap-ng-dev
-	libbpf-dev bpftool  # the BPF LSM backstop (compiled with clang)
 	liblzma-dev liblz4-dev  # apt's lists, as apt leaves them (.xz, .lz4)
+	libcmocka-dev  # the unit tests are configured with the tree
+	clang libbpf-dev bpftool  # santad's BPF programs (exec info, the backstop)
+)
+test_packages=(
+	git dpkg-dev
+	libclang-rt-14-dev  # libFuzzer + sanitizer runtimes
 	gpg gpgv  # tests sign test archives (santad itself verifies with OpenSSL)
-	# tests
-	libcmocka-dev python3 util-linux procps sqlite3
+	python3 util-linux procps sqlite3
 	strace  # a peer under a tracer is refused (test_ipc)
 	bindfs fuse3  # the bypass matrix's FUSE row
 	qemu-system-x86 busybox-static cpio  # the BPF backstop on Debian's kernel (tests/vm)
@@ -24,10 +28,16 @@ packages=(
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
 	groff-base  # man page check
+	logrotate  # the packaged rotation, tried against santad
 	# santa-gui test: a private session bus, a real notification server on a
 	# virtual X display, a screenshot of it (xwd | xwdtopnm | pnmtopng)
 	dbus-daemon dbus-bin libglib2.0-bin xvfb dunst x11-apps netpbm  # gdbus, dbus-monitor
 )
+
+packages=("${build_packages[@]}")
+if [ "${1:-}" != --build ]; then
+	packages+=("${test_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
