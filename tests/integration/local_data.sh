@@ -131,8 +131,8 @@ denied() { ! as_nobody "$mnt/unknown" > /dev/null 2>&1; }
 check "LOCKDOWN denies the unknown program" denied
 # An admin's slip: santa.conf left writable by every user; nobody turns santa off.
 chmod 0666 "$work/santa.conf"
-as_nobody sh -c "sed -i 's/^ClientMode = .*/ClientMode = MONITOR/' '$work/santa.conf'" 2> /dev/null ||
-	as_nobody sh -c "cat '$work/santa.conf' | sed 's/^ClientMode = .*/ClientMode = MONITOR/' > '$work/santa.conf'"
+as_nobody sh -c 'c=$(sed "s/^ClientMode = .*/ClientMode = MONITOR/" "$1") && printf "%s\n" "$c" > "$1"' \
+	sh "$work/santa.conf"
 check "nobody could rewrite santa.conf" grep -q "^ClientMode = MONITOR" "$work/santa.conf"
 kill -HUP "$pid"
 check_eventually "SIGHUP: santad says it keeps the previous configuration" 30 \
