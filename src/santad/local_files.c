@@ -32,17 +32,15 @@ santad_log_group(void)
 }
 
 int
-santad_open_config(struct santad *d, bool quiet)
+santad_open_config(struct santad *d)
 {
 	char why[PATH_MAX + 256];
 	int fd;
 
+	/* Said even on a quiet reload (after a sync): a refusal is never routine. */
 	fd = santa_open_root_owned(d->config_path, why, sizeof(why));
-	if (fd == -EPERM || (fd < 0 && fd != -ENOENT && why[0])) {
-		if (!quiet)
-			santa_log(&d->log, LOG_ERR, "refusing the configuration %s: %s",
-				  d->config_path, why);
-	}
+	if (fd == -EPERM || (fd < 0 && fd != -ENOENT && why[0]))
+		santa_log(&d->log, LOG_ERR, "refusing the configuration %s: %s", d->config_path, why);
 	return fd;
 }
 

@@ -129,7 +129,7 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 	r = santa_config_init(&p->cfg, d->root);
 	if (r < 0)
 		goto fail;
-	fd = santad_open_config(d, quiet);
+	fd = santad_open_config(d);
 	if (fd >= 0) {
 		r = santa_config_load_fd(&p->cfg, fd, d->config_path, quiet ? NULL : log_config_diag, d);
 		if (r == 0 && !quiet)
@@ -577,7 +577,7 @@ main(int argc, char **argv)
 		santa_log_errno(&ctx.log, LOG_ERR, r, "Failed to set up the default configuration: %m");
 		return 1;
 	}
-	r = santad_open_config(&ctx, false);
+	r = santad_open_config(&ctx);
 	if (r >= 0) {
 		int fd = r;
 

@@ -523,9 +523,9 @@ int santad_rebuild_policy(struct santad *d);
 /*
  * santa.conf opened for reading if only root can have written it (the file
  * and every directory on its way): the fd, or -errno; a refusal (-EPERM) is
- * logged naming the culprit, its owner and mode, unless quiet.
+ * logged naming the culprit, its owner and mode.
  */
-int santad_open_config(struct santad *d, bool quiet);
+int santad_open_config(struct santad *d);
 /* Warns when santa.conf holds secrets and every user may read it. */
 void santad_warn_config_secrets(struct santad *d, int fd, const struct santa_config *cfg);
 /* The event log's group: adm where it exists, else root. */

@@ -168,7 +168,12 @@ secret="Bearer s3cr3t-$RANDOM$RANDOM"
 write_config "$work/santa.conf" MONITOR "SyncBaseURL = http://127.0.0.1:$port/santa" \
 	"MachineID = test-machine-1" "[SyncExtraHeaders]" "Authorization = $secret"
 chmod 0600 "$work/santa.conf"
+rm -f "$work/santa.log" "$work/state/"*
 santa_start_santad "$santad"
+check "a santa.log santad creates is root:${adm:-0} 0640" \
+	test "$(stat -c '%u:%g %a' "$work/santa.log")" = "0:${adm:-0} 640"
+check "a rules.db santad creates is 0600" test "$(stat -c '%u %a' "$work/state/rules.db")" = "0 600"
+check "an events.db santad creates is 0600" test "$(stat -c '%u %a' "$work/state/events.db")" = "0 600"
 helper_pid=
 find_helper() { helper_pid=$(pgrep -f "^santasyncservice" -P "$pid"); }
 wait_or_die 30 "santad started santasyncservice" find_helper
