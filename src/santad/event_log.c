@@ -75,8 +75,11 @@ make_log_dir(const char *dir)
 
 	if (lstat(dir, &st) == 0)
 		return;
-	if (santa_mkdir_secure(dir, 0750) == 0)
-		(void)fchownat(AT_FDCWD, dir, 0, santad_log_group(), AT_SYMLINK_NOFOLLOW);
+	if (santa_mkdir_secure(dir, 0750) < 0)
+		return; /* open_log says what failed */
+	if (fchownat(AT_FDCWD, dir, 0, santad_log_group(), AT_SYMLINK_NOFOLLOW) < 0) {
+		/* Left root:root 0750: stricter still. */
+	}
 }
 
 static int
@@ -96,10 +99,13 @@ open_log(struct event_log *log)
 	 * (as Debian's other logs). santad tightens an existing file at start.
 	 */
 	fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd >= 0)
-		(void)fchown(fd, 0, santad_log_group());
-	else if (errno == EEXIST)
+	if (fd >= 0) {
+		if (fchown(fd, 0, santad_log_group()) < 0) {
+			/* Left root:root 0640: stricter still. */
+		}
+	} else if (errno == EEXIST) {
 		fd = open(log->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0)
 		return -errno;
 	if (log->fd >= 0)

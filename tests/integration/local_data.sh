@@ -165,13 +165,17 @@ stop_santad
 
 # ---- 4. a secret header reaches the server; santa.conf stays root's ----
 secret="Bearer s3cr3t-$RANDOM$RANDOM"
+# The log in a directory santad makes itself, as /var/log/santa on a fresh machine.
 write_config "$work/santa.conf" MONITOR "SyncBaseURL = http://127.0.0.1:$port/santa" \
-	"MachineID = test-machine-1" "[SyncExtraHeaders]" "Authorization = $secret"
+	"MachineID = test-machine-1" "EventLogPath = $work/logs/santa.log" \
+	"[SyncExtraHeaders]" "Authorization = $secret"
 chmod 0600 "$work/santa.conf"
 rm -f "$work/santa.log" "$work/state/"*
 santa_start_santad "$santad"
+check "a log directory santad creates is root:${adm:-0} 0750" \
+	test "$(stat -c '%u:%g %a' "$work/logs")" = "0:${adm:-0} 750"
 check "a santa.log santad creates is root:${adm:-0} 0640" \
-	test "$(stat -c '%u:%g %a' "$work/santa.log")" = "0:${adm:-0} 640"
+	test "$(stat -c '%u:%g %a' "$work/logs/santa.log")" = "0:${adm:-0} 640"
 check "a rules.db santad creates is 0600" test "$(stat -c '%u %a' "$work/state/rules.db")" = "0 600"
 check "an events.db santad creates is 0600" test "$(stat -c '%u %a' "$work/state/events.db")" = "0 600"
 helper_pid=
