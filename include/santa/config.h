@@ -172,6 +172,30 @@ int santa_config_load(struct santa_config *cfg, const char *path, santa_config_d
 int santa_config_load_string(struct santa_config *cfg, const char *text, const char *name,
 			     santa_config_diag_fn diag, void *userdata);
 
+/* Same, from an open file (santa_open_root_owned's); fd stays the caller's. */
+int santa_config_load_fd(struct santa_config *cfg, int fd, const char *name,
+			 santa_config_diag_fn diag, void *userdata);
+
+/*
+ * One setting as santa.conf would give it: a top-level key (section NULL or
+ * "") or an entry of the SyncExtraHeaders / MetricExtraLabels dictionary.
+ * The same checks and diagnostics as in a file (source names it). Returns 0,
+ * -EINVAL or -ENOMEM. For settings handed over by santad (helpers).
+ */
+int santa_config_set(struct santa_config *cfg, const char *section, const char *name,
+		     const char *value, const char *source, santa_config_diag_fn diag,
+		     void *userdata);
+
+/*
+ * A top-level key's value in cfg as santa.conf would write it, for
+ * santa_config_set on the other side; *out is the caller's to free.
+ * Returns 0, -ENOENT (unset), -EINVAL (no such key, or macOS-only) or -ENOMEM.
+ */
+int santa_config_get(const struct santa_config *cfg, const char *name, char **out);
+
+/* The dictionary behind a section name ("SyncExtraHeaders", "MetricExtraLabels"), else NULL. */
+const struct santa_dict *santa_config_dict(const struct santa_config *cfg, const char *section);
+
 void santa_config_free(struct santa_config *cfg);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * What every helper (santasyncservice, santametricservice,
  * santabundleservice) does first: its options (--config FILE, as santad
- * passes it, and --debug), its log, and santa.conf read with diagnostics
- * in that log.
+ * passes it, and --debug) and its log. Its settings come from santad
+ * (ipc_helper_start); santa.conf, root's, is read only under a systemd
+ * socket unit, and only to find santad.sock, when this user may read it.
  */
 #ifndef SANTA_HELPER_ARGS_H
 #define SANTA_HELPER_ARGS_H
@@ -13,7 +14,7 @@
 /*
  * Returns 0, 2 for bad options (usage printed), or 1 when the configuration
  * cannot be used (said in the log); cfg then needs santa_config_free. A
- * missing file means Santa's defaults, as for santad.
+ * missing or unreadable file means Santa's defaults.
  */
 int santa_helper_args(const char *name, int argc, char **argv, struct santa_log *log,
 		      struct santa_config *cfg, const char **config_path);

@@ -249,12 +249,16 @@ int ipc_helper_event_new(sd_event **out);
  * ipc_listener_validate_by). why says what failed. santad_handlers (or
  * any of its callbacks) may be NULL: santad's requests are then refused,
  * and the loop (the thread's default event) ends when the channel is
- * invalidated, as a helper follows santad.
+ * invalidated, as a helper follows santad. When settings is not NULL it is
+ * replaced, before the listener opens, by the settings santad gives this
+ * helper (SANTAD_HELPER_SETTINGS): helpers never read santa.conf, which
+ * holds secrets and is root's.
  */
+struct santa_config;
 int ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
 		     const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
 		     const struct ipc_listener_handlers *handlers, void *userdata,
-		     struct ipc_conn **santad, struct ipc_listener **listener, char *why,
-		     size_t why_size);
+		     struct santa_config *settings, struct ipc_conn **santad,
+		     struct ipc_listener **listener, char *why, size_t why_size);
 
 #endif

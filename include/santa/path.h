@@ -46,6 +46,16 @@ int santa_open_nofollow(int dirfd, const char *name, int flags, mode_t mode);
 bool santa_stat_is_root_trusted(const struct stat *st);
 
 /*
+ * Opens path for reading only if nobody but root can have written it or
+ * changed what it names: the file root's and writable by no one else, every
+ * directory on the way (symlinks followed, and each symlink root's) root's
+ * and writable by no one else unless sticky. Returns the fd, or -EPERM
+ * with why naming the culprit, its owner and mode (-errno otherwise, why
+ * filled when there is more to say).
+ */
+int santa_open_root_owned(const char *path, char *why, size_t why_size);
+
+/*
  * The whole content of a regular file (a memfd passed in a message) of at
  * most max bytes, read from offset 0 without moving the fd's position; *out
  * is NUL-terminated, the caller frees it. Returns 0, -E2BIG (larger than

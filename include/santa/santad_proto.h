@@ -90,6 +90,14 @@ enum santad_request {
 	 *   the events just uploaded) } -> { events: fd (memfd of BUNDLE_BINARY event JSON lines),
 	 *   count }: each held bundle is given once; uploaded ones not asked for are dropped */
 	SANTAD_BUNDLE_BINARIES,
+
+	/* ---- from any helper ---- */
+
+	/* {} -> { keys: {Name: value}, sections: {SyncExtraHeaders|MetricExtraLabels: {k: v}} }:
+	 * the settings of santa.conf this helper needs (and no others), as santa.conf
+	 * spells them, from santad's live configuration. santa.conf stays root's
+	 * (0640): no helper reads it, and only the sync service gets the sync secrets. */
+	SANTAD_HELPER_SETTINGS,
 };
 
 /* santabundleservice.sock: santa-gui (and santactl) ask for a file's bundle. */

@@ -4,6 +4,7 @@
  * syntax itself is inih's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ini.h>
@@ -998,6 +1000,131 @@ santa_config_load_string(struct santa_config *cfg, const char *text, const char 
 	if (r < 0)
 		return r;
 	return run_parser(&ctx);
+}
+
+int
+santa_config_load_fd(struct santa_config *cfg, int fd, const char *name,
+		     santa_config_diag_fn diag_fn, void *userdata)
+{
+	struct parse_ctx ctx = {
+		.cfg = cfg, .file = name, .diag = diag_fn, .userdata = userdata,
+	};
+	int copy, r;
+
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return -errno;
+	ctx.fp = fdopen(copy, "re");
+	if (!ctx.fp) {
+		r = -errno;
+		close(copy);
+		return r;
+	}
+	r = set_source(cfg, name);
+	if (r == 0)
+		r = run_parser(&ctx);
+	if (r == 0 && ferror(ctx.fp))
+		r = -EIO;
+	fclose(ctx.fp);
+	return r;
+}
+
+int
+santa_config_set(struct santa_config *cfg, const char *section, const char *name,
+		 const char *value, const char *source, santa_config_diag_fn diag_fn,
+		 void *userdata)
+{
+	struct parse_ctx ctx = {
+		.cfg = cfg, .file = source, .diag = diag_fn, .userdata = userdata,
+	};
+
+	if (section && section[0] && strcmp(section, "MetricExtraLabels") != 0 &&
+	    strcmp(section, "SyncExtraHeaders") != 0) {
+		diag(&ctx, LOG_ERR, "[%s]: not a dictionary setting", section);
+		return -EINVAL;
+	}
+	config_ini_handler(&ctx, section ? section : "", name, value);
+	check_regexes(&ctx);
+	return ctx.errors ? -EINVAL : 0;
+}
+
+int
+santa_config_get(const struct santa_config *cfg, const char *name, char **out)
+{
+	const struct key_def *k;
+	const void *field;
+	char buf[32];
+	size_t idx, i, len = 0;
+	const char *text = NULL;
+
+	*out = NULL;
+	k = find_key(name, &idx);
+	if (!k || k->type == KEY_MACOS_ONLY || (k->flags & KEY_FLAG_DEPRECATED))
+		return -EINVAL;
+	field = (const char *)cfg + k->offset;
+	switch (k->type) {
+	case KEY_BOOL:
+		text = *(const bool *)field ? "true" : "false";
+		break;
+	case KEY_INT:
+		snprintf(buf, sizeof(buf), "%lld", (long long)*(const int64_t *)field);
+		text = buf;
+		break;
+	case KEY_MODE:
+		text = *(const enum santa_mode *)field == SANTA_MODE_LOCKDOWN ? "LOCKDOWN" : "MONITOR";
+		break;
+	case KEY_LOG_TYPE:
+		text = santa_event_log_type_to_string(*(const enum santa_event_log_type *)field);
+		break;
+	case KEY_ENCODING:
+		text = santa_content_encoding_to_string(*(const enum santa_content_encoding *)field);
+		break;
+	case KEY_MARK_TYPE:
+		text = *(const bool *)field ? "mount" : "filesystem";
+		break;
+	case KEY_PATH:
+	case KEY_URL:
+	case KEY_REGEX:
+	case KEY_STRING:
+		text = *(char *const *)field;
+		if (!text)
+			return -ENOENT;
+		break;
+	case KEY_STRV: {
+		const struct santa_strv *v = field;
+		char *joined;
+
+		if (v->n == 0)
+			return -ENOENT;
+		for (i = 0; i < v->n; i++)
+			len += strlen(v->items[i]) + 1;
+		joined = malloc(len);
+		if (!joined)
+			return -ENOMEM;
+		joined[0] = '\0';
+		for (i = 0; i < v->n; i++) {
+			if (i)
+				strcat(joined, ",");
+			strcat(joined, v->items[i]);
+		}
+		*out = joined;
+		return 0;
+	}
+	case KEY_MACOS_ONLY:
+		return -EINVAL;
+	}
+	*out = strdup(text);
+	return *out ? 0 : -ENOMEM;
+}
+
+const struct santa_dict *
+santa_config_dict(const struct santa_config *cfg, const char *section)
+{
+	if (strcmp(section, "MetricExtraLabels") == 0)
+		return &cfg->metric_extra_labels;
+	if (strcmp(section, "SyncExtraHeaders") == 0)
+		return &cfg->sync_extra_headers;
+	return NULL;
 }
 
 static int

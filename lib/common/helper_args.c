@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "santa/helper_args.h"
 
@@ -12,6 +14,24 @@ log_config_diag(void *userdata, int level, const char *file, unsigned int line, 
 
 	if (level <= LOG_ERR)
 		santa_log(log, level, "%s:%u: %s", file, line, msg);
+}
+
+/* santad names the private channel it passes "santad" (LISTEN_FDNAMES). */
+static bool
+started_by_santad(void)
+{
+	const char *names = getenv("LISTEN_FDNAMES");
+	const char *p = names;
+	size_t len = strlen("santad");
+
+	while (p && *p) {
+		if (strncmp(p, "santad", len) == 0 && (p[len] == ':' || p[len] == '\0'))
+			return true;
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	return false;
 }
 
 int
@@ -39,9 +59,23 @@ santa_helper_args(const char *name, int argc, char **argv, struct santa_log *log
 	}
 	santa_log_init(log, name, SANTA_LOG_STDERR, level);
 	r = santa_config_init(cfg, NULL);
-	if (r == 0)
-		r = santa_config_load(cfg, *config_path, log_config_diag, log);
-	if (r < 0 && r != -ENOENT) {
+	if (r < 0) {
+		santa_log_errno(log, LOG_ERR, r, "cannot set up the configuration: %m");
+		return 1;
+	}
+	/* Started by santad: everything comes from santad, santa.conf is not opened. */
+	if (started_by_santad())
+		return 0;
+	/*
+	 * Under a socket unit: santa.conf (when this user may read it) only says
+	 * where santad.sock is; the settings still come from santad.
+	 */
+	r = santa_config_load(cfg, *config_path, log_config_diag, log);
+	if (r == -EACCES || r == -ENOENT) {
+		santa_config_free(cfg);
+		return santa_config_init(cfg, NULL) < 0 ? 1 : 0;
+	}
+	if (r < 0) {
 		santa_log_errno(log, LOG_ERR, r, "cannot use %s: %m", *config_path);
 		return 1;
 	}

@@ -194,3 +194,177 @@ santa_read_fd(int fd, size_t max, char **out, size_t *len)
 	*len = n;
 	return 0;
 }
+
+/* A directory only root can change what it names: root's, writable by no one else unless sticky. */
+static bool
+dir_is_root_only(const struct stat *st)
+{
+	return st->st_uid == 0 &&
+	       ((st->st_mode & (S_IWGRP | S_IWOTH)) == 0 || (st->st_mode & S_ISVTX));
+}
+
+static void
+describe(char *why, size_t why_size, const char *what, const char *path, const struct stat *st)
+{
+	snprintf(why, why_size, "%s %s is owned by uid %u, gid %u, mode %04o: %s", what, path,
+		 (unsigned)st->st_uid, (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777),
+		 strcmp(what, "file") == 0 ? "it must be root's and writable by no one else"
+					   : "it must be root's and writable by no one else "
+					     "(or sticky)");
+}
+
+/*
+ * Walks path one component at a time from "/", as the kernel would, and
+ * checks each directory it passes through and each symlink it follows
+ * before going on: what is finally opened is what was checked, and no step
+ * of the way is one a user could have changed.
+ */
+int
+santa_open_root_owned(const char *path, char *why, size_t why_size)
+{
+	char rest[PATH_MAX], target[PATH_MAX], walked[PATH_MAX], component[NAME_MAX + 1];
+	struct stat st, fst;
+	unsigned int links = 0;
+	const char *p;
+	size_t len;
+	ssize_t n;
+	int dirfd = -1, next = -1, fd = -1, r;
+
+	why[0] = '\0';
+	if (!path || path[0] != '/' || strlen(path) >= sizeof(rest)) {
+		snprintf(why, why_size, "%s: not an absolute path", path ? path : "(null)");
+		return -EINVAL;
+	}
+	snprintf(rest, sizeof(rest), "%s", path);
+	snprintf(walked, sizeof(walked), "/");
+	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || fstat(dirfd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!dir_is_root_only(&st)) {
+		describe(why, why_size, "directory", "/", &st);
+		r = -EPERM;
+		goto out;
+	}
+	p = rest;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			snprintf(why, why_size, "%s names a directory, not a file", path);
+			r = -EISDIR;
+			goto out;
+		}
+		len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			r = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(component, p, len);
+		component[len] = '\0';
+		p += len;
+		next = openat(dirfd, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 || fstat(next, &st) < 0) {
+			r = -errno;
+			snprintf(why, why_size, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (strlen(walked) + len + 2 < sizeof(walked))
+			snprintf(walked + strlen(walked), sizeof(walked) - strlen(walked), "%s%s",
+				 strcmp(walked, "/") ? "/" : "", component);
+		if (S_ISLNK(st.st_mode)) {
+			/* In a sticky directory anyone may have planted it: only root's count. */
+			if (st.st_uid != 0) {
+				describe(why, why_size, "symlink", walked, &st);
+				r = -EPERM;
+				goto out;
+			}
+			if (++links > 40) {
+				r = -ELOOP;
+				goto out;
+			}
+			n = readlinkat(next, "", target, sizeof(target) - 1);
+			if (n < 0 || (size_t)n + strlen(p) + 2 > sizeof(target)) {
+				r = n < 0 ? -errno : -ENAMETOOLONG;
+				goto out;
+			}
+			target[n] = '\0';
+			snprintf(target + n, sizeof(target) - (size_t)n, "/%s", p);
+			snprintf(rest, sizeof(rest), "%s", target);
+			p = rest;
+			close(next);
+			next = -1;
+			if (rest[0] == '/') {
+				close(dirfd);
+				dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (dirfd < 0) {
+					r = -errno;
+					goto out;
+				}
+				snprintf(walked, sizeof(walked), "/");
+			} else {
+				/* Relative to the symlink's directory: back up one component. */
+				char *slash = strrchr(walked, '/');
+
+				if (slash && slash != walked)
+					*slash = '\0';
+				else
+					snprintf(walked, sizeof(walked), "/");
+			}
+			continue;
+		}
+		while (*p == '/')
+			p++;
+		if (S_ISDIR(st.st_mode)) {
+			if (!dir_is_root_only(&st)) {
+				describe(why, why_size, "directory", walked, &st);
+				r = -EPERM;
+				goto out;
+			}
+			close(dirfd);
+			dirfd = next;
+			next = -1;
+			if (!*p) {
+				snprintf(why, why_size, "%s names a directory, not a file", path);
+				r = -EISDIR;
+				goto out;
+			}
+			continue;
+		}
+		if (*p) {
+			r = -ENOTDIR;
+			snprintf(why, why_size, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (!santa_stat_is_root_trusted(&st)) {
+			describe(why, why_size, "file", walked, &st);
+			r = -EPERM;
+			goto out;
+		}
+		/* The checked inode, opened for reading: a swap in between would show. */
+		fd = openat(dirfd, component, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &fst) < 0) {
+			r = -errno;
+			snprintf(why, why_size, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
+		    !santa_stat_is_root_trusted(&fst)) {
+			snprintf(why, why_size, "%s changed while it was checked", path);
+			r = -EAGAIN;
+			goto out;
+		}
+		r = fd;
+		fd = -1;
+		goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (next >= 0)
+		close(next);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}

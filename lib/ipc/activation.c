@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "santa/config.h"
 #include "santa/ipc.h"
+#include "santa/santad_proto.h"
 
 int
 ipc_activation_fds(int *listen_fd, int *santad_fd)
@@ -62,12 +65,92 @@ follow_santad(struct ipc_conn *conn, int error, void *userdata)
 	}
 }
 
+struct settings_diag {
+	char *why;
+	size_t why_size;
+};
+
+static void
+settings_diag(void *userdata, int level, const char *file, unsigned int line, const char *msg)
+{
+	struct settings_diag *sd = userdata;
+
+	if (level <= LOG_ERR && !sd->why[0])
+		snprintf(sd->why, sd->why_size, "santad's settings: %s", msg);
+}
+
+#define HELPER_SETTINGS_TIMEOUT_USEC (5 * 1000 * 1000ULL)
+
+/*
+ * The helper's settings, from santad (SANTAD_HELPER_SETTINGS): cfg is
+ * reset to Santa's defaults, then given exactly what santad sent.
+ */
+static int
+fetch_settings(struct ipc_conn *santad, struct santa_config *cfg, char *why, size_t why_size)
+{
+	struct settings_diag sd = { why, why_size };
+	const struct ipc_value *keys = NULL, *sections = NULL, *v, *sec;
+	struct ipc_msg *msg, *reply = NULL;
+	const char *key, *name, *text = NULL;
+	size_t i, j;
+	int r;
+
+	msg = ipc_msg_new(SANTAD_HELPER_SETTINGS);
+	if (!msg)
+		return -ENOMEM;
+	why[0] = '\0';
+	r = ipc_conn_call(santad, msg, HELPER_SETTINGS_TIMEOUT_USEC, &reply);
+	if (r == 0 && (ipc_msg_flags(reply) & IPC_FLAG_ERROR))
+		r = ipc_msg_error(reply, &text);
+	if (r < 0) {
+		snprintf(why, why_size, "santad did not give this helper its settings: %s",
+			 text ? text : strerror(-r));
+		goto out;
+	}
+	santa_config_free(cfg);
+	r = santa_config_init(cfg, NULL);
+	if (r < 0)
+		goto out;
+	if (ipc_dict_get_dict(ipc_msg_body_const(reply), "keys", &keys) < 0 ||
+	    ipc_dict_get_dict(ipc_msg_body_const(reply), "sections", &sections) < 0) {
+		snprintf(why, why_size, "santad's settings: malformed reply");
+		r = -EBADMSG;
+		goto out;
+	}
+	for (i = 0; r == 0 && i < ipc_container_len(keys); i++) {
+		key = ipc_dict_key_at(keys, i, &v);
+		r = ipc_value_type(v) == IPC_STRING
+			    ? santa_config_set(cfg, NULL, key, ipc_value_string(v), "santad",
+					       settings_diag, &sd)
+			    : -EBADMSG;
+	}
+	for (i = 0; r == 0 && i < ipc_container_len(sections); i++) {
+		name = ipc_dict_key_at(sections, i, &sec);
+		if (ipc_value_type(sec) != IPC_DICT) {
+			r = -EBADMSG;
+			break;
+		}
+		for (j = 0; r == 0 && j < ipc_container_len(sec); j++) {
+			key = ipc_dict_key_at(sec, j, &v);
+			r = ipc_value_type(v) == IPC_STRING
+				    ? santa_config_set(cfg, name, key, ipc_value_string(v), "santad",
+						       settings_diag, &sd)
+				    : -EBADMSG;
+		}
+	}
+	if (r < 0 && !why[0])
+		snprintf(why, why_size, "santad's settings: %s", strerror(-r));
+out:
+	ipc_msg_free(reply);
+	return r;
+}
+
 int
 ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
 		 const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
 		 const struct ipc_listener_handlers *handlers, void *userdata,
-		 struct ipc_conn **santad, struct ipc_listener **listener, char *why,
-		 size_t why_size)
+		 struct santa_config *settings, struct ipc_conn **santad,
+		 struct ipc_listener **listener, char *why, size_t why_size)
 {
 	/* An empty list switches the executable check on; santad does the checking. */
 	struct ipc_allowlist list = { .n = 0 };
@@ -100,6 +183,9 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 		r = ipc_conn_connect(event, santad_path, "santad", 0, NULL, santad_handlers,
 				     santad_userdata, santad, why, why_size);
 	}
+	if (r == 0 && settings)
+		/* Before the listener: no client is served on settings not yet known. */
+		r = fetch_settings(*santad, settings, why, why_size);
 	if (r < 0) {
 		close(listen_fd);
 		return r;

@@ -225,7 +225,7 @@ rules_db_open(const char *path, struct rules_db **out, char *why, size_t why_siz
 		r = -EBADMSG;
 		goto fail;
 	}
-	chmod(path, 0644);
+	chmod(path, 0600); /* rules are root's alone: santactl and the helpers ask santad */
 	*out = rdb;
 	return 0;
 fail:

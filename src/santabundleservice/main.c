@@ -392,7 +392,7 @@ setup(struct bundlesvc *svc)
 	r = santa_path_join(path, sizeof(path), svc->cfg.run_directory, SANTAD_SOCKET_NAME);
 	if (r == 0)
 		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, NULL, svc, &lh,
-				     svc, &svc->santad, &svc->listener, why, sizeof(why));
+				     svc, &svc->cfg, &svc->santad, &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);
 		return r;

@@ -77,8 +77,14 @@ load_config(struct santactl *ctl)
 
 	santa_config_init(&ctl->cfg, NULL);
 	r = santa_config_load(&ctl->cfg, path ? path : SANTA_DEFAULT_CONFIG_PATH, ignore_diag, NULL);
-	if (r < 0 && r != -ENOENT)
+	if (r == -EACCES) {
+		/* Root's alone (it holds secrets): a user's santactl finds santad where it always is. */
+		ctl->config_unreadable = true;
+		santa_config_free(&ctl->cfg);
+		santa_config_init(&ctl->cfg, NULL);
+	} else if (r < 0 && r != -ENOENT) {
 		fprintf(stderr, "santactl: the configuration has errors; using what could be read\n");
+	}
 }
 
 int
@@ -1205,7 +1211,8 @@ cmd_sync(struct santactl *ctl, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!ctl->cfg.sync_base_url) {
+	/* Unreadable (a user's santactl): the sync service's socket says whether one is set. */
+	if (!ctl->cfg.sync_base_url && !ctl->config_unreadable) {
 		fprintf(stderr, "Missing SyncBaseURL. Exiting.\n");
 		return 1;
 	}

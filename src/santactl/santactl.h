@@ -14,6 +14,7 @@ struct santactl {
 	sd_event *event;
 	struct ipc_conn *conn;
 	bool connect_failed; /* tried once: do not wait again for every file */
+	bool config_unreadable; /* santa.conf is root's (0640): Santa's defaults stand in */
 };
 
 /* Connects to santad.sock; unless quiet, says on stderr why it failed. */

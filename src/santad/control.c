@@ -531,6 +531,7 @@ static const struct {
 	{ SANTAD_GUI_REGISTER, GUI_AGENT, false, "only santa-gui may ask this" },
 	{ SANTAD_BUNDLE_RESULT, BUNDLE_SERVICE, false, "only santabundleservice may ask this" },
 	{ SANTAD_BUNDLE_BINARIES, SYNC_SERVICE, false, "only santasyncservice may ask this" },
+	{ SANTAD_HELPER_SETTINGS, ANY_HELPER, false, "only Santa's helpers may ask this" },
 };
 
 static bool
@@ -663,6 +664,9 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		break;
 	case SANTAD_BUNDLE_RESULT:
 		santad_bundle_result(d, conn, msg);
+		break;
+	case SANTAD_HELPER_SETTINGS:
+		santad_helper_settings(d, conn, msg);
 		break;
 	default: /* the sync service's requests */
 		santad_handle_sync(d, conn, msg);

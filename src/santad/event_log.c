@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "santa/eventlog.h"
@@ -63,6 +64,24 @@ struct event_log {
 	int done_fd;
 };
 
+/*
+ * A missing log directory is made root:adm 0750, as Debian's packages make
+ * theirs; one that exists is the admin's (or a test's) and left as it is.
+ */
+static void
+make_log_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) == 0)
+		return;
+	if (santa_mkdir_secure(dir, 0750) < 0)
+		return; /* open_log says what failed */
+	if (fchownat(AT_FDCWD, dir, 0, santad_log_group(), AT_SYMLINK_NOFOLLOW) < 0) {
+		/* Left root:root 0750: stricter still. */
+	}
+}
+
 static int
 open_log(struct event_log *log)
 {
@@ -73,9 +92,20 @@ open_log(struct event_log *log)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		(void)santa_mkdir_secure(dir, 0755);
+		make_log_dir(dir);
 	}
-	fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/*
+	 * Every user's command lines are in it: root writes, the adm group reads
+	 * (as Debian's other logs). santad tightens an existing file at start.
+	 */
+	fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd >= 0) {
+		if (fchown(fd, 0, santad_log_group()) < 0) {
+			/* Left root:root 0640: stricter still. */
+		}
+	} else if (errno == EEXIST) {
+		fd = open(log->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0)
 		return -errno;
 	if (log->fd >= 0)

@@ -120,7 +120,7 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 {
 	struct policy *p = calloc(1, sizeof(*p));
 	char why[512];
-	int r;
+	int fd, r;
 
 	*out = NULL;
 	if (!p)
@@ -129,7 +129,15 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 	r = santa_config_init(&p->cfg, d->root);
 	if (r < 0)
 		goto fail;
-	r = santa_config_load(&p->cfg, d->config_path, quiet ? NULL : log_config_diag, d);
+	fd = santad_open_config(d);
+	if (fd >= 0) {
+		r = santa_config_load_fd(&p->cfg, fd, d->config_path, quiet ? NULL : log_config_diag, d);
+		if (r == 0 && !quiet)
+			santad_warn_config_secrets(d, fd, &p->cfg);
+		close(fd);
+	} else {
+		r = fd;
+	}
 	if (r == -ENOENT && !d->config_path_given)
 		r = 0; /* no file at the default path: Santa's defaults */
 	if (r < 0)
@@ -213,6 +221,7 @@ reload(struct santad *d)
 	struct policy *p;
 	enum santa_mode old_mode = d->policy->cfg.client_mode;
 
+	santad_secure_local_files(d); /* before the reopen: a log rotated in a looser mode */
 	if (load_policy(d, false, &p) < 0) {
 		santa_log(&d->log, LOG_ERR, "SIGHUP: %s not reloaded; the previous configuration stays in force",
 			  d->config_path);
@@ -328,6 +337,7 @@ run(struct santad *d)
 	r = make_state_dirs(d);
 	if (r < 0)
 		return r;
+	santad_secure_local_files(d);
 	/*
 	 * First: reading dpkg's and apt's files takes a moment, and the first
 	 * execs at boot are packaged programs that must not be judged without it.
@@ -569,13 +579,22 @@ main(int argc, char **argv)
 		santa_log_errno(&ctx.log, LOG_ERR, r, "Failed to set up the default configuration: %m");
 		return 1;
 	}
-	r = santa_config_load(&ctx.cfg, ctx.config_path, log_config_diag, &ctx);
+	r = santad_open_config(&ctx);
+	if (r >= 0) {
+		int fd = r;
+
+		r = santa_config_load_fd(&ctx.cfg, fd, ctx.config_path, log_config_diag, &ctx);
+		close(fd);
+	}
 	if (r == -ENOENT && !ctx.config_path_given) {
 		santa_log(&ctx.log, LOG_NOTICE, "%s does not exist: using the defaults",
 			  ctx.config_path);
 	} else if (r < 0) {
 		if (r == -EINVAL)
 			santa_log(&ctx.log, LOG_ERR, "%s has errors (above); fix them and start again",
+				  ctx.config_path);
+		else if (r == -EPERM)
+			santa_log(&ctx.log, LOG_ERR, "%s is not used (above): santad does not start",
 				  ctx.config_path);
 		else
 			santa_log_errno(&ctx.log, LOG_ERR, r, "Failed to read %s: %m", ctx.config_path);

@@ -357,6 +357,11 @@ const char *santad_helper_state(const struct helper *h);
 
 /* How santad serves a helper's private channel (same requests as santad.sock). */
 struct ipc_conn_handlers santad_channel_handlers(void);
+/*
+ * SANTAD_HELPER_SETTINGS (helper_settings.c): the asking helper's settings
+ * from the live configuration, by its validated name; nothing it does not use.
+ */
+void santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req);
 
 /* ---- the console user's notification agent (santa-gui) ---- */
 
@@ -548,6 +553,24 @@ void santad_export_rules(struct santad *d, struct ipc_conn *conn, const struct i
 void santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg);
 /* Reloads the config file with the sync server's values over it; the old policy stays on error. */
 int santad_rebuild_policy(struct santad *d);
+/* ---- local data and configuration (local_files.c) ---- */
+
+/*
+ * santa.conf opened for reading if only root can have written it (the file
+ * and every directory on its way): the fd, or -errno; a refusal (-EPERM) is
+ * logged naming the culprit, its owner and mode.
+ */
+int santad_open_config(struct santad *d);
+/* Warns when santa.conf holds secrets and every user may read it. */
+void santad_warn_config_secrets(struct santad *d, int fd, const struct santa_config *cfg);
+/* The event log's group: adm where it exists, else root. */
+gid_t santad_log_group(void);
+/*
+ * rules.db and events.db (and their WAL files) root's alone, created 0600;
+ * santa.log root:adm 0640; looser modes tightened, and said so in the log.
+ */
+void santad_secure_local_files(struct santad *d);
+
 /* MachineID, else /etc/machine-id shaped as a UUID. */
 int santad_machine_id(const struct santa_config *cfg, char *buf, size_t size);
 

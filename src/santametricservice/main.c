@@ -254,7 +254,8 @@ on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	svc->snapshots++;
 	svc->export_pending = true;
 	svc->retry = sd_event_source_disable_unref(svc->retry);
-	export_now(svc);
+	if (svc->http) /* else still waiting for its settings: kept for the next snapshot */
+		export_now(svc);
 }
 
 /* Only santad may use the socket: the snapshots come over the private channel. */
@@ -290,10 +291,22 @@ setup(struct metricservice *svc)
 		.conn_handlers = { .on_message = on_santad_message },
 	};
 	const struct santa_config *cfg = &svc->cfg;
-	const char *format = cfg->metric_format ? cfg->metric_format : "";
+	const char *format;
 	char path[PATH_MAX], why[512];
 	int r;
 
+	r = ipc_helper_event_new(&svc->event);
+	if (r < 0)
+		return r;
+	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
+				     svc, &svc->cfg, &svc->santad, &svc->listener, why, sizeof(why));
+	if (r < 0) {
+		santa_log(&svc->log, LOG_ERR, "%s", why);
+		return r;
+	}
+	format = cfg->metric_format ? cfg->metric_format : "";
 	if (cfg->metric_url && cfg->metric_url[0] && strcmp(format, "rawjson") != 0 &&
 	    strcmp(format, "monarchjson") != 0)
 		santa_log(&svc->log, LOG_WARNING, "MetricFormat '%s' is not rawjson or monarchjson: "
@@ -302,17 +315,6 @@ setup(struct metricservice *svc)
 	    strncmp(cfg->metric_url, "http://", 7) != 0 && strncmp(cfg->metric_url, "https://", 8) != 0)
 		santa_log(&svc->log, LOG_WARNING, "MetricURL %s: only file://, http:// and https:// "
 			  "are written", cfg->metric_url);
-	r = ipc_helper_event_new(&svc->event);
-	if (r < 0)
-		return r;
-	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
-	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
-				     svc, &svc->santad, &svc->listener, why, sizeof(why));
-	if (r < 0) {
-		santa_log(&svc->log, LOG_ERR, "%s", why);
-		return r;
-	}
 	svc->http_settings = (struct http_settings){
 		.user_agent = "santametricservice/" SANTA_VERSION,
 		.encoding = SANTA_ENCODING_NONE,

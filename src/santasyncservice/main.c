@@ -113,8 +113,10 @@ on_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 {
 	struct syncservice *svc = userdata;
 
-	if (ipc_msg_type(msg) == SYNCSERVICE_EVENTS_NOW && (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
-		sync_events_now(svc);
+	if (ipc_msg_type(msg) == SYNCSERVICE_EVENTS_NOW && (ipc_msg_flags(msg) & IPC_FLAG_ONEWAY)) {
+		if (svc->http) /* not while it still waits for its settings */
+			sync_events_now(svc);
+	}
 	else if (!(ipc_msg_flags(msg) & IPC_FLAG_ONEWAY))
 		ipc_conn_reply_error(conn, msg, -EOPNOTSUPP, "unknown request");
 	ipc_msg_free(msg);
@@ -133,9 +135,19 @@ setup(struct syncservice *svc)
 	char path[PATH_MAX], why[512];
 	int r;
 
+	r = ipc_helper_event_new(&svc->event);
+	if (r < 0)
+		return r;
+	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
+				     svc, &svc->cfg, &svc->santad, &svc->listener, why, sizeof(why));
+	if (r < 0) {
+		santa_log(&svc->log, LOG_ERR, "%s", why);
+		return r;
+	}
 	if (!cfg->sync_base_url) {
-		santa_log(&svc->log, LOG_ERR, "SyncBaseURL is not set in %s: nothing to sync with",
-			  svc->config_path);
+		santa_log(&svc->log, LOG_ERR, "santad has no SyncBaseURL: nothing to sync with");
 		return -EINVAL;
 	}
 	snprintf(svc->base_url, sizeof(svc->base_url), "%s%s", cfg->sync_base_url,
@@ -149,17 +161,6 @@ setup(struct syncservice *svc)
 		.ca_file = cfg->server_auth_roots_file,
 		.proxy = cfg->sync_proxy,
 	};
-	r = ipc_helper_event_new(&svc->event);
-	if (r < 0)
-		return r;
-	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
-	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
-				     svc, &svc->santad, &svc->listener, why, sizeof(why));
-	if (r < 0) {
-		santa_log(&svc->log, LOG_ERR, "%s", why);
-		return r;
-	}
 	r = http_new(svc->event, &svc->http_settings, &svc->http);
 	if (r < 0)
 		return r;

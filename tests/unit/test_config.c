@@ -520,6 +520,68 @@ test_nul_byte_line_rejected(void **state)
 	unlink(path);
 }
 
+/*
+ * What santad hands a helper (santa_config_get) reads back the same
+ * (santa_config_set), for every type a helper is given.
+ */
+static void
+test_get_set_round_trip(void **state)
+{
+	static const char *const names[] = {
+		"SyncBaseURL", "SyncClientContentEncoding", "SyncEnableCleanSyncEventUpload",
+		"SyncProxy", "ServerAuthRootsFile", "RunDirectory", "MetricExportTimeout",
+		"MetricPrometheusPort", "BundleRoots", "ClientMode", "EventLogType", "WatchMarkType",
+	};
+	struct santa_config a, b;
+	struct diags d;
+	char *va, *vb;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load(&a, &d, "SyncBaseURL = https://sync.example.com/santa/\n"
+				      "SyncClientContentEncoding = gzip\n"
+				      "SyncEnableCleanSyncEventUpload = yes\n"
+				      "SyncProxy = http://proxy:3128 ; comment\n"
+				      "ServerAuthRootsFile = /etc/santa/roots.pem\n"
+				      "RunDirectory = /run/other\n"
+				      "MetricExportTimeout = 7\n"
+				      "MetricPrometheusPort = 9100\n"
+				      "BundleRoots = /opt, /srv/apps\n"
+				      "ClientMode = 2\n"
+				      "EventLogType = json\n"
+				      "WatchMarkType = mount\n"
+				      "[SyncExtraHeaders]\n"
+				      "Authorization = Bearer a;b c\n"),
+			 0);
+	assert_int_equal(santa_config_init(&b, NULL), 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(santa_config_get(&a, names[i], &va), 0);
+		assert_int_equal(santa_config_set(&b, NULL, names[i], va, "santad", collect, &d), 0);
+		assert_int_equal(santa_config_get(&b, names[i], &vb), 0);
+		assert_string_equal(va, vb);
+		free(va);
+		free(vb);
+	}
+	assert_int_equal(santa_config_set(&b, "SyncExtraHeaders", "Authorization",
+					  a.sync_extra_headers.items[0].value, "santad", collect, &d),
+			 0);
+	assert_int_equal(b.sync_extra_headers.n, 1);
+	assert_string_equal(b.sync_extra_headers.items[0].value, "Bearer a;b c");
+	assert_int_equal(b.bundle_roots.n, 2);
+	assert_string_equal(b.bundle_roots.items[1], "/srv/apps");
+	/* Unset, unknown, macOS-only, and a section that is not a dictionary. */
+	assert_int_equal(santa_config_get(&b, "MetricURL", &va), -ENOENT);
+	assert_int_equal(santa_config_get(&b, "NoSuchKey", &va), -EINVAL);
+	assert_int_equal(santa_config_get(&b, "BlockUSBMount", &va), -EINVAL);
+	assert_int_equal(santa_config_set(&b, "StaticRule:x", "identifier", "y", "santad", NULL, NULL),
+			 -EINVAL);
+	/* The same checks as in a file. */
+	assert_int_equal(santa_config_set(&b, NULL, "RunDirectory", "relative", "santad", NULL, NULL),
+			 -EINVAL);
+	santa_config_free(&a);
+	santa_config_free(&b);
+}
+
 int
 main(void)
 {
@@ -545,6 +607,7 @@ main(void)
 		cmocka_unit_test(test_list_many_items),
 		cmocka_unit_test(test_file_load_and_missing_file),
 		cmocka_unit_test(test_nul_byte_line_rejected),
+		cmocka_unit_test(test_get_set_round_trip),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

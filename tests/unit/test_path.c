@@ -169,6 +169,82 @@ test_root_trusted(void **state)
 	assert_false(santa_stat_is_root_trusted(&st));
 }
 
+/* Writes a root-owned file at dir/name with mode; returns its path in buf. */
+static const char *
+make_file(char *buf, size_t size, const char *dir, const char *name, mode_t mode)
+{
+	int fd;
+
+	snprintf(buf, size, "%s/%s", dir, name);
+	fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x = 1\n", 6), 6);
+	close(fd);
+	assert_int_equal(chmod(buf, mode), 0);
+	return buf;
+}
+
+static int
+open_root_owned(const char *path, char *why, size_t why_size)
+{
+	int fd = santa_open_root_owned(path, why, why_size);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 ? 0 : fd;
+}
+
+static void
+test_open_root_owned(void **state)
+{
+	char file[256], path[600], dir[256], why[PATH_MAX + 256];
+
+	if (geteuid() != 0)
+		skip(); /* ownership is the point: root makes files root's and others' */
+	make_file(file, sizeof(file), tmpdir, "a.conf", 0644);
+	assert_int_equal(open_root_owned(file, why, sizeof(why)), 0);
+	/* A group or others may write it: refused, saying who owns it and how. */
+	assert_int_equal(chmod(file, 0664), 0);
+	assert_int_equal(open_root_owned(file, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "owned by uid 0, gid 0, mode 0664"));
+	assert_int_equal(chmod(file, 0640), 0);
+	assert_int_equal(chown(file, 65534, 0), 0);
+	assert_int_equal(open_root_owned(file, why, sizeof(why)), -EPERM);
+	assert_int_equal(chown(file, 0, 0), 0);
+	/* Symlinks are followed, relative ones from their own directory, ".." included. */
+	snprintf(dir, sizeof(dir), "%s/sub", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/rel.conf", dir);
+	assert_int_equal(symlink("../sub/../a.conf", path), 0);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), 0);
+	snprintf(path, sizeof(path), "%s/abs.conf", tmpdir);
+	assert_int_equal(symlink(file, path), 0);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), 0);
+	/* A symlink someone else made (as in a sticky directory) does not count. */
+	assert_int_equal(lchown(path, 65534, 65534), 0);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "symlink"));
+	/* A directory others may write, unless sticky; one a user owns. */
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	make_file(path, sizeof(path), dir, "b.conf", 0644);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "directory"));
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), -EPERM);
+	/* Not a file, not there, not a directory on the way, not absolute. */
+	assert_int_equal(open_root_owned(tmpdir, why, sizeof(why)), -EISDIR);
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), -ENOENT);
+	snprintf(path, sizeof(path), "%s/x", file);
+	assert_int_equal(open_root_owned(path, why, sizeof(why)), -ENOTDIR);
+	assert_int_equal(open_root_owned("relative.conf", why, sizeof(why)), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -182,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_mkdir_secure_refuses_foreign_owner),
 		cmocka_unit_test(test_open_nofollow),
 		cmocka_unit_test(test_root_trusted),
+		cmocka_unit_test(test_open_root_owned),
 	};
 
 	return cmocka_run_group_tests_name("path", tests, tmpdir_setup, tmpdir_teardown);
