@@ -133,8 +133,10 @@ santad_flush_decisions(struct santad *d)
 	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
 	santad_count_package_rules(d);
 	decision_cache_flush(d->cache);
-	if (d->fan.fd >= 0)
+	if (d->fan.fd >= 0) {
 		fan_flush_ignore_marks(&d->fan);
+		santad_loader_marks_flushed(d);
+	}
 }
 
 int

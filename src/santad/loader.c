@@ -121,6 +121,7 @@ struct loader_guard {
 	struct loader_proc procs[LOADER_PROCS_MAX];
 	size_t procs_next;
 	int lease_sig_fd;                /* LEASE_SIGNAL, blocked in every thread (main.c) */
+	int remark_efd;                  /* the loop flushed the group's marks: leased files again */
 	int leases[LOADER_LEASES_MAX];   /* fds of leased, marked files; -1: free */
 	size_t leases_next;
 	uint64_t lease_sweep_usec;
@@ -275,6 +276,27 @@ handle_lease_breaks(struct loader_guard *g)
 	}
 }
 
+/*
+ * The loop flushed every inode mark of the group (rules or the mode
+ * changed): a leased file's mark does not depend on them, and its lease
+ * says it has not changed since, so it is marked again.
+ */
+static void
+remark_leases(struct loader_guard *g)
+{
+	uint64_t n;
+	size_t slot;
+
+	(void)!read(g->remark_efd, &n, sizeof(n));
+	for (slot = 0; slot < LOADER_LEASES_MAX; slot++) {
+		int fd = g->leases[slot];
+
+		if (fd >= 0 && (fcntl(fd, F_GETLEASE) != F_RDLCK ||
+				fan_ignore_mark(g->fan_fd, fd, FAN_OPEN_PERM) < 0))
+			unlease(g, slot);
+	}
+}
+
 /* A deleted file's space comes back only once its last fd closes: santad lets go of those. */
 static void
 sweep_leases(struct loader_guard *g)
@@ -336,11 +358,14 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		close(fd);
 		return;
 	}
+	/* Marked before the answer: the opener's next open of it is not asked about. */
+	if (!trusted && !elf_ok && lease_and_mark(g, fd)) {
+		fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
+		return; /* fd kept: it holds the lease */
+	}
 	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 	if (trusted && (!elf_ok || (elf.type == ET_DYN && elf.has_soname)))
 		mark_ignore(g, fd);
-	else if (!trusted && !elf_ok && lease_and_mark(g, fd))
-		return; /* fd kept: it holds the lease */
 	close(fd);
 	return;
 allow:
@@ -353,23 +378,26 @@ guard_thread(void *arg)
 {
 	char buf[16 * 1024] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct loader_guard *g = arg;
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = g->fan_fd, .events = POLLIN },
 		{ .fd = g->stop_fd, .events = POLLIN },
 		{ .fd = g->lease_sig_fd, .events = POLLIN },
+		{ .fd = g->remark_efd, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct fanotify_event_metadata *m;
 		ssize_t len;
 
-		if (poll(pfd, 3, g->leased ? LEASE_SWEEP_MSEC : -1) < 0 && errno != EINTR)
+		if (poll(pfd, 4, g->leased ? LEASE_SWEEP_MSEC : -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
 		/* Writers wait on these: before any open. */
 		if (pfd[2].revents)
 			handle_lease_breaks(g);
+		if (pfd[3].revents)
+			remark_leases(g);
 		if (g->leased && santa_mono_usec() - g->lease_sweep_usec >= LEASE_SWEEP_MSEC * 1000ULL)
 			sweep_leases(g);
 		if (!pfd[0].revents)
@@ -469,6 +497,7 @@ santad_loader_start(struct santad *d)
 	g->stop_fd = -1;
 	g->queue_efd = -1;
 	g->lease_sig_fd = -1;
+	g->remark_efd = -1;
 	memset(g->leases, -1, sizeof(g->leases));
 	g->self = getpid();
 	pthread_mutex_init(&g->files_lock, NULL);
@@ -480,7 +509,8 @@ santad_loader_start(struct santad *d)
 	g->fan_fd = d->fan.open_fd;
 	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (g->stop_fd < 0 || g->queue_efd < 0) {
+	g->remark_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->stop_fd < 0 || g->queue_efd < 0 || g->remark_efd < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -531,6 +561,8 @@ santad_loader_stop(struct santad *d)
 		unlease(g, slot);
 	if (g->lease_sig_fd >= 0)
 		close(g->lease_sig_fd);
+	if (g->remark_efd >= 0)
+		close(g->remark_efd);
 	/* Programs still queued: closing the group (fan_client_stop) allows them. */
 	while (g->queue_len > 0) {
 		close(g->queue[g->queue_head].fd);
@@ -570,6 +602,15 @@ santad_loader_exec_decided(struct santad *d, const struct santa_file_key *key,
 			add_loader_file(g, key->dev, key->ino);
 			return;
 		}
+}
+
+void
+santad_loader_marks_flushed(struct santad *d)
+{
+	uint64_t one = 1;
+
+	if (d->loader && d->loader->running)
+		(void)!write(d->loader->remark_efd, &one, sizeof(one));
 }
 
 bool

@@ -425,6 +425,8 @@ void santad_loader_exec_decided(struct santad *d, const struct santa_file_key *k
 				const uint8_t *sha256);
 /* The signal a writer's open of a file the loader check leased sends (blocked in every thread). */
 int santad_loader_lease_signal(void);
+/* The loop flushed the loader group's inode marks: its thread marks its leased files again. */
+void santad_loader_marks_flushed(struct santad *d);
 /* Whether this file is a loader (an installed one, or a copy learned by its hash). */
 bool santad_loader_is_file(struct santad *d, dev_t dev, ino_t ino);
 /* santactl status's "loader_check" section. */

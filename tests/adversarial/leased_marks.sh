@@ -51,6 +51,13 @@ events=$(loader open_events)
 for _ in 1 2 3 4 5; do as_nobody cat "$mnt/home/notes.txt" > /dev/null; done
 check "five more opens of it are not asked about ($events, then $(loader open_events) open events)" \
 	test "$(loader open_events)" -eq "$events"
+# A reload (as a rule change) flushes every mark of the group; a leased file's is put back.
+kill -HUP "$pid"
+wait_or_die 30 "santad reloaded its configuration" grep -q "configuration reloaded" "$work/santad.err"
+events=$(loader open_events)
+for _ in 1 2 3; do as_nobody cat "$mnt/home/notes.txt" > /dev/null; done
+check "after a reload flushed the marks, it is still not asked about ($events, then $(loader open_events))" \
+	test "$(loader open_events)" -eq "$events"
 
 # The attack: its bytes become the blocked program through a shared writable
 # mapping (no write(), no modify event), the mapping still held, then the
