@@ -23,7 +23,7 @@ packages=(
 	openssl  # certificates for the HTTPS / client-certificate sync test
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
-	groff-base  # man page check
+	groff-base man-db  # man page checks (groff, man --warnings)
 	# santa-gui test: a private session bus, a real notification server on a
 	# virtual X display, a screenshot of it (xwd | xwdtopnm | pnmtopng)
 	dbus-daemon dbus-bin libglib2.0-bin xvfb dunst x11-apps netpbm  # gdbus, dbus-monitor
