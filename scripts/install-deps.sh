@@ -27,7 +27,7 @@ test_packages=(
 	openssl  # certificates for the HTTPS / client-certificate sync test
 	curl prometheus  # scraping the metrics endpoint; promtool check metrics
 	systemd  # systemd-analyze verify of the packaged units (it is not started)
-	groff-base  # man page check
+	groff-base man-db  # man page checks (groff, man --warnings)
 	logrotate  # the packaged rotation, tried against santad
 	# santa-gui test: a private session bus, a real notification server on a
 	# virtual X display, a screenshot of it (xwd | xwdtopnm | pnmtopng)

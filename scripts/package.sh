@@ -18,8 +18,8 @@ for f in ./usr/sbin/santad ./usr/bin/santactl ./usr/bin/santa-gui ./usr/libexec/
 	./usr/lib/systemd/system/santad.service ./usr/lib/systemd/system/santabundleservice.socket \
 	./usr/lib/systemd/system/santasyncservice.socket ./usr/lib/tmpfiles.d/santa.conf \
 	./usr/lib/systemd/user/santa-gui.service ./etc/xdg/autostart/santa-gui.desktop \
-	./usr/share/man/man8/santactl.8 ./usr/share/bash-completion/completions/santactl \
-	./etc/logrotate.d/santa; do
+	./usr/share/man/man8/santactl.8 ./usr/share/man/man8/santad.8 ./usr/share/man/man5/santa.conf.5 \
+	./usr/share/bash-completion/completions/santactl ./etc/logrotate.d/santa; do
 	grep -qxF "$f" <<< "$contents" || { echo "package lacks $f"; exit 1; }
 done
 depends=$(dpkg-deb --field "$deb" Depends)

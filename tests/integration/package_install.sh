@@ -25,9 +25,10 @@ trap 'remove_package || true; santa_cleanup' EXIT
 check "dpkg -i installs the package" dpkg -i "$deb"
 for f in /usr/sbin/santad /usr/bin/santactl /usr/bin/santa-gui /usr/libexec/santa/santabundleservice \
 	/usr/lib/systemd/system/santad.service /usr/lib/systemd/user/santa-gui.service \
-	/etc/xdg/autostart/santa-gui.desktop; do
+	/etc/xdg/autostart/santa-gui.desktop /usr/share/man/man8/santad.8 /usr/share/man/man5/santa.conf.5; do
 	check "installed: $f" test -e "$f"
 done
+check "man finds the installed santa.conf(5)" bash -c '[ "$(man -w 5 santa.conf)" = /usr/share/man/man5/santa.conf.5 ]'
 
 cat > "$work/santa.conf" <<CONF
 $(santa_test_config)
