@@ -191,6 +191,25 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 }
 
 /* Settings that only take effect at start: said so rather than silently ignored. */
+static bool
+str_equal(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool
+strv_equal(const struct santa_strv *a, const struct santa_strv *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->items[i], b->items[i]) != 0)
+			return false;
+	return true;
+}
+
 static void
 warn_restart_only(struct santad *d, const struct santa_config *n)
 {
@@ -212,6 +231,26 @@ warn_restart_only(struct santad *d, const struct santa_config *n)
 	    o->enable_loader_check != n->enable_loader_check)
 		santa_log(&d->log, LOG_WARNING, "paths, event log, FileChangesRegex, EnableLoaderCheck, "
 			  "worker or cache sizes changed: restart santad to apply");
+	if (!strv_equal(&o->file_changes_prefix_filters, &n->file_changes_prefix_filters) ||
+	    o->enable_machine_id_decoration != n->enable_machine_id_decoration ||
+	    o->events_db_max_events != n->events_db_max_events ||
+	    !str_equal(o->sync_state_path, n->sync_state_path) ||
+	    !str_equal(o->santa_gui_path, n->santa_gui_path))
+		santa_log(&d->log, LOG_WARNING, "FileChangesPrefixFilters, EnableMachineIDDecoration, "
+			  "EventsDBMaxEvents, SyncStatePath or SantaGUIPath changed: restart santad to "
+			  "apply");
+	if (o->enable_package_trust != n->enable_package_trust ||
+	    !str_equal(o->package_trust_dpkg_dir, n->package_trust_dpkg_dir) ||
+	    !str_equal(o->package_trust_apt_lists_dir, n->package_trust_apt_lists_dir) ||
+	    !str_equal(o->package_trust_cache_path, n->package_trust_cache_path) ||
+	    !strv_equal(&o->package_trust_keyrings, &n->package_trust_keyrings) ||
+	    !strv_equal(&o->package_trust_platform_keyrings, &n->package_trust_platform_keyrings))
+		santa_log(&d->log, LOG_WARNING, "EnablePackageTrust or a PackageTrust key changed: "
+			  "restart santad to apply");
+	/* Off takes effect at once (no new marks); on needs the notification group made at start. */
+	if (!o->enable_kernel_ignore_marks && n->enable_kernel_ignore_marks)
+		santa_log(&d->log, LOG_WARNING, "EnableKernelIgnoreMarks turned on: restart santad "
+			  "to apply");
 }
 
 /* SIGHUP: new rules of the game for every decision from now on; the old ones finish as they were. */
