@@ -97,8 +97,7 @@ static const struct key_def keys[] = {
 
 	/* User notification */
 	BOOL("EnableSilentMode", enable_silent_mode),
-	INERT("EnableSilentTTYMode", KEY_BOOL, enable_silent_tty_mode,
-	      "santad writes no block message to terminals"),
+	BOOL("EnableSilentTTYMode", enable_silent_tty_mode),
 	INERT("AboutText", KEY_STRING, about_text, "santa-gui has no about window"),
 	INERT("MoreInfoURL", KEY_URL, more_info_url, "santa-gui has no about window"),
 	STR("EventDetailURL", event_detail_url), /* a template: placeholders are not URL syntax */

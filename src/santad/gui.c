@@ -342,8 +342,8 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	flush_queue(g);
 }
 
-static void
-read_comm(pid_t pid, char *buf, size_t size)
+void
+santad_process_comm(pid_t pid, char *buf, size_t size)
 {
 	char path[64];
 	ssize_t n;
@@ -410,7 +410,7 @@ santad_gui_block(struct santad *d, const char *path, const struct proc_info *pro
 			    or_default(cfg->event_detail_text, SANTA_DEFAULT_EVENT_DETAIL_TEXT));
 	ipc_dict_put_int(b, "pid", proc->pid);
 	ipc_dict_put_int(b, "ppid", proc->ppid);
-	read_comm(proc->ppid, buf, sizeof(buf));
+	santad_process_comm(proc->ppid, buf, sizeof(buf));
 	ipc_dict_put_string(b, "parent_name", buf);
 	ipc_dict_put_int(b, "uid", proc->uid);
 	if (getpwuid_r(proc->uid, &pw, pwbuf, sizeof(pwbuf), &pwr) == 0 && pwr)

@@ -115,6 +115,17 @@ void santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid);
  * start). A pid reused later has another; 0 when the process is gone.
  */
 uint64_t santad_process_start(pid_t pid);
+/* The process's name (/proc/PID/comm), "" when it is gone. */
+void santad_process_comm(pid_t pid, char *buf, size_t size);
+/*
+ * A denial's block message on the terminal of the process that tried (or of
+ * its parent, the shell, when it is gone), unless EnableSilentTTYMode or a
+ * silent rule: Santa's TTY message (tty.c).
+ */
+struct santa_decision;
+struct proc_info;
+void santad_tty_block(struct santad *d, const char *path, const struct proc_info *proc,
+		      const struct santa_decision *decision, const uint8_t *sha256);
 /* The same from the kernel's start_boottime (nanoseconds), as the BPF program reads it. */
 uint64_t santad_boottime_to_ticks(uint64_t ns);
 
