@@ -16,6 +16,7 @@ packages=(
 	gpg gpgv  # tests sign test archives (santad itself verifies with OpenSSL)
 	# tests
 	libcmocka-dev python3 util-linux procps sqlite3
+	passwd  # useradd: the helpers' system users (tests/lib/helper_users.sh)
 	strace  # a peer under a tracer is refused (test_ipc)
 	bindfs fuse3  # the bypass matrix's FUSE row
 	qemu-system-x86 busybox-static cpio  # the BPF backstop on Debian's kernel (tests/vm)

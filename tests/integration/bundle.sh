@@ -23,7 +23,7 @@ mkdir -p "$srv/rules"
 source "$here/../lib/checks.sh"
 source "$here/../lib/install_bins.sh"
 
-# The sync service runs as nobody, who may not reach the build tree: copies under $work.
+# The helpers run as their own users, who may not reach the build tree: copies under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
 santa_install_bins "$work/bin" "$santactl"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Metrics end to end: santad counts real execs on a private tmpfs, pushes
-# snapshots to santametricservice (started by santad as nobody), which POSTs
+# snapshots to santametricservice (started by santad as _santametric), which POSTs
 # monarchjson to a local receiver, writes a node_exporter textfile and serves
 # Prometheus text on 127.0.0.1 (checked with promtool where installed).
 # Killing the service neither stops decisions nor keeps it down.
@@ -19,14 +19,14 @@ source "$(dirname "$0")/../lib/checks.sh"
 source "$(dirname "$0")/../lib/skip.sh"
 source "$(dirname "$0")/../lib/install_bins.sh"
 
-# The metric service runs as nobody, who may not reach the build tree: copies under $work.
+# The metric service runs as _santametric, who may not reach the build tree: copies under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
 santa_install_bins "$work/bin" "$santactl"
 santactl=$work/bin/santactl
 
 mkdir -p "$work/recv" "$work/textfile"
-chown nobody "$work/textfile"
+chown _santametric "$work/textfile"
 python3 "$here/metrics_receiver.py" "$work/recv" "$work/port" &
 receiver=$!
 trap 'kill $receiver 2>/dev/null || true; santa_cleanup' EXIT
@@ -63,7 +63,8 @@ santa_start_santad "$santad"
 helper=
 metric_helper() { helper=$(pgrep -f "^santametricservice" -P "$pid"); }
 check_eventually "santad started santametricservice" 30 metric_helper
-[ -n "$helper" ] && check "santametricservice runs as nobody" test "$(ps -o user= -p "$helper")" = nobody
+[ -n "$helper" ] && check "santametricservice runs as its own user, _santametric" \
+	test "$(stat -c %U "/proc/$helper")" = _santametric
 
 for _ in 1 2 3; do "$mnt/allowed"; "$mnt/blocked" x 2> /dev/null || true; done
 scrape() { curl -sf "http://127.0.0.1:$prom_port/metrics"; }
