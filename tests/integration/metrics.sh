@@ -152,6 +152,18 @@ st=$("$santactl" status)
 check "santactl status has Metrics Info with the server" grep -q "Metrics Server            | http://127.0.0.1:$port/submit" <<< "$st"
 
 # Kill the service: decisions go on, santad brings it back, exports resume.
+# Meanwhile nobody tries, every few milliseconds, to bind the Prometheus port
+# and serve made-up numbers there (issue 25, item 6): santad holds the port
+# across the restart, so every try must fail with EADDRINUSE.
+install -m 0755 "$here/prometheus_attacker.py" "$work/prometheus_attacker.py"
+mkdir -p "$work/attack" # the attackers' own directory: what they report
+chown 65534:65534 "$work/attack"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+as_nobody /usr/bin/python3 "$work/prometheus_attacker.py" bind "$prom_port" "$work/attack/stop-bind" \
+	"$work/attack/bind.out" &
+binder=$!
+wait_or_die 30 "the binder tries" test -s "$work/attack/bind.out"
+attempts_before=$(cut -d' ' -f1 "$work/attack/bind.out")
 kill -9 "$helper"
 check "a block still works with the metric service dead" bash -c "! '$mnt/blocked' x 2>/dev/null"
 # Back after 500 ms of backoff: 30 s still catches a santad that never restarts it,
@@ -161,10 +173,40 @@ restarted() { new=$(pgrep -f "^santametricservice" -P "$pid") && [ "$new" != "$h
 check_eventually "santad restarted the metric service" 30 restarted
 scrapes() { scrape > /dev/null 2>&1; }
 check_eventually "and it serves again" 30 scrapes
+: > "$work/attack/stop-bind"
+wait "$binder" || true
+read -r attempts inuse < "$work/attack/bind.out"
+check "nobody's binds all failed with EADDRINUSE while the service restarted ($((attempts - attempts_before)) tries during it, $inuse of $attempts in use)" \
+	bash -c "[ ! -e '$work/attack/bind.out.bound' ] && [ $((attempts - attempts_before)) -ge 10 ] && [ $inuse -eq $attempts ]"
+check "the scrape after the restart is the real service's, not made-up numbers" \
+	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics > '$work/after-restart.txt' &&
+		grep -q '^santa_santametricservice_snapshots_total{' '$work/after-restart.txt' &&
+		! grep -qF 'santa_events_total{action_response=\"BlockBinary\"} 999999' '$work/after-restart.txt'"
 # The new service knows the count once santad's next snapshot (every second) reached it.
 wait_until 30 value_at_least santa_helper_restarts_total 'helper="santametricservice"' 1 || true
 r=$v
 check "the restart is counted (santa_helper_restarts_total = ${r:-none})" test "${r:-0}" -ge 1
+
+# 40 idle connections from nobody, each reopened as soon as the server lets
+# it go (issue 25, item 6): root's scraper still gets its answer, every
+# time, within 3 s. One uid holds at most 4 of the 16 slots, and a newcomer
+# evicts the oldest idle connection of whoever holds the most.
+as_nobody /usr/bin/python3 "$work/prometheus_attacker.py" idle "$prom_port" 40 "$work/attack/stop-idle" \
+	"$work/attack/idle.out" &
+idler=$!
+idle_connects() { read -r c _ < "$work/attack/idle.out" && [ "$c" -ge "$1" ]; }
+wait_or_die 30 "nobody holds its 40 connections (and reopens them)" idle_connects 40
+read -r connects_before _ < "$work/attack/idle.out"
+ok=0
+for _ in 1 2 3 4 5; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$prom_port/metrics") || true
+	[ "$code" = 200 ] && ok=$((ok + 1))
+done
+read -r connects_after open_now < "$work/attack/idle.out"
+check "root's 5 scrapes are answered within 3 s each while nobody floods idle connections ($ok of 5; nobody connected $((connects_after - connects_before)) more times meanwhile, $open_now open)" \
+	bash -c "[ $ok -eq 5 ] && [ $connects_after -gt $connects_before ] && kill -0 $idler"
+: > "$work/attack/stop-idle"
+wait "$idler" || true
 
 kill "$pid"
 st=0
