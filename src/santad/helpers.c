@@ -22,9 +22,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
-#include <stddef.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
