@@ -207,6 +207,9 @@ check "root's 5 scrapes are answered within 3 s each while nobody floods idle co
 	bash -c "[ $ok -eq 5 ] && [ $connects_after -gt $connects_before ] && kill -0 $idler"
 : > "$work/attack/stop-idle"
 wait "$idler" || true
+# Said at the first client the kernel would not name, so long before now.
+check "the endpoint told its clients apart by uid (sock_diag answered)" \
+	bash -c "! grep -q 'cannot tell Prometheus clients apart' '$work/santad.err'"
 
 kill "$pid"
 st=0
