@@ -164,7 +164,16 @@ check_eventually "while the bundle service starts again, as its own user" 30 \
 check "and neither the sync nor the metric service runs" \
 	bash -c "! pgrep -f '^santa(sync|metric)service' -P $pid"
 
-kill "$pid"
-wait "$pid" || true
+# With its capability the bundle service is a secure exec, which clears the
+# parent-death signal santad set: it must still follow santad (its channel closes).
+bundle_pid=$(pgrep -f '^santabundleservice' -P "$pid" || true)
+kill -9 "$pid"
+wait "$pid" 2> /dev/null || true
 pid=
+if [ -n "$bundle_pid" ]; then
+	check_eventually "the bundle service exits when santad is killed" 30 \
+		bash -c "! kill -0 $bundle_pid 2>/dev/null"
+else
+	fail "the bundle service exits when santad is killed (no bundle service to watch)"
+fi
 check_finish helper_identity
