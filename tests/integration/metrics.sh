@@ -211,6 +211,14 @@ wait "$idler" || true
 check "the endpoint told its clients apart by uid (sock_diag answered)" \
 	bash -c "! grep -q 'cannot tell Prometheus clients apart' '$work/santad.err'"
 
+# A new port with SIGHUP: santad moves its listener, and the old port is let go.
+new_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -i "s/^MetricPrometheusPort = .*/MetricPrometheusPort = $new_port/" "$work/santa.conf"
+kill -HUP "$pid"
+check_eventually "after SIGHUP the service serves the new port" 30 \
+	curl -sf -o /dev/null "http://127.0.0.1:$new_port/metrics"
+check "and the old port is closed" bash -c "! curl -s -o /dev/null --max-time 3 http://127.0.0.1:$prom_port/metrics"
+
 kill "$pid"
 st=0
 wait "$pid" || st=$?
