@@ -136,6 +136,10 @@ struct santa_config {
 	struct santa_strv bundle_roots;  /* application trees live below these (empty: /opt) */
 	char *helper_directory; /* santasyncservice, santametricservice, santabundleservice */
 	bool systemd_helper_units; /* helpers come from systemd socket units, not from santad */
+	/* The users santad runs its helpers as: each one's own (see src/santad/helpers.c). */
+	char *sync_service_user;   /* _santasync */
+	char *metric_service_user; /* _santametric */
+	char *bundle_service_user; /* _santabundle */
 
 	/* Package trust (docs/package-trust.md): SIGNINGID, CERTIFICATE and TEAMID from dpkg and apt */
 	bool enable_package_trust;

@@ -19,4 +19,13 @@
 int santa_helper_args(const char *name, int argc, char **argv, struct santa_log *log,
 		      struct santa_config *cfg, const char **config_path);
 
+/*
+ * The first call of every helper's main, before it reads anything secret:
+ * not dumpable (execve made it dumpable again: no process may read its
+ * memory or environment through /proc or ptrace, even one with its uid), and
+ * no ambient capabilities left for anything it might run (the bundle
+ * service keeps its own CAP_DAC_READ_SEARCH). Returns 0 or -errno.
+ */
+int santa_helper_harden(void);
+
 #endif

@@ -150,6 +150,9 @@ static const struct key_def keys[] = {
 	STRV("BundleRoots", bundle_roots),
 	PATH("HelperDirectory", helper_directory),
 	BOOL("SystemdHelperUnits", systemd_helper_units),
+	STR("SyncServiceUser", sync_service_user),
+	STR("MetricServiceUser", metric_service_user),
+	STR("BundleServiceUser", bundle_service_user),
 	BOOL("EnablePackageTrust", enable_package_trust),
 	PATH("PackageTrustDpkgDir", package_trust_dpkg_dir),
 	PATH("PackageTrustAptListsDir", package_trust_apt_lists_dir),
@@ -1153,6 +1156,10 @@ santa_config_init(struct santa_config *cfg, const char *root)
 					   "executing<br />because it has been deemed malicious." },
 		{ F(mode_notification_monitor), "Switching into Monitor mode" },
 		{ F(mode_notification_lockdown), "Switching into Lockdown mode" },
+		/* The system users the package creates (packaging/debian/postinst). */
+		{ F(sync_service_user), "_santasync" },
+		{ F(metric_service_user), "_santametric" },
+		{ F(bundle_service_user), "_santabundle" },
 	};
 	static const struct {
 		size_t offset;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "santa/helper_args.h"
 
@@ -79,5 +80,16 @@ santa_helper_args(const char *name, int argc, char **argv, struct santa_log *log
 		santa_log_errno(log, LOG_ERR, r, "cannot use %s: %m", *config_path);
 		return 1;
 	}
+	return 0;
+}
+
+int
+santa_helper_harden(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	/* Old kernels have no ambient set, so nothing to clear there. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
 	return 0;
 }

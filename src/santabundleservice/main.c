@@ -3,8 +3,9 @@
  * application tree a blocked file belongs to) for santa-gui, streaming
  * progress over the endpoint the agent passed, and tells santad the result
  * so the events awaiting upload carry file_bundle_* fields. santad starts it
- * on demand, when a client first connects to its socket, as root with only
- * CAP_DAC_READ_SEARCH; it exits after BundleServiceIdleSec without clients.
+ * on demand, when a client first connects to its socket, as its own user
+ * (_santabundle) with CAP_DAC_READ_SEARCH only; it exits after
+ * BundleServiceIdleSec without clients.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -416,6 +417,12 @@ main(int argc, char **argv)
 	struct bundlesvc svc = { 0 };
 	int r;
 
+	/* Before anything is read: the TLS key, santad's snapshots, hashed files. */
+	r = santa_helper_harden();
+	if (r < 0) {
+		fprintf(stderr, "santabundleservice: cannot make itself undumpable: %s\n", strerror(-r));
+		return 1;
+	}
 	r = santa_helper_args("santabundleservice", argc, argv, &svc.log, &svc.cfg,
 			      &svc.config_path);
 	if (r != 0)

@@ -2,15 +2,29 @@
  * santad as launchd: it owns each helper's listening socket in RunDirectory,
  * starts the helper with that socket and a private channel back to santad
  * (systemd's LISTEN_FDS convention, so the same binary runs under a socket
- * unit), drops it to its user with an empty capability set, restarts it with
- * backoff when it crashes, and stops it when the configuration no longer
+ * unit), drops it to its own user with an empty capability set, restarts it
+ * with backoff when it crashes, and stops it when the configuration no longer
  * wants it.
+ *
+ * Each helper runs as a user of its own (SyncServiceUser, MetricServiceUser,
+ * BundleServiceUser: _santasync, _santametric, _santabundle, made by the
+ * package's postinst), because the kernel lets a process with the same uid
+ * read another's memory (/proc/PID/mem, environ) and signal it: under a uid
+ * shared with other daemons (nobody), any of them could take the sync
+ * service's TLS key or kill it into a crash loop. A user that is missing,
+ * root, nobody, or another helper's is refused: that helper does not start,
+ * and the log says why. santad never falls back to another user (a shared
+ * one is the hole; a uid picked from a free range, as systemd's DynamicUser
+ * does, would need santad to own that range across the machine).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +46,80 @@
 #define HELPER_CRASH_LOOP_LIMIT   5
 #define HELPER_STOP_TIMEOUT_USEC  (3 * 1000 * 1000ULL)
 
+#define HELPER_PROMETHEUS_BACKLOG 64
+
 static const struct helper_spec specs[HELPER_MAX] = {
-	[HELPER_SYNC] = { "santasyncservice", false, false },
-	[HELPER_METRIC] = { "santametricservice", false, false },
-	[HELPER_BUNDLE] = { "santabundleservice", true, true },
+	[HELPER_SYNC] = { "santasyncservice", false, false,
+			  offsetof(struct santa_config, sync_service_user), "SyncServiceUser" },
+	[HELPER_METRIC] = { "santametricservice", false, false,
+			    offsetof(struct santa_config, metric_service_user), "MetricServiceUser" },
+	[HELPER_BUNDLE] = { "santabundleservice", true, true,
+			    offsetof(struct santa_config, bundle_service_user), "BundleServiceUser" },
 };
+
+static const char *
+helper_user_name(const struct santa_config *cfg, enum helper_kind kind)
+{
+	return *(char *const *)((const char *)cfg + specs[kind].user_offset);
+}
+
+/*
+ * The uid and gid helper kind runs as, from its user in the live
+ * configuration. Refuses (-EPERM, why says it) a user that would share its
+ * identity: root, nobody (the kernel's overflow uid, every daemon's spare
+ * user) or the user of another helper; -ENOENT when there is no such user.
+ */
+static int
+helper_user(struct santad *d, enum helper_kind kind, uid_t *uid, gid_t *gid, char *why,
+	    size_t why_size)
+{
+	const struct santa_config *cfg = &d->policy->cfg;
+	const char *name = helper_user_name(cfg, kind);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int r;
+
+	if (!name || !name[0]) {
+		snprintf(why, why_size, "%s is empty", specs[kind].user_key);
+		return -EINVAL;
+	}
+	r = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	if (r != 0 || !res) {
+		snprintf(why, why_size, "there is no user '%s' (%s) to run it as: the package "
+			 "creates it; santad runs a helper only as a user of its own", name,
+			 specs[kind].user_key);
+		return r ? -r : -ENOENT;
+	}
+	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+		snprintf(why, why_size, "%s = %s is root's uid or group: refused", specs[kind].user_key,
+			 name);
+		return -EPERM;
+	}
+	if (pw.pw_uid == 65534 || strcmp(name, "nobody") == 0) {
+		snprintf(why, why_size, "%s = %s is nobody, shared with other daemons: refused",
+			 specs[kind].user_key, name);
+		return -EPERM;
+	}
+	for (int k = 0; k < HELPER_MAX; k++) {
+		const char *other = helper_user_name(cfg, (enum helper_kind)k);
+		struct passwd opw, *ores = NULL;
+		char obuf[4096];
+
+		if (k == (int)kind || !other)
+			continue;
+		if (strcmp(other, name) == 0 ||
+		    (getpwnam_r(other, &opw, obuf, sizeof(obuf), &ores) == 0 && ores &&
+		     opw.pw_uid == pw.pw_uid)) {
+			snprintf(why, why_size, "%s = %s has the uid of %s's user (%s): each helper "
+				 "needs a user of its own", specs[kind].user_key, name, specs[k].name,
+				 other);
+			return -EPERM;
+		}
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	return 0;
+}
 
 static uint64_t
 now_usec(struct santad *d)
@@ -101,47 +184,99 @@ place_fd(int fd, int target)
 /*
  * The child between fork and exec: santad has threads, so only what is safe
  * after fork happens here (glibc keeps malloc usable after fork, which
- * libcap-ng's calls rely on).
+ * libcap-ng's calls rely on). fds[i] becomes fd 3 + i.
  */
 static _Noreturn void
-exec_helper(const struct helper *h, int listen_fd, int chan_fd, uid_t uid, gid_t gid,
+exec_helper(const struct helper *h, const int *fds, int n_fds, uid_t uid, gid_t gid,
 	    pid_t parent, char **argv, char **envp, char *listen_pid)
 {
+	/* The bundle service reads any file it is asked to hash, and nothing more. */
+	int keep = h->spec->read_any_file ? CAP_DAC_READ_SEARCH : -1;
+	int high[4];
 	sigset_t none;
-	int high_listen, high_chan;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Above 3 and 4 first, so that placing one cannot clobber the other. */
-	high_listen = fcntl(listen_fd, F_DUPFD_CLOEXEC, 10);
-	high_chan = fcntl(chan_fd, F_DUPFD_CLOEXEC, 10);
-	if (high_listen < 0 || high_chan < 0 || place_fd(high_listen, 3) < 0 ||
-	    place_fd(high_chan, 4) < 0)
-		_exit(126);
-	close_range(5, ~0U, 0);
-
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (h->spec->as_root) {
-		/* Reads any file it is asked to hash, and nothing more. */
-		/*
-		 * In the bounding set too: at execve root's permitted set becomes
-		 * its bounding set, so an empty one would leave nothing.
-		 */
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
-			     CAP_DAC_READ_SEARCH);
-		if (setgroups(0, NULL) < 0 || capng_apply(CAPNG_SELECT_BOTH) < 0)
+	if (uid == 0 || gid == 0 || n_fds > (int)(sizeof(high) / sizeof(high[0])))
+		_exit(126); /* never root: helper_user refused it already */
+	/* Above 3 + n_fds first, so that placing one cannot clobber another. */
+	for (int i = 0; i < n_fds; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
 			_exit(126);
-	} else if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0) {
+	for (int i = 0; i < n_fds; i++)
+		if (place_fd(high[i], 3 + i) < 0)
+			_exit(126);
+	close_range(3 + (unsigned int)n_fds, ~0U, 0);
+
+	/* The bounding set while we still have CAP_SETPCAP, then the ids, then the sets. */
+	capng_clear(CAPNG_SELECT_ALL);
+	if (keep >= 0)
+		capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, (unsigned int)keep);
+	if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
 		_exit(126);
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	if (prctl(PR_SET_KEEPCAPS, keep >= 0 ? 1 : 0, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		_exit(126);
+	if (keep >= 0)
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE,
+			     (unsigned int)keep);
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+		_exit(126);
+	/* Ambient: what a non-root process keeps across execve (no file capabilities). */
+	if (keep >= 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, keep, 0, 0) < 0)
+		_exit(126);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
 		_exit(126);
 	if (getppid() != parent)
 		_exit(0); /* santad died before we could ask to follow it */
 	format_pid(listen_pid + strlen("LISTEN_PID="), getpid());
+	/*
+	 * execve makes the helper dumpable again (same uid before and after), so
+	 * each helper says PR_SET_DUMPABLE 0 first thing in main; until then only
+	 * its own uid, which no other process has, could look inside it.
+	 */
 	execve(h->path, argv, envp);
 	_exit(127);
+}
+
+/*
+ * santametricservice's Prometheus listener on 127.0.0.1:MetricPrometheusPort,
+ * made (or moved to a new port, or closed) to match the live configuration.
+ * santad holds it across the helper's restarts: bound and listening all along,
+ * nobody else can bind the port in between, and scrapes wait in its backlog.
+ */
+static void
+helper_prometheus_socket(struct santad *d, struct helper *h)
+{
+	int64_t port = d->policy->cfg.metric_prometheus_port;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd, one = 1, r;
+
+	if (h->tcp_fd >= 0 && h->tcp_port == port)
+		return;
+	if (h->tcp_fd >= 0) {
+		close(h->tcp_fd);
+		h->tcp_fd = -1;
+	}
+	h->tcp_port = 0;
+	if (port <= 0)
+		return;
+	sa.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, HELPER_PROMETHEUS_BACKLOG) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		santa_log_errno(&d->log, LOG_ERR, r, "%s: cannot listen on 127.0.0.1:%lld for "
+				"Prometheus (tried again at its next start): %m", h->spec->name,
+				(long long)port);
+		return;
+	}
+	h->tcp_fd = fd;
+	h->tcp_port = port;
 }
 
 static int on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
@@ -150,14 +285,14 @@ static void schedule_restart(struct santad *d, struct helper *h);
 static int
 helper_spawn(struct santad *d, struct helper *h)
 {
-	char listen_pid[32] = "LISTEN_PID=", fdnames[96], config_arg[PATH_MAX + 16];
+	char listen_pid[32] = "LISTEN_PID=", listen_fds[32], fdnames[128], config_arg[PATH_MAX + 16];
+	char why[512];
 	char *argv[] = { (char *)h->spec->name, config_arg, NULL };
-	char *envp[] = { "LISTEN_FDS=2", fdnames, listen_pid, "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-			 NULL };
-	struct passwd *pw;
+	char *envp[] = { listen_fds, fdnames, listen_pid, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	struct ipc_peer peer = { 0 };
 	struct ipc_conn_handlers handlers = santad_channel_handlers();
-	int pair[2] = { -1, -1 }, r;
+	enum helper_kind kind = (enum helper_kind)(h->spec - specs);
+	int pair[2] = { -1, -1 }, fds[3], n_fds = 2, r;
 	uid_t uid = 0;
 	gid_t gid = 0;
 	pid_t pid;
@@ -171,27 +306,30 @@ helper_spawn(struct santad *d, struct helper *h)
 		santa_log_errno(&d->log, LOG_ERR, r, "%s: cannot run %s: %m", h->spec->name, h->path);
 		return r;
 	}
-	if (!h->spec->as_root) {
-		pw = getpwnam("nobody");
-		if (!pw) {
-			santa_log(&d->log, LOG_ERR, "%s: there is no user 'nobody' to run it as",
-				  h->spec->name);
-			return -ENOENT;
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
+	r = helper_user(d, kind, &uid, &gid, why, sizeof(why));
+	if (r < 0) {
+		santa_log(&d->log, LOG_ERR, "%s: not started: %s", h->spec->name, why);
+		return r;
 	}
-	snprintf(fdnames, sizeof(fdnames), "LISTEN_FDNAMES=%s.sock:santad", h->spec->name);
+	if (kind == HELPER_METRIC)
+		helper_prometheus_socket(d, h);
+	snprintf(fdnames, sizeof(fdnames), "LISTEN_FDNAMES=%s.sock:santad%s", h->spec->name,
+		 h->tcp_fd >= 0 ? ":prometheus" : "");
 	snprintf(config_arg, sizeof(config_arg), "--config=%s", d->config_path);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
 		return -errno;
+	fds[0] = h->listen_fd;
+	fds[1] = pair[1];
+	if (h->tcp_fd >= 0)
+		fds[n_fds++] = h->tcp_fd;
+	snprintf(listen_fds, sizeof(listen_fds), "LISTEN_FDS=%d", n_fds);
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		goto fail;
 	}
 	if (pid == 0)
-		exec_helper(h, h->listen_fd, pair[1], uid, gid, getppid(), argv, envp, listen_pid);
+		exec_helper(h, fds, n_fds, uid, gid, getppid(), argv, envp, listen_pid);
 	close(pair[1]);
 	pair[1] = -1;
 	h->pid = pid;
@@ -214,8 +352,9 @@ helper_spawn(struct santad *d, struct helper *h)
 		santa_log_errno(&d->log, LOG_WARNING, r, "%s: no channel to it: %m", h->spec->name);
 	if (h->demand)
 		sd_event_source_set_enabled(h->demand, SD_EVENT_OFF);
-	santa_log(&d->log, LOG_INFO, "%s started (pid %d, %s)", h->spec->name, (int)pid,
-		  h->spec->as_root ? "root, CAP_DAC_READ_SEARCH only" : "nobody, no capabilities");
+	santa_log(&d->log, LOG_INFO, "%s started (pid %d, user %s, uid %u, %s)", h->spec->name,
+		  (int)pid, helper_user_name(&d->policy->cfg, kind), (unsigned)uid,
+		  h->spec->read_any_file ? "CAP_DAC_READ_SEARCH only" : "no capabilities");
 	return 0;
 fail:
 	if (pair[0] >= 0)
@@ -234,8 +373,11 @@ on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	h->restart = sd_event_source_disable_unref(h->restart);
 	if (!h->wanted || h->pid > 0)
 		return 0;
-	if (helper_spawn(d, h) < 0)
+	if (helper_spawn(d, h) < 0) {
+		/* A start that fails (a refused user, a missing program) counts towards giving up. */
+		h->failures++;
 		schedule_restart(d, h);
+	}
 	return 0;
 }
 
@@ -361,6 +503,11 @@ helper_stop(struct santad *d, struct helper *h)
 		h->listen_fd = -1;
 		unlink(h->sock_path);
 	}
+	if (h->tcp_fd >= 0) {
+		close(h->tcp_fd);
+		h->tcp_fd = -1;
+		h->tcp_port = 0;
+	}
 }
 
 static int
@@ -426,6 +573,7 @@ santad_helpers_init(struct santad *d)
 		h->spec = &specs[k];
 		h->daemon = d;
 		h->listen_fd = -1;
+		h->tcp_fd = -1;
 		r = santa_path_join(h->path, sizeof(h->path), d->cfg.helper_directory, h->spec->name);
 		if (r == 0) {
 			char sock[64];

@@ -77,6 +77,9 @@ print_config(const struct santa_config *cfg)
 	printf("StaticRules               = %zu\n", cfg->n_static_rules);
 	printf("SantactlPath              = %s\n", cfg->santactl_path);
 	printf("HelperDirectory           = %s\n", cfg->helper_directory);
+	printf("SyncServiceUser           = %s\n", cfg->sync_service_user ? cfg->sync_service_user : "");
+	printf("MetricServiceUser         = %s\n", cfg->metric_service_user ? cfg->metric_service_user : "");
+	printf("BundleServiceUser         = %s\n", cfg->bundle_service_user ? cfg->bundle_service_user : "");
 }
 
 /*
@@ -459,7 +462,7 @@ run(struct santad *d)
 	{
 		/*
 		 * Critical binaries by file: PID 1, santad itself and the programs
-		 * santad starts or trusts (its helpers run as nobody: before the
+		 * santad starts or trusts (its helpers run as their own users: before the
 		 * first package view, a late decision would deny them).
 		 */
 		static const char *const helpers[] = { "santasyncservice", "santametricservice",

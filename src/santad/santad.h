@@ -337,8 +337,10 @@ enum helper_kind { HELPER_SYNC, HELPER_METRIC, HELPER_BUNDLE, HELPER_MAX };
 
 struct helper_spec {
 	const char *name;
-	bool on_demand; /* started by the first client, exits when idle */
-	bool as_root;   /* root with CAP_DAC_READ_SEARCH only; else nobody, no capabilities */
+	bool on_demand;     /* started by the first client, exits when idle */
+	bool read_any_file; /* keeps CAP_DAC_READ_SEARCH (ambient); else no capabilities */
+	size_t user_offset; /* in struct santa_config: the char * naming its own user */
+	const char *user_key; /* that key's name in santa.conf, for messages */
 };
 
 struct helper {
@@ -347,6 +349,13 @@ struct helper {
 	char path[PATH_MAX];      /* HelperDirectory/name */
 	char sock_path[PATH_MAX]; /* RunDirectory/name.sock */
 	int listen_fd;            /* ours; the helper gets a copy at spawn */
+	/*
+	 * santametricservice's Prometheus listener (127.0.0.1:tcp_port), held by
+	 * santad like listen_fd so that no one else can take the port while the
+	 * helper restarts; -1 for the others or when the port is off.
+	 */
+	int tcp_fd;
+	int64_t tcp_port;
 	sd_event_source *demand;  /* on-demand: readable socket starts it */
 	pid_t pid;
 	sd_event_source *child;

@@ -1,11 +1,13 @@
 /*
- * santametricservice: exports what santad counts. Runs as nobody with no
- * capabilities, started by santad while metrics export is configured. santad
+ * santametricservice: exports what santad counts. Runs as its own user
+ * (_santametric) with no capabilities, started by santad while metrics
+ * export is configured. santad
  * pushes an export dictionary (lib/metrics) every MetricExportInterval over
  * the private channel; the service writes it as Santa's rawjson or
  * monarchjson to MetricURL (file:// or http(s):// POST), as a node_exporter
  * textfile (MetricTextfilePath), and serves it to Prometheus on
- * 127.0.0.1:MetricPrometheusPort. Nothing it does can slow santad: the
+ * 127.0.0.1:MetricPrometheusPort, through the listening socket santad holds
+ * for it. Nothing it does can slow santad: the
  * snapshots are one-way messages santad drops when we fall behind.
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,6 +282,36 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 }
 
 
+/*
+ * The Prometheus listener santad holds for us and passed as "prometheus"
+ * (else -1), and whether santad started us at all (a channel named "santad").
+ * Read before ipc_helper_start, which unsets LISTEN_FDS.
+ */
+static int
+passed_prometheus_fd(bool *from_santad)
+{
+	char **names = NULL;
+	int n, i, fd = -1;
+
+	*from_santad = false;
+	n = sd_listen_fds_with_names(0, &names);
+	for (i = 0; i < n; i++) {
+		int cand = SD_LISTEN_FDS_START + i;
+
+		if (!names || !names[i])
+			continue;
+		if (strcmp(names[i], "santad") == 0)
+			*from_santad = true;
+		else if (strcmp(names[i], "prometheus") == 0 && fd < 0 &&
+			 sd_is_socket_inet(cand, AF_INET, SOCK_STREAM, 1, 0) > 0)
+			fd = cand;
+	}
+	for (i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+	return fd;
+}
+
 static int
 setup(struct metricservice *svc)
 {
@@ -293,7 +326,8 @@ setup(struct metricservice *svc)
 	const struct santa_config *cfg = &svc->cfg;
 	const char *format;
 	char path[PATH_MAX], why[512];
-	int r;
+	bool from_santad;
+	int prom_fd = passed_prometheus_fd(&from_santad), r;
 
 	r = ipc_helper_event_new(&svc->event);
 	if (r < 0)
@@ -322,9 +356,17 @@ setup(struct metricservice *svc)
 	r = http_new(svc->event, &svc->http_settings, &svc->http);
 	if (r < 0)
 		return r;
-	if (cfg->metric_prometheus_port > 0) {
-		r = prom_server_new(svc->event, (int)cfg->metric_prometheus_port, prometheus_body, svc,
-				    &svc->prom);
+	if (prom_fd < 0 && from_santad && cfg->metric_prometheus_port > 0) {
+		/*
+		 * Never bound here: a port this service opened would be free for
+		 * anyone while it restarts. santad's log says why it has none.
+		 */
+		santa_log(&svc->log, LOG_ERR, "santad passed no listener for 127.0.0.1:%lld: "
+			  "Prometheus is not served", (long long)cfg->metric_prometheus_port);
+	} else if (prom_fd >= 0 || cfg->metric_prometheus_port > 0) {
+		/* Under a systemd unit without a socket for the port: bound here, as before. */
+		r = prom_server_new(svc->event, prom_fd, (int)cfg->metric_prometheus_port,
+				    prometheus_body, svc, &svc->prom);
 		if (r < 0) {
 			santa_log_errno(&svc->log, LOG_ERR, r, "cannot listen on 127.0.0.1:%lld: %m",
 					(long long)cfg->metric_prometheus_port);
@@ -341,6 +383,12 @@ main(int argc, char **argv)
 	struct metricservice svc = { 0 };
 	int r;
 
+	/* Before anything is read: the TLS key, santad's snapshots, hashed files. */
+	r = santa_helper_harden();
+	if (r < 0) {
+		fprintf(stderr, "santametricservice: cannot make itself undumpable: %s\n", strerror(-r));
+		return 1;
+	}
 	r = santa_helper_args("santametricservice", argc, argv, &svc.log, &svc.cfg,
 			      &svc.config_path);
 	if (r != 0) {

@@ -8,8 +8,11 @@
 typedef char *(*prom_body_fn)(void *userdata);
 
 struct prom_server;
-/* Serves GET /metrics on 127.0.0.1:port. */
-int prom_server_new(sd_event *event, int port, prom_body_fn body, void *userdata,
+/*
+ * Serves GET /metrics on listen_fd (a listening TCP socket, taken over), or
+ * when it is -1 on a socket of its own bound to 127.0.0.1:port.
+ */
+int prom_server_new(sd_event *event, int listen_fd, int port, prom_body_fn body, void *userdata,
 		    struct prom_server **out);
 void prom_server_free(struct prom_server *server);
 

@@ -1,8 +1,9 @@
 /*
- * santasyncservice: Santa's sync protocol client. Runs as nobody with no
- * capabilities, started by santad (or a systemd socket unit) with its
- * listening socket; talks to the fleet server over HTTPS and to santad over
- * a validated channel, and serves `santactl sync` on santasyncservice.sock.
+ * santasyncservice: Santa's sync protocol client. Runs as its own user
+ * (_santasync) with no capabilities, started by santad (or a systemd socket
+ * unit) with its listening socket; talks to the fleet server over HTTPS and
+ * to santad over a validated channel, and serves `santactl sync` on
+ * santasyncservice.sock.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -174,6 +175,12 @@ main(int argc, char **argv)
 	struct syncservice svc = { 0 };
 	int r;
 
+	/* Before anything is read: the TLS key, santad's snapshots, hashed files. */
+	r = santa_helper_harden();
+	if (r < 0) {
+		fprintf(stderr, "santasyncservice: cannot make itself undumpable: %s\n", strerror(-r));
+		return 1;
+	}
 	r = santa_helper_args("santasyncservice", argc, argv, &svc.log, &svc.cfg, &svc.config_path);
 	if (r != 0) {
 		santa_config_free(&svc.cfg);

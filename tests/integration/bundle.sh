@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # santabundleservice: started by santad when a client first connects to its
-# socket, as root with CAP_DAC_READ_SEARCH only; hashes a real installed
+# socket, as _santabundle with CAP_DAC_READ_SEARCH only; hashes a real installed
 # Debian package (checked against an independent computation here) and an
 # application tree below BundleRoots; says "Not a bundle" for a loose file;
 # refuses an impostor client; exits when idle and comes back on the next
@@ -23,7 +23,7 @@ mkdir -p "$srv/rules"
 source "$here/../lib/checks.sh"
 source "$here/../lib/install_bins.sh"
 
-# The sync service runs as nobody, who may not reach the build tree: copies under $work.
+# The helpers run as their own users, who may not reach the build tree: copies under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
 santa_install_bins "$work/bin" "$santactl"
@@ -170,7 +170,9 @@ echo "# coreutils: $(field binary_count) executables hashed in $(field millis) m
 
 check "the first connection started the bundle service" test -n "$svc"
 if [ -n "$svc" ]; then
-	check "it runs as root" grep -qE "^Uid:[[:space:]]+0[[:space:]]+0[[:space:]]+0[[:space:]]+0" <<< "$svc_status"
+	bundle_uid=$(id -u _santabundle)
+	check "it runs as its own user, _santabundle (uid $bundle_uid), not root" \
+		grep -qE "^Uid:[[:space:]]+$bundle_uid[[:space:]]+$bundle_uid[[:space:]]+$bundle_uid[[:space:]]+$bundle_uid$" <<< "$svc_status"
 	check "with CAP_DAC_READ_SEARCH only" grep -q "^CapEff:[[:space:]]*0000000000000004" <<< "$svc_status"
 	check "and a bounding set of just that" grep -q "^CapBnd:[[:space:]]*0000000000000004" <<< "$svc_status"
 	check "and no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" <<< "$svc_status"

@@ -32,7 +32,7 @@ artifacts=$(realpath "$artifacts")
 source "$(dirname "$0")/../lib/checks.sh"
 source "$(dirname "$0")/../lib/install_bins.sh"
 
-# santa-gui runs as the test users and the sync service as nobody, who may not reach
+# santa-gui runs as the test users and the sync service as _santasync, who may not reach
 # the build tree (a checkout under /root): copies under $work.
 santa_install_bins "$work/santa-bin" "$santactl" "$gui"
 santactl=$work/santa-bin/santactl

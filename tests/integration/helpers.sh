@@ -16,7 +16,7 @@ source "$(dirname "$0")/../lib/checks.sh"
 source "$(dirname "$0")/../lib/skip.sh"
 source "$(dirname "$0")/../lib/install_bins.sh"
 
-# The helpers run as nobody, who may not reach the build tree: copies under $work.
+# The helpers run as their own users, who may not reach the build tree: copies under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
 santa_install_bins "$work/bin" "$santactl"

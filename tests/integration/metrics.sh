@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Metrics end to end: santad counts real execs on a private tmpfs, pushes
-# snapshots to santametricservice (started by santad as nobody), which POSTs
+# snapshots to santametricservice (started by santad as _santametric), which POSTs
 # monarchjson to a local receiver, writes a node_exporter textfile and serves
 # Prometheus text on 127.0.0.1 (checked with promtool where installed).
 # Killing the service neither stops decisions nor keeps it down.
@@ -19,14 +19,14 @@ source "$(dirname "$0")/../lib/checks.sh"
 source "$(dirname "$0")/../lib/skip.sh"
 source "$(dirname "$0")/../lib/install_bins.sh"
 
-# The metric service runs as nobody, who may not reach the build tree: copies under $work.
+# The metric service runs as _santametric, who may not reach the build tree: copies under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
 santa_install_bins "$work/bin" "$santactl"
 santactl=$work/bin/santactl
 
 mkdir -p "$work/recv" "$work/textfile"
-chown nobody "$work/textfile"
+chown _santametric "$work/textfile"
 python3 "$here/metrics_receiver.py" "$work/recv" "$work/port" &
 receiver=$!
 trap 'kill $receiver 2>/dev/null || true; santa_cleanup' EXIT
@@ -63,7 +63,8 @@ santa_start_santad "$santad"
 helper=
 metric_helper() { helper=$(pgrep -f "^santametricservice" -P "$pid"); }
 check_eventually "santad started santametricservice" 30 metric_helper
-[ -n "$helper" ] && check "santametricservice runs as nobody" test "$(ps -o user= -p "$helper")" = nobody
+[ -n "$helper" ] && check "santametricservice runs as its own user, _santametric" \
+	test "$(stat -c %U "/proc/$helper")" = _santametric
 
 for _ in 1 2 3; do "$mnt/allowed"; "$mnt/blocked" x 2> /dev/null || true; done
 scrape() { curl -sf "http://127.0.0.1:$prom_port/metrics"; }
@@ -151,6 +152,18 @@ st=$("$santactl" status)
 check "santactl status has Metrics Info with the server" grep -q "Metrics Server            | http://127.0.0.1:$port/submit" <<< "$st"
 
 # Kill the service: decisions go on, santad brings it back, exports resume.
+# Meanwhile nobody tries, every few milliseconds, to bind the Prometheus port
+# and serve made-up numbers there (issue 25, item 6): santad holds the port
+# across the restart, so every try must fail with EADDRINUSE.
+install -m 0755 "$here/prometheus_attacker.py" "$work/prometheus_attacker.py"
+mkdir -p "$work/attack" # the attackers' own directory: what they report
+chown 65534:65534 "$work/attack"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+as_nobody /usr/bin/python3 "$work/prometheus_attacker.py" bind "$prom_port" "$work/attack/stop-bind" \
+	"$work/attack/bind.out" &
+binder=$!
+wait_or_die 30 "the binder tries" test -s "$work/attack/bind.out"
+attempts_before=$(cut -d' ' -f1 "$work/attack/bind.out")
 kill -9 "$helper"
 check "a block still works with the metric service dead" bash -c "! '$mnt/blocked' x 2>/dev/null"
 # Back after 500 ms of backoff: 30 s still catches a santad that never restarts it,
@@ -160,10 +173,51 @@ restarted() { new=$(pgrep -f "^santametricservice" -P "$pid") && [ "$new" != "$h
 check_eventually "santad restarted the metric service" 30 restarted
 scrapes() { scrape > /dev/null 2>&1; }
 check_eventually "and it serves again" 30 scrapes
+: > "$work/attack/stop-bind"
+wait "$binder" || true
+read -r attempts inuse < "$work/attack/bind.out"
+check "nobody's binds all failed with EADDRINUSE while the service restarted ($((attempts - attempts_before)) tries during it, $inuse of $attempts in use)" \
+	bash -c "[ ! -e '$work/attack/bind.out.bound' ] && [ $((attempts - attempts_before)) -ge 10 ] && [ $inuse -eq $attempts ]"
+check "the scrape after the restart is the real service's, not made-up numbers" \
+	bash -c "curl -sf http://127.0.0.1:$prom_port/metrics > '$work/after-restart.txt' &&
+		grep -q '^santa_santametricservice_snapshots_total{' '$work/after-restart.txt' &&
+		! grep -qF 'santa_events_total{action_response=\"BlockBinary\"} 999999' '$work/after-restart.txt'"
 # The new service knows the count once santad's next snapshot (every second) reached it.
 wait_until 30 value_at_least santa_helper_restarts_total 'helper="santametricservice"' 1 || true
 r=$v
 check "the restart is counted (santa_helper_restarts_total = ${r:-none})" test "${r:-0}" -ge 1
+
+# 40 idle connections from nobody, each reopened as soon as the server lets
+# it go (issue 25, item 6): root's scraper still gets its answer, every
+# time, within 3 s. One uid holds at most 4 of the 16 slots, and a newcomer
+# evicts the oldest idle connection of whoever holds the most.
+as_nobody /usr/bin/python3 "$work/prometheus_attacker.py" idle "$prom_port" 40 "$work/attack/stop-idle" \
+	"$work/attack/idle.out" &
+idler=$!
+idle_connects() { read -r c _ < "$work/attack/idle.out" && [ "$c" -ge "$1" ]; }
+wait_or_die 30 "nobody holds its 40 connections (and reopens them)" idle_connects 40
+read -r connects_before _ < "$work/attack/idle.out"
+ok=0
+for _ in 1 2 3 4 5; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$prom_port/metrics") || true
+	[ "$code" = 200 ] && ok=$((ok + 1))
+done
+read -r connects_after open_now < "$work/attack/idle.out"
+check "root's 5 scrapes are answered within 3 s each while nobody floods idle connections ($ok of 5; nobody connected $((connects_after - connects_before)) more times meanwhile, $open_now open)" \
+	bash -c "[ $ok -eq 5 ] && [ $connects_after -gt $connects_before ] && kill -0 $idler"
+: > "$work/attack/stop-idle"
+wait "$idler" || true
+# Said at the first client the kernel would not name, so long before now.
+check "the endpoint told its clients apart by uid (sock_diag answered)" \
+	bash -c "! grep -q 'cannot tell Prometheus clients apart' '$work/santad.err'"
+
+# A new port with SIGHUP: santad moves its listener, and the old port is let go.
+new_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -i "s/^MetricPrometheusPort = .*/MetricPrometheusPort = $new_port/" "$work/santa.conf"
+kill -HUP "$pid"
+check_eventually "after SIGHUP the service serves the new port" 30 \
+	curl -sf -o /dev/null "http://127.0.0.1:$new_port/metrics"
+check "and the old port is closed" bash -c "! curl -s -o /dev/null --max-time 3 http://127.0.0.1:$prom_port/metrics"
 
 kill "$pid"
 st=0

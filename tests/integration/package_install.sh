@@ -13,7 +13,8 @@ source "$(dirname "$0")/../lib/skip.sh"
 if dpkg-query -W -f='${Status}' santa 2> /dev/null | grep -q installed; then
 	santa_skip "a santa package ($(dpkg-query -W -f='${Version}' santa)) is installed on this machine already: this test installs and removes one, and will not remove a package it did not install (dpkg -r santa first)"
 fi
-source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
+# The helpers' users are the package's to make (its postinst), not the test library's.
+SANTA_PACKAGE_MAKES_USERS=1 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
 chmod 0755 "$work"
 mnt=$work/mnt
 source "$(dirname "$0")/../lib/checks.sh"
@@ -29,6 +30,11 @@ for f in /usr/sbin/santad /usr/bin/santactl /usr/bin/santa-gui /usr/libexec/sant
 	check "installed: $f" test -e "$f"
 done
 check "man finds the installed santa.conf(5)" bash -c '[ "$(man -w 5 santa.conf)" = /usr/share/man/man5/santa.conf.5 ]'
+
+for u in _santasync _santametric _santabundle; do
+	check "the helpers' system user $u is there (postinst), without a login shell" \
+		bash -c "[ \"\$(getent passwd $u | cut -d: -f7)\" = /usr/sbin/nologin ] && [ \$(id -u $u) -lt 1000 ]"
+done
 
 cat > "$work/santa.conf" <<CONF
 $(santa_test_config)

@@ -5,7 +5,7 @@
 # (reason=TIMEOUT, "package identities not loaded yet", not cached), anyone
 # else's are denied; nothing waits. Here dpkg's status is a FIFO, so the first
 # load cannot finish until the test lets it.
-# santad's own helper (santasyncservice, run as nobody) is started all the
+# santad's own helper (santasyncservice, run as _santasync) is started all the
 # same: santad's programs are critical by file, with or without a view.
 # usage: package_trust_boot.sh SANTAD SANTACTL HELPERDIR   (as root)
 set -euo pipefail
@@ -49,7 +49,7 @@ check "another user's program is denied meanwhile" test "$st" -ne 0 -a -n "$(gre
 helper_field() { "$santactl" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['helpers']['santasyncservice']['$1'])"; }
 running() { [ "$(helper_field state)" = running ]; }
 wait_until 30 running || true
-check "santad's sync helper (run as nobody) started while the view loads, at the first try (restarts $(helper_field restarts))" \
+check "santad's sync helper (run as _santasync) started while the view loads, at the first try (restarts $(helper_field restarts))" \
 	test "$(helper_field state)" = running -a "$(helper_field restarts)" = 0
 check "... and its exec was not denied" bash -c "! grep -q 'decision=DENY.*path=$mnt/libexec/santasyncservice' '$work/santa.log'"
 

@@ -12,7 +12,7 @@ santactl=$(realpath "$2")
 helpers=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/private_tmpfs.sh" "$@"
-# The helper runs as nobody: it must be able to read the config under $work.
+# The helper runs as _santasync: it must be able to read the config under $work.
 chmod 0755 "$work"
 mnt=$work/mnt
 srv=$work/server
@@ -21,7 +21,7 @@ mkdir -p "$srv/rules"
 source "$(dirname "$0")/../lib/checks.sh"
 source "$(dirname "$0")/../lib/install_bins.sh"
 
-# The sync service, and santactl in one check, run as nobody, who may not reach the
+# The sync service (as _santasync), and santactl in one check (as nobody), may not reach the
 # build tree (a checkout under /root): copies under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec
@@ -100,8 +100,8 @@ helper_pid=
 find_helper() { helper_pid=$(sync_helper); }
 check_eventually "santad started santasyncservice" 30 find_helper
 if [ -n "$helper_pid" ]; then
-	check "santasyncservice runs as nobody" \
-		test "$(ps -o user= -p "$helper_pid")" = nobody
+	check "santasyncservice runs as its own user, _santasync" \
+		test "$(stat -c %U "/proc/$helper_pid")" = _santasync
 	check "santasyncservice has no capabilities" \
 		grep -q "^CapEff:[[:space:]]*0000000000000000" "/proc/$helper_pid/status"
 	check "santasyncservice has an empty bounding set" \

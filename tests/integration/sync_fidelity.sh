@@ -13,7 +13,7 @@ santactl=$(realpath "$2")
 helpers=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/private_tmpfs.sh" "$@"
-# The helper runs as nobody: it must be able to read the config under $work.
+# The helper runs as _santasync: it must be able to read the config under $work.
 chmod 0755 "$work"
 mnt=$work/mnt
 srv=$work/server
@@ -21,7 +21,7 @@ mkdir -p "$srv/rules"
 
 source "$here/../lib/checks.sh"
 source "$here/../lib/install_bins.sh"
-# The sync service runs as nobody, who may not reach the build tree (a
+# The sync service runs as _santasync, who may not reach the build tree (a
 # checkout under /root): it runs from a copy under $work.
 santa_install_bins "$work/libexec" "$helpers"
 helpers=$work/libexec

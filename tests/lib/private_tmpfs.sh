@@ -6,8 +6,13 @@
 # removes everything. Nothing outside $work/mnt is ever watched. Not root:
 # the script is skipped (exit 77), and fails under CI (tests/lib/skip.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/skip.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/helper_users.sh"
 if [ "$(id -u)" -ne 0 ]; then
-	santa_skip "needs root (fanotify, mount namespaces, dropping helpers to nobody)"
+	santa_skip "needs root (fanotify, mount namespaces, dropping helpers to their users)"
+fi
+# The package test leaves them to the package (SANTA_PACKAGE_MAKES_USERS=1).
+if [ "${SANTA_PRIVATE_NS:-}" != 1 ] && [ "${SANTA_PACKAGE_MAKES_USERS:-}" != 1 ]; then
+	santa_helper_users || exit 1
 fi
 if [ "${SANTA_PRIVATE_NS:-}" != 1 ]; then
 	# Where / is not a mount point (a chroot) private propagation cannot be set;
