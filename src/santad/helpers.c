@@ -122,13 +122,15 @@ exec_helper(const struct helper *h, int listen_fd, int chan_fd, uid_t uid, gid_t
 
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (h->spec->as_root) {
-		/* Reads any file it is asked to hash, and nothing more. */
 		/*
+		 * Reads what root asks it to hash, and, for anyone else, takes
+		 * that user's file system identity on the request's thread
+		 * (santabundleservice/creds.c), and nothing more.
 		 * In the bounding set too: at execve root's permitted set becomes
 		 * its bounding set, so an empty one would leave nothing.
 		 */
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
-			     CAP_DAC_READ_SEARCH);
+		capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+			      CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID, -1);
 		if (setgroups(0, NULL) < 0 || capng_apply(CAPNG_SELECT_BOTH) < 0)
 			_exit(126);
 	} else if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0) {
@@ -215,7 +217,7 @@ helper_spawn(struct santad *d, struct helper *h)
 	if (h->demand)
 		sd_event_source_set_enabled(h->demand, SD_EVENT_OFF);
 	santa_log(&d->log, LOG_INFO, "%s started (pid %d, %s)", h->spec->name, (int)pid,
-		  h->spec->as_root ? "root, CAP_DAC_READ_SEARCH only" : "nobody, no capabilities");
+		  h->spec->as_root ? "root, CAP_DAC_READ_SEARCH, CAP_SETUID and CAP_SETGID only" : "nobody, no capabilities");
 	return 0;
 fail:
 	if (pair[0] >= 0)

@@ -299,7 +299,7 @@ enum helper_kind { HELPER_SYNC, HELPER_METRIC, HELPER_BUNDLE, HELPER_MAX };
 struct helper_spec {
 	const char *name;
 	bool on_demand; /* started by the first client, exits when idle */
-	bool as_root;   /* root with CAP_DAC_READ_SEARCH only; else nobody, no capabilities */
+	bool as_root;   /* root with CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID; else nobody, no capabilities */
 };
 
 struct helper {
