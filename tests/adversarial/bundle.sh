@@ -8,6 +8,7 @@
 #  - a file bigger than the per-request byte budget is refused at once;
 #  - a directory nobody cannot read gives no paths and no hashes, and a file
 #    nobody cannot read is refused (the walk runs with nobody's identity);
+#    a supplementary group's directory is seen by its members;
 #  - a directory of a tree swapped for a symlink to a root-only directory
 #    between the walk and the hash is not followed, for nobody nor for root;
 #  - a client that disconnects takes its (12 GiB) request with it: the
@@ -56,6 +57,12 @@ cp /usr/bin/false "$apps/mixed/private/secret"
 cp /usr/bin/id "$apps/mixed/bin/rootonly"
 chmod 0755 "$apps" "$apps/mixed" "$apps/mixed/bin" "$apps/mixed/bin/tool" "$apps/mixed/private/secret"
 chmod 0700 "$apps/mixed/private" "$apps/mixed/bin/rootonly"
+# and a directory for group 4343 only: its members' supplementary group opens it.
+mkdir "$apps/mixed/team"
+cp /usr/bin/yes "$apps/mixed/team/teamtool"
+chgrp 4343 "$apps/mixed/team"
+chmod 0750 "$apps/mixed/team"
+chmod 0755 "$apps/mixed/team/teamtool"
 tool_sha=$(sha "$apps/mixed/bin/tool")
 secret_sha=$(sha "$apps/mixed/private/secret")
 rootonly_sha=$(sha "$apps/mixed/bin/rootonly")
@@ -148,7 +155,11 @@ check_eventually "and the service is idle again once nobody's clients are gone" 
 
 # A directory and a file nobody cannot read: no paths, no hashes.
 out=$("$santactl" bundleinfo --json "$apps/mixed/bin/tool")
-check "root's view of the tree has its three programs" test "$(json_field "$out" binary_count)" = 3
+check "root's view of the tree has its four programs" test "$(json_field "$out" binary_count)" = 4
+out=$(setpriv --reuid=4242 --regid=4242 --groups=4343 -- "$santactl" bundleinfo --json \
+	"$apps/mixed/bin/tool" 2>&1 || true)
+check "a member of group 4343 (a supplementary group) sees its directory too" \
+	test "$(json_field "$out" binary_count 2>&1)" = 2
 out=$(as_user 65534 "$santactl" bundleinfo --json "$apps/mixed/bin/tool" 2>&1 || true)
 echo "$out" | sed 's/^/# nobody: /'
 check "nobody's view counts only what nobody can read" test "$(json_field "$out" binary_count 2>&1)" = 1
