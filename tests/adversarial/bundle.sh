@@ -13,7 +13,7 @@
 #    between the walk and the hash is not followed, for nobody nor for root;
 #  - a client that disconnects takes its (12 GiB) request with it: the
 #    hashing thread is gone within seconds;
-#  - killed santad: the service exits at once, even while hashing.
+#  - SIGHUP, or killed santad: the service exits at once, even while hashing.
 # usage: bundle.sh SANTAD SANTACTL HELPER_DIR   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -221,17 +221,34 @@ check "and the service uses no more CPU (ticks $t1 then $(cpu_ticks "$svc") a se
 	test "$(cpu_ticks "$svc")" -le "$((t1 + 1))"
 check "the client going was logged" grep -q "the client went away" "$work/santad.err"
 
+# SIGHUP (as santad's reload would) while nobody's request hashes: the service
+# stops at once rather than hashing on.
+setpriv --reuid=65534 --regid=65534 --clear-groups -- "$santactl" bundleinfo "$mnt/home/huge" \
+	> /dev/null 2>&1 &
+client=$!
+wait_or_die 30 "nobody's 12 GiB request is being hashed (for SIGHUP)" svc_hashing
+kill -HUP "$svc"
+hupped=$(now_ms)
+svc_gone() { [ ! -d "/proc/$svc" ] || grep -q '^State:.*Z' "/proc/$svc/status" 2> /dev/null; }
+check_eventually "SIGHUP while hashing: the service exits within 3 s" 3 svc_gone
+echo "# gone $(($(now_ms) - hupped)) ms after SIGHUP"
+wait "$client" 2> /dev/null || true
+check "an exit on SIGHUP is not a crash for santad" \
+	bash -c "! grep -q 'santabundleservice.*exited with status\|santabundleservice.*killed' '$work/santad.err'"
+
 # santad killed while nobody's request hashes: the service follows it at once.
 # setpriv itself, not a subshell: $! is santactl's pid once setpriv execs it.
 setpriv --reuid=65534 --regid=65534 --clear-groups -- "$santactl" bundleinfo "$mnt/home/huge" \
 	> /dev/null 2>&1 &
 client=$!
+svc_started() { [ -n "$(bundle_pid)" ]; }
+wait_or_die 30 "a new service is started for nobody's next request" svc_started
+svc=$(bundle_pid)
 wait_or_die 30 "nobody's 12 GiB request is being hashed again" svc_hashing
 kill -9 "$pid"
 wait "$pid" 2> /dev/null || true
 pid=
 killed=$(now_ms)
-svc_gone() { [ ! -d "/proc/$svc" ] || grep -q '^State:.*Z' "/proc/$svc/status" 2> /dev/null; }
 check_eventually "the service exits within 3 s of santad's death, hashing or not" 3 svc_gone
 echo "# gone $(($(now_ms) - killed)) ms after santad"
 kill "$client" 2> /dev/null || true
