@@ -168,6 +168,12 @@ int ipc_msg_error(const struct ipc_msg *reply, const char **text);
 int ipc_conn_barrier(struct ipc_conn *conn, void (*cb)(struct ipc_conn *, void *), void *userdata);
 
 const struct ipc_peer *ipc_conn_peer(const struct ipc_conn *conn);
+/*
+ * The peer's supplementary groups as the kernel recorded them at connect
+ * (SO_PEERGROUPS), for a service that acts with its client's identity.
+ * Returns how many (up to max), -ERANGE when there are more, or -errno.
+ */
+int ipc_conn_peer_groups(const struct ipc_conn *conn, gid_t *groups, size_t max);
 void ipc_conn_stats(const struct ipc_conn *conn, struct ipc_conn_stats *stats);
 bool ipc_conn_is_connected(const struct ipc_conn *conn);
 void *ipc_conn_userdata(const struct ipc_conn *conn);

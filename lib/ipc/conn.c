@@ -20,6 +20,10 @@
 
 #include "ipc-internal.h"
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
 static void conn_disconnected(struct ipc_conn *conn, int error);
 static int conn_update_io(struct ipc_conn *conn);
 static void send_next_deferred(struct ipc_conn *conn);
@@ -1181,6 +1185,18 @@ const struct ipc_peer *
 ipc_conn_peer(const struct ipc_conn *conn)
 {
 	return &conn->peer;
+}
+
+int
+ipc_conn_peer_groups(const struct ipc_conn *conn, gid_t *groups, size_t max)
+{
+	socklen_t len = (socklen_t)(max * sizeof(*groups));
+
+	if (conn->fd < 0)
+		return -ENOTCONN;
+	if (getsockopt(conn->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return -errno;
+	return (int)(len / sizeof(*groups));
 }
 
 void

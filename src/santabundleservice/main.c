@@ -4,10 +4,18 @@
  * progress over the endpoint the agent passed, and tells santad the result
  * so the events awaiting upload carry file_bundle_* fields. santad starts it
  * on demand, when a client first connects to its socket, as its own user
- * (_santabundle) with CAP_DAC_READ_SEARCH only; it exits after
- * BundleServiceIdleSec without clients.
+ * (_santabundle) with only CAP_DAC_READ_SEARCH, CAP_SETUID and CAP_SETGID,
+ * none effective in its main thread, and a seccomp filter that keeps it
+ * from ever becoming root; it exits after BundleServiceIdleSec without
+ * clients, and when its channel to santad closes.
+ *
+ * Each request runs on a thread of its own with its client's identity
+ * (creds.c): a user learns nothing of a file they could not read. Its work
+ * is bounded (files, entries, bytes, BUNDLE_JOB_USEC_MAX) and cancelled when
+ * the client goes or the service stops.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -15,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "bundle.h"
+#include "creds.h"
 #include "santa/clock.h"
 #include "santa/helper_args.h"
 #include "santa/ipc.h"
@@ -27,7 +37,9 @@
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 
-#define BUNDLE_JOBS_MAX     4                  /* bundles hashed at once; more are refused */
+#define BUNDLE_JOBS_MAX     8                  /* bundles hashed at once; more are refused */
+#define BUNDLE_JOBS_PER_USER_MAX 2             /* of those, one uid's: no user takes every slot */
+#define BUNDLE_JOB_USEC_MAX (120 * 1000000ULL) /* a request's time; then it is cancelled */
 #define PROGRESS_TICK_USEC  (100 * 1000ULL)    /* progress events at most this often */
 #define IDLE_CHECK_USEC     (1000 * 1000ULL)
 #define BUNDLE_REPLY_LIST_BYTES (IPC_MAX_BODY - 8 * 1024) /* room left for the other fields */
@@ -41,6 +53,11 @@ struct job {
 	struct ipc_msg *request;
 	struct ipc_conn *progress; /* the client's endpoint, or NULL */
 	char path[PATH_MAX];
+	uid_t uid;                 /* the client's identity, which the thread takes */
+	gid_t gid;
+	gid_t groups[BUNDLE_GROUPS_MAX];
+	size_t n_groups;
+	struct bundle_ctl ctl;
 	pthread_t thread;
 	bool thread_started;
 	atomic_size_t done, total;
@@ -75,17 +92,59 @@ job_thread(void *arg)
 {
 	struct job *job = arg;
 	struct bundlesvc *svc = job->svc;
+	struct stat st;
+	int fd;
 
-	job->result = bundle_find(job->path, &svc->cfg.bundle_roots, &job->bundle, job->why,
-				  sizeof(job->why));
+	job->file_error = -1;
+	job->result = bundle_creds_become(job->uid, job->gid, job->groups, job->n_groups);
+	if (job->result < 0) {
+		snprintf(job->why, sizeof(job->why), "cannot take the identity of uid %u: %s",
+			 (unsigned)job->uid, strerror(-job->result));
+		goto out;
+	}
+	/* The file asked about first: a FIFO, a device or a secret ends here, at once. */
+	fd = bundle_open_regular(AT_FDCWD, job->path, 0, &st);
+	if (fd == -EINVAL) {
+		job->result = fd;
+		snprintf(job->why, sizeof(job->why), "%s is not a regular file", job->path);
+		goto out;
+	}
+	if (fd < 0) {
+		job->result = fd;
+		snprintf(job->why, sizeof(job->why), "cannot open %s: %s%s", job->path,
+			 strerror(-fd), fd == -ELOOP ? " (a symlink on the way)" : "");
+		goto out;
+	}
+	job->file_error = bundle_hash_fd(fd, st.st_size, &job->ctl, job->file_sha256);
+	close(fd);
+	if (job->file_error < 0) {
+		job->result = job->file_error;
+		goto out;
+	}
+	job->result = bundle_find(job->path, &svc->cfg.bundle_roots, &job->bundle, &job->ctl,
+				  job->why, sizeof(job->why));
 	if (job->result == 0) {
 		atomic_store(&job->total, job->bundle.n_exes);
-		job->result = bundle_hash(&job->bundle, svc->threads, &job->done);
-		if (job->result < 0)
-			snprintf(job->why, sizeof(job->why), "hashing the bundle of %s failed: %s",
-				 job->path, strerror(-job->result));
+		job->result = bundle_hash(&job->bundle, svc->threads, &job->done, &job->ctl);
 	}
-	job->file_error = santa_sha256_path(job->path, 1, job->file_sha256);
+out:
+	if (job->result < 0 && atomic_load(&job->ctl.cancel) < 0)
+		job->result = atomic_load(&job->ctl.cancel);
+	if (job->result == -E2BIG)
+		snprintf(job->why, sizeof(job->why), "the bundle of %s is too large (more than %d "
+			 "executables, %d entries or %llu bytes)", job->path, BUNDLE_EXECUTABLES_MAX,
+			 BUNDLE_TREE_ENTRIES_MAX, (unsigned long long)BUNDLE_HASH_BYTES_MAX);
+	else if (job->result == -ETIMEDOUT)
+		snprintf(job->why, sizeof(job->why), "hashing the bundle of %s took more than %llu s",
+			 job->path, (unsigned long long)(BUNDLE_JOB_USEC_MAX / 1000000));
+	else if (job->result == -ECANCELED)
+		snprintf(job->why, sizeof(job->why), "hashing the bundle of %s: the client went away",
+			 job->path);
+	else if (job->result == -ESHUTDOWN)
+		snprintf(job->why, sizeof(job->why), "the bundle service stopped");
+	else if (job->result < 0 && !job->why[0])
+		snprintf(job->why, sizeof(job->why), "hashing the bundle of %s failed: %s",
+			 job->path, strerror(-job->result));
 	job->millis = (santa_mono_usec() - job->started_usec) / 1000;
 	atomic_store(&job->finished, true);
 	return NULL;
@@ -130,7 +189,11 @@ report_to_santad(struct bundlesvc *svc, struct job *job, const char *bundle_hex)
 	struct ipc_msg *m;
 	struct ipc_value *b;
 
-	if (!svc->santad || job->file_error < 0)
+	/*
+	 * A client who may not read all of it sees a bundle of its own: not the
+	 * bundle's hash, and not for the sync server.
+	 */
+	if (!svc->santad || job->file_error < 0 || job->bundle.n_denied > 0)
 		return;
 	m = ipc_msg_new(SANTAD_BUNDLE_RESULT);
 	if (!m)
@@ -224,6 +287,14 @@ answer(struct bundlesvc *svc, struct job *job)
 }
 
 static void
+job_cancel(struct job *job, int error)
+{
+	int none = 0;
+
+	(void)atomic_compare_exchange_strong(&job->ctl.cancel, &none, error);
+}
+
+static void
 job_free(struct job *job)
 {
 	if (job->thread_started)
@@ -248,6 +319,8 @@ on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		struct job *job = *pp;
 
 		if (!atomic_load(&job->finished)) {
+			if (santa_mono_usec() - job->started_usec > BUNDLE_JOB_USEC_MAX)
+				job_cancel(job, -ETIMEDOUT);
 			send_progress(job);
 			pp = &job->next;
 			continue;
@@ -270,9 +343,11 @@ on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 static void
 handle_hash(struct bundlesvc *svc, struct ipc_conn *conn, struct ipc_msg *msg)
 {
+	const struct ipc_peer *peer = ipc_conn_peer(conn);
 	const char *path = NULL;
 	struct job *job;
-	int fd;
+	unsigned int n;
+	int fd, r;
 
 	if (ipc_dict_get_string(ipc_msg_body_const(msg), "path", &path) < 0 || path[0] != '/' ||
 	    strlen(path) >= PATH_MAX) {
@@ -283,14 +358,34 @@ handle_hash(struct bundlesvc *svc, struct ipc_conn *conn, struct ipc_msg *msg)
 		ipc_conn_reply_error(conn, msg, -EBUSY, "too many bundles being hashed; try again");
 		goto refuse;
 	}
+	for (job = svc->jobs, n = 0; job; job = job->next)
+		n += job->uid == peer->uid;
+	if (n >= BUNDLE_JOBS_PER_USER_MAX) {
+		ipc_conn_reply_error(conn, msg, -EBUSY, "too many of your bundles being hashed; "
+				     "try again");
+		goto refuse;
+	}
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		ipc_conn_reply_error(conn, msg, -ENOMEM, "out of memory");
 		goto refuse;
 	}
+	job->bundle.base_fd = -1;
 	job->svc = svc;
 	job->conn = ipc_conn_ref(conn);
 	job->request = msg;
+	job->uid = peer->uid;
+	job->gid = peer->gid;
+	r = ipc_conn_peer_groups(conn, job->groups, BUNDLE_GROUPS_MAX);
+	if (r < 0) {
+		/* Fewer groups would be safe but surprising: a clear no instead. */
+		ipc_conn_reply_error(conn, msg, r, r == -ERANGE ? "too many supplementary groups" :
+				     "cannot learn the client's groups");
+		job->request = NULL;
+		job_free(job);
+		goto refuse;
+	}
+	job->n_groups = (size_t)r;
 	snprintf(job->path, sizeof(job->path), "%s", path);
 	job->started_usec = santa_mono_usec();
 	fd = ipc_dict_take_fd(ipc_msg_body(msg), "progress");
@@ -355,6 +450,17 @@ on_client_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	ipc_msg_free(msg);
 }
 
+/* A client that goes takes its requests with it: their threads stop at the next look. */
+static void
+on_client_invalidated(struct ipc_conn *conn, int error, void *userdata)
+{
+	struct bundlesvc *svc = userdata;
+
+	for (struct job *job = svc->jobs; job; job = job->next)
+		if (job->conn == conn)
+			job_cancel(job, -ECANCELED);
+}
+
 /* Idle: no client connected and nothing being hashed for BundleServiceIdleSec. */
 static int
 on_idle_check(sd_event_source *s, uint64_t usec, void *userdata)
@@ -380,7 +486,8 @@ setup(struct bundlesvc *svc)
 	struct ipc_listener_handlers lh = {
 		.authorize = authorize,
 		.on_rejected = on_rejected,
-		.conn_handlers = { .on_message = on_client_message },
+		.conn_handlers = { .on_message = on_client_message,
+				   .on_invalidated = on_client_invalidated },
 	};
 	char path[PATH_MAX], why[512];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -399,8 +506,9 @@ setup(struct bundlesvc *svc)
 		return r;
 	}
 	svc->last_busy_usec = santa_mono_usec();
+	/* 1 ms accuracy: sd-event's default (250 ms) would hold every answer back. */
 	r = sd_event_add_time_relative(svc->event, &svc->tick, CLOCK_MONOTONIC, PROGRESS_TICK_USEC,
-				       0, on_tick, svc);
+				       1000, on_tick, svc);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(svc->tick, SD_EVENT_OFF);
 	if (r >= 0)
@@ -423,6 +531,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "santabundleservice: cannot make itself undumpable: %s\n", strerror(-r));
 		return 1;
 	}
+	r = bundle_creds_lock();
+	if (r < 0) {
+		fprintf(stderr, "santabundleservice: cannot install its seccomp filter: %s\n",
+			strerror(-r));
+		return 1;
+	}
 	r = santa_helper_args("santabundleservice", argc, argv, &svc.log, &svc.cfg,
 			      &svc.config_path);
 	if (r != 0)
@@ -432,16 +546,26 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	santa_log(&svc.log, LOG_INFO, "ready: hashing bundles as uid %u", (unsigned)getuid());
+	/* Threads made from now on inherit it, and raise only what their request needs. */
+	r = bundle_creds_main();
+	if (r < 0) {
+		santa_log_errno(&svc.log, LOG_ERR, r, "cannot lower the main thread's capabilities: %m");
+		r = 1;
+		goto out;
+	}
+	santa_log(&svc.log, LOG_INFO, "ready: hashing bundles with each client's identity");
 	(void)sd_notify(0, "READY=1");
 	r = sd_event_loop(svc.event) < 0 ? 1 : 0;
 out:
+	/* santad went (the loop ended with its channel), a signal, or an error: stop hashing now. */
+	for (struct job *job = svc.jobs; job; job = job->next)
+		job_cancel(job, -ESHUTDOWN);
 	while (svc.jobs) {
 		struct job *job = svc.jobs;
 
 		svc.jobs = job->next;
 		ipc_conn_reply_error(job->conn, job->request, -ECANCELED, "the bundle service stopped");
-		job_free(job); /* joins the thread: hashing is bounded by the caps */
+		job_free(job); /* joins the thread, which stops at its next look at the flag */
 	}
 	sd_event_source_disable_unref(svc.tick);
 	sd_event_source_disable_unref(svc.idle);

@@ -190,8 +190,14 @@ static _Noreturn void
 exec_helper(const struct helper *h, const int *fds, int n_fds, uid_t uid, gid_t gid,
 	    pid_t parent, char **argv, char **envp, char *listen_pid)
 {
-	/* The bundle service reads any file it is asked to hash, and nothing more. */
-	int keep = h->spec->read_any_file ? CAP_DAC_READ_SEARCH : -1;
+	/*
+	 * The bundle service reads what root asks it to hash, and for anyone
+	 * else takes that user's file system identity on the request's thread
+	 * (santabundleservice/creds.c; its seccomp filter keeps it from ever
+	 * becoming root), and nothing more.
+	 */
+	static const unsigned int bundle_caps[] = { CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID };
+	size_t n_keep = h->spec->read_any_file ? sizeof(bundle_caps) / sizeof(bundle_caps[0]) : 0;
 	int high[4];
 	sigset_t none;
 
@@ -210,21 +216,22 @@ exec_helper(const struct helper *h, const int *fds, int n_fds, uid_t uid, gid_t 
 
 	/* The bounding set while we still have CAP_SETPCAP, then the ids, then the sets. */
 	capng_clear(CAPNG_SELECT_ALL);
-	if (keep >= 0)
-		capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, (unsigned int)keep);
+	for (size_t i = 0; i < n_keep; i++)
+		capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, bundle_caps[i]);
 	if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
 		_exit(126);
-	if (prctl(PR_SET_KEEPCAPS, keep >= 0 ? 1 : 0, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+	if (prctl(PR_SET_KEEPCAPS, n_keep ? 1 : 0, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
 	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		_exit(126);
-	if (keep >= 0)
+	for (size_t i = 0; i < n_keep; i++)
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE,
-			     (unsigned int)keep);
+			     bundle_caps[i]);
 	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
 		_exit(126);
 	/* Ambient: what a non-root process keeps across execve (no file capabilities). */
-	if (keep >= 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, keep, 0, 0) < 0)
-		_exit(126);
+	for (size_t i = 0; i < n_keep; i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, bundle_caps[i], 0, 0) < 0)
+			_exit(126);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
 		_exit(126);
@@ -354,7 +361,9 @@ helper_spawn(struct santad *d, struct helper *h)
 		sd_event_source_set_enabled(h->demand, SD_EVENT_OFF);
 	santa_log(&d->log, LOG_INFO, "%s started (pid %d, user %s, uid %u, %s)", h->spec->name,
 		  (int)pid, helper_user_name(&d->policy->cfg, kind), (unsigned)uid,
-		  h->spec->read_any_file ? "CAP_DAC_READ_SEARCH only" : "no capabilities");
+		  h->spec->read_any_file ? "CAP_DAC_READ_SEARCH, CAP_SETUID and CAP_SETGID only, "
+					   "none effective in its main thread"
+					 : "no capabilities");
 	return 0;
 fail:
 	if (pair[0] >= 0)

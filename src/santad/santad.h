@@ -338,7 +338,7 @@ enum helper_kind { HELPER_SYNC, HELPER_METRIC, HELPER_BUNDLE, HELPER_MAX };
 struct helper_spec {
 	const char *name;
 	bool on_demand;     /* started by the first client, exits when idle */
-	bool read_any_file; /* keeps CAP_DAC_READ_SEARCH (ambient); else no capabilities */
+	bool read_any_file; /* keeps CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID (ambient); else none */
 	size_t user_offset; /* in struct santa_config: the char * naming its own user */
 	const char *user_key; /* that key's name in santa.conf, for messages */
 };

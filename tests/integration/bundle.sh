@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # santabundleservice: started by santad when a client first connects to its
-# socket, as _santabundle with CAP_DAC_READ_SEARCH only; hashes a real installed
+# socket, as _santabundle with CAP_DAC_READ_SEARCH, CAP_SETUID and CAP_SETGID
+# only (none effective in its main thread); hashes a real installed
 # Debian package (checked against an independent computation here) and an
 # application tree below BundleRoots; says "Not a bundle" for a loose file;
 # refuses an impostor client; exits when idle and comes back on the next
@@ -173,8 +174,11 @@ if [ -n "$svc" ]; then
 	bundle_uid=$(id -u _santabundle)
 	check "it runs as its own user, _santabundle (uid $bundle_uid), not root" \
 		grep -qE "^Uid:[[:space:]]+$bundle_uid[[:space:]]+$bundle_uid[[:space:]]+$bundle_uid[[:space:]]+$bundle_uid$" <<< "$svc_status"
-	check "with CAP_DAC_READ_SEARCH only" grep -q "^CapEff:[[:space:]]*0000000000000004" <<< "$svc_status"
-	check "and a bounding set of just that" grep -q "^CapBnd:[[:space:]]*0000000000000004" <<< "$svc_status"
+	check "with CAP_DAC_READ_SEARCH, CAP_SETUID and CAP_SETGID only" grep -q "^CapPrm:[[:space:]]*00000000000000c4" <<< "$svc_status"
+	check "none of them effective in its main thread (request threads raise what they need)" \
+		grep -q "^CapEff:[[:space:]]*0000000000000000" <<< "$svc_status"
+	check "and a bounding set of just that" grep -q "^CapBnd:[[:space:]]*00000000000000c4" <<< "$svc_status"
+	check "and a seccomp filter" grep -qE "^Seccomp:[[:space:]]*2" <<< "$svc_status"
 	check "and no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" <<< "$svc_status"
 fi
 
