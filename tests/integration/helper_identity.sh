@@ -67,8 +67,10 @@ for p in "$sync_pid" "$metric_pid" "$bundle_pid"; do
 done
 check "the three helpers have three distinct uids ($uids)" \
 	test "$(tr ' ' '\n' <<< "$uids" | sed '/^$/d' | sort -u | wc -l)" -eq 3
-check "santabundleservice keeps CAP_DAC_READ_SEARCH and nothing more" \
-	grep -q "^CapEff:[[:space:]]*0000000000000004$" "/proc/$bundle_pid/status"
+check "santabundleservice keeps CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID and nothing more" \
+	grep -q "^CapPrm:[[:space:]]*00000000000000c4$" "/proc/$bundle_pid/status"
+check "none of them effective in its main thread" \
+	grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$bundle_pid/status"
 for p in "$sync_pid" "$metric_pid"; do
 	check "${name_of[$p]} has no capabilities" \
 		grep -q "^CapEff:[[:space:]]*0000000000000000$" "/proc/$p/status"
