@@ -231,12 +231,16 @@ unlease(struct loader_guard *g, size_t slot)
  * returns true (the open is answered by the caller either way).
  */
 static bool
-lease_and_mark(struct loader_guard *g, int fd)
+lease_and_mark(struct loader_guard *g, int fd, const struct stat *st)
 {
 	struct santa_elf_info elf;
 	size_t slot;
 
-	if (g->lease_sig_fd < 0 || !leases_see_all_writers(fd))
+	/*
+	 * An empty file is being made (O_CREAT, mkstemp): its writer holds it
+	 * open, so no lease could be had, and its first write would drop a mark.
+	 */
+	if (st->st_size == 0 || g->lease_sig_fd < 0 || !leases_see_all_writers(fd))
 		return false;
 	if (fcntl(fd, F_SETSIG, santad_loader_lease_signal()) < 0 ||
 	    fcntl(fd, F_SETLEASE, F_RDLCK) < 0) {
@@ -359,7 +363,7 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		return;
 	}
 	/* Marked before the answer: the opener's next open of it is not asked about. */
-	if (!trusted && !elf_ok && lease_and_mark(g, fd)) {
+	if (!trusted && !elf_ok && lease_and_mark(g, fd, &st)) {
 		fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 		return; /* fd kept: it holds the lease */
 	}
