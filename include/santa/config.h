@@ -96,6 +96,7 @@ struct santa_config {
 
 	/* Sync */
 	char *sync_base_url;
+	bool sync_allow_insecure_http; /* plain http to a host other than this machine */
 	enum santa_content_encoding sync_client_content_encoding;
 	bool sync_enable_clean_sync_event_upload;
 	struct santa_dict sync_extra_headers;

@@ -27,7 +27,16 @@ struct http_settings {
 	size_t cert_len, key_len;
 	bool cert_is_p12;
 	char *key_password;
+	/*
+	 * Plain http to a host other than this machine (SyncAllowInsecureHTTP):
+	 * without it only https is spoken, and http only to a loopback address
+	 * (127.0.0.0/8, ::1, localhost), where nothing leaves the machine.
+	 */
+	bool allow_insecure_http;
 };
+
+/* Whether url's scheme is http (not https): status shows such a sync as insecure. */
+bool http_url_is_plain(const char *url);
 
 /* Replaces the client credentials (NULL data: none); wipes the old ones. */
 void http_settings_set_credentials(struct http_settings *s, const void *cert, size_t cert_len,

@@ -80,6 +80,7 @@ static const struct key_def keys[] = {
 	  KEY_FLAG_DEPRECATED | KEY_FLAG_OLD_WINS, "EnableTransitiveRules" },
 	BOOL("EnableAllEventUpload", enable_all_event_upload),
 	BOOL("DisableUnknownEventUpload", disable_unknown_event_upload),
+	BOOL("SyncAllowInsecureHTTP", sync_allow_insecure_http),
 	INERT("EnableBadSignatureProtection", KEY_BOOL, enable_bad_signature_protection,
 	      "Linux programs carry no code signature to find bad; a packaged file that fails its "
 	      "package check is an unknown file"),

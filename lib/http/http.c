@@ -1,4 +1,5 @@
 /* HTTP POSTs driven by an sd_event loop through libcurl's multi interface. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct http_request {
 	size_t body_len;
 	struct http_response resp;
 	bool too_big;
+	bool plain_refused; /* plain http to another host, not allowed: curl speaks https only */
 	http_done_fn done;
 	void *userdata;
 };
@@ -48,6 +50,33 @@ request_free(struct http_request *req)
 	free(req);
 }
 
+bool
+http_url_is_plain(const char *url)
+{
+	return url && strncasecmp(url, "http://", 7) == 0;
+}
+
+/* The URL's host (curl's own parser: user info, brackets and all) is a loopback address. */
+static bool
+url_host_is_loopback(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	struct in_addr a4;
+	bool loopback = false;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
+		if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+			loopback = true;
+		else if (inet_pton(AF_INET, host, &a4) == 1)
+			loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return loopback;
+}
+
 static void
 check_done(struct http *h)
 {
@@ -66,6 +95,10 @@ check_done(struct http *h)
 			req->resp.curl_code = CURLE_FILESIZE_EXCEEDED;
 			snprintf(req->resp.error, sizeof(req->resp.error),
 				 "response over the %u-byte cap", HTTP_MAX_RESPONSE_BYTES);
+		} else if (msg->data.result == CURLE_UNSUPPORTED_PROTOCOL && req->plain_refused) {
+			snprintf(req->resp.error, sizeof(req->resp.error),
+				 "plain http to a host other than this machine is refused: use "
+				 "https, or set SyncAllowInsecureHTTP = true");
 		} else if (msg->data.result != CURLE_OK && !req->resp.error[0]) {
 			snprintf(req->resp.error, sizeof(req->resp.error), "%s",
 				 curl_easy_strerror(msg->data.result));
@@ -339,7 +372,11 @@ http_post(struct http *h, const char *url, const char *body, size_t len, long ti
 	curl_easy_setopt(req->easy, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT, timeout_s < 10 ? timeout_s : 10L);
 	curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* curl itself refuses the scheme: no connection is ever made. */
+	req->plain_refused = http_url_is_plain(url) && !s->allow_insecure_http &&
+			     !url_host_is_loopback(url);
+	curl_easy_setopt(req->easy, CURLOPT_PROTOCOLS_STR,
+			 req->plain_refused ? "https" : "http,https");
 	curl_easy_setopt(req->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(req->easy, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(req->easy, CURLOPT_HEADERFUNCTION, on_header);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -321,8 +322,9 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "misses", (json_int_t)get_int(cache, "misses"),
 				  "kernel_ignore_marks", (json_int_t)get_int(cache, "kernel_ignore_marks")));
 		json_object_set_new(root, "sync",
-			json_pack("{s:s, s:b, s:o, s:o, s:s}",
+			json_pack("{s:s, s:b, s:b, s:o, s:o, s:s}",
 				  "server", get_str(b, "sync_server")[0] ? get_str(b, "sync_server") : "null",
+				  "insecure", strncasecmp(get_str(b, "sync_server"), "http://", 7) == 0,
 				  "clean_required", get_bool(sync, "clean_required"),
 				  "last_successful_full", json_date(get_int(sync, "last_successful_full")),
 				  "last_successful_rule", json_date(get_int(sync, "last_successful_rule")),
@@ -444,7 +446,11 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 			char date[64];
 
 			printf(">>> Sync Info\n");
-			row("Sync Server", "%s", get_str(b, "sync_server"));
+			/* Plain http: anyone on the path may read the rules or answer the sync. */
+			row("Sync Server", "%s%s", get_str(b, "sync_server"),
+			    strncasecmp(get_str(b, "sync_server"), "http://", 7) == 0
+				    ? " (insecure: plain http, not encrypted)"
+				    : "");
 			row("Clean Sync Required", "%s", get_bool(sync, "clean_required") ? "Yes" : "No");
 			row("Last Successful Full Sync", "%s",
 			    format_date(get_int(sync, "last_successful_full"), date, sizeof(date)));

@@ -20,7 +20,7 @@ struct helper_keys {
 };
 
 static const char *const sync_keys[] = {
-	"SyncBaseURL", "SyncClientContentEncoding", "SyncEnableCleanSyncEventUpload",
+	"SyncBaseURL", "SyncAllowInsecureHTTP", "SyncClientContentEncoding", "SyncEnableCleanSyncEventUpload",
 	"SyncProxy", "ServerAuthRootsFile", "RunDirectory", NULL,
 };
 static const char *const metric_keys[] = {

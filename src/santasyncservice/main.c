@@ -153,14 +153,17 @@ setup(struct syncservice *svc)
 	}
 	snprintf(svc->base_url, sizeof(svc->base_url), "%s%s", cfg->sync_base_url,
 		 cfg->sync_base_url[strlen(cfg->sync_base_url) - 1] == '/' ? "" : "/");
-	if (strncmp(svc->base_url, "https://", 8) != 0)
-		santa_log(&svc->log, LOG_WARNING, "SyncBaseURL is not https: %s", svc->base_url);
+	if (http_url_is_plain(svc->base_url))
+		santa_log(&svc->log, LOG_WARNING, "SyncBaseURL is plain http, not encrypted: %s%s",
+			  svc->base_url, cfg->sync_allow_insecure_http ? " (SyncAllowInsecureHTTP)"
+				: " (only to this machine's loopback address)");
 	svc->http_settings = (struct http_settings){
 		.user_agent = "santactl-sync/" SANTA_VERSION,
 		.encoding = cfg->sync_client_content_encoding,
 		.extra_headers = &cfg->sync_extra_headers,
 		.ca_file = cfg->server_auth_roots_file,
 		.proxy = cfg->sync_proxy,
+		.allow_insecure_http = cfg->sync_allow_insecure_http,
 	};
 	r = http_new(svc->event, &svc->http_settings, &svc->http);
 	if (r < 0)
