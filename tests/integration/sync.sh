@@ -200,7 +200,8 @@ check "the events are gone once the server took them" \
 : > "$srv/requests.jsonl"
 cp "$work/santa.conf" "$work/santa.conf.direct"
 sed -i "s|^SyncBaseURL = .*|SyncBaseURL = http://sync.invalid/santa|" "$work/santa.conf"
-sed -i "/^SyncBaseURL/a SyncProxy = http://127.0.0.1:$port" "$work/santa.conf"
+# (Plain http to another host: the admin allows it, SyncAllowInsecureHTTP.)
+sed -i "/^SyncBaseURL/a SyncProxy = http://127.0.0.1:$port\\nSyncAllowInsecureHTTP = true" "$work/santa.conf"
 reload_helper
 # Until the new service took over its socket, santactl may not reach it: retry that only.
 reached() { sync_now; [ "$st" -ne 1 ] || ! grep -q "cannot reach" <<< "$out"; }

@@ -90,6 +90,8 @@ case $stage in
 ClientMode = LOCKDOWN
 ; No WatchPaths: every filesystem is watched.
 SyncBaseURL = $SYNC_URL
+; The host, through qemu's user network: plain http, allowed on purpose.
+SyncAllowInsecureHTTP = true
 SyncEnableCleanSyncEventUpload = true
 
 [StaticRule:debian-bookworm]
