@@ -124,7 +124,8 @@ if command -v systemd-socket-activate > /dev/null; then
 		setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all -- \
 		"$helpers/santasyncservice" --config "$work/santa.conf" 2> "$work/activated.err" &
 	activator=$!
-	wait_or_die 30 "the activator listens" test -S "$work/run/santasyncservice.sock"
+	# The socket file exists from bind(); the activator says so once it listens.
+	wait_or_die 30 "the activator listens" grep -q "Listening on" "$work/activated.err"
 	out=$("$santactl" sync 2>&1) && st=0 || st=$?
 	check "a socket-activated sync service serves santactl sync (preflight fails: no server)" \
 		test "$st" -eq 1
