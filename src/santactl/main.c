@@ -1600,10 +1600,13 @@ command_usage(const char *cmd, FILE *out)
 {
 	static const char *const texts[][2] = {
 		{ "status", "Usage: santactl status [--json]\n"
-			    "  santad's mode, rule counts, caches, decisions, watched filesystems,\n"
-			    "  sync and helper state. --json: the same as one JSON object.\n" },
+			    "  santad's mode, rule counts, caches (root: files on santad's / filesystem),\n"
+			    "  watchdog, decisions, watched filesystems, sync and helper state.\n"
+			    "  --json: the same as one JSON object.\n" },
 		{ "version", "Usage: santactl version [--json]\n"
-			     "  The versions of Santa's components.\n" },
+			     "  The versions of Santa's components: santad's as the running santad\n"
+			     "  says (unknown if it cannot be asked), santa-gui's as SantaGUIPath\n"
+			     "  answers --version.\n" },
 		{ "bundleinfo", "Usage: santactl bundleinfo [--json] [--progress] PATH\n"
 				"  Asks santabundleservice for the bundle of PATH (the Debian package that\n"
 				"  owns it, else its tree below BundleRoots) and prints the bundle hash and\n"
