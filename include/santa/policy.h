@@ -197,7 +197,13 @@ void decision_cache_flush(struct decision_cache *cache);
 struct decision_cache_stats {
 	uint64_t hits, misses, stale, evictions;
 	size_t entries, capacity;
+	size_t entries_on_dev; /* of entries, those on the device of decision_cache_split_by_dev */
 };
+/*
+ * From now on stats also count the entries of files on dev (santad: the root
+ * filesystem's, Santa's root and non-root caches). Walks the table once.
+ */
+void decision_cache_split_by_dev(struct decision_cache *cache, dev_t dev);
 void decision_cache_stats(const struct decision_cache *cache, struct decision_cache_stats *out);
 
 #endif

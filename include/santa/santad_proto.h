@@ -12,8 +12,10 @@
 
 enum santad_request {
 	/* -> { mode, log_type, static_rules, rules: {binary, certificate, teamid, signingid,
-	 *      cdhash}, cache: {entries, capacity, hits, misses}, decisions: {allowed, denied,
-	 *      timeouts}, ignore_marks, watched: [path...], event_log_path, sync_server } */
+	 *      cdhash}, cache: {entries, capacity, hits, misses, root_entries (files on
+	 *      santad's / filesystem)}, decisions: {allowed, denied, timeouts}, ignore_marks,
+	 *      watchdog: {cpu_events, ram_events, cpu_peak (%), ram_peak (MB), interval_sec,
+	 *      systemd_usec}, watched: [path...], event_log_path, sync_server, ... } */
 	SANTAD_STATUS = IPC_TYPE_FIRST_USER,
 	/* { rules: [{identifier, rule_type, policy, custom_msg?, custom_url?}] } -> { applied }
 	 * privileged; identifiers are validated and normalised as rule_type requires */
@@ -98,6 +100,12 @@ enum santad_request {
 	 * spells them, from santad's live configuration. santa.conf stays root's
 	 * (0640): no helper reads it, and only the sync service gets the sync secrets. */
 	SANTAD_HELPER_SETTINGS,
+
+	/* ---- santactl, continued ---- */
+
+	/* {} -> { version }: the running santad's own SANTA_VERSION (santactl version);
+	 * open to every validated client */
+	SANTAD_VERSION,
 };
 
 /* santabundleservice.sock: santa-gui (and santactl) ask for a file's bundle. */

@@ -31,6 +31,8 @@ struct decision_cache {
 	uint64_t generation;
 	uint32_t clock;
 	struct decision_cache_stats stats;
+	bool split; /* stats.entries_on_dev counts the entries on split_dev */
+	dev_t split_dev;
 };
 
 int
@@ -81,6 +83,15 @@ set_of(struct decision_cache *c, dev_t dev, ino_t ino)
 	return &c->entries[(h & (c->n_sets - 1)) * WAYS];
 }
 
+/* An entry of the current generation comes (delta 1) or goes (-1). Lock held. */
+static void
+count_entry(struct decision_cache *c, const struct santa_file_key *key, int delta)
+{
+	c->stats.entries += (size_t)delta;
+	if (c->split && key->dev == c->split_dev)
+		c->stats.entries_on_dev += (size_t)delta;
+}
+
 void
 santa_file_key_of(const struct stat *st, struct santa_file_key *key)
 {
@@ -125,7 +136,7 @@ decision_cache_lookup(struct decision_cache *c, const struct santa_file_key *key
 		if (!unchanged(&set[i].key, key)) {
 			set[i].generation = 0;
 			c->stats.stale++;
-			c->stats.entries--;
+			count_entry(c, &set[i].key, -1);
 			break;
 		}
 		*out = set[i].value;
@@ -153,7 +164,7 @@ decision_cache_insert(struct decision_cache *c, const struct santa_file_key *key
 	for (i = 0; i < WAYS; i++) {
 		if (set[i].generation == c->generation && same_file(&set[i].key, key)) {
 			victim = &set[i]; /* replace the old decision for this file */
-			c->stats.entries--;
+			count_entry(c, &victim->key, -1);
 			break;
 		}
 	}
@@ -167,13 +178,13 @@ decision_cache_insert(struct decision_cache *c, const struct santa_file_key *key
 			if ((int32_t)(set[i].last_used - victim->last_used) < 0)
 				victim = &set[i];
 		c->stats.evictions++;
-		c->stats.entries--;
+		count_entry(c, &victim->key, -1);
 	}
 	victim->key = *key;
 	victim->value = *value;
 	victim->generation = c->generation;
 	victim->last_used = ++c->clock;
-	c->stats.entries++;
+	count_entry(c, key, 1);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -183,6 +194,23 @@ decision_cache_flush(struct decision_cache *c)
 	pthread_mutex_lock(&c->lock);
 	c->generation++;
 	c->stats.entries = 0;
+	c->stats.entries_on_dev = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+decision_cache_split_by_dev(struct decision_cache *c, dev_t dev)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	/* Once, at start: a walk of the table, so that entries made before count too. */
+	for (i = 0; i < c->n_sets * WAYS; i++)
+		if (c->entries[i].generation == c->generation && c->entries[i].key.dev == dev)
+			n++;
+	c->split = true;
+	c->split_dev = dev;
+	c->stats.entries_on_dev = n;
 	pthread_mutex_unlock(&c->lock);
 }
 

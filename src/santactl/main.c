@@ -15,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,17 +135,157 @@ call(struct santactl *ctl, struct ipc_msg *req)
 
 /* ---- version ---- */
 
+/*
+ * santad's version as the running santad reports it (SANTAD_VERSION): the
+ * daemon enforcing now, not the binary on disk (a package upgrade does not
+ * restart it by itself). "unknown" when it cannot be asked, and why on stderr.
+ */
+static void
+santad_version(struct santactl *ctl, char *buf, size_t size)
+{
+	struct ipc_msg *reply = NULL;
+	const char *v = NULL, *text = NULL;
+	int r;
+
+	snprintf(buf, size, "unknown");
+	if (santactl_connect(ctl, true) < 0) {
+		fprintf(stderr, "santactl: santad is not running (or refused santactl): its version is "
+				"unknown\n");
+		return;
+	}
+	r = ipc_conn_call(ctl->conn, ipc_msg_new(SANTAD_VERSION), 5 * 1000 * 1000ULL, &reply);
+	if (r < 0) {
+		if (reply)
+			ipc_msg_error(reply, &text);
+		fprintf(stderr, "santactl: santad did not give its version: %s\n",
+			text ? text : strerror(-r));
+	} else if (ipc_dict_get_string(ipc_msg_body_const(reply), "version", &v) == 0 && v[0]) {
+		snprintf(buf, size, "%s", v);
+	}
+	ipc_msg_free(reply);
+}
+
+#define GUI_VERSION_USEC (2 * 1000 * 1000LL)
+#define GUI_VERSION_OUTPUT 256
+
+/*
+ * The installed agent's version: what SantaGUIPath answers to --version, as
+ * Santa reads the installed Santa.app's. santad cannot say: the agent of the
+ * console user may be another build, or none may run. Only a file only root
+ * can have written is run (santactl may be root), with no environment and its
+ * output and time bounded; anything else is "unknown", and why on stderr.
+ */
+static void
+gui_version(const struct santactl *ctl, char *buf, size_t size)
+{
+	static char *const gui_argv[] = { "santa-gui", "--version", NULL };
+	static char *const no_env[] = { NULL };
+	const char *path = ctl->cfg.santa_gui_path;
+	char out[GUI_VERSION_OUTPUT];
+	int fd = -1, p[2] = { -1, -1 }, status;
+	size_t len = 0;
+	struct stat st;
+	pid_t child = -1;
+	struct timespec start, now;
+	ssize_t n;
+
+	snprintf(buf, size, "unknown");
+	if (!path || !path[0])
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "santactl: no santa-gui at %s (%s)\n", path, strerror(errno));
+		goto out;
+	}
+	if (!santa_stat_is_root_trusted(&st) || !(st.st_mode & S_IXUSR)) {
+		fprintf(stderr, "santactl: %s is not root's executable, writable by root alone: "
+				"not run\n", path);
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto out;
+	child = fork();
+	if (child < 0)
+		goto out;
+	if (child == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		/* Open across the exec: a script's interpreter reads the file as /dev/fd/N. */
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			_exit(127);
+		fexecve(fd, gui_argv, no_env);
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	/* Read until end of file, a full buffer or the deadline: an agent that hangs costs 2 s. */
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		long long left;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = GUI_VERSION_USEC - ((now.tv_sec - start.tv_sec) * 1000000LL +
+					   (now.tv_nsec - start.tv_nsec) / 1000);
+		if (left <= 0 || len == sizeof(out) - 1)
+			break;
+		if (poll(&pfd, 1, (int)(left / 1000) + 1) < 0 && errno != EINTR)
+			break;
+		n = read(p[0], out + len, sizeof(out) - 1 - len);
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	out[len] = '\0';
+	/* "santa-gui VERSION\n", as santa-gui --version prints it. */
+	if (strncmp(out, "santa-gui ", 10) == 0 && out[10] && !isspace((unsigned char)out[10])) {
+		out[10 + strcspn(out + 10, " \t\r\n")] = '\0';
+		snprintf(buf, size, "%s", out + 10);
+	} else {
+		fprintf(stderr, "santactl: %s --version did not say its version\n", path);
+	}
+out:
+	if (child > 0) {
+		/* Ours: it may still run if it hung or wrote too much. */
+		kill(child, SIGKILL);
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int
 cmd_version(struct santactl *ctl, int argc, char **argv)
 {
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	char daemon[128], gui[128];
 
-	if (json)
-		printf("{\n  \"santad\" : \"%s\",\n  \"santactl\" : \"%s\",\n  \"SantaGUI\" : \"%s\"\n}\n",
-		       SANTA_VERSION, SANTA_VERSION, SANTA_VERSION);
-	else
-		printf("%-15s | %s\n%-15s | %s\n%-15s | %s\n", "santad", SANTA_VERSION, "santactl",
-		       SANTA_VERSION, "SantaGUI", SANTA_VERSION);
+	santad_version(ctl, daemon, sizeof(daemon));
+	gui_version(ctl, gui, sizeof(gui));
+	if (json) {
+		json_t *root = json_pack("{s:s, s:s, s:s}", "santad", daemon, "santactl", SANTA_VERSION,
+					 "SantaGUI", gui);
+
+		if (!root)
+			return 1;
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+		json_decref(root);
+	} else {
+		printf("%-15s | %s\n%-15s | %s\n%-15s | %s\n", "santad", daemon, "santactl",
+		       SANTA_VERSION, "SantaGUI", gui);
+	}
 	return 0;
 }
 
@@ -220,8 +363,9 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
 	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL, *gui = NULL, *loader = NULL;
-	const struct ipc_value *pkg = NULL;
+	const struct ipc_value *pkg = NULL, *wd = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	long long root_cached, non_root_cached;
 	struct ipc_msg *reply;
 	size_t i;
 
@@ -241,6 +385,10 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(b, "gui", &gui);
 	ipc_dict_get_dict(b, "loader_check", &loader);
 	ipc_dict_get_dict(b, "package_trust", &pkg);
+	ipc_dict_get_dict(b, "watchdog", &wd);
+	/* Santa's root cache: decisions on files of the filesystem at santad's /. */
+	root_cached = (long long)get_int(cache, "root_entries");
+	non_root_cached = (long long)get_int(cache, "entries") - root_cached;
 	if (json) {
 		json_t *root = json_object(), *w = json_array();
 
@@ -272,6 +420,14 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    json_integer(get_int(b, "events_dropped")));
 		json_object_set_new(json_object_get(root, "database"), "rules_db_error",
 				    json_string(get_str(b, "rules_db_error")));
+		json_object_update_new(json_object_get(root, "daemon"),
+			json_pack("{s:I, s:I, s:f, s:f, s:I, s:I}",
+				  "watchdog_cpu_events", (json_int_t)get_int(wd, "cpu_events"),
+				  "watchdog_ram_events", (json_int_t)get_int(wd, "ram_events"),
+				  "watchdog_cpu_peak", (double)get_int(wd, "cpu_peak_centipercent") / 100.0,
+				  "watchdog_ram_peak", (double)get_int(wd, "ram_peak_kib") / 1024.0,
+				  "watchdog_interval_sec", (json_int_t)get_int(wd, "interval_sec"),
+				  "systemd_watchdog_usec", (json_int_t)get_int(wd, "systemd_usec")));
 		json_object_set_new(json_object_get(root, "daemon"), "log_lines_lost",
 				    json_integer(get_int(b, "log_lines_lost")));
 		json_object_set_new(json_object_get(root, "daemon"), "anonymous_exec_enforced",
@@ -315,7 +471,9 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		json_object_set_new(json_object_get(root, "package_trust"), "critical_allowed",
 				    json_integer(get_int(pkg, "critical_allowed")));
 		json_object_set_new(root, "cache",
-			json_pack("{s:I, s:I, s:I, s:I, s:I}",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "root_cache_count", (json_int_t)root_cached,
+				  "non_root_cache_count", (json_int_t)non_root_cached,
 				  "entries", (json_int_t)get_int(cache, "entries"),
 				  "capacity", (json_int_t)get_int(cache, "capacity"),
 				  "hits", (json_int_t)get_int(cache, "hits"),
@@ -379,12 +537,23 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Exec Info", "%s", strcmp(get_str(b, "exec_info"), "bpf") == 0
 			? "BPF (parent, user and args kept at each exec)"
 			: "/proc (no args; the user of a process gone before santad looked is unknown)");
+		/* Santa's rows: samples over 20 % CPU / 250 MB resident, and the peaks. */
+		row("Watchdog CPU Events", "%lld  (Peak: %.2f%%)", (long long)get_int(wd, "cpu_events"),
+		    (double)get_int(wd, "cpu_peak_centipercent") / 100.0);
+		row("Watchdog RAM Events", "%lld  (Peak: %.2fMB)", (long long)get_int(wd, "ram_events"),
+		    (double)get_int(wd, "ram_peak_kib") / 1024.0);
+		if (get_int(wd, "systemd_usec") > 0)
+			row("systemd Watchdog", "every %.1f s", (double)get_int(wd, "systemd_usec") / 1e6);
+		else
+			row("systemd Watchdog", "off");
 		if (get_int(b, "log_lines_lost") > 0)
 			row("Log Lines Lost", "%lld (disk full?)", (long long)get_int(b, "log_lines_lost"));
 		for (i = 0; i < ipc_container_len(watched); i++)
 			row(i == 0 ? "Watched Filesystems" : "", "%s",
 			    ipc_value_string(ipc_array_at(watched, i)));
 		printf(">>> Cache Info\n");
+		row("Root cache count", "%lld", root_cached);
+		row("Non-root cache count", "%lld", non_root_cached);
 		row("Cache entries", "%lld (of %lld)", (long long)get_int(cache, "entries"),
 		    (long long)get_int(cache, "capacity"));
 		row("Cache hits / misses", "%lld / %lld", (long long)get_int(cache, "hits"),
@@ -1437,10 +1606,13 @@ command_usage(const char *cmd, FILE *out)
 {
 	static const char *const texts[][2] = {
 		{ "status", "Usage: santactl status [--json]\n"
-			    "  santad's mode, rule counts, caches, decisions, watched filesystems,\n"
-			    "  sync and helper state. --json: the same as one JSON object.\n" },
+			    "  santad's mode, rule counts, caches (root: files on santad's / filesystem),\n"
+			    "  watchdog, decisions, watched filesystems, sync and helper state.\n"
+			    "  --json: the same as one JSON object.\n" },
 		{ "version", "Usage: santactl version [--json]\n"
-			     "  The versions of Santa's components.\n" },
+			     "  The versions of Santa's components: santad's as the running santad\n"
+			     "  says (unknown if it cannot be asked), santa-gui's as SantaGUIPath\n"
+			     "  answers --version.\n" },
 		{ "bundleinfo", "Usage: santactl bundleinfo [--json] [--progress] PATH\n"
 				"  Asks santabundleservice for the bundle of PATH (the Debian package that\n"
 				"  owns it, else its tree below BundleRoots) and prints the bundle hash and\n"

@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "log_barrier.h"
 #include "santa/events_db.h"
@@ -52,6 +57,105 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 		  (int)peer->pid, (unsigned)peer->uid, why);
 }
 
+/*
+ * Santa's watchdog: every 30 s santad looks at its own CPU time and resident
+ * memory. Over 20 % of one CPU in the interval counts a CPU event, over 250 MB
+ * resident a RAM event, each logged (Santa's thresholds and words). status
+ * reports the counts, the busiest interval and the highest resident size the
+ * kernel saw (getrusage's ru_maxrss, /proc's VmHWM). systemd's watchdog is
+ * another thing: sd-event pings it from the loop, status gives its interval.
+ */
+#define WATCHDOG_USEC (30ULL * 1000000)
+#define WATCHDOG_CPU_PERCENT 20.0
+#define WATCHDOG_RAM_MB 250.0
+
+static uint64_t
+process_cpu_usec(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Resident memory now, in MB of 2^20 bytes as Santa counts; 0 if /proc cannot say. */
+static double
+resident_mb(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%lu %lu", &size, &resident);
+	fclose(f);
+	if (n != 2)
+		return 0;
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
+static int
+on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct santad *d = userdata;
+	uint64_t cpu = process_cpu_usec(), now = usec;
+	double percent = 0, mb;
+
+	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	if (now > d->watchdog.at_usec && cpu >= d->watchdog.cpu_usec)
+		percent = (double)(cpu - d->watchdog.cpu_usec) * 100.0 /
+			  (double)(now - d->watchdog.at_usec);
+	if (percent > d->watchdog.cpu_peak)
+		d->watchdog.cpu_peak = percent;
+	if (percent > WATCHDOG_CPU_PERCENT) {
+		d->watchdog.cpu_events++;
+		santa_log(&d->log, LOG_WARNING,
+			  "Watchdog: potentially high CPU use, ~%.2f%% over last %llu seconds.",
+			  percent, (unsigned long long)((now - d->watchdog.at_usec) / 1000000));
+	}
+	d->watchdog.cpu_usec = cpu;
+	d->watchdog.at_usec = now;
+	mb = resident_mb();
+	if (mb > WATCHDOG_RAM_MB) {
+		d->watchdog.ram_events++;
+		santa_log(&d->log, LOG_WARNING, "Watchdog: potentially high RAM use, RSS is %.2fMB.", mb);
+	}
+	if (sd_event_source_set_time_relative(s, WATCHDOG_USEC) >= 0)
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static void
+watchdog_status(struct santad *d, struct ipc_value *w)
+{
+	struct rusage ru;
+	uint64_t systemd_usec = 0;
+
+	ipc_dict_put_int(w, "cpu_events", (int64_t)d->watchdog.cpu_events);
+	ipc_dict_put_int(w, "ram_events", (int64_t)d->watchdog.ram_events);
+	/* Messages carry no floating point: hundredths of a percent, KiB. */
+	ipc_dict_put_int(w, "cpu_peak_centipercent", (int64_t)(d->watchdog.cpu_peak * 100.0 + 0.5));
+	ipc_dict_put_int(w, "ram_peak_kib", getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : 0);
+	ipc_dict_put_int(w, "interval_sec", (int64_t)(WATCHDOG_USEC / 1000000));
+	if (sd_event_get_watchdog(d->event) > 0 && sd_watchdog_enabled(0, &systemd_usec) <= 0)
+		systemd_usec = 0;
+	ipc_dict_put_int(w, "systemd_usec", (int64_t)systemd_usec);
+}
+
+static void
+reply_version(struct ipc_conn *conn, const struct ipc_msg *req)
+{
+	struct ipc_msg *m = ipc_msg_new(SANTAD_VERSION);
+
+	if (!m || ipc_dict_put_string(ipc_msg_body(m), "version", SANTA_VERSION) < 0) {
+		ipc_msg_free(m);
+		ipc_conn_reply_error(conn, req, -ENOMEM, "out of memory");
+		return;
+	}
+	ipc_conn_reply(conn, req, m);
+}
 
 static void
 reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
@@ -174,6 +278,9 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(cache, "hits", (int64_t)cs.hits);
 	ipc_dict_put_int(cache, "misses", (int64_t)cs.misses);
 	ipc_dict_put_int(cache, "kernel_ignore_marks", (int64_t)d->stats.ignore_marks);
+	/* Santa's root cache: files on the filesystem of santad's /; the rest is non-root. */
+	ipc_dict_put_int(cache, "root_entries", (int64_t)cs.entries_on_dev);
+	watchdog_status(d, ipc_dict_put_dict(b, "watchdog"));
 	dec = ipc_dict_put_dict(b, "decisions");
 	ipc_dict_put_int(dec, "allowed", (int64_t)d->stats.allowed);
 	ipc_dict_put_int(dec, "denied", (int64_t)d->stats.denied);
@@ -532,6 +639,7 @@ static const struct {
 	{ SANTAD_BUNDLE_RESULT, BUNDLE_SERVICE, false, "only santabundleservice may ask this" },
 	{ SANTAD_BUNDLE_BINARIES, SYNC_SERVICE, false, "only santasyncservice may ask this" },
 	{ SANTAD_HELPER_SETTINGS, ANY_HELPER, false, "only Santa's helpers may ask this" },
+	{ SANTAD_VERSION, ANY_CLIENT, false, NULL },
 };
 
 static bool
@@ -668,6 +776,9 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 	case SANTAD_HELPER_SETTINGS:
 		santad_helper_settings(d, conn, msg);
 		break;
+	case SANTAD_VERSION:
+		reply_version(conn, msg);
+		break;
 	default: /* the sync service's requests */
 		santad_handle_sync(d, conn, msg);
 		break;
@@ -726,6 +837,20 @@ santad_control_start(struct santad *d)
 			santa_log_errno(&d->log, LOG_WARNING, r, "%s cannot be trusted (%m): it will "
 					"not be started or accepted", path);
 	}
+	{
+		struct stat st;
+
+		/* Santa splits its cache into the root filesystem's files and the others. */
+		if (stat("/", &st) == 0)
+			decision_cache_split_by_dev(d->cache, st.st_dev);
+	}
+	d->watchdog.cpu_usec = process_cpu_usec();
+	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &d->watchdog.at_usec);
+	/* Floating: the loop owns it and frees it with itself. */
+	r = sd_event_add_time_relative(d->event, NULL, CLOCK_MONOTONIC, WATCHDOG_USEC,
+				       1000000, on_watchdog, d);
+	if (r < 0)
+		santa_log_errno(&d->log, LOG_WARNING, r, "No watchdog of CPU and memory use: %m");
 	r = santa_path_join(path, sizeof(path), d->cfg.run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Socket path too long: %m");

@@ -564,6 +564,12 @@ struct santad {
 		uint64_t transitive_added;
 	} stats;
 	double started_at; /* Unix seconds */
+	/* Santa's watchdog (control.c): santad's own CPU and memory, sampled every 30 s. */
+	struct {
+		uint64_t cpu_events, ram_events; /* samples over the thresholds */
+		double cpu_peak;		 /* percent of one CPU, the busiest sample */
+		uint64_t cpu_usec, at_usec;	 /* CPU time and CLOCK_MONOTONIC at the last sample */
+	} watchdog;
 };
 
 /* A memfd of rule lines (SANTAD_SYNC_RULES, SANTAD_RULE_IMPORT) applied in one transaction. */

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # santad enforcing for real, on a private tmpfs in its own mount namespace
 # (marked with FAN_MARK_MOUNT; nothing else on the machine is watched).
-# usage: santad_enforce.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
+# usage: santad_enforce.sh SANTAD SANTACTL SANTA_GUI   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
 santad=$(realpath "$1")
 santactl=$(realpath "$2")
+santa_gui=$(realpath "$3")
 
 # Re-run inside a private mount namespace; the tmpfs vanishes with it.
 source "$(dirname "$0")/../lib/private_tmpfs.sh" "$@"
@@ -347,10 +348,55 @@ esac
 stop_santad
 
 # ---- santactl against santad ----
-NO_STATIC_RULES=1 start_santad MONITOR
+# As under systemd (WatchdogSec): santad reads the interval from WATCHDOG_USEC.
+WATCHDOG_USEC=20000000 NO_STATIC_RULES=1 start_santad MONITOR
 export SANTA_CONFIG=$work/santa.conf
 chmod 0755 "$work"
 unknown_sha=$(sha256sum < "$mnt/unknown" | cut -d' ' -f1)
+
+# version: santad's row is what the running santad says of itself, SantaGUI's
+# what the installed agent (SantaGUIPath) says, santactl's its own.
+santad_v=$("$santad" --version | awk '{print $2}')
+gui_v=$("$santa_gui" --version | awk '{print $2}')
+# santactl's own configuration names the agent (santad's does not need to).
+ctl_config() { # SANTA_GUI_PATH
+	grep -v '^SantaGUIPath' "$work/santa.conf" > "$work/ctl.conf"
+	echo "SantaGUIPath = $1" >> "$work/ctl.conf"
+}
+ctl_config "$santa_gui"
+out=$(SANTA_CONFIG=$work/ctl.conf "$santactl" version 2>&1)
+expected=$(printf '%-15s | %s\n%-15s | %s\n%-15s | %s' santad "$santad_v" santactl "$santad_v" \
+	SantaGUI "$gui_v")
+[ "$out" = "$expected" ] && pass "santactl version: santad's and santa-gui's own versions" ||
+	fail "santactl version: '$out', expected '$expected'"
+if SANTA_CONFIG=$work/ctl.conf "$santactl" version --json | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+assert v == {"santad": sys.argv[1], "santactl": sys.argv[1], "SantaGUI": sys.argv[2]}, v
+' "$santad_v" "$gui_v"; then
+	pass "santactl version --json"
+else
+	fail "santactl version --json: $(SANTA_CONFIG=$work/ctl.conf "$santactl" version --json 2>&1)"
+fi
+# An agent of another build: its version is the one shown, so the agent was asked.
+ctl_config "$work/fake-gui"
+printf '#!/bin/sh\ntouch %s/fake-gui-ran\necho "santa-gui 9.8.7-other $*"\n' "$work" > "$work/fake-gui"
+chmod 0755 "$work/fake-gui"
+out=$(SANTA_CONFIG=$work/ctl.conf "$santactl" version 2>&1)
+case "$out" in
+*"SantaGUI        | 9.8.7-other") pass "version asks the agent at SantaGUIPath" ;;
+*) fail "version with another agent: $out" ;;
+esac
+# One that someone other than root could have written is not run (santactl may be root).
+rm -f "$work/fake-gui-ran"
+chmod 0775 "$work/fake-gui"
+out=$(SANTA_CONFIG=$work/ctl.conf "$santactl" version 2>&1)
+case "$out" in
+*"is not root's executable"*"SantaGUI        | unknown")
+	[ ! -e "$work/fake-gui-ran" ] && pass "a group-writable agent is not run: SantaGUI unknown" ||
+		fail "santactl ran a group-writable SantaGUIPath" ;;
+*) fail "version with a group-writable agent: $out" ;;
+esac
 
 out=$("$santactl" status 2>&1) || true
 case "$out" in
@@ -388,6 +434,46 @@ out=$("$santactl" rule --check --sha256 "$unknown_sha" 2>&1)
 cached_blocked() { [ "$("$santactl" checkcache "$mnt/unknown" 2>&1)" = "File exists in [blocklist] cache (BINARY)" ]; }
 wait_until 20 cached_blocked && pass "checkcache after a denied exec" ||
 	fail "checkcache: $("$santactl" checkcache "$mnt/unknown" 2>&1)"
+# status: Santa's root / non-root cache counts (files on santad's / filesystem, and
+# the others: here only the tmpfs is watched, so every entry is non-root) and
+# watchdog rows (samples over 20 % CPU / 250 MB, and the peaks: the RAM peak is
+# santad's own high-water mark, VmHWM). The denied exec above is cached.
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$pid/status"; }
+hwm_before=$(hwm_kib)
+status_json=$("$santactl" status --json)
+hwm_after=$(hwm_kib)
+if python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+c, d = s["cache"], s["daemon"]
+assert c["root_cache_count"] == 0, c
+assert c["non_root_cache_count"] >= 1, c
+assert c["root_cache_count"] + c["non_root_cache_count"] == c["entries"], c
+for k in ("watchdog_cpu_events", "watchdog_ram_events"):
+    assert type(d[k]) is int and d[k] >= 0, (k, d)
+for k in ("watchdog_cpu_peak", "watchdog_ram_peak"):
+    assert type(d[k]) is float and d[k] >= 0, (k, d)
+# MB; the per-CPU RSS counters of the kernel make two readings differ by some pages.
+lo, hi = int(sys.argv[2]) / 1024, int(sys.argv[3]) / 1024
+assert lo - 1 <= d["watchdog_ram_peak"] <= hi + 1, (lo, hi, d)
+assert d["watchdog_interval_sec"] == 30, d
+assert d["systemd_watchdog_usec"] == 20000000, d
+' "$status_json" "$hwm_before" "$hwm_after"; then
+	pass "status --json: root/non-root cache counts and watchdog fields are santad's"
+else
+	fail "status --json cache/watchdog: $status_json"
+fi
+out=$("$santactl" status 2>&1) || true
+case "$out" in
+*">>> Cache Info"$'\n'"  Root cache count          | 0"$'\n'"  Non-root cache count      | "[1-9]*)
+	pass "status: Santa's cache rows" ;;
+*) fail "status cache rows: $out" ;;
+esac
+case "$out" in
+*"  Watchdog CPU Events       | "[0-9]*"  (Peak: "[0-9]*.[0-9][0-9]"%)"$'\n'"  Watchdog RAM Events       | "[0-9]*"  (Peak: "[0-9]*.[0-9][0-9]"MB)"$'\n'"  systemd Watchdog          | every 20.0 s"*)
+	pass "status: Santa's watchdog rows" ;;
+*) fail "status watchdog rows: $out" ;;
+esac
 out=$("$santactl" flushcache 2>&1)
 [ "$out" = "Cache flush requested" ] && pass "flushcache" || fail "flushcache: $out"
 set +e
@@ -540,6 +626,19 @@ case "$rc:$out" in
 1:"An error occurred communicating with the daemon, is it running?"*"is not running"*) pass "santad down: documented error, exit 1" ;;
 *) fail "santad down: rc=$rc $out" ;;
 esac
+# santad gone: its version is unknown (santactl's is still known), and said why; exit 0 as Santa.
+set +e
+out=$("$santactl" version 2> "$work/version.err")
+rc=$?
+set -e
+[ $rc -eq 0 ] && [ "$(head -1 <<< "$out")" = "santad          | unknown" ] &&
+	[ "$(sed -n 2p <<< "$out")" = "santactl        | $santad_v" ] &&
+	grep -q "santad is not running" "$work/version.err" &&
+	pass "version without santad: santad unknown, exit 0" ||
+	fail "version without santad: rc=$rc $out $(cat "$work/version.err")"
+[ "$("$santactl" version --json 2> /dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["santad"])')" = unknown ] &&
+	pass "version --json without santad: unknown" || fail "version --json without santad"
+
 # ---- EventLogType null: nothing logged; decisions, ignore marks and new mounts as usual ----
 # (filesystem marks here, as in production: the notification group then holds
 # marks that report nothing, and its fdinfo still says what is marked)

@@ -231,6 +231,75 @@ test_cache_hit_stale_flush_evict(void **state)
 	decision_cache_free(c);
 }
 
+/*
+ * Santa's root and non-root cache counts: the entries on one device (the
+ * root filesystem's) are counted through inserts, replacements, stale
+ * lookups, evictions and flushes, and those made before the split too.
+ */
+static void
+test_cache_split_by_dev(void **state)
+{
+	struct decision_cache *c;
+	struct decision_cache_stats st;
+	struct santa_file_key k = { .dev = 8, .ino = 1, .mtime_ns = 1, .ctime_ns = 2, .size = 3 };
+	struct santa_cached v = { .decision = { .verdict = SANTA_VERDICT_ALLOW } }, out;
+	size_t i, hits;
+
+	assert_int_equal(decision_cache_new(64, &c), 0);
+	for (i = 0; i < 3; i++) {
+		k.ino = 100 + i;
+		decision_cache_insert(c, &k, &v);
+	}
+	k.dev = 9;
+	for (i = 0; i < 2; i++) {
+		k.ino = 200 + i;
+		decision_cache_insert(c, &k, &v);
+	}
+	decision_cache_split_by_dev(c, 8);
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.entries, 5);
+	assert_int_equal(st.entries_on_dev, 3);
+
+	k.dev = 8;
+	k.ino = 103;
+	decision_cache_insert(c, &k, &v);
+	decision_cache_insert(c, &k, &v); /* the same file again: replaced, not added */
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.entries, 6);
+	assert_int_equal(st.entries_on_dev, 4);
+
+	k.ctime_ns = 7; /* written since: the stale entry goes */
+	assert_false(decision_cache_lookup(c, &k, &out));
+	k.ctime_ns = 2;
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.entries, 5);
+	assert_int_equal(st.entries_on_dev, 3);
+
+	/* Files of another device evict some of dev 8's: the count follows. */
+	k.dev = 9;
+	for (i = 0; i < 10000; i++) {
+		k.ino = 1000 + i;
+		decision_cache_insert(c, &k, &v);
+	}
+	k.dev = 8;
+	for (hits = 0, i = 0; i < 3; i++) {
+		k.ino = 100 + i;
+		hits += decision_cache_lookup(c, &k, &out);
+	}
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.entries_on_dev, hits);
+	assert_true(st.entries_on_dev <= st.entries);
+
+	decision_cache_flush(c);
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.entries_on_dev, 0);
+	decision_cache_insert(c, &k, &v);
+	decision_cache_stats(c, &st);
+	assert_int_equal(st.entries_on_dev, 1);
+	decision_cache_free(c);
+}
+
 int
 main(void)
 {
@@ -238,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_signing_precedence),
 		cmocka_unit_test(test_cache_hit_stale_flush_evict),
+		cmocka_unit_test(test_cache_split_by_dev),
 	};
 
 	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
