@@ -101,13 +101,35 @@ santa_stat_is_root_trusted(const struct stat *st)
 	return S_ISREG(st->st_mode) && st->st_uid == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
+/*
+ * The next component of the path at *p (slashes skipped) into component
+ * (NAME_MAX + 1 bytes), *p moved past it: 1, or 0 at the end of the path,
+ * or -ENAMETOOLONG.
+ */
+static int
+next_component(const char **p, char *component)
+{
+	size_t len;
+
+	while (**p == '/')
+		(*p)++;
+	if (!**p)
+		return 0;
+	len = strcspn(*p, "/");
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(component, *p, len);
+	component[len] = '\0';
+	*p += len;
+	return 1;
+}
+
 int
 santa_mkdir_secure(const char *path, mode_t mode)
 {
 	char component[NAME_MAX + 1];
 	struct stat st;
 	const char *p;
-	size_t len;
 	int dirfd = -1, next, r;
 
 	if (!path || path[0] != '/')
@@ -117,18 +139,11 @@ santa_mkdir_secure(const char *path, mode_t mode)
 		return -errno;
 	p = path;
 	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		len = strcspn(p, "/");
-		if (len > NAME_MAX) {
-			r = -ENAMETOOLONG;
+		r = next_component(&p, component);
+		if (r < 0)
 			goto out;
-		}
-		memcpy(component, p, len);
-		component[len] = '\0';
-		p += len;
+		if (r == 0)
+			break;
 		if (strcmp(component, "..") == 0 || strcmp(component, ".") == 0) {
 			r = -EINVAL;
 			goto out;
@@ -226,7 +241,6 @@ santa_open_root_owned(const char *path, char *why, size_t why_size)
 	struct stat st, fst;
 	unsigned int links = 0;
 	const char *p;
-	size_t len;
 	ssize_t n;
 	int dirfd = -1, next = -1, fd = -1, r;
 
@@ -249,28 +263,21 @@ santa_open_root_owned(const char *path, char *why, size_t why_size)
 	}
 	p = rest;
 	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p) {
+		r = next_component(&p, component);
+		if (r < 0)
+			goto out;
+		if (r == 0) {
 			snprintf(why, why_size, "%s names a directory, not a file", path);
 			r = -EISDIR;
 			goto out;
 		}
-		len = strcspn(p, "/");
-		if (len > NAME_MAX) {
-			r = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(component, p, len);
-		component[len] = '\0';
-		p += len;
 		next = openat(dirfd, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 || fstat(next, &st) < 0) {
 			r = -errno;
 			snprintf(why, why_size, "%s: %s", path, strerror(-r));
 			goto out;
 		}
-		if (strlen(walked) + len + 2 < sizeof(walked))
+		if (strlen(walked) + strlen(component) + 2 < sizeof(walked))
 			snprintf(walked + strlen(walked), sizeof(walked) - strlen(walked), "%s%s",
 				 strcmp(walked, "/") ? "/" : "", component);
 		if (S_ISLNK(st.st_mode)) {

@@ -675,31 +675,52 @@ santad_job_done(struct santad *d, struct exec_job *job)
 }
 
 /* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
-uint64_t
-santad_process_start(pid_t pid)
+/*
+ * Fields of /proc/PID/stat: 22 (starttime) into *start, 7 (tty_nr) into
+ * *tty (either may be NULL); 0 when the process is gone. "PID (COMM) S ...":
+ * COMM may hold spaces and ')', so the fields count from the last ')'.
+ */
+int
+santad_process_stat(pid_t pid, uint64_t *start, unsigned int *tty)
 {
 	char path[64], buf[1024], *p;
-	uint64_t start = 0;
 	ssize_t n;
 	int fd, field;
 
+	if (start)
+		*start = 0;
+	if (tty)
+		*tty = 0;
 	if (pid <= 0)
-		return 0;
+		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -EIO;
 	buf[n] = '\0';
-	/* "PID (COMM) S PPID ...": COMM may hold spaces and ')', so from the last ')'. */
 	p = strrchr(buf, ')');
-	for (field = 2; p && field < 22; field++)
+	for (field = 2; p && field < 22; field++) {
 		p = strchr(p + 1, ' ');
-	if (p)
-		start = strtoull(p + 1, NULL, 10);
+		if (p && field + 1 == 7 && tty)
+			*tty = (unsigned int)strtoul(p + 1, NULL, 10);
+	}
+	if (!p)
+		return -EIO;
+	if (start)
+		*start = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+uint64_t
+santad_process_start(pid_t pid)
+{
+	uint64_t start;
+
+	(void)santad_process_stat(pid, &start, NULL);
 	return start;
 }
 

@@ -115,6 +115,8 @@ void santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid);
  * start). A pid reused later has another; 0 when the process is gone.
  */
 uint64_t santad_process_start(pid_t pid);
+/* /proc/PID/stat's start time and controlling tty (tty_nr); either pointer may be NULL. */
+int santad_process_stat(pid_t pid, uint64_t *start, unsigned int *tty);
 /* The process's name (/proc/PID/comm), "" when it is gone. */
 void santad_process_comm(pid_t pid, char *buf, size_t size);
 /*

@@ -27,31 +27,15 @@
 
 #define TTY_MESSAGE_MAX 8192
 
-/* tty_nr, field 7 of /proc/PID/stat, if the process still started at start; 0 otherwise. */
+/* The controlling tty (tty_nr) of pid, if it is still the process that started at start; 0 otherwise. */
 static unsigned int
 process_tty(pid_t pid, uint64_t start)
 {
-	char path[64], buf[1024], *p;
-	unsigned int tty = 0;
-	ssize_t n;
-	int fd, field;
+	uint64_t now;
+	unsigned int tty;
 
-	if (pid <= 0 || !start || santad_process_start(pid) != start)
+	if (!start || santad_process_stat(pid, &now, &tty) < 0 || now != start)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (field = 2; p && field < 7; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		tty = (unsigned int)strtoul(p + 1, NULL, 10);
 	return tty;
 }
 
