@@ -245,8 +245,13 @@ gui_version(const struct santactl *ctl, char *buf, size_t size)
 	out[len] = '\0';
 	/* "santa-gui VERSION\n", as santa-gui --version prints it. */
 	if (strncmp(out, "santa-gui ", 10) == 0 && out[10] && !isspace((unsigned char)out[10])) {
-		out[10 + strcspn(out + 10, " \t\r\n")] = '\0';
-		snprintf(buf, size, "%s", out + 10);
+		size_t vlen = strcspn(out + 10, " \t\r\n");
+
+		/* A longer "version" is cut: it is only shown. */
+		if (vlen >= size)
+			vlen = size - 1;
+		memcpy(buf, out + 10, vlen);
+		buf[vlen] = '\0';
 	} else {
 		fprintf(stderr, "santactl: %s --version did not say its version\n", path);
 	}
