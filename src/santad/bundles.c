@@ -147,20 +147,6 @@ hold(struct santad *d, const char *hash, json_t *fields, int binaries_fd)
 	s->n_events += h.count;
 }
 
-/* Asks the sync service to upload the bundle's events now, not at the next full sync. */
-static void
-upload_now(struct santad *d)
-{
-	struct ipc_conn *sync = d->helpers[HELPER_SYNC].conn;
-	struct ipc_msg *m;
-
-	if (!sync)
-		return;
-	m = ipc_msg_new(SYNCSERVICE_EVENTS_NOW);
-	if (m)
-		(void)ipc_conn_send_event(sync, m);
-}
-
 void
 santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 {
@@ -214,7 +200,7 @@ santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 		  file_hex, name, version[0] ? " " : "", version, (long long)count, hash_hex,
 		  n < 0 ? 0 : n);
 	if (n > 0)
-		upload_now(d);
+		santad_sync_upload_now(d);
 	reply = ipc_msg_new(SANTAD_BUNDLE_RESULT);
 	if (reply)
 		ipc_dict_put_int(ipc_msg_body(reply), "events_updated", n < 0 ? 0 : n);

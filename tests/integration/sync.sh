@@ -162,12 +162,27 @@ check "LOCKDOWN from the server blocks unknown binaries" bash -c "! '$mnt/unknow
 rc=$("$santactl" rule --check --sha256 "$blocked_sha" 2>&1 || true)
 check "santactl rule --check shows the synced rule" grep -qxF "Blocked (Binary)" <<< "$rc"
 
-# ---- events: the blocks above are uploaded in batches of 2, then deleted ----
+# ---- events: a block goes up at once (sync_upload.sh); the same hash again within 10
+# minutes waits for the next sync, which sends them in batches of 2, then deletes them ----
 echo '{"client_mode": "LOCKDOWN", "batch_size": 2}' > "$srv/preflight.json"
+# Both went up, left events.db, and no upload runs any more (each logs its start and end).
+blocks_up() {
+	grep -qs '"file_name": "blocked"' "$srv/requests.jsonl" &&
+		grep -qs '"file_name": "unknown"' "$srv/requests.jsonl" &&
+		[ "$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')" = 0 ] &&
+		[ "$(grep -c "Starting event upload" "$work/santad.err")" = \
+			"$(grep -c "Event upload complete" "$work/santad.err")" ]
+}
+check_eventually "the blocks above went up without a sync" 15 blocks_up
+for i in 1 2 3; do
+	cp "$mnt/blocked" "$mnt/blocked$i"
+	"$mnt/blocked$i" hi 2> /dev/null || true
+done
 # No wait: santad puts every exec it already decided into events.db before it answers
 # status (and printlog, and the sync service), so status right after the blocks counts them.
 pending=$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')
-check "blocked executions wait for upload" test "$pending" -ge 2
+check "blocked executions of a hash just uploaded wait for the sync ($pending)" test "$pending" -ge 3
+: > "$srv/requests.jsonl"
 out=$("$santactl" sync 2>&1) && st=0 || st=$?
 check "second sync exits 0" test "$st" -eq 0
 check "second sync uploaded events" grep -q "^Uploaded $pending events" <<< "$out"
