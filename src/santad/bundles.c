@@ -58,6 +58,20 @@ store_drop(struct bundle_store *s, size_t i)
  * fields. A malformed line is skipped (the list comes from a validated
  * helper, but it is still input).
  */
+/* file_bundle_executable_rel_path, for a file below an application tree's directory. */
+static void
+set_rel_path(json_t *ev, json_t *bundle_fields, const char *path)
+{
+	const char *root = json_string_value(json_object_get(bundle_fields, "file_bundle_path"));
+	size_t len = root ? strlen(root) : 0;
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len > 1 && strncmp(path, root, len) == 0 && path[len] == '/' && path[len + 1])
+		json_object_set_new(ev, "file_bundle_executable_rel_path",
+				    json_string(path + len + 1));
+}
+
 static int
 build_events(const char *lines, json_t *bundle_fields, struct held_bundle *h)
 {
@@ -87,6 +101,7 @@ build_events(const char *lines, json_t *bundle_fields, struct held_bundle *h)
 				json_object_set_new(ev, "file_path",
 						    json_stringn(path, slash == path ? 1 : (size_t)(slash - path)));
 				json_object_set_new(ev, "decision", json_string("BUNDLE_BINARY"));
+				set_rel_path(ev, bundle_fields, path);
 				text = json_dumps(ev, JSON_COMPACT);
 				json_decref(ev);
 				if (!text)
@@ -188,7 +203,8 @@ santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 		json_object_set_new(patch, "file_bundle_path", json_string(path));
 	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
 	if (text && d->events)
-		n = events_db_annotate(d->events, file_hex, text);
+		n = events_db_annotate(d->events, file_hex, text,
+				       strcmp(kind, "tree") == 0 ? path : NULL);
 	free(text);
 	binaries_fd = ipc_dict_take_fd(ipc_msg_body(req), "binaries");
 	if (patch && d->events && n > 0)
