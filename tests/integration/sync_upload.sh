@@ -3,7 +3,9 @@
 # (tests/integration/sync_server.py):
 #  - a block's event reaches the server within seconds, without a full sync;
 #    a hash blocked again within 10 minutes does not cost another upload (it
-#    goes with the next one); an upload that fails keeps the event for later;
+#    goes with the next one), so an unprivileged user running many blocked
+#    programs gets at most one upload per hash; an upload that fails keeps
+#    the event for later;
 #  - events carry who is logged in (utmp, else logind), the parent's name and
 #    the executing user, with the values the machine has;
 #  - a server that drops a kept-alive connection sees Santa's retries: one
@@ -131,6 +133,50 @@ server_pid=$sync_server_pid
 check "the next sync exits 0" sync_ok
 check "and uploaded it" arrived offline
 check "then it left events.db" test "$(pending offline)" -eq 0
+
+# ---- the attacker: an unprivileged user runs 10 programs of their own, 5 copies each,
+# all blocked: the server gets one upload per hash, not one per block, and every event
+# once. Each hash's first block is let go up before its copies run, and the copies
+# are in events.db before the next hash runs: an upload of their own would come
+# before the next hash's (as the "again" case above shows). ----
+mkdir "$mnt/evil"
+chown 65534:65534 "$mnt/evil"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+evil() { # H K: nobody makes copy K of program H and runs it
+	as_nobody bash -c 'cp /bin/true "$1" && printf "evil$2" >> "$1" && chmod 0755 "$1"
+		"$1" 2> /dev/null; true' - "$mnt/evil/e$1-$2" "$1"
+}
+: > "$srv/requests.jsonl"
+copies_stored() { # H: its 4 copies are in events.db, or (without the bound) went up already
+	local k
+	[ "$(pending "e$1-[2-5]")" -eq 4 ] && return 0
+	for k in 2 3 4 5; do arrived "e$1-$k" || return 1; done
+}
+for h in 0 1 2 3 4 5 6 7 8 9; do
+	evil "$h" 1
+	wait_or_die 30 "the first block of program $h reached the server" arrived "e$h-1"
+	for k in 2 3 4 5; do evil "$h" "$k"; done
+	wait_or_die 30 "its 4 copies are in events.db" copies_stored "$h"
+done
+evil end 1
+wait_or_die 30 "a last program's block reached the server" arrived "eend-1"
+n=$(stage_count eventupload)
+check "11 programs, 55 blocks: at most one upload per program ($n)" test "$n" -le 11
+count_evil() {
+	python3 - "$srv/requests.jsonl" <<'PY'
+import json, sys
+seen = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == "eventupload":
+        for e in r["body"]["events"]:
+            n = e.get("file_name", "")
+            if n.startswith("e"):
+                seen[n] = seen.get(n, 0) + 1
+print(len(seen), max(seen.values()) if seen else 0)
+PY
+}
+check "and every event of them went up, each once ($(count_evil))" test "$(count_evil)" = "51 1"
 
 # ---- item 5: who is logged in (utmp, else logind), the parent's name, the executing user ----
 if [ "$(findmnt -no PROPAGATION -T /run)" != private ]; then
