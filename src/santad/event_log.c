@@ -570,6 +570,10 @@ add_logind_sessions(json_t *users, json_t *sessions)
 		char pwbuf[1024];
 		uid_t uid;
 
+		if (json_array_size(sessions) >= EVENT_SESSIONS_MAX) {
+			free(ids[i]); /* the rest are not read */
+			continue;
+		}
 		(void)sd_session_get_class(ids[i], &class);
 		(void)sd_session_get_state(ids[i], &state);
 		/* Greeters and lock screens are not users; a closing session has logged out. */
@@ -611,7 +615,7 @@ add_sessions(json_t *ev)
 	if (!users || !sessions)
 		goto out;
 	setutxent();
-	while ((u = getutxent())) {
+	while ((u = getutxent()) && json_array_size(sessions) < EVENT_SESSIONS_MAX) {
 		if (u->ut_type != USER_PROCESS)
 			continue;
 		snprintf(user, sizeof(user), "%.*s", user_len, u->ut_user);

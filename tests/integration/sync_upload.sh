@@ -219,6 +219,21 @@ check "parent_name: the parent's name" test "$(jq_field "$ev" 'd.get("parent_nam
 check "executing_user: who ran it" test "$(jq_field "$ev" 'd.get("executing_user")')" = nobody
 check "ppid is that parent's" test "$(jq_field "$ev" 'd.get("ppid", 0) > 1')" = True
 
+# A utmp of 300 logins (anyone in group utmp can write it): the event lists the first 256.
+python3 - /run/utmp <<'PY'
+import struct, sys, time
+with open(sys.argv[1], "wb") as f:
+    for i in range(300):
+        f.write(struct.pack("<hxxi32s4s32s256shhiii16s20s", 7, 1000 + i, b"pts/%d" % i, b"%d" % i,
+                            b"u%d" % i, b"", 0, 0, 0, int(time.time()), 0, b"", b""))
+PY
+prog many
+"$mnt/many" 2> /dev/null || true
+check_eventually "a block with 300 logins in utmp reached the server" 15 arrived many
+ev=$(uploaded_event many)
+check "current_sessions holds the first 256" \
+	test "$(jq_field "$ev" '(len(d["current_sessions"]), d["current_sessions"][-1], len(d["logged_in_users"]))')" = "(256, 'u255@pts/255', 256)"
+
 # No utmp (systemd built without it): logind's sessions, from /run/systemd/sessions.
 rm /run/utmp
 mkdir -p /run/systemd/sessions
