@@ -38,10 +38,13 @@ int events_db_delete(struct events_db *db, const int64_t *ids, size_t n);
 
 /*
  * Merges patch_json (an object, RFC 7396) into every stored event of that
- * file (its file_sha256): a bundle hashed after the block. Returns how many
- * events changed, or -errno.
+ * file (its file_sha256): a bundle hashed after the block. With bundle_path
+ * (a directory; NULL for none), an event whose file lies below it also gets
+ * file_bundle_executable_rel_path, its path relative to bundle_path.
+ * Returns how many events changed, or -errno.
  */
-int events_db_annotate(struct events_db *db, const char *file_sha256, const char *patch_json);
+int events_db_annotate(struct events_db *db, const char *file_sha256, const char *patch_json,
+		       const char *bundle_path);
 
 int64_t events_db_count(struct events_db *db);
 /* Events dropped because the database was full, since it was created. */

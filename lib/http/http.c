@@ -369,6 +369,14 @@ http_post(struct http *h, const char *url, const char *body, size_t len, long ti
 		curl_easy_setopt(req->easy, CURLOPT_USERAGENT, s->user_agent);
 	curl_easy_setopt(req->easy, CURLOPT_ACCEPT_ENCODING, ""); /* gzip and deflate, decoded */
 	curl_easy_setopt(req->easy, CURLOPT_FOLLOWLOCATION, 0L); /* Santa refuses redirects */
+	/*
+	 * One connection per request. On a kept-alive connection the server
+	 * closed, libcurl sends the request again at once on a new one, unseen
+	 * by the caller: a server dropping connections would get two requests
+	 * per attempt, the second without Santa's backoff (4, 8, 16, 32 s).
+	 */
+	curl_easy_setopt(req->easy, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(req->easy, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(req->easy, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT, timeout_s < 10 ? timeout_s : 10L);
 	curl_easy_setopt(req->easy, CURLOPT_NOSIGNAL, 1L);

@@ -245,7 +245,8 @@ events_db_dropped(struct events_db *edb)
 }
 
 int
-events_db_annotate(struct events_db *edb, const char *file_sha256, const char *patch_json)
+events_db_annotate(struct events_db *edb, const char *file_sha256, const char *patch_json,
+		   const char *bundle_path)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -262,6 +263,32 @@ events_db_annotate(struct events_db *edb, const char *file_sha256, const char *p
 	sqlite3_bind_text(st, 1, file_sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, patch_json, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(edb->db) : -EIO;
+	if (r <= 0 || !bundle_path || !bundle_path[0])
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	/*
+	 * Santa's file_bundle_executable_rel_path: per event, as two copies of
+	 * one file may lie in two places. file_path is the directory, file_name
+	 * the last component (upload_event_json); a path not below the bundle
+	 * gets nothing.
+	 */
+	if (sqlite3_prepare_v2(edb->db,
+			       "UPDATE events SET json = json_set(json,"
+			       " '$.file_bundle_executable_rel_path',"
+			       " substr(rtrim(json_extract(json, '$.file_path'), '/') || '/' ||"
+			       "  json_extract(json, '$.file_name'), length(?2) + 2))"
+			       " WHERE json_extract(json, '$.file_sha256') = ?1"
+			       " AND substr(rtrim(json_extract(json, '$.file_path'), '/') || '/', 1,"
+			       "  length(?2) + 1) = ?2 || '/'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, file_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bundle_path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = -EIO;
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&edb->lock);

@@ -58,6 +58,20 @@ store_drop(struct bundle_store *s, size_t i)
  * fields. A malformed line is skipped (the list comes from a validated
  * helper, but it is still input).
  */
+/* file_bundle_executable_rel_path, for a file below an application tree's directory. */
+static void
+set_rel_path(json_t *ev, json_t *bundle_fields, const char *path)
+{
+	const char *root = json_string_value(json_object_get(bundle_fields, "file_bundle_path"));
+	size_t len = root ? strlen(root) : 0;
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len > 1 && strncmp(path, root, len) == 0 && path[len] == '/' && path[len + 1])
+		json_object_set_new(ev, "file_bundle_executable_rel_path",
+				    json_string(path + len + 1));
+}
+
 static int
 build_events(const char *lines, json_t *bundle_fields, struct held_bundle *h)
 {
@@ -87,6 +101,7 @@ build_events(const char *lines, json_t *bundle_fields, struct held_bundle *h)
 				json_object_set_new(ev, "file_path",
 						    json_stringn(path, slash == path ? 1 : (size_t)(slash - path)));
 				json_object_set_new(ev, "decision", json_string("BUNDLE_BINARY"));
+				set_rel_path(ev, bundle_fields, path);
 				text = json_dumps(ev, JSON_COMPACT);
 				json_decref(ev);
 				if (!text)
@@ -147,20 +162,6 @@ hold(struct santad *d, const char *hash, json_t *fields, int binaries_fd)
 	s->n_events += h.count;
 }
 
-/* Asks the sync service to upload the bundle's events now, not at the next full sync. */
-static void
-upload_now(struct santad *d)
-{
-	struct ipc_conn *sync = d->helpers[HELPER_SYNC].conn;
-	struct ipc_msg *m;
-
-	if (!sync)
-		return;
-	m = ipc_msg_new(SYNCSERVICE_EVENTS_NOW);
-	if (m)
-		(void)ipc_conn_send_event(sync, m);
-}
-
 void
 santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 {
@@ -202,7 +203,8 @@ santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 		json_object_set_new(patch, "file_bundle_path", json_string(path));
 	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
 	if (text && d->events)
-		n = events_db_annotate(d->events, file_hex, text);
+		n = events_db_annotate(d->events, file_hex, text,
+				       strcmp(kind, "tree") == 0 ? path : NULL);
 	free(text);
 	binaries_fd = ipc_dict_take_fd(ipc_msg_body(req), "binaries");
 	if (patch && d->events && n > 0)
@@ -214,7 +216,7 @@ santad_bundle_result(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 		  file_hex, name, version[0] ? " " : "", version, (long long)count, hash_hex,
 		  n < 0 ? 0 : n);
 	if (n > 0)
-		upload_now(d);
+		santad_sync_upload_now(d);
 	reply = ipc_msg_new(SANTAD_BUNDLE_RESULT);
 	if (reply)
 		ipc_dict_put_int(ipc_msg_body(reply), "events_updated", n < 0 ? 0 : n);

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <sys/eventfd.h>
+#include <systemd/sd-login.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,14 @@
  * seen over and over are remembered, for the life of the writer thread.
  */
 #define NAME_CACHE_SIZE 64
+
+/*
+ * A block's event goes to the sync server at once (Santa's SNTSyncdQueue):
+ * per file hash at most once every 10 minutes, remembering 128 hashes, so a
+ * program blocked in a loop costs one upload, not one per exec.
+ */
+#define UPLOAD_NOW_HASHES   128
+#define UPLOAD_NOW_SAME_SEC 600
 
 struct name_cache_entry {
 	unsigned int id;
@@ -62,6 +71,14 @@ struct event_log {
 	 */
 	uint64_t submitted, finished, flush_wanted;
 	int done_fd;
+	/* Writer thread only: block hashes recently asked to go up at once. */
+	struct {
+		uint8_t sha256[SANTA_SHA256_LEN];
+		time_t at;
+	} upload_now_seen[UPLOAD_NOW_HASHES];
+	unsigned int upload_now_next;
+	struct santa_strv bundle_roots; /* a copy: blocks below wait for their bundle's hash */
+	int upload_fd; /* eventfd: readable once a block was stored that should go up now */
 };
 
 /*
@@ -516,7 +533,73 @@ upload_decision(const struct exec_record *rec)
 	}
 }
 
-/* Who is logged in, from utmp: distinct users, and user@host or user@line per session. */
+/* Sessions listed in an event: a machine with thousands of logins sends the first ones. */
+#define EVENT_SESSIONS_MAX 256
+
+/* Adds user@where to the session list, and user to the users once. */
+static void
+add_session(json_t *users, json_t *sessions, const char *user, const char *where)
+{
+	char entry[600];
+	size_t i;
+
+	if (!user || !user[0] || json_array_size(sessions) >= EVENT_SESSIONS_MAX)
+		return;
+	snprintf(entry, sizeof(entry), "%s@%s", user, where ? where : "");
+	json_array_append_new(sessions, json_string(entry));
+	for (i = 0; i < json_array_size(users); i++)
+		if (strcmp(json_string_value(json_array_get(users, i)), user) == 0)
+			return;
+	json_array_append_new(users, json_string(user));
+}
+
+/*
+ * logind's sessions, for machines that keep no utmp (systemd without
+ * utmp support, Debian 13's default): a remote one is user@host, a local
+ * one user@tty, or user@display for a graphical login without a tty.
+ */
+static void
+add_logind_sessions(json_t *users, json_t *sessions)
+{
+	char **ids = NULL;
+	int n = sd_get_sessions(&ids);
+
+	for (int i = 0; i < n; i++) {
+		char *host = NULL, *tty = NULL, *display = NULL, *class = NULL, *state = NULL;
+		struct passwd pw, *res = NULL;
+		char pwbuf[1024];
+		uid_t uid;
+
+		if (json_array_size(sessions) >= EVENT_SESSIONS_MAX) {
+			free(ids[i]); /* the rest are not read */
+			continue;
+		}
+		(void)sd_session_get_class(ids[i], &class);
+		(void)sd_session_get_state(ids[i], &state);
+		/* Greeters and lock screens are not users; a closing session has logged out. */
+		if ((!class || strcmp(class, "user") == 0) && (!state || strcmp(state, "closing") != 0) &&
+		    sd_session_get_uid(ids[i], &uid) >= 0 &&
+		    getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res) {
+			(void)sd_session_get_remote_host(ids[i], &host);
+			(void)sd_session_get_tty(ids[i], &tty);
+			(void)sd_session_get_display(ids[i], &display);
+			add_session(users, sessions, res->pw_name,
+				    host && host[0] ? host : tty && tty[0] ? tty : display ? display : "");
+		}
+		free(host);
+		free(tty);
+		free(display);
+		free(class);
+		free(state);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+/*
+ * Who is logged in, as Santa's logged_in_users and current_sessions: utmp's
+ * user processes (user@host, or user@line without a host), else logind's.
+ */
 static void
 add_sessions(json_t *ev)
 {
@@ -525,46 +608,45 @@ add_sessions(json_t *ev)
 	/* utmpx fields are fixed-size and not always NUL-terminated. */
 	const int user_len = (int)sizeof(((struct utmpx *)0)->ut_user);
 	const int host_len = (int)sizeof(((struct utmpx *)0)->ut_host);
-	char entry[sizeof(((struct utmpx *)0)->ut_user) + sizeof(((struct utmpx *)0)->ut_host) + 2];
-	size_t i;
-	bool seen;
+	const int line_len = (int)sizeof(((struct utmpx *)0)->ut_line);
+	char user[sizeof(((struct utmpx *)0)->ut_user) + 1];
+	char where[sizeof(((struct utmpx *)0)->ut_host) + 1];
 
+	if (!users || !sessions)
+		goto out;
 	setutxent();
-	while ((u = getutxent())) {
+	while ((u = getutxent()) && json_array_size(sessions) < EVENT_SESSIONS_MAX) {
 		if (u->ut_type != USER_PROCESS)
 			continue;
-		snprintf(entry, sizeof(entry), "%.*s@%.*s", user_len, u->ut_user, host_len,
-			 u->ut_host[0] ? u->ut_host : u->ut_line);
-		json_array_append_new(sessions, json_string(entry));
-		snprintf(entry, sizeof(entry), "%.*s", user_len, u->ut_user);
-		seen = false;
-		for (i = 0; i < json_array_size(users); i++)
-			seen |= strcmp(json_string_value(json_array_get(users, i)), entry) == 0;
-		if (!seen)
-			json_array_append_new(users, json_string(entry));
+		snprintf(user, sizeof(user), "%.*s", user_len, u->ut_user);
+		if (u->ut_host[0])
+			snprintf(where, sizeof(where), "%.*s", host_len, u->ut_host);
+		else
+			snprintf(where, sizeof(where), "%.*s", line_len, u->ut_line);
+		add_session(users, sessions, user, where);
 	}
 	endutxent();
+	if (json_array_size(sessions) == 0)
+		add_logind_sessions(users, sessions);
 	if (json_array_size(users))
-		json_object_set_new(ev, "logged_in_users", users);
-	else
-		json_decref(users);
+		json_object_set(ev, "logged_in_users", users);
 	if (json_array_size(sessions))
-		json_object_set_new(ev, "current_sessions", sessions);
-	else
-		json_decref(sessions);
+		json_object_set(ev, "current_sessions", sessions);
+out:
+	json_decref(users);
+	json_decref(sessions);
 }
 
 /* The eventupload Event for rec, as JSON text (malloc'd), or NULL. */
 static char *
 upload_event_json(struct event_log *log, const struct exec_record *rec)
 {
-	char sha[SANTA_SHA256_HEX_LEN + 1], dir[PATH_MAX], comm[64] = "", procpath[64];
+	char sha[SANTA_SHA256_HEX_LEN + 1], dir[PATH_MAX];
 	const char *name = strrchr(rec->path, '/'), *decision = upload_decision(rec);
 	struct passwd pw, *res = NULL;
 	char pwbuf[1024];
 	json_t *ev = json_object();
 	char *text;
-	FILE *f;
 
 	if (!ev)
 		return NULL;
@@ -592,14 +674,8 @@ upload_event_json(struct event_log *log, const struct exec_record *rec)
 		json_object_set_new(ev, "decision", json_string(decision));
 	json_object_set_new(ev, "pid", json_integer(rec->pid));
 	json_object_set_new(ev, "ppid", json_integer(rec->ppid));
-	snprintf(procpath, sizeof(procpath), "/proc/%d/comm", (int)rec->ppid);
-	if (rec->ppid > 0 && (f = fopen(procpath, "re"))) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-		if (comm[0])
-			json_object_set_new(ev, "parent_name", json_string(comm));
-	}
+	if (rec->parent_name[0])
+		json_object_set_new(ev, "parent_name", json_string(rec->parent_name));
 	add_sessions(ev);
 	/* Paths that are not UTF-8 cannot be JSON strings: jansson refuses them, and so do we. */
 	text = json_dumps(ev, JSON_COMPACT);
@@ -607,38 +683,126 @@ upload_event_json(struct event_log *log, const struct exec_record *rec)
 	return text;
 }
 
-/* Stores the batch's upload events in one transaction. */
+static void
+roots_free(struct santa_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->items[i]);
+	free(v->items);
+	v->items = NULL;
+	v->n = 0;
+}
+
+static int
+roots_copy(struct santa_strv *dst, const struct santa_strv *src)
+{
+	dst->items = src->n ? calloc(src->n, sizeof(char *)) : NULL;
+	dst->n = 0;
+	if (src->n && !dst->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n; i++) {
+		dst->items[i] = strdup(src->items[i]);
+		if (!dst->items[i]) {
+			roots_free(dst);
+			return -ENOMEM;
+		}
+		dst->n++;
+	}
+	return 0;
+}
+
+static bool
+below_bundle_root(const struct event_log *log, const char *path)
+{
+	static const char *const fallback[] = { "/opt" }; /* BundleRoots' default */
+	size_t n = log->bundle_roots.n ? log->bundle_roots.n : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *root = log->bundle_roots.n ? log->bundle_roots.items[i] : fallback[0];
+		size_t len = strlen(root);
+
+		while (len > 1 && root[len - 1] == '/')
+			len--;
+		if (strncmp(path, root, len) == 0 && path[len] == '/')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether a stored event should go up now: a block, of a hash not sent in
+ * the last 10 minutes. Santa leaves a block whose bundle is to be hashed to
+ * the bundle's own upload (bundles.c); here, a file below BundleRoots.
+ */
+static bool
+upload_now_wanted(struct event_log *log, const struct exec_record *rec, time_t now)
+{
+	size_t i;
+
+	if (rec->verdict != SANTA_VERDICT_DENY || !rec->has_sha256 ||
+	    below_bundle_root(log, rec->path))
+		return false;
+	for (i = 0; i < UPLOAD_NOW_HASHES; i++) {
+		if (memcmp(log->upload_now_seen[i].sha256, rec->sha256, SANTA_SHA256_LEN) != 0)
+			continue;
+		if (log->upload_now_seen[i].at && now - log->upload_now_seen[i].at < UPLOAD_NOW_SAME_SEC)
+			return false;
+		log->upload_now_seen[i].at = now;
+		return true;
+	}
+	i = log->upload_now_next++ % UPLOAD_NOW_HASHES;
+	memcpy(log->upload_now_seen[i].sha256, rec->sha256, SANTA_SHA256_LEN);
+	log->upload_now_seen[i].at = now;
+	return true;
+}
+
+/* Stores n events (freed here) in one transaction; says whether one of them should go up now. */
+static bool
+store_chunk(struct event_log *log, char **json, struct exec_record **recs, size_t n)
+{
+	time_t now = time(NULL);
+	bool now_wanted = false;
+	size_t i;
+
+	if (events_db_add(log->events, (const char *const *)json, n) < 0) {
+		log->upload_dropped += n;
+	} else {
+		for (i = 0; i < n; i++)
+			now_wanted |= upload_now_wanted(log, recs[i], now);
+	}
+	for (i = 0; i < n; i++)
+		free(json[i]);
+	return now_wanted;
+}
+
+/* Stores the batch's upload events in one transaction; wakes upload_fd for a block. */
 static void
 store_upload_events(struct event_log *log, struct exec_record *batch)
 {
 	char *json[256];
-	size_t n = 0, i;
+	struct exec_record *recs[256];
+	size_t n = 0;
 	struct exec_record *rec;
-	int r;
+	bool now_wanted = false;
+	uint64_t one = 1;
 
 	for (rec = batch; rec; rec = rec->next) {
 		if (!rec->upload)
 			continue;
 		json[n] = upload_event_json(log, rec);
 		if (json[n])
-			n++;
+			recs[n++] = rec;
 		else
 			log->upload_dropped++;
-		if (n == sizeof(json) / sizeof(json[0]) || (!rec->next && n)) {
-			r = events_db_add(log->events, (const char *const *)json, n);
-			if (r < 0)
-				log->upload_dropped += n;
-			for (i = 0; i < n; i++)
-				free(json[i]);
+		if (n == sizeof(json) / sizeof(json[0])) {
+			now_wanted |= store_chunk(log, json, recs, n);
 			n = 0;
 		}
 	}
-	if (n) {
-		if (events_db_add(log->events, (const char *const *)json, n) < 0)
-			log->upload_dropped += n;
-		for (i = 0; i < n; i++)
-			free(json[i]);
-	}
+	if (n)
+		now_wanted |= store_chunk(log, json, recs, n);
+	if (now_wanted)
+		(void)!write(log->upload_fd, &one, sizeof(one));
 }
 
 static void *
@@ -725,6 +889,7 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 		return -ENOMEM;
 	log->fd = -1;
 	log->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	log->upload_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	log->events = events;
 	log->type = cfg->event_log_type;
 	log->path = strdup(cfg->event_log_path);
@@ -736,10 +901,13 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (log->done_fd < 0) {
+	if (log->done_fd < 0 || log->upload_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	r = roots_copy(&log->bundle_roots, &cfg->bundle_roots);
+	if (r < 0)
+		goto fail;
 	if (log->type == SANTA_EVENT_LOG_FILE || log->type == SANTA_EVENT_LOG_JSON) {
 		r = open_log(log);
 		if (r < 0)
@@ -755,6 +923,9 @@ fail:
 		close(log->fd);
 	if (log->done_fd >= 0)
 		close(log->done_fd);
+	if (log->upload_fd >= 0)
+		close(log->upload_fd);
+	roots_free(&log->bundle_roots);
 	free(log->path);
 	free(log->machine_id);
 	free(log);
@@ -764,6 +935,13 @@ fail:
 void
 event_log_submit(struct event_log *log, struct exec_record *rec)
 {
+	/*
+	 * Now, not in the writer: a moment later the parent may be gone (a
+	 * script that ran the blocked program and ended) or its pid reused.
+	 * The parent waits for its child's execve, which is being decided.
+	 */
+	if (rec->upload && rec->kind == RECORD_EXEC && rec->ppid > 0 && !rec->parent_name[0])
+		santad_process_comm(rec->ppid, rec->parent_name, sizeof(rec->parent_name));
 	pthread_mutex_lock(&log->lock);
 	log->submitted++;
 	if (log->queued >= EVENT_LOG_QUEUE_MAX) {
@@ -815,6 +993,12 @@ int
 event_log_done_fd(struct event_log *log)
 {
 	return log->done_fd;
+}
+
+int
+event_log_upload_fd(struct event_log *log)
+{
+	return log->upload_fd;
 }
 
 void
@@ -869,6 +1053,9 @@ event_log_stop(struct event_log *log)
 		close(log->fd);
 	if (log->done_fd >= 0)
 		close(log->done_fd);
+	if (log->upload_fd >= 0)
+		close(log->upload_fd);
+	roots_free(&log->bundle_roots);
 	pthread_cond_destroy(&log->cond);
 	pthread_mutex_destroy(&log->lock);
 	free(log->path);

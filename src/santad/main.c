@@ -453,6 +453,9 @@ run(struct santad *d)
 	sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
 	sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d);
 	(void)sd_event_set_watchdog(d->event, true);
+	r = santad_sync_watch_uploads(d);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch for blocks to upload: %m");
 	r = santad_exec_start(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up decisions: %m");

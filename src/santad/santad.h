@@ -67,6 +67,7 @@ struct exec_record {
 	size_t args_len;
 	bool args_truncated;
 	struct signing_info signing;
+	char parent_name[17]; /* upload events: the parent's comm, read when submitted */
 	char path[PATH_MAX];
 };
 
@@ -89,6 +90,8 @@ void event_log_reopen(struct event_log *log);
 uint64_t event_log_flush_ticket(struct event_log *log);
 bool event_log_ticket_done(struct event_log *log, uint64_t ticket);
 int event_log_done_fd(struct event_log *log);
+/* Readable (eventfd) once a block was stored that should go to the sync server now. */
+int event_log_upload_fd(struct event_log *log);
 uint64_t event_log_dropped(struct event_log *log);
 /* Records waiting for the writer now (the queue's depth). */
 unsigned int event_log_queued(struct event_log *log);
@@ -581,6 +584,10 @@ void santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_
 void santad_export_rules(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req);
 /* Requests of santasyncservice (santad_proto.h, SANTAD_SYNC_*). */
 void santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg);
+/* Asks the sync service to upload the waiting events now, outside a full sync. */
+void santad_sync_upload_now(struct santad *d);
+/* Sends a block's event up at once, when the event log says one was stored. */
+int santad_sync_watch_uploads(struct santad *d);
 /* Reloads the config file with the sync server's values over it; the old policy stays on error. */
 int santad_rebuild_policy(struct santad *d);
 /* ---- local data and configuration (local_files.c) ---- */

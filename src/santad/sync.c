@@ -529,3 +529,42 @@ santad_export_rules(struct santad *d, struct ipc_conn *conn, const struct ipc_ms
 	}
 	ipc_conn_reply(conn, req, reply);
 }
+
+void
+santad_sync_upload_now(struct santad *d)
+{
+	struct ipc_conn *sync = d->helpers[HELPER_SYNC].conn;
+	struct ipc_msg *m;
+
+	if (!sync)
+		return; /* no sync service now: the events wait for its first full sync */
+	m = ipc_msg_new(SYNCSERVICE_EVENTS_NOW);
+	if (m)
+		(void)ipc_conn_send_event(sync, m);
+}
+
+/*
+ * The writer stored a block that should go up at once (event_log.c). With
+ * EnableBundles from the server, a block waits for its bundle's hash, as on
+ * Santa: santa-gui asks for it, and the bundle's result uploads it (bundles.c).
+ */
+static int
+on_upload_wanted(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	if (d->sync.enable_bundles > 0)
+		return 0;
+	santad_sync_upload_now(d);
+	return 0;
+}
+
+int
+santad_sync_watch_uploads(struct santad *d)
+{
+	return sd_event_add_io(d->event, NULL, event_log_upload_fd(d->elog), EPOLLIN,
+			       on_upload_wanted, d);
+}

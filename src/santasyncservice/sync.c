@@ -994,6 +994,8 @@ finish(struct sync_run *run, int status, const char *stage, const char *error)
 		if (status != SYNC_STATUS_SUCCESS)
 			say(run, LOG_WARNING, "Event upload failed at %s: %s", stage ? stage : "?",
 			    error ? error : "unknown error");
+		/* Pairs with "Starting event upload...": tests tell an idle service by it. */
+		say(run, LOG_INFO, "Event upload finished");
 		svc->running = NULL;
 		run_free(run);
 		start_next(svc);

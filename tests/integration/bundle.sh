@@ -126,6 +126,21 @@ check "the server got a BUNDLE_BINARY event for the tool" \
 check "and one for the other executable" \
 	grep -qx "BUNDLE_BINARY $helper_sha $tree_expected 2 myapp helper" <<< "$ups"
 check "and no more" test "$(grep -c BUNDLE_BINARY <<< "$ups")" -eq 2
+rel_paths() {
+	python3 - "$srv/requests.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["stage"] == "eventupload":
+        for e in r["body"]["events"]:
+            print(e.get("decision"), e.get("file_name"), e.get("file_bundle_executable_rel_path"))
+PY
+}
+rels=$(rel_paths)
+check "the blocked event says where the tool is in its tree (bin/tool)" \
+	grep -qx "BLOCK_BINARY tool bin/tool" <<< "$rels"
+check "and so do the BUNDLE_BINARY events" \
+	grep -qx "BUNDLE_BINARY helper lib/helper" <<< "$rels"
 check "santad asked for an upload at once, not a full sync" grep -q "Starting event upload" "$work/santad.err"
 
 # A real installed package, computed independently: the ELF programs dpkg lists for it

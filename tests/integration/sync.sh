@@ -162,12 +162,30 @@ check "LOCKDOWN from the server blocks unknown binaries" bash -c "! '$mnt/unknow
 rc=$("$santactl" rule --check --sha256 "$blocked_sha" 2>&1 || true)
 check "santactl rule --check shows the synced rule" grep -qxF "Blocked (Binary)" <<< "$rc"
 
-# ---- events: the blocks above are uploaded in batches of 2, then deleted ----
+# ---- events: a block goes up at once (sync_upload.sh); the same hash again within 10
+# minutes waits for the next sync, which sends them in batches of 2, then deletes them ----
 echo '{"client_mode": "LOCKDOWN", "batch_size": 2}' > "$srv/preflight.json"
+# No event waits and no upload between syncs runs (each logs its start and its end).
+uploads_idle() {
+	[ "$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')" = 0 ] &&
+		[ "$(grep -c "Starting event upload" "$work/santad.err" || true)" = \
+			"$(grep -c "Event upload finished" "$work/santad.err" || true)" ]
+}
+# Both went up, left events.db, and no upload runs any more.
+blocks_up() {
+	grep -qs '"file_name": "blocked"' "$srv/requests.jsonl" &&
+		grep -qs '"file_name": "unknown"' "$srv/requests.jsonl" && uploads_idle
+}
+check_eventually "the blocks above went up without a sync" 15 blocks_up
+for i in 1 2 3; do
+	cp "$mnt/blocked" "$mnt/blocked$i"
+	"$mnt/blocked$i" hi 2> /dev/null || true
+done
 # No wait: santad puts every exec it already decided into events.db before it answers
 # status (and printlog, and the sync service), so status right after the blocks counts them.
 pending=$(jq_field "$("$santactl" status --json)" 'd["database"]["events_pending_upload"]')
-check "blocked executions wait for upload" test "$pending" -ge 2
+check "blocked executions of a hash just uploaded wait for the sync ($pending)" test "$pending" -ge 3
+: > "$srv/requests.jsonl"
 out=$("$santactl" sync 2>&1) && st=0 || st=$?
 check "second sync exits 0" test "$st" -eq 0
 check "second sync uploaded events" grep -q "^Uploaded $pending events" <<< "$out"
@@ -301,6 +319,10 @@ check "each exactly once ($n uploads for 3 events)" test "$n" -eq 3
 # The server has the request but holds its answer; the helper is killed before
 # it could tell santad the batch went up, so santad keeps the events and the
 # next sync sends them again (at least once, never zero times).
+# This santad has not sent that hash yet: its first block goes up at once, then
+# blocks of the same hash wait (10 minutes) for the next sync.
+"$mnt/blocked" hi 2> /dev/null || true
+wait_or_die 30 "the new santad's first block of that hash went up" uploads_idle
 for i in 1 2; do
 	cp "$mnt/blocked" "$mnt/midupload$i"
 	"$mnt/midupload$i" x 2> /dev/null || true

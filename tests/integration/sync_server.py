@@ -4,9 +4,11 @@ JSON line, and answers from a scenario directory that the test may change
 between requests.
 
 usage: sync_server.py DIR PORTFILE [TLSDIR]
+  SYNC_SERVER_PORT    listen on that port (default: any free one), to come back on it
   TLSDIR/server.pem, server.key: serve HTTPS; TLSDIR/ca.pem: require a client
   certificate signed by it (mTLS)
-  DIR/requests.jsonl  one {"stage", "machine_id", "headers", "body"} per request
+  DIR/requests.jsonl  one {"stage", "machine_id", "headers", "body", "time"} per request
+                      (time: when it arrived, CLOCK_MONOTONIC seconds)
   DIR/preflight.json  the preflight response body (default "{}")
   DIR/rules/N.json    rule download page N (0, 1, ...); absent: {"rules": []}
   DIR/eventupload.json the eventupload response (default "{}")
@@ -75,7 +77,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(os.path.join(DIR, "requests.jsonl"), "a") as f:
             f.write(json.dumps({"stage": stage, "machine_id": machine, "path": self.path,
                                 "encoding": enc, "headers": dict(self.headers),
-                                "body": body}) + "\n")
+                                "body": body, "time": time.monotonic()}) + "\n")
         if read("xsrf403") is not None:
             if stage == "xsrf":
                 return self.reply(404, b"no such endpoint")
@@ -127,7 +129,7 @@ class Server(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-server = Server(("127.0.0.1", 0), Handler)
+server = Server(("127.0.0.1", int(os.environ.get("SYNC_SERVER_PORT", "0"))), Handler)
 if len(sys.argv) > 3:
     import ssl
     tls = sys.argv[3]

@@ -55,6 +55,45 @@ test_add_fetch_delete_reopen(void **state)
 	events_db_close(db);
 }
 
+/* A bundle hashed after the block: its fields, and each event's path inside it. */
+static void
+test_annotate_bundle(void **state)
+{
+	const char *events[] = {
+		"{\"file_sha256\":\"aa\",\"file_path\":\"/opt/app/bin\",\"file_name\":\"tool\"}",
+		"{\"file_sha256\":\"aa\",\"file_path\":\"/tmp\",\"file_name\":\"tool\"}",
+		"{\"file_sha256\":\"aa\",\"file_path\":\"/opt/application\",\"file_name\":\"x\"}",
+		"{\"file_sha256\":\"bb\",\"file_path\":\"/opt/app\",\"file_name\":\"other\"}",
+	};
+	struct stored_event got[8];
+	struct events_db *db;
+	char path[256], why[512];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/annotate.db", tmpdir);
+	assert_int_equal(events_db_open(path, 100, &db, why, sizeof(why)), 0);
+	assert_int_equal(events_db_add(db, events, 4), 0);
+	assert_int_equal(events_db_annotate(db, "aa", "{\"file_bundle_name\":\"app\"}", "/opt/app"), 3);
+	n = events_db_fetch(db, 0, 8, got);
+	assert_int_equal(n, 4);
+	assert_non_null(strstr(got[0].json, "\"file_bundle_executable_rel_path\":\"bin/tool\""));
+	assert_non_null(strstr(got[0].json, "\"file_bundle_name\":\"app\""));
+	/* A copy elsewhere, or a directory that only starts with the same letters: no path. */
+	assert_null(strstr(got[1].json, "rel_path"));
+	assert_non_null(strstr(got[1].json, "\"file_bundle_name\":\"app\""));
+	assert_null(strstr(got[2].json, "rel_path"));
+	assert_string_equal(got[3].json, events[3]);
+	stored_events_free(got, 4);
+	/* A package has no directory: fields only. */
+	assert_int_equal(events_db_annotate(db, "bb", "{\"file_bundle_name\":\"pkg\"}", NULL), 1);
+	n = events_db_fetch(db, 0, 8, got);
+	assert_int_equal(n, 4);
+	assert_null(strstr(got[3].json, "rel_path"));
+	assert_non_null(strstr(got[3].json, "\"file_bundle_name\":\"pkg\""));
+	stored_events_free(got, 4);
+	events_db_close(db);
+}
+
 static void
 test_cap_drops_oldest_and_counts(void **state)
 {
@@ -106,6 +145,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_fetch_delete_reopen),
+		cmocka_unit_test(test_annotate_bundle),
 		cmocka_unit_test(test_cap_drops_oldest_and_counts),
 		cmocka_unit_test(test_garbage_file_untouched),
 	};
