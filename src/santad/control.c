@@ -228,7 +228,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		uint64_t lines_lost, upload_lost;
 
 		event_log_losses(d->elog, &lines_lost, &upload_lost);
-		ipc_dict_put_int(b, "log_lines_lost", (int64_t)lines_lost);
+		/* Lines never written because their notification never came count too. */
+		ipc_dict_put_int(b, "log_lines_lost", (int64_t)(lines_lost + d->stats.notifications_lost));
 		ipc_dict_put_int(b, "events_store_failures", (int64_t)upload_lost);
 	}
 	rules = ipc_dict_put_dict(b, "rules");

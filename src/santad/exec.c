@@ -1349,6 +1349,21 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 }
 
 void
+santad_notifications_lost(struct santad *d)
+{
+	uint64_t now = santa_mono_usec();
+
+	d->stats.notifications_lost++;
+	/* At most once a second: a flood of execs is what overflows the queue. */
+	if (now - d->stats.notifications_lost_logged_usec >= 1000000) {
+		d->stats.notifications_lost_logged_usec = now;
+		santa_log(&d->log, LOG_WARNING, "exec notifications lost (the kernel's queue "
+			  "overflowed %llu time(s) so far): some allowed execs have no line",
+			  (unsigned long long)d->stats.notifications_lost);
+	}
+}
+
+void
 santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 {
 	struct stat st;

@@ -523,8 +523,12 @@ read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t
 	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
 	     m = FAN_EVENT_NEXT(m, len)) {
 		n++;
-		if (m->fd < 0)
-			continue; /* FAN_Q_OVERFLOW: nothing to answer */
+		if (m->fd < 0) {
+			/* FAN_Q_OVERFLOW: nothing to answer, but events were lost (only the notification group's queue is bounded). */
+			if (m->mask & FAN_Q_OVERFLOW)
+				santad_notifications_lost(d);
+			continue;
+		}
 		if (m->vers != FANOTIFY_METADATA_VERSION) {
 			santa_log(&d->log, LOG_ERR, "fanotify metadata version %u, expected %u",
 				  m->vers, FANOTIFY_METADATA_VERSION);
@@ -615,8 +619,17 @@ fan_client_start(struct santad *d)
 	size_t i;
 	int r;
 
+	/*
+	 * The fd each event brings is opened by the kernel on santad's behalf,
+	 * O_NONBLOCK: a user's write lease on the file (or a FIFO) would
+	 * otherwise hold santad's reader inside read() until the lease is let
+	 * go (up to lease-break-time, 45 s), and every open and exec waiting
+	 * behind it. Nonblocking, the kernel cannot make that fd: it denies the
+	 * permission event (the leaseholder's own open or exec) and drops a
+	 * notification.
+	 */
 	fan->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
-				O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+				O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
 	if (fan->fd < 0) {
 		r = -errno;
 		if (r == -EPERM)
@@ -640,7 +653,7 @@ fan_client_start(struct santad *d)
 	fan->notify_logs = d->cfg.event_log_type != SANTA_EVENT_LOG_NULL;
 	if (d->cfg.enable_kernel_ignore_marks) {
 		fan->notify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
-					       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+					       O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
 		if (fan->notify_fd < 0)
 			santa_log_errno(&d->log, LOG_WARNING, -errno,
 					"No notification group (%m): repeated allowed execs will not be logged");
@@ -661,7 +674,7 @@ fan_client_start(struct santad *d)
 	if (d->cfg.enable_loader_check) {
 		fan->open_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
 						     FAN_UNLIMITED_QUEUE,
-					     O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+					     O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
 		if (fan->open_fd < 0)
 			santa_log_errno(&d->log, LOG_WARNING, -errno,
 					"No loader check (%m): `ld.so PROGRAM` is not decided");

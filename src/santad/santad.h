@@ -452,6 +452,8 @@ void santad_loader_exec_decided(struct santad *d, const struct santa_file_key *k
 int santad_loader_lease_signal(void);
 /* The loop flushed the loader group's inode marks: its thread marks its leased files again. */
 void santad_loader_marks_flushed(struct santad *d);
+/* The notification group's queue overflowed: execs went by without a notification (no line). */
+void santad_notifications_lost(struct santad *d);
 /* Whether this file is a loader (an installed one, or a copy learned by its hash). */
 bool santad_loader_is_file(struct santad *d, dev_t dev, ino_t ino);
 /* santactl status's "loader_check" section. */
@@ -555,6 +557,8 @@ struct santad {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
 		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
 		uint64_t interpreter_loads; /* loader notifications that were a program's interpreter */
+		uint64_t notifications_lost; /* FAN_Q_OVERFLOW on the notification group */
+		uint64_t notifications_lost_logged_usec;
 		uint64_t helper_restarts;
 		uint64_t by_decision[2][SANTA_REASON_MAX + 1]; /* [deny][reason] */
 		uint64_t latency[SANTAD_LATENCY_BUCKETS];

@@ -439,7 +439,7 @@ transitive_start(struct santad *d)
 	pthread_cond_init(&t->wake, NULL);
 	d->transitive = t;
 	t->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
-			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
 	t->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->fd < 0 || t->done_fd < 0) {
 		r = -errno;
