@@ -612,7 +612,7 @@ exec_job_run(struct exec_job *job)
 	in.path_unreadable = strcmp(job->path, SANTAD_PATH_TOO_LONG) == 0;
 	/* Only the path scopes read the path: only then is it walked again. */
 	if (job->policy->scopes)
-		in.path_unverified = !path_names_file(job->path, &job->key);
+		in.path_unverified = job->path_unverified = !path_names_file(job->path, &job->key);
 	if (job->hash_error == 0) {
 		santa_sha256_to_hex(job->sha256, hex);
 		if (santad_find_binary_rule(d, job->policy, hex, &rule) == 0)
@@ -923,7 +923,21 @@ fd_path(const struct santad *d, int fd, char *out, size_t size)
 		return -ENAMETOOLONG;
 	}
 	out[n > 0 ? n : 0] = '\0';
-	return n > 0 ? 0 : -errno;
+	if (n <= 0)
+		return -errno;
+	/*
+	 * A file unlinked before its exec (fexecve of an open fd) is printed
+	 * with " (deleted)" after its name: the name it had is what scopes
+	 * match (a regex anchored at the end would miss it otherwise).
+	 */
+	if ((size_t)n > sizeof(" (deleted)") - 1 &&
+	    strcmp(out + n - (sizeof(" (deleted)") - 1), " (deleted)") == 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && st.st_nlink == 0)
+			out[n - (sizeof(" (deleted)") - 1)] = '\0';
+	}
+	return 0;
 }
 
 
@@ -1009,8 +1023,8 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			job->answered_usec = santa_mono_usec();
 			answer_once(job, job->decision.verdict);
 		}
-		if (job->hash_error == 0 && job->view_missing) {
-			/* Decided without the package view (not loaded yet): not for keeping. */
+		if (job->hash_error == 0 && (job->view_missing || job->path_unverified)) {
+			/* Decided without the package view (not loaded yet), or by a path only this exec saw: not for keeping. */
 			santad_loader_exec_decided(d, &job->key, job->sha256);
 		} else if (job->hash_error == 0) {
 			santad_loader_exec_decided(d, &job->key, job->sha256);
@@ -1030,7 +1044,8 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
 					"Failed to hash %s: %m", job->path);
 		}
-		if (job->hash_error == 0 && !job->timed_out && !job->view_missing)
+		if (job->hash_error == 0 && !job->timed_out && !job->view_missing &&
+		    !job->path_unverified)
 			maybe_ignore(d, job->fd, job->trusted_file, &job->decision);
 		d->stats.hash_bytes += job->hash_bytes;
 		d->stats.hash_usec += job->hash_usec;

@@ -198,6 +198,12 @@ struct exec_job {
 	struct santa_decision decision;
 	struct signing_info signing;
 	bool view_missing; /* decided before the first package view was loaded: not cached */
+	/*
+	 * Path scopes were set and the path does not name this file in santad's
+	 * namespace (a user's bind mount, another namespace's mount): the
+	 * decision holds for this path only, so it is not cached by inode.
+	 */
+	bool path_unverified;
 	char path[PATH_MAX];
 	bool timed_out;
 };

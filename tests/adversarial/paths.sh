@@ -80,4 +80,45 @@ wait_until 10 grep -q "decision=DENY|reason=SCOPE|.*|path=(path longer than PATH
 	pass "its line names the block scope and says the path is too long" ||
 	{ fail "no DENY|SCOPE line with the too-long path"; tail -3 "$work/santa.log"; }
 
+kill "$pid"; wait "$pid" 2> /dev/null || true; pid=
+
+# ---- 3. Block scopes: another path for the file, a deleted file ----
+# Filesystem marks (as in production): a user's bind mount of the tmpfs, in
+# their own namespace, is watched from the start.
+mkdir -p "$mnt/home/blocked"
+for p in evil3 ctl3; do { cat /bin/true; printf '%s' "$p"; } > "$mnt/home/blocked/$p"; done
+{ cat /bin/true; printf 'deleted'; } > "$mnt/home/gone.bin"
+chown -R 65534:65534 "$mnt/home"
+chmod 0755 "$mnt/home/blocked/evil3" "$mnt/home/blocked/ctl3" "$mnt/home/gone.bin"
+santa_write_config MONITOR "WatchMarkType = filesystem" \
+	"BlockedPathRegex = ^$mnt/home/blocked/|^.*[.]bin\$"
+sed -i '/^WatchMarkType = mount$/d' "$work/santa.conf"
+santa_start_santad "$santad"
+as_nobody "$mnt/home/blocked/ctl3" 2> /dev/null && fail "the control ran" ||
+	pass "a program under the blocked directory is denied (the scope works)"
+# Through a bind mount of the directory in nobody's namespace the path does
+# not match: that one exec is the user's own (a block scope names paths, and
+# the file's owner chooses them); it must not make the file allowed for anyone.
+as_nobody unshare -Urm sh -c "mount --bind '$mnt/home/blocked' /mnt && exec /mnt/evil3" || true
+as_nobody "$mnt/home/blocked/evil3" 2> /dev/null && st=ran || st=denied
+check "after a run through a bind mount, nobody's run at its real path is denied ($st)" test "$st" = denied
+"$mnt/home/blocked/evil3" 2> /dev/null && st=ran || st=denied
+check "and root's ($st): the bind mount's decision was not kept for the file" test "$st" = denied
+# A file unlinked, then run from its fd: the kernel names it "... (deleted)".
+out=$(as_nobody /usr/bin/python3 - "$mnt/home/gone.bin" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.unlink(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execve(fd, ["gone"], {})
+    except OSError as e:
+        os._exit(126 if e.errno == errno.EPERM else 125)
+_, st = os.waitpid(pid, 0)
+print({0: "ran", 126: "denied"}.get(os.WEXITSTATUS(st), "error %d" % os.WEXITSTATUS(st)))
+PY
+)
+check "a deleted .bin run from its fd is denied by a scope anchored at the end ($out)" test "$out" = denied
+
 check_finish paths
