@@ -23,6 +23,13 @@ readelf -l "$mnt/hello" | grep -q "interpreter: $mnt/ld.so" || { echo "hello has
 
 santa_write_config MONITOR "EnableLoaderCheck = false"
 santa_start_santad "$santad"
+# Once the package view is loaded (it flushes decisions and marks when it is):
+# the marks the checks below rely on stay.
+view_loaded() {
+	SANTA_CONFIG=$work/santa.conf "$santactl" status --json |
+		python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["package_trust"]["loaded"] else 1)'
+}
+wait_or_die 60 "santad loaded its package view" view_loaded
 
 lines() { grep -c "|path=$1\(|\|\$\)" "$work/santa.log" 2> /dev/null || true; }
 # Lines of notifications read before the marker's are written by the time a
