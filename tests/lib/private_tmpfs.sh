@@ -34,7 +34,10 @@ santa_cleanup() {
 	rm -rf "$work"
 }
 trap santa_cleanup EXIT
-mkdir -p "$work/mnt" "$work/state"
+# quiet/: santad watches the parent of a missing dpkg or apt directory (to see
+# it appear), and reloads its package view (flushing decisions and marks) at
+# any change there: nothing is ever written in it.
+mkdir -p "$work/mnt" "$work/state" "$work/quiet"
 mount -t tmpfs -o mode=0755 tmpfs "$work/mnt"
 mount --make-private "$work/mnt"
 
@@ -50,8 +53,8 @@ EventsDBPath = $work/state/events.db
 SyncStatePath = $work/state/sync-state.json
 EventLogPath = $work/santa.log
 RunDirectory = $work/run
-PackageTrustDpkgDir = $work/no-dpkg
-PackageTrustAptListsDir = $work/no-apt-lists
+PackageTrustDpkgDir = $work/quiet/no-dpkg
+PackageTrustAptListsDir = $work/quiet/no-apt-lists
 PackageTrustCachePath = $work/state/package-view.cache
 CONF
 }
