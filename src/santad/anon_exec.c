@@ -49,7 +49,7 @@ on_event(void *ctx, void *data, size_t size)
 		.explain = ev->unmarked ? "a filesystem santad has not marked yet: no hash before the exec"
 					: "anonymous file (no filesystem): no hash before the exec",
 	};
-	struct proc_info proc;
+	struct proc_info proc = { 0 };
 	char path[sizeof(ev->name) + 1];
 
 	if (size < sizeof(*ev))

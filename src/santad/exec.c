@@ -821,6 +821,7 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->ppid = proc->ppid;
 	rec->pidversion = proc->pidversion;
 	rec->ppidversion = proc->ppidversion;
+	memcpy(rec->parent_name, proc->parent_name, sizeof(rec->parent_name));
 	rec->uid = proc->uid;
 	rec->gid = proc->gid;
 	rec->mode = mode;
@@ -1282,7 +1283,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 	struct exec_args args;
 	struct santa_file_key key;
 	struct santa_cached cached;
-	struct proc_info proc;
+	struct proc_info proc = { 0 };
 	char path[PATH_MAX];
 	bool unknown_since = false;
 	struct stat st;
@@ -1455,6 +1456,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	proc.pidversion = santad_process_start(pid);
 	proc.ppidversion = santad_process_start(proc.ppid);
+	proc.parent_name[0] = '\0';
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
 		if (cached.decision.reason == SANTA_REASON_COMPILER)
@@ -1470,6 +1472,11 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		return;
 	}
 	d->stats.cache_misses++;
+	/*
+	 * A first decision may be uploaded: the parent's name now, while the
+	 * exec waits (once answered, a shell's child exits and its parent may).
+	 */
+	santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		fan_respond(answer_fd, fd,

@@ -115,6 +115,7 @@ santad_exec_info_take(struct santad *d, pid_t pid, uint64_t ino, struct proc_inf
 	proc->ppid = (pid_t)info.ppid;
 	proc->uid = info.uid;
 	proc->gid = info.gid;
+	proc->parent_name[0] = '\0'; /* read when the line is submitted */
 	proc->pidversion = santad_boottime_to_ticks(info.start_ns);
 	proc->ppidversion = santad_boottime_to_ticks(info.parent_start_ns);
 	if (args) {

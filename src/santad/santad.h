@@ -163,6 +163,8 @@ struct proc_info {
 	gid_t gid;
 	/* Santa's pidversion on Linux: santad_process_start (0: not known). */
 	uint64_t pidversion, ppidversion;
+	/* The parent's comm, read while the exec waits for its decision ("" if not). */
+	char parent_name[17];
 };
 
 /* A process's argv as the exec left it: NUL-separated, cut at SANTA_EXEC_ARGS_MAX. */
