@@ -1454,8 +1454,6 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	 */
 	proc.pid = pid;
 	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
-	proc.pidversion = santad_process_start(pid);
-	proc.ppidversion = santad_process_start(proc.ppid);
 	proc.parent_name[0] = '\0';
 	if (decision_cache_lookup(d->cache, &key, &cached)) {
 		d->stats.cache_hits++;
@@ -1463,6 +1461,9 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 			santad_transitive_compiler(d, pid, cached.sha256); /* before it may run */
 		fan_respond(answer_fd, fd, cached.decision.verdict);
 		record_latency(d, santa_mono_usec() - started);
+		/* For the line only: after the answer (an exec keeps its start time). */
+		proc.pidversion = santad_process_start(pid);
+		proc.ppidversion = santad_process_start(proc.ppid);
 		maybe_ignore(d, fd, santa_stat_is_root_trusted(&st), &cached.decision);
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
@@ -1472,6 +1473,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		return;
 	}
 	d->stats.cache_misses++;
+	proc.pidversion = santad_process_start(pid);
+	proc.ppidversion = santad_process_start(proc.ppid);
 	/*
 	 * A first decision may be uploaded: the parent's name now, while the
 	 * exec waits (once answered, a shell's child exits and its parent may).
