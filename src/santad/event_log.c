@@ -54,6 +54,7 @@ struct event_log {
 	pthread_cond_t cond;
 	struct exec_record *head, *tail;
 	unsigned int queued;
+	size_t queued_bytes; /* exec_record_bytes of the queued records */
 	bool stopping, reopen;
 	uint64_t dropped;
 	/* Written by the writer thread, read by the loop: atomic. */
@@ -167,14 +168,91 @@ name_of_gid(struct event_log *log, gid_t gid)
 	return e->name;
 }
 
-/* One EXEC line, without the trailing newline. */
+/* The strings of a record, in the order they are laid out after it. */
+#define RECORD_STRINGS 9
+
+static void
+record_string_slots(struct exec_record *rec, const char ***slots)
+{
+	slots[0] = &rec->path;
+	slots[1] = &rec->newpath;
+	slots[2] = &rec->process_path;
+	slots[3] = &rec->signing.cert_sha256;
+	slots[4] = &rec->signing.cert_cn;
+	slots[5] = &rec->signing.team_id;
+	slots[6] = &rec->signing.signing_id;
+	slots[7] = &rec->signing.origin;
+	slots[8] = &rec->signing.suite;
+}
+
+struct exec_record *
+exec_record_new(enum record_kind kind, const char *path, const char *newpath,
+		const char *process_path, const struct signing_info *signing)
+{
+	const bool known = signing && signing->known;
+	const char *src[RECORD_STRINGS] = {
+		path ? path : "", newpath, process_path,
+		known ? signing->cert_sha256 : "", known ? signing->cert_cn : "",
+		known ? signing->team_id : "", known ? signing->signing_id : "",
+		known ? signing->origin : "", known ? signing->suite : "",
+	};
+	const char **slots[RECORD_STRINGS];
+	size_t len[RECORD_STRINGS], total = 0, i;
+	struct exec_record *rec;
+	char *p;
+
+	for (i = 0; i < RECORD_STRINGS; i++) {
+		len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+		total += len[i];
+	}
+	rec = calloc(1, sizeof(*rec) + total);
+	if (!rec)
+		return NULL;
+	rec->alloc_size = sizeof(*rec) + total;
+	rec->kind = kind;
+	record_string_slots(rec, slots);
+	for (i = 0, p = rec->strings; i < RECORD_STRINGS; p += len[i], i++) {
+		if (!src[i])
+			continue;
+		memcpy(p, src[i], len[i]);
+		*slots[i] = p;
+	}
+	return rec;
+}
+
+struct exec_record *
+exec_record_dup(const struct exec_record *rec)
+{
+	struct exec_record *copy = malloc(rec->alloc_size);
+	const char **slots[RECORD_STRINGS];
+	size_t i;
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, rec, rec->alloc_size);
+	/* The copied pointers still point into rec's tail: moved into the copy's. */
+	record_string_slots(copy, slots);
+	for (i = 0; i < RECORD_STRINGS; i++)
+		if (*slots[i])
+			*slots[i] = copy->strings + (*slots[i] - rec->strings);
+	copy->next = NULL;
+	copy->args = NULL;
+	copy->args_len = 0;
+	copy->args_truncated = false;
+	return copy;
+}
+
+size_t
+exec_record_bytes(const struct exec_record *rec)
+{
+	return rec->alloc_size + rec->args_len;
+}
+
 void
 exec_record_free(struct exec_record *rec)
 {
 	if (!rec)
 		return;
-	free(rec->newpath);
-	free(rec->process_path);
 	free(rec->args);
 	free(rec);
 }
@@ -266,7 +344,7 @@ format_exec(struct event_log *log, const struct exec_record *rec, char *line, si
 	char path[PATH_MAX * 4], sha[SANTA_SHA256_HEX_LEN + 1], args[SANTA_EXEC_ARGS_MAX * 4 + 8];
 	const char *user = name_of_uid(log, rec->uid), *group = name_of_gid(log, rec->gid);
 	char explain[160] = "", sha_field[80] = "", machine[300] = "", signing[1024] = "";
-	char cn[sizeof(rec->signing.cert_cn) * 4];
+	char cn[sizeof(((struct signing_info *)0)->cert_cn) * 4];
 	int n;
 
 	santa_eventlog_escape(rec->path, path, sizeof(path));
@@ -844,6 +922,7 @@ writer_main(void *arg)
 		batch = log->head;
 		log->head = log->tail = NULL;
 		log->queued = 0;
+		log->queued_bytes = 0;
 		taken = log->submitted;
 		reopen = log->reopen;
 		log->reopen = false;
@@ -935,16 +1014,19 @@ fail:
 void
 event_log_submit(struct event_log *log, struct exec_record *rec)
 {
+	size_t bytes = exec_record_bytes(rec);
+
 	/*
-	 * Now, not in the writer: a moment later the parent may be gone (a
+	 * santad's own decisions read the parent's name while the exec waited
+	 * (santad_handle_exec); a record without it (the BPF backstop's) gets
+	 * it now, not in the writer: a moment later the parent may be gone (a
 	 * script that ran the blocked program and ended) or its pid reused.
-	 * The parent waits for its child's execve, which is being decided.
 	 */
 	if (rec->upload && rec->kind == RECORD_EXEC && rec->ppid > 0 && !rec->parent_name[0])
 		santad_process_comm(rec->ppid, rec->parent_name, sizeof(rec->parent_name));
 	pthread_mutex_lock(&log->lock);
 	log->submitted++;
-	if (log->queued >= EVENT_LOG_QUEUE_MAX) {
+	if (log->queued >= EVENT_LOG_QUEUE_MAX || bytes > EVENT_LOG_QUEUE_BYTES - log->queued_bytes) {
 		log->dropped++;
 		pthread_mutex_unlock(&log->lock);
 		exec_record_free(rec);
@@ -957,6 +1039,7 @@ event_log_submit(struct event_log *log, struct exec_record *rec)
 		log->head = rec;
 	log->tail = rec;
 	log->queued++;
+	log->queued_bytes += bytes;
 	if (log->queued == 1 || log->queued == EVENT_LOG_BATCH)
 		pthread_cond_signal(&log->cond);
 	pthread_mutex_unlock(&log->lock);
@@ -1021,15 +1104,13 @@ event_log_dropped(struct event_log *log)
 	return n;
 }
 
-unsigned int
-event_log_queued(struct event_log *log)
+void
+event_log_queued(struct event_log *log, unsigned int *records, size_t *bytes)
 {
-	unsigned int n;
-
 	pthread_mutex_lock(&log->lock);
-	n = log->queued;
+	*records = log->queued;
+	*bytes = log->queued_bytes;
 	pthread_mutex_unlock(&log->lock);
-	return n;
 }
 
 void

@@ -801,7 +801,7 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	 const struct exec_args *args, const struct santa_file_key *hold_key,
 	 const struct signing_info *signing)
 {
-	struct exec_record *rec = calloc(1, sizeof(*rec));
+	struct exec_record *rec = exec_record_new(RECORD_EXEC, path, NULL, NULL, signing);
 	struct timespec ts;
 
 	if (!rec)
@@ -825,9 +825,6 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	rec->uid = proc->uid;
 	rec->gid = proc->gid;
 	rec->mode = mode;
-	if (signing)
-		rec->signing = *signing;
-	snprintf(rec->path, sizeof(rec->path), "%s", path);
 	record_set_args(rec, args);
 	if (hold_key && decision->verdict == SANTA_VERDICT_ALLOW) {
 		/*
@@ -836,12 +833,9 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 		 * the exec sees it (santad_exec_settle).
 		 */
 		if (rec->upload) {
-			struct exec_record *event = malloc(sizeof(*event));
+			struct exec_record *event = exec_record_dup(rec);
 
 			if (event) {
-				*event = *rec;
-				event->args = NULL;
-				event->args_len = 0;
 				event->upload_only = true;
 				rec->upload = false;
 				event_log_submit(d->elog, event);
@@ -1461,6 +1455,14 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 			santad_transitive_compiler(d, pid, cached.sha256); /* before it may run */
 		fan_respond(answer_fd, fd, cached.decision.verdict);
 		record_latency(d, santa_mono_usec() - started);
+		/*
+		 * A block's notices name the parent: its name is read first thing
+		 * after the answer (no /proc read may delay a cached answer), before
+		 * the refused child returns and its parent may exit. A cached
+		 * decision is not uploaded: nothing else needs the name.
+		 */
+		if (cached.decision.verdict == SANTA_VERDICT_DENY && !cached.decision.silent)
+			santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
 		/* For the line only: after the answer (an exec keeps its start time). */
 		proc.pidversion = santad_process_start(pid);
 		proc.ppidversion = santad_process_start(proc.ppid);

@@ -98,20 +98,15 @@ submit(struct file_changes *fc, enum record_kind kind, const char *path, const c
 	char link[64], exe[PATH_MAX];
 	ssize_t n;
 
-	rec = calloc(1, sizeof(*rec));
-	if (!rec)
-		return;
-	rec->kind = kind;
-	snprintf(rec->path, sizeof(rec->path), "%s", path);
-	rec->newpath = newpath ? strdup(newpath) : NULL;
-	rec->pid = pid;
-	santad_process_info(pid, &rec->ppid, &rec->uid, &rec->gid);
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n > 0) {
+	if (n > 0)
 		exe[n] = '\0';
-		rec->process_path = strdup(exe);
-	}
+	rec = exec_record_new(kind, path, newpath, n > 0 ? exe : NULL, NULL);
+	if (!rec)
+		return;
+	rec->pid = pid;
+	santad_process_info(pid, &rec->ppid, &rec->uid, &rec->gid);
 	fc->logged++;
 	event_log_submit(d->elog, rec);
 }

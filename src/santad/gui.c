@@ -360,6 +360,15 @@ santad_process_comm(pid_t pid, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+void
+santad_parent_name(const struct proc_info *proc, char *buf, size_t size)
+{
+	if (proc->parent_name[0])
+		snprintf(buf, size, "%s", proc->parent_name);
+	else
+		santad_process_comm(proc->ppid, buf, size);
+}
+
 static const char *
 or_default(const char *value, const char *fallback)
 {
@@ -410,7 +419,7 @@ santad_gui_block(struct santad *d, const char *path, const struct proc_info *pro
 			    or_default(cfg->event_detail_text, SANTA_DEFAULT_EVENT_DETAIL_TEXT));
 	ipc_dict_put_int(b, "pid", proc->pid);
 	ipc_dict_put_int(b, "ppid", proc->ppid);
-	santad_process_comm(proc->ppid, buf, sizeof(buf));
+	santad_parent_name(proc, buf, sizeof(buf));
 	ipc_dict_put_string(b, "parent_name", buf);
 	ipc_dict_put_int(b, "uid", proc->uid);
 	if (getpwuid_r(proc->uid, &pw, pwbuf, sizeof(pwbuf), &pwr) == 0 && pwr)

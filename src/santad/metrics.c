@@ -228,9 +228,17 @@ santad_metrics_export(struct santad *d)
 		    "Events for the sync server that events.db did not take (disk full...)", "", "",
 		    json_integer((json_int_t)upload_lost));
 	}
-	ADD("/santa/event_log/queue_depth", METRIC_GAUGE_INT64,
-	    "Records waiting for the log writer", "", "",
-	    json_integer((json_int_t)event_log_queued(d->elog)));
+	{
+		unsigned int queued;
+		size_t queued_bytes;
+
+		event_log_queued(d->elog, &queued, &queued_bytes);
+		ADD("/santa/event_log/queue_depth", METRIC_GAUGE_INT64,
+		    "Records waiting for the log writer", "", "", json_integer((json_int_t)queued));
+		ADD("/santa/event_log/queue_bytes", METRIC_GAUGE_INT64,
+		    "Bytes the records waiting for the log writer hold", "", "",
+		    json_integer((json_int_t)queued_bytes));
+	}
 	ADD("/santa/decisions/in_flight", METRIC_GAUGE_INT64, "Execs waiting for a decision", "", "",
 	    json_integer((json_int_t)d->n_pending));
 	ADD("/santa/decisions/timeouts", METRIC_COUNTER, "Execs answered by the deadline", "", "",

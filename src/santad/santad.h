@@ -20,7 +20,18 @@
 
 /* ---- event log: a writer thread fed through a bounded queue ---- */
 
-#define EVENT_LOG_QUEUE_MAX 65536
+/*
+ * The queue is capped twice: by records, and by the bytes they hold (each
+ * record sized to its strings, exec_record_bytes). A stalled writer (a hung
+ * disk, an NSS lookup that waits for LDAP) then costs santad at most
+ * EVENT_LOG_QUEUE_BYTES whatever the paths. 8 MiB holds about 25,000
+ * typical exec records (~330 bytes with a short path and argv: 2.5 s of
+ * 10,000 execs a second) and still about 1,400 of the largest (a PATH_MAX
+ * path, 1 KiB of argv and a package identity: ~5.8 KB; a rename of long
+ * paths ~12.5 KB). With PATH_MAX inline, 65,536 records took 278 MB.
+ */
+#define EVENT_LOG_QUEUE_MAX   65536
+#define EVENT_LOG_QUEUE_BYTES (8u * 1024 * 1024)
 
 /* What a log record says: an exec decision, or a file change (FileChangesRegex). */
 enum record_kind {
@@ -45,11 +56,18 @@ struct signing_info {
 	char suite[64];
 };
 
+/*
+ * One log line (and upload event) on its way to the writer. Made by
+ * exec_record_new: its strings live in the record's own allocation, each
+ * as long as it is (never NULL unless said).
+ */
 struct exec_record {
 	struct exec_record *next;
+	size_t alloc_size;  /* the record and its strings; args are apart */
 	enum record_kind kind;
-	char *newpath;      /* RENAME: where it went (malloc'd, freed with the record) */
-	char *process_path; /* file changes: the instigator's executable, or NULL */
+	const char *path;
+	const char *newpath;      /* RENAME: where it went, or NULL */
+	const char *process_path; /* file changes: the instigator's executable, or NULL */
 	enum santa_verdict verdict;
 	enum santa_reason reason;
 	const char *explain;
@@ -63,13 +81,28 @@ struct exec_record {
 	bool upload;       /* also store it in events.db for the sync server */
 	bool upload_only;  /* events.db only: its log line goes later, as another record */
 	double exec_time;  /* Unix seconds, when the decision was made */
-	char *args;        /* argv, NUL-separated (malloc'd), or NULL: not known */
+	char *args;        /* argv, NUL-separated (malloc'd, at most SANTA_EXEC_ARGS_MAX), or NULL */
 	size_t args_len;
 	bool args_truncated;
-	struct signing_info signing;
-	char parent_name[17]; /* upload events: the parent's comm, read when submitted */
-	char path[PATH_MAX];
+	/* signing_info's fields ("" where not known). */
+	struct {
+		const char *cert_sha256, *cert_cn, *team_id, *signing_id, *origin, *suite;
+	} signing;
+	char parent_name[17]; /* upload events: the parent's comm, read while the exec waited */
+	char strings[];
 };
+
+/*
+ * A record (zeroed but for its strings) with copies of path, newpath and
+ * process_path (both may be NULL) and of signing's fields (NULL: none
+ * known); NULL on ENOMEM.
+ */
+struct exec_record *exec_record_new(enum record_kind kind, const char *path, const char *newpath,
+				    const char *process_path, const struct signing_info *signing);
+/* A copy of rec without its args (the upload event of a line that waits for them). */
+struct exec_record *exec_record_dup(const struct exec_record *rec);
+/* What rec holds in memory, strings and args included. */
+size_t exec_record_bytes(const struct exec_record *rec);
 
 struct event_log;
 struct log_barrier;
@@ -78,7 +111,10 @@ struct events_db;
 /* events may be NULL (no sync server: nothing is kept for upload). */
 int event_log_start(const struct santa_config *cfg, struct events_db *events,
 		    struct event_log **out);
-/* Queues a record (taken); when the queue is full the record is dropped and counted. */
+/*
+ * Queues a record (taken); when the queue is full (EVENT_LOG_QUEUE_MAX
+ * records or EVENT_LOG_QUEUE_BYTES) the record is dropped and counted.
+ */
 void event_log_submit(struct event_log *log, struct exec_record *rec);
 void event_log_reopen(struct event_log *log);
 /*
@@ -93,8 +129,8 @@ int event_log_done_fd(struct event_log *log);
 /* Readable (eventfd) once a block was stored that should go to the sync server now. */
 int event_log_upload_fd(struct event_log *log);
 uint64_t event_log_dropped(struct event_log *log);
-/* Records waiting for the writer now (the queue's depth). */
-unsigned int event_log_queued(struct event_log *log);
+/* Records waiting for the writer now (the queue's depth), and the bytes they hold. */
+void event_log_queued(struct event_log *log, unsigned int *records, size_t *bytes);
 /* Lines the log file did not get (disk full...) and events events.db did not take. */
 void event_log_losses(struct event_log *log, uint64_t *lines_lost, uint64_t *upload_lost);
 void event_log_stop(struct event_log *log);
@@ -122,13 +158,15 @@ uint64_t santad_process_start(pid_t pid);
 int santad_process_stat(pid_t pid, uint64_t *start, unsigned int *tty);
 /* The process's name (/proc/PID/comm), "" when it is gone. */
 void santad_process_comm(pid_t pid, char *buf, size_t size);
+struct proc_info;
+/* The parent's name as read while the exec was decided, else from /proc now. */
+void santad_parent_name(const struct proc_info *proc, char *buf, size_t size);
 /*
  * A denial's block message on the terminal of the process that tried (or of
  * its parent, the shell, when it is gone), unless EnableSilentTTYMode or a
  * silent rule: Santa's TTY message (tty.c).
  */
 struct santa_decision;
-struct proc_info;
 void santad_tty_block(struct santad *d, const char *path, const struct proc_info *proc,
 		      const struct santa_decision *decision, const uint8_t *sha256);
 /* The same from the kernel's start_boottime (nanoseconds), as the BPF program reads it. */
@@ -163,7 +201,10 @@ struct proc_info {
 	gid_t gid;
 	/* Santa's pidversion on Linux: santad_process_start (0: not known). */
 	uint64_t pidversion, ppidversion;
-	/* The parent's comm, read while the exec waits for its decision ("" if not). */
+	/*
+	 * The parent's comm, read while a first decision's exec waits, or just
+	 * after a cached block's answer ("" if not read).
+	 */
 	char parent_name[17];
 };
 

@@ -143,7 +143,7 @@ santad_tty_block(struct santad *d, const char *path, const struct proc_info *pro
 	append_escaped(msg, &len, path);
 	append(msg, &len, "\n\033[1mIdentifier:\033[0m ");
 	append(msg, &len, hex[0] ? hex : "(not hashed)");
-	santad_process_comm(proc->ppid, parent, sizeof(parent));
+	santad_parent_name(proc, parent, sizeof(parent));
 	snprintf(ppid, sizeof(ppid), " (%d)\n\n", (int)proc->ppid);
 	append(msg, &len, "\n\033[1mParent:    \033[0m ");
 	append_escaped(msg, &len, parent);
