@@ -6,7 +6,8 @@
 # dropped). With the record cap alone (65,536) the same flood stayed queued:
 # ~30 MB here, 278 MB at the cap. Once the writer moves again, lines come.
 # The writer is stalled by santa.log being a FIFO nobody reads: its write()
-# blocks once the pipe is full.
+# blocks once the pipe is full (a hung disk, or NSS waiting for LDAP, in
+# life). The flood is run by nobody.
 # usage: log_queue.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -25,7 +26,9 @@ cap_kib=8192     # EVENT_LOG_QUEUE_BYTES
 margin_kib=12288 # the allocator's own (ASan: redzones, shadow), what else santad holds a moment
 floods=6000
 
-# A program whose path is ~3,900 bytes: every line of it is about 4 KB.
+# nobody runs the flood: $work may be passed through, not listed.
+chmod 0711 "$work"
+# A program whose path is ~3,800 bytes: every line of it is about 4 KB.
 long=$mnt
 for i in $(seq 1 15); do long=$long/$(printf 'd%.0s' $(seq 1 250))$i; done
 mkdir -p "$long"
@@ -72,7 +75,9 @@ snapshot() {
 wait_or_die 30 "the counts before the flood" snapshot
 echo "# santad RSS before the flood: $before KiB; queued $queued_before, dropped $dropped_before"
 
-for _ in $(seq 1 $floods); do "$prog"; done
+# The flood is an ordinary user's (nobody): any user can run programs on a watched filesystem.
+setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	bash -c 'for _ in $(seq 1 "$1"); do "$2"; done' flood "$floods" "$prog"
 # Every exec of the flood has its record queued or dropped, or its notification
 # lost (counted): then santad has taken all of it. A notification read before
 # its exec finished waits for the next batch: a marker's exec brings one.
