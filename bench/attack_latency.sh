@@ -210,54 +210,8 @@ flood() { # N: nobody's first N fresh programs, all at once, again and again
 attack_A() { peta_loops 3; flood 1000; }
 attack_B() { peta_loops 2; flood 1100; }
 attack_C() {
-	attack 'exec python3 - "$@" <<"PY"
-import errno, os, shutil, sys, time
-big, pristine, evil_path, out = sys.argv[1:5]
-evil = open(evil_path, "rb").read()
-ran = wrote = busy = i = 0
-failed = {}
-while True:
-    shutil.copyfile(pristine, big)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(w, 1)
-        os.dup2(w, 2)
-        try:
-            os.execv(big, [big, "EVIL-RAN"])
-        except OSError as e:
-            os.write(2, b"EXEC-ERRNO %d" % e.errno)
-        os._exit(127)
-    os.close(w)
-    time.sleep(0.05 + 0.05 * (i % 6))
-    try:
-        fd = os.open(big, os.O_WRONLY)
-        os.pwrite(fd, evil, 0)
-        os.close(fd)
-        wrote += 1
-    except OSError as e:
-        busy += e.errno == errno.ETXTBSY
-    os.waitpid(pid, 0)
-    data = b""
-    while True:
-        chunk = os.read(r, 4096)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
-    if b"EVIL-RAN" in data:
-        ran += 1
-        with open(out + ".ran", "a") as f:
-            f.write("race %d (rewrite %.2f s after the exec began) at %s\n" % (i, 0.05 + 0.05 * (i % 6), time.strftime("%H:%M:%S")))
-    if b"EXEC-ERRNO" in data:
-        err = errno.errorcode.get(int(data.split()[-1]), "?")
-        failed[err] = failed.get(err, 0) + 1
-    i += 1
-    with open(out + ".tmp", "w") as f:
-        f.write("%d races: rewrite went in %d, refused %d (ETXTBSY), the new code ran %d times, exec failed %s\n" % (
-            i, wrote, busy, ran, " ".join("%d (%s)" % (n, e) for e, n in failed.items()) or "0"))
-    os.rename(out + ".tmp", out)
-PY' "$mnt/home/big" "$mnt/home/pristine" "$work/evil-code" "$stats/C"
+	attack 'exec python3 "$1" "$2" "$3" "$4" 0 "$5"' \
+		"$here/../tests/lib/rewrite_race.py" "$mnt/home/big" "$mnt/home/pristine" "$work/evil-code" "$stats/C"
 }
 attack_D() {
 	# 500 namespaces that stay, each with a tmpfs on nobody's directory...
