@@ -39,46 +39,8 @@ check "the allowlisted 300 MB program runs untouched (exit $st)" test "$st" -eq 
 # The attack, in one process as nobody: exec in a child, wait until santad is
 # well into the hash (the first bytes are hashed), overwrite them, close.
 attempts=6
-result=$(as_nobody /usr/bin/python3 - "$mnt/home/big" "$mnt/home/pristine" "$work/evil-code" "$attempts" <<'PY'
-import errno, os, shutil, sys, time
-big, pristine, evil_path, attempts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-evil = open(evil_path, "rb").read()
-ran = wrote = busy = 0
-for i in range(attempts):
-    shutil.copyfile(pristine, big)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(w, 1)
-        os.dup2(w, 2)
-        try:
-            os.execv(big, [big, "EVIL-RAN"])
-        except OSError as e:
-            os.write(2, ("exec: %s\n" % e).encode())
-        os._exit(127)
-    os.close(w)
-    time.sleep(0.05 + 0.05 * i)  # attack timing: santad is hashing by now
-    try:
-        fd = os.open(big, os.O_WRONLY)  # with the defence: waits until santad answered
-        os.pwrite(fd, evil, 0)
-        os.close(fd)
-        wrote += 1
-    except OSError as e:
-        if e.errno != errno.ETXTBSY:
-            raise
-        busy += 1  # the exec already holds writers off
-    os.waitpid(pid, 0)
-    out = b""
-    while True:
-        chunk = os.read(r, 4096)
-        if not chunk:
-            break
-        out += chunk
-    os.close(r)
-    ran += b"EVIL-RAN" in out
-print(ran, wrote, busy)
-PY
-)
+result=$(as_nobody /usr/bin/python3 "$here/../lib/rewrite_race.py" "$mnt/home/big" "$mnt/home/pristine" \
+	"$work/evil-code" "$attempts")
 read -r ran wrote busy <<< "$result"
 echo "# $attempts attempts: the rewrite went in $wrote times, was refused (ETXTBSY) $busy times"
 check "code written over an allowlisted program while santad hashed it never ran ($ran of $attempts ran)" \
