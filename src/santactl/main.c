@@ -368,8 +368,10 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 {
 	const struct ipc_value *b, *rules = NULL, *cache = NULL, *dec = NULL, *watched = NULL;
 	const struct ipc_value *sync = NULL, *helpers = NULL, *metrics = NULL, *gui = NULL, *loader = NULL;
-	const struct ipc_value *pkg = NULL, *wd = NULL;
+	const struct ipc_value *pkg = NULL, *wd = NULL, *mounts = NULL;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	bool mount_events, backstop;
+	char mounts_open[512];
 	long long root_cached, non_root_cached;
 	struct ipc_msg *reply;
 	size_t i;
@@ -391,6 +393,22 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(b, "loader_check", &loader);
 	ipc_dict_get_dict(b, "package_trust", &pkg);
 	ipc_dict_get_dict(b, "watchdog", &wd);
+	ipc_dict_get_dict(b, "mounts", &mounts);
+	/*
+	 * What an exec from a filesystem santad has not marked yet meets: the
+	 * BPF backstop refuses it (LOCKDOWN); without it, nothing. With mount
+	 * events that moment is the event's round trip, or up to a second for
+	 * a namespace santad has not seen; without them, up to a second.
+	 */
+	mount_events = strcmp(get_str(mounts, "learned_by"), "events") == 0;
+	backstop = get_bool(b, "anonymous_exec_enforced");
+	snprintf(mounts_open, sizeof(mounts_open), "%s%s%s%s",
+		 backstop ? "" : "no BPF backstop: a program run from a new mount before santad "
+				 "marks it is not seen",
+		 !backstop && !mount_events ? "; " : "",
+		 mount_events ? "" : "no mount notifications: other namespaces' tables are read "
+				     "every second",
+		 backstop && mount_events ? "nothing known" : "");
 	/* Santa's root cache: decisions on files of the filesystem at santad's /. */
 	root_cached = (long long)get_int(cache, "root_entries");
 	non_root_cached = (long long)get_int(cache, "entries") - root_cached;
@@ -439,6 +457,17 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				    json_boolean(get_bool(b, "anonymous_exec_enforced")));
 		json_object_set_new(json_object_get(root, "daemon"), "exec_info",
 				    json_string(get_str(b, "exec_info")));
+		json_object_set_new(json_object_get(root, "daemon"), "mounts",
+			json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s}",
+				  "learned_by", mount_events ? "kernel mount notifications"
+							     : "scan every second",
+				  "namespaces", (json_int_t)get_int(mounts, "namespaces"),
+				  "namespaces_max", (json_int_t)get_int(mounts, "namespaces_max"),
+				  "namespaces_not_followed",
+				  (json_int_t)get_int(mounts, "namespaces_not_followed"),
+				  "mounts_not_watched", (json_int_t)get_int(mounts, "mounts_not_watched"),
+				  "mount_events", (json_int_t)get_int(mounts, "mount_events"),
+				  "open_on_this_kernel", mounts_open));
 		json_object_set_new(json_object_get(root, "daemon"), "loader_check",
 			json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
 				  "enabled", get_bool(loader, "enabled"),
@@ -539,6 +568,16 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 		row("Anonymous Executables", "%s", get_bool(b, "anonymous_exec_enforced")
 			? "Yes (BPF LSM: denied in Lockdown, logged in Monitor)"
 			: "not enforced (memfd: no BPF LSM backstop on this machine)");
+		row("Mounts Learned By", "%s (%lld mount namespaces)", mount_events
+			? "kernel mount notifications" : "scan every second",
+		    (long long)get_int(mounts, "namespaces"));
+		if (get_int(mounts, "namespaces_not_followed") > 0 ||
+		    get_int(mounts, "mounts_not_watched") > 0)
+			row("Mounts Not Watched", "%lld (and %lld namespaces past the cap of %lld)",
+			    (long long)get_int(mounts, "mounts_not_watched"),
+			    (long long)get_int(mounts, "namespaces_not_followed"),
+			    (long long)get_int(mounts, "namespaces_max"));
+		row("Open On This Kernel", "%s", mounts_open);
 		row("Exec Info", "%s", strcmp(get_str(b, "exec_info"), "bpf") == 0
 			? "BPF (parent, user and args kept at each exec)"
 			: "/proc (no args; the user of a process gone before santad looked is unknown)");
