@@ -241,7 +241,7 @@ fan_kernel_marks_read(const struct fan_client *fan, struct kernel_marks *km)
  * notification group, 2: the loader check's).
  */
 static int
-mark_groups(const struct fan_client *fan, const char *path, unsigned int how, bool overlay,
+mark_groups(const struct fan_client *fan, const char *path, unsigned int how, bool no_loader_check,
 	    bool notify_logs, int *other_failed)
 {
 	*other_failed = 0;
@@ -262,9 +262,14 @@ mark_groups(const struct fan_client *fan, const char *path, unsigned int how, bo
 	 * event), that second event waited for the very thread that raised it:
 	 * a user's overlay hung the thread and every later open on the
 	 * filesystem below. The backing file's own event still reaches the
-	 * check, so nothing is missed (tests/adversarial/overlay.sh).
+	 * check, so nothing is missed (tests/adversarial/overlay.sh). Nor a
+	 * FUSE filesystem: the kernel opens the file for the event's fd by
+	 * asking the FUSE server, whose own open of the file it serves from
+	 * waits for that same thread (a user's bindfs over a watched
+	 * filesystem hung it: tests/adversarial/mounts.sh). There the check
+	 * is blind: `ld.so PROGRAM` on a FUSE filesystem is not decided.
 	 */
-	if (fan->open_fd >= 0 && !overlay &&
+	if (fan->open_fd >= 0 && !no_loader_check &&
 	    fanotify_mark(fan->open_fd, FAN_MARK_ADD | how, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
 		*other_failed = 2;
 	return 0;
@@ -363,7 +368,7 @@ struct as_mounter {
 	const struct fan_client *fan;
 	const char *path;
 	unsigned int how;
-	bool overlay, notify_logs;
+	bool no_loader_check, notify_logs;
 	uid_t uid;
 	gid_t gid;
 };
@@ -387,7 +392,7 @@ child_mark_as_mounter(const void *arg, int sock)
 	    syscall(SYS_setresgid, a->gid, a->gid, a->gid) < 0 ||
 	    syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0)
 		child_reply(sock, -errno, -1);
-	r = mark_groups(a->fan, a->path, a->how, a->overlay, a->notify_logs, &other);
+	r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
 	child_reply(sock, r < 0 ? r : -other, -1);
 }
 
@@ -417,13 +422,16 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 	const char *key, bool record_failure, const char *fstype, const char *sb_opts)
 {
 	struct statfs sfs;
-	bool overlay = statfs(markpath, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC;
+	/* FUSE too: its server opens the backing file (see mark_groups), and may itself be a loader's target. */
+	bool no_loader_check = statfs(markpath, &sfs) == 0 &&
+		       (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == FUSE_SUPER_MAGIC);
 	int other = 0, r;
 
-	r = mark_groups(&d->fan, markpath, how, overlay, d->fan.notify_logs, &other);
+	r = mark_groups(&d->fan, markpath, how, no_loader_check, d->fan.notify_logs, &other);
 	if (r == -EACCES && fstype && strncmp(fstype, "fuse", 4) == 0) {
 		struct as_mounter a = { .fan = &d->fan, .path = markpath, .how = how,
-					.overlay = overlay, .notify_logs = d->fan.notify_logs };
+					.no_loader_check = no_loader_check,
+					.notify_logs = d->fan.notify_logs };
 
 		if (fuse_owner(sb_opts, &a.uid, &a.gid)) {
 			r = child_run(child_mark_as_mounter, &a, NULL);
@@ -930,13 +938,51 @@ read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t
 	return n;
 }
 
+/*
+ * An exec of a file santad cannot even stat: a FUSE mount made without
+ * allow_other lets root open and read its files (the event's fd) but
+ * refuses root their attributes. Nothing to decide on (no inode, size,
+ * times for the cache; a rule cannot be checked): refused in LOCKDOWN,
+ * allowed in MONITOR, said in santad's log (at most once a second, with a
+ * count). A blocklisted program there runs in MONITOR: a known limit.
+ */
+static void
+exec_uninspectable(struct santad *d, int fd, pid_t pid, int err)
+{
+	bool deny = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
+	uint64_t now = santa_mono_usec();
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	fan_respond(d->fan.fd, fd, deny ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW);
+	d->fan.uninspectable++;
+	if (now - d->fan.uninspectable_said_usec >= 1000000) {
+		d->fan.uninspectable_said_usec = now;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		path[n > 0 ? n : 0] = '\0';
+		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
+				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
+				deny ? "Denied" : "Allowed", (long)pid, path,
+				(unsigned long long)d->fan.uninspectable);
+	}
+	close(fd);
+}
+
 static void
 handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
-	if (mask & FAN_OPEN_EXEC_PERM)
-		santad_handle_exec(d, fd, pid, d->fan.fd);
-	else
+	struct stat st;
+
+	if (!(mask & FAN_OPEN_EXEC_PERM)) {
 		close(fd);
+		return;
+	}
+	if (fstat(fd, &st) < 0 && errno != EBADF) {
+		exec_uninspectable(d, fd, pid, errno);
+		return;
+	}
+	santad_handle_exec(d, fd, pid, d->fan.fd);
 }
 
 /* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */

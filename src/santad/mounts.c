@@ -617,4 +617,5 @@ santad_mounts_status(const struct santad *d, struct ipc_value *b)
 							  : (int64_t)d->fan.mntns_overflow_said);
 	ipc_dict_put_int(m, "mounts_not_watched", mw ? (int64_t)mw->unmarked : 0);
 	ipc_dict_put_int(m, "mount_events", mw ? (int64_t)mw->events : 0);
+	ipc_dict_put_int(m, "execs_uninspectable", (int64_t)d->fan.uninspectable);
 }

@@ -255,6 +255,8 @@ struct fan_client {
 	size_t mount_namespaces;     /* seen at the last scan, santad's own included */
 	bool mntns_overflow_said;
 	struct mount_watch *mw; /* mount events (mounts.c), or NULL: the scan every second */
+	uint64_t uninspectable; /* execs of files santad could not stat (FUSE closed to root) */
+	uint64_t uninspectable_said_usec;
 };
 
 int fan_client_start(struct santad *d);

@@ -10,7 +10,9 @@
 #     how long santad takes to find a new namespace.
 #  2. A tmpfs covered by a second tmpfs stacked on the same mount point, run
 #     from through a directory nobody holds in it: denied.
-#  3. 65,536 bind mounts (the review's 50,000, rounded up to a power of two)
+#  3. A FUSE filesystem nobody mounts with fusermount3, without allow_other
+#     (root may not open it): denied.
+#  4. 65,536 bind mounts (the review's 50,000, rounded up to a power of two)
 #     in nobody's namespace while root's cached execs are timed: with notifications, no exec waits for santad to read that table
 #     (the scan, printed for comparison, reads it every second).
 # usage: mounts.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
@@ -26,7 +28,7 @@ mnt=$work/mnt
 mkdir -p "$mnt/home"
 chown 65534:65534 "$mnt/home"
 # Unknown programs: /bin/true with bytes of their own.
-for p in probe tmpfs ramfs stacked probe2 tmpfs2 ramfs2; do
+for p in probe tmpfs ramfs stacked probe2 tmpfs2 ramfs2 fuse; do
 	{ cat /bin/true; printf '%s' "$p"; } > "$work/$p"
 	chmod 0755 "$work/$p"
 done
@@ -125,7 +127,41 @@ check "an unknown program on a tmpfs covered by another tmpfs is denied ($out)" 
 	test "${out%% *}" = denied
 stop
 
-# ---- 3. 65,536 bind mounts against root's cached execs ----
+# ---- 3. FUSE mounted by nobody, without allow_other ----
+# fusermount3 (setuid) opens /dev/fuse as the user: this test's namespace gets
+# a 0666 node of its own over the machine's (0600 on some builders).
+mkdir -p "$work/dev"
+mount -t tmpfs -o mode=0755 dev "$work/dev"
+mknod -m 0666 "$work/dev/fuse" c 10 229
+mount --bind "$work/dev/fuse" /dev/fuse
+mkdir -p "$mnt/home/fsrc" "$mnt/home/fuse"
+cp "$work/fuse" "$mnt/home/fsrc/prog"
+chown -R 65534:65534 "$mnt/home/fsrc" "$mnt/home/fuse"
+start
+as_nobody bindfs --no-allow-other "$mnt/home/fsrc" "$mnt/home/fuse" ||
+	fail "nobody could not mount bindfs"
+if [ -n "$(ls "$mnt/home/fuse" 2>&1 | grep -i denied)" ] || ! ls "$mnt/home/fuse" > /dev/null 2>&1; then
+	pass "root cannot open nobody's FUSE mount (no allow_other)"
+else
+	fail "root could open nobody's FUSE mount: not the case under test"
+fi
+out=$(as_nobody timeout -s KILL 40 bash -c '
+	t0=${EPOCHREALTIME/./}
+	while "$1" 2> /dev/null; do
+		[ $((${EPOCHREALTIME/./} - t0)) -lt 15000000 ] || { echo "ran for 15 s"; exit 0; }
+	done
+	echo "denied after $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"' sh "$mnt/home/fuse/prog" 2>&1) ||
+	out="hung (killed after 40 s)"
+check "an unknown program on nobody's FUSE mount (closed to root) is denied ($out)" \
+	test "${out%% *}" = denied
+# root may not stat it either: santad cannot decide on it, and says so in its own log.
+wait_until 10 grep -q "Denied pid [0-9]*'s exec of $mnt/home/fuse/prog: santad cannot read its attributes" \
+	"$work/santad.err" && pass "santad's log says it denied an exec it could not inspect" ||
+	fail "santad's log does not name the FUSE program"
+as_nobody fusermount3 -u "$mnt/home/fuse" || umount -l "$mnt/home/fuse" || true
+stop
+
+# ---- 4. 65,536 bind mounts against root's cached execs ----
 # nobody's python makes them in its own namespace and waits; root runs its
 # allowlisted program (no kernel ignore marks: every exec asks santad, and
 # its decision is cached) for 4 s, and the slowest exec is compared.
