@@ -468,6 +468,9 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 				  "mounts_not_watched", (json_int_t)get_int(mounts, "mounts_not_watched"),
 				  "mount_events", (json_int_t)get_int(mounts, "mount_events"),
 				  "open_on_this_kernel", mounts_open));
+		json_object_set_new(json_object_get(json_object_get(root, "daemon"), "mounts"),
+				    "execs_uninspectable",
+				    json_integer(get_int(mounts, "execs_uninspectable")));
 		json_object_set_new(json_object_get(root, "daemon"), "loader_check",
 			json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
 				  "enabled", get_bool(loader, "enabled"),
