@@ -393,7 +393,7 @@ child_mark_as_mounter(const void *arg, int sock)
 	    syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0)
 		child_reply(sock, -errno, -1);
 	r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
-	child_reply(sock, r < 0 ? r : -other, -1);
+	child_reply(sock, r < 0 ? r : other, -1); /* other > 0: marked, a later group refused */
 }
 
 /* user_id= and group_id= in a FUSE filesystem's options: who mounted it. */
@@ -978,7 +978,7 @@ handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 		close(fd);
 		return;
 	}
-	if (fstat(fd, &st) < 0 && errno != EBADF) {
+	if (fstat(fd, &st) < 0) {
 		exec_uninspectable(d, fd, pid, errno);
 		return;
 	}

@@ -91,6 +91,24 @@ ns_free(struct mntns *ns)
 	free(ns);
 }
 
+static void
+mw_free(struct mount_watch *mw)
+{
+	size_t i;
+
+	if (!mw)
+		return;
+	for (i = 0; i < mw->n_ns; i++)
+		ns_free(mw->ns[i]);
+	sd_event_source_disable_unref(mw->lister);
+	sd_event_source_disable_unref(mw->io);
+	if (mw->grp_fd >= 0)
+		close(mw->grp_fd);
+	free(mw->ns);
+	free(mw->sm);
+	free(mw);
+}
+
 static size_t
 ns_find(const struct mount_watch *mw, ino_t ino, bool *found)
 {
@@ -284,8 +302,9 @@ on_mount_events(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	}
 	if (over) {
 		/* Nothing is missed, only later: every table is read again, in chunks. */
-		santa_log(&mw->d->log, LOG_WARNING, "Mounts: too many reported at once to look each "
-			  "up; reading every namespace's table again");
+		if (sd_event_source_get_enabled(mw->lister, NULL) <= 0)
+			santa_log(&mw->d->log, LOG_WARNING, "Mounts: too many reported at once to "
+				  "look each up; reading every namespace's table again");
 		relist_all(mw);
 	}
 	if (km_read)
@@ -461,13 +480,7 @@ fail:
 	else
 		santa_log_errno(&d->log, LOG_WARNING, r, "Mounts: no mount notifications (%m): every "
 				"namespace's table is read every second");
-	sd_event_source_disable_unref(mw->lister);
-	sd_event_source_disable_unref(mw->io);
-	if (mw->grp_fd >= 0)
-		close(mw->grp_fd);
-	free(mw->ns);
-	free(mw->sm);
-	free(mw);
+	mw_free(mw);
 	return -EOPNOTSUPP;
 }
 
@@ -588,19 +601,8 @@ void
 mounts_stop(struct fan_client *fan)
 {
 	struct mount_watch *mw = fan->mw;
-	size_t i;
 
-	if (!mw)
-		return;
-	for (i = 0; i < mw->n_ns; i++)
-		ns_free(mw->ns[i]);
-	sd_event_source_disable_unref(mw->lister);
-	sd_event_source_disable_unref(mw->io);
-	if (mw->grp_fd >= 0)
-		close(mw->grp_fd);
-	free(mw->ns);
-	free(mw->sm);
-	free(mw);
+	mw_free(mw);
 	fan->mw = NULL;
 }
 

@@ -209,8 +209,8 @@ for mode in 1 0; do
 	touch "$work/sig/binds-stop"
 	wait "$binds" 2> /dev/null || true
 	echo "# SANTAD_MOUNT_EVENTS=$mode: root's slowest cached exec ${idle} ms idle, ${loaded} ms with nobody's 65,536 bind mounts"
-	[ "$mode" = 1 ] && check "with notifications, nobody's 65,536 bind mounts delay no exec of root's by 1.5 s (${loaded} ms)" \
-		test "$loaded" -lt 1500
+	[ "$mode" = 1 ] && check "with notifications, nobody's 65,536 bind mounts delay no exec of root's by 500 ms (${loaded} ms)" \
+		test "$loaded" -lt 500
 	stop
 done
 
