@@ -433,16 +433,27 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 					.no_loader_check = no_loader_check,
 					.notify_logs = d->fan.notify_logs };
 
-		if (fuse_owner(sb_opts, &a.uid, &a.gid)) {
+		/*
+		 * With the owner's uids the child may be signalled by the owner:
+		 * a child killed or stopped (-EIO, -ETIMEDOUT) is tried again,
+		 * twice; an owner who stops every try keeps the mount unwatched
+		 * (README: open).
+		 */
+		for (int tries = 0; tries < 3 && fuse_owner(sb_opts, &a.uid, &a.gid); tries++) {
 			r = child_run(child_mark_as_mounter, &a, NULL);
-			if (r > 0) { /* marked; a later group refused */
-				other = r;
-				r = 0;
-			}
-			if (r == 0)
-				santa_log(&d->log, LOG_INFO, "%s is FUSE, closed to root: marked as its "
-					  "owner (uid %u)", shown, (unsigned int)a.uid);
+			if (r != -EIO && r != -ETIMEDOUT)
+				break;
+			santa_log_errno(&d->log, LOG_WARNING, r, "Marking %s as its owner (uid %u) "
+					"failed: %m (the owner may signal that child)", shown,
+					(unsigned int)a.uid);
 		}
+		if (r > 0) { /* marked; a later group refused */
+			other = r;
+			r = 0;
+		}
+		if (r == 0)
+			santa_log(&d->log, LOG_INFO, "%s is FUSE, closed to root: marked as its owner "
+				  "(uid %u)", shown, (unsigned int)a.uid);
 	}
 	if (r < 0) {
 		if (!record_failure)

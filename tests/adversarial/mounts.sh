@@ -13,8 +13,11 @@
 #  3. A FUSE filesystem nobody mounts with fusermount3, without allow_other
 #     (root may not open it): denied.
 #  4. 65,536 bind mounts (the review's 50,000, rounded up to a power of two)
-#     in nobody's namespace while root's cached execs are timed: with notifications, no exec waits for santad to read that table
-#     (the scan, printed for comparison, reads it every second).
+#     in nobody's namespace while root's cached execs are timed: with
+#     notifications, no exec waits for santad to read that table (the scan,
+#     printed for comparison, reads it every second).
+#  5. A tmpfs in nobody's 601st mount namespace (the scan stopped at 512):
+#     denied.
 # usage: mounts.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -28,7 +31,7 @@ mnt=$work/mnt
 mkdir -p "$mnt/home"
 chown 65534:65534 "$mnt/home"
 # Unknown programs: /bin/true with bytes of their own.
-for p in probe tmpfs ramfs stacked probe2 tmpfs2 ramfs2 fuse; do
+for p in probe tmpfs ramfs stacked probe2 tmpfs2 ramfs2 fuse many; do
 	{ cat /bin/true; printf '%s' "$p"; } > "$work/$p"
 	chmod 0755 "$work/$p"
 done
@@ -213,5 +216,36 @@ for mode in 1 0; do
 		test "$loaded" -lt 500
 	stop
 done
+
+# ---- 5. A mount in the 601st mount namespace ----
+# nobody holds 600 namespaces of their own (the scan stopped at 512), then
+# mounts a tmpfs in one more.
+start
+mkdir -p "$work/sig/held"
+chown 65534:65534 "$work/sig/held"
+# Each holder says it is there, and leaves when told or after 90 s at most.
+as_nobody bash -c '
+	for i in $(seq 1 600); do
+		unshare -Urm sh -c "touch \"\$2/\$3\"; i=0
+			while [ ! -e \"\$1\" ] && [ \$i -lt 450 ]; do sleep 0.2; i=\$((i + 1)); done" \
+			sh "$1" "$2" "$i" &
+	done
+	wait' sh "$work/sig/ns-stop" "$work/sig/held" &
+holders=$!
+held() { [ "$(ls "$work/sig/held" | wc -l)" -ge 600 ]; }
+wait_or_die 60 "nobody holds 600 namespaces" held
+out=$(as_nobody unshare -Urm bash -c '
+	d=$1/home/many
+	mkdir -p "$d" && mount -t tmpfs -o mode=0755 many "$d" && cp "$2/many" "$d/prog" || exit 0
+	t0=${EPOCHREALTIME/./}
+	while "$d/prog" 2> /dev/null; do
+		[ $((${EPOCHREALTIME/./} - t0)) -lt 15000000 ] || { echo "ran for 15 s"; exit 0; }
+	done
+	echo "denied after $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"' sh "$mnt" "$work" 2>&1)
+check "an unknown program on a tmpfs in nobody's 601st namespace is denied ($out)" \
+	test "${out%% *}" = denied
+touch "$work/sig/ns-stop"
+wait "$holders" 2> /dev/null || true
+stop
 
 check_finish mounts
