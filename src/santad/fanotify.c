@@ -335,6 +335,14 @@ child_run(void (*fn)(const void *arg, int sock), const void *arg, int *fd_out)
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		/*
+		 * Not dumpable: whoever may signal the child (the owner whose
+		 * uids it takes, root of the user namespace it enters) still
+		 * may not ptrace it, nor reach the fds it inherited from santad
+		 * through /proc: the fanotify groups among them.
+		 */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			child_reply(sv[1], -errno, -1);
 		fn(arg, sv[1]);
 		_exit(0);
 	}
@@ -526,6 +534,19 @@ struct reveal {
 	dev_t dev;
 };
 
+/* Closes every fd from 3 on but a and b (a forked child's). */
+static void
+close_range_except(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		(void)syscall(SYS_close_range, 3U, (unsigned int)lo - 1, 0U);
+	if (hi > lo + 1)
+		(void)syscall(SYS_close_range, (unsigned int)lo + 1, (unsigned int)hi - 1, 0U);
+	(void)syscall(SYS_close_range, (unsigned int)hi + 1, ~0U, 0U);
+}
+
 /*
  * A mount another mount covers (stacked on the same mount point, or on one
  * of its parents) cannot be reached by its path, yet a process that holds a
@@ -534,7 +555,9 @@ struct reveal {
  * makes next has no locked mounts), makes a private copy of it, and there
  * lazily unmounts whatever covers the mount point until the filesystem
  * itself is reached, at most 16 times; it sends santad an O_PATH fd on it.
- * The namespace the user sees is not touched. A cover the user could not
+ * The namespace the user sees is not touched. Root of that user namespace
+ * may signal the child (a failed reach: not tried again for
+ * MARK_RETRY_USEC), not trace it. A cover the user could not
  * remove either (locked: inherited from a more privileged namespace) stays.
  */
 static void
@@ -549,6 +572,8 @@ child_reveal(const void *arg, int sock)
 	int userns, i, fd;
 	size_t len;
 
+	/* Inside the user's namespaces: only the fds it needs (santad's groups stay out). */
+	close_range_except(a->ns_fd, sock);
 	userns = ioctl(a->ns_fd, NS_GET_USERNS);
 	if (userns < 0 || fstat(userns, &user) < 0 || stat("/proc/self/ns/user", &self_user) < 0)
 		child_reply(sock, -errno, -1);
