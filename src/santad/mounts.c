@@ -83,7 +83,10 @@ ns_free(struct mntns *ns)
 {
 	if (!ns)
 		return;
-	/* Its FAN_MARK_MNTNS mark goes with the namespace: left to the kernel. */
+	/* Its mark would outlive it where something else holds the namespace. */
+	if (ns->ns_fd >= 0 && ns->mw->grp_fd >= 0)
+		(void)fanotify_mark(ns->mw->grp_fd, FAN_MARK_REMOVE | FAN_MARK_MNTNS,
+				    FAN_MNT_ATTACH | FAN_MNT_DETACH, ns->ns_fd, NULL);
 	if (ns->ns_fd >= 0)
 		close(ns->ns_fd);
 	if (ns->root_fd >= 0)
