@@ -14,8 +14,10 @@
 /* The parts of santad's SANTAD_STATUS reply; absent ones read as NULL (zeros). */
 struct status {
 	const struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics, *gui;
-	const struct ipc_value *loader, *pkg, *wd;
+	const struct ipc_value *loader, *pkg, *wd, *mounts;
 	long long root_cached, non_root_cached;
+	bool mount_events; /* santad learns of mounts from the kernel, not a scan */
+	char mounts_open[512]; /* what stays open on this kernel, in words */
 };
 
 void
@@ -116,6 +118,19 @@ status_print_json(const struct status *s)
 			    json_boolean(reply_bool(s->b, "anonymous_exec_enforced")));
 	json_object_set_new(json_object_get(root, "daemon"), "exec_info",
 			    json_string(reply_str(s->b, "exec_info")));
+	json_object_set_new(json_object_get(root, "daemon"), "mounts",
+		json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+			  "learned_by", s->mount_events ? "kernel mount notifications"
+							: "scan every second",
+			  "namespaces", (json_int_t)reply_int(s->mounts, "namespaces"),
+			  "namespaces_max", (json_int_t)reply_int(s->mounts, "namespaces_max"),
+			  "namespaces_not_followed",
+			  (json_int_t)reply_int(s->mounts, "namespaces_not_followed"),
+			  "mounts_not_watched", (json_int_t)reply_int(s->mounts, "mounts_not_watched"),
+			  "mount_events", (json_int_t)reply_int(s->mounts, "mount_events"),
+			  "execs_uninspectable",
+			  (json_int_t)reply_int(s->mounts, "execs_uninspectable"),
+			  "open_on_this_kernel", s->mounts_open));
 	json_object_set_new(json_object_get(root, "daemon"), "loader_check",
 		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "enabled", reply_bool(s->loader, "enabled"),
@@ -221,6 +236,16 @@ status_print_text(const struct status *s)
 	row("Anonymous Executables", "%s", reply_bool(s->b, "anonymous_exec_enforced")
 		? "Yes (BPF LSM: denied in Lockdown, logged in Monitor)"
 		: "not enforced (memfd: no BPF LSM backstop on this machine)");
+	row("Mounts Learned By", "%s (%lld mount namespaces)", s->mount_events
+		? "kernel mount notifications" : "scan every second",
+	    (long long)reply_int(s->mounts, "namespaces"));
+	if (reply_int(s->mounts, "namespaces_not_followed") > 0 ||
+	    reply_int(s->mounts, "mounts_not_watched") > 0)
+		row("Mounts Not Watched", "%lld (and %lld namespaces past the cap of %lld)",
+		    (long long)reply_int(s->mounts, "mounts_not_watched"),
+		    (long long)reply_int(s->mounts, "namespaces_not_followed"),
+		    (long long)reply_int(s->mounts, "namespaces_max"));
+	row("Open On This Kernel", "%s", s->mounts_open);
 	row("Exec Info", "%s", strcmp(reply_str(s->b, "exec_info"), "bpf") == 0
 		? "BPF (parent, user and args kept at each exec)"
 		: "/proc (no args; the user of a process gone before santad looked is unknown)");
@@ -356,6 +381,7 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 	struct status s = { 0 };
 	struct ipc_msg *reply;
+	bool backstop;
 
 	reply = santactl_request(ctl, ipc_msg_new(SANTAD_STATUS));
 	if (!reply)
@@ -372,6 +398,22 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	ipc_dict_get_dict(s.b, "loader_check", &s.loader);
 	ipc_dict_get_dict(s.b, "package_trust", &s.pkg);
 	ipc_dict_get_dict(s.b, "watchdog", &s.wd);
+	ipc_dict_get_dict(s.b, "mounts", &s.mounts);
+	/*
+	 * What an exec from a filesystem santad has not marked yet meets: the
+	 * BPF backstop refuses it (LOCKDOWN); without it, nothing. With mount
+	 * events that moment is the event's round trip, or up to a second for
+	 * a namespace santad has not seen; without them, up to a second.
+	 */
+	s.mount_events = strcmp(reply_str(s.mounts, "learned_by"), "events") == 0;
+	backstop = reply_bool(s.b, "anonymous_exec_enforced");
+	snprintf(s.mounts_open, sizeof(s.mounts_open), "%s%s%s%s",
+		 backstop ? "" : "no BPF backstop: a program run from a new mount before santad "
+				 "marks it is not seen",
+		 !backstop && !s.mount_events ? "; " : "",
+		 s.mount_events ? "" : "no mount notifications: other namespaces' tables are read "
+				       "every second",
+		 backstop && s.mount_events ? "nothing known" : "");
 	/* Santa's root cache: decisions on files of the filesystem at santad's /. */
 	s.root_cached = (long long)reply_int(s.cache, "root_entries");
 	s.non_root_cached = (long long)reply_int(s.cache, "entries") - s.root_cached;

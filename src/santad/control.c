@@ -193,6 +193,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_string(b, "exec_info", santad_exec_info_active(d) ? "bpf" : "proc");
 	santad_loader_status(d, b);
 	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan.mount_namespaces);
+	santad_mounts_status(d, b);
 	{
 		/* Package trust: what gives SIGNINGID, CERTIFICATE and TEAMID rules something to match. */
 		struct ipc_value *pkg = ipc_dict_put_dict(b, "package_trust");

@@ -6,26 +6,44 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <linux/securebits.h>
 #include <unistd.h>
 
 #include "santa/clock.h"
+#include "mounts.h"
 #include "santad.h"
 
 #define FAN_READ_BUF (64 * 1024)
 
-/* Filesystems that hold no executables worth deciding on, or cannot be marked. */
+/*
+ * Filesystems on which no user can place a program of their choosing: the
+ * kernel's own (fixed contents, devices, pipes) and root-only ones. Not
+ * ramfs, which any user may mount in a user namespace, nor any FUSE type:
+ * the mounter picks a FUSE subtype's name ("fuse.gvfsd-fuse" included).
+ */
 static const char *const pseudo_fs[] = {
 	"proc",     "sysfs",    "devtmpfs", "devpts",   "cgroup",    "cgroup2",  "pstore",
 	"bpf",      "tracefs",  "debugfs",  "securityfs", "mqueue",  "hugetlbfs", "configfs",
 	"fusectl",  "autofs",   "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs",  "selinuxfs",
-	"fuse.gvfsd-fuse", "ramfs", NULL,
+	NULL,
 };
 
 static bool
@@ -162,18 +180,9 @@ add_watched(struct fan_client *fan, const char *key, const char *path)
 }
 
 /*
- * The filesystems and mounts the kernel has marked for one of our groups,
- * from /proc/self/fdinfo: the truth, since a mark goes away with its
- * filesystem. Read from a group that holds no inode (ignore) marks, so the
- * list stays as short as the list of filesystems.
+ * Read from a group that holds no inode (ignore) marks, so the list stays as
+ * short as the list of filesystems.
  */
-struct kernel_marks {
-	unsigned int *sdev; /* kernel dev_t: major << 20 | minor */
-	size_t n_sdev;
-	unsigned int *mnt;  /* mount ids */
-	size_t n_mnt;
-};
-
 static int
 kernel_marks_read(int group_fd, struct kernel_marks *km)
 {
@@ -211,36 +220,40 @@ kernel_marks_has(unsigned int *set, size_t n, unsigned int v)
 	return false;
 }
 
-static void
+void
 kernel_marks_free(struct kernel_marks *km)
 {
 	free(km->sdev);
 	free(km->mnt);
 }
 
-/* Marks path in every group; a failure is recorded (not retried) only if record_failure. */
-static int
-mark(struct santad *d, const char *path, unsigned int how, const char *key, bool record_failure)
+int
+fan_kernel_marks_read(const struct fan_client *fan, struct kernel_marks *km)
 {
-	struct statfs sfs;
+	/* Without a notification group, the exec group holds no ignore marks either. */
+	return kernel_marks_read(fan->notify_fd >= 0 ? fan->notify_fd : fan->fd, km);
+}
 
-	if (fanotify_mark(d->fan.fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0) {
-		int r = -errno;
-
-		if (!record_failure)
-			return r;
-		santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch %s: %m", path);
-		add_watched(&d->fan, key, NULL);
-		return r;
-	}
+/*
+ * The fanotify_mark calls of one mark, in every group, on path: what a
+ * forked child may run too (system calls only). Returns 0 or the exec
+ * group's -errno; *other_failed says a later group refused (1: the
+ * notification group, 2: the loader check's).
+ */
+static int
+mark_groups(const struct fan_client *fan, const char *path, unsigned int how, bool no_loader_check,
+	    bool notify_logs, int *other_failed)
+{
+	*other_failed = 0;
+	if (fanotify_mark(fan->fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
+		return -errno;
 	/* The notification group sees the same execs, including those the kernel no longer asks about. */
 	/* With EventLogType null there is nothing to log: a mark that reports nothing (see start). */
-	if (d->fan.notify_fd >= 0 &&
-	    fanotify_mark(d->fan.notify_fd, FAN_MARK_ADD | how |
-			  (d->fan.notify_logs ? 0 : FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY),
+	if (fan->notify_fd >= 0 &&
+	    fanotify_mark(fan->notify_fd, FAN_MARK_ADD | how |
+			  (notify_logs ? 0 : FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY),
 			  FAN_OPEN_EXEC, AT_FDCWD, path) < 0)
-		santa_log_errno(&d->log, LOG_WARNING, -errno,
-				"Failed to log execs of %s that need no decision: %m", path);
+		*other_failed = 1;
 	/*
 	 * Not an overlay in the loader check's group: opening an overlay file
 	 * opens its backing file, and the kernel reports that open too (a
@@ -249,15 +262,222 @@ mark(struct santad *d, const char *path, unsigned int how, const char *key, bool
 	 * event), that second event waited for the very thread that raised it:
 	 * a user's overlay hung the thread and every later open on the
 	 * filesystem below. The backing file's own event still reaches the
-	 * check, so nothing is missed (tests/adversarial/overlay.sh).
+	 * check, so nothing is missed (tests/adversarial/overlay.sh). Nor a
+	 * FUSE filesystem: the kernel opens the file for the event's fd by
+	 * asking the FUSE server, whose own open of the file it serves from
+	 * waits for that same thread (a user's bindfs over a watched
+	 * filesystem hung it: tests/adversarial/mounts.sh). There the check
+	 * is blind: `ld.so PROGRAM` on a FUSE filesystem is not decided.
 	 */
-	if (d->fan.open_fd >= 0 && !(statfs(path, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC) &&
-	    fanotify_mark(d->fan.open_fd, FAN_MARK_ADD | how, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
-		santa_log_errno(&d->log, LOG_WARNING, -errno,
-				"Failed to watch %s for `ld.so PROGRAM`: %m", path);
-	santa_log(&d->log, LOG_INFO, "watching %s (%s)", path,
+	if (fan->open_fd >= 0 && !no_loader_check &&
+	    fanotify_mark(fan->open_fd, FAN_MARK_ADD | how, FAN_OPEN_PERM, AT_FDCWD, path) < 0)
+		*other_failed = 2;
+	return 0;
+}
+
+/*
+ * A forked child of santad: single-threaded, so it may change its own
+ * credentials and namespaces without touching santad's; it runs system
+ * calls only (santad's other threads may hold locks it would need), and
+ * tells its result, and at most one fd, over sock.
+ */
+static void
+child_reply(int sock, int result, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	(void)sendmsg(sock, &msg, MSG_NOSIGNAL);
+	_exit(0);
+}
+
+/*
+ * Runs fn in a forked child and waits for its answer at most
+ * MOUNT_CHILD_USEC: a FUSE server the child must talk to may never answer,
+ * and the child is then killed. Returns fn's result, or -ETIMEDOUT; *fd_out
+ * (when given) receives the fd the child sent, or -1. Blocks santad's loop
+ * for that long at most, once per mount that needs it.
+ */
+static int
+child_run(void (*fn)(const void *arg, int sock), const void *arg, int *fd_out)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int sv[2], result = -EIO, r;
+	struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct pollfd pfd;
+	struct cmsghdr *c;
+	pid_t pid;
+
+	if (fd_out)
+		*fd_out = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		/*
+		 * Not dumpable: whoever may signal the child (the owner whose
+		 * uids it takes, root of the user namespace it enters) still
+		 * may not ptrace it, nor reach the fds it inherited from santad
+		 * through /proc: the fanotify groups among them.
+		 */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			child_reply(sv[1], -errno, -1);
+		fn(arg, sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	r = poll(&pfd, 1, MOUNT_CHILD_USEC / 1000);
+	if (r <= 0) {
+		(void)kill(pid, SIGKILL);
+		result = -ETIMEDOUT;
+	} else if (recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC) != sizeof(result)) {
+		result = -EIO;
+	}
+	for (c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+		int fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (fd_out && *fd_out < 0)
+			*fd_out = fd;
+		else
+			close(fd);
+	}
+	close(sv[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return result;
+}
+
+struct as_mounter {
+	const struct fan_client *fan;
+	const char *path;
+	unsigned int how;
+	bool no_loader_check, notify_logs;
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * FUSE lets no one but the mounter (all of whose uids and gids must match)
+ * into a mount made without allow_other, root included: fanotify_mark needs
+ * read permission on it, so root's mark fails with EACCES. The child takes
+ * the mounter's uids and gids and keeps its capabilities
+ * (SECBIT_NO_SETUID_FIXUP), which fanotify_mark wants for a filesystem mark.
+ */
+static void
+child_mark_as_mounter(const void *arg, int sock)
+{
+	const struct as_mounter *a = arg;
+	int other, r;
+
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0,
+		  0) < 0 ||
+	    syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresgid, a->gid, a->gid, a->gid) < 0 ||
+	    syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0)
+		child_reply(sock, -errno, -1);
+	r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
+	child_reply(sock, r < 0 ? r : other, -1); /* other > 0: marked, a later group refused */
+}
+
+/* user_id= and group_id= in a FUSE filesystem's options: who mounted it. */
+static bool
+fuse_owner(const char *opts, uid_t *uid, gid_t *gid)
+{
+	const char *u = opts ? strstr(opts, "user_id=") : NULL;
+	const char *g = opts ? strstr(opts, "group_id=") : NULL;
+	unsigned long uv, gv;
+
+	if (!u || !g || sscanf(u, "user_id=%lu", &uv) != 1 || sscanf(g, "group_id=%lu", &gv) != 1)
+		return false;
+	*uid = (uid_t)uv;
+	*gid = (gid_t)gv;
+	return true;
+}
+
+/*
+ * Marks markpath (the mount's root, through /proc/self/fd/N: the very mount
+ * santad checked) in every group, as shown; a FUSE filesystem that refuses
+ * root is marked as its mounter (sb_opts names them). A failure is recorded
+ * (and not retried for MARK_RETRY_USEC) only if record_failure.
+ */
+static int
+mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int how,
+	const char *key, bool record_failure, const char *fstype, const char *sb_opts)
+{
+	struct statfs sfs;
+	/* FUSE too: its server opens the backing file (see mark_groups), and may itself be a loader's target. */
+	bool no_loader_check = statfs(markpath, &sfs) == 0 &&
+		       (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == FUSE_SUPER_MAGIC);
+	int other = 0, r;
+
+	r = mark_groups(&d->fan, markpath, how, no_loader_check, d->fan.notify_logs, &other);
+	if (r == -EACCES && fstype && strncmp(fstype, "fuse", 4) == 0) {
+		struct as_mounter a = { .fan = &d->fan, .path = markpath, .how = how,
+					.no_loader_check = no_loader_check,
+					.notify_logs = d->fan.notify_logs };
+
+		/*
+		 * With the owner's uids the child may be signalled by the owner:
+		 * a child killed or stopped (-EIO, -ETIMEDOUT) is tried again,
+		 * twice; an owner who stops every try keeps the mount unwatched
+		 * (README: open).
+		 */
+		for (int tries = 0; tries < 3 && fuse_owner(sb_opts, &a.uid, &a.gid); tries++) {
+			r = child_run(child_mark_as_mounter, &a, NULL);
+			if (r != -EIO && r != -ETIMEDOUT)
+				break;
+			santa_log_errno(&d->log, LOG_WARNING, r, "Marking %s as its owner (uid %u) "
+					"failed: %m (the owner may signal that child)", shown,
+					(unsigned int)a.uid);
+		}
+		if (r > 0) { /* marked; a later group refused */
+			other = r;
+			r = 0;
+		}
+		if (r == 0)
+			santa_log(&d->log, LOG_INFO, "%s is FUSE, closed to root: marked as its owner "
+				  "(uid %u)", shown, (unsigned int)a.uid);
+	}
+	if (r < 0) {
+		if (!record_failure)
+			return r;
+		santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch %s: %m", shown);
+		add_watched(&d->fan, key, NULL);
+		return r;
+	}
+	if (other == 1)
+		santa_log(&d->log, LOG_WARNING,
+			  "Failed to log execs of %s that need no decision", shown);
+	else if (other == 2)
+		santa_log(&d->log, LOG_WARNING, "Failed to watch %s for `ld.so PROGRAM`", shown);
+	santa_log(&d->log, LOG_INFO, "watching %s (%s)", shown,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
-	add_watched(&d->fan, key, path);
+	add_watched(&d->fan, key, shown);
 	{
 		unsigned int major, minor;
 
@@ -265,6 +485,13 @@ mark(struct santad *d, const char *path, unsigned int how, const char *key, bool
 			santad_anon_exec_marked(d, major, minor, true);
 	}
 	return 0;
+}
+
+/* Marks path in every group; a failure is recorded (not retried) only if record_failure. */
+static int
+mark(struct santad *d, const char *path, unsigned int how, const char *key, bool record_failure)
+{
+	return mark_as(d, path, path, how, key, record_failure, NULL, NULL);
 }
 
 /* True when mountpoint is path or lies below it. */
@@ -278,14 +505,6 @@ under(const char *mountpoint, const char *path)
 	return strncmp(mountpoint, path, n) == 0 && (mountpoint[n] == '\0' || mountpoint[n] == '/');
 }
 
-/*
- * One mount table: marks each local filesystem it lists that is not marked
- * yet (once per superblock: FAN_MARK_FILESYSTEM covers all its mounts and
- * bind mounts) or, with WatchPaths, the mounts at or below those paths, and
- * flags each as still there. prefix reaches the mount points of another
- * mount namespace ("/proc/PID/root"); a mark that fails there is not
- * recorded, since the process may just have gone: it is tried again.
- */
 /*
  * mountinfo writes a space, tab, newline or backslash in a path as \ooo
  * (octal): turned back into the byte in place. Any user may mount (in a
@@ -309,71 +528,239 @@ unescape_mountinfo(char *s)
 	*out = '\0';
 }
 
+struct reveal {
+	int ns_fd;
+	const char *mountpoint;
+	dev_t dev;
+};
+
+/* Closes every fd from 3 on but a and b (a forked child's). */
+static void
+close_range_except(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		(void)syscall(SYS_close_range, 3U, (unsigned int)lo - 1, 0U);
+	if (hi > lo + 1)
+		(void)syscall(SYS_close_range, (unsigned int)lo + 1, (unsigned int)hi - 1, 0U);
+	(void)syscall(SYS_close_range, (unsigned int)hi + 1, ~0U, 0U);
+}
+
+/*
+ * A mount another mount covers (stacked on the same mount point, or on one
+ * of its parents) cannot be reached by its path, yet a process that holds a
+ * directory in it runs programs from it. The child enters the mount's
+ * namespace (as its owner: entering its user namespace too, so the copy it
+ * makes next has no locked mounts), makes a private copy of it, and there
+ * lazily unmounts whatever covers the mount point until the filesystem
+ * itself is reached, at most 16 times; it sends santad an O_PATH fd on it.
+ * The namespace the user sees is not touched. Root of that user namespace
+ * may signal the child (a failed reach: not tried again for
+ * MARK_RETRY_USEC), not trace it. A cover the user could not
+ * remove either (locked: inherited from a more privileged namespace) stays.
+ */
+static void
+child_reveal(const void *arg, int sock)
+{
+	const struct reveal *a = arg;
+	char sbuf[sizeof(struct santa_statmount) + 2 * PATH_MAX];
+	struct santa_statmount *sm = (struct santa_statmount *)sbuf;
+	char path[PATH_MAX];
+	struct stat self_user, user;
+	struct statx stx;
+	int userns, i, fd;
+	size_t len;
+
+	/* Inside the user's namespaces: only the fds it needs (santad's groups stay out). */
+	close_range_except(a->ns_fd, sock);
+	userns = ioctl(a->ns_fd, NS_GET_USERNS);
+	if (userns < 0 || fstat(userns, &user) < 0 || stat("/proc/self/ns/user", &self_user) < 0)
+		child_reply(sock, -errno, -1);
+	if (user.st_ino != self_user.st_ino && setns(userns, CLONE_NEWUSER) < 0)
+		child_reply(sock, -errno, -1);
+	if (setns(a->ns_fd, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_reply(sock, -errno, -1);
+	for (i = 0; i < 16; i++) {
+		/* The deepest part of the mount point that resolves: the mount there covers it. */
+		len = strlen(a->mountpoint);
+		if (len >= sizeof(path))
+			child_reply(sock, -ENAMETOOLONG, -1);
+		memcpy(path, a->mountpoint, len + 1);
+		while (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE, &stx) < 0) {
+			char *slash = strrchr(path, '/');
+
+			if (!slash || slash == path)
+				child_reply(sock, -ENOENT, -1);
+			*slash = '\0';
+		}
+		if (strcmp(path, a->mountpoint) == 0 &&
+		    makedev(stx.stx_dev_major, stx.stx_dev_minor) == a->dev) {
+			fd = open(path, O_PATH | O_CLOEXEC);
+			child_reply(sock, fd < 0 ? -errno : 0, fd);
+		}
+		if (santa_statmount(stx.stx_mnt_id, 0, STATMOUNT_MNT_POINT, sm, sizeof(sbuf)) < 0 ||
+		    strcmp(sm->str + sm->mnt_point, "/") == 0 ||
+		    umount2(sm->str + sm->mnt_point, MNT_DETACH) < 0)
+			child_reply(sock, -ENOENT, -1);
+	}
+	child_reply(sock, -ELOOP, -1);
+}
+
+int
+fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_desc *m,
+		const char *prefix, int ns_fd)
+{
+	bool by_mount = d->cfg.watch_mark_mount && d->cfg.watch_paths.n, wanted, own = !prefix[0];
+	char path[PATH_MAX], markpath[64], key[32];
+	struct statx stx;
+	struct watched *w;
+	int fd = -1, r, n;
+	size_t i;
+
+	if (is_pseudo(m->fstype))
+		return 0;
+	wanted = d->cfg.watch_paths.n == 0;
+	for (i = 0; !wanted && i < d->cfg.watch_paths.n; i++)
+		wanted = under(m->mountpoint, d->cfg.watch_paths.items[i]);
+	if (!wanted)
+		return 0;
+	if (by_mount)
+		snprintf(key, sizeof(key), "mnt:%u", m->mnt_id);
+	else
+		snprintf(key, sizeof(key), "dev:%u:%u", m->major, m->minor);
+	w = find_watched(&d->fan, key);
+	n = snprintf(path, sizeof(path), "%s%s", prefix, m->mountpoint);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (by_mount ? kernel_marks_has(km->mnt, km->n_mnt, m->mnt_id)
+		     : kernel_marks_has(km->sdev, km->n_sdev, m->major << 20 | m->minor)) {
+		if (w && w->path)
+			w->seen = true;
+		else
+			add_watched(&d->fan, key, path);
+		return 0;
+	}
+	if (w && !w->path && santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC) {
+		w->seen = true;
+		return 0;
+	}
+	/*
+	 * The path must lead to this very filesystem (mount): another mount may
+	 * cover the mount point by now, and marking that one would leave this
+	 * one unwatched. Checked on an O_PATH fd, marked through the same fd. A
+	 * mask of 0 gets the device from a FUSE mount closed to root too.
+	 */
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT && errno != ENOTDIR) {
+		r = -errno;
+		goto fail;
+	}
+	if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH | AT_NO_AUTOMOUNT, 0, &stx) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* Not there (a mount on a parent hides the path), or another filesystem covers it. */
+	if (fd < 0 || stx.stx_dev_major != m->major || stx.stx_dev_minor != m->minor ||
+	    (by_mount && stx.stx_mnt_id != m->mnt_id)) {
+		struct reveal a = { .ns_fd = ns_fd, .mountpoint = m->mountpoint,
+				    .dev = makedev(m->major, m->minor) };
+		int revealed;
+
+		/* Mount marks are per mount: a copy of the covered one would not do. */
+		if (by_mount || ns_fd < 0) {
+			r = -EBUSY;
+			goto fail;
+		}
+		r = child_run(child_reveal, &a, &revealed);
+		if (r < 0 || revealed < 0) {
+			santa_log_errno(&d->log, LOG_WARNING, r < 0 ? r : -EIO, "%s (%u:%u) is covered "
+					"by another mount and could not be reached: not watched (%m)",
+					path, m->major, m->minor);
+			r = -EBUSY; /* not tried again: the next try would fail the same way */
+			goto fail;
+		}
+		if (fd >= 0)
+			close(fd);
+		fd = revealed;
+		santa_log(&d->log, LOG_INFO, "%s (%u:%u) is covered by another mount: reached in a "
+			  "private copy of its namespace", path, m->major, m->minor);
+	}
+	snprintf(markpath, sizeof(markpath), "/proc/self/fd/%d", fd);
+	r = mark_as(d, markpath, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM, key, own,
+		    m->fstype, m->sb_opts);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (by_mount) {
+		if (km->n_mnt < FAN_MAX_MARKS)
+			km->mnt[km->n_mnt++] = m->mnt_id;
+	} else if (km->n_sdev < FAN_MAX_MARKS) {
+		km->sdev[km->n_sdev++] = m->major << 20 | m->minor;
+	}
+	return 1;
+fail:
+	if (fd >= 0)
+		close(fd);
+	/*
+	 * Another namespace's mount: a failure may be a process that just left;
+	 * tried again. A covered mount that could not be reached is not tried
+	 * again before MARK_RETRY_USEC (each try forks).
+	 */
+	if (own || r == -EBUSY) {
+		santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch %s: %m", path);
+		add_watched(&d->fan, key, NULL);
+	}
+	return r;
+}
+
+/*
+ * One mount table, from mountinfo: marks each local filesystem it lists that
+ * is not marked yet (once per superblock: FAN_MARK_FILESYSTEM covers all its
+ * mounts and bind mounts) or, with WatchPaths, the mounts at or below those
+ * paths, and flags each as still there. prefix reaches the mount points of
+ * another mount namespace ("/proc/PID/root").
+ */
 static int
 sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, const char *prefix,
 	   pid_t ns_pid)
 {
-	char line[4 * PATH_MAX + 1024], mountpoint[4 * PATH_MAX], path[PATH_MAX], fstype[64], key[32];
-	unsigned int major, minor, mount_id;
-	bool by_mount = d->cfg.watch_mark_mount, wanted;
-	struct watched *w;
-	int marked = 0, n;
-	size_t i;
+	char line[4 * PATH_MAX + 1024], mountpoint[4 * PATH_MAX], fstype[64], opts[1024];
+	struct mount_desc m = { .fstype = fstype, .mountpoint = mountpoint };
+	int marked = 0, ns_fd;
 	FILE *f;
 
 	f = fopen(mountinfo, "re");
 	if (!f)
 		return ns_pid ? 0 : santa_log_errno(&d->log, LOG_ERR, -errno,
 						     "Failed to read %s: %m", mountinfo);
+	/* For a covered mount: the namespace to enter (fan_mark_listed). */
+	if (ns_pid) {
+		char ns[64];
+
+		snprintf(ns, sizeof(ns), "/proc/%ld/ns/mnt", (long)ns_pid);
+		ns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+	} else {
+		ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	}
 	while (fgets(line, sizeof(line), f)) {
 		char *sep;
 
-		/* id parent major:minor root mountpoint options ... - fstype source ... */
-		if (sscanf(line, "%u %*u %u:%u %*s %16383s", &mount_id, &major, &minor, mountpoint) != 4)
+		/* id parent major:minor root mountpoint options ... - fstype source superoptions */
+		if (sscanf(line, "%u %*u %u:%u %*s %16383s", &m.mnt_id, &m.major, &m.minor,
+			   mountpoint) != 4)
 			continue;
 		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || is_pseudo(fstype))
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1)
 			continue;
+		m.sb_opts = sscanf(sep + 3, "%*s %*s %1023s", opts) == 1 ? opts : NULL;
 		unescape_mountinfo(mountpoint);
-		wanted = d->cfg.watch_paths.n == 0;
-		for (i = 0; !wanted && i < d->cfg.watch_paths.n; i++)
-			wanted = under(mountpoint, d->cfg.watch_paths.items[i]);
-		if (!wanted)
-			continue;
-		if (by_mount && d->cfg.watch_paths.n)
-			snprintf(key, sizeof(key), "mnt:%llu", (unsigned long long)mount_id);
-		else
-			snprintf(key, sizeof(key), "dev:%u:%u", major, minor);
-		w = find_watched(&d->fan, key);
-		n = snprintf(path, sizeof(path), "%s%s", prefix, mountpoint);
-		if (n < 0 || (size_t)n >= sizeof(path))
-			continue;
-		if (by_mount && d->cfg.watch_paths.n ? kernel_marks_has(km->mnt, km->n_mnt, mount_id)
-						      : kernel_marks_has(km->sdev, km->n_sdev,
-									 major << 20 | minor)) {
-			if (w && w->path)
-				w->seen = true;
-			else
-				add_watched(&d->fan, key, path);
-			continue;
-		}
-		if (w && !w->path && santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC) {
-			w->seen = true;
-			continue;
-		}
-		/* Another namespace's mount: a failure may be a process that just left. */
-		if (mark(d, path, by_mount && d->cfg.watch_paths.n ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
-			 key, ns_pid == 0) == 0) {
-			marked++;
-			if (by_mount && d->cfg.watch_paths.n) {
-				if (km->n_mnt < FAN_MAX_MARKS)
-					km->mnt[km->n_mnt++] = mount_id;
-			} else if (km->n_sdev < FAN_MAX_MARKS) {
-				km->sdev[km->n_sdev++] = major << 20 | minor;
-			}
-		}
+		marked += fan_mark_listed(d, km, &m, prefix, ns_fd) > 0;
 	}
 	fclose(f);
+	if (ns_fd >= 0)
+		close(ns_fd);
 	return marked;
 }
 
@@ -432,23 +819,39 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 	return marked;
 }
 
+/* Forgets a status entry: its filesystem (mount) is gone, and the kernel's mark with it. */
+static void
+drop_watched(struct santad *d, size_t i)
+{
+	struct watched *w = &d->fan.watched[i];
+
+	if (w->path) {
+		unsigned int major, minor;
+
+		santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
+		if (fan_key_dev(w->key, &major, &minor))
+			santad_anon_exec_marked(d, major, minor, false);
+	}
+	free(w->path);
+	d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
+}
+
 /*
- * Marks what the mount tables list and is not marked yet: santad's own and
- * every other mount namespace's. Runs at start, when
- * santad's mount table changes, and every MNTNS_SCAN_USEC for the others, so
- * a filesystem mounted after santad started is watched too. Returns how many
- * were marked.
+ * Marks what the mount tables list and is not marked yet: santad's own and,
+ * without mount events, every other mount namespace's. Runs at start and,
+ * without mount events, when santad's mount table changes and every
+ * MNTNS_SCAN_USEC for the others, so a filesystem mounted after santad
+ * started is watched too. Returns how many were marked.
  */
 int
 fan_sync_marks(struct santad *d)
 {
+	bool events = mounts_events_active(&d->fan);
 	struct kernel_marks km;
-	struct watched *w;
 	int marked, r;
 	size_t i;
 
-	/* Without a notification group, the exec group holds no ignore marks either. */
-	r = kernel_marks_read(d->fan.notify_fd >= 0 ? d->fan.notify_fd : d->fan.fd, &km);
+	r = fan_kernel_marks_read(&d->fan, &km);
 	if (r < 0) {
 		kernel_marks_free(&km);
 		return santa_log_errno(&d->log, LOG_ERR, r, "Cannot list fanotify marks: %m");
@@ -461,26 +864,52 @@ fan_sync_marks(struct santad *d)
 		return r;
 	}
 	marked = r;
-	marked += sync_other_namespaces(d, &km);
+	if (!events)
+		marked += sync_other_namespaces(d, &km);
 	kernel_marks_free(&km);
+	if (events) {
+		/* Other namespaces' entries are not in this table: the kernel's marks say what went. */
+		fan_reconcile_watched(d);
+		return marked;
+	}
 	/* In no mount table any more: the kernel dropped their marks with them. */
 	for (i = 0; i < d->fan.n_watched;) {
-		w = &d->fan.watched[i];
-		if (w->seen) {
+		if (d->fan.watched[i].seen)
 			i++;
-			continue;
-		}
-		if (w->path) {
-			unsigned int major, minor;
-
-			santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
-			if (fan_key_dev(w->key, &major, &minor))
-				santad_anon_exec_marked(d, major, minor, false);
-		}
-		free(w->path);
-		d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
+		else
+			drop_watched(d, i);
 	}
 	return marked;
+}
+
+void
+fan_reconcile_watched(struct santad *d)
+{
+	struct kernel_marks km;
+	unsigned int major, minor, id;
+	struct watched *w;
+	bool marked;
+	size_t i;
+
+	if (fan_kernel_marks_read(&d->fan, &km) < 0) {
+		kernel_marks_free(&km);
+		return;
+	}
+	for (i = 0; i < d->fan.n_watched;) {
+		w = &d->fan.watched[i];
+		if (!w->path)
+			marked = santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC;
+		else if (fan_key_dev(w->key, &major, &minor))
+			marked = kernel_marks_has(km.sdev, km.n_sdev, major << 20 | minor);
+		else
+			marked = sscanf(w->key, "mnt:%u", &id) == 1 &&
+				 kernel_marks_has(km.mnt, km.n_mnt, id);
+		if (marked)
+			i++;
+		else
+			drop_watched(d, i);
+	}
+	kernel_marks_free(&km);
 }
 
 static int
@@ -488,13 +917,16 @@ on_namespace_scan(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
-	(void)fan_sync_marks(d);
+	if (mounts_events_active(&d->fan))
+		mounts_scan(d);
+	else
+		(void)fan_sync_marks(d);
 	(void)sd_event_source_set_time_relative(s, MNTNS_SCAN_USEC);
 	(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
 
-/* The mount table changed (POLLPRI on mountinfo): watch what is new. */
+/* The mount table changed (POLLPRI on mountinfo; only without mount events): watch what is new. */
 static int
 on_mounts_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -542,13 +974,51 @@ read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t
 	return n;
 }
 
+/*
+ * An exec of a file santad cannot even stat: a FUSE mount made without
+ * allow_other lets root open and read its files (the event's fd) but
+ * refuses root their attributes. Nothing to decide on (no inode, size,
+ * times for the cache; a rule cannot be checked): refused in LOCKDOWN,
+ * allowed in MONITOR, said in santad's log (at most once a second, with a
+ * count). A blocklisted program there runs in MONITOR: a known limit.
+ */
+static void
+exec_uninspectable(struct santad *d, int fd, pid_t pid, int err)
+{
+	bool deny = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
+	uint64_t now = santa_mono_usec();
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	fan_respond(d->fan.fd, fd, deny ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW);
+	d->fan.uninspectable++;
+	if (now - d->fan.uninspectable_said_usec >= 1000000) {
+		d->fan.uninspectable_said_usec = now;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		path[n > 0 ? n : 0] = '\0';
+		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
+				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
+				deny ? "Denied" : "Allowed", (long)pid, path,
+				(unsigned long long)d->fan.uninspectable);
+	}
+	close(fd);
+}
+
 static void
 handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
-	if (mask & FAN_OPEN_EXEC_PERM)
-		santad_handle_exec(d, fd, pid, d->fan.fd);
-	else
+	struct stat st;
+
+	if (!(mask & FAN_OPEN_EXEC_PERM)) {
 		close(fd);
+		return;
+	}
+	if (fstat(fd, &st) < 0) {
+		exec_uninspectable(d, fd, pid, errno);
+		return;
+	}
+	santad_handle_exec(d, fd, pid, d->fan.fd);
 }
 
 /* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
@@ -702,6 +1172,14 @@ fan_client_start(struct santad *d)
 		if (r < 0)
 			return r;
 	}
+	/*
+	 * Mount events first: a mount made while santad reads its table is
+	 * then reported too. Without them (before Linux 6.15), tables are read
+	 * again every second and santad's own at each change.
+	 */
+	r = mounts_start(d);
+	if (r < 0 && r != -EOPNOTSUPP)
+		return r;
 	r = fan_sync_marks(d);
 	if (r < 0)
 		return r;
@@ -710,7 +1188,10 @@ fan_client_start(struct santad *d)
 				       "filesystem found in /proc/self/mountinfo");
 	(void)sd_event_add_time_relative(d->event, &fan->mntns_scan, CLOCK_MONOTONIC,
 					 MNTNS_SCAN_USEC, 100000, on_namespace_scan, d);
-	fan->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (mounts_events_active(fan))
+		mounts_scan(d); /* the other namespaces there are now */
+	else
+		fan->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (fan->mountinfo_fd >= 0)
 		(void)sd_event_add_io(d->event, &fan->mounts, fan->mountinfo_fd, EPOLLPRI,
 				      on_mounts_changed, d);
@@ -727,6 +1208,7 @@ fan_client_stop(struct fan_client *fan)
 	sd_event_source_disable_unref(fan->mounts);
 	fan->mounts = NULL;
 	fan->mntns_scan = sd_event_source_disable_unref(fan->mntns_scan);
+	mounts_stop(fan);
 	sd_event_source_disable_unref(fan->notify_io);
 	fan->notify_io = NULL;
 	fan->notify_pause = sd_event_source_disable_unref(fan->notify_pause);

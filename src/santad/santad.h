@@ -269,7 +269,7 @@ bool exec_job_run(struct exec_job *job);
 
 #define FAN_MAX_MARKS 4096
 #define NOTIFY_COALESCE_USEC 20000 /* exec notifications are read at most this often */
-#define MNTNS_MAX 512              /* other mount namespaces whose filesystems are marked */
+#define MNTNS_MAX 512              /* without mount events: other namespaces whose tables are read */
 #define MNTNS_SCAN_USEC 1000000    /* how often they are looked for */
 
 struct watched {
@@ -295,9 +295,14 @@ struct fan_client {
 	sd_event_source *mntns_scan; /* other mount namespaces, every MNTNS_SCAN_USEC */
 	size_t mount_namespaces;     /* seen at the last scan, santad's own included */
 	bool mntns_overflow_said;
+	struct mount_watch *mw; /* mount events (mounts.c), or NULL: the scan every second */
+	uint64_t uninspectable; /* execs of files santad could not stat (FUSE closed to root) */
+	uint64_t uninspectable_said_usec;
 };
 
 int fan_client_start(struct santad *d);
+/* How santad learns of mounts and what it could not mark, for santactl status (mounts.c). */
+void santad_mounts_status(const struct santad *d, struct ipc_value *b);
 /* The device of a watched entry keyed by filesystem ("dev:MAJ:MIN"); false for a mount key. */
 bool fan_key_dev(const char *key, unsigned int *major, unsigned int *minor);
 /* Marks filesystems that appeared since the last call; returns how many. */
