@@ -716,16 +716,23 @@ exec_job_run(struct exec_job *job)
 	return true;
 }
 
-void
-santad_job_done(struct santad *d, struct exec_job *job)
+/* Any thread: the loop has finished jobs or TIMEOUT lines to take (on_completion). */
+static void
+wake_loop(struct santad *d)
 {
 	uint64_t one = 1;
 
+	(void)!write(d->completion_fd, &one, sizeof(one));
+}
+
+void
+santad_job_done(struct santad *d, struct exec_job *job)
+{
 	pthread_mutex_lock(&d->completion_lock);
 	job->next = d->completed;
 	d->completed = job;
 	pthread_mutex_unlock(&d->completion_lock);
-	(void)!write(d->completion_fd, &one, sizeof(one));
+	wake_loop(d);
 }
 
 /* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
@@ -1041,13 +1048,11 @@ job_free(struct exec_job *job)
 static void
 push_timed_out(struct santad *d, struct exec_wait *w)
 {
-	uint64_t one = 1;
-
 	pthread_mutex_lock(&d->completion_lock);
 	w->timeout_next = d->timed_out;
 	d->timed_out = w;
 	pthread_mutex_unlock(&d->completion_lock);
-	(void)!write(d->completion_fd, &one, sizeof(one));
+	wake_loop(d);
 }
 
 /*

@@ -19,6 +19,7 @@ santactl=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/private_tmpfs.sh" "$@"
 source "$here/../lib/checks.sh"
+source "$here/../lib/santad_metric.sh"
 chmod 0755 "$work"
 mnt=$work/mnt
 
@@ -28,22 +29,6 @@ as_user() { # UID CMD...
 	setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-metric_once() {
-	"$santactl" metrics --json "$1" 2> /dev/null | python3 -c '
-import json, sys
-m = json.load(sys.stdin)["metrics"].get(sys.argv[1])
-print(sum(int(v["data"]) for f in m["fields"].values() for v in f) if m else -1)' "$1" 2> /dev/null
-}
-# metric NAME: the value of one of santad's metrics (no fields), or -1. Asked
-# again when santactl fails: on a loaded machine (and an ASan santad) its
-# handshake has timed out now and then (load.sh says the same of status).
-metric() {
-	local i v
-	for i in 1 2 3 4 5; do
-		v=$(metric_once "$1") && [ -n "$v" ] && { echo "$v"; return; }
-	done
-	echo -1
-}
 # timed_exec UID PATH OUT: runs PATH as UID; OUT gets "ran"/"denied" and the ms it took.
 timed_exec() {
 	local t0 rc=0
@@ -82,8 +67,8 @@ trap 'stop_children; santa_cleanup' EXIT
 spawn() { timeout -s KILL 120 "$@" & children+=($!); }
 
 # ---- eight execs at once of one large unknown program ----
-hashes0=$(metric /santa/hash/count)
-merged0=$(metric /santa/decisions/merged)
+hashes0=$(santad_metric /santa/hash/count)
+merged0=$(santad_metric /santa/decisions/merged)
 # Eight children of one process, held at a barrier, exec at the same moment.
 python3 - "$mnt/home/big" "$work" <<'EOP'
 import os, sys
@@ -110,8 +95,8 @@ for i, pid in kids:
         f.write("denied\n" if code == 126 else "ran\n" if code == 0 else "error %d\n" % code)
 EOP
 wait_until 30 test "$(lines_of "$mnt/home/big")" -ge 8 || true
-hashes=$(($(metric /santa/hash/count) - hashes0))
-merged=$(($(metric /santa/decisions/merged) - merged0))
+hashes=$(($(santad_metric /santa/hash/count) - hashes0))
+merged=$(($(santad_metric /santa/decisions/merged) - merged0))
 outcomes=$(for i in $(seq 1 8); do head -1 "$work/big.$i"; done | sort | uniq -c | tr -s ' ')
 echo "# eight execs: $outcomes; $hashes hash(es), $merged merged"
 check "all eight denied (unknown in LOCKDOWN) ($outcomes)" test "$outcomes" = " 8 denied"
@@ -135,7 +120,7 @@ check "the decision is stored once for the sync server ($rows events)" test "$ro
 # hashes in about half a second here and now (the rate of the hash above), so
 # that in 4242's own lane it is decided well within the 8 s deadline, and
 # behind nobody's 40 jobs (a slice in 41) it would take far longer.
-rate=$(( $(metric /santa/hash/bytes) / ($(metric /santa/hash/time_usec) + 1) )) # bytes per usec
+rate=$(( $(santad_metric /santa/hash/bytes) / ($(santad_metric /santa/hash/time_usec) + 1) )) # bytes per usec
 size=$(( rate * 500000 ))
 [ "$size" -ge $((64 << 20)) ] || size=$((64 << 20))
 [ "$size" -le $((2 << 30)) ] || size=$((2 << 30))
@@ -164,7 +149,7 @@ for i in $(seq 1 40); do
 	spawn setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 		sh -c "while :; do '$mnt/home/peta$i' 2> /dev/null & sleep 3; done"
 done
-in_flight_at_least() { [ "$(metric /santa/decisions/in_flight)" -ge "$1" ]; }
+in_flight_at_least() { [ "$(santad_metric /santa/decisions/in_flight)" -ge "$1" ]; }
 wait_or_die 60 "nobody's 40 programs of holes wait for a decision" in_flight_at_least 40
 # nobody's exec of the shared program: its job waits behind the 40. Once the
 # kernel holds the exec for santad, one request to santad's loop later santad
@@ -173,7 +158,7 @@ setpriv --reuid=65534 --regid=65534 --clear-groups -- "$mnt/shared/wanted" > /de
 first=$!
 held_by_santad() { grep -q fanotify "/proc/$first/wchan"; }
 wait_or_die 30 "the kernel holds nobody's exec of it for santad" held_by_santad
-metric /santa/decisions/in_flight > /dev/null
+santad_metric /santa/decisions/in_flight > /dev/null
 ( timed_exec 65534 "$mnt/shared/wanted" "$work/nobody.2" ) &
 second=$!
 timed_exec 4242 "$mnt/shared/wanted" "$work/victim"

@@ -17,16 +17,11 @@ santactl=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/private_tmpfs.sh" "$@"
 source "$here/../lib/checks.sh"
+source "$here/../lib/santad_metric.sh"
 chmod 0755 "$work"
 mnt=$work/mnt
 
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-metric() { # NAME: the value of one of santad's metrics (no fields), or -1
-	"$santactl" metrics --json "$1" 2> /dev/null | python3 -c '
-import json, sys
-m = json.load(sys.stdin)["metrics"].get(sys.argv[1])
-print(sum(int(v["data"]) for f in m["fields"].values() for v in f) if m else -1)' "$1" 2> /dev/null || echo -1
-}
 
 cp /bin/true "$mnt/allowed"
 allowed_sha=$(sha256sum < "$mnt/allowed" | cut -d' ' -f1)
@@ -51,7 +46,7 @@ t0=$(now_ms)
 	echo ran > "$work/holes.out" || echo "denied $?" > "$work/holes.out"
   now_ms > "$work/holes.end" ) &
 runner=$!
-in_flight() { [ "$(metric /santa/decisions/in_flight)" -ge 1 ]; }
+in_flight() { [ "$(santad_metric /santa/decisions/in_flight)" -ge 1 ]; }
 wait_or_die 30 "santad took nobody's exec of holes" in_flight
 kill -s RTMIN+5 "$pid"
 wait_or_die 10 "the loop stalls" grep -q "test hook: the event loop stalls" "$work/santad.err"
