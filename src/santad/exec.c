@@ -1732,13 +1732,14 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	/* The deadline counts from the loop's wakeup (stricter); latency from the read. */
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	deadline = now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000;
-	if (merge_exec(d, fd, answer_fd, &key, &proc, path, started, deadline))
-		return;
 	/*
-	 * A first decision may be uploaded: the parent's name now, while the
-	 * exec waits (once answered, a shell's child exits and its parent may).
+	 * A first decision (or a merged exec's TIMEOUT) may be uploaded: the
+	 * parent's name now, while the exec waits (once answered, a shell's
+	 * child exits and its parent may).
 	 */
 	santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
+	if (merge_exec(d, fd, answer_fd, &key, &proc, path, started, deadline))
+		return;
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		fan_respond(answer_fd, fd,
