@@ -1781,5 +1781,10 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 			log_timeout(d, &job->first);
 		unlink_pending(d, job);
 		job_free(job);
+		return;
 	}
+#ifdef SANTA_TEST_HOOKS
+	if (d->test_stall_armed)
+		santad_test_stall(d);
+#endif
 }

@@ -338,26 +338,36 @@ on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 #ifdef SANTA_TEST_HOOKS
 /*
  * Test builds only (CMake SANTA_TEST_HOOKS: Debug builds; never Release, which
- * the .deb ships): this signal holds the event loop for TEST_STALL_USEC, as a
- * million-rule batch does, so that a test can show which answers do not wait
- * for the loop. Only root can signal santad.
+ * the .deb ships). TEST_STALL_SIGNAL arms the hook: the loop then stalls for
+ * TEST_STALL_USEC right after it has made the job of the next first decision,
+ * as a million-rule batch would, so that a test can show which answers do not
+ * wait for the loop. Only root can signal santad.
  */
 #define TEST_STALL_SIGNAL (SIGRTMIN + 5)
-#define TEST_STALL_USEC   3000000
+#define TEST_STALL_USEC   8000000
 
 static int
 on_test_stall(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct santad *d = userdata;
+
+	d->test_stall_armed = true;
+	santa_log(&d->log, LOG_WARNING, "test hook: armed: the loop stalls after the next job");
+	return 0;
+}
+
+void
+santad_test_stall(struct santad *d)
+{
 	uint64_t until = santa_mono_usec() + TEST_STALL_USEC;
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = 10000000 };
 
+	d->test_stall_armed = false;
 	santa_log(&d->log, LOG_WARNING, "test hook: the event loop stalls for %d ms",
 		  TEST_STALL_USEC / 1000);
 	while (santa_mono_usec() < until)
 		nanosleep(&ts, NULL);
 	santa_log(&d->log, LOG_WARNING, "test hook: the event loop runs again");
-	return 0;
 }
 #endif
 
@@ -486,7 +496,8 @@ run(struct santad *d)
 	sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d);
 #ifdef SANTA_TEST_HOOKS
 	sd_event_add_signal(d->event, NULL, TEST_STALL_SIGNAL, on_test_stall, d);
-	santa_log(&d->log, LOG_WARNING, "built with test hooks: signal %d stalls the event loop",
+	santa_log(&d->log, LOG_WARNING,
+		  "built with test hooks: signal %d stalls the event loop after the next job",
 		  TEST_STALL_SIGNAL);
 #endif
 	(void)sd_event_set_watchdog(d->event, true);

@@ -529,6 +529,9 @@ struct santad {
 	struct program_exec program_execs[PROGRAM_EXECS];
 	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
+#ifdef SANTA_TEST_HOOKS
+	bool test_stall_armed; /* main.c: the loop stalls after the next job */
+#endif
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
@@ -601,6 +604,10 @@ int santad_exec_start(struct santad *d);
 void santad_exec_stop(struct santad *d);
 /* Stops the deadline thread: first at exit, before the groups it answers on close. */
 void santad_exec_deadlines_stop(struct santad *d);
+#ifdef SANTA_TEST_HOOKS
+/* Test builds only (main.c): holds the loop as a long rule batch would. */
+void santad_test_stall(struct santad *d);
+#endif
 /* Looks up rules for a SHA-256: static rules from the config first, then the database. */
 struct santa_pkg_identity;
 struct santa_decide_input;

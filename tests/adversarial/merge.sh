@@ -8,9 +8,9 @@
 #  - nobody fills their lane with programs of holes, then starts an exec of
 #    a large program another user (uid 4242) is allowed to run: that exec
 #    waits far behind nobody's queue. uid 4242's exec of the same file is not
-#    merged into it: it is decided in 4242's own lane, by its rule, in time.
-#    nobody's second exec of it is merged, and denied by its own deadline
-#    although the job it waits for runs much longer.
+#    merged into it: it is decided in 4242's own lane, by its rule, in time;
+#  - nobody's second exec of a program whose hash outlasts the test waits
+#    for the first's job and is denied by its own deadline.
 # usage: merge.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -137,11 +137,36 @@ stop_santad() {
 }
 stop_santad
 
-# ---- merging is no lever against another user ----
+# ---- a merged exec keeps its own deadline ----
 santa_write_config LOCKDOWN "DecisionTimeoutMs = 8000" "EnableLoaderCheck = false" \
 	"HashWorkerThreads = 1" \
 	"[StaticRule:wanted]" "identifier = $wanted_sha" "rule_type = BINARY" "policy = ALLOWLIST"
 santa_start_santad "$santad"
+santad_holds() { ls -l "/proc/$pid/fd" 2> /dev/null | grep -qF "$1"; }
+# 100 GiB of holes: its hash outlasts the test. nobody runs it, then again
+# 2 s later (a spacing, so that the two deadlines are told apart): the
+# second waits for the first's job and is denied by its own deadline, 8 s
+# after it started, not by the first's nor at the job's end.
+as_user 65534 cp /bin/true "$mnt/home/endless"
+as_user 65534 truncate -s 100G "$mnt/home/endless"
+merged_e=$(santad_metric /santa/decisions/merged)
+( timed_exec 65534 "$mnt/home/endless" "$work/endless.1" ) &
+e1=$!
+wait_or_die 30 "santad read nobody's first exec of it" santad_holds "$mnt/home/endless"
+sleep 2
+timed_exec 65534 "$mnt/home/endless" "$work/endless.2"
+wait "$e1" || true
+merged_e=$(($(santad_metric /santa/decisions/merged) - merged_e))
+e2=$(head -1 "$work/endless.2")
+e2_ms=$(tail -1 "$work/endless.2")
+echo "# nobody's two execs of 100 GiB of holes: $(head -1 "$work/endless.1") after $(tail -1 "$work/endless.1") ms, $e2 after $e2_ms ms; $merged_e merged"
+check "the second was merged into the first's job ($merged_e)" test "$merged_e" -eq 1
+check "and denied by its own deadline ($e2 after $e2_ms ms; deadline 8000 ms)" \
+	test "$e2" = denied -a "$e2_ms" -ge 7900 -a "$e2_ms" -lt 15000
+check_eventually "both logged DENY TIMEOUT" 30 \
+	test "$(grep -c "decision=DENY|reason=TIMEOUT|.*|path=$mnt/home/endless" "$work/santa.log")" -eq 2
+
+# ---- merging is no lever against another user ----
 # nobody's lane full of programs of holes, each exec'd anew every 3 s (each
 # exec waits 8 s for its deadline): every job always has an exec waiting, so
 # it hashes for ever, a slice at a time, its repeats merged into it.
@@ -151,16 +176,11 @@ for i in $(seq 1 40); do
 done
 in_flight_at_least() { [ "$(santad_metric /santa/decisions/in_flight)" -ge "$1" ]; }
 wait_or_die 60 "nobody's 40 programs of holes wait for a decision" in_flight_at_least 40
-# nobody's exec of the shared program: its job waits behind the 40. Once the
-# kernel holds the exec for santad, one request to santad's loop later santad
-# has read it (the loop takes its sources in turn).
+# nobody's exec of the shared program: its job waits behind the 40. santad
+# read it once it holds the file's fd (fanotify opens it as santad reads).
 setpriv --reuid=65534 --regid=65534 --clear-groups -- "$mnt/shared/wanted" > /dev/null 2>&1 &
 first=$!
-held_by_santad() { grep -q fanotify "/proc/$first/wchan"; }
-wait_or_die 30 "the kernel holds nobody's exec of it for santad" held_by_santad
-santad_metric /santa/decisions/in_flight > /dev/null
-( timed_exec 65534 "$mnt/shared/wanted" "$work/nobody.2" ) &
-second=$!
+wait_or_die 30 "santad read nobody's exec of it" santad_holds "$mnt/shared/wanted"
 timed_exec 4242 "$mnt/shared/wanted" "$work/victim"
 victim=$(head -1 "$work/victim")
 victim_ms=$(tail -1 "$work/victim")
@@ -169,14 +189,6 @@ check "uid 4242's exec runs, decided in 4242's lane ($victim, $victim_ms ms; dea
 	test "$victim" = ran -a "$victim_ms" -lt 8000
 check_eventually "by its rule, not by the deadline" 30 \
 	grep -q "decision=ALLOW|reason=BINARY|.*|uid=4242|.*|path=$mnt/shared/wanted" "$work/santa.log"
-wait "$second" || true
-n2=$(head -1 "$work/nobody.2")
-n2_ms=$(tail -1 "$work/nobody.2")
-echo "# nobody's second exec of it (merged): $n2 after $n2_ms ms"
-check "nobody's second exec, merged into a job that runs far longer, is answered by its own deadline ($n2 after $n2_ms ms)" \
-	test "$n2" = denied -a "$n2_ms" -ge 7900 -a "$n2_ms" -lt 15000
-check_eventually "as DENY TIMEOUT" 30 \
-	grep -q "decision=DENY|reason=TIMEOUT|.*|uid=65534|.*|path=$mnt/shared/wanted" "$work/santa.log"
 kill "$first" 2> /dev/null || true
 wait "$first" 2> /dev/null || true
 stop_children
