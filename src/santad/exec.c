@@ -3,14 +3,18 @@
  * what happens to an exec:
  *
  *   cached (dev, ino, mtime, ctime, size)  -> answer at once on the loop
+ *   a job for the same file is on its way  -> wait for it (exec_job.h)
  *   otherwise -> a worker hashes the fd, looks the rule up, decides, answers;
- *                the loop's deadline timer answers first if the worker is late
+ *                the deadline thread answers first if the worker is late
  *                (reason TIMEOUT: see fallback_verdict)
  *
- * The kernel is always answered before anything is logged or cached.
+ * The kernel is always answered before anything is logged, cached or
+ * written to a database.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,8 @@
 
 #include "santa/clock.h"
 #include "santa/path.h"
+#include "deadline.h"
+#include "exec_job.h"
 #include "hash_pool.h"
 #include "package_trust.h"
 #include "santa/sha256.h"
@@ -421,16 +427,62 @@ decide_by_package(struct exec_job *job, struct santa_decide_input *in,
 }
 
 
-/* Answers the kernel for job unless someone already did. Returns true if this call did. */
+/*
+ * Answers the kernel for one exec unless someone already did; under its
+ * job's lock (or on the loop once the job is back). Returns true if this
+ * call did. A merged exec's fd is not needed after its answer.
+ */
 static bool
-answer_once(struct exec_job *job, enum santa_verdict verdict)
+wait_answer(struct exec_wait *w, enum santa_verdict verdict)
 {
-	int expected = 0;
+	struct exec_job *job = w->job;
 
-	if (!atomic_compare_exchange_strong(&job->answered, &expected, 1))
+	if (w->answered)
 		return false;
-	fan_respond(job->answer_fd, job->fd, verdict);
+	w->answered = true;
+	w->answered_usec = santa_mono_usec();
+	fan_respond(w->answer_fd, w->fd, verdict);
+	if (w != &job->first) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	job->unanswered--;
+	atomic_store(&job->unanswered_hint, job->unanswered);
 	return true;
+}
+
+/* Every exec of the job still waiting gets verdict. Under the job's lock. */
+static void
+job_answer_all(struct exec_job *job, enum santa_verdict verdict)
+{
+	struct exec_wait *w;
+
+	(void)wait_answer(&job->first, verdict);
+	for (w = job->merged; w; w = w->next)
+		(void)wait_answer(w, verdict);
+}
+
+/* Whether an exec still waits for this job's answer (lock-free: a hint that may be stale). */
+static bool
+job_awaited(const struct exec_job *job)
+{
+	return atomic_load((atomic_uint *)&job->unanswered_hint) > 0;
+}
+
+/*
+ * The worker gives the hash up: only when no exec waits for it, and then
+ * for good (no exec merges into it afterwards). False: one does.
+ */
+static bool
+job_cancel(struct exec_job *job)
+{
+	bool cancelled;
+
+	pthread_mutex_lock(&job->lock);
+	cancelled = job->unanswered == 0;
+	job->cancelled |= cancelled;
+	pthread_mutex_unlock(&job->lock);
+	return cancelled;
 }
 
 /*
@@ -479,6 +531,11 @@ guard_bytes(struct exec_job *job)
 {
 	if (fcntl(job->fd, F_SETLEASE, F_RDLCK) == 0) {
 		job->leased = true;
+		/* Every exec was answered while it waited for a worker: writers need not wait. */
+		pthread_mutex_lock(&job->lock);
+		if (job->unanswered == 0)
+			(void)fcntl(job->fd, F_SETLEASE, F_UNLCK);
+		pthread_mutex_unlock(&job->lock);
 		return 0;
 	}
 	return errno == EAGAIN || errno == EBUSY ? -EAGAIN : 0;
@@ -495,10 +552,11 @@ bytes_unchanged(const struct exec_job *job)
 
 	/*
 	 * Not answered yet: a writer is waiting (or broke the lease by force).
-	 * Once the deadline answered, the loop let go of the lease and only
-	 * the cache is at stake: the key check below guards that.
+	 * Once the deadlines answered every exec, the deadline thread let go of
+	 * the lease and only the cache is at stake: the key check below guards
+	 * that (and an exec merged after it, as a cached decision would).
 	 */
-	if (job->leased && !atomic_load(&job->answered) && fcntl(job->fd, F_GETLEASE) != F_RDLCK)
+	if (job->leased && job_awaited(job) && fcntl(job->fd, F_GETLEASE) != F_RDLCK)
 		return false;
 	if (fstat(job->fd, &st) < 0)
 		return false;
@@ -538,7 +596,7 @@ hash_some(struct exec_job *job)
 		 * deadline answers for it.
 		 */
 		while ((r = guard_bytes(job)) == -EAGAIN) {
-			if (atomic_load(&job->answered) || hash_pool_stopping(pool)) {
+			if (hash_pool_stopping(pool) || (!job_awaited(job) && job_cancel(job))) {
 				r = -ETXTBSY;
 				break;
 			}
@@ -556,7 +614,7 @@ hash_some(struct exec_job *job)
 		if (hash_pool_stopping(pool)) {
 			r = -ECANCELED;
 		} else if (hash_pool_has_waiting(pool)) {
-			if (atomic_load(&job->answered))
+			if (!job_awaited(job) && job_cancel(job))
 				r = -ECANCELED;
 			else
 				break; /* r == 0: back to the queue */
@@ -627,20 +685,15 @@ exec_job_run(struct exec_job *job)
 		/* Only what the view could have changed: an unknown file (a scope's block stands). */
 		if (job->view_missing && job->decision.reason == SANTA_REASON_UNKNOWN &&
 		    job->decision.verdict == SANTA_VERDICT_DENY) {
-			job->decision.verdict = fallback_verdict(job->policy, job->mode, job->proc.uid,
-								 job->trusted_file);
+			job->decision.verdict = job->first.fallback;
 			job->decision.reason = SANTA_REASON_TIMEOUT;
 			job->decision.explain = "package identities not loaded yet";
 		}
-		/* A used transitive rule lives on (expiry counts from the last use). */
-		if (job->decision.reason == SANTA_REASON_TRANSITIVE)
-			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());
 	} else {
 		/* Unreadable: the path scopes and the mode still apply, without a hash. */
 		santa_decide(&in, &job->decision);
 		if (job->decision.reason == SANTA_REASON_UNKNOWN)
-			job->decision.verdict = fallback_verdict(job->policy, job->mode,
-								 job->proc.uid, job->trusted_file);
+			job->decision.verdict = job->first.fallback;
 	}
 	/*
 	 * A compiler is answered by the loop once it is known as one: answered
@@ -648,12 +701,13 @@ exec_job_run(struct exec_job *job)
 	 */
 	if (job->hash_error == -ETXTBSY && job->decision.reason == SANTA_REASON_UNKNOWN)
 		job->decision.explain = "the file was written while it was decided";
-	if (job->decision.reason != SANTA_REASON_COMPILER) {
-		job->answered_usec = santa_mono_usec();
-		answer_once(job, job->decision.verdict);
-	}
+	pthread_mutex_lock(&job->lock);
+	job->decided = true; /* execs merged from now on get this decision at once */
+	if (job->decision.reason != SANTA_REASON_COMPILER)
+		job_answer_all(job, job->decision.verdict);
+	pthread_mutex_unlock(&job->lock);
 	/*
-	 * Answered (or the deadline did): the exec holds writers off from here.
+	 * Answered (or the deadlines did): the execs hold writers off from here.
 	 * A compiler is answered by the loop: its lease goes with its fd then.
 	 */
 	if (job->decision.reason != SANTA_REASON_COMPILER)
@@ -662,16 +716,23 @@ exec_job_run(struct exec_job *job)
 	return true;
 }
 
-void
-santad_job_done(struct santad *d, struct exec_job *job)
+/* Any thread: the loop has finished jobs or TIMEOUT lines to take (on_completion). */
+static void
+wake_loop(struct santad *d)
 {
 	uint64_t one = 1;
 
+	(void)!write(d->completion_fd, &one, sizeof(one));
+}
+
+void
+santad_job_done(struct santad *d, struct exec_job *job)
+{
 	pthread_mutex_lock(&d->completion_lock);
 	job->next = d->completed;
 	d->completed = job;
 	pthread_mutex_unlock(&d->completion_lock);
-	(void)!write(d->completion_fd, &one, sizeof(one));
+	wake_loop(d);
 }
 
 /* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
@@ -953,48 +1014,133 @@ unlink_pending(struct santad *d, struct exec_job *job)
 static void
 job_free(struct exec_job *job)
 {
-	sd_event_source_disable_unref(job->deadline);
+	struct santad *d = job->daemon;
+	struct exec_wait *w;
+
+	while ((w = job->merged)) {
+		job->merged = w->next;
+		if (w->fd >= 0)
+			close(w->fd);
+		free(w);
+		d->n_merged--;
+	}
 	santa_sha256_stream_free(job->hash);
 	if (job->fd >= 0)
 		close(job->fd);
 	policy_unref(job->policy);
+	pthread_mutex_destroy(&job->lock);
 	free(job);
 }
 
-/* The deadline: answer now; the worker's result, when it comes, is only cached. */
-static int
-on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+/*
+ * Execs waiting for an answer at once, far above what the hash queues and
+ * merged execs allow (main.c: decision_limits): never the binding cap.
+ */
+#define DEADLINES_MAX 65536
+
+/* The loop's list of execs their deadline answered, for their lines. */
+static void
+push_timed_out(struct santad *d, struct exec_wait *w)
 {
-	struct exec_job *job = userdata;
-	struct santad *d = job->daemon;
+	pthread_mutex_lock(&d->completion_lock);
+	w->timeout_next = d->timed_out;
+	d->timed_out = w;
+	pthread_mutex_unlock(&d->completion_lock);
+	wake_loop(d);
+}
+
+/*
+ * Answers w with its fallback verdict, when nobody did (its deadline, or a
+ * queue that had no room). Under the job's lock. When that was the job's
+ * last waiting exec, writers need not wait for a hash that now only fills
+ * the cache (guard_bytes): the lease goes.
+ */
+static bool
+wait_expire(struct exec_wait *w)
+{
+	struct exec_job *job = w->job;
+
+	if (!wait_answer(w, w->fallback))
+		return false;
+	w->timed_out = true;
+	if (job->unanswered == 0 && !job->decided)
+		(void)fcntl(job->fd, F_SETLEASE, F_UNLCK);
+	return true;
+}
+
+/* The deadline thread (deadline.h), under its lock: answer now; the line is the loop's. */
+static void
+on_deadline(struct deadline *dl, void *ctx)
+{
+	struct exec_wait *w = (struct exec_wait *)((char *)dl - offsetof(struct exec_wait, deadline));
+	struct exec_job *job = w->job;
+	bool expired;
+
+	pthread_mutex_lock(&job->lock);
+	expired = wait_expire(w);
+	pthread_mutex_unlock(&job->lock);
+	if (expired)
+		push_timed_out(ctx, w);
+}
+
+/* Loop: what an exec answered by its deadline (or a full queue) leaves behind. */
+static void
+log_timeout(struct santad *d, struct exec_wait *w)
+{
+	struct exec_job *job = w->job;
 	struct santa_decision timeout = {
-		.verdict = fallback_verdict(job->policy, job->mode, job->proc.uid, job->trusted_file),
+		.verdict = w->fallback,
 		.reason = SANTA_REASON_TIMEOUT,
 	};
 
-	if (answer_once(job, timeout.verdict)) {
-		job->timed_out = true;
-		d->stats.timeouts++;
-		count(d, &timeout);
-		record_latency(d, santa_mono_usec() - job->started_usec);
-		/* At most one line a second: a user can make every exec of theirs late. */
-		if (santa_mono_usec() - d->timeout_logged_usec >= 1000000) {
-			santa_log(&d->log, LOG_WARNING,
-				  "no decision for %s within %lld ms: %s (TIMEOUT; %llu more since the last such line)",
-				  job->path, (long long)job->policy->cfg.decision_timeout_ms,
-				  santa_verdict_to_string(timeout.verdict),
-				  (unsigned long long)d->timeouts_unlogged);
-			d->timeout_logged_usec = santa_mono_usec();
-			d->timeouts_unlogged = 0;
-		} else {
-			d->timeouts_unlogged++;
-		}
-		log_exec(d, job->path, &job->proc, job->mode, &timeout, NULL, true, NULL,
-			 job->answer_fd == d->fan.fd ? &job->key : NULL, NULL);
-		/* Writers need not wait for a hash that now only fills the cache (guard_bytes). */
-		(void)fcntl(job->fd, F_SETLEASE, F_UNLCK);
+	d->stats.timeouts++;
+	count(d, &timeout);
+	record_latency(d, w->answered_usec - w->started_usec);
+	/* At most one line a second: a user can make every exec of theirs late. */
+	if (santa_mono_usec() - d->timeout_logged_usec >= 1000000) {
+		santa_log(&d->log, LOG_WARNING,
+			  "no decision for %s within %lld ms: %s (TIMEOUT; %llu more since the last such line)",
+			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
+			  santa_verdict_to_string(timeout.verdict),
+			  (unsigned long long)d->timeouts_unlogged);
+		d->timeout_logged_usec = santa_mono_usec();
+		d->timeouts_unlogged = 0;
+	} else {
+		d->timeouts_unlogged++;
 	}
-	return 0;
+	log_exec(d, job->path, &w->proc, job->mode, &timeout, NULL, true, NULL,
+		 w->answer_fd == d->fan.fd ? &job->key : NULL, NULL);
+}
+
+/* Loop: the lines of the execs the deadline thread answered so far. */
+static void
+take_timed_out(struct santad *d)
+{
+	struct exec_wait *list, *w;
+
+	pthread_mutex_lock(&d->completion_lock);
+	list = d->timed_out;
+	d->timed_out = NULL;
+	pthread_mutex_unlock(&d->completion_lock);
+	while ((w = list)) {
+		list = w->timeout_next;
+		log_timeout(d, w);
+	}
+}
+
+/*
+ * Loop: no deadline of the job's execs can fire any more, and every line of
+ * those that fired is written: from here the loop alone touches the job.
+ */
+static void
+job_settle_deadlines(struct santad *d, struct exec_job *job)
+{
+	struct exec_wait *w;
+
+	deadlines_remove(d->deadlines, &job->first.deadline);
+	for (w = job->merged; w; w = w->next)
+		deadlines_remove(d->deadlines, &w->deadline);
+	take_timed_out(d);
 }
 
 static int
@@ -1002,7 +1148,9 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct santad *d = userdata;
 	struct exec_job *list, *job;
+	struct exec_wait *w;
 	struct santa_cached cached;
+	char hex[SANTA_SHA256_HEX_LEN + 1];
 	uint64_t n;
 
 	(void)!read(fd, &n, sizeof(n));
@@ -1010,13 +1158,19 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	list = d->completed;
 	d->completed = NULL;
 	pthread_mutex_unlock(&d->completion_lock);
+	take_timed_out(d);
 	while ((job = list)) {
 		list = job->next;
 		unlink_pending(d, job);
-		if (job->decision.reason == SANTA_REASON_COMPILER && !job->timed_out) {
-			santad_transitive_compiler(d, job->pid, job->sha256);
-			job->answered_usec = santa_mono_usec();
-			answer_once(job, job->decision.verdict);
+		job_settle_deadlines(d, job);
+		if (job->decision.reason == SANTA_REASON_COMPILER) {
+			/* Each of its processes is followed before it may run. */
+			for (w = &job->first; w; w = w == &job->first ? job->merged : w->next) {
+				if (w->answered)
+					continue;
+				santad_transitive_compiler(d, w->proc.pid, job->sha256);
+				(void)wait_answer(w, job->decision.verdict);
+			}
 		}
 		if (job->hash_error == 0 && (job->view_missing || job->path_unverified)) {
 			/* Decided without the package view (not loaded yet), or by a path only this exec saw: not for keeping. */
@@ -1039,18 +1193,26 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			santa_log_errno(&d->log, LOG_WARNING, job->hash_error,
 					"Failed to hash %s: %m", job->path);
 		}
-		if (job->hash_error == 0 && !job->timed_out && !job->view_missing &&
+		/* A used transitive rule lives on (expiry counts from the last use): after the answer. */
+		if (job->hash_error == 0 && job->decision.reason == SANTA_REASON_TRANSITIVE) {
+			santa_sha256_to_hex(job->sha256, hex);
+			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());
+		}
+		if (job->hash_error == 0 && !job->first.timed_out && !job->view_missing &&
 		    !job->path_unverified)
 			maybe_ignore(d, job->fd, job->trusted_file, &job->decision);
 		d->stats.hash_bytes += job->hash_bytes;
 		d->stats.hash_usec += job->hash_usec;
 		d->stats.hashes++;
-		if (!job->timed_out) {
+		/* One decision, one upload event (the first exec's); a line for every exec. */
+		for (w = &job->first; w; w = w == &job->first ? job->merged : w->next) {
+			if (w->timed_out)
+				continue;
 			count(d, &job->decision);
-			record_latency(d, job->answered_usec - job->started_usec);
-			log_exec(d, job->path, &job->proc, job->mode, &job->decision,
-				 job->hash_error == 0 ? job->sha256 : NULL, true, NULL,
-				 job->answer_fd == d->fan.fd ? &job->key : NULL, &job->signing);
+			record_latency(d, w->answered_usec - w->started_usec);
+			log_exec(d, job->path, &w->proc, job->mode, &job->decision,
+				 job->hash_error == 0 ? job->sha256 : NULL, w == &job->first, NULL,
+				 w->answer_fd == d->fan.fd ? &job->key : NULL, &job->signing);
 		}
 		job_free(job);
 	}
@@ -1176,14 +1338,23 @@ on_held_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* At exit, after the workers stopped: every job still held is freed. */
+void
+santad_exec_deadlines_stop(struct santad *d)
+{
+	deadlines_stop(d->deadlines);
+	d->deadlines = NULL;
+}
+
+/* At exit, after the workers and the deadline thread stopped: every job still held is freed. */
 void
 santad_exec_stop(struct santad *d)
 {
 	struct exec_job *job;
 
+	santad_exec_deadlines_stop(d);
 	pthread_mutex_lock(&d->completion_lock);
 	d->completed = NULL; /* these are on the pending list too */
+	d->timed_out = NULL; /* execs of those jobs */
 	pthread_mutex_unlock(&d->completion_lock);
 	while ((job = d->pending)) {
 		d->pending = job->pending_next;
@@ -1214,6 +1385,9 @@ santad_exec_start(struct santad *d)
 	d->proc_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = sd_event_add_io(d->event, &d->completion_src, d->completion_fd, EPOLLIN, on_completion,
 			    d);
+	if (r < 0)
+		return r;
+	r = deadlines_start(DEADLINES_MAX, on_deadline, d, &d->deadlines);
 	if (r < 0)
 		return r;
 	r = sd_event_add_time_relative(d->event, &d->held_timer, CLOCK_MONOTONIC, HELD_LINE_USEC,
@@ -1420,6 +1594,86 @@ santad_flush_exec_lines(struct santad *d)
 		forget_seen(d, &d->seen[i]);
 }
 
+/*
+ * The job on its way for the same file, uid and path under the same policy
+ * (exec_job.h), or NULL. The pending list is bounded by the hash queues'
+ * caps plus the jobs just finished.
+ */
+static struct exec_job *
+find_job(struct santad *d, const struct santa_file_key *key, uid_t uid, const char *path)
+{
+	struct exec_job *job;
+
+	for (job = d->pending; job; job = job->pending_next)
+		if (job->key.ino == key->ino && santa_file_key_equal(&job->key, key) &&
+		    job->first.proc.uid == uid && job->policy == d->policy &&
+		    job->generation == d->stats.flushes && strcmp(job->path, path) == 0)
+			return job;
+	return NULL;
+}
+
+/*
+ * Loop: an exec of a file whose first decision is on its way waits for that
+ * job instead of hashing the file again (exec_job.h). Returns true when the
+ * job took the event (answered now, or when the job or its deadline does).
+ */
+static bool
+merge_exec(struct santad *d, int fd, int answer_fd, const struct santa_file_key *key,
+	   const struct proc_info *proc, const char *path, uint64_t started, uint64_t deadline)
+{
+	struct exec_job *job;
+	struct exec_wait *w;
+	bool expired, answered = false, merged = false;
+
+	if (d->n_merged >= d->merged_max || !(job = find_job(d, key, proc->uid, path)) ||
+	    job->n_merged >= JOB_MERGED_MAX || !(w = calloc(1, sizeof(*w))))
+		return false;
+	w->job = job;
+	w->fd = fd;
+	w->answer_fd = answer_fd;
+	w->proc = *proc;
+	w->started_usec = started;
+	w->fallback = job->first.fallback; /* same uid, file and policy */
+	pthread_mutex_lock(&job->lock);
+	if (job->cancelled) {
+		/* Given up: it has no decision to give. */
+	} else if (job->decided || job->unanswered > 0 ||
+		   fcntl(job->fd, F_SETLEASE, F_RDLCK) == 0) {
+		/*
+		 * With none of its execs waiting, the job let go of its lease
+		 * (wait_expire): taken again, writers wait for this exec's answer
+		 * too; a file open for writing makes a job of its own instead.
+		 */
+		merged = true;
+		w->next = job->merged;
+		job->merged = w;
+		job->unanswered++;
+		atomic_store(&job->unanswered_hint, job->unanswered);
+		if (job->decided) {
+			/* The decision is final: answered now, as from the cache. */
+			if (job->decision.reason == SANTA_REASON_COMPILER)
+				santad_transitive_compiler(d, proc->pid, job->sha256); /* before it may run */
+			answered = wait_answer(w, job->decision.verdict);
+		}
+	}
+	pthread_mutex_unlock(&job->lock);
+	if (!merged) {
+		free(w);
+		return false;
+	}
+	job->n_merged++;
+	d->n_merged++;
+	d->stats.merged++;
+	if (!answered && deadlines_add(d->deadlines, &w->deadline, deadline) < 0) {
+		pthread_mutex_lock(&job->lock);
+		expired = wait_expire(w);
+		pthread_mutex_unlock(&job->lock);
+		if (expired)
+			push_timed_out(d, w);
+	}
+	return true;
+}
+
 void
 santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 {
@@ -1430,8 +1684,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	enum santa_mode mode = d->policy->cfg.client_mode;
 	char path[PATH_MAX];
 	struct stat st;
-	uint64_t now, started = santa_mono_usec();
-	int r;
+	uint64_t now, deadline, started = santa_mono_usec();
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		fan_respond(answer_fd, fd, SANTA_VERDICT_ALLOW);
@@ -1477,11 +1730,18 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	d->stats.cache_misses++;
 	proc.pidversion = santad_process_start(pid);
 	proc.ppidversion = santad_process_start(proc.ppid);
+	fd_path(d, fd, path, sizeof(path));
+	/* The deadline counts from the loop's wakeup (stricter); latency from the read. */
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	deadline = now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000;
 	/*
-	 * A first decision may be uploaded: the parent's name now, while the
-	 * exec waits (once answered, a shell's child exits and its parent may).
+	 * A first decision (or a merged exec's TIMEOUT) may be uploaded: the
+	 * parent's name now, while the exec waits (once answered, a shell's
+	 * child exits and its parent may).
 	 */
 	santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
+	if (merge_exec(d, fd, answer_fd, &key, &proc, path, started, deadline))
+		return;
 	job = calloc(1, sizeof(*job));
 	if (!job) {
 		fan_respond(answer_fd, fd,
@@ -1489,40 +1749,44 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		close(fd);
 		return;
 	}
+	pthread_mutex_init(&job->lock, NULL);
 	job->daemon = d;
 	job->policy = policy_ref(d->policy);
+	job->generation = d->stats.flushes;
 	job->fd = fd;
-	job->answer_fd = answer_fd;
-	job->pid = pid;
-	job->proc = proc;
 	job->key = key;
 	job->trusted_file = santa_stat_is_root_trusted(&st);
 	job->pending_transitive = santad_transitive_pending(d, &key);
 	job->mode = mode;
-	fd_path(d, fd, job->path, sizeof(job->path));
-	/* The deadline counts from the loop's wakeup (stricter); latency from the read. */
-	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	snprintf(job->path, sizeof(job->path), "%s", path);
 	job->started_usec = started;
-	r = sd_event_add_time(d->event, &job->deadline, CLOCK_MONOTONIC,
-			      now + (uint64_t)d->policy->cfg.decision_timeout_ms * 1000, 0, on_deadline,
-			      job);
-	if (r < 0) {
-		fan_respond(answer_fd, fd, fallback_verdict(d->policy, mode, proc.uid, job->trusted_file));
-		job_free(job);
-		return;
-	}
+	job->first.job = job;
+	job->first.fd = fd;
+	job->first.answer_fd = answer_fd;
+	job->first.proc = proc;
+	job->first.started_usec = started;
+	job->first.fallback = fallback_verdict(d->policy, mode, proc.uid, job->trusted_file);
+	job->unanswered = 1;
+	atomic_store(&job->unanswered_hint, 1);
 	job->pending_next = d->pending;
 	d->pending = job;
 	d->n_pending++;
-	if (hash_pool_submit(d->pool, job, proc.uid) < 0) {
+	if (deadlines_add(d->deadlines, &job->first.deadline, deadline) < 0 ||
+	    hash_pool_submit(d->pool, job, proc.uid) < 0) {
 		/*
 		 * This uid's lane or the queue is full: decided at once as if the
 		 * deadline had passed, and the event's fd closed (hash_pool.h).
 		 */
 		d->stats.queue_full++;
-		on_deadline(NULL, 0, job);
-		job->hash_error = -EBUSY;
+		job_settle_deadlines(d, job);
+		if (wait_expire(&job->first)) /* no worker has it: the loop alone touches it */
+			log_timeout(d, &job->first);
 		unlink_pending(d, job);
 		job_free(job);
+		return;
 	}
+#ifdef SANTA_TEST_HOOKS
+	if (d->test_stall_armed)
+		santad_test_stall(d);
+#endif
 }

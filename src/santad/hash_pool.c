@@ -9,8 +9,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "exec_job.h"
 #include "hash_pool.h"
-#include "santad.h"
 
 #define MAX_WORKERS 65 /* HashWorkerThreads (at most 64) and root's own */
 
@@ -94,7 +94,7 @@ static struct lane *lane_of(struct hash_pool *pool, uid_t uid);
 static void
 requeue(struct hash_pool *pool, struct exec_job *job)
 {
-	uid_t uid = job->proc.uid;
+	uid_t uid = job->first.proc.uid;
 	struct lane *l;
 
 	pthread_mutex_lock(&pool->lock);

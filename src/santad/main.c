@@ -20,6 +20,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "santa/clock.h"
 #include "santa/config.h"
 #include "hash_pool.h"
 #include "log_barrier.h"
@@ -186,6 +187,8 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 	l->root_max = (unsigned int)(budget / 4 < 256 ? budget / 4 : 256);
 	l->queue_max = (unsigned int)(budget - l->root_max < 4096 ? budget - l->root_max : 4096);
 	l->per_uid_max = l->queue_max < 64 ? l->queue_max : 64;
+	/* Execs merged into a job hold their fd too (exec_job.h). */
+	d->merged_max = l->queue_max / 2 < 1024 ? l->queue_max / 2 : 1024;
 	if (l->queue_max < 4096)
 		santa_log(&d->log, LOG_WARNING,
 			  "only %llu file descriptors (RLIMIT_NOFILE): at most %u first decisions wait "
@@ -332,6 +335,42 @@ on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 	return 0;
 }
 
+#ifdef SANTA_TEST_HOOKS
+/*
+ * Test builds only (CMake SANTA_TEST_HOOKS: Debug builds; never Release, which
+ * the .deb ships). TEST_STALL_SIGNAL arms the hook: the loop then stalls for
+ * TEST_STALL_USEC right after it has made the job of the next first decision,
+ * as a million-rule batch would, so that a test can show which answers do not
+ * wait for the loop. Only root can signal santad.
+ */
+#define TEST_STALL_SIGNAL (SIGRTMIN + 5)
+#define TEST_STALL_USEC   8000000
+
+static int
+on_test_stall(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct santad *d = userdata;
+
+	d->test_stall_armed = true;
+	santa_log(&d->log, LOG_WARNING, "test hook: armed: the loop stalls after the next job");
+	return 0;
+}
+
+void
+santad_test_stall(struct santad *d)
+{
+	uint64_t until = santa_mono_usec() + TEST_STALL_USEC;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 10000000 };
+
+	d->test_stall_armed = false;
+	santa_log(&d->log, LOG_WARNING, "test hook: the event loop stalls for %d ms",
+		  TEST_STALL_USEC / 1000);
+	while (santa_mono_usec() < until)
+		nanosleep(&ts, NULL);
+	santa_log(&d->log, LOG_WARNING, "test hook: the event loop runs again");
+}
+#endif
+
 /* Where the databases and the socket live: created root-only where needed. */
 static int
 make_state_dirs(struct santad *d)
@@ -373,6 +412,9 @@ run(struct santad *d)
 	sigaddset(&mask, SIGCHLD); /* helpers' exits, through sd_event child sources */
 	/* A writer breaking the loader check's lease: read by its thread (signalfd). */
 	sigaddset(&mask, santad_loader_lease_signal());
+#ifdef SANTA_TEST_HOOKS
+	sigaddset(&mask, TEST_STALL_SIGNAL);
+#endif
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* A writer breaking a decision's read lease (exec.c) signals SIGIO: nothing to do. */
 	signal(SIGIO, SIG_IGN);
@@ -452,6 +494,12 @@ run(struct santad *d)
 	sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
 	sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
 	sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d);
+#ifdef SANTA_TEST_HOOKS
+	sd_event_add_signal(d->event, NULL, TEST_STALL_SIGNAL, on_test_stall, d);
+	santa_log(&d->log, LOG_WARNING,
+		  "built with test hooks: signal %d stalls the event loop after the next job",
+		  TEST_STALL_SIGNAL);
+#endif
 	(void)sd_event_set_watchdog(d->event, true);
 	r = santad_sync_watch_uploads(d);
 	if (r < 0)
@@ -537,6 +585,8 @@ run(struct santad *d)
 static void
 shutdown_daemon(struct santad *d)
 {
+	/* It answers through the groups' fds: stopped before they close. */
+	santad_exec_deadlines_stop(d);
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	file_changes_stop(d->file_changes);
 	santad_loader_stop(d);

@@ -243,6 +243,9 @@ santad_metrics_export(struct santad *d)
 	    json_integer((json_int_t)d->n_pending));
 	ADD("/santa/decisions/timeouts", METRIC_COUNTER, "Execs answered by the deadline", "", "",
 	    json_integer((json_int_t)d->stats.timeouts));
+	ADD("/santa/decisions/merged", METRIC_COUNTER,
+	    "Execs that waited for the decision in flight for the same file instead of hashing it",
+	    "", "", json_integer((json_int_t)d->stats.merged));
 	if (d->events) {
 		ADD("/santa/events_db/pending", METRIC_GAUGE_INT64, "Events waiting for upload", "", "",
 		    json_integer(events_db_count(d->events)));

@@ -175,6 +175,7 @@ uint64_t santad_boottime_to_ticks(uint64_t ns);
 /* ---- exec decisions ---- */
 
 struct exec_job;
+struct exec_wait;
 struct hash_pool;
 
 
@@ -216,40 +217,7 @@ struct exec_args {
 	char data[SANTA_EXEC_ARGS_MAX];
 };
 
-struct exec_job {
-	struct exec_job *next;        /* pool queue, then completion queue */
-	struct exec_job *pending_next; /* main thread's list of unfinished jobs */
-	struct santad *daemon;
-	struct policy *policy;        /* the rules this job is decided under */
-	int fd;                       /* the file being executed, from fanotify */
-	int answer_fd;                /* the fanotify group that waits for the answer */
-	pid_t pid;
-	struct proc_info proc; /* read while the process waited */
-	struct santa_file_key key;
-	bool trusted_file; /* root-owned, not writable by others: may get an ignore mark */
-	bool pending_transitive; /* a compiler wrote exactly this file; its rule is on the way */
-	enum santa_mode mode;
-	atomic_int answered;          /* the kernel got its response: exactly once */
-	sd_event_source *deadline;
-	uint64_t started_usec;
-	/* Filled by the worker before the job comes back. */
-	struct santa_sha256_stream *hash; /* the hash so far, between slices */
-	bool leased; /* a read lease on fd while it is hashed (exec.c: guard_bytes) */
-	int hash_error;
-	uint64_t hash_bytes, hash_usec, answered_usec;
-	uint8_t sha256[SANTA_SHA256_LEN];
-	struct santa_decision decision;
-	struct signing_info signing;
-	bool view_missing; /* decided before the first package view was loaded: not cached */
-	/*
-	 * Path scopes were set and the path does not name this file in santad's
-	 * namespace (a user's bind mount, another namespace's mount): the
-	 * decision holds for this path only, so it is not cached by inode.
-	 */
-	bool path_unverified;
-	char path[PATH_MAX];
-	bool timed_out;
-};
+/* struct exec_job and its waiting execs: exec_job.h. */
 
 /*
  * What an exec gets when no decision could be made in time (or at all):
@@ -259,11 +227,6 @@ struct exec_job {
 enum santa_verdict santad_fallback_verdict(bool fail_closed_in_lockdown, uid_t uid,
 					   bool trusted_file);
 
-/*
- * Decides for a job on a worker thread and answers the kernel unless the
- * deadline did. False: not finished, queue it again (hash_pool.h).
- */
-bool exec_job_run(struct exec_job *job);
 
 /* ---- fanotify ---- */
 
@@ -590,15 +553,21 @@ struct santad {
 	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
 
-	/* Jobs the workers finished; the loop picks them up via completion_fd. */
+	/*
+	 * Jobs the workers finished, and execs the deadline thread answered
+	 * (their TIMEOUT lines); the loop picks them up via completion_fd.
+	 */
 	pthread_mutex_t completion_lock;
 	struct exec_job *completed;
+	struct exec_wait *timed_out;
+	struct deadlines *deadlines; /* the deadline thread (deadline.h) */
 	int completion_fd;
 	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
 	sd_event_source *completion_src;
 	sd_event_source *held_timer; /* writes lines whose notification did not come */
 	struct exec_job *pending; /* main thread only */
 	unsigned int n_pending;
+	unsigned int n_merged, merged_max; /* execs merged into others' jobs (exec_job.h) */
 	struct seen_exec seen[SEEN_EXECS];
 	unsigned int seen_next;
 	struct deferred_notice deferred[DEFERRED_NOTICES];
@@ -606,6 +575,9 @@ struct santad {
 	struct program_exec program_execs[PROGRAM_EXECS];
 	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
+#ifdef SANTA_TEST_HOOKS
+	bool test_stall_armed; /* main.c: the loop stalls after the next job */
+#endif
 
 	struct {
 		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
@@ -619,6 +591,7 @@ struct santad {
 		uint64_t latency_sum_usec;
 		uint64_t hashes, hash_bytes, hash_usec;
 		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
+		uint64_t merged; /* execs that waited for another exec's job of the same file */
 		_Atomic uint64_t package_verified, package_unverified; /* identities found, and refused (modified, ...) */
 		_Atomic uint64_t critical_allowed; /* denials turned into allows: critical system binaries */
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
@@ -675,6 +648,12 @@ int santad_control_start(struct santad *d);
 int santad_exec_start(struct santad *d);
 /* Frees what the decision machinery still holds; the workers must be stopped. */
 void santad_exec_stop(struct santad *d);
+/* Stops the deadline thread: first at exit, before the groups it answers on close. */
+void santad_exec_deadlines_stop(struct santad *d);
+#ifdef SANTA_TEST_HOOKS
+/* Test builds only (main.c): holds the loop as a long rule batch would. */
+void santad_test_stall(struct santad *d);
+#endif
 /* Looks up rules for a SHA-256: static rules from the config first, then the database. */
 struct santa_pkg_identity;
 struct santa_decide_input;
@@ -702,8 +681,6 @@ int santad_find_binary_rule(struct santad *d, const struct policy *policy,
 			    const char *sha256_hex, struct santa_rule_found *out);
 /* Forgets every decision (userspace cache and kernel ignore marks). */
 void santad_flush_decisions(struct santad *d);
-/* A worker hands a finished job back to the loop. */
-void santad_job_done(struct santad *d, struct exec_job *job);
 /*
  * The loop decides an exec: fd is the file, pid the process, answer_fd the
  * group the event came from (the exec group, or the loader check's group
