@@ -99,11 +99,19 @@ santactl_connect(struct santactl *ctl, bool quiet)
 
 	if (!ctl->event && sd_event_new(&ctl->event) < 0)
 		return -ENOMEM;
-	r = santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_SOCKET_NAME);
-	if (r < 0)
-		return r;
-	r = ipc_conn_connect(ctl->event, path, "santad", 0, NULL, NULL, NULL, &ctl->conn, why,
-			     sizeof(why));
+	/* Root has a socket of its own that no other user's flood of connects can fill. */
+	r = -ENOENT;
+	if (geteuid() == 0 &&
+	    santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_ROOT_SOCKET_NAME) == 0)
+		r = ipc_conn_connect(ctl->event, path, "santad", 0, NULL, NULL, NULL, &ctl->conn, why,
+				     sizeof(why));
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		r = santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_SOCKET_NAME);
+		if (r < 0)
+			return r;
+		r = ipc_conn_connect(ctl->event, path, "santad", 0, NULL, NULL, NULL, &ctl->conn,
+				     why, sizeof(why));
+	}
 	if (r < 0 && !quiet) {
 		fprintf(stderr, "An error occurred communicating with the daemon, is it running?\n");
 		fprintf(stderr, "santactl: %s", why);
@@ -114,15 +122,15 @@ santactl_connect(struct santactl *ctl, bool quiet)
 	return r;
 }
 
-/* Sends a request, returns the reply or NULL after printing why. */
+/* Sends a request, returns the reply (within timeout) or NULL after printing why. */
 static struct ipc_msg *
-call(struct santactl *ctl, struct ipc_msg *req)
+call_within(struct santactl *ctl, struct ipc_msg *req, uint64_t timeout_usec)
 {
 	struct ipc_msg *reply = NULL;
 	const char *text = NULL;
 	int r;
 
-	r = ipc_conn_call(ctl->conn, req, 10 * 1000 * 1000ULL, &reply);
+	r = ipc_conn_call(ctl->conn, req, timeout_usec, &reply);
 	if (r < 0) {
 		if (reply)
 			ipc_msg_error(reply, &text);
@@ -131,6 +139,12 @@ call(struct santactl *ctl, struct ipc_msg *req)
 		return NULL;
 	}
 	return reply;
+}
+
+static struct ipc_msg *
+call(struct santactl *ctl, struct ipc_msg *req)
+{
+	return call_within(ctl, req, 10 * 1000 * 1000ULL);
 }
 
 /* ---- version ---- */
@@ -833,7 +847,8 @@ rule_export(struct santactl *ctl, const char *file)
 
 	if (santactl_connect(ctl, false) < 0)
 		return 1;
-	reply = call(ctl, ipc_msg_new(SANTAD_RULE_EXPORT));
+	/* santad writes a million rules in seconds, on a thread of its own: wait for it. */
+	reply = call_within(ctl, ipc_msg_new(SANTAD_RULE_EXPORT), 120 * 1000 * 1000ULL);
 	if (!reply)
 		return 1;
 	ipc_dict_get_int(ipc_msg_body_const(reply), "count", &count);

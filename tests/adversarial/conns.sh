@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Issue class F: nothing an unprivileged user can ask of santad blocks its
+# decisions or locks root's santactl out. Played as nobody (uid 65534)
+# against santad in LOCKDOWN on a private tmpfs:
+#  - 300 connections to santad.sock that never say HELLO (reopened as soon as
+#    santad closes one), and four processes connecting and closing in a loop:
+#    root's `santactl status` answers every time, and santad's log says a
+#    bounded number of lines about it (one per uid per 10 s);
+#  - nobody's `santactl rule --export` is refused (every rule of the fleet);
+#  - root's exports of a 200,000-rule database, one after another, do not
+#    delay cached execs (they are written by a thread of their own).
+# usage: conns.sh SANTAD SANTACTL RULES_BENCH   (as root; exits 77 = skipped otherwise)
+set -euo pipefail
+
+santad=$(realpath "$1")
+santactl=$(realpath "$2")
+rules_bench=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/private_tmpfs.sh" "$@"
+source "$here/../lib/checks.sh"
+source "$here/../lib/install_bins.sh"
+chmod 0755 "$work"
+mnt=$work/mnt
+santa_install_bins "$work/bin" "$santactl"
+santactl=$work/bin/santactl
+
+as_user() { # UID CMD...: runs CMD as that uid (no groups)
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
+}
+
+# The attacker: N connections held open without a word, each reopened as
+# soon as santad closes it ("idle N"), or connect-and-close in a loop ("churn").
+cat > "$work/attacker.py" <<'PY'
+import os, select, socket, sys
+path, stop, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.setblocking(False)
+    try:
+        s.connect(path)
+    except OSError:
+        s.close()
+        return None
+    return s
+if mode == "idle":
+    want, held = int(sys.argv[4]), []
+    while not os.path.exists(stop):
+        while len(held) < want:
+            s = connect()
+            if s is None:
+                break
+            held.append(s)
+        ready, _, _ = select.select(held, [], [], 0.05)
+        for s in ready:
+            try:
+                data = s.recv(16)
+            except OSError:
+                data = b""
+            if not data:
+                held.remove(s)
+                s.close()
+else:
+    while not os.path.exists(stop):
+        s = connect()
+        if s is not None:
+            s.close()
+PY
+# The timer: runs PROGRAM again and again until STOPFILE exists, then prints
+# the count, the median and the slowest run in ms.
+cat > "$work/timer.py" <<'PY'
+import os, subprocess, sys, time
+prog, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+times = []
+while not os.path.exists(stop) or len(times) < 20:
+    t0 = time.monotonic()
+    subprocess.run([prog], check=True)
+    times.append((time.monotonic() - t0) * 1000)
+times.sort()
+with open(out, "w") as f:
+    f.write("%d %.1f %.1f\n" % (len(times), times[len(times) // 2], times[-1]))
+PY
+
+cp /bin/true "$mnt/allowed"
+allowed_sha=$(sha256sum < "$mnt/allowed" | cut -d' ' -f1)
+# No kernel ignore marks: every exec of the allowed program is a cache hit
+# answered by santad's loop, so a stalled loop shows in its time.
+santa_write_config LOCKDOWN "DecisionTimeoutMs = 5000" "EnableLoaderCheck = false" \
+	"EnableKernelIgnoreMarks = false"
+export SANTA_CONFIG=$work/santa.conf
+# 200,000 rules, written as the benchmarks write them (an import on santad's
+# loop takes longer than santactl waits, with ASan on a busy machine).
+"$rules_bench" 200000 "$work/state/rules.db" > /dev/null
+santa_start_santad "$santad"
+# In rules.db, not StaticRules: santactl imports no rules while static ones are set.
+"$santactl" rule --allow --identifier "$allowed_sha" > /dev/null
+sock=$work/run/santad.sock
+
+# root's santactl status before any attack, for comparison.
+times=
+for i in 1 2 3 4 5; do
+	t=${EPOCHREALTIME/./}
+	"$santactl" status > /dev/null
+	times="$times $(( (${EPOCHREALTIME/./} - t) / 1000 ))"
+done
+echo "# root's santactl status without an attack took (ms):$times"
+
+attackers=()
+attack() { # CMD...: as nobody, in a process group of its own, dead within 300 s whatever happens
+	timeout -s KILL 300 setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@" &
+	attackers+=($!)
+}
+stop_attack() {
+	touch "$work/stop"
+	for a in "${attackers[@]}"; do wait "$a" 2> /dev/null || true; done
+	attackers=()
+	rm -f "$work/stop"
+}
+trap 'touch "$work/stop"; for a in "${attackers[@]}"; do kill -KILL "$a" 2> /dev/null; done; santa_cleanup' EXIT
+
+# ---- 300 idle connections and a handshake flood ----
+refusals() { grep -c "santad.sock: refused" "$work/santad.err" || true; }
+before=$(refusals)
+t0=$SECONDS
+attack /usr/bin/python3 "$work/attacker.py" "$sock" "$work/stop" idle 300
+for i in 1 2 3 4; do attack /usr/bin/python3 "$work/attacker.py" "$sock" "$work/stop" churn; done
+# The attack is on when santad refuses nobody for want of room.
+wait_or_die 60 "santad refuses nobody's connections" grep -q "santad.sock: refused .*(uid 65534): too many" "$work/santad.err"
+ok=0 tries=20 times=
+for i in $(seq 1 $tries); do
+	t=${EPOCHREALTIME/./}
+	if "$santactl" status > /dev/null 2> "$work/status.err"; then
+		ok=$((ok + 1))
+	else
+		echo "# try $i: $(tail -1 "$work/status.err")"
+	fi
+	times="$times $(( (${EPOCHREALTIME/./} - t) / 1000 ))"
+done
+echo "# root's santactl status under the flood took (ms):$times"
+check "root's santactl status answers under 300 idle connections and a connect flood ($ok of $tries)" \
+	test "$ok" -eq "$tries"
+# Another user is not locked out by nobody's flood either (nobody's own
+# santactl is: its uid's 4 handshake slots are the attacker's).
+check_eventually "another user's santactl status answers too" 30 \
+	as_user 4242 "$santactl" status
+# Twenty seconds of the attack at least, then count santad's lines about it.
+wait_until $((20 - (SECONDS - t0) > 0 ? 20 - (SECONDS - t0) : 0)) false || true
+elapsed=$((SECONDS - t0))
+lines=$(($(refusals) - before))
+echo "# $lines refusal lines in santad's log over ${elapsed} s of attack"
+# One line per uid (nobody) per 10 s, plus one: the flood made tens of thousands.
+check "santad logs at most one refusal line per 10 s for nobody ($lines lines in ${elapsed} s)" \
+	test "$lines" -le $((elapsed / 10 + 2))
+stop_attack
+
+# ---- rule export: root's, and off the loop ----
+# (Until santad has taken the flood's last connects from its backlog, nobody
+# may still find its uid's handshake slots taken: asked until santad answers.)
+nobody_export() {
+	set +e
+	out=$(as_user 65534 "$santactl" rule --export "$work/nobody.json" 2>&1)
+	rc=$?
+	set -e
+	! grep -q "error occurred communicating" <<< "$out"
+}
+wait_until 30 nobody_export || true
+check "nobody's santactl rule --export is refused (rc=$rc: $out)" \
+	test "$rc" -ne 0 -a ! -s "$work/nobody.json"
+check "and told why" grep -q "needs santactl running as root" <<< "$out"
+
+# A cached exec, timed while the loop is idle, then while root exports again and again.
+timed() { # OUT [EXPORTS]: runs the allowed program until EXPORTS exports are done (or 4 s pass)
+	local out=$1 exports=${2:-0} i
+	rm -f "$work/stop"
+	/usr/bin/python3 "$work/timer.py" "$mnt/allowed" "$work/stop" "$out" &
+	local timer=$!
+	if [ "$exports" -gt 0 ]; then
+		for i in $(seq 1 "$exports"); do
+			"$santactl" rule --export "$work/export.json" > /dev/null || echo "# export $i failed"
+		done
+	else
+		wait_until 4 false || true
+	fi
+	touch "$work/stop"
+	wait "$timer"
+	rm -f "$work/stop"
+}
+"$mnt/allowed" # decided and cached before the timing
+timed "$work/idle.times"
+timed "$work/export.times" 3
+read -r idle_n idle_median idle_max < "$work/idle.times"
+read -r exp_n exp_median exp_max < "$work/export.times"
+export_ms=$(grep -o "exported 200000 rules in [0-9]* ms" "$work/santad.err" | tail -1 | grep -o "in [0-9]*" | cut -c4-)
+echo "# cached exec, idle: $idle_n runs, median $idle_median ms, slowest $idle_max ms"
+echo "# cached exec during 3 exports of 200,000 rules (${export_ms:-?} ms each): $exp_n runs, median $exp_median ms, slowest $exp_max ms"
+check "root's export wrote all 200,000 rules" \
+	test "$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["rules"]))' "$work/export.json")" = 200000
+# The export took long enough to show on the loop, had it run there.
+check "an export takes santad long enough to matter (${export_ms:-?} ms > 500)" test "${export_ms:-0}" -gt 500
+check "cached execs are not held up by the exports (slowest $exp_max ms, each export ${export_ms:-?} ms)" \
+	/usr/bin/python3 -c 'import sys; sys.exit(not float(sys.argv[1]) < int(sys.argv[2]) / 2)' "$exp_max" "${export_ms:-0}"
+
+check_finish conns
