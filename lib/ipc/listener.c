@@ -32,6 +32,13 @@
 #define LISTENER_MAX_CONNECTIONS_PER_UID 32
 #define LISTENER_MAX_HANDSHAKING_PER_UID 4
 #define LISTENER_ACCEPTS_PER_WAKEUP 64
+/*
+ * Root's clients (santactl on santad-root.sock) wait that long for a busy
+ * loop; their reserve bounds what that can hold. Everyone else has 2 s.
+ */
+#define LISTENER_ROOT_HANDSHAKE_USEC (10 * 1000 * 1000ULL)
+/* sd-event priority of accepting on the shared socket (SD_EVENT_PRIORITY_NORMAL is 0). */
+#define LISTENER_ACCEPT_PRIORITY 10
 /* Pending connects the kernel holds for us (it caps this at net.core.somaxconn). */
 #define LISTENER_BACKLOG 1024
 
@@ -411,7 +418,9 @@ accept_one(struct ipc_listener *l, int fd)
 	sd_event_now(l->event, CLOCK_MONOTONIC, &now);
 	if (conn_attach(conn) < 0 ||
 	    sd_event_add_time(l->event, &conn->timer, CLOCK_MONOTONIC,
-			      now + IPC_DEFAULT_CONNECT_TIMEOUT_USEC, 1000, on_handshake_timeout,
+			      now + (anon.uid == 0 ? LISTENER_ROOT_HANDSHAKE_USEC
+						   : IPC_DEFAULT_CONNECT_TIMEOUT_USEC),
+			      1000, on_handshake_timeout,
 			      conn) < 0)
 		conn_invalidate(conn, -ENOMEM);
 }
@@ -517,6 +526,13 @@ ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 	r = sd_event_add_io(event, &l->io, l->fd, EPOLLIN, on_accept, l);
 	if (r < 0)
 		goto fail;
+	/*
+	 * Newcomers on the socket anyone may use wait until nothing else is
+	 * pending: under a flood of connects (each refused at once) the loop
+	 * still takes its turns for decisions, timers, connected clients and the
+	 * private socket first, rather than a batch of refusals before each.
+	 */
+	(void)sd_event_source_set_priority(l->io, LISTENER_ACCEPT_PRIORITY);
 	*out = l;
 	return 0;
 fail:

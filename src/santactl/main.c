@@ -99,12 +99,16 @@ santactl_connect(struct santactl *ctl, bool quiet)
 
 	if (!ctl->event && sd_event_new(&ctl->event) < 0)
 		return -ENOMEM;
-	/* Root has a socket of its own that no other user's flood of connects can fill. */
+	/*
+	 * Root has a socket of its own that no other user's flood of connects
+	 * can fill; a busy santad (an exec storm, a flood) is then waited for as
+	 * long as a request would be, not reported as not answering after 2 s.
+	 */
 	r = -ENOENT;
 	if (geteuid() == 0 &&
 	    santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_ROOT_SOCKET_NAME) == 0)
-		r = ipc_conn_connect(ctl->event, path, "santad", 0, NULL, NULL, NULL, &ctl->conn, why,
-				     sizeof(why));
+		r = ipc_conn_connect(ctl->event, path, "santad", 10 * 1000 * 1000ULL, NULL, NULL,
+				     NULL, &ctl->conn, why, sizeof(why));
 	if (r == -ENOENT || r == -ECONNREFUSED) {
 		r = santa_path_join(path, sizeof(path), ctl->cfg.run_directory, SANTAD_SOCKET_NAME);
 		if (r < 0)
