@@ -164,16 +164,18 @@ stop_attack
 # ---- rule export: root's, and off the loop ----
 # (Until santad has taken the flood's last connects from its backlog, nobody
 # may still find its uid's handshake slots taken: asked until santad answers.)
+mkdir "$work/nobody"
+chown 65534:65534 "$work/nobody"
 nobody_export() {
 	set +e
-	out=$(as_user 65534 "$santactl" rule --export "$work/nobody.json" 2>&1)
+	out=$(as_user 65534 "$santactl" rule --export "$work/nobody/rules.json" 2>&1)
 	rc=$?
 	set -e
 	! grep -q "error occurred communicating" <<< "$out"
 }
 wait_until 30 nobody_export || true
 check "nobody's santactl rule --export is refused (rc=$rc: $out)" \
-	test "$rc" -ne 0 -a ! -s "$work/nobody.json"
+	test "$rc" -ne 0 -a ! -s "$work/nobody/rules.json"
 check "and told why" grep -q "needs santactl running as root" <<< "$out"
 
 # A cached exec, timed while the loop is idle, then while root exports again and again.
@@ -182,9 +184,14 @@ timed() { # OUT [EXPORTS]: runs the allowed program until EXPORTS exports are do
 	rm -f "$work/stop"
 	/usr/bin/python3 "$work/timer.py" "$mnt/allowed" "$work/stop" "$out" &
 	local timer=$!
+	export_ms=
 	if [ "$exports" -gt 0 ]; then
 		for i in $(seq 1 "$exports"); do
+			local t=${EPOCHREALTIME/./}
 			"$santactl" rule --export "$work/export.json" > /dev/null || echo "# export $i failed"
+			t=$(( (${EPOCHREALTIME/./} - t) / 1000 ))
+			# The shortest export, as santactl waited for it.
+			[ -n "$export_ms" ] && [ "$export_ms" -le "$t" ] || export_ms=$t
 		done
 	else
 		wait_until 4 false || true
@@ -196,12 +203,11 @@ timed() { # OUT [EXPORTS]: runs the allowed program until EXPORTS exports are do
 "$mnt/allowed" # decided and cached before the timing
 timed "$work/idle.times"
 timed "$work/export.times" 4
-export_ms=$(grep -o "exported [0-9]* rules in [0-9]* ms" "$work/santad.err" | tail -1 | grep -o "in [0-9]*" | cut -c4- || true)
 half=$(( ${export_ms:-0} / 2 ))
 read -r idle_n idle_median idle_max idle_slow <<< "$(stats "$work/idle.times" "$half")"
 read -r exp_n exp_median exp_max exp_slow <<< "$(stats "$work/export.times" "$half")"
 echo "# cached exec, idle: $idle_n runs, median $idle_median ms, slowest $idle_max ms, $idle_slow over $half ms"
-echo "# cached exec during 4 exports of 200,001 rules (the last ${export_ms:-?} ms): $exp_n runs, median $exp_median ms, slowest $exp_max ms, $exp_slow over $half ms"
+echo "# cached exec during 4 exports of 200,001 rules (the shortest ${export_ms:-?} ms): $exp_n runs, median $exp_median ms, slowest $exp_max ms, $exp_slow over $half ms"
 check "root's export wrote every rule (200,000 and the allowed program's)" \
 	test "$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["rules"]))' "$work/export.json")" = 200001
 # The export took long enough to show on the loop, had it run there: then
