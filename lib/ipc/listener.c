@@ -33,10 +33,11 @@
 #define LISTENER_MAX_HANDSHAKING_PER_UID 4
 #define LISTENER_ACCEPTS_PER_WAKEUP 64
 /*
- * Root's clients (santactl on santad-root.sock) wait that long for a busy
- * loop; their reserve bounds what that can hold. Everyone else has 2 s.
+ * The private socket's clients (root's santactl on santad-root.sock) wait
+ * that long for a busy loop; root's reserve bounds what that can hold.
+ * Everyone else, root on the shared socket too, has 2 s.
  */
-#define LISTENER_ROOT_HANDSHAKE_USEC (10 * 1000 * 1000ULL)
+#define LISTENER_PRIVATE_HANDSHAKE_USEC (10 * 1000 * 1000ULL)
 /* sd-event priority of accepting on the shared socket (SD_EVENT_PRIORITY_NORMAL is 0). */
 #define LISTENER_ACCEPT_PRIORITY 10
 /* Pending connects the kernel holds for us (it caps this at net.core.somaxconn). */
@@ -373,7 +374,7 @@ admit(const struct ipc_listener *l, uid_t uid)
 }
 
 static void
-accept_one(struct ipc_listener *l, int fd)
+accept_one(struct ipc_listener *l, int fd, bool private_socket)
 {
 	struct ipc_conn *conn;
 	struct ipc_peer anon = { .uid = (uid_t)-1, .gid = (gid_t)-1 };
@@ -418,8 +419,8 @@ accept_one(struct ipc_listener *l, int fd)
 	sd_event_now(l->event, CLOCK_MONOTONIC, &now);
 	if (conn_attach(conn) < 0 ||
 	    sd_event_add_time(l->event, &conn->timer, CLOCK_MONOTONIC,
-			      now + (anon.uid == 0 ? LISTENER_ROOT_HANDSHAKE_USEC
-						   : IPC_DEFAULT_CONNECT_TIMEOUT_USEC),
+			      now + (private_socket ? LISTENER_PRIVATE_HANDSHAKE_USEC
+						    : IPC_DEFAULT_CONNECT_TIMEOUT_USEC),
 			      1000, on_handshake_timeout,
 			      conn) < 0)
 		conn_invalidate(conn, -ENOMEM);
@@ -435,7 +436,7 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd < 0)
 			break; /* EAGAIN, or a client that went away (ECONNABORTED) */
-		accept_one(l, cfd);
+		accept_one(l, cfd, fd == l->private_fd);
 	}
 	return 0;
 }
