@@ -1066,6 +1066,11 @@ describe_connect_error(int r, const char *path, const char *service, const char 
 		snprintf(why, why_size, "%s is too busy to take a connection (%s: backlog full)",
 			 service, path);
 		break;
+	case -ECONNRESET:
+		/* A listener closes a connection at once when its uid holds its share. */
+		snprintf(why, why_size, "%s closed the connection before the handshake (too many "
+			 "connections of this user?)", service);
+		break;
 	default:
 		snprintf(why, why_size, "connecting to %s failed: %s", path, strerror(-r));
 		break;

@@ -29,8 +29,8 @@
 #define LISTENER_RESERVED_CONNECTIONS 64
 #define LISTENER_RESERVED_HANDSHAKING 16
 /* What one uid other than root may hold (santa-gui keeps 4 agents per user). */
-#define LISTENER_MAX_CONNECTIONS_PER_UID 32
-#define LISTENER_MAX_HANDSHAKING_PER_UID 4
+#define LISTENER_MAX_CONNECTIONS_PER_UID 64
+#define LISTENER_MAX_HANDSHAKING_PER_UID 8
 #define LISTENER_ACCEPTS_PER_WAKEUP 64
 /*
  * The private socket's clients (root's santactl on santad-root.sock) wait
