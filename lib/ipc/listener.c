@@ -28,7 +28,7 @@
 /* Of those, held for root alone: */
 #define LISTENER_RESERVED_CONNECTIONS 64
 #define LISTENER_RESERVED_HANDSHAKING 16
-/* What one uid other than root may hold (santa-gui keeps 4 agents per user). */
+/* What one uid other than root may hold (a user may start many santa-gui agents; santad serves 4). */
 #define LISTENER_MAX_CONNECTIONS_PER_UID 64
 #define LISTENER_MAX_HANDSHAKING_PER_UID 8
 #define LISTENER_ACCEPTS_PER_WAKEUP 64

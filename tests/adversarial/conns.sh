@@ -148,7 +148,7 @@ echo "# root's santactl status under the flood took (ms):$times"
 check "root's santactl status answers under 300 idle connections and a connect flood ($ok of $tries)" \
 	test "$ok" -eq "$tries"
 # Another user is not locked out by nobody's flood either (nobody's own
-# santactl is: its uid's 4 handshake slots are the attacker's).
+# santactl is: its uid's 8 handshake slots are the attacker's).
 check_eventually "another user's santactl status answers too" 30 \
 	as_user 4242 "$santactl" status
 # Twenty seconds of the attack at least, then count santad's lines about it.
