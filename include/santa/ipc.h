@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <systemd/sd-event.h>
 
@@ -51,6 +52,10 @@ struct ipc_identity {
 	dev_t dev;
 	ino_t ino;
 	uint8_t sha256[SANTA_SHA256_LEN];
+	/* When times_known: the file's times and size when it was hashed; the same later, same bytes. */
+	struct timespec mtime, ctime;
+	off_t size;
+	bool times_known;
 };
 
 struct ipc_allowlist {
@@ -228,6 +233,14 @@ int ipc_listen_socket(const char *path, mode_t mode, int *out);
  */
 void ipc_listener_validate_by(struct ipc_listener *listener, struct ipc_conn *validator,
 			      uint16_t request_type);
+
+/*
+ * A second socket at path, mode 0600, served like the first: only its owner
+ * (root, for santad) can connect to it. A flood of connects to a socket
+ * anyone may use fills that socket's kernel backlog before the listener can
+ * tell one uid from another; root's clients come in here instead.
+ */
+int ipc_listener_add_private_socket(struct ipc_listener *listener, const char *path);
 
 /* Connections currently open (validated) and waiting for their handshake. */
 size_t ipc_listener_connections(const struct ipc_listener *listener);

@@ -92,9 +92,26 @@ int rules_db_lookup(struct rules_db *db, enum santa_rule_type type, const char *
 
 /* Rules per type, indexed by enum santa_rule_type (index 0 unused). */
 int rules_db_counts(struct rules_db *db, uint64_t counts[SANTA_RULE_TYPE_MAX + 1]);
-/* Calls fn for every rule (ordered by type, identifier); a negative return stops and is returned. */
-int rules_db_foreach(struct rules_db *db, int (*fn)(const struct santa_rule *rule, void *userdata),
-		     void *userdata);
+/*
+ * A walk over every rule a page at a time, in (identifier, type) order,
+ * holding the database's lock for one page only: lookups (the hash
+ * workers') go on between pages. Start with a zeroed cursor.
+ */
+struct rules_db_cursor {
+	char identifier[SANTA_IDENTIFIER_MAX]; /* the last rule visited */
+	int type;
+	bool started, done;
+};
+/*
+ * Calls fn (the lock held: keep it short) for up to max rules after the
+ * cursor. Returns how many (0: the walk is over), or a negative fn return
+ * or -EIO. A batch applied between pages shows in the later pages only:
+ * compare rules_db_generation before and after for a consistent walk.
+ */
+int rules_db_foreach_page(struct rules_db *db, struct rules_db_cursor *cursor, size_t max,
+			  int (*fn)(const struct santa_rule *rule, void *userdata), void *userdata);
+/* Counts the batches rules_db_apply committed since the database was opened. */
+uint64_t rules_db_generation(struct rules_db *db);
 /* Rules with this policy, of any type (compiler rules for preflight). */
 int rules_db_count_policy(struct rules_db *db, enum santa_policy policy, uint64_t *count);
 

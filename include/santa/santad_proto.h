@@ -9,6 +9,8 @@
 #include "santa/ipc_msg.h"
 
 #define SANTAD_SOCKET_NAME "santad.sock"
+/* The same service for root alone (0600): no flood of other users' connects can fill its backlog. */
+#define SANTAD_ROOT_SOCKET_NAME "santad-root.sock"
 
 enum santad_request {
 	/* -> { mode, log_type, static_rules, rules: {binary, certificate, teamid, signingid,

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "santa/clock.h"
 #include "ipc-internal.h"
 
 #ifndef SO_PEERGROUPS
@@ -893,7 +894,7 @@ socket_connect(const char *path, int *out)
 	(void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = errno == EAGAIN ? -ECONNREFUSED : -errno; /* backlog full */
+		int r = -errno; /* -EAGAIN: the listener's backlog is full */
 
 		close(fd);
 		return r;
@@ -1061,6 +1062,15 @@ describe_connect_error(int r, const char *path, const char *service, const char 
 	case -ETIMEDOUT:
 		snprintf(why, why_size, "%s did not answer the handshake in time", service);
 		break;
+	case -EAGAIN:
+		snprintf(why, why_size, "%s is too busy to take a connection (%s: backlog full)",
+			 service, path);
+		break;
+	case -ECONNRESET:
+		/* A listener closes a connection at once when its uid holds its share. */
+		snprintf(why, why_size, "%s closed the connection before the handshake (too many "
+			 "connections of this user?)", service);
+		break;
 	default:
 		snprintf(why, why_size, "connecting to %s failed: %s", path, strerror(-r));
 		break;
@@ -1075,6 +1085,7 @@ ipc_conn_connect(sd_event *event, const char *path, const char *service_name,
 {
 	struct ipc_conn *conn = NULL;
 	struct ipc_msg *hello;
+	uint64_t start, elapsed;
 	int fd = -1, r;
 
 	*out = NULL;
@@ -1082,9 +1093,18 @@ ipc_conn_connect(sd_event *event, const char *path, const char *service_name,
 		why[0] = '\0';
 	if (!timeout_usec)
 		timeout_usec = IPC_DEFAULT_CONNECT_TIMEOUT_USEC;
-	r = socket_connect(path, &fd);
+	/*
+	 * A full backlog is a listener busy accepting (someone may be flooding
+	 * it with connects), not one that is gone: try again, every 10 ms, for
+	 * as long as the handshake may take.
+	 */
+	start = santa_mono_usec();
+	while ((r = socket_connect(path, &fd)) == -EAGAIN && santa_mono_usec() - start < timeout_usec)
+		(void)nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	if (r < 0)
 		goto fail;
+	elapsed = santa_mono_usec() - start;
+	timeout_usec = elapsed < timeout_usec ? timeout_usec - elapsed : 1;
 	conn = conn_new(event, fd, opts, handlers, userdata);
 	if (!conn) {
 		close(fd);

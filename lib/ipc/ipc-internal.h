@@ -87,6 +87,7 @@ struct ipc_conn {
 
 	struct ipc_listener *listener;
 	struct ipc_conn *listener_next;
+	uid_t accept_uid; /* listener side: SO_PEERCRED's uid at accept, for the per-uid caps */
 
 	struct ipc_conn_stats stats;
 	char refusal[256]; /* why the listener refused our HELLO */

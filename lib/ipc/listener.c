@@ -2,6 +2,13 @@
  * The accepting side: a named socket, a handshake deadline for every new
  * client, and the validation that decides who the client is before its
  * owner ever sees it.
+ *
+ * Anyone may connect to a named socket, and a client need not say HELLO:
+ * until the deadline its connection holds a slot. So slots are shared out by
+ * uid (SO_PEERCRED at accept, before a byte is read): root has a reserve no
+ * other uid can take, and every other uid at most a small share of the rest,
+ * so that one user's flood of connections (idle ones included) never locks
+ * root's santactl out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,13 +25,32 @@
 
 #define LISTENER_MAX_CONNECTIONS 2048
 #define LISTENER_MAX_HANDSHAKING 64
+/* Of those, held for root alone: */
+#define LISTENER_RESERVED_CONNECTIONS 64
+#define LISTENER_RESERVED_HANDSHAKING 16
+/* What one uid other than root may hold (a user may start many santa-gui agents; santad serves 4). */
+#define LISTENER_MAX_CONNECTIONS_PER_UID 64
+#define LISTENER_MAX_HANDSHAKING_PER_UID 8
 #define LISTENER_ACCEPTS_PER_WAKEUP 64
+/*
+ * The private socket's clients (root's santactl on santad-root.sock) wait
+ * that long for a busy loop; root's reserve bounds what that can hold.
+ * Everyone else, root on the shared socket too, has 2 s.
+ */
+#define LISTENER_PRIVATE_HANDSHAKE_USEC (10 * 1000 * 1000ULL)
+/* sd-event priority of accepting on the shared socket (SD_EVENT_PRIORITY_NORMAL is 0). */
+#define LISTENER_ACCEPT_PRIORITY 10
+/* Pending connects the kernel holds for us (it caps this at net.core.somaxconn). */
+#define LISTENER_BACKLOG 1024
 
 struct ipc_listener {
 	sd_event *event;
 	int fd;
 	sd_event_source *io;
 	char *path; /* unlinked on free when we created it */
+	int private_fd; /* ipc_listener_add_private_socket: -1, or its socket */
+	sd_event_source *private_io;
+	char *private_path;
 	struct ipc_allowlist list;
 	bool check_exe;
 	struct ipc_listener_handlers handlers;
@@ -307,26 +333,68 @@ on_handshake_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/*
+ * Whether a newcomer of uid gets a slot: NULL, or why not. Root may take any
+ * slot; another uid only one outside root's reserve, and at most its own
+ * share of them, counted over the connections we hold now.
+ */
+static const char *
+admit(const struct ipc_listener *l, uid_t uid)
+{
+	size_t shared = 0, shared_handshaking = 0, mine = 0, mine_handshaking = 0;
+	const struct ipc_conn *c;
+
+	if (l->n_conns >= LISTENER_MAX_CONNECTIONS)
+		return "too many connections";
+	if (l->n_handshaking >= LISTENER_MAX_HANDSHAKING)
+		return "too many connections waiting for their handshake";
+	if (uid == 0)
+		return NULL;
+	for (c = l->conns; c; c = c->listener_next) {
+		bool handshaking = c->state == CONN_HANDSHAKE;
+
+		if (c->accept_uid == 0)
+			continue;
+		shared++;
+		shared_handshaking += handshaking;
+		if (c->accept_uid == uid) {
+			mine++;
+			mine_handshaking += handshaking;
+		}
+	}
+	if (mine >= LISTENER_MAX_CONNECTIONS_PER_UID)
+		return "too many connections of this uid";
+	if (mine_handshaking >= LISTENER_MAX_HANDSHAKING_PER_UID)
+		return "too many connections of this uid waiting for their handshake";
+	if (shared >= LISTENER_MAX_CONNECTIONS - LISTENER_RESERVED_CONNECTIONS)
+		return "too many connections (the rest are kept for root)";
+	if (shared_handshaking >= LISTENER_MAX_HANDSHAKING - LISTENER_RESERVED_HANDSHAKING)
+		return "too many connections waiting for their handshake (the rest are kept for root)";
+	return NULL;
+}
+
 static void
-accept_one(struct ipc_listener *l, int fd)
+accept_one(struct ipc_listener *l, int fd, bool private_socket)
 {
 	struct ipc_conn *conn;
-	struct ipc_peer anon = { 0 };
+	struct ipc_peer anon = { .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	const char *why;
 	uint64_t now;
 	int one = 1;
 
-	if (l->n_conns >= LISTENER_MAX_CONNECTIONS || l->n_handshaking >= LISTENER_MAX_HANDSHAKING) {
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-			anon.pid = cred.pid;
-			anon.uid = cred.uid;
-			anon.gid = cred.gid;
-		}
+	/* A uid the kernel cannot tell (it always can for AF_UNIX) shares the bucket of uid -1. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		anon.pid = cred.pid;
+		anon.uid = cred.uid;
+		anon.gid = cred.gid;
+	}
+	why = admit(l, anon.uid);
+	if (why) {
 		close(fd);
 		if (l->handlers.on_rejected)
-			l->handlers.on_rejected(l, &anon, "too many connections", l->userdata);
+			l->handlers.on_rejected(l, &anon, why, l->userdata);
 		return;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
@@ -340,6 +408,9 @@ accept_one(struct ipc_listener *l, int fd)
 	conn->scratch = l->scratch;
 	conn->listener = l;
 	conn->check_creds = true;
+	conn->accept_uid = anon.uid;
+	/* Until HELLO the refusal log knows the client by its credentials. */
+	conn->peer = anon;
 	conn->state = CONN_HANDSHAKE;
 	conn->listener_next = l->conns;
 	l->conns = conn;
@@ -348,7 +419,9 @@ accept_one(struct ipc_listener *l, int fd)
 	sd_event_now(l->event, CLOCK_MONOTONIC, &now);
 	if (conn_attach(conn) < 0 ||
 	    sd_event_add_time(l->event, &conn->timer, CLOCK_MONOTONIC,
-			      now + IPC_DEFAULT_CONNECT_TIMEOUT_USEC, 1000, on_handshake_timeout,
+			      now + (private_socket ? LISTENER_PRIVATE_HANDSHAKE_USEC
+						    : IPC_DEFAULT_CONNECT_TIMEOUT_USEC),
+			      1000, on_handshake_timeout,
 			      conn) < 0)
 		conn_invalidate(conn, -ENOMEM);
 }
@@ -360,10 +433,10 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	int i, cfd;
 
 	for (i = 0; i < LISTENER_ACCEPTS_PER_WAKEUP; i++) {
-		cfd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd < 0)
 			break; /* EAGAIN, or a client that went away (ECONNABORTED) */
-		accept_one(l, cfd);
+		accept_one(l, cfd, fd == l->private_fd);
 	}
 	return 0;
 }
@@ -388,7 +461,7 @@ ipc_listen_socket(const char *path, mode_t mode, int *out)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 ||
-	    listen(fd, 128) < 0) {
+	    listen(fd, LISTENER_BACKLOG) < 0) {
 		r = -errno;
 		close(fd);
 		unlink(path);
@@ -411,6 +484,7 @@ ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 	if (!l)
 		return -ENOMEM;
 	l->fd = -1;
+	l->private_fd = -1;
 	l->event = sd_event_ref(event);
 	l->handlers = *handlers;
 	l->userdata = userdata;
@@ -446,13 +520,20 @@ ipc_listener_new(sd_event *event, int fd, const char *path, mode_t mode,
 		l->fd = fd;
 	}
 	(void)setsockopt(l->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	if (listen(l->fd, 128) < 0) {
+	if (listen(l->fd, LISTENER_BACKLOG) < 0) {
 		r = -errno;
 		goto fail;
 	}
 	r = sd_event_add_io(event, &l->io, l->fd, EPOLLIN, on_accept, l);
 	if (r < 0)
 		goto fail;
+	/*
+	 * Newcomers on the socket anyone may use wait until nothing else is
+	 * pending: under a flood of connects (each refused at once) the loop
+	 * still takes its turns for decisions, timers, connected clients and the
+	 * private socket first, rather than a batch of refusals before each.
+	 */
+	(void)sd_event_source_set_priority(l->io, LISTENER_ACCEPT_PRIORITY);
 	*out = l;
 	return 0;
 fail:
@@ -474,9 +555,41 @@ ipc_listener_free(struct ipc_listener *l)
 		unlink(l->path);
 		free(l->path);
 	}
+	sd_event_source_disable_unref(l->private_io);
+	if (l->private_fd >= 0)
+		close(l->private_fd);
+	if (l->private_path) {
+		unlink(l->private_path);
+		free(l->private_path);
+	}
 	free(l->scratch);
 	sd_event_unref(l->event);
 	free(l);
+}
+
+int
+ipc_listener_add_private_socket(struct ipc_listener *l, const char *path)
+{
+	int r;
+
+	if (l->private_fd >= 0)
+		return -EEXIST;
+	r = ipc_listen_socket(path, 0600, &l->private_fd);
+	if (r < 0)
+		return r;
+	l->private_path = strdup(path);
+	if (!l->private_path)
+		r = -ENOMEM;
+	else
+		r = sd_event_add_io(l->event, &l->private_io, l->private_fd, EPOLLIN, on_accept, l);
+	if (r < 0) {
+		close(l->private_fd);
+		l->private_fd = -1;
+		unlink(path);
+		free(l->private_path);
+		l->private_path = NULL;
+	}
+	return r;
 }
 
 size_t

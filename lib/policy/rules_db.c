@@ -26,6 +26,7 @@ struct rules_db {
 	sqlite3_stmt *remove;
 	sqlite3_stmt *count_add;
 	pthread_mutex_t lock;
+	uint64_t generation; /* batches committed (under lock): rules_db_generation */
 };
 
 /* Migration i brings the schema from version i to i + 1. */
@@ -393,8 +394,10 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 				goto rollback;
 			}
 	r = exec_sql(rdb->db, "COMMIT", why, why_size);
-	if (r == 0)
+	if (r == 0) {
+		rdb->generation++;
 		goto out;
+	}
 rollback:
 	sqlite3_exec(rdb->db, "ROLLBACK", NULL, NULL, NULL);
 out:
@@ -482,19 +485,45 @@ rules_db_count_policy(struct rules_db *rdb, enum santa_policy policy, uint64_t *
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int
-rules_db_foreach(struct rules_db *rdb, int (*fn)(const struct santa_rule *rule, void *userdata),
-		 void *userdata)
+uint64_t
+rules_db_generation(struct rules_db *rdb)
 {
-	sqlite3_stmt *st;
-	int rc, r = 0;
+	uint64_t g;
 
 	pthread_mutex_lock(&rdb->lock);
+	g = rdb->generation;
+	pthread_mutex_unlock(&rdb->lock);
+	return g;
+}
+
+/*
+ * In primary key order, so that each page is a seek in the table's own
+ * b-tree: ordered by (type, identifier) every page sorted the whole table.
+ */
+int
+rules_db_foreach_page(struct rules_db *rdb, struct rules_db_cursor *cursor, size_t max,
+		      int (*fn)(const struct santa_rule *rule, void *userdata), void *userdata)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0, n = 0;
+
+	if (cursor->done || max == 0)
+		return 0;
+	pthread_mutex_lock(&rdb->lock);
+	/* Two statements: with an OR the planner could not seek to the cursor. */
 	rc = sqlite3_prepare_v2(rdb->db,
-				"SELECT identifier, type, policy, custom_msg, custom_url FROM rules "
-				"ORDER BY type, identifier",
+				cursor->started
+					? "SELECT identifier, type, policy, custom_msg, custom_url "
+					  "FROM rules WHERE (identifier, type) > (?1, ?2) "
+					  "ORDER BY identifier, type LIMIT ?3"
+					: "SELECT identifier, type, policy, custom_msg, custom_url "
+					  "FROM rules ORDER BY identifier, type LIMIT ?3",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
+		/* The cursor is rewritten below while st still reads its binding: copy it. */
+		sqlite3_bind_text(st, 1, cursor->identifier, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, cursor->type);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
 		while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct santa_rule rule = {
 				.identifier = (const char *)sqlite3_column_text(st, 0),
@@ -504,6 +533,12 @@ rules_db_foreach(struct rules_db *rdb, int (*fn)(const struct santa_rule *rule, 
 				.custom_url = (const char *)sqlite3_column_text(st, 4),
 			};
 
+			if (!rule.identifier)
+				continue;
+			snprintf(cursor->identifier, sizeof(cursor->identifier), "%s", rule.identifier);
+			cursor->type = rule.type;
+			cursor->started = true;
+			n++;
 			r = fn(&rule, userdata);
 		}
 		sqlite3_finalize(st);
@@ -511,7 +546,11 @@ rules_db_foreach(struct rules_db *rdb, int (*fn)(const struct santa_rule *rule, 
 	pthread_mutex_unlock(&rdb->lock);
 	if (r < 0)
 		return r;
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return -EIO;
+	if ((size_t)n < max)
+		cursor->done = true;
+	return n;
 }
 
 /*

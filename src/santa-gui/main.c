@@ -862,7 +862,9 @@ try_connect(sd_event_source *s, uint64_t usec, void *userdata)
 	if (r == 0)
 		r = ipc_conn_connect(a->event, path, "santad", 0, NULL, &handlers, a, &a->santad, why,
 				     sizeof(why));
-	if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT) {
+	/* Gone, busy (backlog full), or this user's share of santad.sock taken: try again later. */
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EAGAIN ||
+	    r == -ECONNRESET) {
 		if (!a->said_waiting)
 			santa_log(&a->log, LOG_NOTICE, "%s; trying again every %llu s", why,
 				  RECONNECT_USEC / 1000000ULL);

@@ -34,6 +34,7 @@
 #include "santa/helper_args.h"
 #include "santa/ipc.h"
 #include "santa/log.h"
+#include "santa/ratelimit.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 
@@ -74,6 +75,7 @@ struct job {
 
 struct bundlesvc {
 	struct santa_log log;
+	struct santa_ratelimit refusals; /* the listener's refusal log lines, per uid */
 	struct santa_config cfg;
 	const char *config_path;
 	sd_event *event;
@@ -428,8 +430,7 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 {
 	struct bundlesvc *svc = userdata;
 
-	santa_log(&svc->log, LOG_WARNING, "refused pid %d (uid %u): %s", (int)peer->pid,
-		  (unsigned)peer->uid, why);
+	santa_log_refusal(&svc->log, &svc->refusals, "", peer->pid, peer->uid, why);
 }
 
 static void

@@ -209,7 +209,10 @@ rule_export(struct santactl *ctl, const char *file)
 	int fd, out, r = 1;
 	ssize_t n;
 
-	reply = santactl_request(ctl, ipc_msg_new(SANTAD_RULE_EXPORT));
+	if (santactl_connect(ctl, false) < 0)
+		return 1;
+	/* santad writes a million rules in seconds, on a thread of its own: wait for it. */
+	reply = santactl_call_within(ctl, ipc_msg_new(SANTAD_RULE_EXPORT), 120 * 1000 * 1000ULL);
 	if (!reply)
 		return 1;
 	ipc_dict_get_int(ipc_msg_body_const(reply), "count", &count);

@@ -63,8 +63,18 @@ santactl_connect(struct santactl *ctl, bool quiet)
 	char why[512];
 	int r;
 
-	r = santactl_connect_socket(ctl, SANTAD_SOCKET_NAME, "santad", 0, &ctl->conn, why,
-				    sizeof(why));
+	/*
+	 * Root has a socket of its own that no other user's flood of connects
+	 * can fill; a busy santad (an exec storm, a flood) is then waited for as
+	 * long as a request would be, not reported as not answering after 2 s.
+	 */
+	r = -ENOENT;
+	if (geteuid() == 0)
+		r = santactl_connect_socket(ctl, SANTAD_ROOT_SOCKET_NAME, "santad",
+					    10 * 1000 * 1000ULL, &ctl->conn, why, sizeof(why));
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		r = santactl_connect_socket(ctl, SANTAD_SOCKET_NAME, "santad", 0, &ctl->conn, why,
+					    sizeof(why));
 	if (r < 0 && !quiet) {
 		fprintf(stderr, "An error occurred communicating with the daemon, is it running?\n");
 		fprintf(stderr, "santactl: %s", why);
@@ -76,13 +86,13 @@ santactl_connect(struct santactl *ctl, bool quiet)
 }
 
 struct ipc_msg *
-santactl_call(struct santactl *ctl, struct ipc_msg *req)
+santactl_call_within(struct santactl *ctl, struct ipc_msg *req, uint64_t timeout_usec)
 {
 	struct ipc_msg *reply = NULL;
 	const char *text = NULL;
 	int r;
 
-	r = ipc_conn_call(ctl->conn, req, SANTAD_CALL_USEC, &reply);
+	r = ipc_conn_call(ctl->conn, req, timeout_usec, &reply);
 	if (r < 0) {
 		if (reply)
 			ipc_msg_error(reply, &text);
@@ -91,6 +101,12 @@ santactl_call(struct santactl *ctl, struct ipc_msg *req)
 		return NULL;
 	}
 	return reply;
+}
+
+struct ipc_msg *
+santactl_call(struct santactl *ctl, struct ipc_msg *req)
+{
+	return santactl_call_within(ctl, req, SANTAD_CALL_USEC);
 }
 
 struct ipc_msg *

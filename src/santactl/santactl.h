@@ -44,6 +44,8 @@ int santactl_connect_socket(struct santactl *ctl, const char *name, const char *
 
 /* Sends req (taken) to santad; the reply, or NULL after printing why. */
 struct ipc_msg *santactl_call(struct santactl *ctl, struct ipc_msg *req);
+/* santactl_call with a timeout of the caller's (a request santad takes long to serve). */
+struct ipc_msg *santactl_call_within(struct santactl *ctl, struct ipc_msg *req, uint64_t timeout_usec);
 
 /* santactl_connect (not quiet), then santactl_call: one request to santad. */
 struct ipc_msg *santactl_request(struct santactl *ctl, struct ipc_msg *req);

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log_barrier.h"
+#include "rule_export.h"
 #include "santa/events_db.h"
 #include "santa/ipc.h"
 #include "santa/path.h"
@@ -52,9 +53,9 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 {
 	struct santad *d = userdata;
 
+	/* Counted always; logged at most once per uid per interval (anyone can connect). */
 	santad_count_rejection(d, why);
-	santa_log(&d->log, LOG_WARNING, "santad.sock: refused pid %d (uid %u): %s",
-		  (int)peer->pid, (unsigned)peer->uid, why);
+	santa_log_refusal(&d->log, &d->control_refusals, "santad.sock: ", peer->pid, peer->uid, why);
 }
 
 /*
@@ -620,14 +621,24 @@ static const struct {
 	bool writes_rules; /* refused while rules.db is unusable */
 	const char *refusal;
 } requests[] = {
+	/*
+	 * What any validated client may ask, and why (docs/ARCHITECTURE.md,
+	 * "What each request costs"): counts and settings, as Santa's status and
+	 * metrics show every user; one rule or decision per request for an
+	 * identifier the asker names (a point lookup, no listing). Each is a few
+	 * lookups on the loop at most; status and metrics may wait (bounded) in
+	 * the log barrier, never the loop.
+	 */
 	{ SANTAD_STATUS, ANY_CLIENT, false, NULL },
 	{ SANTAD_RULE_CHECK, ANY_CLIENT, false, NULL },
 	{ SANTAD_FILEINFO, ANY_CLIENT, false, NULL },
-	{ SANTAD_CHECK_CACHE, ANY_CLIENT, false, NULL },
+	/* Whether anyone ran a file lately (any user's, root's too): root's, as on Santa (debug builds). */
+	{ SANTAD_CHECK_CACHE, ROOT_SANTACTL, false, "this needs santactl running as root" },
 	/* Every user's execs, with their paths and parents: root's to read, as on Santa. */
 	{ SANTAD_EVENTS_LIST, ROOT_OR_SYNC, false, "this needs santactl running as root" },
 	{ SANTAD_METRICS, ANY_CLIENT, false, NULL },
-	{ SANTAD_RULE_EXPORT, ANY_CLIENT, false, NULL },
+	/* Every rule of the fleet, and seconds of work: root's, as on Santa (rule needs root). */
+	{ SANTAD_RULE_EXPORT, ROOT_SANTACTL, false, "this needs santactl running as root" },
 	{ SANTAD_RULE_ADD, ROOT_SANTACTL, true, "this needs santactl running as root" },
 	{ SANTAD_RULE_IMPORT, ROOT_SANTACTL, true, "this needs santactl running as root" },
 	{ SANTAD_FLUSH_CACHE, ROOT_SANTACTL, false, "this needs santactl running as root" },
@@ -751,7 +762,8 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		msg = NULL;
 		break;
 	case SANTAD_RULE_EXPORT:
-		santad_export_rules(d, conn, msg);
+		rule_exports_start(d->rule_exports, conn, msg); /* answered by its thread's end */
+		msg = NULL;
 		break;
 	case SANTAD_RULE_ADD:
 		handle_rule_add(d, conn, msg);
@@ -859,6 +871,13 @@ santad_control_start(struct santad *d)
 	r = ipc_listener_new(d->event, -1, path, 0666, list, &h, d, &d->control);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to listen on %s: %m", path);
+	r = santa_path_join(path, sizeof(path), d->cfg.run_directory, SANTAD_ROOT_SOCKET_NAME);
+	if (r == 0)
+		r = ipc_listener_add_private_socket(d->control, path);
+	if (r < 0)
+		/* Root is still served on santad.sock, from its reserve, only not under a connect flood. */
+		santa_log_errno(&d->log, LOG_WARNING, r, "Cannot listen on %s (%m): root's santactl "
+				"shares santad.sock with everyone", path);
 	return 0;
 }
 

@@ -29,7 +29,7 @@
 #define GUI_OUTBOUND_MAX        64  /* per agent, before the oldest is dropped */
 #define GUI_REQUEST_TIMEOUT_USEC (120 * 1000000ULL)
 #define GUI_CONSOLE_POLL_USEC   (1000000ULL)
-#define GUI_REFUSAL_LOG_USEC    (10 * 1000000ULL) /* a refusal is logged at most this often */
+#define GUI_REFUSAL_LOG_USEC    (10 * 1000000ULL) /* a uid's refusal is logged at most this often */
 
 struct gui_agent {
 	struct ipc_conn *conn;
@@ -55,7 +55,7 @@ struct gui {
 	enum santa_mode announced_mode;
 	uint64_t sent, dropped, failed;
 	uint64_t refused, evicted; /* registrations turned away; agents that gave way */
-	uint64_t refusal_logged_usec, refusals_unlogged;
+	struct santa_ratelimit refusal_log; /* per uid, as santad.sock's refusals */
 };
 
 static struct gui_agent *
@@ -300,22 +300,18 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	update_console(g); /* who may take another's slot is decided on the console of now */
 	r = make_room(g, peer->pid, peer->uid, &why);
 	if (r < 0) {
-		uint64_t now = santa_mono_usec();
+		uint64_t held = 0;
+		bool shared = false;
 
 		close(fd);
 		g->refused++;
 		/* Refused agents retry, and a user may start many: the log is told now and then. */
-		if (!g->refusal_logged_usec || now - g->refusal_logged_usec >= GUI_REFUSAL_LOG_USEC) {
+		if (santa_ratelimit_pass(&g->refusal_log, peer->uid, santa_mono_usec(), &held, &shared))
 			santa_log(&d->log, LOG_NOTICE,
-				  "santa-gui of uid %u (pid %d) refused: %s (%llu more refused since "
-				  "the last one logged)",
-				  (unsigned)peer->uid, (int)peer->pid, why,
-				  (unsigned long long)g->refusals_unlogged);
-			g->refusal_logged_usec = now;
-			g->refusals_unlogged = 0;
-		} else {
-			g->refusals_unlogged++;
-		}
+				  "santa-gui of uid %u (pid %d) refused: %s (%llu more refused for %s "
+				  "since the last one logged)",
+				  (unsigned)peer->uid, (int)peer->pid, why, (unsigned long long)held,
+				  shared ? "other uids" : "this uid");
 		ipc_conn_reply_error(conn, req, r, why);
 		return;
 	}
@@ -489,6 +485,7 @@ santad_gui_start(struct santad *d)
 		return -ENOMEM;
 	g->daemon = d;
 	g->announced_mode = d->policy->cfg.client_mode;
+	santa_ratelimit_init(&g->refusal_log, GUI_REFUSAL_LOG_USEC);
 	console_active(&g->active);
 	r = sd_event_add_time_relative(d->event, &g->poll, CLOCK_MONOTONIC, GUI_CONSOLE_POLL_USEC, 0,
 				       on_poll, g);

@@ -24,6 +24,7 @@
 #include "santa/config.h"
 #include "hash_pool.h"
 #include "log_barrier.h"
+#include "rule_export.h"
 #include "santa/events_db.h"
 #include "santa/log.h"
 #include "santa/path.h"
@@ -559,6 +560,9 @@ run(struct santad *d)
 	r = log_barrier_new(d->event, d->elog, &d->log_barrier);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the log barrier: %m");
+	r = rule_exports_new(d->event, d->rules, &d->log, &d->rule_exports);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up rule exports: %m");
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
@@ -603,6 +607,8 @@ shutdown_daemon(struct santad *d)
 	santad_bundles_stop(d);
 	log_barrier_free(d->log_barrier); /* answers what still waits */
 	d->log_barrier = NULL;
+	rule_exports_free(d->rule_exports); /* before rules.db closes; answers what still runs */
+	d->rule_exports = NULL;
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	package_trust_stop(d->pkgtrust); /* after the workers: they hold its snapshots */

@@ -15,6 +15,7 @@
 #include "santa/ipc.h"
 #include "santa/log.h"
 #include "santa/policy.h"
+#include "santa/ratelimit.h"
 #include "santa/sync_state.h"
 #include <jansson.h>
 
@@ -106,6 +107,7 @@ size_t exec_record_bytes(const struct exec_record *rec);
 
 struct event_log;
 struct log_barrier;
+struct rule_exports;
 struct events_db;
 
 /* events may be NULL (no sync server: nothing is kept for upload). */
@@ -523,6 +525,7 @@ struct santad {
 	struct hash_pool *pool;
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */
+	struct rule_exports *rule_exports; /* santactl rule --export, each on a thread (rule_export.h) */
 	struct package_trust *pkgtrust; /* NULL: EnablePackageTrust = false */
 	/* PID 1, santad and its helpers/clients as they were at start: never denied (exec.c: allow_if_critical). Set before the workers start. */
 #define SANTAD_CRITICAL_KEYS_MAX 8
@@ -541,6 +544,7 @@ struct santad {
 	struct file_changes *file_changes;
 	struct events_db *events; /* NULL only when events.db could not be opened */
 	struct ipc_listener *control; /* santad.sock */
+	struct santa_ratelimit control_refusals; /* its refusal log lines, per uid */
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
 	struct helper helpers[HELPER_MAX];
 	struct gui *gui;
@@ -611,8 +615,6 @@ struct santad {
 /* A memfd of rule lines (SANTAD_SYNC_RULES, SANTAD_RULE_IMPORT) applied in one transaction. */
 void santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req,
 			    const char *who);
-/* SANTAD_RULE_EXPORT. */
-void santad_export_rules(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req);
 /* Requests of santasyncservice (santad_proto.h, SANTAD_SYNC_*). */
 void santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg);
 /* Asks the sync service to upload the waiting events now, outside a full sync. */

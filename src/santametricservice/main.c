@@ -30,6 +30,7 @@
 #include "santa/helper_args.h"
 #include "santa/ipc.h"
 #include "santa/log.h"
+#include "santa/ratelimit.h"
 #include "santa/metrics.h"
 #include "santa/path.h"
 #include "santa/santad_proto.h"
@@ -38,6 +39,7 @@
 
 struct metricservice {
 	struct santa_log log;
+	struct santa_ratelimit refusals; /* the listener's refusal log lines, per uid */
 	struct santa_config cfg;
 	const char *config_path;
 	sd_event *event;
@@ -277,8 +279,7 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 {
 	struct metricservice *svc = userdata;
 
-	santa_log(&svc->log, LOG_WARNING, "refused pid %d (uid %u): %s", (int)peer->pid,
-		  (unsigned)peer->uid, why);
+	santa_log_refusal(&svc->log, &svc->refusals, "", peer->pid, peer->uid, why);
 }
 
 

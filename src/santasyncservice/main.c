@@ -41,8 +41,7 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 {
 	struct syncservice *svc = userdata;
 
-	santa_log(&svc->log, LOG_WARNING, "refused pid %d (uid %u): %s", (int)peer->pid,
-		  (unsigned)peer->uid, why);
+	santa_log_refusal(&svc->log, &svc->refusals, "", peer->pid, peer->uid, why);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include "santa/http.h"
 #include "santa/ipc.h"
 #include "santa/log.h"
+#include "santa/ratelimit.h"
 #include "santa/santad_proto.h"
 #include "santa/sync.h"
 
@@ -28,6 +29,7 @@ struct syncservice {
 	sd_event *event;
 	struct ipc_conn *santad;      /* validated channel to santad */
 	struct ipc_listener *listener; /* santasyncservice.sock */
+	struct santa_ratelimit refusals; /* the listener's refusal log lines, per uid */
 	struct http *http;
 	struct http_settings http_settings;
 	char base_url[4096]; /* SyncBaseURL with a trailing '/' */

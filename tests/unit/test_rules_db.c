@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,72 @@ test_hundred_thousand_rules(void **state)
 	rules_db_close(db);
 }
 
+/* The export's walk: every rule once, in (identifier, type) order, a page at a time. */
+struct walk {
+	char last[SANTA_IDENTIFIER_MAX];
+	int last_type;
+	size_t n;
+	bool ordered;
+};
+
+static int
+walk_one(const struct santa_rule *rule, void *userdata)
+{
+	struct walk *w = userdata;
+	int c = strcmp(rule->identifier, w->last);
+
+	if (w->n && (c < 0 || (c == 0 && (int)rule->type <= w->last_type)))
+		w->ordered = false;
+	snprintf(w->last, sizeof(w->last), "%s", rule->identifier);
+	w->last_type = rule->type;
+	w->n++;
+	return 0;
+}
+
+static void
+test_paged_walk(void **state)
+{
+	enum { N = 1000 };
+	struct rules_db *db = fresh_db();
+	struct santa_rule *rules = calloc(N, sizeof(*rules));
+	char (*ids)[65] = calloc(N, 65);
+	struct rules_db_cursor cursor;
+	struct walk w = { .ordered = true };
+	uint64_t generation;
+	char why[512];
+	int i, pages = 0, r;
+
+	/* Half the identifiers twice, under two types: the key is (identifier, type). */
+	for (i = 0; i < N; i++) {
+		snprintf(ids[i], 65, "%064x", (i % (N / 2)) * 7919);
+		rules[i] = (struct santa_rule){ i < N / 2 ? SANTA_RULE_TYPE_BINARY
+							  : SANTA_RULE_TYPE_CERTIFICATE,
+						SANTA_POLICY_BLOCKLIST, ids[i], NULL, NULL };
+	}
+	generation = rules_db_generation(db);
+	assert_int_equal(rules_db_apply(db, rules, N, RULES_KEEP, why, sizeof(why)), 0);
+	assert_true(rules_db_generation(db) == generation + 1);
+	memset(&cursor, 0, sizeof(cursor));
+	while ((r = rules_db_foreach_page(db, &cursor, 7, walk_one, &w)) > 0) {
+		assert_true(r <= 7);
+		pages++;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(w.n, N);
+	assert_true(w.ordered);
+	assert_int_equal(pages, (N + 6) / 7);
+	/* A walk over: asked again, it stays over. */
+	assert_int_equal(rules_db_foreach_page(db, &cursor, 7, walk_one, &w), 0);
+	/* A failed batch moves no generation. */
+	generation = rules_db_generation(db);
+	rules[0].identifier = "not a hash";
+	assert_true(rules_db_apply(db, rules, 1, RULES_KEEP, why, sizeof(why)) < 0);
+	assert_true(rules_db_generation(db) == generation);
+	free(rules);
+	free(ids);
+	rules_db_close(db);
+}
+
 /* Transitive rules: never over a deliberate rule, counted apart, kept by CLEAN, expired when unused. */
 static void
 test_transitive_rules(void **state)
@@ -420,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_garbage_and_truncated_files_left_alone),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_hundred_thousand_rules),
+		cmocka_unit_test(test_paged_walk),
 		cmocka_unit_test(test_transitive_rules),
 		cmocka_unit_test(test_migrates_version_1),
 		cmocka_unit_test(test_counts_follow_every_change),
