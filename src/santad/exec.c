@@ -27,6 +27,7 @@
 #include "santa/path.h"
 #include "deadline.h"
 #include "exec_job.h"
+#include "lease_hold.h"
 #include "hash_pool.h"
 #include "package_trust.h"
 #include "santa/sha256.h"
@@ -707,10 +708,13 @@ exec_job_run(struct exec_job *job)
 		job_answer_all(job, job->decision.verdict);
 	pthread_mutex_unlock(&job->lock);
 	/*
-	 * Answered (or the deadlines did): the execs hold writers off from here.
-	 * A compiler is answered by the loop: its lease goes with its fd then.
+	 * A denial: nothing runs, writers need not wait. An allowed exec holds
+	 * writers off only once it is past its permission event: its lease is
+	 * kept (lease_hold.h) when the job is back on the loop, as a compiler's,
+	 * which the loop answers.
 	 */
-	if (job->decision.reason != SANTA_REASON_COMPILER)
+	if (job->decision.reason != SANTA_REASON_COMPILER &&
+	    job->decision.verdict != SANTA_VERDICT_ALLOW)
 		release_lease(job);
 	santad_job_done(d, job);
 	return true;
@@ -1143,6 +1147,56 @@ job_settle_deadlines(struct santad *d, struct exec_job *job)
 	take_timed_out(d);
 }
 
+/*
+ * Loop: an allowed job's read lease is kept until its execs hold writers off
+ * themselves (lease_hold.h); the fd goes with it.
+ */
+static void
+hold_lease(struct santad *d, struct exec_job *job)
+{
+	pid_t pids[LEASE_HOLD_PIDS];
+	unsigned int n = 0;
+	struct exec_wait *w;
+
+	/*
+	 * Not F_GETLEASE: a lease a writer waits on reads F_UNLCK while it is
+	 * broken, and that is the very writer to hold off.
+	 */
+	if (!job->leased || job->fd < 0 || job->decision.verdict != SANTA_VERDICT_ALLOW)
+		return;
+	for (w = &job->first; w && n < LEASE_HOLD_PIDS; w = w == &job->first ? job->merged : w->next)
+		if (w->answered && !w->timed_out)
+			pids[n++] = w->proc.pid;
+	if (n == 0)
+		return;
+	lease_holds_add(d->lease_holds, job->fd, pids, n);
+	job->fd = -1;
+}
+
+/*
+ * A cached allow of a file others than root may write: a read lease before
+ * the answer, so that no writer changes it between the look at its times
+ * and the point where the exec refuses writers (lease_hold.h). 1: leased
+ * and unchanged; 0: the filesystem has no leases (its times were checked);
+ * -1: open for writing or changed since: decided again, as a first exec.
+ */
+static int
+lease_cached(int fd, const struct santa_file_key *key)
+{
+	struct santa_file_key now;
+	struct stat st;
+
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0)
+		return errno == EAGAIN || errno == EBUSY ? -1 : 0;
+	if (fstat(fd, &st) == 0) {
+		santa_file_key_of(&st, &now);
+		if (santa_file_key_equal(&now, key))
+			return 1;
+	}
+	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	return -1;
+}
+
 static int
 on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -1214,6 +1268,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 				 job->hash_error == 0 ? job->sha256 : NULL, w == &job->first, NULL,
 				 w->answer_fd == d->fan.fd ? &job->key : NULL, &job->signing);
 		}
+		hold_lease(d, job);
 		job_free(job);
 	}
 	return 0;
@@ -1361,6 +1416,8 @@ santad_exec_stop(struct santad *d)
 		job_free(job);
 	}
 	d->n_pending = 0;
+	lease_holds_free(d->lease_holds);
+	d->lease_holds = NULL;
 	sd_event_source_disable_unref(d->completion_src);
 	d->completion_src = NULL;
 	d->held_timer = sd_event_source_disable_unref(d->held_timer);
@@ -1388,6 +1445,10 @@ santad_exec_start(struct santad *d)
 	if (r < 0)
 		return r;
 	r = deadlines_start(DEADLINES_MAX, on_deadline, d, &d->deadlines);
+	if (r < 0)
+		return r;
+	/* Each held lease is an fd: as many as execs may be merged (main.c: decision_limits). */
+	r = lease_holds_new(d->merged_max, &d->lease_holds);
 	if (r < 0)
 		return r;
 	r = sd_event_add_time_relative(d->event, &d->held_timer, CLOCK_MONOTONIC, HELD_LINE_USEC,
@@ -1685,6 +1746,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	char path[PATH_MAX];
 	struct stat st;
 	uint64_t now, deadline, started = santa_mono_usec();
+	bool hit, held = false;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		fan_respond(answer_fd, fd, SANTA_VERDICT_ALLOW);
@@ -1702,7 +1764,18 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	proc.pid = pid;
 	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	proc.parent_name[0] = '\0';
-	if (decision_cache_lookup(d->cache, &key, &cached)) {
+	hit = decision_cache_lookup(d->cache, &key, &cached);
+	if (hit && cached.decision.verdict == SANTA_VERDICT_ALLOW && !santa_stat_is_root_trusted(&st)) {
+		switch (lease_cached(fd, &key)) {
+		case 1:
+			held = true;
+			break;
+		case -1:
+			hit = false;
+			break;
+		}
+	}
+	if (hit) {
 		d->stats.cache_hits++;
 		if (cached.decision.reason == SANTA_REASON_COMPILER)
 			santad_transitive_compiler(d, pid, cached.sha256); /* before it may run */
@@ -1724,7 +1797,10 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
 			 answer_fd == d->fan.fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
-		close(fd);
+		if (held)
+			lease_holds_add(d->lease_holds, fd, &pid, 1);
+		else
+			close(fd);
 		return;
 	}
 	d->stats.cache_misses++;

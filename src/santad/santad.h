@@ -565,6 +565,7 @@ struct santad {
 	struct exec_job *completed;
 	struct exec_wait *timed_out;
 	struct deadlines *deadlines; /* the deadline thread (deadline.h) */
+	struct lease_holds *lease_holds; /* leases kept until allowed execs settle (lease_hold.h) */
 	int completion_fd;
 	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
 	sd_event_source *completion_src;
