@@ -179,9 +179,38 @@ add_watched(struct fan_client *fan, const char *key, const char *path)
 	fan->n_watched++;
 }
 
+bool
+kernel_marks_add(unsigned int **set, size_t *n, size_t *cap, unsigned int v)
+{
+	unsigned int *grown;
+	size_t want;
+
+	if (*n == *cap) {
+		if (*cap >= KERNEL_MARKS_MAX)
+			return false;
+		want = *cap ? *cap * 2 : 256;
+		grown = realloc(*set, want * sizeof(**set));
+		if (!grown)
+			return false;
+		*set = grown;
+		*cap = want;
+	}
+	(*set)[(*n)++] = v;
+	return true;
+}
+
+static int
+cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Read from a group that holds no inode (ignore) marks, so the list stays as
- * short as the list of filesystems.
+ * short as the list of filesystems (or, with mount marks, of mounts: a
+ * user's bind mounts make it long, hence sorted for a binary search).
  */
 static int
 kernel_marks_read(int group_fd, struct kernel_marks *km)
@@ -191,30 +220,35 @@ kernel_marks_read(int group_fd, struct kernel_marks *km)
 	FILE *f;
 
 	memset(km, 0, sizeof(*km));
-	km->sdev = calloc(FAN_MAX_MARKS, sizeof(*km->sdev));
-	km->mnt = calloc(FAN_MAX_MARKS, sizeof(*km->mnt));
-	if (!km->sdev || !km->mnt)
-		return -ENOMEM;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", group_fd);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "fanotify sdev:%x", &v) == 1 && km->n_sdev < FAN_MAX_MARKS)
-			km->sdev[km->n_sdev++] = v;
-		else if (sscanf(line, "fanotify mnt_id:%x", &v) == 1 && km->n_mnt < FAN_MAX_MARKS)
-			km->mnt[km->n_mnt++] = v;
+		if (sscanf(line, "fanotify sdev:%x", &v) == 1)
+			(void)kernel_marks_add(&km->sdev, &km->n_sdev, &km->cap_sdev, v);
+		else if (sscanf(line, "fanotify mnt_id:%x", &v) == 1)
+			(void)kernel_marks_add(&km->mnt, &km->n_mnt, &km->cap_mnt, v);
 	}
 	fclose(f);
+	if (km->n_sdev)
+		qsort(km->sdev, km->n_sdev, sizeof(*km->sdev), cmp_uint);
+	if (km->n_mnt)
+		qsort(km->mnt, km->n_mnt, sizeof(*km->mnt), cmp_uint);
+	km->sorted_sdev = km->n_sdev;
+	km->sorted_mnt = km->n_mnt;
 	return 0;
 }
 
+/* The sorted part by a binary search, the few added since one by one. */
 static bool
-kernel_marks_has(unsigned int *set, size_t n, unsigned int v)
+kernel_marks_has(const unsigned int *set, size_t n, size_t sorted, unsigned int v)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	if (sorted && bsearch(&v, set, sorted, sizeof(*set), cmp_uint))
+		return true;
+	for (i = sorted; i < n; i++)
 		if (set[i] == v)
 			return true;
 	return false;
@@ -634,8 +668,9 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 	n = snprintf(path, sizeof(path), "%s%s", prefix, m->mountpoint);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
-	if (by_mount ? kernel_marks_has(km->mnt, km->n_mnt, m->mnt_id)
-		     : kernel_marks_has(km->sdev, km->n_sdev, m->major << 20 | m->minor)) {
+	if (by_mount ? kernel_marks_has(km->mnt, km->n_mnt, km->sorted_mnt, m->mnt_id)
+		     : kernel_marks_has(km->sdev, km->n_sdev, km->sorted_sdev,
+					m->major << 20 | m->minor)) {
 		if (w && w->path)
 			w->seen = true;
 		else
@@ -693,12 +728,10 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 	close(fd);
 	if (r < 0)
 		return r;
-	if (by_mount) {
-		if (km->n_mnt < FAN_MAX_MARKS)
-			km->mnt[km->n_mnt++] = m->mnt_id;
-	} else if (km->n_sdev < FAN_MAX_MARKS) {
-		km->sdev[km->n_sdev++] = m->major << 20 | m->minor;
-	}
+	if (by_mount)
+		(void)kernel_marks_add(&km->mnt, &km->n_mnt, &km->cap_mnt, m->mnt_id);
+	else
+		(void)kernel_marks_add(&km->sdev, &km->n_sdev, &km->cap_sdev, m->major << 20 | m->minor);
 	return 1;
 fail:
 	if (fd >= 0)
@@ -900,10 +933,10 @@ fan_reconcile_watched(struct santad *d)
 		if (!w->path)
 			marked = santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC;
 		else if (fan_key_dev(w->key, &major, &minor))
-			marked = kernel_marks_has(km.sdev, km.n_sdev, major << 20 | minor);
+			marked = kernel_marks_has(km.sdev, km.n_sdev, km.sorted_sdev, major << 20 | minor);
 		else
 			marked = sscanf(w->key, "mnt:%u", &id) == 1 &&
-				 kernel_marks_has(km.mnt, km.n_mnt, id);
+				 kernel_marks_has(km.mnt, km.n_mnt, km.sorted_mnt, id);
 		if (marked)
 			i++;
 		else

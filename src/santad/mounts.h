@@ -112,10 +112,14 @@ santa_listmount(uint64_t ns_id, uint64_t after, uint64_t *ids, size_t n)
  */
 struct kernel_marks {
 	unsigned int *sdev; /* kernel dev_t: major << 20 | minor */
-	size_t n_sdev;
+	size_t n_sdev, sorted_sdev, cap_sdev; /* the first sorted_* are sorted (read), the rest added since */
 	unsigned int *mnt;  /* mount ids */
-	size_t n_mnt;
+	size_t n_mnt, sorted_mnt, cap_mnt;
 };
+/* Marks held in mind at once: far above what a machine mounts; a user's 65,536 bind mounts fit. */
+#define KERNEL_MARKS_MAX (1u << 20)
+/* Adds v (a mark just made); false when KERNEL_MARKS_MAX are held (no room, nothing lost: read again next time). */
+bool kernel_marks_add(unsigned int **set, size_t *n, size_t *cap, unsigned int v);
 
 int fan_kernel_marks_read(const struct fan_client *fan, struct kernel_marks *km);
 void kernel_marks_free(struct kernel_marks *km);
