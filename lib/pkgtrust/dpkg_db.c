@@ -71,6 +71,15 @@ struct stamp {
 struct santa_dpkg_db {
 	struct arena_block *arena;
 	size_t arena_bytes;
+	/*
+	 * Strings needed only while the view is built from dpkg's files: every
+	 * directory of every packaged file as listed and as resolved, and each
+	 * package's Conffiles text. A desktop has tens of thousands of such
+	 * directories for a few thousand programs; they are released (with the
+	 * tables below that point into them) once the view is built.
+	 */
+	struct arena_block *scratch;
+	size_t scratch_bytes;
 
 	struct santa_dpkg_package *pkgs;
 	size_t n_pkgs, cap_pkgs;
@@ -120,9 +129,9 @@ hash_str(const char *s, uint64_t h)
 #define HASH_SEED 0xcbf29ce484222325ULL
 
 static char *
-arena_strndup(struct santa_dpkg_db *db, const char *s, size_t len)
+arena_put(struct arena_block **head, size_t *bytes, const char *s, size_t len)
 {
-	struct arena_block *b = db->arena;
+	struct arena_block *b = *head;
 	char *p;
 
 	if (!b || b->size - b->used < len + 1) {
@@ -131,17 +140,44 @@ arena_strndup(struct santa_dpkg_db *db, const char *s, size_t len)
 		b = malloc(sizeof(*b) + size);
 		if (!b)
 			return NULL;
-		b->next = db->arena;
+		b->next = *head;
 		b->used = 0;
 		b->size = size;
-		db->arena = b;
-		db->arena_bytes += sizeof(*b) + size;
+		*head = b;
+		*bytes += sizeof(*b) + size;
 	}
 	p = b->data + b->used;
 	memcpy(p, s, len);
 	p[len] = '\0';
 	b->used += len + 1;
 	return p;
+}
+
+/* A string that lives as long as the view. */
+static char *
+arena_strndup(struct santa_dpkg_db *db, const char *s, size_t len)
+{
+	return arena_put(&db->arena, &db->arena_bytes, s, len);
+}
+
+/* A string needed only while the view is built (see struct santa_dpkg_db). */
+static char *
+scratch_strndup(struct santa_dpkg_db *db, const char *s, size_t len)
+{
+	return arena_put(&db->scratch, &db->scratch_bytes, s, len);
+}
+
+static void
+arena_free(struct arena_block **head, size_t *bytes)
+{
+	struct arena_block *b, *next;
+
+	for (b = *head; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	*head = NULL;
+	*bytes = 0;
 }
 
 static int
@@ -299,8 +335,8 @@ canonical_dir(struct santa_dpkg_db *db, const char *listed, size_t listed_len, i
 		return NULL;
 	}
 	d = &db->dirs[db->n_dirs];
-	d->listed = arena_strndup(db, key, strlen(key));
-	d->canonical = canon ? arena_strndup(db, canon, strlen(canon)) : NULL;
+	d->listed = scratch_strndup(db, key, strlen(key));
+	d->canonical = canon ? scratch_strndup(db, canon, strlen(canon)) : NULL;
 	if (!d->listed || (canon && !d->canonical)) {
 		*err = -ENOMEM;
 		return NULL;
@@ -526,7 +562,7 @@ add_package(struct santa_dpkg_db *db, const struct santa_deb822_field *fields, s
 	if (r < 0)
 		return r;
 	conffiles = santa_deb822_get(fields, n, "Conffiles");
-	db->conffiles[db->n_pkgs] = conffiles ? arena_strndup(db, conffiles->value, conffiles->value_len) : NULL;
+	db->conffiles[db->n_pkgs] = conffiles ? scratch_strndup(db, conffiles->value, conffiles->value_len) : NULL;
 	if (conffiles && !db->conffiles[db->n_pkgs])
 		return -ENOMEM;
 	db->n_pkgs++;
@@ -932,6 +968,43 @@ out:
 	return r;
 }
 
+/* Shrinks to fit (a failed realloc keeps the larger block). */
+static void
+shrink(void **array, size_t *cap, size_t n, size_t elem)
+{
+	void *p;
+
+	if (n == 0 || n >= *cap)
+		return;
+	p = realloc(*array, n * elem);
+	if (p) {
+		*array = p;
+		*cap = n;
+	}
+}
+
+/*
+ * The view is built: what only the build needed goes, and the arrays that
+ * grew by doubling shrink to their size. The view in memory is then what a
+ * view read from the cache is, however many files and directories dpkg lists.
+ */
+static void
+built(struct santa_dpkg_db *db)
+{
+	arena_free(&db->scratch, &db->scratch_bytes);
+	free(db->dirs);
+	db->dirs = NULL;
+	db->n_dirs = db->cap_dirs = 0;
+	free(db->dir_buckets);
+	db->dir_buckets = NULL;
+	db->dir_bucket_count = 0;
+	free(db->conffiles);
+	db->conffiles = NULL;
+	db->cap_conffiles = 0;
+	shrink((void **)&db->files, &db->cap_files, db->n_files, sizeof(*db->files));
+	shrink((void **)&db->pkgs, &db->cap_pkgs, db->n_pkgs, sizeof(*db->pkgs));
+}
+
 int
 santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **out, char *why,
 		   size_t why_size)
@@ -984,6 +1057,7 @@ santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **
 			if (table_new(&cached->dir_buckets, &cached->dir_bucket_count, 16) == 0 &&
 			    table_new(&cached->file_buckets, &cached->file_bucket_count, 4096) == 0 &&
 			    load_cache(cached, paths->cache_path) == 0) {
+				built(cached);
 				*out = cached;
 				r = 0;
 				goto out;
@@ -1046,6 +1120,7 @@ santa_dpkg_db_load(const struct santa_dpkg_paths *paths, struct santa_dpkg_db **
 	/* The next start with nothing changed reads this instead (a cold boot stats nothing). */
 	if (paths->cache_path)
 		db->cache_error = santa_dpkg_db_save(db, paths->cache_path);
+	built(db);
 	*out = db;
 	db = NULL;
 	r = 0;
@@ -1058,14 +1133,10 @@ out:
 void
 santa_dpkg_db_free(struct santa_dpkg_db *db)
 {
-	struct arena_block *b, *next;
-
 	if (!db)
 		return;
-	for (b = db->arena; b; b = next) {
-		next = b->next;
-		free(b);
-	}
+	arena_free(&db->arena, &db->arena_bytes);
+	arena_free(&db->scratch, &db->scratch_bytes);
 	free(db->pkgs);
 	free(db->conffiles);
 	free(db->pkg_buckets);
@@ -1179,7 +1250,8 @@ santa_dpkg_db_stats(const struct santa_dpkg_db *db, struct santa_dpkg_db_stats *
 	out->no_status = db->no_status;
 	out->from_cache = db->from_cache;
 	out->cache_error = db->cache_error;
-	out->memory_bytes = sizeof(*db) + db->arena_bytes + db->cap_pkgs * sizeof(*db->pkgs) +
+	out->memory_bytes = sizeof(*db) + db->arena_bytes + db->scratch_bytes +
+			    db->cap_conffiles * sizeof(*db->conffiles) + db->cap_pkgs * sizeof(*db->pkgs) +
 			    db->pkg_bucket_count * sizeof(uint32_t) + (db->n_pkgs + 1) * sizeof(uint32_t) +
 			    db->cap_files * sizeof(*db->files) +
 			    db->file_bucket_count * sizeof(uint32_t) + db->n_divs * sizeof(*db->divs) +

@@ -413,6 +413,70 @@ test_cache(void **state)
 	santa_pkgtrust_free(t);
 }
 
+/*
+ * The view's memory is that of its programs: not of every directory of every
+ * packaged file (a desktop lists tens of thousands, for a few thousand
+ * programs) nor of status's Conffiles text, which only building it needs.
+ */
+static size_t
+bulk_view_memory(unsigned data_files)
+{
+	char admin[PATH_MAX], root[PATH_MAX], path[PATH_MAX + 32], why[512] = "", hex[33];
+	struct santa_pkgtrust_paths paths = { 0 };
+	struct santa_pkgtrust_stats stats;
+	struct santa_pkgtrust *t = NULL;
+	FILE *f;
+	unsigned i;
+
+	snprintf(admin, sizeof(admin), "%s/bulk/admin", tmpdir);
+	snprintf(root, sizeof(root), "%s/bulk/root", tmpdir);
+	md5_hex("bulk program\n", hex);
+	snprintf(path, sizeof(path), "%s/info/bulk.md5sums", admin);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s  usr/bin/bulk\n", hex);
+	for (i = 0; i < data_files; i++)
+		fprintf(f, "%s  usr/share/bulk/d%u/data\n", hex, i); /* directories that need not exist */
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/status", admin);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Package: bulk\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n"
+	      "Conffiles:\n", f);
+	for (i = 0; i < data_files; i++)
+		fprintf(f, " /etc/bulk/c%u.conf %s\n", i, hex);
+	fclose(f);
+	paths.dpkg.admindir = admin;
+	paths.dpkg.root = root;
+	assert_int_equal(santa_pkgtrust_load(&paths, &t, why, sizeof(why)), 0);
+	santa_pkgtrust_stats(t, &stats);
+	assert_int_equal(stats.dpkg.packages, 1);
+	assert_int_equal(stats.dpkg.files, 1);
+	santa_pkgtrust_free(t);
+	return stats.dpkg.memory_bytes;
+}
+
+static void
+test_memory_of_programs_only(void **state)
+{
+	size_t small, large;
+
+	(void)state;
+	mkdir_in("bulk");
+	mkdir_in("bulk/admin");
+	mkdir_in("bulk/admin/info");
+	mkdir_in("bulk/root");
+	mkdir_in("bulk/root/usr");
+	mkdir_in("bulk/root/usr/bin");
+	write_file("bulk/root/usr/bin/bulk", "bulk program\n", 0755);
+	small = bulk_view_memory(0);
+	large = bulk_view_memory(20000);
+	/* Were they kept: some 2 MB more for the 20,000 directories and conffiles. */
+	if (large > small + 4096)
+		fail_msg("a view of 1 program costs %zu bytes, %zu with 20,000 data files and conffiles", small,
+			 large);
+}
+
 int
 main(void)
 {
@@ -422,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_conffiles_and_scripts),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_bad_databases),
+		cmocka_unit_test(test_memory_of_programs_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);

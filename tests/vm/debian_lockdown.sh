@@ -40,7 +40,10 @@
 # InRelease signed by a throwaway key, Signed-By) whose package is blocked
 # before and runs after a TEAMID rule for that key, a package with a
 # maintainer script, an upgrade to version 2 with version 1 running, and the
-# boot time with santad in LOCKDOWN against the baseline (systemd-analyze).
+# boot time with santad in LOCKDOWN against the baseline (systemd-analyze):
+# one boot of each in one qemu process, the baseline first, so only a sign of
+# life; tests/vm/boot_ratio.sh measures the ratio (fresh qemu processes on one
+# disk state, alternating, N of each).
 # Prints ok / not ok lines, then PASS or FAIL; exit 0, 1, or 77 (skipped).
 # How long: the first build about 3 minutes (debootstrap over the network;
 # the image is 775 MB); a run with the image cached about 9 minutes under TCG
@@ -264,29 +267,8 @@ REPO_URL=http://10.0.2.2:$port/repo
 SYNC_URL=http://10.0.2.2:$(cat "$work/sync.port")/santa
 PARAMS
 
-# The accelerator, as tests/vm/bpf_backstop.sh chooses it: KVM when this kernel
-# reaches its panic (no root filesystem) within 10 s on it, TCG otherwise.
-kvm_boots() {
-	(timeout 10 qemu-system-x86_64 -accel kvm "$@" -m 256 -smp 1 -nographic -no-reboot \
-		-kernel "$image/vmlinuz" -append "console=ttyS0 panic=-1") > "$work/kvm-probe.log" 2>&1
-}
-accel=(-accel tcg)
-if [ "${SANTA_VM_ACCEL:-}" != tcg ] && [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	for cpu in host host,-arch-capabilities; do
-		st=0
-		kvm_boots -cpu "$cpu" 2> /dev/null || st=$?
-		if grep -q 'Kernel panic' "$work/kvm-probe.log"; then
-			accel=(-accel kvm -cpu "$cpu")
-			break
-		fi
-		[ "$st" -ne 124 ] || { echo "KVM: the kernel did not boot within 10 s (-cpu $cpu); using TCG"; break; }
-	done
-fi
-if [ "${SANTA_VM_ACCEL:-}" = kvm ] && [ "${accel[1]}" != kvm ]; then
-	echo "not ok - SANTA_VM_ACCEL=kvm but the kernel does not boot on KVM here"
-	exit 1
-fi
-[ "${accel[1]}" = kvm ] || accel+=(-cpu max)
+source "$here/accel.sh"
+santa_vm_accel "$image/vmlinuz" "$work"
 echo "qemu: ${accel[*]}; Debian's archive key Team ID $debian_teamid; test archive key Team ID $test_teamid; archive http://10.0.2.2:$port/repo"
 
 # The run: one qemu, three boots (the guest reboots itself, then powers off).
