@@ -264,28 +264,10 @@ REPO_URL=http://10.0.2.2:$port/repo
 SYNC_URL=http://10.0.2.2:$(cat "$work/sync.port")/santa
 PARAMS
 
-# The accelerator, as tests/vm/bpf_backstop.sh chooses it: KVM when this kernel
-# reaches its panic (no root filesystem) within 10 s on it, TCG otherwise.
-kvm_boots() {
-	(timeout 10 qemu-system-x86_64 -accel kvm "$@" -m 256 -smp 1 -nographic -no-reboot \
-		-kernel "$image/vmlinuz" -append "console=ttyS0 panic=-1") > "$work/kvm-probe.log" 2>&1
-}
-accel=(-accel tcg)
-if [ "${SANTA_VM_ACCEL:-}" != tcg ] && [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	for cpu in host host,-arch-capabilities; do
-		st=0
-		kvm_boots -cpu "$cpu" 2> /dev/null || st=$?
-		if grep -q 'Kernel panic' "$work/kvm-probe.log"; then
-			accel=(-accel kvm -cpu "$cpu")
-			break
-		fi
-		[ "$st" -ne 124 ] || { echo "KVM: the kernel did not boot within 10 s (-cpu $cpu); using TCG"; break; }
-	done
-fi
-if [ "${SANTA_VM_ACCEL:-}" = kvm ] && [ "${accel[1]}" != kvm ]; then
-	echo "not ok - SANTA_VM_ACCEL=kvm but the kernel does not boot on KVM here"
-	exit 1
-fi
+# The accelerator: KVM when this kernel boots on it, TCG otherwise (accel.sh).
+source "$here/accel.sh"
+santa_vm_pick_accel "$image/vmlinuz" "$work/kvm-probe.log" || exit 1
+accel=("${santa_vm_accel[@]}")
 [ "${accel[1]}" = kvm ] || accel+=(-cpu max)
 echo "qemu: ${accel[*]}; Debian's archive key Team ID $debian_teamid; test archive key Team ID $test_teamid; archive http://10.0.2.2:$port/repo"
 
