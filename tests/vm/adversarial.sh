@@ -72,12 +72,13 @@ trap cleanup EXIT
 share=$work/share
 mkdir -p "$share/results"
 cp "$here/adversarial_guest.sh" "$share/guest.sh" # the image's login shell runs guest.sh
+cp "$here/guest_lib.sh" "$share/guest_lib.sh"
 cp "$deb" "$share/santa.deb"
 # Static: the guest has no compiler; the guest's santa.conf allowlists them by hash.
 cc -O2 -static -Wall -Wextra -Werror -std=gnu11 -o "$share/santa-vm-attack" "$here/santa-vm-attack.c"
 cc -O2 -static -o "$share/memfd_exec" "$here/memfd_exec.c"
 
-source "$here/accel.sh"
+source "$here/qemu.sh"
 santa_vm_pick_accel "$image/vmlinuz" "$work/kvm-probe.log" || exit 1
 accel=("${santa_vm_accel[@]}")
 nice=()
@@ -92,12 +93,9 @@ echo "image: $image; qemu: ${accel[*]}; DecisionTimeoutMs $timeout_ms; Debian's 
 qemu-img create -q -f qcow2 -b "$image/disk.qcow2" -F qcow2 "$work/run.qcow2"
 start=$SECONDS
 st=0
-"${nice[@]}" timeout "${SANTA_VM_TIMEOUT:-3600}" qemu-system-x86_64 "${accel[@]}" -m 2048 -smp 2 -nographic -no-reboot \
-	-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-	-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.show_status=1" \
-	-drive "file=$work/run.qcow2,if=virtio,format=qcow2" \
-	-virtfs "local,path=$share,mount_tag=santa,security_model=none" \
-	-nic user,model=virtio-net-pci > "$work/console.log" 2>&1 &
+santa_vm_image_args "$image" "$work/run.qcow2" "$share"
+"${nice[@]}" timeout "${SANTA_VM_TIMEOUT:-3600}" qemu-system-x86_64 "${accel[@]}" "${santa_vm_args[@]}" -no-reboot \
+	> "$work/console.log" 2>&1 &
 vm=$!
 # A guest whose console and log say nothing new for SANTA_VM_STALL seconds is
 # stuck (a santad that cannot exit stops every exec): stopped, and examined.
@@ -106,7 +104,7 @@ stuck=false
 last=
 last_change=$SECONDS
 while kill -0 "$vm" 2> /dev/null; do
-	now=$(stat -c %s "$work/console.log" "$share/results/guest.log" 2> /dev/null | tr '\n' ' ')
+	now=$(cat "$work/console.log" "$share/results/guest.log" 2> /dev/null | wc -c) || true
 	[ "$now" = "$last" ] || { last=$now; last_change=$SECONDS; }
 	if [ $((SECONDS - last_change)) -ge "$stall" ]; then
 		stuck=true

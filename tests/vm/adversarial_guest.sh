@@ -2,7 +2,7 @@
 # The guest half of tests/vm/adversarial.sh: run once by root's login shell on
 # the serial console (ttyS0) of the Debian 12 VM (the image of
 # tests/vm/debian_lockdown.sh), from the 9p share /mnt/santa: params,
-# santa.deb, santa-vm-attack and memfd_exec; results/ is written back.
+# guest_lib.sh, santa.deb, santa-vm-attack and memfd_exec; results/ is written back.
 # Installs the .deb, puts santad in LOCKDOWN watching every filesystem (the
 # TEAMID rule for Debian's archive key, BINARY rules for the test's own
 # programs), then plays each attack class of the hardening issue (A to G) as
@@ -23,20 +23,7 @@ mkdir -p /var/lib/santa-vm-test
 echo "SANTA-VM-ADVERSARIAL START"
 exec > >(tee -a "$R/guest.log") 2>&1
 
-check() { # description command...: ok when the command succeeds
-	local d=$1
-	shift
-	if "$@"; then echo "ok - $d" | tee -a "$R/checks"; else echo "not ok - $d" | tee -a "$R/checks"; fi
-}
-note() { echo "# $*" | tee -a "$R/checks"; }
-wait_until() { # seconds command...: polls until the command succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
+source "$S/guest_lib.sh" # check, note, wait_until
 finish() {
 	journalctl -b -u santad -o short-monotonic --no-pager > "$R/santad-journal.txt" 2>&1
 	journalctl -b -p warning -o short-monotonic --no-pager > "$R/journal-warnings.txt" 2>&1

@@ -46,8 +46,8 @@ rm kernel.tar
 vmlinuz=$(ls kernel/boot/vmlinuz-*)
 grep -q '^CONFIG_LSM=.*bpf' kernel/boot/config-* || { echo "this kernel has no BPF LSM by default"; exit 1; }
 
-# The accelerator: KVM when this kernel boots on it, TCG otherwise (accel.sh).
-source "$here/accel.sh"
+# The accelerator: KVM when this kernel boots on it, TCG otherwise (qemu.sh).
+source "$here/qemu.sh"
 santa_vm_pick_accel "$vmlinuz" kvm-probe.log || exit 1
 accel=("${santa_vm_accel[@]}")
 echo "kernel: $SANTA_VM_KERNEL_PACKAGE=$SANTA_VM_KERNEL_VERSION; qemu: ${accel[*]}"

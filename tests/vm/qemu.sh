@@ -1,5 +1,7 @@
-# The accelerator for a VM of tests/vm (sourced by bpf_backstop.sh,
-# debian_lockdown.sh and adversarial.sh): KVM when /dev/kvm is there and the
+# qemu for the VMs of tests/vm (sourced by bpf_backstop.sh, debian_lockdown.sh
+# and adversarial.sh).
+#
+# The accelerator: KVM when /dev/kvm is there and the
 # kernel boots on it (a boot without a root filesystem must reach its panic
 # within 10 s: some hosts' KVM starts a CPU yet never gets a Linux guest past
 # its first instructions), software emulation (TCG) otherwise. -cpu host, or
@@ -29,4 +31,17 @@ santa_vm_pick_accel() {
 		return 1
 	fi
 	return 0
+}
+
+# qemu's arguments for a boot of the Debian 12 image of debian_lockdown.sh:
+# its kernel and initrd, DISK (an overlay of its disk.qcow2) as /dev/vda,
+# SHARE as the 9p share "santa" (mounted on /mnt/santa), user networking,
+# the serial console on stdout, 2 GB and 2 CPUs.
+# usage: santa_vm_image_args IMAGE DISK SHARE: sets the array santa_vm_args
+santa_vm_image_args() {
+	santa_vm_args=(-m 2048 -smp 2 -nographic -kernel "$1/vmlinuz" -initrd "$1/initrd.img"
+		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.show_status=1"
+		-drive "file=$2,if=virtio,format=qcow2"
+		-virtfs "local,path=$3,mount_tag=santa,security_model=none"
+		-nic user,model=virtio-net-pci)
 }
