@@ -144,8 +144,9 @@ total_ran=0 total=0
 for spec in 4:10:3 16:10:10 64:8:30 256:4:150; do
 	IFS=: read -r size tries step <<< "$spec"
 	res=$(as_user "$A" rewrite "$home/big-race" "$lib/big-$size" "$lib/evil-code" "$tries" "$step")
-	read -r ran wrote busy <<< "$res"
+	read -r ran wrote busy control <<< "$res"
 	note "C: ${size} MB, $tries tries (delays 0 to $((step * (tries - 1))) ms): new code ran ${ran:-?}, rewrite went in ${wrote:-?}, refused (ETXTBSY) ${busy:-?}"
+	check "C: ${size} MB: the same copy run without a rewrite runs (${control:-?})" test "${control:-}" = ran
 	check "C: ${size} MB: every try made its rewrite ($((${wrote:-0} + ${busy:-0})) of $tries)" test $((${wrote:-0} + ${busy:-0})) -eq "$tries"
 	total_ran=$((total_ran + ${ran:-$tries}))
 	total=$((total + tries))
@@ -223,7 +224,8 @@ since=$(date +%s)
 rm -f /tmp/stop-idle
 as_user timeout -s KILL 300 "$A" idle "$sock" 300 240 /tmp/stop-idle > /tmp/idle.out 2>&1 &
 idle=$!
-check "F: the user holds 300 connections to santad.sock" wait_until 60 grep -q "connected 300" /tmp/idle.out
+wait_until 60 grep -q "connected" /tmp/idle.out
+check "F: the user opened 300 connections to santad.sock ($(head -1 /tmp/idle.out))" grep -q "connected 300" /tmp/idle.out
 answered=0
 t0=$SECONDS
 for i in $(seq 1 10); do
@@ -242,10 +244,13 @@ journalctl -u santad --since "@$since" -o cat | sort | uniq -c | sort -rn | head
 note "F: santad's most frequent lines meanwhile: $(head -3 "$R/f-journal-top.txt" | tr -s ' ' | tr '\n' ';')"
 out=$(as_user santactl rule --export "$home/rules.json" 2>&1)
 st=$?
-check "F: santactl rule --export as the user is refused (exit $st: $(head -c 150 <<< "$out"))" test "$st" -ne 0 -a ! -s "$home/rules.json"
+# "No rules to export." is santad's answer (no rule in rules.db here: StaticRules only), not a refusal.
+check "F: santactl rule --export as the user is refused (exit $st: $(head -c 150 <<< "$out"))" \
+	bash -c "[ $st -ne 0 ] && [ ! -s $home/rules.json ] && grep -qiE 'root|refused|not permitted' <<< \"\$1\"" sh "$out"
 out=$(as_user santactl printlog 2>&1)
 st=$?
-check "F: santactl printlog as the user is refused (exit $st: $(head -c 150 <<< "$out"))" test "$st" -ne 0
+check "F: santactl printlog as the user is refused (exit $st: $(head -c 150 <<< "$out"))" \
+	bash -c "[ $st -ne 0 ] && grep -qiE 'root|refused|not permitted' <<< \"\$1\"" sh "$out"
 
 # ---- G: SIGTERM while santad hashes a huge file ----
 cp /usr/bin/ls /root/peta
@@ -260,7 +265,8 @@ t0=${EPOCHREALTIME/./}
 kill -TERM "$pid"
 wait_until 30 bash -c "! kill -0 $pid 2> /dev/null"
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
-check "G: santad stops within 1 s of SIGTERM while hashing 15 TiB of holes ($ms ms)" test "$ms" -le 1000
+# 1 s, scaled as the deadline is (3 s under TCG, which runs the guest several times slower).
+check "G: santad stops within $((TIMEOUT_MS / 1000)) s of SIGTERM while hashing 15 TiB of holes ($ms ms)" test "$ms" -le "$TIMEOUT_MS"
 note "G: after the stop: santad $(systemctl is-active santad) (fail-open while stopped: the user's unknown program $(outcome $user "$home/unknown0"))"
 check "G: the guest is usable with santad stopped (root's ls, the user's login shell)" \
 	bash -c "ls / > /dev/null && [ \"\$(su - $user -c 'id -un' 2>&1)\" = $user ]"

@@ -17,9 +17,10 @@
  *                           allowlisted program), exec'd with the argument
  *                           EVIL-RAN, and while santad hashes it (after
  *                           STEP_MS * try ms) EVIL's bytes are written over its
- *                           start; prints "ran wrote busy": how many tries ran
+ *                           start; prints "ran wrote busy control": how many tries ran
  *                           the new code (it prints EVIL-RAN), how many writes
- *                           went in, how many met ETXTBSY
+ *                           went in, how many met ETXTBSY; then how a copy
+ *                           run first without a rewrite fared (ran, denied)
  *   fuse fusermount|direct MOUNTPOINT PROG CTL SECONDS
  *                           a FUSE filesystem of two files, prog (PROG's
  *                           bytes) and ctl (CTL's), mounted with the setuid
@@ -207,8 +208,15 @@ cmd_rewrite(const char *big, const char *pristine, const char *evil_path, int tr
 	size_t pristine_size, evil_size;
 	int ran = 0, wrote = 0, busy = 0;
 
+	char *control_argv[] = { (char *)big, NULL };
+	int control;
+
 	if (read_file(pristine, &pristine_data, &pristine_size) < 0 || read_file(evil_path, &evil, &evil_size) < 0)
 		return perror("read"), 1;
+	/* The same copy and exec without a rewrite: it must run (the race is what is refused). */
+	if (write_file(big, pristine_data, pristine_size, 0755) < 0)
+		return perror(big), 1;
+	control = exec_once(control_argv);
 	for (int i = 0; i < tries; i++) {
 		char out[65536];
 		size_t got = 0;
@@ -252,7 +260,7 @@ cmd_rewrite(const char *big, const char *pristine, const char *evil_path, int tr
 		close(p[0]);
 		ran += strstr(out, "EVIL-RAN") != NULL;
 	}
-	printf("%d %d %d\n", ran, wrote, busy);
+	printf("%d %d %d %s\n", ran, wrote, busy, outcome_name(control));
 	return 0;
 }
 
@@ -497,7 +505,7 @@ static int
 idle_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); /* as lib/ipc */
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS && errno != EAGAIN) {
