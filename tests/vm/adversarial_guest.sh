@@ -350,6 +350,8 @@ timeouts=$(grep -c "|reason=TIMEOUT|" "$log" || true)
 warnings=$(journalctl -b -u santad -o cat | grep -c "TIMEOUT" || true)
 note "A: $timeouts TIMEOUT decisions in santa.log, $warnings TIMEOUT lines in santad's journal"
 stop_attack
+# Lines written late under the flood (or lost) show here.
+note "A: after the flood, root's fresh programs' lines: $(for i in $(seq 1 10); do lines_for "/root/fresh$i"; done | tally) (of 10); santa.log lost lines: $(santactl status --json 2> /dev/null | grep -o '"log_lines_lost": *[0-9]*' || echo '?')"
 check "A/B: after the flood, the user's allowlisted copy still runs" test "$(outcome $user "$home/allowed0")" = ran
 check "A/B: santad lived through the flood (MainPID $pid0, now $(santad_pid))" test "$(santad_pid)" = "$pid0"
 check "A/B: systemd's watchdog never fired during the flood" \
