@@ -162,17 +162,24 @@ check "C: santad reloaded with DecisionTimeoutMs $TIMEOUT_MS" reload
 # program copied there and run at once (before santad's look), then the
 # allowlisted control run until it runs (santad watches the mount), then the
 # blocked program again.
-userns_mount() { # fstype dir [stack]
+userns_mount() { # fstype dir
 	as_user unshare -Urm sh -c '
-		A=$1 lib=$2 fs=$3 d=$4 stack=$5
+		A=$1 lib=$2 fs=$3 d=$4
 		mkdir -p "$d" && mount -t "$fs" none "$d" || { echo "mount failed"; exit 0; }
 		cp "$lib/blocked" "$d/prog" && cp "$lib/allowed" "$d/ctl" || { echo "copy failed"; exit 0; }
-		if [ -n "$stack" ]; then
-			cd "$d" && mount -t tmpfs none "$d" && cp "$lib/allowed" "$d/ctl" || { echo "stack failed"; exit 0; }
-			echo "at-once=$("$A" run ./prog) ctl=$("$A" run-until 30 "$d/ctl") after=$("$A" run ./prog)"
-		else
-			echo "at-once=$("$A" run "$d/prog") ctl=$("$A" run-until 30 "$d/ctl") after=$("$A" run "$d/prog")"
-		fi' sh "$A" "$lib" "$@" 2>&1
+		echo "at-once=$("$A" run "$d/prog") ctl=$("$A" run-until 30 "$d/ctl") after=$("$A" run "$d/prog")"' \
+		sh "$A" "$lib" "$@" 2>&1
+}
+# A tmpfs hidden under a second one from the start (both mounted at once): the
+# blocked program in the hidden one, run from there (the shell's cwd), the
+# control in the top one.
+stacked_mount() { # dir
+	as_user mkdir -p "$1"
+	as_user unshare -Urm "$A" stack "$1" sh -c '
+		A=$1 lib=$2 d=$3
+		cp "$lib/blocked" ./prog && cp "$lib/allowed" "$d/ctl" || { echo "copy failed"; exit 0; }
+		echo "at-once=$("$A" run ./prog) ctl=$("$A" run-until 30 "$d/ctl") after=$("$A" run ./prog)"' \
+		sh "$A" "$lib" "$1" 2>&1
 }
 d_check() { # label out path
 	local at after ctl
@@ -188,7 +195,7 @@ d_check() { # label out path
 d_check "tmpfs in a user namespace" "$(userns_mount tmpfs "$home/d-tmpfs")" "$home/d-tmpfs/prog"
 d_check "ramfs in a user namespace" "$(userns_mount ramfs "$home/d-ramfs")" "$home/d-ramfs/prog"
 d_check "tmpfs on a path with a space" "$(userns_mount tmpfs "$home/d space")" "$home/d space/prog"
-d_check "tmpfs hidden under a second tmpfs on the same mount point" "$(userns_mount tmpfs "$home/d-stack" stack)" "$home/d-stack/prog"
+d_check "tmpfs hidden under a second tmpfs on the same mount point" "$(stacked_mount "$home/d-stack")" "$home/d-stack/prog"
 mkdir -p "$home/d-fuse" "$home/d-fuse-ns" && chown $user: "$home/d-fuse" "$home/d-fuse-ns"
 out=$(as_user timeout -s KILL 120 "$A" fuse fusermount "$home/d-fuse" "$lib/blocked" "$lib/allowed" 20 2>&1)
 d_check "FUSE mounted with the setuid fusermount3 (no namespace)" "$out" "$home/d-fuse/prog"

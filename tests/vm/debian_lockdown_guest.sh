@@ -2,7 +2,8 @@
 # The guest half of tests/vm/debian_lockdown.sh: run by root's login shell on
 # the serial console (ttyS0) of the Debian 12 VM at every boot, from the 9p
 # share /mnt/santa (params, guest_lib.sh, santa.deb, hello, santa-test.gpg;
-# results/ is written back). Which boot this is, is kept in /var/lib/santa-vm-test/stage:
+# results/ is written back). Which boot this is, is kept in
+# /var/lib/santa-vm-test/stage:
 #   1: dpkg -i santa.deb (santad starts in MONITOR), fileinfo, santad disabled
 #   2: baseline boot (no santad), santa.conf in LOCKDOWN with one TEAMID rule
 #   3: LOCKDOWN: the checks; then results are collected and the VM powers off

@@ -28,6 +28,9 @@
  *                           on /dev/fuse; execs prog at once, then ctl until it
  *                           runs (santad watches the mount) or SECONDS pass,
  *                           then prog again; prints "at-once=X ctl=Y after=Z"
+ *   stack DIR CMD [ARG...]  (in a user namespace) mounts a tmpfs on DIR, enters
+ *                           it, mounts a second tmpfs on DIR, and execs CMD in
+ *                           the first, now hidden, tmpfs
  *   deep DIR PROG           copies PROG 24 directories of 200 bytes below DIR
  *                           (past PATH_MAX) and execs it by a relative path
  *   idle SOCKET N SECONDS STOPFILE
@@ -580,6 +583,14 @@ main(int argc, char **argv)
 		return cmd_rewrite(argv[2], argv[3], argv[4], atoi(argv[5]), atol(argv[6]));
 	if (strcmp(cmd, "fuse") == 0 && argc == 7)
 		return cmd_fuse(argv[2], argv[3], argv[4], argv[5], atoi(argv[6]));
+	if (strcmp(cmd, "stack") == 0 && argc >= 4) {
+		/* Both mounts at once: no look of santad's can fall between them. */
+		if (mount("none", argv[2], "tmpfs", 0, NULL) < 0 || chdir(argv[2]) < 0 ||
+		    mount("none", argv[2], "tmpfs", 0, NULL) < 0)
+			return perror("stack"), 1;
+		execvp(argv[3], argv + 3);
+		return perror(argv[3]), 1;
+	}
 	if (strcmp(cmd, "deep") == 0 && argc == 4)
 		return cmd_deep(argv[2], argv[3]);
 	if (strcmp(cmd, "idle") == 0 && argc == 6)
