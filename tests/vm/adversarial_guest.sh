@@ -247,7 +247,7 @@ check "F: santad's journal is not flooded ($lines lines in $((SECONDS - t0 + 5))
 touch /tmp/stop-idle
 wait "$idle" 2> /dev/null
 note "F: the attacker: $(tr '\n' ' ' < /tmp/idle.out)"
-journalctl -u santad --since "@$since" -o cat | sort | uniq -c | sort -rn | head -5 > "$R/f-journal-top.txt"
+journalctl -u santad --since "@$since" -o cat | sed 's/^\[[^]]*\] //' | sort | uniq -c | sort -rn | head -5 > "$R/f-journal-top.txt"
 note "F: santad's most frequent lines meanwhile: $(head -3 "$R/f-journal-top.txt" | tr -s ' ' | tr '\n' ';')"
 out=$(as_user santactl rule --export "$home/rules.json" 2>&1)
 st=$?
