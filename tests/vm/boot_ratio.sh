@@ -59,8 +59,10 @@ mkdir -p "$share/results"
 cp "$here/boot_ratio_guest.sh" "$share/guest.sh"
 cp "$deb" "$share/santa.deb"
 
-source "$here/accel.sh"
-santa_vm_accel "$image/vmlinuz" "$work"
+source "$here/qemu.sh"
+santa_vm_pick_accel "$image/vmlinuz" "$work/kvm-probe.log" || exit 1
+accel=("${santa_vm_accel[@]}")
+[ "${accel[1]}" = kvm ] || accel+=(-cpu max)
 echo "image: $image; qemu: ${accel[*]}; $n boots of each kind, alternating"
 
 # One boot: KIND BOOT DISK [extra kernel arguments]. A fresh qemu process.

@@ -46,33 +46,10 @@ rm kernel.tar
 vmlinuz=$(ls kernel/boot/vmlinuz-*)
 grep -q '^CONFIG_LSM=.*bpf' kernel/boot/config-* || { echo "this kernel has no BPF LSM by default"; exit 1; }
 
-# The accelerator: KVM when /dev/kvm is there and this kernel boots on it
-# (a boot without a root filesystem must reach its panic within 10 s: some
-# hosts' KVM starts a CPU yet never gets a Linux guest past its first
-# instructions), software emulation otherwise. -cpu host, or without the
-# arch-capabilities MSR where the host's KVM refuses to set it (nested KVM on
-# some AMD hosts); a probe that hangs ends the search.
-kvm_boots() {
-	(timeout 10 qemu-system-x86_64 -accel kvm "$@" -m 256 -smp 1 -nographic -no-reboot \
-		-kernel "$vmlinuz" -append "console=ttyS0 panic=-1") > kvm-probe.log 2>&1
-}
-accel=(-accel tcg)
-if [ "${SANTA_VM_ACCEL:-}" != tcg ] && [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	for cpu in host host,-arch-capabilities; do
-		st=0
-		kvm_boots -cpu "$cpu" 2> /dev/null || st=$?
-		if grep -q 'Kernel panic' kvm-probe.log; then
-			accel=(-accel kvm -cpu "$cpu")
-			break
-		fi
-		[ "$st" -ne 124 ] || { echo "KVM: the kernel did not boot within 10 s (-cpu $cpu); using software emulation"; break; }
-	done
-fi
-if [ "${SANTA_VM_ACCEL:-}" = kvm ] && [ "${accel[1]}" != kvm ]; then
-	echo "not ok - SANTA_VM_ACCEL=kvm but this kernel does not boot on KVM here (/dev/kvm: $(ls -l /dev/kvm 2>&1)):"
-	tail -5 kvm-probe.log 2> /dev/null
-	exit 1
-fi
+# The accelerator: KVM when this kernel boots on it, TCG otherwise (qemu.sh).
+source "$here/qemu.sh"
+santa_vm_pick_accel "$vmlinuz" kvm-probe.log || exit 1
+accel=("${santa_vm_accel[@]}")
 echo "kernel: $SANTA_VM_KERNEL_PACKAGE=$SANTA_VM_KERNEL_VERSION; qemu: ${accel[*]}"
 
 # The initramfs: busybox, santad and santactl with their libraries, the check.

@@ -202,6 +202,7 @@ debian_teamid=$(awk '/Automatic Signing Key \(12\/bookworm\)/ {print $1; exit}' 
 share=$work/share
 mkdir -p "$share/results" "$share/www" "$work/pkg"
 cp "$here/debian_lockdown_guest.sh" "$share/guest.sh"
+cp "$here/guest_lib.sh" "$share/guest_lib.sh"
 cp "$deb" "$share/santa.deb"
 cc -O2 -DVERSION=0 -o "$share/hello" "$here/santa-vm-hello.c"
 
@@ -267,20 +268,19 @@ REPO_URL=http://10.0.2.2:$port/repo
 SYNC_URL=http://10.0.2.2:$(cat "$work/sync.port")/santa
 PARAMS
 
-source "$here/accel.sh"
-santa_vm_accel "$image/vmlinuz" "$work"
+# The accelerator: KVM when this kernel boots on it, TCG otherwise (qemu.sh).
+source "$here/qemu.sh"
+santa_vm_pick_accel "$image/vmlinuz" "$work/kvm-probe.log" || exit 1
+accel=("${santa_vm_accel[@]}")
+[ "${accel[1]}" = kvm ] || accel+=(-cpu max)
 echo "qemu: ${accel[*]}; Debian's archive key Team ID $debian_teamid; test archive key Team ID $test_teamid; archive http://10.0.2.2:$port/repo"
 
 # The run: one qemu, three boots (the guest reboots itself, then powers off).
 qemu-img create -q -f qcow2 -b "$image/disk.qcow2" -F qcow2 "$work/run.qcow2"
 start=$SECONDS
 st=0
-timeout "${SANTA_VM_TIMEOUT:-2400}" qemu-system-x86_64 "${accel[@]}" -m 2048 -smp 2 -nographic \
-	-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-	-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.show_status=1" \
-	-drive "file=$work/run.qcow2,if=virtio,format=qcow2" \
-	-virtfs "local,path=$share,mount_tag=santa,security_model=none" \
-	-nic user,model=virtio-net-pci > "$work/console.log" 2>&1 || st=$?
+santa_vm_image_args "$image" "$work/run.qcow2" "$share"
+timeout "${SANTA_VM_TIMEOUT:-2400}" qemu-system-x86_64 "${accel[@]}" "${santa_vm_args[@]}" > "$work/console.log" 2>&1 || st=$?
 echo "the VM ran for $((SECONDS - start)) s (qemu exit $st)"
 cp "$work/console.log" "$share/results/console.log"
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The guest half of tests/vm/debian_lockdown.sh: run by root's login shell on
 # the serial console (ttyS0) of the Debian 12 VM at every boot, from the 9p
-# share /mnt/santa (params, santa.deb, hello, santa-test.gpg; results/ is
-# written back). Which boot this is, is kept in /var/lib/santa-vm-test/stage:
+# share /mnt/santa (params, guest_lib.sh, santa.deb, hello, santa-test.gpg;
+# results/ is written back). Which boot this is, is kept in
+# /var/lib/santa-vm-test/stage:
 #   1: dpkg -i santa.deb (santad starts in MONITOR), fileinfo, santad disabled
 #   2: baseline boot (no santad), santa.conf in LOCKDOWN with one TEAMID rule
 #   3: LOCKDOWN: the checks; then results are collected and the VM powers off
@@ -17,21 +18,7 @@ source "$S/params"
 echo "SANTA-VM-STAGE $stage START"
 exec > >(tee -a "$R/guest-$stage.log") 2>&1
 
-check() { # description command...: ok when the command succeeds
-	local d=$1
-	shift
-	if "$@"; then echo "ok - $d" | tee -a "$R/checks"; else echo "not ok - $d" | tee -a "$R/checks"; fi
-}
-note() { echo "# $*" | tee -a "$R/checks"; }
-# Waits (at most $1 s) until the command succeeds.
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
+source "$S/guest_lib.sh" # check, note, wait_until
 # systemd is done booting (running, or degraded: failed units are listed apart).
 boot_finished() {
 	local s
