@@ -85,6 +85,12 @@ bundle_creds_become(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups)
 	(void)setfsuid(uid);
 	if ((uid_t)setfsuid((uid_t)-1) != uid)
 		return -EPERM;
+	/*
+	 * A new fs identity resets the process's dumpable flag to
+	 * fs.suid_dumpable (1 would let the service's own uid read its memory):
+	 * undumpable again, as main made it.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* The kernel dropped the DAC capabilities at setfsuid; now every other one. */
 	data[0].effective = data[0].permitted = data[0].inheritable = 0;
 	data[1].effective = data[1].permitted = data[1].inheritable = 0;

@@ -31,6 +31,8 @@
 #include "bundle.h"
 #include "creds.h"
 #include "santa/clock.h"
+#include <sys/prctl.h>
+
 #include "santa/helper_args.h"
 #include "santa/ipc.h"
 #include "santa/log.h"
@@ -577,5 +579,12 @@ out:
 	}
 	sd_event_unref(svc.event);
 	santa_config_free(&svc.cfg);
+	/*
+	 * A request thread's setfsuid makes the kernel reset the process's
+	 * dumpable flag to fs.suid_dumpable (2 where core dumps of setuid
+	 * programs are kept): undumpable again, as main made it. LeakSanitizer's
+	 * exit check (test builds) also attaches to the process only from 0.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return r;
 }
