@@ -11,6 +11,7 @@
 
 #include "exec_job.h"
 #include "hash_pool.h"
+#include "priority.h"
 
 #define MAX_WORKERS 65 /* HashWorkerThreads (at most 64) and root's own */
 
@@ -32,6 +33,7 @@ struct hash_pool {
 	unsigned int shared_queued;
 	atomic_uint waiting; /* jobs queued, all lanes */
 	atomic_bool stopping;
+	bool root_worker_idle; /* root's own worker waits for a job: it takes root's */
 	pthread_t threads[MAX_WORKERS];
 	unsigned int n_threads;
 };
@@ -61,7 +63,7 @@ next_job(struct hash_pool *pool, bool root_only)
 	struct lane *l;
 	struct exec_job *job;
 
-	if (pool->root.head)
+	if (pool->root.head && (root_only || !pool->root_worker_idle))
 		return lane_pop(&pool->root);
 	if (root_only || !(l = pool->ready_head))
 		return NULL;
@@ -112,18 +114,28 @@ worker_main(void *arg)
 	struct hash_pool *pool = wa->pool;
 	bool root_only = wa->root_only;
 	struct exec_job *job = NULL;
+	int nice = pool->limits.root_nice, wanted;
 
 	free(wa);
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
-		while (!atomic_load(&pool->stopping) && !(job = next_job(pool, root_only)))
+		while (!atomic_load(&pool->stopping) && !(job = next_job(pool, root_only))) {
+			if (root_only)
+				pool->root_worker_idle = true;
 			pthread_cond_wait(&pool->cond, &pool->lock);
+		}
+		if (root_only)
+			pool->root_worker_idle = false;
 		if (atomic_load(&pool->stopping) || !job) {
 			pthread_mutex_unlock(&pool->lock);
 			return NULL;
 		}
 		atomic_fetch_sub(&pool->waiting, 1);
 		pthread_mutex_unlock(&pool->lock);
+		/* Without CAP_SYS_NICE or LimitNICE= a worker may not come back: it stays at the lower. */
+		wanted = job->first.proc.uid == 0 ? pool->limits.root_nice : pool->limits.user_nice;
+		if (wanted != nice && santad_thread_nice(wanted) == 0)
+			nice = wanted;
 		if (!exec_job_run(job))
 			requeue(pool, job);
 	}

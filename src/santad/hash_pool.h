@@ -9,7 +9,10 @@
  *    user's job by about one slice per worker.
  *  - Root's execs have a lane of their own, taken first, with its own share
  *    of the queue and one worker kept for it alone: no amount of other
- *    users' work stands between root's exec and a worker.
+ *    users' work stands between root's exec and a worker. Another worker
+ *    takes root's job only while that one is busy. A worker runs at the
+ *    niceness of whom it works for (priority.h): a user's hash competes
+ *    with that user's processes for the CPU, root's ahead of them.
  *  - A job whose exec was already answered (its deadline passed) keeps
  *    hashing only while no other job waits: then it gives way (its result
  *    would only have filled the cache), so a file of holes a petabyte long
@@ -39,6 +42,8 @@ struct hash_pool_limits {
 	unsigned int queue_max;    /* jobs queued for all non-root uids together */
 	unsigned int per_uid_max;  /* jobs queued for one non-root uid */
 	unsigned int root_max;     /* jobs queued in root's lane */
+	int root_nice;             /* a worker's niceness for root's jobs (priority.h) */
+	int user_nice;             /* and for everyone else's */
 };
 
 int hash_pool_start(const struct hash_pool_limits *limits, struct hash_pool **out);

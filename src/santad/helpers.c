@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -205,6 +206,9 @@ exec_helper(const struct helper *h, const int *fds, int n_fds, uid_t uid, gid_t 
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (uid == 0 || gid == 0 || n_fds > (int)(sizeof(high) / sizeof(high[0])))
 		_exit(126); /* never root: helper_user refused it already */
+	/* santad's niceness is for answering execs (priority.h), not for its helpers. */
+	if (setpriority(PRIO_PROCESS, 0, 0) < 0)
+		_exit(126);
 	/* Above 3 + n_fds first, so that placing one cannot clobber another. */
 	for (int i = 0; i < n_fds; i++)
 		if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0)

@@ -29,6 +29,7 @@
 #include "santa/log.h"
 #include "santa/path.h"
 #include "package_trust.h"
+#include "priority.h"
 #include "santad.h"
 
 
@@ -185,6 +186,8 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 		rl.rlim_cur = 1024;
 	budget = rl.rlim_cur > 2 * reserved ? (rl.rlim_cur - reserved) / 2 : rl.rlim_cur / 4;
 	l->workers = (unsigned int)d->cfg.hash_worker_threads;
+	l->root_nice = d->nice;
+	l->user_nice = d->nice > SANTAD_NICE_USER_WORK ? d->nice : SANTAD_NICE_USER_WORK;
 	l->root_max = (unsigned int)(budget / 4 < 256 ? budget / 4 : 256);
 	l->queue_max = (unsigned int)(budget - l->root_max < 4096 ? budget - l->root_max : 4096);
 	l->per_uid_max = l->queue_max < 64 ? l->queue_max : 64;
@@ -485,6 +488,24 @@ run(struct santad *d)
 		/* Enforcement matters more than upload: go on, without events for the server. */
 		santa_log(&d->log, d->cfg.sync_base_url ? LOG_ERR : LOG_WARNING,
 			  "Events for the sync server will not be kept: %s", why);
+	/*
+	 * Before any thread: they inherit it (priority.h). An admin's stronger
+	 * choice (a lower nice) is kept.
+	 */
+	errno = 0;
+	d->nice = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		d->nice = 0;
+	if (d->nice > SANTAD_NICE) {
+		r = santad_thread_nice(SANTAD_NICE);
+		if (r < 0)
+			santa_log_errno(&d->log, LOG_WARNING, r,
+					"santad stays at nice %d (%m): under a user's flood of execs "
+					"every exec waits longer for its answer (the unit's Nice=%d and "
+					"LimitNICE=30 give it)", d->nice, SANTAD_NICE);
+		else
+			d->nice = SANTAD_NICE;
+	}
 	r = event_log_start(&d->cfg, d->events, &d->elog);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the event log %s: %m",

@@ -17,10 +17,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "priority.h"
 #include "rule_export.h"
 #include "santa/clock.h"
 #include "santa/ipc.h"
@@ -174,12 +173,12 @@ export_main(void *userdata)
 	FILE *f;
 
 	/*
-	 * Background work: at nice 10 the loop (and the workers) get about ten
-	 * times this thread's share of a busy CPU, so an export costs decisions
-	 * little even where two CPUs are all there is. Not SCHED_IDLE: a loaded
-	 * machine must not starve root's export for good.
+	 * Background work: at nice 10 the loop (and the workers) get many times
+	 * this thread's share of a busy CPU, so an export costs decisions little
+	 * even where two CPUs are all there is. Not SCHED_IDLE: a loaded machine
+	 * must not starve root's export for good.
 	 */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	(void)santad_thread_nice(SANTAD_NICE_BACKGROUND);
 
 	for (tries = 0; tries < RULE_EXPORT_TRIES && r == -EAGAIN; tries++) {
 		generation = rules_db_generation(j->owner->rules);

@@ -517,6 +517,7 @@ struct santad {
 	bool check_config;
 
 	sd_event *event;
+	int nice; /* the loop's and answering threads' niceness (priority.h) */
 	struct rules_db *rules;
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
 	struct policy *policy; /* current; cfg above is as started (paths, watches) */

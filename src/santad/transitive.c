@@ -35,6 +35,7 @@
 
 #include "santa/clock.h"
 #include "santa/sha256.h"
+#include "priority.h"
 #include "santad.h"
 
 #define TRANSITIVE_COMPILERS_MAX  1024 /* compilers running at once */
@@ -103,6 +104,8 @@ hash_thread(void *arg)
 	struct transitive *t = arg;
 	uint64_t one = 1;
 
+	/* A user's compiler output: hashed at users' priority, not santad's (priority.h). */
+	(void)santad_thread_nice(SANTAD_NICE_USER_WORK);
 	pthread_mutex_lock(&t->lock);
 	for (;;) {
 		struct written *w;
