@@ -32,6 +32,16 @@
 #include "santad.h"
 
 #define FAN_READ_BUF (64 * 1024)
+/*
+ * Permission events are read a few at a time: every one read is handled
+ * before the loop does anything else (the workers' completions, root's
+ * santactl, the watchdog ping), and a user's flood of execs keeps the queue
+ * full. 4 KiB is about 170 events: under such a flood beside two CPU hogs a
+ * 64 KiB read took the loop 2-3 s to work through, and in a virtual machine
+ * without hardware acceleration long enough for systemd's watchdog to kill
+ * santad (and the kernel to let every waiting exec through).
+ */
+#define FAN_PERM_READ_BYTES 4096
 
 /*
  * Filesystems on which no user can place a program of their choosing: the
@@ -970,19 +980,20 @@ on_mounts_changed(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 }
 
 /*
- * Reads one batch of events from a fanotify group and hands each to handle,
+ * Reads one batch of events (at most size bytes) from a fanotify group and hands each to handle,
  * which owns the event's fd from then on. Events of an unknown metadata
  * version are answered (allow, so nothing hangs on us) and dropped.
  */
 static size_t
-read_events(struct santad *d, int fd, void (*handle)(struct santad *, int, pid_t, uint64_t))
+read_events(struct santad *d, int fd, size_t size,
+	    void (*handle)(struct santad *, int, pid_t, uint64_t))
 {
 	char buf[FAN_READ_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	struct fanotify_event_metadata *m;
 	size_t n = 0;
 	ssize_t len;
 
-	len = read(fd, buf, sizeof(buf));
+	len = read(fd, buf, size < sizeof(buf) ? size : sizeof(buf));
 	if (len <= 0)
 		return 0;
 	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
@@ -1089,7 +1100,7 @@ on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct santad *d = userdata;
 
-	read_events(d, fd, handle_notification);
+	read_events(d, fd, FAN_READ_BUF, handle_notification);
 	if (d->fan.notify_pause &&
 	    sd_event_source_set_time_relative(d->fan.notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
 	    sd_event_source_set_enabled(d->fan.notify_pause, SD_EVENT_ONESHOT) >= 0)
@@ -1100,7 +1111,7 @@ on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 static int
 on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	read_events(userdata, fd, handle_permission);
+	read_events(userdata, fd, FAN_PERM_READ_BYTES, handle_permission);
 	return 0;
 }
 
