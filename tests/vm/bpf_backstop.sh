@@ -148,4 +148,4 @@ grep -q 'log: [1-9][0-9]* memfd lines; [1-9][0-9]* denied, [1-9][0-9]* allowed' 
 grep -q 'allowlisted busybox runs: ran' <<< "$results" || ok=false
 grep -q 'new namespace: denied denied ran' <<< "$results" || ok=false
 grep -q 'unmarked log: [2-9] denied, 0 by the relative name' <<< "$results" || ok=false
-$ok && echo "PASS: the BPF LSM backstop denies memfd execs in LOCKDOWN, logs them in MONITOR, and closes the moment before a new mount is marked" || { echo FAIL; exit 1; }
+$ok && echo "PASS: the BPF LSM backstop denies memfd execs in LOCKDOWN, logs them in MONITOR, and closes the moment before a new mount is marked, logging the file's path" || { echo FAIL; exit 1; }
