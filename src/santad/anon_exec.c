@@ -3,7 +3,9 @@
  * other kernel-internal mounts) are exec'd without fanotify asking. The BPF
  * LSM program in bpf/anon_exec.bpf.c sees them in bprm_check_security: it
  * refuses them in LOCKDOWN and reports every one, which is logged here as
- * an exec (path "memfd:NAME", no hash: there is none before the exec).
+ * an exec (path "memfd:NAME", no hash: there is none before the exec). So
+ * are execs from a filesystem santad has not marked yet, by the file's path
+ * as the exec'ing process sees it (the program's d_path; not santad's view).
  *
  * Built only where clang, bpftool, libbpf and the kernel's BTF were there
  * at build time (SANTA_HAVE_BPF); loaded only where the running kernel has

@@ -1735,6 +1735,52 @@ merge_exec(struct santad *d, int fd, int answer_fd, const struct santa_file_key 
 	return true;
 }
 
+/*
+ * An exec of a file santad cannot even stat: a FUSE mount made without
+ * allow_other lets root open and read its files (the event's fd) but
+ * refuses root their attributes. Nothing to decide on (no inode, size or
+ * times for the cache, no hash for a rule): the mode decides, as for an
+ * unknown file (refused in LOCKDOWN; allowed in MONITOR, so a blocklisted
+ * program there runs in MONITOR, a known limit). Its line is an unknown's
+ * with the why in explain, one per exec as for every other exec (a flood
+ * is bounded by the event log's queue); santad's own log says it at most
+ * once a second, with a count.
+ */
+void
+santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer_fd, int err)
+{
+	enum santa_mode mode = d->policy->cfg.client_mode;
+	struct santa_decision decision = {
+		.verdict = mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW,
+		.reason = SANTA_REASON_UNKNOWN,
+		.explain = "santad cannot read the file's attributes (a FUSE mount closed to root?)",
+	};
+	struct proc_info proc = { .pid = pid };
+	uint64_t started = santa_mono_usec();
+	char path[PATH_MAX];
+
+	/* Who is exec'ing, while the process waits: once answered, it may be gone. */
+	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	fan_respond(answer_fd, fd, decision.verdict);
+	record_latency(d, santa_mono_usec() - started);
+	if (decision.verdict == SANTA_VERDICT_DENY)
+		santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
+	proc.pidversion = santad_process_start(pid);
+	proc.ppidversion = santad_process_start(proc.ppid);
+	fd_path(d, fd, path, sizeof(path));
+	close(fd);
+	d->fan.uninspectable++;
+	if (started - d->fan.uninspectable_said_usec >= 1000000) {
+		d->fan.uninspectable_said_usec = started;
+		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
+				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
+				decision.verdict == SANTA_VERDICT_DENY ? "Denied" : "Allowed", (long)pid,
+				path, (unsigned long long)d->fan.uninspectable);
+	}
+	count(d, &decision);
+	log_exec(d, path, &proc, mode, &decision, NULL, true, NULL, NULL, NULL);
+}
+
 void
 santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 {

@@ -1018,37 +1018,6 @@ read_events(struct santad *d, int fd, size_t size,
 	return n;
 }
 
-/*
- * An exec of a file santad cannot even stat: a FUSE mount made without
- * allow_other lets root open and read its files (the event's fd) but
- * refuses root their attributes. Nothing to decide on (no inode, size,
- * times for the cache; a rule cannot be checked): refused in LOCKDOWN,
- * allowed in MONITOR, said in santad's log (at most once a second, with a
- * count). A blocklisted program there runs in MONITOR: a known limit.
- */
-static void
-exec_uninspectable(struct santad *d, int fd, pid_t pid, int err)
-{
-	bool deny = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
-	uint64_t now = santa_mono_usec();
-	char link[64], path[PATH_MAX];
-	ssize_t n;
-
-	fan_respond(d->fan.fd, fd, deny ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW);
-	d->fan.uninspectable++;
-	if (now - d->fan.uninspectable_said_usec >= 1000000) {
-		d->fan.uninspectable_said_usec = now;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, path, sizeof(path) - 1);
-		path[n > 0 ? n : 0] = '\0';
-		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
-				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
-				deny ? "Denied" : "Allowed", (long)pid, path,
-				(unsigned long long)d->fan.uninspectable);
-	}
-	close(fd);
-}
-
 static void
 handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
@@ -1059,7 +1028,7 @@ handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 		return;
 	}
 	if (fstat(fd, &st) < 0) {
-		exec_uninspectable(d, fd, pid, errno);
+		santad_handle_exec_uninspectable(d, fd, pid, d->fan.fd, errno);
 		return;
 	}
 	santad_handle_exec(d, fd, pid, d->fan.fd);

@@ -691,6 +691,11 @@ void santad_flush_decisions(struct santad *d);
  * for a program the loader opened).
  */
 void santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd);
+/*
+ * An exec event whose file santad cannot stat (err: fstat's errno; a FUSE
+ * mount closed to root): answered by the mode, logged as any exec. Takes fd.
+ */
+void santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer_fd, int err);
 /* A decision made elsewhere (the BPF backstop): counted, logged, uploaded, notified. */
 void santad_log_decision(struct santad *d, const char *path, const struct proc_info *proc,
 			 const struct santa_decision *decision);

@@ -11,7 +11,8 @@
 #  2. A tmpfs covered by a second tmpfs stacked on the same mount point, run
 #     from through a directory nobody holds in it: denied.
 #  3. A FUSE filesystem nobody mounts with fusermount3, without allow_other
-#     (root may not open it): denied.
+#     (root may not open it): denied, each exec with its line in santa.log;
+#     allowed and logged in MONITOR.
 #  4. 65,536 bind mounts (the review's 50,000, rounded up to a power of two)
 #     in nobody's namespace while root's cached execs are timed: with
 #     notifications, no exec waits for santad to read that table (the scan,
@@ -161,6 +162,39 @@ check "an unknown program on nobody's FUSE mount (closed to root) is denied ($ou
 wait_until 10 grep -q "Denied pid [0-9]*'s exec of $mnt/home/fuse/prog: santad cannot read its attributes" \
 	"$work/santad.err" && pass "santad's log says it denied an exec it could not inspect" ||
 	fail "santad's log does not name the FUSE program"
+# And in santa.log, as every exec santad answers: the FUSE program's lines
+# with this decision, an unknown's reason, why, and nobody's uid.
+fuse_lines() { # DECISION
+	awk -F'|' -v dec="decision=$1" -v p="path=$mnt/home/fuse/prog" '
+		{ d = r = e = u = f = 0
+		  for (i = 1; i <= NF; i++) {
+			d += $i == dec
+			r += $i == "reason=UNKNOWN"
+			e += index($i, "explain=santad cannot read the file") == 1
+			u += $i == "uid=65534"
+			f += $i == p }
+		  if (d && r && e && u && f) n++ }
+		END { print n + 0 }' "$work/santa.log"
+}
+fuse_lines_at_least() { [ "$(fuse_lines "$1")" -ge "$2" ]; }
+check_eventually "santa.log has the denial: decision=DENY, reason=UNKNOWN, explain, uid=65534, path" 10 \
+	fuse_lines_at_least DENY 1
+# One line per exec, as for any exec (the event log's queue bounds a flood),
+# not one a second as santad's own log says it.
+denied=$(fuse_lines DENY)
+out=$(as_nobody bash -c 'n=0; for i in $(seq 1 20); do "$1" 2> /dev/null || n=$((n + 1)); done; echo $n' \
+	sh "$mnt/home/fuse/prog")
+check "20 more execs in a row are denied ($out of 20)" test "$out" = 20
+check_eventually "each has its line in santa.log" 10 fuse_lines_at_least DENY $((denied + 20))
+echo "# $(($(fuse_lines DENY) - denied)) lines for those 20 execs"
+# MONITOR: allowed, and logged as allowed.
+sed -i 's/^ClientMode = LOCKDOWN$/ClientMode = MONITOR/' "$work/santa.conf"
+kill -HUP "$pid"
+wait_or_die 30 "santad reloads in MONITOR" grep -q "configuration reloaded" "$work/santad.err"
+if as_nobody timeout -s KILL 40 "$mnt/home/fuse/prog"; then out=ran; else out="exit $?"; fi
+check "in MONITOR the program on nobody's FUSE mount runs ($out)" test "$out" = ran
+check_eventually "santa.log has the allow: decision=ALLOW, reason=UNKNOWN, explain, uid=65534, path" 10 \
+	fuse_lines_at_least ALLOW 1
 as_nobody fusermount3 -u "$mnt/home/fuse" || umount -l "$mnt/home/fuse" || true
 stop
 

@@ -85,10 +85,15 @@ int BPF_PROG(santa_anon_exec, struct linux_binprm *bprm, int ret)
 		ev->denied = deny;
 		ev->unmarked = !internal;
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+		/*
+		 * The file's whole path as the process sees it (bprm->filename
+		 * is what was asked for: "./prog" from a covered mount's cwd),
+		 * else that name, when the path does not fit.
+		 */
 		if (internal)
 			bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
 						  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-		else
+		else if (bpf_d_path((struct path *)&bprm->file->f_path, ev->name, sizeof(ev->name)) < 0)
 			bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
 						  BPF_CORE_READ(bprm, filename));
 		bpf_ringbuf_submit(ev, 0);

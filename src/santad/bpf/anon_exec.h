@@ -14,7 +14,8 @@ struct anon_exec_event {
 	__u32 denied;
 	__u32 unmarked; /* a filesystem santad has not marked (yet), not an internal mount */
 	char comm[16];
-	char name[128]; /* internal mount: the file's name there ("memfd:NAME"); else the exec'd path */
+	/* internal mount: the file's name there ("memfd:NAME"); else its path (cut to fit) */
+	char name[256];
 };
 
 #endif
