@@ -34,21 +34,15 @@ import signal
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing written beside the sources
+from class_c import exec_child, read_all, state  # noqa: E402
+
 big, pristine, evil_path = sys.argv[1:4]
 attempts, want, execs, fast = (int(a) for a in sys.argv[4:8])
 evil = open(evil_path, "rb").read()
 BUDGET_SEC = 45  # no attempt starts after that
 pristine_bytes = open(pristine, "rb").read(1 << 20)
 pristine_size = os.stat(pristine).st_size
-
-
-def state(pid):
-    """The task state letter of /proc/PID/stat (readable by anyone), or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
 
 
 def wait_state(pid, want, seconds, pause=0):
@@ -99,16 +93,7 @@ try:
         kids = []
         played = True
         for i in range(execs):
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                os.dup2(w, 1)
-                os.dup2(w, 2)
-                try:
-                    os.execv(big, [big, "EVIL-RAN"])
-                except OSError as e:
-                    os.write(2, b"EXEC-ERRNO %d\n" % e.errno)
-                os._exit(127)
+            pid = exec_child(big, w, (r,))
             kids.append(pid)
             # Blocked ("D": a permission event waits killable) inside its execve.
             if not wait_state(pid, ("D",), 5, 0.0005):
@@ -137,13 +122,7 @@ try:
             missed += 1
         for h in hogs:
             os.kill(h, signal.SIGSTOP)
-        out = b""
-        while True:
-            chunk = os.read(r, 65536)
-            if not chunk:
-                break
-            out += chunk
-        os.close(r)
+        out = read_all(r)
         for pid in kids:
             os.waitpid(pid, 0)
         n = out.count(b"EVIL-RAN")
