@@ -11,6 +11,10 @@
 #   phase "santad": MONITOR, decisions cached (kernel ignore marks)
 #   phase "santad, EventLogType null": the same without a log line per exec
 #   phase "fapolicyd": the Debian package, allow-trusted rules, when installed
+#   with SANTA_STORM_OWNER=UID, phase "santad, program of UID": the same binary
+#   owned by UID (others than root may write it): no kernel ignore mark, each
+#   exec answered from santad's cache under a read lease kept until the exec
+#   settled (src/santad/lease_hold.h); its loader stays root's
 #
 # Overhead = phase ratio / no-daemon ratio - 1. Everything runs on private
 # mounts in its own mount namespace: nothing else on the machine is watched
@@ -34,6 +38,12 @@ for dir in "$work/mnt" "$work/plain"; do
 	cc -O2 -o "$dir/true" "$work/true.c" -Wl,--dynamic-linker="$dir/ld.so"
 done
 per_round=$((n / rounds))
+owner=${SANTA_STORM_OWNER:-}
+if [ -n "$owner" ]; then
+	cp "$work/mnt/true" "$work/mnt/true-owned"
+	chown "$owner" "$work/mnt/true-owned"
+	chmod 0755 "$work/mnt/true-owned"
+fi
 
 # The storm itself: a tiny C loop (fork + execve + wait) so that the shell's
 # own cost does not drown the difference.
@@ -90,6 +100,12 @@ c0=$(cpu_ticks)
 with_santad=$(phase)
 c1=$(cpu_ticks)
 b1=$(bpf_prog_stats)
+with_owned=
+if [ -n "$owner" ]; then
+	"$work/mnt/true-owned" # hashed and cached
+	storm_owned() { "$work/storm" "$work/mnt/true-owned" "$per_round"; }
+	with_owned=$(interleave "$rounds" storm_owned storm_unwatched)
+fi
 sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was" 2> /dev/null || true
 rss=$(awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {print r " kB (peak " h " kB, at start: libbpf reads the kernel BTF)"}' /proc/"$pid"/status)
 asked=$(SANTA_CONFIG=$work/santa.conf "$santactl" metrics --json 2> /dev/null | python3 -c '
@@ -136,6 +152,7 @@ echo "  (watched = $work/mnt, tmpfs; unwatched = $work/plain, ramfs; overhead re
 ratio_report "no daemon (before)" "$base1" "$base" "$n"
 ratio_report "santad MONITOR cached" "$with_santad" "$base" "$n"
 ratio_report "santad, EventLogType null" "$with_santad_null" "$base" "$n"
+[ -z "$with_owned" ] || ratio_report "santad, program of $owner" "$with_owned" "$base" "$n"
 if [ -n "$with_fapolicyd" ]; then
 	ratio_report "fapolicyd allow-trusted" "$with_fapolicyd" "$base" "$n"
 else

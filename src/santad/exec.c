@@ -1151,10 +1151,12 @@ job_settle_deadlines(struct santad *d, struct exec_job *job)
  * Loop: an allowed job's read lease is kept until its execs hold writers off
  * themselves (lease_hold.h); the fd goes with it.
  */
+_Static_assert(LEASE_HOLD_PIDS_MAX >= 1 + JOB_MERGED_MAX, "every exec of a job is followed");
+
 static void
 hold_lease(struct santad *d, struct exec_job *job)
 {
-	pid_t pids[LEASE_HOLD_PIDS];
+	pid_t pids[LEASE_HOLD_PIDS_MAX];
 	unsigned int n = 0;
 	struct exec_wait *w;
 
@@ -1164,7 +1166,7 @@ hold_lease(struct santad *d, struct exec_job *job)
 	 */
 	if (!job->leased || job->fd < 0 || job->decision.verdict != SANTA_VERDICT_ALLOW)
 		return;
-	for (w = &job->first; w && n < LEASE_HOLD_PIDS; w = w == &job->first ? job->merged : w->next)
+	for (w = &job->first; w && n < LEASE_HOLD_PIDS_MAX; w = w == &job->first ? job->merged : w->next)
 		if (w->answered && !w->timed_out)
 			pids[n++] = w->proc.pid;
 	if (n == 0)
@@ -1448,7 +1450,7 @@ santad_exec_start(struct santad *d)
 	if (r < 0)
 		return r;
 	/* Each held lease is an fd: as many as execs may be merged (main.c: decision_limits). */
-	r = lease_holds_new(d->merged_max, &d->lease_holds);
+	r = lease_holds_new(d->merged_max, lease_holds_age_limit(), &d->lease_holds);
 	if (r < 0)
 		return r;
 	r = sd_event_add_time_relative(d->event, &d->held_timer, CLOCK_MONOTONIC, HELD_LINE_USEC,

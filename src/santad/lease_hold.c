@@ -13,19 +13,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "santa/clock.h"
 #include "lease_hold.h"
 
 /* How often held files are looked at: an exec settles within microseconds of its answer. */
 #define LEASE_HOLD_POLL_USEC 1000
 /* A process's threads looked at for one that is still inside execve. */
 #define LEASE_HOLD_TASKS_MAX 4096
+/* lease-break-time as read: the kernel's default when unreadable, and a bound on a huge one. */
+#define LEASE_BREAK_DEFAULT_SEC 45
+#define LEASE_BREAK_MAX_SEC     3600
+#define LEASE_AGE_MARGIN_SEC    15
 
+/* One held file, allocated with as many pids as it follows (most: one). */
 struct held {
 	int fd;
 	dev_t dev;
 	ino_t ino;
+	uint64_t since_usec; /* handed over (just after the answer) */
 	unsigned int n_pids;
-	pid_t pids[LEASE_HOLD_PIDS];
+	pid_t pids[];
 };
 
 /*
@@ -41,13 +48,14 @@ struct lease_holds {
 	pthread_cond_t cond;
 	bool stop, started;      /* under lock */
 	unsigned int max;
+	uint64_t max_age_usec;
 	unsigned int n_incoming; /* under lock */
-	struct held *incoming;   /* under lock */
-	uint64_t evicted;        /* under lock */
+	struct held **incoming;  /* under lock */
+	uint64_t full, expired;  /* under lock */
 	unsigned int n_held;     /* under lock (written by the thread) */
 	/* The thread's own. */
 	unsigned int n;
-	struct held *held; /* oldest first */
+	struct held **held; /* oldest first */
 };
 
 /*
@@ -119,33 +127,41 @@ held_settled(struct held *h)
 	return true;
 }
 
+/* Lease and fd go, and the entry with them. */
 static void
 release(struct held *h)
 {
 	(void)fcntl(h->fd, F_SETLEASE, F_UNLCK);
 	close(h->fd);
-	h->fd = -1;
+	free(h);
 }
 
 /*
- * Lets go of every settled file. Not by F_GETLEASE: a lease a writer waits
+ * Lets go of every settled file, and of those held past the age bound
+ * (returns how many of those). Not by F_GETLEASE: a lease a writer waits
  * on reads F_UNLCK while it is broken, and that writer is the one to hold
  * off; the kernel removes it after lease-break-time by itself.
  */
-static void
+static unsigned int
 sweep(struct lease_holds *hs)
 {
-	unsigned int i, kept = 0;
+	uint64_t now = santa_mono_usec();
+	unsigned int i, kept = 0, expired = 0;
 
 	for (i = 0; i < hs->n; i++) {
-		struct held *h = &hs->held[i];
+		struct held *h = hs->held[i];
 
-		if (held_settled(h))
+		if (held_settled(h)) {
 			release(h);
-		else
-			hs->held[kept++] = *h;
+		} else if (now - h->since_usec >= hs->max_age_usec) {
+			release(h);
+			expired++;
+		} else {
+			hs->held[kept++] = h;
+		}
 	}
 	hs->n = kept;
+	return expired;
 }
 
 /* The thread: takes the new files in (oldest let go when full), sweeps, pauses. */
@@ -154,7 +170,7 @@ run(void *arg)
 {
 	struct lease_holds *hs = arg;
 	struct timespec pause = { 0, LEASE_HOLD_POLL_USEC * 1000 };
-	unsigned int i, evicted;
+	unsigned int i, evicted, expired;
 
 	pthread_mutex_lock(&hs->lock);
 	while (!hs->stop) {
@@ -167,7 +183,7 @@ run(void *arg)
 		for (i = 0; i < hs->n_incoming; i++) {
 			if (hs->n == hs->max) {
 				/* No room: the longest-held goes (a process stuck long before it runs). */
-				release(&hs->held[0]);
+				release(hs->held[0]);
 				memmove(&hs->held[0], &hs->held[1], (hs->n - 1) * sizeof(*hs->held));
 				hs->n--;
 				evicted++;
@@ -175,10 +191,11 @@ run(void *arg)
 			hs->held[hs->n++] = hs->incoming[i];
 		}
 		hs->n_incoming = 0;
-		hs->evicted += evicted;
+		hs->full += evicted;
 		pthread_mutex_unlock(&hs->lock);
-		sweep(hs);
+		expired = sweep(hs);
 		pthread_mutex_lock(&hs->lock);
+		hs->expired += expired;
 		hs->n_held = hs->n;
 		if (hs->n > 0 && !hs->stop) {
 			pthread_mutex_unlock(&hs->lock);
@@ -191,7 +208,7 @@ run(void *arg)
 }
 
 int
-lease_holds_new(unsigned int max, struct lease_holds **out)
+lease_holds_new(unsigned int max, uint64_t max_age_usec, struct lease_holds **out)
 {
 	struct lease_holds *hs;
 	int r;
@@ -200,6 +217,7 @@ lease_holds_new(unsigned int max, struct lease_holds **out)
 	if (!hs)
 		return -ENOMEM;
 	hs->max = max ? max : 1;
+	hs->max_age_usec = max_age_usec;
 	hs->held = calloc(hs->max, sizeof(*hs->held));
 	hs->incoming = calloc(hs->max, sizeof(*hs->incoming));
 	pthread_mutex_init(&hs->lock, NULL);
@@ -233,9 +251,9 @@ lease_holds_free(struct lease_holds *hs)
 		pthread_join(hs->thread, NULL);
 	}
 	for (i = 0; i < hs->n; i++)
-		release(&hs->held[i]);
+		release(hs->held[i]);
 	for (i = 0; i < hs->n_incoming; i++)
-		release(&hs->incoming[i]);
+		release(hs->incoming[i]);
 	pthread_cond_destroy(&hs->cond);
 	pthread_mutex_destroy(&hs->lock);
 	free(hs->held);
@@ -246,54 +264,71 @@ lease_holds_free(struct lease_holds *hs)
 void
 lease_holds_add(struct lease_holds *hs, int fd, const pid_t *pids, unsigned int n_pids)
 {
-	struct held h = { .fd = fd };
+	struct held *h;
 	struct stat st;
 
-	if (n_pids > LEASE_HOLD_PIDS)
-		n_pids = LEASE_HOLD_PIDS;
+	if (n_pids > LEASE_HOLD_PIDS_MAX)
+		n_pids = LEASE_HOLD_PIDS_MAX;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
 		return;
 	}
-	h.dev = st.st_dev;
-	h.ino = st.st_ino;
-	h.n_pids = n_pids;
-	memcpy(h.pids, pids, n_pids * sizeof(*pids));
+	h = malloc(sizeof(*h) + n_pids * sizeof(*pids));
 	pthread_mutex_lock(&hs->lock);
-	if (hs->n_incoming == hs->max) {
-		/* The thread has not taken the last ones in yet: this one is not held (counted). */
-		hs->evicted++;
+	if (!h || hs->n_incoming == hs->max) {
+		/* No memory, or the thread has not taken the last ones in yet: not held (counted). */
+		hs->full++;
 		pthread_mutex_unlock(&hs->lock);
-		release(&h);
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		close(fd);
+		free(h);
 		return;
 	}
+	h->fd = fd;
+	h->dev = st.st_dev;
+	h->ino = st.st_ino;
+	h->since_usec = santa_mono_usec();
+	h->n_pids = n_pids;
+	memcpy(h->pids, pids, n_pids * sizeof(*pids));
 	hs->incoming[hs->n_incoming++] = h;
 	pthread_cond_signal(&hs->cond);
 	pthread_mutex_unlock(&hs->lock);
 }
 
-unsigned int
-lease_holds_count(struct lease_holds *hs)
+void
+lease_holds_stats(struct lease_holds *hs, struct lease_hold_stats *out)
 {
-	unsigned int n;
-
+	memset(out, 0, sizeof(*out));
 	if (!hs)
-		return 0;
+		return;
 	pthread_mutex_lock(&hs->lock);
-	n = hs->n_held + hs->n_incoming;
+	out->held = hs->n_held + hs->n_incoming;
+	out->full = hs->full;
+	out->expired = hs->expired;
 	pthread_mutex_unlock(&hs->lock);
-	return n;
 }
 
 uint64_t
-lease_holds_evicted(struct lease_holds *hs)
+lease_holds_age_limit(void)
 {
-	uint64_t n;
+	unsigned long sec = LEASE_BREAK_DEFAULT_SEC;
+	char buf[32], *end;
+	ssize_t len;
+	int fd;
 
-	if (!hs)
-		return 0;
-	pthread_mutex_lock(&hs->lock);
-	n = hs->evicted;
-	pthread_mutex_unlock(&hs->lock);
-	return n;
+	fd = open("/proc/sys/fs/lease-break-time", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len > 0) {
+			buf[len] = '\0';
+			errno = 0;
+			sec = strtoul(buf, &end, 10);
+			if (errno || end == buf)
+				sec = LEASE_BREAK_DEFAULT_SEC;
+		}
+	}
+	if (sec > LEASE_BREAK_MAX_SEC)
+		sec = LEASE_BREAK_MAX_SEC;
+	return (sec + LEASE_AGE_MARGIN_SEC) * 1000000ULL;
 }

@@ -19,6 +19,7 @@
 #include "santa/events_db.h"
 #include "santa/metrics.h"
 #include "santa/santad_proto.h"
+#include "lease_hold.h"
 #include "santad.h"
 
 
@@ -246,6 +247,20 @@ santad_metrics_export(struct santad *d)
 	ADD("/santa/decisions/merged", METRIC_COUNTER,
 	    "Execs that waited for the decision in flight for the same file instead of hashing it",
 	    "", "", json_integer((json_int_t)d->stats.merged));
+	{
+		struct lease_hold_stats ls;
+
+		lease_holds_stats(d->lease_holds, &ls);
+		ADD("/santa/lease_holds/held", METRIC_GAUGE_INT64,
+		    "Files whose read lease is kept until the allowed execs settle", "", "",
+		    json_integer((json_int_t)ls.held));
+		ADD("/santa/lease_holds/let_go", METRIC_COUNTER,
+		    "Leases let go before their execs settled", "reason", "full",
+		    json_integer((json_int_t)ls.full));
+		ADD("/santa/lease_holds/let_go", METRIC_COUNTER,
+		    "Leases let go before their execs settled", "reason", "age",
+		    json_integer((json_int_t)ls.expired));
+	}
 	if (d->events) {
 		ADD("/santa/events_db/pending", METRIC_GAUGE_INT64, "Events waiting for upload", "", "",
 		    json_integer(events_db_count(d->events)));

@@ -13,6 +13,9 @@ import shutil
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing written beside the sources
+from class_c import exec_child, read_all  # noqa: E402
+
 big, pristine, evil_path, attempts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 stats = sys.argv[5] if len(sys.argv) > 5 else None
 evil = open(evil_path, "rb").read()
@@ -21,15 +24,7 @@ failed = {}
 while attempts == 0 or i < attempts:
     shutil.copyfile(pristine, big)
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(w, 1)
-        os.dup2(w, 2)
-        try:
-            os.execv(big, [big, "EVIL-RAN"])
-        except OSError as e:
-            os.write(2, b"EXEC-ERRNO %d" % e.errno)
-        os._exit(127)
+    pid = exec_child(big, w, (r,))
     os.close(w)
     delay = 0.05 + 0.05 * (i % 6)
     time.sleep(delay)  # attack timing: santad is hashing by now
@@ -43,13 +38,7 @@ while attempts == 0 or i < attempts:
             raise
         busy += 1  # the exec already holds writers off
     os.waitpid(pid, 0)
-    out = b""
-    while True:
-        chunk = os.read(r, 4096)
-        if not chunk:
-            break
-        out += chunk
-    os.close(r)
+    out = read_all(r)
     i += 1
     if b"EXEC-ERRNO" in out:
         name = errno.errorcode.get(int(out.split()[-1]), "?")

@@ -18,18 +18,12 @@ import signal
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing written beside the sources
+from class_c import exec_child, read_all, state  # noqa: E402
+
 big, pristine, evil_path, attempts, mode = sys.argv[1:6]
 attempts = int(attempts)
 evil = open(evil_path, "rb").read()
-
-
-def state(pid):
-    """The task state letter of /proc/PID/stat (readable by anyone), or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
 
 
 hogs = []
@@ -47,15 +41,7 @@ try:
         if mode == "cached":
             os.spawnv(os.P_WAIT, big, [big])
         r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.dup2(w, 1)
-            os.dup2(w, 2)
-            try:
-                os.execv(big, [big, "EVIL-RAN"])
-            except OSError as e:
-                os.write(2, b"EXEC-ERRNO %d" % e.errno)
-            os._exit(127)
+        pid = exec_child(big, w, (r,))
         os.close(w)
         # Blocked ("D": a permission event waits killable) inside its execve.
         limit = time.monotonic() + 5
@@ -89,13 +75,7 @@ try:
         for h in hogs:
             os.kill(h, signal.SIGSTOP)
         os.waitpid(pid, 0)
-        out = b""
-        while True:
-            chunk = os.read(r, 4096)
-            if not chunk:
-                break
-            out += chunk
-        os.close(r)
+        out = read_all(r)
         if b"EVIL-RAN" in out:
             ran += 1
 finally:
