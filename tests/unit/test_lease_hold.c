@@ -40,7 +40,7 @@ spinner(void)
 		/* Gone with a failed test too, and after 30 s whatever happens. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		alarm(30);
-		(void)nice(19); /* the keeper and the test come first */
+		(void)!nice(19); /* the keeper and the test come first */
 		for (;;)
 			;
 	}
