@@ -7,23 +7,26 @@
 # its own: hashed, looked up in rules.db, decided), and records each exec's
 # start and duration. Two phases on one santad:
 #   idle  IDLE_SECONDS of the storm alone
-#   sync  the storm while SYNCS clean imports of RULES rules are applied
-#         back to back (`santactl rule --import --clean`: the request and
-#         code path of a CLEAN sync, SANTAD_RULE_IMPORT with sync_type CLEAN,
-#         without the sync service's HTTP); two rule sets alternate, so each
-#         import deletes and writes a million rules.
-# "during santactl" counts the execs that started during a santactl call
-# (its own parsing of the JSON included, when santad is idle); "during the
-# write" those that started while santad applied the batch: santactl's end
-# minus santad's own time for it (its log line; a santad older than the rule
-# writer does not say, and gets the first window only).
+#   sync  the storm while SYNCS clean syncs of RULES rules run back to back
+#         (`santactl sync`: santasyncservice, as _santasync, downloads the
+#         rules from a local test server, tests/integration/sync_server.py,
+#         in pages of 200,000 and hands them to santad, SANTAD_SYNC_RULES,
+#         CLEAN); two rule sets alternate, so each sync deletes and writes
+#         a million rules.
+# "during the sync" counts the execs that started during a `santactl sync`
+# (the download included, while santad is idle); "during the write" those
+# that started while santad applied the batch, from santad's log line (its
+# time and, from the rule writer on, how long the batch took; a santad that
+# does not say gets the first window only).
 # Prints p50 / p99 / p99.9 / max per kind and phase, ratios to idle, and the
 # TIMEOUT lines. Nothing is asserted.
-# usage: bench/sync_latency.sh SANTAD [SANTACTL]   (as root; Release build)
+# usage: bench/sync_latency.sh SANTAD [SANTACTL [HELPER_DIR]]   (as root; Release build)
 #   env: RULES=1000000 SYNCS=3 IDLE_SECONDS=20 FIRST_EVERY=10 FRESH=6000
+#        KEEP=DIR (keep the samples, the windows and santad's log there)
 set -euo pipefail
 santad=$(realpath "$1")
 santactl=$(realpath "${2:-$(dirname "$santad")/../santactl/santactl}")
+helpers=$(realpath "${3:-$(dirname "$santad")/../../libexec}")
 rules_bench=$(realpath "$(dirname "$santad")/../../bench/rules_bench")
 n_rules=${RULES:-1000000}
 n_syncs=${SYNCS:-3}
@@ -34,8 +37,21 @@ n_fresh=${FRESH:-6000}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../tests/lib/private_tmpfs.sh" "$@"
 source "$here/../tests/lib/wait.sh"
-chmod 0755 "$work"
+source "$here/../tests/lib/install_bins.sh"
+chmod 0755 "$work" # the sync service reads santa.conf
 mnt=$work/mnt
+srv=$work/server
+mkdir -p "$srv"
+santa_install_bins "$work/libexec" "$helpers" # where _santasync can reach them
+santa_install_bins "$work/bin" "$santactl"
+santactl=$work/bin/santactl
+source "$here/../tests/lib/sync_server.sh"
+storm=
+server_pid=
+trap '[ -z "$storm" ] || kill "$storm" 2> /dev/null; kill $server_pid 2> /dev/null; santa_cleanup' EXIT
+sync_server_start "$work/port"
+server_pid=$sync_server_pid
+port=$sync_server_port
 
 # ---- the timer: "kind start_us duration_us status" per exec, until told to stop ----
 cat > "$work/storm.c" <<'EOC'
@@ -94,19 +110,28 @@ PY
 # when static rules are set); each first decision still looks its hash up in
 # rules.db before the scope applies.
 "$rules_bench" "$n_rules" "$work/state/rules.db" > /dev/null
-python3 - "$work" "$n_rules" <<'PY'
-import sys
-work, n = sys.argv[1], int(sys.argv[2])
+# Two sets of RULES rules, as the server's pages (rules-a/N.json, rules-b/N.json).
+python3 - "$srv" "$n_rules" <<'PY'
+import json, os, sys
+srv, n = sys.argv[1], int(sys.argv[2])
+per = 200000
 for name, salt in (("a", 0x5a5a), ("b", 0xa5a5)):
-    with open("%s/rules-%s.json" % (work, name), "w") as f:
-        f.write('{"rules": [\n')
-        for i in range(n):
-            ident = "%016x%016x%016x%016x" % ((i * 2654435761) & (2**64 - 1), i, salt, i ^ salt)
-            pol = "BLOCKLIST" if i % 3 == 0 else "ALLOWLIST"
-            f.write('%s{"identifier": "%s", "policy": "%s", "rule_type": "BINARY"}\n' % ("," if i else "", ident, pol))
-        f.write("]}\n")
+    os.makedirs("%s/rules-%s" % (srv, name))
+    for page, start in enumerate(range(0, n, per)):
+        rules = [{"identifier": "%016x%016x%016x%016x" % ((i * 2654435761) & (2**64 - 1), i, salt, i ^ salt),
+                  "policy": "BLOCKLIST" if i % 3 == 0 else "ALLOWLIST", "rule_type": "BINARY"}
+                 for i in range(start, min(n, start + per))]
+        body = {"rules": rules}
+        if start + per < n:
+            body["cursor"] = "page-%d" % (page + 1)
+        with open("%s/rules-%s/%d.json" % (srv, name, page), "w") as f:
+            json.dump(body, f)
 PY
-santa_write_config LOCKDOWN "EnableLoaderCheck = false" "AllowedPathRegex = ^$mnt/(fresh|other)/"
+echo '{"client_mode": "LOCKDOWN", "sync_type": "clean", "full_sync_interval": 86400}' > "$srv/preflight.json"
+santa_write_config LOCKDOWN "EnableLoaderCheck = false" "AllowedPathRegex = ^$mnt/(fresh|other)/" \
+	"HelperDirectory = $work/libexec" "MachineID = bench-machine" \
+	"SyncBaseURL = http://127.0.0.1:$port/santa"
+chmod 0644 "$work/santa.conf"
 export SANTA_CONFIG=$work/santa.conf
 santa_start_santad "$santad"
 "$work/storm" "$mnt/other/cached" "$mnt/fresh" 0 1 1 > /dev/null # decided and cached
@@ -120,20 +145,34 @@ timeouts_idle=$(grep -c "|reason=TIMEOUT|" "$work/santa.log" || true)
 # The rest of the fresh programs, renumbered from 0 for the second storm.
 for ((i = used; i < n_fresh; i++)); do mv "$mnt/fresh/f$i" "$mnt/fresh/g$((i - used))"; done
 for ((i = 0; i < n_fresh - used; i++)); do mv "$mnt/fresh/g$i" "$mnt/fresh/f$i"; done
+has_sync_helper() { pgrep -f "^santasyncservice" -P "$pid" > /dev/null; }
+wait_until 30 has_sync_helper || { echo "sync_latency: santad did not start its sync service"; exit 1; }
 "$work/storm" "$mnt/other/cached" "$mnt/fresh" $((n_fresh - used)) "$first_every" 0 > "$work/sync.txt" &
 storm=$!
 : > "$work/windows.txt"
 for ((s = 0; s < n_syncs; s++)); do
-	set_name=$([ $((s % 2)) -eq 0 ] && echo a || echo b)
+	rm -rf "$srv/rules"
+	cp -r "$srv/rules-$([ $((s % 2)) -eq 0 ] && echo a || echo b)" "$srv/rules"
 	t0=${EPOCHREALTIME/./}
-	"$santactl" rule --import "$work/rules-$set_name.json" --clean > /dev/null
+	"$santactl" sync > "$work/sync-$s.out" 2>&1 || echo "sync_latency: sync $s failed: $(tail -1 "$work/sync-$s.out")" >&2
 	t1=${EPOCHREALTIME/./}
-	ms=$(grep -o "rule(s) applied (CLEAN) in [0-9]* ms" "$work/santad.err" | tail -1 | grep -o "in [0-9]*" | cut -c4- || true)
-	echo "$t0 $t1 ${ms:-}" >> "$work/windows.txt"
+	# "[2026-12-07T13:55:38.985Z] N santad: sync: 1000000 rule(s) applied (CLEAN) in 2345 ms"
+	line=$(grep "sync: [0-9]* rule(s) applied" "$work/santad.err" | tail -1)
+	at=$(date -d "$(sed -n 's/^\[\([^]]*\)\].*/\1/p' <<< "$line")" +%s%6N 2> /dev/null || true)
+	ms=$(grep -o "applied (CLEAN) in [0-9]* ms" <<< "$line" | grep -o "in [0-9]*" | cut -c4- || true)
+	echo "$t0 $t1 ${at:-0} ${ms:-}" >> "$work/windows.txt"
 done
 kill -TERM "$storm"
 wait "$storm" || true
+storm=
 timeouts_sync=$(($(grep -c "|reason=TIMEOUT|" "$work/santa.log" || true) - timeouts_idle))
+kill "$pid"
+wait_until 30 bash -c "! kill -0 $pid 2> /dev/null" || echo "sync_latency: santad did not stop within 30 s" >&2
+pid=
+if [ -n "${KEEP:-}" ]; then
+	mkdir -p "$KEEP"
+	cp "$work/idle.txt" "$work/sync.txt" "$work/windows.txt" "$work/santad.err" "$work/santa.log" "$KEEP/"
+fi
 
 python3 - "$work" "$timeouts_idle" "$timeouts_sync" "$n_rules" <<'PY'
 import sys
@@ -145,7 +184,7 @@ for line in open(work + "/windows.txt"):
     f = line.split()
     t0, t1 = int(f[0]), int(f[1])
     whole.append((t0, t1))
-    wins.append((t1 - int(f[2]) * 1000, t1) if len(f) > 2 else (t0, t1))
+    wins.append((int(f[2]) - int(f[3]) * 1000, int(f[2])) if len(f) > 3 else (t0, t1))
 def pct(v, p):
     v = sorted(v)
     return v[max(0, min(len(v) - 1, int(p * len(v) + 0.999999) - 1))]
@@ -156,13 +195,13 @@ def stats(samples, kind):
 idle, sync = load("idle"), load("sync")
 def inside(windows):
     return [s for s in sync if any(a <= s[1] < b for a, b in windows)]
-print("sync_latency: %d rules; %d clean imports; santactl's time for each: %s ms; santad's: %s" % (
+print("sync_latency: %d rules; %d clean syncs; santactl sync's time for each: %s ms; santad's write: %s" % (
     n_rules, len(whole), ", ".join(str((b - a) // 1000) for a, b in whole),
     ", ".join(str((b - a) // 1000) + " ms" for a, b in wins) if wins != whole else "not logged"))
 print("| phase | kind | execs | failed | p50 µs | p99 µs | p99.9 µs | max µs |")
 print("|---|---|---|---|---|---|---|---|")
 base = {}
-phases = [("idle", idle), ("during santactl", inside(whole))]
+phases = [("idle", idle), ("during the sync", inside(whole))]
 if wins != whole:
     phases.append(("during the write", inside(wins)))
 for name, samples in phases:
