@@ -147,8 +147,11 @@ parse_file(struct write_op *op, struct sync_rule **parsed_out)
 		snprintf(op->why, sizeof(op->why), "out of memory for %zu rules", cap);
 		return -ENOMEM;
 	}
-	if (fstat(op->fd, &st) < 0)
-		return -errno;
+	if (fstat(op->fd, &st) < 0) {
+		r = -errno;
+		snprintf(op->why, sizeof(op->why), "cannot read the rule file: %s", strerror(errno));
+		return r;
+	}
 	len = (size_t)st.st_size; /* checked on the loop; a memfd cannot grow past what we map */
 	if (len > 0) {
 		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, op->fd, 0);
@@ -300,7 +303,8 @@ finish(struct rule_writer *w, struct write_op *op)
 	};
 	struct ipc_msg *reply;
 
-	if (w->done_fn)
+	/* Not while santad stops: what the callback would flush is being torn down. */
+	if (w->done_fn && !w->stop)
 		w->done_fn(&done, w->userdata);
 	if (op->kind != RULE_WRITE_BATCH)
 		goto out;
