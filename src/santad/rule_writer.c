@@ -72,7 +72,8 @@ struct rule_writer {
 	/* Under lock. */
 	struct write_op *queue, **queue_tail;
 	struct write_op *finished, **finished_tail;
-	size_t n_ops; /* transitive writes queued */
+	size_t n_ops;     /* transitive writes queued */
+	size_t n_touches; /* of which last-use records */
 	bool stop;
 	atomic_bool stopping;     /* read by a batch between its pages of rules */
 	size_t n_batches;         /* loop only: batches queued, written, or not answered yet */
@@ -267,6 +268,8 @@ writer_main(void *userdata)
 			w->queue_tail = &w->queue;
 		if (op->kind != RULE_WRITE_BATCH)
 			w->n_ops--;
+		if (op->kind == RULE_WRITE_TRANSITIVE_TOUCH)
+			w->n_touches--;
 		pthread_mutex_unlock(&w->lock);
 		op->next = NULL;
 		run(w, op);
@@ -432,6 +435,8 @@ enqueue(struct rule_writer *w, struct write_op *op)
 	w->queue_tail = &op->next;
 	if (op->kind != RULE_WRITE_BATCH)
 		w->n_ops++;
+	if (op->kind == RULE_WRITE_TRANSITIVE_TOUCH)
+		w->n_touches++;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -534,7 +539,12 @@ queue_transitive(struct rule_writer *w, struct write_op *op)
 	if (!op)
 		return -ENOMEM;
 	pthread_mutex_lock(&w->lock);
-	full = w->n_ops >= RULE_WRITER_OPS_MAX;
+	/*
+	 * Last-use records come from any user's execs of a transitively allowed
+	 * program: they may not fill the queue that a compiler's new rule needs.
+	 */
+	full = w->n_ops >= RULE_WRITER_OPS_MAX ||
+	       (op->kind == RULE_WRITE_TRANSITIVE_TOUCH && w->n_touches >= RULE_WRITER_TOUCHES_MAX);
 	pthread_mutex_unlock(&w->lock);
 	if (full) {
 		w->dropped++;

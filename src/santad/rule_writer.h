@@ -28,6 +28,8 @@ struct rule_writer;
 #define RULE_WRITER_BATCHES_MAX 4
 /* Transitive rule writes queued; one more is dropped (counted). */
 #define RULE_WRITER_OPS_MAX 4096
+/* Of those, last-use records (best effort: the next use records it again). */
+#define RULE_WRITER_TOUCHES_MAX 256
 /* A rule file (memfd from the sync service or santactl) is at most this large. */
 #define RULE_FILE_BYTES_MAX (512ULL * 1024 * 1024)
 
