@@ -70,6 +70,17 @@ enum rules_clean {
  */
 int rules_db_apply(struct rules_db *db, const struct santa_rule *rules, size_t n,
 		   enum rules_clean clean, char *why, size_t why_size);
+/*
+ * The same, asking keep_going(userdata) every 1,024 rules and before the
+ * commit, on the thread that applies: false rolls the batch back
+ * (-ECANCELED). santad's rule writer stops a batch that way at shutdown.
+ * Lookups (on their read connections) go on meanwhile and see the rules as
+ * they were before the batch until it commits.
+ */
+typedef bool (*rules_db_keep_going_fn)(void *userdata);
+int rules_db_apply_checked(struct rules_db *db, const struct santa_rule *rules, size_t n,
+			   enum rules_clean clean, rules_db_keep_going_fn keep_going,
+			   void *userdata, char *why, size_t why_size);
 
 /*
  * Transitive rules (ALLOWLIST_TRANSITIVE, BINARY): what an ALLOWLIST_COMPILER
@@ -86,7 +97,11 @@ int rules_db_touch_transitive(struct rules_db *db, const char *sha256_hex, int64
 /* Deletes transitive rules unused since cutoff (Unix seconds). Returns how many, or -EIO. */
 int rules_db_expire_transitive(struct rules_db *db, int64_t cutoff);
 
-/* Finds the rule for (type, identifier). Returns 0, -ENOENT or -EIO. */
+/*
+ * Finds the rule for (type, identifier) on a read connection: never waits
+ * for a write (but for another reader when more threads look up at once
+ * than there are read connections). Returns 0, -ENOENT or -EIO.
+ */
 int rules_db_lookup(struct rules_db *db, enum santa_rule_type type, const char *identifier,
 		    struct santa_rule_found *out);
 
@@ -94,8 +109,7 @@ int rules_db_lookup(struct rules_db *db, enum santa_rule_type type, const char *
 int rules_db_counts(struct rules_db *db, uint64_t counts[SANTA_RULE_TYPE_MAX + 1]);
 /*
  * A walk over every rule a page at a time, in (identifier, type) order,
- * holding the database's lock for one page only: lookups (the hash
- * workers') go on between pages. Start with a zeroed cursor.
+ * holding a read connection for one page only. Start with a zeroed cursor.
  */
 struct rules_db_cursor {
 	char identifier[SANTA_IDENTIFIER_MAX]; /* the last rule visited */
@@ -103,14 +117,14 @@ struct rules_db_cursor {
 	bool started, done;
 };
 /*
- * Calls fn (the lock held: keep it short) for up to max rules after the
+ * Calls fn (a read connection held: keep it short) for up to max rules after the
  * cursor. Returns how many (0: the walk is over), or a negative fn return
  * or -EIO. A batch applied between pages shows in the later pages only:
  * compare rules_db_generation before and after for a consistent walk.
  */
 int rules_db_foreach_page(struct rules_db *db, struct rules_db_cursor *cursor, size_t max,
 			  int (*fn)(const struct santa_rule *rule, void *userdata), void *userdata);
-/* Counts the batches rules_db_apply committed since the database was opened. */
+/* Counts the batches rules_db_apply committed since the database was opened (any thread). */
 uint64_t rules_db_generation(struct rules_db *db);
 /* Rules with this policy, of any type (compiler rules for preflight). */
 int rules_db_count_policy(struct rules_db *db, enum santa_policy policy, uint64_t *count);

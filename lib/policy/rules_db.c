@@ -2,12 +2,19 @@
  * The rules database. One table keyed by (identifier, type); the schema
  * version lives in PRAGMA user_version and each migration step runs in the
  * same transaction that bumps it, so a crash mid-migration leaves the old
- * schema whole. Lookups and batches share one connection behind a mutex:
- * lookups only happen on decision-cache misses, after hashing.
+ * schema whole.
+ *
+ * Writes and reads go through different connections. Every change takes the
+ * writer's connection (and its mutex): in santad, the rule writer thread.
+ * Lookups, counts and walks take one of RULES_DB_READERS read connections:
+ * in WAL mode a reader sees the last committed state and never waits for a
+ * writer, so a hash worker's lookup goes on while a million-rule batch is
+ * written (it waited for the whole batch when both shared one connection).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +26,34 @@
 
 #define SCHEMA_VERSION 3
 
-struct rules_db {
+/*
+ * Read connections: santad's lookups come from its hash workers (two by
+ * default, plus root's), the loop and at most two exports. Each holds its
+ * own page cache (READER_CACHE_KIB), so not one per possible thread.
+ */
+#define RULES_DB_READERS 4
+#define READER_CACHE_KIB 2048
+/* Rules applied between two calls of a batch's keep_going. */
+#define APPLY_CHECK_EVERY 1024
+
+/* A connection and the mutex that gives it to one thread at a time. */
+struct rules_conn {
 	sqlite3 *db;
 	sqlite3_stmt *lookup;
+	pthread_mutex_t lock;
+	bool lock_made;
+};
+
+struct rules_db {
+	struct rules_conn w; /* the writer's: every change, in one transaction each */
 	sqlite3_stmt *insert;
 	sqlite3_stmt *remove;
 	sqlite3_stmt *count_add;
-	pthread_mutex_t lock;
-	uint64_t generation; /* batches committed (under lock): rules_db_generation */
+	/* Read connections; none for an in-memory database, which readers share with w. */
+	struct rules_conn readers[RULES_DB_READERS];
+	size_t n_readers;
+	atomic_uint next_reader;
+	_Atomic uint64_t generation; /* batches committed: rules_db_generation */
 };
 
 /* Migration i brings the schema from version i to i + 1. */
@@ -129,6 +156,8 @@ fail:
 	return r;
 }
 
+#define LOOKUP_SQL "SELECT policy, custom_msg, custom_url FROM rules WHERE identifier = ? AND type = ?"
+
 static int
 prepare(struct rules_db *rdb, char *why, size_t why_size)
 {
@@ -136,8 +165,7 @@ prepare(struct rules_db *rdb, char *why, size_t why_size)
 		size_t offset;
 		const char *sql;
 	} statements[] = {
-		{ offsetof(struct rules_db, lookup),
-		  "SELECT policy, custom_msg, custom_url FROM rules WHERE identifier = ? AND type = ?" },
+		{ offsetof(struct rules_db, w.lookup), LOOKUP_SQL },
 		{ offsetof(struct rules_db, insert),
 		  "INSERT OR REPLACE INTO rules (identifier, type, policy, custom_msg, custom_url) "
 		  "VALUES (?, ?, ?, ?, ?)" },
@@ -152,20 +180,65 @@ prepare(struct rules_db *rdb, char *why, size_t why_size)
 	for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
 		sqlite3_stmt **st = (sqlite3_stmt **)((char *)rdb + statements[i].offset);
 
-		if (sqlite3_prepare_v3(rdb->db, statements[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+		if (sqlite3_prepare_v3(rdb->w.db, statements[i].sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 				       NULL) != SQLITE_OK) {
-			snprintf(why, why_size, "%s", sqlite3_errmsg(rdb->db));
+			snprintf(why, why_size, "%s", sqlite3_errmsg(rdb->w.db));
 			return -EBADMSG;
 		}
 	}
 	return 0;
 }
 
+static void
+conn_close(struct rules_conn *c)
+{
+	sqlite3_finalize(c->lookup);
+	sqlite3_close_v2(c->db);
+	if (c->lock_made)
+		pthread_mutex_destroy(&c->lock);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * A read connection to the database the writer opened (in WAL mode by now):
+ * query_only, so that nothing but the writer's connection ever writes.
+ */
+static int
+reader_open(struct rules_conn *c, const char *path, char *why, size_t why_size)
+{
+	char sql[64];
+	int r;
+
+	pthread_mutex_init(&c->lock, NULL);
+	c->lock_made = true;
+	if (sqlite3_open_v2(path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(why, why_size, "cannot open a reader: %s",
+			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		return -EIO;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, 2000);
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", READER_CACHE_KIB);
+	r = exec_sql(c->db, "PRAGMA query_only = 1", why, why_size);
+	if (r == 0)
+		r = exec_sql(c->db, sql, why, why_size);
+	if (r == 0 && sqlite3_prepare_v3(c->db, LOOKUP_SQL, -1, SQLITE_PREPARE_PERSISTENT, &c->lookup,
+					 NULL) != SQLITE_OK) {
+		snprintf(why, why_size, "%s", sqlite3_errmsg(c->db));
+		r = -EIO;
+	}
+	return r;
+}
+
 int
 rules_db_open(const char *path, struct rules_db **out, char *why, size_t why_size)
 {
 	struct rules_db *rdb;
+	bool in_memory = strcmp(path, ":memory:") == 0;
 	char msg[256];
+	size_t i;
 	int r, rc;
 
 	*out = NULL;
@@ -173,42 +246,40 @@ rules_db_open(const char *path, struct rules_db **out, char *why, size_t why_siz
 	rdb = calloc(1, sizeof(*rdb));
 	if (!rdb)
 		return -ENOMEM;
-	pthread_mutex_init(&rdb->lock, NULL);
-	rc = sqlite3_open_v2(path, &rdb->db,
+	pthread_mutex_init(&rdb->w.lock, NULL);
+	rdb->w.lock_made = true;
+	rc = sqlite3_open_v2(path, &rdb->w.db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
 				     SQLITE_OPEN_FULLMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(why, why_size, "cannot open %s: %s", path,
-			 rdb->db ? sqlite3_errmsg(rdb->db) : sqlite3_errstr(rc));
+			 rdb->w.db ? sqlite3_errmsg(rdb->w.db) : sqlite3_errstr(rc));
 		r = rc == SQLITE_CANTOPEN ? -EACCES : -EIO;
 		goto fail;
 	}
-	sqlite3_extended_result_codes(rdb->db, 1);
-	sqlite3_busy_timeout(rdb->db, 2000);
+	sqlite3_extended_result_codes(rdb->w.db, 1);
+	sqlite3_busy_timeout(rdb->w.db, 2000);
 	/*
 	 * journal_mode is the first statement that reads the file: a file that
 	 * is not a database fails here, before anything could write to it.
+	 * Normal locking (not EXCLUSIVE, which kept the WAL index in this
+	 * connection's memory): the read connections share the index in
+	 * rules.db-shm, which takes the mode of rules.db (0600, root's).
 	 */
-	/*
-	 * santad is the only process that opens rules.db (santactl and the sync
-	 * service go through it): holding the lock saves each lookup the file
-	 * locking of a read transaction, and WAL then keeps its index in memory.
-	 */
-	r = exec_sql(rdb->db, "PRAGMA locking_mode = EXCLUSIVE", msg, sizeof(msg));
+	r = exec_sql(rdb->w.db, "PRAGMA journal_mode = WAL", msg, sizeof(msg));
 	if (r == 0)
-		r = exec_sql(rdb->db, "PRAGMA journal_mode = WAL", msg, sizeof(msg));
-	if (r == 0)
-		r = exec_sql(rdb->db, "PRAGMA synchronous = NORMAL", msg, sizeof(msg));
+		r = exec_sql(rdb->w.db, "PRAGMA synchronous = NORMAL", msg, sizeof(msg));
 	/*
 	 * 4 MiB of page cache: the interior pages of a million-rule table (about
-	 * 2 MiB) fit, so a lookup is about one leaf read from the OS page cache,
-	 * and a full scan (quick_check at start) cannot grow santad past 30 MB.
+	 * 2 MiB) fit, so a batch's own lookups are about one leaf read from the
+	 * OS page cache, and a full scan (quick_check at start) cannot grow
+	 * santad past 30 MB.
 	 */
 	if (r == 0)
-		r = exec_sql(rdb->db, "PRAGMA cache_size = -4096", msg, sizeof(msg));
+		r = exec_sql(rdb->w.db, "PRAGMA cache_size = -4096", msg, sizeof(msg));
 	if (r == 0) {
-		r = migrate(rdb->db, msg, sizeof(msg));
+		r = migrate(rdb->w.db, msg, sizeof(msg));
 		if (r == -EPROTO) {
 			snprintf(why, why_size, "%s: %s", path, msg);
 			goto fail;
@@ -218,13 +289,22 @@ rules_db_open(const char *path, struct rules_db **out, char *why, size_t why_siz
 		r = prepare(rdb, msg, sizeof(msg));
 	if (r == 0) {
 		/* A cheap structural check catches a truncated or scribbled file at start. */
-		r = exec_sql(rdb->db, "PRAGMA quick_check", msg, sizeof(msg));
+		r = exec_sql(rdb->w.db, "PRAGMA quick_check", msg, sizeof(msg));
 	}
 	if (r < 0) {
 		snprintf(why, why_size, "%s is not a usable rules database (%s); it was left as it is",
 			 path, msg);
 		r = -EBADMSG;
 		goto fail;
+	}
+	/* Another connection to ":memory:" would be another, empty, database. */
+	for (i = 0; !in_memory && i < RULES_DB_READERS; i++) {
+		r = reader_open(&rdb->readers[i], path, msg, sizeof(msg));
+		rdb->n_readers++;
+		if (r < 0) {
+			snprintf(why, why_size, "%s: %s", path, msg);
+			goto fail;
+		}
 	}
 	chmod(path, 0600); /* rules are root's alone: santactl and the helpers ask santad */
 	*out = rdb;
@@ -237,15 +317,49 @@ fail:
 void
 rules_db_close(struct rules_db *rdb)
 {
+	size_t i;
+
 	if (!rdb)
 		return;
-	sqlite3_finalize(rdb->lookup);
+	for (i = 0; i < rdb->n_readers; i++)
+		conn_close(&rdb->readers[i]);
 	sqlite3_finalize(rdb->insert);
 	sqlite3_finalize(rdb->remove);
 	sqlite3_finalize(rdb->count_add);
-	sqlite3_close_v2(rdb->db);
-	pthread_mutex_destroy(&rdb->lock);
+	conn_close(&rdb->w);
 	free(rdb);
+}
+
+/*
+ * A read connection, locked: a free one if any (readers do not wait for
+ * each other while there are enough), else the next in turn. An in-memory
+ * database has only the writer's.
+ */
+static struct rules_conn *
+reader_take(struct rules_db *rdb)
+{
+	unsigned int start;
+	size_t i;
+
+	if (rdb->n_readers == 0) {
+		pthread_mutex_lock(&rdb->w.lock);
+		return &rdb->w;
+	}
+	start = atomic_fetch_add_explicit(&rdb->next_reader, 1, memory_order_relaxed);
+	for (i = 0; i < rdb->n_readers; i++) {
+		struct rules_conn *c = &rdb->readers[(start + i) % rdb->n_readers];
+
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			return c;
+	}
+	pthread_mutex_lock(&rdb->readers[start % rdb->n_readers].lock);
+	return &rdb->readers[start % rdb->n_readers];
+}
+
+static void
+reader_put(struct rules_conn *c)
+{
+	pthread_mutex_unlock(&c->lock);
 }
 
 static int
@@ -305,12 +419,12 @@ stored_policy(struct rules_db *rdb, const char *id, int type, int *policy)
 {
 	int rc;
 
-	sqlite3_bind_text(rdb->lookup, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(rdb->lookup, 2, type);
-	rc = sqlite3_step(rdb->lookup);
-	*policy = rc == SQLITE_ROW ? sqlite3_column_int(rdb->lookup, 0) : -1;
-	sqlite3_reset(rdb->lookup);
-	sqlite3_clear_bindings(rdb->lookup);
+	sqlite3_bind_text(rdb->w.lookup, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(rdb->w.lookup, 2, type);
+	rc = sqlite3_step(rdb->w.lookup);
+	*policy = rc == SQLITE_ROW ? sqlite3_column_int(rdb->w.lookup, 0) : -1;
+	sqlite3_reset(rdb->w.lookup);
+	sqlite3_clear_bindings(rdb->w.lookup);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -328,6 +442,24 @@ int
 rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 	       enum rules_clean clean, char *why, size_t why_size)
 {
+	return rules_db_apply_checked(rdb, rules, n, clean, NULL, NULL, why, why_size);
+}
+
+/* Asks keep_going (if any); false: the batch is rolled back. */
+static int
+keep_going_or_cancel(rules_db_keep_going_fn keep_going, void *userdata, char *why, size_t why_size)
+{
+	if (!keep_going || keep_going(userdata))
+		return 0;
+	snprintf(why, why_size, "cancelled");
+	return -ECANCELED;
+}
+
+int
+rules_db_apply_checked(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
+		       enum rules_clean clean, rules_db_keep_going_fn keep_going, void *userdata,
+		       char *why, size_t why_size)
+{
 	/* What the batch does to rule_counts, written with it. */
 	int64_t delta[SANTA_RULE_TYPE_MAX + 1][COUNTED_POLICIES] = { { 0 } };
 	char id[SANTA_IDENTIFIER_MAX];
@@ -341,13 +473,13 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 			 SANTA_RULES_BATCH_MAX);
 		return -E2BIG;
 	}
-	pthread_mutex_lock(&rdb->lock);
-	r = exec_sql(rdb->db, "BEGIN IMMEDIATE", why, why_size);
+	pthread_mutex_lock(&rdb->w.lock);
+	r = exec_sql(rdb->w.db, "BEGIN IMMEDIATE", why, why_size);
 	if (r < 0)
 		goto out;
 	if (clean != RULES_KEEP) {
 		/* A clean sync keeps what compilers made; CLEAN_ALL does not. */
-		r = exec_sql(rdb->db,
+		r = exec_sql(rdb->w.db,
 			     clean == RULES_CLEAN_ALL
 				     ? "DELETE FROM rules; DELETE FROM rule_counts"
 				     : "DELETE FROM rules WHERE policy != 6;"
@@ -357,6 +489,9 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 			goto rollback;
 	}
 	for (i = 0; i < n; i++) {
+		if (i % APPLY_CHECK_EVERY == APPLY_CHECK_EVERY - 1 &&
+		    (r = keep_going_or_cancel(keep_going, userdata, why, why_size)) < 0)
+			goto rollback;
 		r = check_rule(&rules[i], i, id, why, why_size);
 		if (r < 0)
 			goto rollback;
@@ -382,7 +517,7 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 			delta[type][rules[i].policy]++;
 		}
 		if (r < 0) {
-			snprintf(why, why_size, "rule %zu: %s", i, sqlite3_errmsg(rdb->db));
+			snprintf(why, why_size, "rule %zu: %s", i, sqlite3_errmsg(rdb->w.db));
 			goto rollback;
 		}
 	}
@@ -390,18 +525,21 @@ rules_db_apply(struct rules_db *rdb, const struct santa_rule *rules, size_t n,
 		for (policy = 0; policy < COUNTED_POLICIES; policy++)
 			if (delta[type][policy] && (r = count_add(rdb, type, policy,
 								   delta[type][policy])) < 0) {
-				snprintf(why, why_size, "rule counts: %s", sqlite3_errmsg(rdb->db));
+				snprintf(why, why_size, "rule counts: %s", sqlite3_errmsg(rdb->w.db));
 				goto rollback;
 			}
-	r = exec_sql(rdb->db, "COMMIT", why, why_size);
+	r = keep_going_or_cancel(keep_going, userdata, why, why_size);
+	if (r < 0)
+		goto rollback;
+	r = exec_sql(rdb->w.db, "COMMIT", why, why_size);
 	if (r == 0) {
-		rdb->generation++;
+		atomic_fetch_add(&rdb->generation, 1);
 		goto out;
 	}
 rollback:
-	sqlite3_exec(rdb->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(rdb->w.db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	pthread_mutex_unlock(&rdb->lock);
+	pthread_mutex_unlock(&rdb->w.lock);
 	return r;
 }
 
@@ -417,37 +555,38 @@ int
 rules_db_lookup(struct rules_db *rdb, enum santa_rule_type type, const char *identifier,
 		struct santa_rule_found *out)
 {
+	struct rules_conn *c = reader_take(rdb);
 	int rc, r;
 
-	pthread_mutex_lock(&rdb->lock);
-	sqlite3_bind_text(rdb->lookup, 1, identifier, -1, SQLITE_STATIC);
-	sqlite3_bind_int(rdb->lookup, 2, type);
-	rc = sqlite3_step(rdb->lookup);
+	sqlite3_bind_text(c->lookup, 1, identifier, -1, SQLITE_STATIC);
+	sqlite3_bind_int(c->lookup, 2, type);
+	rc = sqlite3_step(c->lookup);
 	if (rc == SQLITE_ROW) {
 		out->type = type;
-		out->policy = (enum santa_policy)sqlite3_column_int(rdb->lookup, 0);
-		copy_column(rdb->lookup, 1, out->custom_msg, sizeof(out->custom_msg));
-		copy_column(rdb->lookup, 2, out->custom_url, sizeof(out->custom_url));
+		out->policy = (enum santa_policy)sqlite3_column_int(c->lookup, 0);
+		copy_column(c->lookup, 1, out->custom_msg, sizeof(out->custom_msg));
+		copy_column(c->lookup, 2, out->custom_url, sizeof(out->custom_url));
 		r = 0;
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : -EIO;
 	}
-	sqlite3_reset(rdb->lookup);
-	sqlite3_clear_bindings(rdb->lookup);
-	pthread_mutex_unlock(&rdb->lock);
+	sqlite3_reset(c->lookup);
+	sqlite3_clear_bindings(c->lookup);
+	reader_put(c);
 	return r;
 }
 
 int
 rules_db_counts(struct rules_db *rdb, uint64_t counts[SANTA_RULE_TYPE_MAX + 1])
 {
+	struct rules_conn *c;
 	sqlite3_stmt *st;
 	int rc, type;
 
 	memset(counts, 0, sizeof(uint64_t) * (SANTA_RULE_TYPE_MAX + 1));
-	pthread_mutex_lock(&rdb->lock);
+	c = reader_take(rdb);
 	/* Transitive rules are counted apart (rules_db_count_policy), as santactl shows them. */
-	rc = sqlite3_prepare_v2(rdb->db,
+	rc = sqlite3_prepare_v2(c->db,
 				"SELECT type, sum(n) FROM rule_counts WHERE policy != 6 GROUP BY type",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
@@ -458,19 +597,20 @@ rules_db_counts(struct rules_db *rdb, uint64_t counts[SANTA_RULE_TYPE_MAX + 1])
 		}
 		sqlite3_finalize(st);
 	}
-	pthread_mutex_unlock(&rdb->lock);
+	reader_put(c);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int
 rules_db_count_policy(struct rules_db *rdb, enum santa_policy policy, uint64_t *count)
 {
+	struct rules_conn *c;
 	sqlite3_stmt *st;
 	int rc;
 
 	*count = 0;
-	pthread_mutex_lock(&rdb->lock);
-	rc = sqlite3_prepare_v2(rdb->db, "SELECT coalesce(sum(n), 0) FROM rule_counts WHERE policy = ?",
+	c = reader_take(rdb);
+	rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(sum(n), 0) FROM rule_counts WHERE policy = ?",
 				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int(st, 1, (int)policy);
@@ -481,19 +621,14 @@ rules_db_count_policy(struct rules_db *rdb, enum santa_policy policy, uint64_t *
 		}
 		sqlite3_finalize(st);
 	}
-	pthread_mutex_unlock(&rdb->lock);
+	reader_put(c);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 uint64_t
 rules_db_generation(struct rules_db *rdb)
 {
-	uint64_t g;
-
-	pthread_mutex_lock(&rdb->lock);
-	g = rdb->generation;
-	pthread_mutex_unlock(&rdb->lock);
-	return g;
+	return atomic_load(&rdb->generation);
 }
 
 /*
@@ -504,14 +639,15 @@ int
 rules_db_foreach_page(struct rules_db *rdb, struct rules_db_cursor *cursor, size_t max,
 		      int (*fn)(const struct santa_rule *rule, void *userdata), void *userdata)
 {
+	struct rules_conn *c;
 	sqlite3_stmt *st;
 	int rc, r = 0, n = 0;
 
 	if (cursor->done || max == 0)
 		return 0;
-	pthread_mutex_lock(&rdb->lock);
+	c = reader_take(rdb);
 	/* Two statements: with an OR the planner could not seek to the cursor. */
-	rc = sqlite3_prepare_v2(rdb->db,
+	rc = sqlite3_prepare_v2(c->db,
 				cursor->started
 					? "SELECT identifier, type, policy, custom_msg, custom_url "
 					  "FROM rules WHERE (identifier, type) > (?1, ?2) "
@@ -543,7 +679,7 @@ rules_db_foreach_page(struct rules_db *rdb, struct rules_db_cursor *cursor, size
 		}
 		sqlite3_finalize(st);
 	}
-	pthread_mutex_unlock(&rdb->lock);
+	reader_put(c);
 	if (r < 0)
 		return r;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -564,7 +700,7 @@ run_changes_locked(struct rules_db *rdb, const char *sql, const char *types, ...
 	va_list ap;
 	int r, i;
 
-	if (sqlite3_prepare_v2(rdb->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(rdb->w.db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	va_start(ap, types);
 	for (i = 0; types[i]; i++) {
@@ -574,7 +710,7 @@ run_changes_locked(struct rules_db *rdb, const char *sql, const char *types, ...
 			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
 	}
 	va_end(ap);
-	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(rdb->db) : -EIO;
+	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(rdb->w.db) : -EIO;
 	sqlite3_finalize(st);
 	return r;
 }
@@ -583,21 +719,21 @@ run_changes_locked(struct rules_db *rdb, const char *sql, const char *types, ...
 static int
 begin_write(struct rules_db *rdb)
 {
-	pthread_mutex_lock(&rdb->lock);
-	if (sqlite3_exec(rdb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+	pthread_mutex_lock(&rdb->w.lock);
+	if (sqlite3_exec(rdb->w.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
 		return 0;
-	pthread_mutex_unlock(&rdb->lock);
+	pthread_mutex_unlock(&rdb->w.lock);
 	return -EIO;
 }
 
 static int
 end_write(struct rules_db *rdb, int r)
 {
-	if (r >= 0 && sqlite3_exec(rdb->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (r >= 0 && sqlite3_exec(rdb->w.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		r = -EIO;
 	if (r < 0)
-		sqlite3_exec(rdb->db, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_unlock(&rdb->lock);
+		sqlite3_exec(rdb->w.db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&rdb->w.lock);
 	return r;
 }
 
@@ -630,12 +766,12 @@ rules_db_touch_transitive(struct rules_db *rdb, const char *sha256_hex, int64_t 
 {
 	int r;
 
-	pthread_mutex_lock(&rdb->lock);
+	pthread_mutex_lock(&rdb->w.lock);
 	r = run_changes_locked(rdb,
 			       "UPDATE rules SET used = ?2 WHERE identifier = ?1 AND type = 1 AND"
 			       " policy = 6 AND coalesce(used, created) < ?3",
 			       "tii", sha256_hex, now, now - SANTA_TRANSITIVE_TOUCH_SECONDS);
-	pthread_mutex_unlock(&rdb->lock);
+	pthread_mutex_unlock(&rdb->w.lock);
 	return r;
 }
 

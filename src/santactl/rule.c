@@ -111,6 +111,11 @@ rule_change_refused(const struct santactl *ctl)
 }
 
 #define RULE_FILE_MAX (256u * 1024 * 1024)
+/*
+ * santad answers a rule change once its writer thread committed it, which
+ * may be behind a sync's million rules (seconds, at background priority).
+ */
+#define RULE_CHANGE_USEC (120 * 1000 * 1000ULL)
 
 static int
 rule_import(struct santactl *ctl, const char *file, const char *sync_type)
@@ -182,7 +187,7 @@ rule_import(struct santactl *ctl, const char *file, const char *sync_type)
 		goto out;
 	}
 	fd = -1;
-	reply = santactl_call(ctl, req);
+	reply = santactl_call_within(ctl, req, RULE_CHANGE_USEC);
 	if (!reply) {
 		fprintf(stderr, "Failed to modify rules.\n");
 		goto out;
@@ -388,7 +393,7 @@ rule_add(struct santactl *ctl, const char *identifier, enum santa_rule_type type
 		ipc_dict_put_string(rule, "custom_msg", message);
 	if (url)
 		ipc_dict_put_string(rule, "custom_url", url);
-	reply = santactl_call(ctl, req);
+	reply = santactl_call_within(ctl, req, RULE_CHANGE_USEC);
 	if (!reply) {
 		fprintf(stderr, "Failed to modify rules.\n");
 		return 1;

@@ -17,6 +17,7 @@
 
 #include "log_barrier.h"
 #include "rule_export.h"
+#include "rule_writer.h"
 #include "santa/events_db.h"
 #include "santa/ipc.h"
 #include "santa/path.h"
@@ -325,46 +326,39 @@ parse_rule(const struct ipc_value *v, struct santa_rule *rule, char *why, size_t
 	return 0;
 }
 
+/* Parsed here (one message, at most 128 KiB); written by the rule writer, which answers. */
 static void
-handle_rule_add(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
+handle_rule_add(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 {
 	const struct ipc_value *list;
 	struct santa_rule *rules = NULL;
-	struct ipc_msg *reply;
-	char why[512] = "";
+	char why[512] = "", who[64];
 	size_t n, i;
 	int r;
 
 	if (ipc_dict_get_array(ipc_msg_body_const(req), "rules", &list) < 0) {
 		ipc_conn_reply_error(conn, req, -EINVAL, "rules: expected an array of rules");
-		return;
+		goto fail;
 	}
 	n = ipc_container_len(list);
 	rules = calloc(n ? n : 1, sizeof(*rules));
 	if (!rules) {
 		ipc_conn_reply_error(conn, req, -ENOMEM, "out of memory");
-		return;
+		goto fail;
 	}
 	for (i = 0; i < n; i++) {
 		r = parse_rule(ipc_array_at(list, i), &rules[i], why, sizeof(why));
 		if (r < 0) {
 			ipc_conn_reply_error(conn, req, r, why);
-			free(rules);
-			return;
+			goto fail;
 		}
 	}
-	r = rules_db_apply(d->rules, rules, n, RULES_KEEP, why, sizeof(why));
+	snprintf(who, sizeof(who), "santactl (pid %d)", (int)ipc_conn_peer(conn)->pid);
+	rule_writer_apply_rules(d->rule_writer, conn, req, rules, n, who);
+	return;
+fail:
 	free(rules);
-	if (r < 0) {
-		ipc_conn_reply_error(conn, req, r, why);
-		return;
-	}
-	santad_flush_decisions(d);
-	santa_log(&d->log, LOG_INFO, "santactl (pid %d) changed %zu rule(s)",
-		  (int)ipc_conn_peer(conn)->pid, n);
-	reply = ipc_msg_new(SANTAD_RULE_ADD);
-	ipc_dict_put_int(ipc_msg_body(reply), "applied", (int64_t)n);
-	ipc_conn_reply(conn, req, reply);
+	ipc_msg_free(req);
 }
 
 static void
@@ -766,10 +760,16 @@ on_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
 		msg = NULL;
 		break;
 	case SANTAD_RULE_ADD:
-		handle_rule_add(d, conn, msg);
+		handle_rule_add(d, conn, msg); /* answered once written */
+		msg = NULL;
 		break;
 	case SANTAD_RULE_IMPORT:
-		santad_apply_rule_file(d, conn, msg, "santactl rule --import");
+		rule_writer_apply_file(d->rule_writer, conn, msg, "santactl rule --import");
+		msg = NULL;
+		break;
+	case SANTAD_SYNC_RULES:
+		rule_writer_apply_file(d->rule_writer, conn, msg, "sync");
+		msg = NULL;
 		break;
 	case SANTAD_FLUSH_CACHE:
 		santad_flush_decisions(d);

@@ -30,6 +30,7 @@
 #include "lease_hold.h"
 #include "hash_pool.h"
 #include "package_trust.h"
+#include "rule_writer.h"
 #include "santa/sha256.h"
 #include "santad.h"
 
@@ -1231,6 +1232,12 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		if (job->hash_error == 0 && (job->view_missing || job->path_unverified)) {
 			/* Decided without the package view (not loaded yet), or by a path only this exec saw: not for keeping. */
 			santad_loader_exec_decided(d, &job->key, job->sha256);
+		} else if (job->hash_error == 0 && job->generation != d->stats.flushes) {
+			/*
+			 * Made before the rules (or mode) last changed: its lookup may
+			 * have read the old rules, so the answer stands but is not kept.
+			 */
+			santad_loader_exec_decided(d, &job->key, job->sha256);
 		} else if (job->hash_error == 0) {
 			santad_loader_exec_decided(d, &job->key, job->sha256);
 			memset(&cached, 0, sizeof(cached));
@@ -1252,10 +1259,10 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		/* A used transitive rule lives on (expiry counts from the last use): after the answer. */
 		if (job->hash_error == 0 && job->decision.reason == SANTA_REASON_TRANSITIVE) {
 			santa_sha256_to_hex(job->sha256, hex);
-			(void)rules_db_touch_transitive(d->rules, hex, (int64_t)santa_unix_now());
+			(void)rule_writer_touch_transitive(d->rule_writer, hex);
 		}
 		if (job->hash_error == 0 && !job->first.timed_out && !job->view_missing &&
-		    !job->path_unverified)
+		    !job->path_unverified && job->generation == d->stats.flushes)
 			maybe_ignore(d, job->fd, job->trusted_file, &job->decision);
 		d->stats.hash_bytes += job->hash_bytes;
 		d->stats.hash_usec += job->hash_usec;

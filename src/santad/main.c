@@ -25,6 +25,7 @@
 #include "hash_pool.h"
 #include "log_barrier.h"
 #include "rule_export.h"
+#include "rule_writer.h"
 #include "santa/events_db.h"
 #include "santa/log.h"
 #include "santa/path.h"
@@ -584,6 +585,9 @@ run(struct santad *d)
 	r = rule_exports_new(d->event, d->rules, &d->log, &d->rule_exports);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up rule exports: %m");
+	r = rule_writer_new(d->event, d->rules, &d->log, santad_rules_written, d, &d->rule_writer);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the rule writer: %m");
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
@@ -630,6 +634,8 @@ shutdown_daemon(struct santad *d)
 	d->log_barrier = NULL;
 	rule_exports_free(d->rule_exports); /* before rules.db closes; answers what still runs */
 	d->rule_exports = NULL;
+	rule_writer_free(d->rule_writer); /* before rules.db closes: a batch rolls back, its client is answered */
+	d->rule_writer = NULL;
 	ipc_listener_free(d->control);
 	hash_pool_stop(d->pool);
 	package_trust_stop(d->pkgtrust); /* after the workers: they hold its snapshots */

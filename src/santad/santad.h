@@ -108,6 +108,8 @@ size_t exec_record_bytes(const struct exec_record *rec);
 struct event_log;
 struct log_barrier;
 struct rule_exports;
+struct rule_writer;
+struct rule_write_done;
 struct events_db;
 
 /* events may be NULL (no sync server: nothing is kept for upload). */
@@ -443,6 +445,8 @@ void santad_transitive_shutdown(struct santad *d);
 void santad_transitive_compiler(struct santad *d, pid_t pid, const uint8_t *sha256);
 /* Whether a compiler closed exactly this file and its rule is still being made. */
 bool santad_transitive_pending(struct santad *d, const struct santa_file_key *key);
+/* The rule writer finished a transitive write: logs it, counts it, ends its pending state. */
+void santad_transitive_written(struct santad *d, const struct rule_write_done *done);
 
 /* ---- bundles for the sync server (bundles.c) ---- */
 
@@ -527,6 +531,7 @@ struct santad {
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */
 	struct rule_exports *rule_exports; /* santactl rule --export, each on a thread (rule_export.h) */
+	struct rule_writer *rule_writer;   /* every rules.db change, on its thread (rule_writer.h) */
 	struct package_trust *pkgtrust; /* NULL: EnablePackageTrust = false */
 	/* PID 1, santad and its helpers/clients as they were at start: never denied (exec.c: allow_if_critical). Set before the workers start. */
 #define SANTAD_CRITICAL_KEYS_MAX 8
@@ -614,9 +619,11 @@ struct santad {
 	} watchdog;
 };
 
-/* A memfd of rule lines (SANTAD_SYNC_RULES, SANTAD_RULE_IMPORT) applied in one transaction. */
-void santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req,
-			    const char *who);
+/*
+ * On the loop, before a client is answered: the rule writer finished a
+ * change (rule_writer.h). A batch that committed flushes the decisions.
+ */
+void santad_rules_written(const struct rule_write_done *done, void *userdata);
 /* Requests of santasyncservice (santad_proto.h, SANTAD_SYNC_*). */
 void santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg);
 /* Asks the sync service to upload the waiting events now, outside a full sync. */

@@ -22,9 +22,9 @@
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sync.h"
+#include "rule_writer.h"
 #include "santad.h"
 
-#define SYNC_RULE_FILE_MAX (512ULL * 1024 * 1024)
 
 
 /* The first line of a small file, without its newline; "" when unreadable (not root, absent). */
@@ -233,109 +233,24 @@ events_delete(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req
 	ipc_conn_reply(conn, req, reply);
 }
 
-/*
- * Every rule of one sync, from the memfd the helper filled: parsed and
- * checked here (santad trusts the helper's identity, not its data), then
- * applied in one transaction. A bad line refuses the whole set.
- */
 void
-santad_apply_rule_file(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req,
-		       const char *who)
+santad_rules_written(const struct rule_write_done *done, void *userdata)
 {
-	const char *type_name = "NORMAL";
-	struct santa_rule *rules = NULL;
-	struct sync_rule *parsed = NULL;
-	struct ipc_msg *reply;
-	char why[512] = "", *map = MAP_FAILED;
-	size_t n = 0, cap, i, len = 0;
-	struct stat st;
-	int64_t count = 0;
-	int fd, type, r;
+	struct santad *d = userdata;
 
-	fd = ipc_dict_take_fd(ipc_msg_body(req), "rules");
-	ipc_dict_get_string(ipc_msg_body_const(req), "sync_type", &type_name);
-	ipc_dict_get_int(ipc_msg_body_const(req), "count", &count);
-	type = sync_type_from_string(type_name);
-	if (fd < 0 || type < 0 || count < 0 || count > SANTA_RULES_BATCH_MAX) {
-		r = -EINVAL;
-		snprintf(why, sizeof(why), "expected rules (fd), count (at most %d) and sync_type",
-			 SANTA_RULES_BATCH_MAX);
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SYNC_RULE_FILE_MAX) {
-		r = -EINVAL;
-		snprintf(why, sizeof(why), "the rule file is not a regular file of at most %llu bytes",
-			 (unsigned long long)SYNC_RULE_FILE_MAX);
-		goto out;
-	}
-	len = (size_t)st.st_size;
-	cap = (size_t)count;
-	parsed = calloc(cap ? cap : 1, sizeof(*parsed));
-	rules = calloc(cap ? cap : 1, sizeof(*rules));
-	if (!parsed || !rules) {
-		r = -ENOMEM;
-		snprintf(why, sizeof(why), "out of memory for %zu rules", cap);
-		goto out;
-	}
-	if (len > 0) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			r = -errno;
-			snprintf(why, sizeof(why), "cannot map the rule file: %s", strerror(errno));
-			goto out;
-		}
-	}
-	for (i = 0; i < len;) {
-		const char *nl = memchr(map + i, '\n', len - i);
-		size_t ll = nl ? (size_t)(nl - (map + i)) : len - i;
-
-		if (n >= cap) {
-			r = -EINVAL;
-			snprintf(why, sizeof(why), "the rule file has more rules than the %zu announced",
-				 cap);
-			goto out;
-		}
-		r = sync_rule_from_line(map + i, ll, &parsed[n], why + 32, sizeof(why) - 32);
-		if (r < 0) {
-			/* "rule N: " in the room left before the reason. */
-			int k = snprintf(why, 32, "rule %zu: ", n + 1);
-
-			memmove(why + k, why + 32, strlen(why + 32) + 1);
-			goto out;
-		}
-		rules[n] = (struct santa_rule){ parsed[n].type, parsed[n].policy, parsed[n].identifier,
-						parsed[n].custom_msg, parsed[n].custom_url };
-		n++;
-		i += ll + 1;
-	}
-	r = rules_db_apply(d->rules, rules, n,
-			   type == SYNC_TYPE_CLEAN_ALL ? RULES_CLEAN_ALL
-			   : type == SYNC_TYPE_CLEAN  ? RULES_CLEAN
-						      : RULES_KEEP,
-			   why, sizeof(why));
-	if (r < 0)
-		goto out;
-	if (ipc_msg_type(req) == SANTAD_SYNC_RULES)
-		d->sync.rule_sync_last_success = santa_unix_now();
-	santad_flush_decisions(d);
-	santa_log(&d->log, LOG_NOTICE, "%s: %zu rule(s) applied (%s)", who, n, type_name);
-out:
-	if (map != MAP_FAILED)
-		munmap(map, len);
-	if (fd >= 0)
-		close(fd);
-	for (i = 0; parsed && i < n; i++)
-		sync_rule_free(&parsed[i]);
-	free(parsed);
-	free(rules);
-	if (r < 0) {
-		santa_log(&d->log, LOG_ERR, "%s: rules refused, the previous rules stay: %s", who, why);
-		ipc_conn_reply_error(conn, req, r, why);
+	if (done->kind != RULE_WRITE_BATCH) {
+		santad_transitive_written(d, done);
 		return;
 	}
-	reply = ipc_msg_new(ipc_msg_type(req));
-	ipc_dict_put_int(ipc_msg_body(reply), "applied", (int64_t)n);
-	ipc_conn_reply(conn, req, reply);
+	if (done->result < 0)
+		return; /* rolled back: nothing changed */
+	if (done->request == SANTAD_SYNC_RULES)
+		d->sync.rule_sync_last_success = santa_unix_now();
+	/*
+	 * Decisions made under the old rules go: those cached, the kernel's
+	 * ignore marks, and (exec.c) those of jobs made before this flush.
+	 */
+	santad_flush_decisions(d);
 }
 
 static void
@@ -448,9 +363,6 @@ santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg)
 		break;
 	case SANTAD_EVENTS_DELETE:
 		events_delete(d, conn, msg);
-		break;
-	case SANTAD_SYNC_RULES:
-		santad_apply_rule_file(d, conn, msg, "sync");
 		break;
 	case SANTAD_SYNC_POSTFLIGHT:
 		sync_postflight(d, conn, msg);

@@ -36,6 +36,7 @@
 #include "santa/clock.h"
 #include "santa/sha256.h"
 #include "priority.h"
+#include "rule_writer.h"
 #include "santad.h"
 
 #define TRANSITIVE_COMPILERS_MAX  1024 /* compilers running at once */
@@ -192,18 +193,15 @@ on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			santa_log(&d->log, LOG_NOTICE, "%s was changed by another process after a "
 				  "compiler wrote it: no transitive rule", w->path);
 		} else if (w->program && w->error == 0) {
-			int r;
-
+			/* Pending (allowed as its rule will allow it) until the writer committed the rule. */
 			santa_sha256_to_hex(w->sha256, hex);
-			r = rules_db_add_transitive(d->rules, hex, w->compiler, (int64_t)santa_unix_now());
-			if (r == 1) {
-				d->stats.transitive_added++;
-				santa_log(&d->log, LOG_INFO, "transitive rule for %s (%s), written by "
-					  "compiler %s", w->path, hex, w->compiler);
-			} else if (r < 0) {
-				santa_log(&d->log, LOG_WARNING, "transitive rule for %s not recorded: "
-					  "the rules database failed", w->path);
+			if (rule_writer_add_transitive(d->rule_writer, hex, w->compiler, w->path,
+						       &w->key) == 0) {
+				written_free(w);
+				continue;
 			}
+			santa_log(&d->log, LOG_WARNING, "transitive rule for %s not recorded: "
+				  "too many rule writes queued", w->path);
 		} else if (w->program) {
 			santa_log_errno(&d->log, LOG_WARNING, w->error,
 					"cannot hash %s, written by a compiler: %m", w->path);
@@ -212,6 +210,36 @@ on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		written_free(w);
 	}
 	return 0;
+}
+
+/* On the loop: the rule writer finished a transitive write (rule_writer.h). */
+void
+santad_transitive_written(struct santad *d, const struct rule_write_done *done)
+{
+	switch (done->kind) {
+	case RULE_WRITE_TRANSITIVE_ADD:
+		if (done->result == 1) {
+			d->stats.transitive_added++;
+			santa_log(&d->log, LOG_INFO, "transitive rule for %s (%s), written by "
+				  "compiler %s", done->path, done->hex, done->compiler);
+		} else if (done->result < 0) {
+			santa_log(&d->log, LOG_WARNING, "transitive rule for %s not recorded: "
+				  "the rules database failed", done->path);
+		}
+		/* Decided by its rule from now on (or, with none, as any other file). */
+		if (d->transitive)
+			forget_pending(d->transitive, done->key);
+		break;
+	case RULE_WRITE_TRANSITIVE_EXPIRE:
+		if (done->result > 0) {
+			santa_log(&d->log, LOG_INFO, "%d transitive rule(s) unused for 180 days removed",
+				  done->result);
+			santad_flush_decisions(d);
+		}
+		break;
+	default:
+		break;
+	}
 }
 
 /* ---- compilers ---- */
@@ -482,14 +510,10 @@ static int
 on_expiry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
-	int n;
 
-	n = rules_db_expire_transitive(d->rules, (int64_t)santa_unix_now() -
-							 SANTA_TRANSITIVE_EXPIRY_SECONDS);
-	if (n > 0) {
-		santa_log(&d->log, LOG_INFO, "%d transitive rule(s) unused for 180 days removed", n);
-		santad_flush_decisions(d);
-	}
+	/* The writer removes them; santad_transitive_written logs and flushes. */
+	(void)rule_writer_expire_transitive(d->rule_writer, (int64_t)santa_unix_now() -
+								  SANTA_TRANSITIVE_EXPIRY_SECONDS);
 	if (s)
 		sd_event_source_set_time(s, usec + TRANSITIVE_EXPIRY_CHECK_USEC);
 	return 0;

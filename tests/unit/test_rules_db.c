@@ -1,6 +1,7 @@
 /* Rules database: batches are atomic, identifiers normalised, bad files left alone. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -265,6 +267,124 @@ test_hundred_thousand_rules(void **state)
 	rules_db_close(db);
 }
 
+/*
+ * A lookup while a batch is being written (issue 22): it is answered at
+ * once, from the rules as they were, and sees the batch once it committed.
+ * With one connection for both, the lookup waited for the whole batch.
+ */
+struct held_batch {
+	struct rules_db *db;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool held, looked, in_time;
+	int found_policy, lookup_r;
+};
+
+static void *
+lookup_thread(void *userdata)
+{
+	struct held_batch *h = userdata;
+	struct santa_rule_found found;
+	int r = rules_db_lookup(h->db, SANTA_RULE_TYPE_BINARY, sha_a, &found);
+
+	pthread_mutex_lock(&h->lock);
+	h->lookup_r = r;
+	h->found_policy = r == 0 ? (int)found.policy : -1;
+	h->looked = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* The batch's keep_going before its commit: a lookup from another thread, waited for 5 s at most. */
+static bool
+look_while_held(void *userdata)
+{
+	struct held_batch *h = userdata;
+	struct timespec until;
+	pthread_t t;
+
+	if (h->held)
+		return true;
+	h->held = true;
+	assert_int_equal(pthread_create(&t, NULL, lookup_thread, h), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&h->lock);
+	while (!h->looked && pthread_cond_timedwait(&h->cond, &h->lock, &until) == 0)
+		;
+	h->in_time = h->looked;
+	pthread_mutex_unlock(&h->lock);
+	if (!h->in_time) {
+		pthread_detach(t); /* it waits for this batch: let the batch commit, fail below */
+		return true;
+	}
+	pthread_join(t, NULL);
+	return true;
+}
+
+static void
+test_lookup_during_batch(void **state)
+{
+	enum { N = 3000 };
+	struct rules_db *db = fresh_db();
+	struct santa_rule *rules = calloc(N, sizeof(*rules));
+	char (*ids)[65] = calloc(N, 65);
+	struct santa_rule first = { SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, sha_a, NULL, NULL };
+	struct held_batch h = { .db = db, .lock = PTHREAD_MUTEX_INITIALIZER,
+				.cond = PTHREAD_COND_INITIALIZER };
+	struct santa_rule_found found;
+	char why[512];
+	int i;
+
+	assert_int_equal(rules_db_apply(db, &first, 1, RULES_KEEP, why, sizeof(why)), 0);
+	for (i = 0; i < N - 1; i++) {
+		snprintf(ids[i], 65, "%064x", i * 7919 + 1);
+		rules[i] = (struct santa_rule){ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_ALLOWLIST, ids[i],
+						NULL, NULL };
+	}
+	rules[N - 1] = (struct santa_rule){ SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, sha_a,
+					    NULL, NULL };
+	assert_int_equal(rules_db_apply_checked(db, rules, N, RULES_CLEAN, look_while_held, &h, why,
+						sizeof(why)),
+			 0);
+	assert_true(h.held);
+	assert_true(h.in_time); /* answered while the batch was open */
+	assert_int_equal(h.lookup_r, 0);
+	assert_int_equal(h.found_policy, SANTA_POLICY_ALLOWLIST); /* the rules before the batch */
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_a, &found), 0);
+	assert_int_equal(found.policy, SANTA_POLICY_BLOCKLIST);
+	assert_int_equal(count_all(db), N);
+	free(rules);
+	free(ids);
+	rules_db_close(db);
+}
+
+static bool
+stop_now(void *userdata)
+{
+	(void)userdata;
+	return false;
+}
+
+/* A batch its caller stops changes nothing. */
+static void
+test_cancelled_batch(void **state)
+{
+	struct rules_db *db = fresh_db();
+	struct santa_rule rule = { SANTA_RULE_TYPE_BINARY, SANTA_POLICY_BLOCKLIST, sha_b, NULL, NULL };
+	struct santa_rule_found found;
+	char why[512];
+
+	assert_int_equal(rules_db_apply_checked(db, &rule, 1, RULES_KEEP, stop_now, NULL, why,
+						sizeof(why)),
+			 -ECANCELED);
+	assert_int_equal(rules_db_lookup(db, SANTA_RULE_TYPE_BINARY, sha_b, &found), -ENOENT);
+	assert_int_equal(count_all(db), 0);
+	assert_int_equal(rules_db_generation(db), 0);
+	rules_db_close(db);
+}
+
 /* The export's walk: every rule once, in (identifier, type) order, a page at a time. */
 struct walk {
 	char last[SANTA_IDENTIFIER_MAX];
@@ -487,6 +607,8 @@ main(void)
 		cmocka_unit_test(test_garbage_and_truncated_files_left_alone),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_hundred_thousand_rules),
+		cmocka_unit_test(test_lookup_during_batch),
+		cmocka_unit_test(test_cancelled_batch),
 		cmocka_unit_test(test_paged_walk),
 		cmocka_unit_test(test_transitive_rules),
 		cmocka_unit_test(test_migrates_version_1),
