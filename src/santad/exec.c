@@ -516,6 +516,15 @@ fallback_verdict(const struct policy *policy, enum santa_mode mode, uid_t uid, b
  * about one slice per worker, however long the files ahead of it are.
  */
 #define HASH_SLICE_BYTES (4u << 20)
+/*
+ * A job none of whose execs still waits hashes on only to fill the cache,
+ * and only up to twice the bytes the file really has on disk, or 1 GiB if
+ * more: a legitimate program larger than the deadline lets hash is cached
+ * for its next exec, but one exec of a file of holes a petabyte long (a few
+ * KB on disk, deleted at once) no longer keeps a worker hashing zeros for
+ * weeks after its deadline (an attacker's review: 99.8 % of a CPU).
+ */
+#define HASH_UNAWAITED_MIN_BYTES (1ull << 30)
 
 /*
  * The bytes hashed must be the bytes the exec runs: the kernel refuses
@@ -581,6 +590,13 @@ release_lease(struct exec_job *job)
  * another waits: its result would only have gone to the cache. None does
  * once santad stops.
  */
+static uint64_t
+unawaited_bytes_max(const struct exec_job *job)
+{
+	return 2 * job->disk_bytes > HASH_UNAWAITED_MIN_BYTES ? 2 * job->disk_bytes
+							      : HASH_UNAWAITED_MIN_BYTES;
+}
+
 static int
 hash_some(struct exec_job *job)
 {
@@ -614,6 +630,9 @@ hash_some(struct exec_job *job)
 		if (r != 0)
 			break;
 		if (hash_pool_stopping(pool)) {
+			r = -ECANCELED;
+		} else if (santa_sha256_stream_bytes(job->hash) > unawaited_bytes_max(job) &&
+			   !job_awaited(job) && job_cancel(job)) {
 			r = -ECANCELED;
 		} else if (hash_pool_has_waiting(pool)) {
 			if (!job_awaited(job) && job_cancel(job))
@@ -1887,6 +1906,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	job->fd = fd;
 	job->key = key;
 	job->trusted_file = santa_stat_is_root_trusted(&st);
+	job->disk_bytes = (uint64_t)st.st_blocks * 512;
 	job->pending_transitive = santad_transitive_pending(d, &key);
 	job->mode = mode;
 	snprintf(job->path, sizeof(job->path), "%s", path);

@@ -79,6 +79,7 @@ struct exec_job {
 	bool leased; /* a read lease on fd while it is hashed (exec.c: guard_bytes) */
 	int hash_error;
 	uint64_t hash_bytes, hash_usec;
+	uint64_t disk_bytes; /* what the file has on disk (st_blocks): caps hashing nobody waits for */
 	uint8_t sha256[SANTA_SHA256_LEN];
 	struct santa_decision decision;
 	struct signing_info signing;

@@ -16,7 +16,8 @@
  *  - A job whose exec was already answered (its deadline passed) keeps
  *    hashing only while no other job waits: then it gives way (its result
  *    would only have filled the cache), so a file of holes a petabyte long
- *    occupies a worker for one deadline, not for days.
+ *    occupies a worker for one deadline, not for days; even alone it stops
+ *    after 1 GiB or twice the file's bytes on disk (exec.c).
  *  - Every count is capped (a uid's lane, the shared queue, the number of
  *    lanes; a full one is refused at once and the caller answers without
  *    holding the event's fd).
