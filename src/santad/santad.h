@@ -304,7 +304,12 @@ struct deferred_notice {
  * args the BPF program kept once the exec was done (HELD_LINE_USEC at most).
  */
 #define SEEN_EXECS     1024
-#define HELD_LINE_USEC 500000
+/*
+ * Long enough for a loaded machine: in a virtual machine without hardware
+ * acceleration beside other work, 0.5 s let the first line of three go
+ * without its args. Only a line whose exec failed waits it out.
+ */
+#define HELD_LINE_USEC 2000000
 struct seen_exec {
 	pid_t pid;
 	dev_t dev;
