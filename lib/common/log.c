@@ -63,17 +63,47 @@ level_tag(int level)
 	}
 }
 
+/*
+ * Messages name files, programs and peers a user chose: a newline would
+ * start a line of the user's making in santad's log (or the journal), an
+ * escape sequence would act on an admin's terminal. Control bytes become
+ * \n, \t or \xNN; the rest (UTF-8 included) stays as it is.
+ */
+static void
+escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 void
 santa_logv(const struct santa_log *log, int level, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char raw[2048], msg[2048 * 4];
 	struct timespec ts;
 	struct tm tm;
 	int saved_errno = errno;
 
 	if (log && level > log->max_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_controls(raw, msg, sizeof(msg));
 	if (log && log->target == SANTA_LOG_SYSLOG) {
 		syslog(level, "%s", msg);
 	} else {

@@ -44,6 +44,29 @@
 #define FAN_PERM_READ_BYTES 4096
 
 /*
+ * Another namespace's mount (named through /proc): at most one "Failed to
+ * watch" line a second, the next saying how many were not written. 1,000
+ * bind mounts stacked in a user's namespace (EBUSY each) wrote 22,813 lines;
+ * santactl status counts them all (Mounts Not Watched). santad's own mounts
+ * are each said.
+ */
+static void
+log_mark_failure(struct santad *d, int err, const char *what)
+{
+	uint64_t held = 0;
+	bool shared;
+
+	if (strncmp(what, "/proc/", 6) == 0 &&
+	    !santa_ratelimit_pass(&d->fan.mark_failures, 0, santa_mono_usec(), &held, &shared))
+		return;
+	if (held)
+		santa_log_errno(&d->log, LOG_ERR, err, "Failed to watch %s: %m (and %llu more "
+				"since the last such line)", what, (unsigned long long)held);
+	else
+		santa_log_errno(&d->log, LOG_ERR, err, "Failed to watch %s: %m", what);
+}
+
+/*
  * Filesystems on which no user can place a program of their choosing: the
  * kernel's own (fixed contents, devices, pipes) and root-only ones. Not
  * ramfs, which any user may mount in a user namespace, nor any FUSE type:
@@ -510,7 +533,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 	if (r < 0) {
 		if (!record_failure)
 			return r;
-		santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch %s: %m", shown);
+		log_mark_failure(d, r, shown);
 		add_watched(&d->fan, key, NULL);
 		return r;
 	}
@@ -752,7 +775,7 @@ fail:
 	 * again before MARK_RETRY_USEC (each try forks).
 	 */
 	if (own || r == -EBUSY) {
-		santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch %s: %m", path);
+		log_mark_failure(d, r, path);
 		add_watched(&d->fan, key, NULL);
 	}
 	return r;
@@ -1102,6 +1125,7 @@ fan_client_start(struct santad *d)
 	size_t i;
 	int r;
 
+	santa_ratelimit_init(&fan->mark_failures, 1000000);
 	/*
 	 * The fd each event brings is opened by the kernel on santad's behalf,
 	 * O_NONBLOCK: a user's write lease on the file (or a FIFO) would

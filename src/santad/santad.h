@@ -250,6 +250,8 @@ struct watched {
 struct fan_client {
 	int fd;
 	sd_event_source *io;
+	/* "Failed to watch" lines: a user's namespace can hold thousands of unmarkable mounts. */
+	struct santa_ratelimit mark_failures;
 	struct watched *watched; /* what is marked, for santactl status */
 	size_t n_watched;
 	int mountinfo_fd; /* POLLPRI when the mount table changes */

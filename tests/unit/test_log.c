@@ -68,6 +68,28 @@ test_level_filter_and_format(void **state)
 }
 
 static void
+emit_forged(const struct santa_log *log)
+{
+	/* A file name chosen to forge a line and clear the admin's screen. */
+	santa_log(log, LOG_WARNING, "no decision for %s", "/tmp/x\n[2026-01-01T00:00:00.000Z] N santad: FORGED\x1b[2J\tend");
+}
+
+static void
+test_control_bytes_escaped(void **state)
+{
+	struct santa_log log;
+	char *out;
+
+	santa_log_init(&log, "santad", SANTA_LOG_STDERR, LOG_INFO);
+	out = capture_stderr(emit_forged, &log);
+	/* One line, the newline, escape and tab written out. */
+	assert_non_null(strstr(out, "no decision for /tmp/x\\n[2026-01-01T00:00:00.000Z] N santad: FORGED\\x1b[2J\\tend\n"));
+	assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));
+	assert_null(strchr(out, 0x1b));
+	free(out);
+}
+
+static void
 emit_errno(const struct santa_log *log)
 {
 	int r = santa_log_errno(log, LOG_ERR, -ENOENT, "open %s: %m", "/nowhere");
@@ -102,6 +124,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_level_filter_and_format),
 		cmocka_unit_test(test_errno_text),
+		cmocka_unit_test(test_control_bytes_escaped),
 		cmocka_unit_test(test_level_names),
 	};
 
