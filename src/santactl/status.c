@@ -90,6 +90,8 @@ status_print_json(const struct status *s)
 			  "decisions_refused_busy", (json_int_t)reply_int(s->dec, "queue_full"),
 			  "events_log_dropped", (json_int_t)reply_int(s->dec, "log_dropped"),
 			  "watched_filesystems", w));
+	json_object_set_new(json_object_get(root, "daemon"), "watched_filesystems_not_listed",
+			    json_integer((json_int_t)reply_int(s->b, "watched_not_listed")));
 	json_object_set_new(root, "database",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "binary_rules", (json_int_t)reply_int(s->rules, "binary"),
@@ -263,6 +265,8 @@ status_print_text(const struct status *s)
 	for (i = 0; i < ipc_container_len(s->watched); i++)
 		row(i == 0 ? "Watched Filesystems" : "", "%s",
 		    ipc_value_string(ipc_array_at(s->watched, i)));
+	if (reply_int(s->b, "watched_not_listed") > 0)
+		row("", "(and %lld more)", (long long)reply_int(s->b, "watched_not_listed"));
 	printf(">>> Cache Info\n");
 	row("Root cache count", "%lld", s->root_cached);
 	row("Non-root cache count", "%lld", s->non_root_cached);

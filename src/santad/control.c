@@ -159,6 +159,8 @@ reply_version(struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_conn_reply(conn, req, m);
 }
 
+#define STATUS_WATCHED_MAX 64 /* watched filesystems named in a status reply */
+
 static void
 reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
@@ -167,7 +169,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
-	size_t i;
+	size_t i, shown = 0, not_shown = 0;
 
 	if (!m || rules_db_counts(d->rules, counts) < 0) {
 		ipc_msg_free(m);
@@ -292,10 +294,27 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(dec, "queue_full", (int64_t)d->stats.queue_full);
 	ipc_dict_put_int(dec, "pending", d->n_pending);
 	ipc_dict_put_int(dec, "log_dropped", (int64_t)event_log_dropped(d->elog));
+	/*
+	 * At most STATUS_WATCHED_MAX paths, santad's own mounts first (others'
+	 * are named through /proc), then a count of the rest: with mount marks a
+	 * user's 20,000 bind mounts made a reply too large to send, and root's
+	 * status went unanswered.
+	 */
 	watched = ipc_dict_put_array(b, "watched");
-	for (i = 0; i < d->fan.n_watched; i++)
-		if (d->fan.watched[i].path)
-			ipc_array_add_string(watched, d->fan.watched[i].path);
+	for (int pass = 0; pass < 2; pass++)
+		for (i = 0; i < d->fan.n_watched; i++) {
+			const char *path = d->fan.watched[i].path;
+
+			if (!path || (strncmp(path, "/proc/", 6) == 0) != (pass == 1))
+				continue;
+			if (shown < STATUS_WATCHED_MAX) {
+				ipc_array_add_string(watched, path);
+				shown++;
+			} else {
+				not_shown++;
+			}
+		}
+	ipc_dict_put_int(b, "watched_not_listed", (int64_t)not_shown);
 	ipc_conn_reply(conn, req, m);
 }
 
