@@ -3,9 +3,20 @@
  * maps ./blocked itself: the kernel never execs it, so FAN_OPEN_EXEC_PERM
  * never asks. What the kernel does see is the loader opening it. As fapolicyd
  * does, a second permission group asks for FAN_OPEN_PERM on the same
- * filesystems, and the first ELF file a loader process opens after its exec
- * (the program: ld.so maps it before ld.so.cache and any library) is decided
- * as an exec, on the loop, with the same rules, cache, deadline and log line.
+ * filesystems, and the first regular file a loader process opens after its
+ * exec (the program: ld.so opens it before ld.so.cache, --preload and any
+ * library) is decided as an exec, on the loop, with the same rules, cache,
+ * deadline and log line. Whatever its bytes: a magic read now proves
+ * nothing, as a writer may put an ELF header there before ld.so reads it
+ * (a file that is no program is then an unknown, denied in LOCKDOWN). The
+ * kernel's own open of ld.so as a program's interpreter is not one: that
+ * process's exe is still the program.
+ *
+ * The loader maps its program MAP_PRIVATE and, unlike an exec'd file,
+ * nothing refuses a writer while it runs: whoever may write the file can
+ * put new code in the running process after its hash was allowed. So in
+ * LOCKDOWN the loader runs only files no one but root can write (root's,
+ * not group or other writable); others are denied, their line saying why.
  *
  * Every open on a watched filesystem comes through this group, santad's own
  * included (santa.conf at SIGHUP, its databases, its log). So its events are
@@ -13,8 +24,8 @@
  * never waits for the loop and lets santad's own opens through at once: the
  * loop may open a file while the kernel waits for us.
  *
- *   santad's own open, not a regular file, not ELF      -> allow
- *   a loader's first ELF since its exec                  -> decided as an exec (loop)
+ *   santad's own open, not a regular file               -> allow
+ *   a loader's first regular file since its exec         -> decided as an exec (loop)
  *   anything else                                        -> allow
  *
  * Cost: an open the kernel asks about is a round trip, so files no loader can
@@ -160,7 +171,7 @@ add_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
 
 /* Whether pid runs a loader as its program and has not had its program decided yet. */
 static bool
-first_elf_of_loader(struct loader_guard *g, pid_t pid)
+program_of_loader(struct loader_guard *g, pid_t pid)
 {
 	char exe[64];
 	struct stat st;
@@ -345,7 +356,7 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		goto allow;
 	trusted = santa_stat_is_root_trusted(&st);
 	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
-	if (elf_ok && first_elf_of_loader(g, pid)) {
+	if (program_of_loader(g, pid)) {
 		if (queue_program(g, fd, pid)) {
 			g->programs++;
 			return; /* the loop answers and closes */
@@ -424,6 +435,24 @@ guard_thread(void *arg)
 	return NULL;
 }
 
+/* Loop, LOCKDOWN: a program its owner could rewrite while the loader runs it is refused (takes fd). */
+static bool
+refuse_writable(struct loader_guard *g, int fd, pid_t pid)
+{
+	struct santad *d = g->daemon;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (d->policy->cfg.client_mode != SANTA_MODE_LOCKDOWN || fstat(fd, &st) < 0 ||
+	    santa_stat_is_root_trusted(&st))
+		return false;
+	santad_exec_by_mode(d, fd, pid, g->fan_fd,
+			    "run by the dynamic loader, a file others than root may write "
+			    "(its code could change while it runs)",
+			    path, sizeof(path));
+	return true;
+}
+
 /* Loop: the loader programs the thread queued, decided as execs answered on this group. */
 static int
 on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -443,7 +472,8 @@ on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		g->queue_head = (g->queue_head + 1) % LOADER_QUEUE_MAX;
 		g->queue_len--;
 		pthread_mutex_unlock(&g->queue_lock);
-		santad_handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
+		if (!refuse_writable(g, item.fd, item.pid))
+			santad_handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
 	}
 	return 0;
 }
