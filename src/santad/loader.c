@@ -6,7 +6,9 @@
  * filesystems, and the first regular file a loader process opens after its
  * exec (the program: ld.so opens it before ld.so.cache, --preload and any
  * library) is decided as an exec, on the loop, with the same rules, cache,
- * deadline and log line. Whatever its bytes: a magic read now proves
+ * deadline and log line ("first": while the process maps no file but the
+ * loader, so a loader exec'd again by the same process is asked afresh).
+ * Whatever its bytes: a magic read now proves
  * nothing, as a writer may put an ELF header there before ld.so reads it
  * (a file that is no program is then an unknown, denied in LOCKDOWN). The
  * kernel's own open of ld.so as a program's interpreter is not one: that
@@ -77,7 +79,7 @@
 #define LOADER_QUEUE_MAX   256 /* loader programs waiting for the loop */
 #define LOADER_FILES_MAX   64  /* files known to be a loader (each path and learned copy) */
 #define LOADER_HASHES_MAX  16
-#define LOADER_PROCS_MAX   256 /* loader processes whose program was decided */
+#define LOADER_MAPS_MAX    4096 /* bytes of /proc/PID/maps read: a fresh loader's is < 1 KiB */
 #define LOADER_LEASES_MAX  1024 /* users' files marked under a read lease (an fd each) */
 #define LEASE_SWEEP_MSEC   1000 /* how often leased files are checked for deletion */
 
@@ -91,11 +93,6 @@ static const char *const loader_patterns[] = {
 struct loader_file {
 	dev_t dev;
 	ino_t ino;
-};
-
-struct loader_proc {
-	pid_t pid;
-	unsigned long long start; /* /proc/PID/stat starttime: a reused pid is another process */
 };
 
 struct loader_item {
@@ -129,8 +126,6 @@ struct loader_guard {
 	atomic_bool fallback_deny; /* FailClosed in LOCKDOWN (santad_fallback_verdict) */
 
 	/* The thread's own. */
-	struct loader_proc procs[LOADER_PROCS_MAX];
-	size_t procs_next;
 	int lease_sig_fd;                /* LEASE_SIGNAL, blocked in every thread (main.c) */
 	int remark_efd;                  /* the loop flushed the group's marks: leased files again */
 	int leases[LOADER_LEASES_MAX];   /* fds of leased, marked files; -1: free */
@@ -169,23 +164,50 @@ add_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
 }
 
 
-/* Whether pid runs a loader as its program and has not had its program decided yet. */
+/*
+ * Whether pid runs a loader as its program and has not mapped its program
+ * yet: until then its image maps no file but the loader. A loader that the
+ * same process execs again starts with a new map, though its pid and start
+ * time stay: its program is decided afresh. A map longer than a fresh
+ * loader's (a few lines) is past that; one santad cannot read is taken as
+ * fresh (decided as an exec).
+ */
 static bool
 program_of_loader(struct loader_guard *g, pid_t pid)
 {
-	char exe[64];
+	char path[64], buf[LOADER_MAPS_MAX + 1], *line, *save = NULL;
+	unsigned long ino, first_ino = 0;
+	unsigned int maj, min, first_maj = 0, first_min = 0;
 	struct stat st;
-	unsigned long long start;
-	size_t i;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	if (stat(exe, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
 		return false;
-	start = santad_process_start(pid);
-	for (i = 0; i < LOADER_PROCS_MAX; i++)
-		if (g->procs[i].pid == pid && g->procs[i].start == start)
-			return false;
-	g->procs[g->procs_next++ % LOADER_PROCS_MAX] = (struct loader_proc){ pid, start };
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	while (len < LOADER_MAPS_MAX && (n = read(fd, buf + len, LOADER_MAPS_MAX - len)) > 0)
+		len += (size_t)n;
+	n = len == LOADER_MAPS_MAX ? read(fd, buf, 1) : 0;
+	close(fd);
+	if (n != 0)
+		return false; /* longer than a fresh loader's */
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%*s %*s %*s %x:%x %lu", &maj, &min, &ino) != 3 || ino == 0)
+			continue;
+		if (first_ino == 0) {
+			first_ino = ino;
+			first_maj = maj;
+			first_min = min;
+		} else if (ino != first_ino || maj != first_maj || min != first_min) {
+			return false; /* a second file: the program is mapped */
+		}
+	}
 	return true;
 }
 

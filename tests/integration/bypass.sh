@@ -204,6 +204,10 @@ policy = ALLOWLIST
 identifier = $(sha256sum "$work/mm-allowed" | cut -d' ' -f1)
 rule_type = BINARY
 policy = ALLOWLIST
+[StaticRule:sh]
+identifier = $(sha256sum "$(readlink -f /bin/sh)" | cut -d' ' -f1)
+rule_type = BINARY
+policy = ALLOWLIST
 CONF
 # santa.conf on a watched filesystem: santad opens it again at SIGHUP, and that
 # open comes through the loader check's group too; it must not wait on itself.
@@ -222,6 +226,14 @@ the dynamic loader, a file others than root may write.*path=$mnt/allowed-user" "
 install -m 0775 -o root -g nogroup "$mnt/allowed" "$mnt/allowed-group"
 check "LOCKDOWN: so is root's copy a group may write" \
 	test "$(as_nobody try ldso "$mnt/allowed-group")" = denied
+# A loader process whose program was decided execs the loader again: the
+# new image's program is decided too (same pid, same start time).
+cp "$(readlink -f /bin/sh)" "$mnt/sh-allowed"
+chain=$(as_nobody /lib64/ld-linux-x86-64.so.2 "$mnt/sh-allowed" -c \
+	"echo sh-ran; exec /lib64/ld-linux-x86-64.so.2 '$mnt/unknown'" 2>&1 || true)
+echo "# the loader exec'd again: $chain"
+check "LOCKDOWN: an allowlisted shell run by the loader execs the loader on an unknown program: denied" \
+	grep -q "sh-ran.*unknown: cannot open shared object file: Operation not permitted" <<< "${chain//$'\n'/ }"
 # Made ELF by its writer right after the loader opened it: none may run.
 mkdir -m 0755 "$mnt/race" && chown nobody "$mnt/race"
 race_ran=$(as_nobody timeout 120 python3 "$(dirname "$0")/ldso_race.py" "$work/mm-unknown" "$mnt/race" 300)
