@@ -1763,6 +1763,34 @@ merge_exec(struct santad *d, int fd, int answer_fd, const struct santa_file_key 
 	return true;
 }
 
+/* Answered by the mode alone (no hash, no rule), as an unknown file with the why in explain; path: for the caller. */
+void
+santad_exec_by_mode(struct santad *d, int fd, pid_t pid, int answer_fd, const char *explain,
+		    char *path, size_t path_size)
+{
+	enum santa_mode mode = d->policy->cfg.client_mode;
+	struct santa_decision decision = {
+		.verdict = mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW,
+		.reason = SANTA_REASON_UNKNOWN,
+		.explain = explain,
+	};
+	struct proc_info proc = { .pid = pid };
+	uint64_t started = santa_mono_usec();
+
+	/* Who is exec'ing, while the process waits: once answered, it may be gone. */
+	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
+	fan_respond(answer_fd, fd, decision.verdict);
+	record_latency(d, santa_mono_usec() - started);
+	if (decision.verdict == SANTA_VERDICT_DENY)
+		santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
+	proc.pidversion = santad_process_start(pid);
+	proc.ppidversion = santad_process_start(proc.ppid);
+	fd_path(d, fd, path, path_size);
+	close(fd);
+	count(d, &decision);
+	log_exec(d, path, &proc, mode, &decision, NULL, true, NULL, NULL, NULL);
+}
+
 /*
  * An exec of a file santad cannot even stat: a FUSE mount made without
  * allow_other lets root open and read its files (the event's fd) but
@@ -1777,36 +1805,21 @@ merge_exec(struct santad *d, int fd, int answer_fd, const struct santa_file_key 
 void
 santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer_fd, int err)
 {
-	enum santa_mode mode = d->policy->cfg.client_mode;
-	struct santa_decision decision = {
-		.verdict = mode == SANTA_MODE_LOCKDOWN ? SANTA_VERDICT_DENY : SANTA_VERDICT_ALLOW,
-		.reason = SANTA_REASON_UNKNOWN,
-		.explain = "santad cannot read the file's attributes (a FUSE mount closed to root?)",
-	};
-	struct proc_info proc = { .pid = pid };
-	uint64_t started = santa_mono_usec();
+	bool deny = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
+	uint64_t now = santa_mono_usec();
 	char path[PATH_MAX];
 
-	/* Who is exec'ing, while the process waits: once answered, it may be gone. */
-	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
-	fan_respond(answer_fd, fd, decision.verdict);
-	record_latency(d, santa_mono_usec() - started);
-	if (decision.verdict == SANTA_VERDICT_DENY)
-		santad_process_comm(proc.ppid, proc.parent_name, sizeof(proc.parent_name));
-	proc.pidversion = santad_process_start(pid);
-	proc.ppidversion = santad_process_start(proc.ppid);
-	fd_path(d, fd, path, sizeof(path));
-	close(fd);
+	santad_exec_by_mode(d, fd, pid, answer_fd,
+			    "santad cannot read the file's attributes (a FUSE mount closed to root?)",
+			    path, sizeof(path));
 	d->fan.uninspectable++;
-	if (started - d->fan.uninspectable_said_usec >= 1000000) {
-		d->fan.uninspectable_said_usec = started;
+	if (now - d->fan.uninspectable_said_usec >= 1000000) {
+		d->fan.uninspectable_said_usec = now;
 		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
 				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
-				decision.verdict == SANTA_VERDICT_DENY ? "Denied" : "Allowed", (long)pid,
-				path, (unsigned long long)d->fan.uninspectable);
+				deny ? "Denied" : "Allowed", (long)pid, path,
+				(unsigned long long)d->fan.uninspectable);
 	}
-	count(d, &decision);
-	log_exec(d, path, &proc, mode, &decision, NULL, true, NULL, NULL, NULL);
 }
 
 void

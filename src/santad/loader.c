@@ -3,9 +3,22 @@
  * maps ./blocked itself: the kernel never execs it, so FAN_OPEN_EXEC_PERM
  * never asks. What the kernel does see is the loader opening it. As fapolicyd
  * does, a second permission group asks for FAN_OPEN_PERM on the same
- * filesystems, and the first ELF file a loader process opens after its exec
- * (the program: ld.so maps it before ld.so.cache and any library) is decided
- * as an exec, on the loop, with the same rules, cache, deadline and log line.
+ * filesystems, and the first regular file a loader process opens after its
+ * exec (the program: ld.so opens it before ld.so.cache, --preload and any
+ * library) is decided as an exec, on the loop, with the same rules, cache,
+ * deadline and log line ("first": while the process maps no file but the
+ * loader, so a loader exec'd again by the same process is asked afresh).
+ * Whatever its bytes: a magic read now proves
+ * nothing, as a writer may put an ELF header there before ld.so reads it
+ * (a file that is no program is then an unknown, denied in LOCKDOWN). The
+ * kernel's own open of ld.so as a program's interpreter is not one: that
+ * process's exe is still the program.
+ *
+ * The loader maps its program MAP_PRIVATE and, unlike an exec'd file,
+ * nothing refuses a writer while it runs: whoever may write the file can
+ * put new code in the running process after its hash was allowed. So in
+ * LOCKDOWN the loader runs only files no one but root can write (root's,
+ * not group or other writable); others are denied, their line saying why.
  *
  * Every open on a watched filesystem comes through this group, santad's own
  * included (santa.conf at SIGHUP, its databases, its log). So its events are
@@ -13,8 +26,8 @@
  * never waits for the loop and lets santad's own opens through at once: the
  * loop may open a file while the kernel waits for us.
  *
- *   santad's own open, not a regular file, not ELF      -> allow
- *   a loader's first ELF since its exec                  -> decided as an exec (loop)
+ *   santad's own open, not a regular file               -> allow
+ *   a loader's first regular file since its exec         -> decided as an exec (loop)
  *   anything else                                        -> allow
  *
  * Cost: an open the kernel asks about is a round trip, so files no loader can
@@ -66,7 +79,7 @@
 #define LOADER_QUEUE_MAX   256 /* loader programs waiting for the loop */
 #define LOADER_FILES_MAX   64  /* files known to be a loader (each path and learned copy) */
 #define LOADER_HASHES_MAX  16
-#define LOADER_PROCS_MAX   256 /* loader processes whose program was decided */
+#define LOADER_MAPS_MAX    4096 /* bytes of /proc/PID/maps read: a fresh loader's is < 1 KiB */
 #define LOADER_LEASES_MAX  1024 /* users' files marked under a read lease (an fd each) */
 #define LEASE_SWEEP_MSEC   1000 /* how often leased files are checked for deletion */
 
@@ -80,11 +93,6 @@ static const char *const loader_patterns[] = {
 struct loader_file {
 	dev_t dev;
 	ino_t ino;
-};
-
-struct loader_proc {
-	pid_t pid;
-	unsigned long long start; /* /proc/PID/stat starttime: a reused pid is another process */
 };
 
 struct loader_item {
@@ -118,8 +126,6 @@ struct loader_guard {
 	atomic_bool fallback_deny; /* FailClosed in LOCKDOWN (santad_fallback_verdict) */
 
 	/* The thread's own. */
-	struct loader_proc procs[LOADER_PROCS_MAX];
-	size_t procs_next;
 	int lease_sig_fd;                /* LEASE_SIGNAL, blocked in every thread (main.c) */
 	int remark_efd;                  /* the loop flushed the group's marks: leased files again */
 	int leases[LOADER_LEASES_MAX];   /* fds of leased, marked files; -1: free */
@@ -158,23 +164,50 @@ add_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
 }
 
 
-/* Whether pid runs a loader as its program and has not had its program decided yet. */
+/*
+ * Whether pid runs a loader as its program and has not mapped its program
+ * yet: until then its image maps no file but the loader. A loader that the
+ * same process execs again starts with a new map, though its pid and start
+ * time stay: its program is decided afresh. A map longer than a fresh
+ * loader's (a few lines) is past that; one santad cannot read is taken as
+ * fresh (decided as an exec).
+ */
 static bool
-first_elf_of_loader(struct loader_guard *g, pid_t pid)
+program_of_loader(struct loader_guard *g, pid_t pid)
 {
-	char exe[64];
+	char path[64], buf[LOADER_MAPS_MAX + 1], *line, *save = NULL;
+	unsigned long ino, first_ino = 0;
+	unsigned int maj, min, first_maj = 0, first_min = 0;
 	struct stat st;
-	unsigned long long start;
-	size_t i;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	if (stat(exe, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
 		return false;
-	start = santad_process_start(pid);
-	for (i = 0; i < LOADER_PROCS_MAX; i++)
-		if (g->procs[i].pid == pid && g->procs[i].start == start)
-			return false;
-	g->procs[g->procs_next++ % LOADER_PROCS_MAX] = (struct loader_proc){ pid, start };
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	while (len < LOADER_MAPS_MAX && (n = read(fd, buf + len, LOADER_MAPS_MAX - len)) > 0)
+		len += (size_t)n;
+	n = len == LOADER_MAPS_MAX ? read(fd, buf, 1) : 0;
+	close(fd);
+	if (n != 0)
+		return false; /* longer than a fresh loader's */
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%*s %*s %*s %x:%x %lu", &maj, &min, &ino) != 3 || ino == 0)
+			continue;
+		if (first_ino == 0) {
+			first_ino = ino;
+			first_maj = maj;
+			first_min = min;
+		} else if (ino != first_ino || maj != first_maj || min != first_min) {
+			return false; /* a second file: the program is mapped */
+		}
+	}
 	return true;
 }
 
@@ -345,7 +378,7 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		goto allow;
 	trusted = santa_stat_is_root_trusted(&st);
 	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
-	if (elf_ok && first_elf_of_loader(g, pid)) {
+	if (program_of_loader(g, pid)) {
 		if (queue_program(g, fd, pid)) {
 			g->programs++;
 			return; /* the loop answers and closes */
@@ -424,6 +457,24 @@ guard_thread(void *arg)
 	return NULL;
 }
 
+/* Loop, LOCKDOWN: a program its owner could rewrite while the loader runs it is refused (takes fd). */
+static bool
+refuse_writable(struct loader_guard *g, int fd, pid_t pid)
+{
+	struct santad *d = g->daemon;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (d->policy->cfg.client_mode != SANTA_MODE_LOCKDOWN || fstat(fd, &st) < 0 ||
+	    santa_stat_is_root_trusted(&st))
+		return false;
+	santad_exec_by_mode(d, fd, pid, g->fan_fd,
+			    "run by the dynamic loader, a file others than root may write "
+			    "(its code could change while it runs)",
+			    path, sizeof(path));
+	return true;
+}
+
 /* Loop: the loader programs the thread queued, decided as execs answered on this group. */
 static int
 on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -443,7 +494,8 @@ on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		g->queue_head = (g->queue_head + 1) % LOADER_QUEUE_MAX;
 		g->queue_len--;
 		pthread_mutex_unlock(&g->queue_lock);
-		santad_handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
+		if (!refuse_writable(g, item.fd, item.pid))
+			santad_handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
 	}
 	return 0;
 }

@@ -710,6 +710,12 @@ void santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd);
  * mount closed to root): answered by the mode, logged as any exec. Takes fd.
  */
 void santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer_fd, int err);
+/*
+ * An exec answered by the mode alone, with no hash or rule (denied in
+ * LOCKDOWN), logged as an unknown with explain; path receives its path. Takes fd.
+ */
+void santad_exec_by_mode(struct santad *d, int fd, pid_t pid, int answer_fd, const char *explain,
+			 char *path, size_t path_size);
 /* A decision made elsewhere (the BPF backstop): counted, logged, uploaded, notified. */
 void santad_log_decision(struct santad *d, const char *path, const struct proc_info *proc,
 			 const struct santa_decision *decision);

@@ -70,6 +70,10 @@ userns_try() { # PROGRAM DIR (a directory of its own for each call: the marker n
 # A copy on an overlayfs and on a FUSE filesystem (bindfs), each mounted below
 # the watched path after santad started: picked up without a restart.
 in_err() { grep -qF -- "$1" "$work/santad.err"; }
+as_nobody() { # COMMAND...: the try function too
+	setpriv --reuid=65534 --regid=65534 --clear-groups bash -c \
+		"source '$(dirname "$0")/../lib/try_exec.sh'; \"\$@\"" sh "$@"
+}
 wait_watching() { # MOUNTPOINT: until santad says it marked it (at most 30 s; the row then fails)
 	wait_until 30 in_err "watching $1 (" || true
 }
@@ -120,6 +124,10 @@ cp /bin/true "$mnt/allowed"
 for how in execve fexecve posix_spawn ldso; do
 	check "control: an unknown binary in MONITOR runs ($how)" test "$(try "$how" "$mnt/allowed")" = ran
 done
+install -m 0755 -o nobody "$mnt/allowed" "$mnt/monitor-user"
+check "MONITOR: nobody's own program runs through the loader" \
+	test "$(as_nobody try ldso "$mnt/monitor-user")" = ran
+check_eventually "and is logged" 20 grep -q "decision=ALLOW|.*path=$mnt/monitor-user" "$work/santa.log"
 matrix "$mnt/blocked" "BLOCKLIST"
 touch "$work/bound"
 mount --bind "$mnt/blocked" "$work/bound"
@@ -196,6 +204,10 @@ policy = ALLOWLIST
 identifier = $(sha256sum "$work/mm-allowed" | cut -d' ' -f1)
 rule_type = BINARY
 policy = ALLOWLIST
+[StaticRule:sh]
+identifier = $(sha256sum "$(readlink -f /bin/sh)" | cut -d' ' -f1)
+rule_type = BINARY
+policy = ALLOWLIST
 CONF
 # santa.conf on a watched filesystem: santad opens it again at SIGHUP, and that
 # open comes through the loader check's group too; it must not wait on itself.
@@ -203,6 +215,35 @@ cp "$work/santa.conf" "$mnt/santa.conf"
 export SANTA_CONFIG=$mnt/santa.conf
 santa_start_santad "$santad"
 check "LOCKDOWN: an allowlisted program runs through the loader" test "$(try ldso "$mnt/allowed")" = ran
+check "LOCKDOWN: and so run by nobody" test "$(as_nobody try ldso "$mnt/allowed")" = ran
+# The loader maps its program MAP_PRIVATE and no one refuses a writer, so
+# nobody's own copy of an allowlisted program could get new code while it runs.
+install -m 0755 -o nobody "$mnt/allowed" "$mnt/allowed-user"
+check "LOCKDOWN: nobody's copy of an allowlisted program run through the loader is denied" \
+	test "$(as_nobody try ldso "$mnt/allowed-user")" = denied
+check_eventually "and its line says why" 20 grep -q "decision=DENY|reason=UNKNOWN|explain=run by \
+the dynamic loader, a file others than root may write.*path=$mnt/allowed-user" "$work/santa.log"
+install -m 0775 -o root -g nogroup "$mnt/allowed" "$mnt/allowed-group"
+check "LOCKDOWN: so is root's copy a group may write" \
+	test "$(as_nobody try ldso "$mnt/allowed-group")" = denied
+# A loader process whose program was decided execs the loader again: the
+# new image's program is decided too (same pid, same start time).
+cp "$(readlink -f /bin/sh)" "$mnt/sh-allowed"
+chain=$(as_nobody /lib64/ld-linux-x86-64.so.2 "$mnt/sh-allowed" -c \
+	"echo sh-ran; exec /lib64/ld-linux-x86-64.so.2 '$mnt/unknown'" 2>&1 || true)
+echo "# the loader exec'd again: $chain"
+check "LOCKDOWN: an allowlisted shell run by the loader execs the loader on an unknown program: denied" \
+	grep -q "sh-ran.*unknown: cannot open shared object file: Operation not permitted" <<< "${chain//$'\n'/ }"
+# Made ELF by its writer right after the loader opened it: none may run.
+mkdir -m 0755 "$mnt/race" && chown nobody "$mnt/race"
+race_ran=$(as_nobody timeout 120 python3 "$(dirname "$0")/ldso_race.py" "$work/mm-unknown" "$mnt/race" 300)
+echo "# the loader race: ${race_ran:-none} of 300 ran"
+race_ran2=$(as_nobody timeout 120 python3 "$(dirname "$0")/ldso_race.py" --read-first "$work/mm-unknown" "$mnt/race" 300)
+echo "# the loader race, the file read once first: ${race_ran2:-none} of 300 ran"
+check "LOCKDOWN: the loader given a file made ELF after it opened it runs nothing (300 tries)" \
+	test "$race_ran" = 0
+check "LOCKDOWN: the same with the file read once first (a user's non-ELF file may get a leased mark) (300 tries)" \
+	test "$race_ran2" = 0
 # An allowlisted user's program turned, through a shared mmap, into bytes no rule allows.
 install -m 0755 -o nobody "$work/mm-allowed" "$mnt/mm-user2"
 check "LOCKDOWN: an allowlisted user's program runs" test "$(try execve "$mnt/mm-user2")" = ran
