@@ -79,7 +79,7 @@
 #define LOADER_QUEUE_MAX   256 /* loader programs waiting for the loop */
 #define LOADER_FILES_MAX   64  /* files known to be a loader (each path and learned copy) */
 #define LOADER_HASHES_MAX  16
-#define LOADER_MAPS_MAX    4096 /* bytes of /proc/PID/maps read: a fresh loader's is < 1 KiB */
+#define LOADER_MAPS_MAX    (64 * 1024) /* bytes of /proc/PID/maps read: a fresh loader's is a few lines */
 #define LOADER_LEASES_MAX  1024 /* users' files marked under a read lease (an fd each) */
 #define LEASE_SWEEP_MSEC   1000 /* how often leased files are checked for deletion */
 
@@ -168,36 +168,33 @@ add_loader_file(struct loader_guard *g, dev_t dev, ino_t ino)
  * Whether pid runs a loader as its program and has not mapped its program
  * yet: until then its image maps no file but the loader. A loader that the
  * same process execs again starts with a new map, though its pid and start
- * time stay: its program is decided afresh. A map longer than a fresh
- * loader's (a few lines) is past that; one santad cannot read is taken as
- * fresh (decided as an exec).
+ * time stay: its program is decided afresh. Read line by line until a
+ * second file shows, at most LOADER_MAPS_MAX bytes: a map santad cannot
+ * read, or one that ends (or runs past the cap) with the loader alone, is
+ * taken as fresh (decided as an exec). The user picks the paths in it (the
+ * loader run from a long path): how long it is proves nothing.
  */
 static bool
 program_of_loader(struct loader_guard *g, pid_t pid)
 {
-	char path[64], buf[LOADER_MAPS_MAX + 1], *line, *save = NULL;
+	char path[64], *line = NULL;
 	unsigned long ino, first_ino = 0;
 	unsigned int maj, min, first_maj = 0, first_min = 0;
 	struct stat st;
-	size_t len = 0;
+	size_t cap = 0, total = 0;
+	bool fresh = true;
 	ssize_t n;
-	int fd;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	if (stat(path, &st) < 0 || !is_loader_file(g, st.st_dev, st.st_ino))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	f = fopen(path, "re");
+	if (!f)
 		return true;
-	while (len < LOADER_MAPS_MAX && (n = read(fd, buf + len, LOADER_MAPS_MAX - len)) > 0)
-		len += (size_t)n;
-	n = len == LOADER_MAPS_MAX ? read(fd, buf, 1) : 0;
-	close(fd);
-	if (n != 0)
-		return false; /* longer than a fresh loader's */
-	buf[len] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	while (total < LOADER_MAPS_MAX && (n = getline(&line, &cap, f)) > 0) {
+		total += (size_t)n;
 		if (sscanf(line, "%*s %*s %*s %x:%x %lu", &maj, &min, &ino) != 3 || ino == 0)
 			continue;
 		if (first_ino == 0) {
@@ -205,10 +202,13 @@ program_of_loader(struct loader_guard *g, pid_t pid)
 			first_maj = maj;
 			first_min = min;
 		} else if (ino != first_ino || maj != first_maj || min != first_min) {
-			return false; /* a second file: the program is mapped */
+			fresh = false; /* a second file: the program is mapped */
+			break;
 		}
 	}
-	return true;
+	free(line);
+	fclose(f);
+	return fresh;
 }
 
 static void
@@ -400,9 +400,15 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 		return; /* fd kept: it holds the lease */
 	}
-	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
+	/*
+	 * Marked before the answer too: an opener that writes (root's `install`
+	 * making a program) does so only once answered, and its write drops the
+	 * mark; marked after, the mark could land on the bytes already written
+	 * and the loader's open of the new program would not be asked.
+	 */
 	if (trusted && (!elf_ok || (elf.type == ET_DYN && elf.has_soname)))
 		mark_ignore(g, fd);
+	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 	close(fd);
 	return;
 allow:

@@ -234,6 +234,16 @@ chain=$(as_nobody /lib64/ld-linux-x86-64.so.2 "$mnt/sh-allowed" -c \
 echo "# the loader exec'd again: $chain"
 check "LOCKDOWN: an allowlisted shell run by the loader execs the loader on an unknown program: denied" \
 	grep -q "sh-ran.*unknown: cannot open shared object file: Operation not permitted" <<< "${chain//$'\n'/ }"
+# The loader run from a path over a thousand bytes long (its own directory
+# bound there in nobody's namespace): its map outgrew the 4 KiB once read of
+# it and passed for a process whose program was mapped already (it ran).
+loader_dir=$(dirname "$(readlink -f /lib64/ld-linux-x86-64.so.2)")
+long=$(as_nobody unshare -Urm sh -c 'mount -t tmpfs none /mnt &&
+	d=/mnt/$(printf "%0200d/%0200d/%0200d/%0200d/%0200d" 0 0 0 0 0) && mkdir -p "$d" &&
+	mount --bind "$1" "$d" && "$d/ld-linux-x86-64.so.2" "$2" > /dev/null 2>&1 && echo ran || echo denied' \
+	sh "$loader_dir" "$mnt/unknown" 2>&1)
+check "LOCKDOWN: the loader run from a path over 1,000 bytes long on an unknown program: denied ($long)" \
+	test "$long" = denied
 # Made ELF by its writer right after the loader opened it: none may run.
 mkdir -m 0755 "$mnt/race" && chown nobody "$mnt/race"
 race_ran=$(as_nobody timeout 120 python3 "$(dirname "$0")/ldso_race.py" "$work/mm-unknown" "$mnt/race" 300)
