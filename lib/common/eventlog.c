@@ -6,7 +6,23 @@
 
 #include "santa/eventlog.h"
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
+/*
+ * Code points that change how the rest of a line is shown without being seen
+ * themselves: C1 controls, and the bidirectional marks, embeddings, overrides
+ * and isolates. A program named "gnp.exe" + U+202E would read as another name
+ * in an admin's terminal, so these are escaped like control bytes.
+ */
+static bool
+deceptive_code_point(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one or
+ * encodes a deceptive code point.
+ */
 static size_t
 utf8_sequence(const unsigned char *s)
 {
@@ -30,7 +46,7 @@ utf8_sequence(const unsigned char *s)
 	}
 	/* No overlong forms, surrogates or code points past U+10FFFF. */
 	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	    (cp >= 0xd800 && cp <= 0xdfff) || deceptive_code_point(cp))
 		return 0;
 	return n;
 }

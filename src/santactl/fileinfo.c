@@ -404,6 +404,8 @@ show_file(struct santactl *ctl, struct fileinfo_opts *o, const char *path)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		if (fd < 0 && errno == ENOENT)
 			fprintf(stderr, "File does not exist: %s\n", path);
+		else if (fd < 0)
+			fprintf(stderr, "Cannot read %s: %s\n", path, strerror(errno));
 		else
 			fprintf(stderr, "Invalid or empty file: %s\n", path);
 		if (fd >= 0)
@@ -526,7 +528,10 @@ walk(struct santactl *ctl, struct fileinfo_opts *o, const char *path, int depth)
 	DIR *dir;
 
 	if (lstat(path, &st) < 0) {
-		fprintf(stderr, "File does not exist: %s\n", path);
+		if (errno == ENOENT || errno == ENOTDIR)
+			fprintf(stderr, "File does not exist: %s\n", path);
+		else
+			fprintf(stderr, "Cannot read %s: %s\n", path, strerror(errno));
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {

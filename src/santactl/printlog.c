@@ -18,18 +18,21 @@ cmd_printlog(struct santactl *ctl, int argc, char **argv)
 	struct ipc_msg *req, *reply;
 	int64_t after = 0, id;
 	const char *json;
-	bool first = true;
+	bool first = true, first_reply = true;
 	size_t i, n;
 
 	if (santactl_connect(ctl, false) < 0)
 		return 1;
-	printf("[");
+	/* '[' waits for santad's first answer: a refusal leaves no half JSON on stdout. */
 	do {
 		req = ipc_msg_new(SANTAD_EVENTS_LIST);
 		ipc_dict_put_int(ipc_msg_body(req), "after_id", after);
 		reply = santactl_call(ctl, req);
 		if (!reply)
-			return 1;
+			return 1; /* after '[': an unclosed array, not a complete-looking one */
+		if (first_reply)
+			printf("[");
+		first_reply = false;
 		n = 0;
 		if (ipc_dict_get_array(ipc_msg_body(reply), "events", &list) == 0)
 			n = ipc_container_len(list);

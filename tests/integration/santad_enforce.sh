@@ -502,6 +502,14 @@ out=$("$santactl" fileinfo --key Rule "$mnt/unknown" 2>&1)
 [ "$out" = "Blocked (Binary)" ] && pass "fileinfo Rule: Blocked (Binary)" || fail "fileinfo rule: $out"
 out=$("$santactl" fileinfo --key Rule "$mnt/scoped/tool" 2>&1)
 [ "$out" = "Blocked (Scope)" ] && pass "fileinfo Rule: Blocked (Scope)" || fail "fileinfo scope: $out"
+# A file the caller may not read is named as such, not as missing.
+mkdir -p "$work/closed" && cp "$mnt/unknown" "$work/closed/prog" && chmod 0600 "$work/closed/prog"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$santactl" fileinfo "$work/closed/prog" 2>&1 || true)
+[ "$out" = "Cannot read $work/closed/prog: Permission denied" ] &&
+	pass "fileinfo of an unreadable file says so" || fail "fileinfo unreadable: $out"
+out=$("$santactl" fileinfo "$work/closed/none" 2>&1 || true)
+[ "$out" = "File does not exist: $work/closed/none" ] && pass "fileinfo of a missing file says so" ||
+	fail "fileinfo missing: $out"
 if "$santactl" fileinfo --json -r "$mnt" | python3 -c '
 import json, sys
 files = {f["Path"]: f for f in json.load(sys.stdin)}
@@ -594,6 +602,16 @@ rc=$?
 set -e
 [ $rc -eq 2 ] && [ "$out" = "The command 'rule' requires root privileges." ] &&
 	pass "rule as non-root refused with exit 2" || fail "rule as nobody: rc=$rc $out"
+
+# printlog is root's: a user gets the refusal on stderr and nothing on stdout
+# (not a '[' that a JSON reader would take for the start of a list).
+set +e
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$santactl" printlog 2> "$work/printlog.err")
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ -z "$out" ] && grep -q "needs santactl running as root" "$work/printlog.err" &&
+	pass "printlog as nobody refused, nothing on stdout" ||
+	fail "printlog as nobody: rc=$rc stdout='$out' stderr=$(cat "$work/printlog.err")"
 
 # SIGHUP: a new mode applies at once (cached and kernel-ignored decisions are flushed).
 "$mnt/unknown" / > /dev/null && "$mnt/unknown" / > /dev/null || fail "unknown should run in MONITOR"
