@@ -134,14 +134,15 @@ status_print_json(const struct status *s)
 			  (json_int_t)reply_int(s->mounts, "execs_uninspectable"),
 			  "open_on_this_kernel", s->mounts_open));
 	json_object_set_new(json_object_get(root, "daemon"), "loader_check",
-		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "enabled", reply_bool(s->loader, "enabled"),
 			  "loader_files", (json_int_t)reply_int(s->loader, "loader_files"),
 			  "open_events", (json_int_t)reply_int(s->loader, "open_events"),
 			  "programs_decided", (json_int_t)reply_int(s->loader, "programs_decided"),
 			  "ignore_marks", (json_int_t)reply_int(s->loader, "ignore_marks"),
 			  "leased_files", (json_int_t)reply_int(s->loader, "leased_files"),
-			  "lease_breaks", (json_int_t)reply_int(s->loader, "lease_breaks")));
+			  "lease_breaks", (json_int_t)reply_int(s->loader, "lease_breaks"),
+			  "answered_queue_full", (json_int_t)reply_int(s->loader, "queue_full")));
 	json_object_set_new(json_object_get(root, "database"), "events_store_failures",
 			    json_integer(reply_int(s->b, "events_store_failures")));
 	json_object_set_new(root, "static_rules",
@@ -231,8 +232,9 @@ status_print_text(const struct status *s)
 	row("Decision Timeouts", "%lld (%lld answered at once: queue full)",
 	    (long long)reply_int(s->dec, "timeouts"), (long long)reply_int(s->dec, "queue_full"));
 	if (reply_bool(s->loader, "enabled"))
-		row("Loader Check", "Yes (%lld programs run through ld.so decided)",
-		    (long long)reply_int(s->loader, "programs_decided"));
+		row("Loader Check", "Yes (%lld programs run through ld.so decided, %lld answered "
+		    "at once: queue full)", (long long)reply_int(s->loader, "programs_decided"),
+		    (long long)reply_int(s->loader, "queue_full"));
 	else
 		row("Loader Check", "No (`ld.so PROGRAM` is not decided)");
 	row("Anonymous Executables", "%s", reply_bool(s->b, "anonymous_exec_enforced")

@@ -1907,9 +1907,15 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		return;
 	job = calloc(1, sizeof(*job));
 	if (!job) {
-		fan_respond(answer_fd, fd,
-			    fallback_verdict(d->policy, mode, proc.uid, santa_stat_is_root_trusted(&st)));
+		struct santa_decision no_memory = {
+			.verdict = fallback_verdict(d->policy, mode, proc.uid, santa_stat_is_root_trusted(&st)),
+			.reason = SANTA_REASON_TIMEOUT,
+			.explain = "santad out of memory",
+		};
+
+		fan_respond(answer_fd, fd, no_memory.verdict);
 		close(fd);
+		santad_log_decision(d, path, &proc, &no_memory); /* if memory allows */
 		return;
 	}
 	pthread_mutex_init(&job->lock, NULL);

@@ -73,6 +73,7 @@
 #include "santa/clock.h"
 #include "santa/elf.h"
 #include "santa/path.h"
+#include "santa/ratelimit.h"
 #include "santa/sha256.h"
 #include "santad.h"
 
@@ -132,6 +133,7 @@ struct loader_guard {
 	size_t leases_next;
 	uint64_t lease_sweep_usec;
 
+	struct santa_ratelimit queue_full_lines; /* per uid, one a minute */
 	atomic_uint_fast64_t events, programs, ignore_marks, queue_full;
 	atomic_uint_fast64_t leased, lease_breaks, lease_refused;
 };
@@ -387,12 +389,26 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		uid_t uid = (uid_t)-1;
 		gid_t gid;
 
+		enum santa_verdict verdict;
+		uint64_t held = 0;
+		bool shared;
+
 		g->queue_full++;
 		/* A flood of loader runs must not let a program through: the exec rule. */
 		santad_process_info(pid, &ppid, &uid, &gid);
-		fan_respond(g->fan_fd, fd,
-			    santad_fallback_verdict(atomic_load(&g->fallback_deny), uid, trusted));
+		verdict = santad_fallback_verdict(atomic_load(&g->fallback_deny), uid, trusted);
+		fan_respond(g->fan_fd, fd, verdict);
 		close(fd);
+		/*
+		 * No santa.log line: that is the loop's, which is what is flooded.
+		 * The user who floods gets one line a minute here, with a count.
+		 */
+		if (santa_ratelimit_pass(&g->queue_full_lines, uid, santa_mono_usec(), &held, &shared))
+			santa_log(&g->daemon->log, LOG_WARNING,
+				  "loader check: queue full, a program run through the loader by pid %d "
+				  "(uid %d) answered %s without a decision (%llu more since the last such "
+				  "line%s)", (int)pid, (int)uid, santa_verdict_to_string(verdict),
+				  (unsigned long long)held, shared ? ", other uids too" : "");
 		return;
 	}
 	/* Marked before the answer: the opener's next open of it is not asked about. */
@@ -561,6 +577,7 @@ santad_loader_start(struct santad *d)
 	g->lease_sig_fd = -1;
 	g->remark_efd = -1;
 	memset(g->leases, -1, sizeof(g->leases));
+	santa_ratelimit_init(&g->queue_full_lines, 60 * 1000000ULL);
 	g->self = getpid();
 	pthread_mutex_init(&g->files_lock, NULL);
 	pthread_mutex_init(&g->queue_lock, NULL);
