@@ -104,6 +104,8 @@ status_print_json(const struct status *s)
 			  "events_pending_upload", (json_int_t)reply_int(s->b, "events_pending_upload")));
 	json_object_set_new(json_object_get(root, "database"), "events_dropped",
 			    json_integer(reply_int(s->b, "events_dropped")));
+	json_object_set_new(json_object_get(root, "database"), "transitive_writes_dropped",
+			    json_integer(reply_int(s->rules, "transitive_writes_dropped")));
 	json_object_set_new(json_object_get(root, "database"), "rules_db_error",
 			    json_string(reply_str(s->b, "rules_db_error")));
 	json_object_update_new(json_object_get(root, "daemon"),
@@ -287,6 +289,9 @@ status_print_text(const struct status *s)
 	row("CDHash Rules", "%lld (nothing on Linux to match)", (long long)reply_int(s->rules, "cdhash"));
 	row("Compiler Rules", "%lld", (long long)reply_int(s->rules, "compiler"));
 	row("Transitive Rules", "%lld", (long long)reply_int(s->rules, "transitive"));
+	if (reply_int(s->rules, "transitive_writes_dropped") > 0)
+		row("Transitive Rules Dropped", "%lld (the write queue was full)",
+		    (long long)reply_int(s->rules, "transitive_writes_dropped"));
 	row("Events Pending Upload", "%lld", (long long)reply_int(s->b, "events_pending_upload"));
 	if (reply_int(s->b, "events_dropped") > 0)
 		row("Events Dropped (cap)", "%lld", (long long)reply_int(s->b, "events_dropped"));

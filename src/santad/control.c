@@ -252,6 +252,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_dict_put_int(rules, "compiler", (int64_t)compiler);
 		rules_db_count_policy(d->rules, SANTA_POLICY_ALLOWLIST_TRANSITIVE, &transitive);
 		ipc_dict_put_int(rules, "transitive", (int64_t)transitive);
+		ipc_dict_put_int(rules, "transitive_writes_dropped",
+				 d->rule_writer ? (int64_t)rule_writer_dropped(d->rule_writer) : 0);
 	}
 	metrics = ipc_dict_put_dict(b, "metrics");
 	ipc_dict_put_bool(metrics, "enabled", d->helpers[HELPER_METRIC].wanted);

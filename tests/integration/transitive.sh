@@ -71,7 +71,7 @@ check "allowed as TRANSITIVE or PENDING_TRANSITIVE (it was $reason)" \
 check_eventually "santad recorded a transitive rule naming the compiler" 20 \
 	in_err "transitive rule for $mnt/built ($id_sha), written by compiler $cc_sha"
 check "rule --check says Transitive" grep -q "Allowed (.*Transitive)" <<< "$("$santactl" rule --check --sha256 "$id_sha")"
-check "santactl status counts it" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["database"]["transitive_rules"]==1 and d["database"]["binary_rules"]==1, d["database"]' <<< "$("$santactl" status --json)"
+check "santactl status counts it" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["database"]["transitive_rules"]==1 and d["database"]["binary_rules"]==1 and d["database"]["transitive_writes_dropped"]==0, d["database"]' <<< "$("$santactl" status --json)"
 "$santactl" flushcache > /dev/null
 seen=$(exec_lines "$mnt/built")
 check "after a cache flush it runs by its rule" runs "$mnt/built" -u
