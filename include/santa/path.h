@@ -40,6 +40,15 @@ int santa_mkdir_secure(const char *path, mode_t mode);
 int santa_open_nofollow(int dirfd, const char *name, int flags, mode_t mode);
 
 /*
+ * open(path, flags | O_CLOEXEC) for a path of any length: one longer than
+ * PATH_MAX (a mount point a user made deep in their own tree) is walked in
+ * pieces of less than PATH_MAX cut at slashes, each opened relative to the
+ * one before; symlinks are followed as open() would. Returns an fd or
+ * -errno (-ENAMETOOLONG only for a component over PATH_MAX).
+ */
+int santa_open_long(const char *path, int flags);
+
+/*
  * True when st describes a regular file owned by root that neither group nor
  * others may write: a file that only root could have put there.
  */

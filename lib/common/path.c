@@ -95,6 +95,43 @@ santa_open_nofollow(int dirfd, const char *name, int flags, mode_t mode)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int
+santa_open_long(const char *path, int flags)
+{
+	char piece[PATH_MAX];
+	const char *p = path;
+	int dirfd = AT_FDCWD, fd, r;
+	size_t cut;
+
+	while (strlen(p) >= sizeof(piece)) {
+		/* The longest head that fits, ending before a slash. */
+		for (cut = sizeof(piece) - 1; cut > 0 && p[cut] != '/'; cut--)
+			;
+		if (cut == 0) {
+			r = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(piece, p, cut);
+		piece[cut] = '\0';
+		fd = openat(dirfd, piece, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (dirfd != AT_FDCWD)
+			close(dirfd);
+		dirfd = fd;
+		for (p += cut; *p == '/'; p++)
+			;
+	}
+	fd = openat(dirfd, *p ? p : ".", flags | O_CLOEXEC);
+	r = fd < 0 ? -errno : fd;
+out:
+	if (dirfd != AT_FDCWD)
+		close(dirfd);
+	return r;
+}
+
 bool
 santa_stat_is_root_trusted(const struct stat *st)
 {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "santa/clock.h"
+#include "santa/path.h"
 #include "mounts.h"
 #include "santad.h"
 
@@ -680,10 +681,10 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		const char *prefix, int ns_fd)
 {
 	bool by_mount = d->cfg.watch_mark_mount && d->cfg.watch_paths.n, wanted, own = !prefix[0];
-	char path[PATH_MAX], markpath[64], key[32];
+	char *path = NULL, markpath[64], key[32];
 	struct statx stx;
 	struct watched *w;
-	int fd = -1, r, n;
+	int fd = -1, r;
 	size_t i;
 
 	if (is_pseudo(m->fstype))
@@ -698,9 +699,9 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 	else
 		snprintf(key, sizeof(key), "dev:%u:%u", m->major, m->minor);
 	w = find_watched(&d->fan, key);
-	n = snprintf(path, sizeof(path), "%s%s", prefix, m->mountpoint);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
+	/* Any length: a user may mount deeper than PATH_MAX in their own tree. */
+	if (asprintf(&path, "%s%s", prefix, m->mountpoint) < 0)
+		return -ENOMEM;
 	if (by_mount ? kernel_marks_has(km->mnt, km->n_mnt, km->sorted_mnt, m->mnt_id)
 		     : kernel_marks_has(km->sdev, km->n_sdev, km->sorted_sdev,
 					m->major << 20 | m->minor)) {
@@ -708,11 +709,13 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 			w->seen = true;
 		else
 			add_watched(&d->fan, key, path);
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (w && !w->path && santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC) {
 		w->seen = true;
-		return 0;
+		r = 0;
+		goto out;
 	}
 	/*
 	 * The path must lead to this very filesystem (mount): another mount may
@@ -720,9 +723,10 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 	 * one unwatched. Checked on an O_PATH fd, marked through the same fd. A
 	 * mask of 0 gets the device from a FUSE mount closed to root too.
 	 */
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT && errno != ENOTDIR) {
-		r = -errno;
+	fd = santa_open_long(path, O_PATH);
+	if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR) {
+		r = fd;
+		fd = -1;
 		goto fail;
 	}
 	if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH | AT_NO_AUTOMOUNT, 0, &stx) < 0) {
@@ -760,12 +764,13 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		    m->fstype, m->sb_opts);
 	close(fd);
 	if (r < 0)
-		return r;
+		goto out;
 	if (by_mount)
 		(void)kernel_marks_add(&km->mnt, &km->n_mnt, &km->cap_mnt, m->mnt_id);
 	else
 		(void)kernel_marks_add(&km->sdev, &km->n_sdev, &km->cap_sdev, m->major << 20 | m->minor);
-	return 1;
+	r = 1;
+	goto out;
 fail:
 	if (fd >= 0)
 		close(fd);
@@ -778,6 +783,8 @@ fail:
 		log_mark_failure(d, r, path);
 		add_watched(&d->fan, key, NULL);
 	}
+out:
+	free(path);
 	return r;
 }
 

@@ -42,7 +42,12 @@
 #define LIST_CHUNK 256  /* mounts of a namespace's table marked per loop iteration */
 #define RESOLVE_BUDGET 8192 /* statmount calls per batch of mount events */
 #define EVENT_BUF (16 * 1024)
+/*
+ * statmount's buffer: grown (doubling) when a mount point does not fit, up to
+ * SM_BUF_MAX: a user may mount far deeper than PATH_MAX in their own tree.
+ */
 #define SM_BUF (sizeof(struct santa_statmount) + 3 * PATH_MAX)
+#define SM_BUF_MAX (1024 * 1024)
 
 struct mntns {
 	struct mount_watch *mw;
@@ -65,6 +70,7 @@ struct mount_watch {
 	size_t n_ns, max_ns;
 	sd_event_source *lister;
 	struct santa_statmount *sm;
+	size_t sm_size;
 	bool detached;        /* a mount went: the status entries are checked at the next tick */
 	size_t not_followed;  /* namespaces beyond max_ns at the last look */
 	uint64_t unmarked;    /* mounts santad gave up on (logged) */
@@ -151,13 +157,24 @@ static int
 mark_by_id(struct mntns *ns, struct kernel_marks *km, bool *km_read, uint64_t id)
 {
 	struct mount_watch *mw = ns->mw;
-	struct santa_statmount *sm = mw->sm;
+	struct santa_statmount *sm;
 	struct mount_desc m;
 	char prefix[64];
 	int r;
 
-	r = santa_statmount(id, ns->ns_id, STATMOUNT_SB_BASIC | STATMOUNT_MNT_BASIC |
-			    STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE | STATMOUNT_MNT_OPTS, sm, SM_BUF);
+	for (;;) {
+		r = santa_statmount(id, ns->ns_id, STATMOUNT_SB_BASIC | STATMOUNT_MNT_BASIC |
+				    STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE | STATMOUNT_MNT_OPTS,
+				    mw->sm, mw->sm_size);
+		if (r != -EOVERFLOW || mw->sm_size >= SM_BUF_MAX)
+			break;
+		sm = realloc(mw->sm, mw->sm_size * 2);
+		if (!sm)
+			break;
+		mw->sm = sm;
+		mw->sm_size *= 2;
+	}
+	sm = mw->sm;
 	if (r == -ENOENT)
 		return r; /* not in this namespace (any more) */
 	if (r < 0 || !(sm->mask & STATMOUNT_MNT_POINT) || !(sm->mask & STATMOUNT_FS_TYPE)) {
@@ -438,6 +455,7 @@ mounts_start(struct santad *d)
 	mw->max_ns = ns_cap();
 	mw->ns = calloc(mw->max_ns + 1, sizeof(*mw->ns));
 	mw->sm = malloc(SM_BUF);
+	mw->sm_size = SM_BUF;
 	if (!mw->ns || !mw->sm) {
 		r = -ENOMEM;
 		goto fail;

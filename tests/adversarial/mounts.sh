@@ -103,6 +103,45 @@ wait_until 10 grep -q "decision=DENY|reason=UNKNOWN|.*|path=$mnt/home/ramfs/prog
 	pass "the ramfs program's denial is logged" || fail "no line for the ramfs program"
 stop
 
+# ---- 1b. Mount points longer than PATH_MAX, reached through /proc/self/fd ----
+# nobody mounts a tmpfs deep in their own tree (each step a relative mkdir and
+# chdir): with santad's prefix the path passed PATH_MAX and the mount was never
+# marked (the attacker review of session 11: 20 of 20 runs over 20 s, no line).
+deep_denial() { # DEPTH_BYTES: "denied MS" or "ran" (15 s) or an error
+	as_nobody unshare -Urm python3 - "$mnt/home" "$work/deep$1" "$1" <<'PY' 2>&1
+import ctypes, os, shutil, subprocess, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+base, prog, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.chdir(base)
+n = len(base)
+while want - n > 201:
+    os.makedirs("z" * 200, exist_ok=True); os.chdir("z" * 200); n += 201
+leaf = "w" * max(1, want - n - 1)
+os.mkdir(leaf)
+if libc.mount(b"deep", leaf.encode(), b"tmpfs", 0, None) != 0:
+    sys.exit("mount: " + os.strerror(ctypes.get_errno()))
+os.chdir(leaf)
+shutil.copy(prog, "prog"); os.chmod("prog", 0o755)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 15:
+    try:
+        subprocess.run(["./prog"], capture_output=True)
+    except PermissionError:
+        print("denied %d" % ((time.monotonic() - t0) * 1000)); sys.exit(0)
+print("ran")
+PY
+}
+start SANTAD_MOUNT_EVENTS=1
+for depth in 4085 6000 20000; do
+	cp /bin/true "$work/deep$depth"
+	printf '\n/* %s */\n' "$depth" >> "$work/deep$depth" # an unknown program of its own
+	chmod 0755 "$work/deep$depth"
+	out=$(deep_denial "$depth")
+	check "an unknown program on nobody's tmpfs mounted at a $depth-byte mount point is denied ($out)" \
+		test "${out%% *}" = denied
+done
+stop
+
 start SANTAD_MOUNT_EVENTS=0
 v=$(learned_by)
 check "switched off, santactl status says santad scans every second ($v)" \

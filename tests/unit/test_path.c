@@ -149,6 +149,60 @@ test_open_nofollow(void **state)
 	close(dfd);
 }
 
+/* A file 6,000 bytes deep (a mount point a user made in their tree) is reached. */
+static void
+test_open_long(void **state)
+{
+	char comp[201], *path;
+	struct stat made, got;
+	size_t len;
+	int dfd, next, fd, i;
+
+	memset(comp, 'd', 200);
+	comp[200] = '\0';
+	path = malloc(8192);
+	assert_non_null(path);
+	len = (size_t)snprintf(path, 8192, "%s", tmpdir);
+	dfd = open(tmpdir, O_PATH | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	for (i = 0; i < 30; i++) {
+		assert_int_equal(mkdirat(dfd, comp, 0755), 0);
+		next = openat(dfd, comp, O_PATH | O_DIRECTORY);
+		assert_true(next >= 0);
+		close(dfd);
+		dfd = next;
+		len += (size_t)snprintf(path + len, 8192 - len, "/%s", comp);
+	}
+	fd = openat(dfd, "f", O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &made), 0);
+	close(fd);
+	assert_true(len > PATH_MAX);
+	snprintf(path + len, 8192 - len, "/f");
+	assert_int_equal(open(path, O_RDONLY), -1); /* what open() alone does */
+	fd = santa_open_long(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_true(got.st_ino == made.st_ino && got.st_dev == made.st_dev);
+	close(fd);
+	/* The deep directory itself. */
+	path[len] = '\0';
+	fd = santa_open_long(path, O_PATH | O_DIRECTORY);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path + len, 8192 - len, "/missing");
+	assert_int_equal(santa_open_long(path, O_RDONLY), -ENOENT);
+	/* Short paths as open() does. */
+	snprintf(path, 8192, "%s/none", tmpdir);
+	assert_int_equal(santa_open_long(path, O_RDONLY), -ENOENT);
+	fd = santa_open_long(tmpdir, O_PATH | O_DIRECTORY);
+	assert_true(fd >= 0);
+	close(fd);
+	close(dfd);
+	free(path);
+}
+
 static void
 test_root_trusted(void **state)
 {
@@ -257,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_mkdir_secure_refuses_symlinks),
 		cmocka_unit_test(test_mkdir_secure_refuses_foreign_owner),
 		cmocka_unit_test(test_open_nofollow),
+		cmocka_unit_test(test_open_long),
 		cmocka_unit_test(test_root_trusted),
 		cmocka_unit_test(test_open_root_owned),
 	};
