@@ -788,6 +788,9 @@ out:
 	return r;
 }
 
+/* A mountinfo line: a mount point of up to 1 MiB, each byte escaped (\\ooo) at worst. */
+#define MOUNTINFO_LINE_MAX (4 * 1024 * 1024 + 4096)
+
 /*
  * One mount table, from mountinfo: marks each local filesystem it lists that
  * is not marked yet (once per superblock: FAN_MARK_FILESYSTEM covers all its
@@ -799,9 +802,11 @@ static int
 sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, const char *prefix,
 	   pid_t ns_pid)
 {
-	char line[4 * PATH_MAX + 1024], mountpoint[4 * PATH_MAX], fstype[64], opts[1024];
-	struct mount_desc m = { .fstype = fstype, .mountpoint = mountpoint };
+	char *line = NULL, *mountpoint = NULL, fstype[64], opts[1024];
+	struct mount_desc m = { .fstype = fstype };
+	size_t cap = 0, mountpoint_cap = 0;
 	int marked = 0, ns_fd;
+	ssize_t n;
 	FILE *f;
 
 	f = fopen(mountinfo, "re");
@@ -817,11 +822,23 @@ sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, con
 	} else {
 		ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	}
-	while (fgets(line, sizeof(line), f)) {
+	/* Lines of any length (a mount point deeper than PATH_MAX), up to MOUNTINFO_LINE_MAX. */
+	while ((n = getline(&line, &cap, f)) > 0) {
 		char *sep;
 
+		if ((size_t)n > MOUNTINFO_LINE_MAX)
+			continue;
+		if (mountpoint_cap <= (size_t)n) {
+			char *grown = realloc(mountpoint, (size_t)n + 1);
+
+			if (!grown)
+				continue;
+			mountpoint = grown;
+			mountpoint_cap = (size_t)n + 1;
+		}
+		m.mountpoint = mountpoint;
 		/* id parent major:minor root mountpoint options ... - fstype source superoptions */
-		if (sscanf(line, "%u %*u %u:%u %*s %16383s", &m.mnt_id, &m.major, &m.minor,
+		if (sscanf(line, "%u %*u %u:%u %*s %s", &m.mnt_id, &m.major, &m.minor,
 			   mountpoint) != 4)
 			continue;
 		sep = strstr(line, " - ");
@@ -831,6 +848,8 @@ sync_table(struct santad *d, struct kernel_marks *km, const char *mountinfo, con
 		unescape_mountinfo(mountpoint);
 		marked += fan_mark_listed(d, km, &m, prefix, ns_fd) > 0;
 	}
+	free(line);
+	free(mountpoint);
 	fclose(f);
 	if (ns_fd >= 0)
 		close(ns_fd);
