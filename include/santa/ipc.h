@@ -71,25 +71,7 @@ struct ipc_allowlist {
 int ipc_allowlist_add(struct ipc_allowlist *list, const char *name, const char *path);
 
 /*
- * Identifies the process on the other end of a connected socket: its
- * credentials (SO_PEERCRED), a pidfd for it (SO_PEERPIDFD, or pidfd_open
- * where the kernel lacks it) so that a recycled pid is noticed, then its
- * executable through /proc, which must be an allowlisted file, unchanged
- * (same dev, ino, SHA-256), root-owned and not writable by others, in a
- * process nobody is tracing. Returns 0 and fills peer (privileged false), or
- * -EPERM with the reason in why.
- */
-int ipc_peer_validate(int fd, const struct ipc_allowlist *list, struct ipc_peer *peer,
-		      char *why, size_t why_size);
-/*
- * Only the kernel's part of the above: credentials and a pidfd (the caller
- * closes it). For a process that may not inspect its peer's executable (a
- * helper running as nobody) and asks santad to, passing the pidfd.
- */
-int ipc_peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why,
-			 size_t why_size);
-/*
- * The executable checks of ipc_peer_validate for the process a pidfd names
+ * The executable checks a listener makes of its clients, here for the process a pidfd names
  * (santad validating a helper's client for it). Fills peer->pid and name.
  */
 int ipc_peer_validate_pidfd(int pidfd, const struct ipc_allowlist *list, struct ipc_peer *peer,
@@ -181,8 +163,6 @@ const struct ipc_peer *ipc_conn_peer(const struct ipc_conn *conn);
 int ipc_conn_peer_groups(const struct ipc_conn *conn, gid_t *groups, size_t max);
 void ipc_conn_stats(const struct ipc_conn *conn, struct ipc_conn_stats *stats);
 bool ipc_conn_is_connected(const struct ipc_conn *conn);
-void *ipc_conn_userdata(const struct ipc_conn *conn);
-void ipc_conn_set_userdata(struct ipc_conn *conn, void *userdata);
 
 /* Ends the connection: pending requests fail with -ECANCELED, on_invalidated(0) runs. */
 void ipc_conn_invalidate(struct ipc_conn *conn);
@@ -226,15 +206,6 @@ void ipc_listener_free(struct ipc_listener *listener);
  */
 int ipc_listen_socket(const char *path, mode_t mode, int *out);
 /*
- * Built-in delegation for a helper: each client's pidfd is sent as a
- * request { pidfd } of request_type over validator (the helper's channel to
- * santad), whose reply { identity } or error decides. validator must outlive
- * the listener or be reset with NULL.
- */
-void ipc_listener_validate_by(struct ipc_listener *listener, struct ipc_conn *validator,
-			      uint16_t request_type);
-
-/*
  * A second socket at path, mode 0600, served like the first: only its owner
  * (root, for santad) can connect to it. A flood of connects to a socket
  * anyone may use fills that socket's kernel backlog before the listener can
@@ -248,14 +219,6 @@ size_t ipc_listener_connections(const struct ipc_listener *listener);
 /* ---- activation ---- */
 
 /*
- * The listening socket a helper was started with (LISTEN_FDS), and the
- * private channel to santad when santad started it (the fd named "santad"),
- * else -1. Returns 0, or -ENOENT when no listener was passed (the helper was
- * not started by santad or a socket unit).
- */
-int ipc_activation_fds(int *listen_fd, int *santad_fd);
-
-/*
  * A helper's event loop (sd_event_default) that SIGTERM, SIGINT and SIGHUP
  * end: santad stops helpers with SIGTERM and restarts them to reload.
  */
@@ -264,8 +227,9 @@ int ipc_helper_event_new(sd_event **out);
 /*
  * Everything a helper needs to start: its channel to santad (the one santad
  * passed, else a connection to santad_path) and a listener on its passed
- * socket whose clients santad validates (validate_request, see
- * ipc_listener_validate_by). why says what failed. santad_handlers (or
+ * socket whose clients santad validates: each client's pidfd is sent
+ * as a request { pidfd } of type validate_request, whose reply { identity }
+ * or error decides. why says what failed. santad_handlers (or
  * any of its callbacks) may be NULL: santad's requests are then refused,
  * and the loop (the thread's default event) ends when the channel is
  * invalidated, as a helper follows santad. When settings is not NULL it is

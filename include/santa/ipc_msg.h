@@ -94,7 +94,6 @@ struct ipc_value *ipc_array_add_dict(struct ipc_value *array);
  * (present with another type), so a handler can tell a peer's mistake apart.
  * Pointers stay valid as long as the message.
  */
-const struct ipc_value *ipc_dict_get(const struct ipc_value *dict, const char *key);
 int ipc_dict_get_int(const struct ipc_value *dict, const char *key, int64_t *out);
 int ipc_dict_get_bool(const struct ipc_value *dict, const char *key, bool *out);
 int ipc_dict_get_string(const struct ipc_value *dict, const char *key, const char **out);
@@ -114,7 +113,6 @@ const struct ipc_value *ipc_array_at(const struct ipc_value *array, size_t i);
 const char *ipc_dict_key_at(const struct ipc_value *dict, size_t i,
 			    const struct ipc_value **value);
 int64_t ipc_value_int(const struct ipc_value *v);
-bool ipc_value_bool(const struct ipc_value *v);
 const char *ipc_value_string(const struct ipc_value *v);
 
 /*

@@ -15,11 +15,17 @@
 #include <systemd/sd-daemon.h>
 
 #include "santa/config.h"
-#include "santa/ipc.h"
+#include "ipc-internal.h"
 #include "santa/santad_proto.h"
 
-int
-ipc_activation_fds(int *listen_fd, int *santad_fd)
+/*
+ * The listening socket a helper was started with (LISTEN_FDS), and the
+ * private channel to santad when santad started it (the fd named "santad"),
+ * else -1. Returns 0, or -ENOENT when no listener was passed (the helper was
+ * not started by santad or a socket unit).
+ */
+static int
+activation_fds(int *listen_fd, int *santad_fd)
 {
 	char **names = NULL;
 	int n, i;
@@ -160,7 +166,7 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 
 	*santad = NULL;
 	*listener = NULL;
-	r = ipc_activation_fds(&listen_fd, &santad_fd);
+	r = activation_fds(&listen_fd, &santad_fd);
 	if (r < 0) {
 		snprintf(why, why_size, "no listening socket was passed: helpers are started by santad "
 			 "(or a systemd socket unit), not by hand");
@@ -195,7 +201,7 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 		snprintf(why, why_size, "cannot listen on the socket passed: %s", strerror(-r));
 		return r;
 	}
-	ipc_listener_validate_by(*listener, *santad, validate_request);
+	listener_validate_by(*listener, *santad, validate_request);
 	return 0;
 }
 

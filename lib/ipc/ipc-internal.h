@@ -101,6 +101,35 @@ int conn_attach(struct ipc_conn *conn);
 void conn_invalidate(struct ipc_conn *conn, int error);
 int conn_queue_msg(struct ipc_conn *conn, struct ipc_msg *msg, bool droppable);
 
+/* peer.c: */
+/*
+ * Identifies the process on the other end of a connected socket: its
+ * credentials (SO_PEERCRED), a pidfd for it (SO_PEERPIDFD, or pidfd_open
+ * where the kernel lacks it) so that a recycled pid is noticed, then its
+ * executable through /proc, which must be an allowlisted file, unchanged
+ * (same dev, ino, SHA-256), root-owned and not writable by others, in a
+ * process nobody is tracing. Returns 0 and fills peer (privileged false), or
+ * -EPERM with the reason in why.
+ */
+int peer_validate(int fd, const struct ipc_allowlist *list, struct ipc_peer *peer,
+		  char *why, size_t why_size);
+/*
+ * Only the kernel's part of the above: credentials and a pidfd (the caller
+ * closes it). For a process that may not inspect its peer's executable (a
+ * helper running as nobody) and asks santad to, passing the pidfd.
+ */
+int peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why,
+		     size_t why_size);
+/* listener.c: */
+/*
+ * Built-in delegation for a helper: each client's pidfd is sent as a
+ * request { pidfd } of request_type over validator (the helper's channel to
+ * santad), whose reply { identity } or error decides. validator must outlive
+ * the listener or be reset with NULL.
+ */
+void listener_validate_by(struct ipc_listener *listener, struct ipc_conn *validator,
+			  uint16_t request_type);
+
 /* listener.c: the server side of the handshake, called for the first message. */
 void listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender_pid);
 /* listener.c: the first datagram spoke another protocol version. */

@@ -378,8 +378,8 @@ ipc_array_add_dict(struct ipc_value *array)
 
 /* ---- reading ---- */
 
-const struct ipc_value *
-ipc_dict_get(const struct ipc_value *dict, const char *key)
+static const struct ipc_value *
+dict_get(const struct ipc_value *dict, const char *key)
 {
 	uint32_t i;
 
@@ -395,7 +395,7 @@ static int
 get_typed(const struct ipc_value *dict, const char *key, enum ipc_value_type type,
 	  const struct ipc_value **out)
 {
-	const struct ipc_value *v = ipc_dict_get(dict, key);
+	const struct ipc_value *v = dict_get(dict, key);
 
 	if (!v)
 		return -ENOENT;
@@ -521,12 +521,6 @@ int64_t
 ipc_value_int(const struct ipc_value *v)
 {
 	return v && v->type == IPC_INT64 ? v->u.i : 0;
-}
-
-bool
-ipc_value_bool(const struct ipc_value *v)
-{
-	return v && v->type == IPC_BOOL ? v->u.b : false;
 }
 
 const char *

@@ -344,6 +344,7 @@ call(int argc, char **argv)
 	sd_event *event;
 	char why[512];
 	size_t i;
+	bool b;
 	int r, k;
 
 	if (argc < 4)
@@ -392,8 +393,9 @@ call(int argc, char **argv)
 			printf(" %s=%s", key, ipc_value_string(v));
 		else if (ipc_value_type(v) == IPC_INT64)
 			printf(" %s=%lld", key, (long long)ipc_value_int(v));
-		else if (ipc_value_type(v) == IPC_BOOL)
-			printf(" %s=%s", key, ipc_value_bool(v) ? "true" : "false");
+		else if (ipc_value_type(v) == IPC_BOOL &&
+			 ipc_dict_get_bool(ipc_msg_body(reply), key, &b) == 0)
+			printf(" %s=%s", key, b ? "true" : "false");
 	}
 	printf("\n");
 	ipc_msg_free(reply);
