@@ -101,12 +101,6 @@ struct ipc_conn_options {
 	bool serial;                /* never send request N+1 before N is answered (the GUI) */
 };
 
-struct ipc_conn_stats {
-	uint64_t sent, received;
-	uint64_t dropped_events; /* dropped from a full outbound queue */
-	uint64_t throttled;      /* times reading stopped because the peer would not read */
-};
-
 /* Reply callback: reply is NULL when error < 0 (-ETIMEDOUT, -ECONNRESET, -ECANCELED, ...). */
 typedef void (*ipc_reply_fn)(struct ipc_conn *conn, struct ipc_msg *reply, int error,
 			     void *userdata);
@@ -161,7 +155,6 @@ const struct ipc_peer *ipc_conn_peer(const struct ipc_conn *conn);
  * Returns how many (up to max), -ERANGE when there are more, or -errno.
  */
 int ipc_conn_peer_groups(const struct ipc_conn *conn, gid_t *groups, size_t max);
-void ipc_conn_stats(const struct ipc_conn *conn, struct ipc_conn_stats *stats);
 bool ipc_conn_is_connected(const struct ipc_conn *conn);
 
 /* Ends the connection: pending requests fail with -ECANCELED, on_invalidated(0) runs. */

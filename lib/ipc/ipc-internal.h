@@ -1,8 +1,12 @@
-/* What conn.c and listener.c share: the connection's insides. Not a public header. */
+/*
+ * What lib/ipc's files share: the connection's insides. Not a public header:
+ * only lib/ipc and tests/ (the flow-control counters) have it on their path.
+ */
 #ifndef SANTA_IPC_INTERNAL_H
 #define SANTA_IPC_INTERNAL_H
 
 #include "santa/ipc.h"
+#include "ipc-wire-internal.h"
 
 /* Handshake messages (types below IPC_TYPE_FIRST_USER). */
 #define IPC_TYPE_HELLO    1 /* request: { version, service } */
@@ -22,6 +26,15 @@ enum conn_state {
 	CONN_RECONNECTING, /* named: HELLO sent, waiting for HELLO_OK */
 	CONN_INVALID,      /* finished */
 };
+
+struct ipc_conn_stats {
+	uint64_t sent, received;
+	uint64_t dropped_events; /* dropped from a full outbound queue */
+	uint64_t throttled;      /* times reading stopped because the peer would not read */
+};
+
+/* The connection's counters (tests of flow control read them). */
+void ipc_conn_stats(const struct ipc_conn *conn, struct ipc_conn_stats *stats);
 
 struct out_entry {
 	struct out_entry *next;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "santa/ipc_msg.h"
+#include "ipc-wire-internal.h"
 
 #define IPC_MAGIC 0x4153 /* "SA" as little-endian bytes 'S' 'A' */
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "santa/ipc.h"
+#include "ipc-wire-internal.h" /* raw datagrams: a client that skips or forges the handshake */
 
 enum {
 	T_ECHO = IPC_TYPE_FIRST_USER,

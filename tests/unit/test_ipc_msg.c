@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "santa/ipc_msg.h"
+#include "ipc-wire-internal.h"
 
 static uint8_t buf[IPC_MAX_MSG];
 
