@@ -212,26 +212,22 @@ size_t ipc_listener_connections(const struct ipc_listener *listener);
 /* ---- activation ---- */
 
 /*
- * A helper's event loop (sd_event_default) that SIGTERM, SIGINT and SIGHUP
- * end: santad stops helpers with SIGTERM and restarts them to reload.
- */
-int ipc_helper_event_new(sd_event **out);
-
-/*
- * Everything a helper needs to start: its channel to santad (the one santad
- * passed, else a connection to santad_path) and a listener on its passed
- * socket whose clients santad validates: each client's pidfd is sent
- * as a request { pidfd } of type validate_request, whose reply { identity }
- * or error decides. why says what failed. santad_handlers (or
- * any of its callbacks) may be NULL: santad's requests are then refused,
- * and the loop (the thread's default event) ends when the channel is
+ * Everything a helper needs to start: its event loop (*event: the thread's
+ * default, which SIGTERM, SIGINT and SIGHUP end: santad stops helpers with
+ * SIGTERM and restarts them to reload; the caller unrefs it, failure or
+ * not), its channel to santad (the one santad passed, else a connection to
+ * santad_path) and a listener on its passed socket whose clients santad
+ * validates: each client's pidfd is sent as a request { pidfd }
+ * (SANTAD_VALIDATE_PEER), whose reply { identity } or error decides. why
+ * says what failed. santad_handlers (or any of its callbacks) may be NULL:
+ * santad's requests are then refused, and the loop ends when the channel is
  * invalidated, as a helper follows santad. When settings is not NULL it is
  * replaced, before the listener opens, by the settings santad gives this
  * helper (SANTAD_HELPER_SETTINGS): helpers never read santa.conf, which
  * holds secrets and is root's.
  */
 struct santa_config;
-int ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
+int ipc_helper_start(sd_event **event, const char *santad_path,
 		     const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
 		     const struct ipc_listener_handlers *handlers, void *userdata,
 		     struct santa_config *settings, struct ipc_conn **santad,

@@ -49,6 +49,36 @@ activation_fds(int *listen_fd, int *santad_fd)
 	return *listen_fd >= 0 ? 0 : -ENOENT;
 }
 
+static int
+on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	sd_event_exit(sd_event_source_get_event(s), 0);
+	return 0;
+}
+
+/* The thread's default loop, ended by the signals santad and a user stop helpers with. */
+static int
+helper_event_new(sd_event **out)
+{
+	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t mask;
+	int r;
+
+	r = sd_event_default(out);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&mask, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		r = sd_event_add_signal(*out, NULL, stop_signals[i], on_stop_signal, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Default channel handlers: santad asks helpers nothing they did not say they serve. */
 static void
 refuse_santad_message(struct ipc_conn *conn, struct ipc_msg *msg, void *userdata)
@@ -152,7 +182,7 @@ out:
 }
 
 int
-ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
+ipc_helper_start(sd_event **event, const char *santad_path,
 		 const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
 		 const struct ipc_listener_handlers *handlers, void *userdata,
 		 struct santa_config *settings, struct ipc_conn **santad,
@@ -166,6 +196,11 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 
 	*santad = NULL;
 	*listener = NULL;
+	r = helper_event_new(event);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot make the event loop: %s", strerror(-r));
+		return r;
+	}
 	r = activation_fds(&listen_fd, &santad_fd);
 	if (r < 0) {
 		snprintf(why, why_size, "no listening socket was passed: helpers are started by santad "
@@ -180,13 +215,13 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 	santad_handlers = &handlers_or_defaults;
 	if (santad_fd >= 0) {
 		/* Made by santad and handed over at start: the other end is santad. */
-		r = ipc_conn_from_endpoint(event, santad_fd, &peer, NULL, santad_handlers,
+		r = ipc_conn_from_endpoint(*event, santad_fd, &peer, NULL, santad_handlers,
 					   santad_userdata, santad);
 		if (r < 0)
 			snprintf(why, why_size, "cannot use the channel to santad: %s", strerror(-r));
 	} else {
 		/* Under a socket unit: santad by name (its socket sits in a root-only directory). */
-		r = ipc_conn_connect(event, santad_path, "santad", 0, NULL, santad_handlers,
+		r = ipc_conn_connect(*event, santad_path, "santad", 0, NULL, santad_handlers,
 				     santad_userdata, santad, why, why_size);
 	}
 	if (r == 0 && settings)
@@ -196,40 +231,11 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 		close(listen_fd);
 		return r;
 	}
-	r = ipc_listener_new(event, listen_fd, NULL, 0, &list, handlers, userdata, listener);
+	r = ipc_listener_new(*event, listen_fd, NULL, 0, &list, handlers, userdata, listener);
 	if (r < 0) {
 		snprintf(why, why_size, "cannot listen on the socket passed: %s", strerror(-r));
 		return r;
 	}
-	listener_validate_by(*listener, *santad, validate_request);
-	return 0;
-}
-
-static int
-on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	sd_event_exit(sd_event_source_get_event(s), 0);
-	return 0;
-}
-
-int
-ipc_helper_event_new(sd_event **out)
-{
-	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
-	sigset_t mask;
-	int r;
-
-	r = sd_event_default(out);
-	if (r < 0)
-		return r;
-	sigemptyset(&mask);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigaddset(&mask, stop_signals[i]);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
-		r = sd_event_add_signal(*out, NULL, stop_signals[i], on_stop_signal, NULL);
-		if (r < 0)
-			return r;
-	}
+	listener_validate_by(*listener, *santad, SANTAD_VALIDATE_PEER);
 	return 0;
 }
