@@ -77,9 +77,9 @@ int ipc_dict_put_bool(struct ipc_value *dict, const char *key, bool v);
 int ipc_dict_put_string(struct ipc_value *dict, const char *key, const char *s);
 int ipc_dict_put_data(struct ipc_value *dict, const char *key, const void *p, size_t len);
 int ipc_dict_put_fd(struct ipc_value *dict, const char *key, int fd);
-/* New empty container under key; NULL on any of the errors above. */
-struct ipc_value *ipc_dict_put_dict(struct ipc_value *dict, const char *key);
-struct ipc_value *ipc_dict_put_array(struct ipc_value *dict, const char *key);
+/* New empty container (type IPC_DICT or IPC_ARRAY) under key; NULL on any of the errors above. */
+struct ipc_value *ipc_dict_put_container(struct ipc_value *dict, const char *key,
+					 enum ipc_value_type type);
 
 int ipc_array_add_int(struct ipc_value *array, int64_t v);
 int ipc_array_add_string(struct ipc_value *array, const char *s);
@@ -95,10 +95,9 @@ int ipc_dict_get_bool(const struct ipc_value *dict, const char *key, bool *out);
 int ipc_dict_get_string(const struct ipc_value *dict, const char *key, const char **out);
 int ipc_dict_get_data(const struct ipc_value *dict, const char *key, const void **p,
 		      size_t *len);
-int ipc_dict_get_dict(const struct ipc_value *dict, const char *key,
-		      const struct ipc_value **out);
-int ipc_dict_get_array(const struct ipc_value *dict, const char *key,
-		       const struct ipc_value **out);
+/* type is IPC_DICT or IPC_ARRAY (-EINVAL otherwise): the container under key. */
+int ipc_dict_get_container(const struct ipc_value *dict, const char *key, enum ipc_value_type type,
+			   const struct ipc_value **out);
 /* Moves the fd out of the message (the caller closes it). Returns the fd or -errno. */
 int ipc_dict_take_fd(struct ipc_value *dict, const char *key);
 

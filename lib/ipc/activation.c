@@ -125,7 +125,7 @@ static int
 fetch_settings(struct ipc_conn *santad, struct santa_config *cfg, char *why, size_t why_size)
 {
 	struct settings_diag sd = { why, why_size };
-	const struct ipc_value *keys = NULL, *sections = NULL, *v, *sec;
+	const struct ipc_value *body, *keys = NULL, *sections = NULL, *v, *sec;
 	struct ipc_msg *msg, *reply = NULL;
 	const char *key, *name, *text = NULL;
 	size_t i, j;
@@ -147,8 +147,9 @@ fetch_settings(struct ipc_conn *santad, struct santa_config *cfg, char *why, siz
 	r = santa_config_init(cfg, NULL);
 	if (r < 0)
 		goto out;
-	if (ipc_dict_get_dict(ipc_msg_body_const(reply), "keys", &keys) < 0 ||
-	    ipc_dict_get_dict(ipc_msg_body_const(reply), "sections", &sections) < 0) {
+	body = ipc_msg_body_const(reply);
+	if (ipc_dict_get_container(body, "keys", IPC_DICT, &keys) < 0 ||
+	    ipc_dict_get_container(body, "sections", IPC_DICT, &sections) < 0) {
 		snprintf(why, why_size, "santad's settings: malformed reply");
 		r = -EBADMSG;
 		goto out;

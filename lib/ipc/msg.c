@@ -339,18 +339,13 @@ ipc_dict_put_fd(struct ipc_value *dict, const char *key, int fd)
 }
 
 struct ipc_value *
-ipc_dict_put_dict(struct ipc_value *dict, const char *key)
+ipc_dict_put_container(struct ipc_value *dict, const char *key, enum ipc_value_type type)
 {
-	struct ipc_value *v = value_new(IPC_DICT);
+	struct ipc_value *v;
 
-	return dict_put(dict, key, v) == 0 ? v : NULL;
-}
-
-struct ipc_value *
-ipc_dict_put_array(struct ipc_value *dict, const char *key)
-{
-	struct ipc_value *v = value_new(IPC_ARRAY);
-
+	if (type != IPC_DICT && type != IPC_ARRAY)
+		return NULL;
+	v = value_new(type);
 	return dict_put(dict, key, v) == 0 ? v : NULL;
 }
 
@@ -452,15 +447,12 @@ ipc_dict_get_data(const struct ipc_value *dict, const char *key, const void **p,
 }
 
 int
-ipc_dict_get_dict(const struct ipc_value *dict, const char *key, const struct ipc_value **out)
+ipc_dict_get_container(const struct ipc_value *dict, const char *key, enum ipc_value_type type,
+		       const struct ipc_value **out)
 {
-	return get_typed(dict, key, IPC_DICT, out);
-}
-
-int
-ipc_dict_get_array(const struct ipc_value *dict, const char *key, const struct ipc_value **out)
-{
-	return get_typed(dict, key, IPC_ARRAY, out);
+	if (type != IPC_DICT && type != IPC_ARRAY)
+		return -EINVAL;
+	return get_typed(dict, key, type, out);
 }
 
 int

@@ -265,7 +265,7 @@ answer(struct bundlesvc *svc, struct job *job)
 		santa_sha256_to_hex(job->file_sha256, hex);
 		ipc_dict_put_string(b, "file_sha256", hex);
 	}
-	list = ipc_dict_put_array(b, "executables");
+	list = ipc_dict_put_container(b, "executables", IPC_ARRAY);
 	for (i = 0; i < job->bundle.n_exes && n < BUNDLE_REPLY_EXECUTABLES; i++) {
 		struct ipc_value *e;
 

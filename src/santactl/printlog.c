@@ -31,7 +31,7 @@ cmd_printlog(struct santactl *ctl, int argc, char **argv)
 		if (!reply)
 			return 1;
 		n = 0;
-		if (ipc_dict_get_array(ipc_msg_body(reply), "events", &list) == 0)
+		if (ipc_dict_get_container(ipc_msg_body(reply), "events", IPC_ARRAY, &list) == 0)
 			n = ipc_container_len(list);
 		for (i = 0; i < n; i++) {
 			e = ipc_array_at(list, i);
