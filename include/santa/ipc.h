@@ -1,15 +1,30 @@
 /*
  * lib/ipc: validated, multiplexed, two-way connections between Santa's
  * processes (the Linux counterpart of Santa's validated XPC connections).
+ * Its whole surface, and who uses it (lib/ipc/exports.txt lists it; ctest
+ * unit.ipc_exports fails when the library exports anything else):
  *
- *   listener  -- accepts on a named AF_UNIX SOCK_SEQPACKET socket, checks
- *                each peer (credentials, executable, handshake) and hands a
- *                connection to its owner only once the peer is validated.
- *   conn      -- one peer: requests with ids and timeouts, replies, one-way
- *                events, fds, flow control; integrated with an sd_event loop.
- *   endpoint  -- one end of a socketpair passed inside a message: a full
- *                connection in the other direction, trusted as much as the
- *                connection it arrived on.
+ *   connection     -- one peer: requests with ids and timeouts (send_request,
+ *                     call: santactl's), replies (reply, reply_error,
+ *                     ipc_msg_error), one-way events, fds, flow control,
+ *                     barrier (santasyncservice), integrated with an sd_event
+ *                     loop. connect: santactl, santa-gui; from_endpoint and
+ *                     ipc_endpoint_pair: one end of a socketpair passed
+ *                     inside a message, a full connection trusted as much as
+ *                     the one that carried it (every program).
+ *   listener       -- accepts on a named AF_UNIX SOCK_SEQPACKET socket,
+ *                     checks each peer (credentials, executable, handshake)
+ *                     and hands a connection over only once it is validated.
+ *                     santad (listen_socket, add_private_socket: its own and
+ *                     its helpers' sockets); helpers through ipc_helper_start.
+ *   peer identity  -- struct ipc_peer, fixed at the handshake; the allowlist
+ *                     of this installation's binaries (santad, tests, bench);
+ *                     ipc_peer_validate_pidfd (santad, for its helpers);
+ *                     ipc_conn_peer_groups (santabundleservice).
+ *   messages       -- santa/ipc_msg.h: a typed dictionary per message, built
+ *                     and read by every program. The codec and the header
+ *                     fields belong to the connection (lib/ipc/
+ *                     ipc-wire-internal.h: lib/ipc, its tests and fuzzers).
  *
  * Errors are negative errnos; the text for a failed connect is written to a
  * caller's buffer ("santad is not running", "not authorized: ...").
@@ -71,8 +86,11 @@ struct ipc_allowlist {
 int ipc_allowlist_add(struct ipc_allowlist *list, const char *name, const char *path);
 
 /*
- * The executable checks a listener makes of its clients, here for the process a pidfd names
- * (santad validating a helper's client for it). Fills peer->pid and name.
+ * The checks a listener makes of each client, for the process a pidfd names
+ * (santad validating a helper's client for it): its executable must be an
+ * allowlisted file, unchanged (same dev, ino, SHA-256), root-owned and not
+ * writable by others, in a process nobody is tracing. Returns 0 and fills
+ * peer->pid and name, or -EPERM with the reason in why.
  */
 int ipc_peer_validate_pidfd(int pidfd, const struct ipc_allowlist *list, struct ipc_peer *peer,
 			    char *why, size_t why_size);
@@ -209,7 +227,7 @@ int ipc_listener_add_private_socket(struct ipc_listener *listener, const char *p
 /* Connections currently open (validated) and waiting for their handshake. */
 size_t ipc_listener_connections(const struct ipc_listener *listener);
 
-/* ---- activation ---- */
+/* ---- helpers (santasyncservice, santametricservice, santabundleservice) ---- */
 
 /*
  * Everything a helper needs to start: its event loop (*event: the thread's
