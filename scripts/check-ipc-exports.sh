@@ -22,34 +22,26 @@ awk '{ print $2 }' "$tmp/listed" | sort -u >"$tmp/all"
 awk '$1 == "public" { print $2 }' "$tmp/listed" | sort -u >"$tmp/public"
 awk '$1 == "private" { print $2 }' "$tmp/listed" | sort -u >"$tmp/private"
 
-extra=$(comm -23 "$tmp/exported" "$tmp/all")
-if [ -n "$extra" ]; then
-	echo "exported by libsanta_ipc.a but not in $list (make them static, or list them):"
-	echo "$extra" | sed 's/^/  + /'
+# report TITLE MARK NAMES: prints the names under the title when there are any.
+report() {
+	[ -n "$3" ] || return 0
+	echo "$1"
+	echo "$3" | sed "s/^/  $2 /"
 	fail=1
-fi
-gone=$(comm -13 "$tmp/exported" "$tmp/all")
-if [ -n "$gone" ]; then
-	echo "in $list but not exported by libsanta_ipc.a (remove them from the list):"
-	echo "$gone" | sed 's/^/  - /'
-	fail=1
-fi
+}
 
 # What the public headers declare: every "ipc_name(" there.
 cat "$inc/santa/ipc.h" "$inc/santa/ipc_msg.h" | grep -o '\bipc_[a-z0-9_]*(' | tr -d '(' |
 	sort -u >"$tmp/declared"
-undeclared=$(comm -23 "$tmp/public" "$tmp/declared")
-if [ -n "$undeclared" ]; then
-	echo "listed as public but declared in neither santa/ipc.h nor santa/ipc_msg.h:"
-	echo "$undeclared" | sed 's/^/  ? /'
-	fail=1
-fi
-unlisted=$(comm -23 "$tmp/declared" "$tmp/public")
-if [ -n "$unlisted" ]; then
-	echo "declared in santa/ipc.h or santa/ipc_msg.h but not listed as public:"
-	echo "$unlisted" | sed 's/^/  + /'
-	fail=1
-fi
+
+report "exported by libsanta_ipc.a but not in $list (make them static, or list them):" + \
+	"$(comm -23 "$tmp/exported" "$tmp/all")"
+report "in $list but not exported by libsanta_ipc.a (remove them from the list):" - \
+	"$(comm -13 "$tmp/exported" "$tmp/all")"
+report "listed as public but declared in neither santa/ipc.h nor santa/ipc_msg.h:" '?' \
+	"$(comm -23 "$tmp/public" "$tmp/declared")"
+report "declared in santa/ipc.h or santa/ipc_msg.h but not listed as public:" + \
+	"$(comm -23 "$tmp/declared" "$tmp/public")"
 while read -r name; do
 	if grep -lw -- "$name" "$inc"/santa/*.h >"$tmp/where" 2>/dev/null; then
 		echo "$name is lib/ipc's own (tests/internal) but a public header names it: $(cat "$tmp/where")"
