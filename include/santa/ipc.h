@@ -1,15 +1,30 @@
 /*
  * lib/ipc: validated, multiplexed, two-way connections between Santa's
  * processes (the Linux counterpart of Santa's validated XPC connections).
+ * Its whole surface, and who uses it (lib/ipc/exports.txt lists it; ctest
+ * unit.ipc_exports fails when the library exports anything else):
  *
- *   listener  -- accepts on a named AF_UNIX SOCK_SEQPACKET socket, checks
- *                each peer (credentials, executable, handshake) and hands a
- *                connection to its owner only once the peer is validated.
- *   conn      -- one peer: requests with ids and timeouts, replies, one-way
- *                events, fds, flow control; integrated with an sd_event loop.
- *   endpoint  -- one end of a socketpair passed inside a message: a full
- *                connection in the other direction, trusted as much as the
- *                connection it arrived on.
+ *   connection     -- one peer: requests with ids and timeouts (send_request,
+ *                     call: santactl's), replies (reply, reply_error,
+ *                     ipc_msg_error), one-way events, fds, flow control,
+ *                     barrier (santasyncservice), integrated with an sd_event
+ *                     loop. connect: santactl, santa-gui; from_endpoint and
+ *                     ipc_endpoint_pair: one end of a socketpair passed
+ *                     inside a message, a full connection trusted as much as
+ *                     the one that carried it (every program).
+ *   listener       -- accepts on a named AF_UNIX SOCK_SEQPACKET socket,
+ *                     checks each peer (credentials, executable, handshake)
+ *                     and hands a connection over only once it is validated.
+ *                     santad (listen_socket, add_private_socket: its own and
+ *                     its helpers' sockets); helpers through ipc_helper_start.
+ *   peer identity  -- struct ipc_peer, fixed at the handshake; the allowlist
+ *                     of this installation's binaries (santad, tests, bench);
+ *                     ipc_peer_validate_pidfd (santad, for its helpers);
+ *                     ipc_conn_peer_groups (santabundleservice).
+ *   messages       -- santa/ipc_msg.h: a typed dictionary per message, built
+ *                     and read by every program. The codec and the header
+ *                     fields belong to the connection (lib/ipc/
+ *                     ipc-wire-internal.h: lib/ipc, its tests and fuzzers).
  *
  * Errors are negative errnos; the text for a failed connect is written to a
  * caller's buffer ("santad is not running", "not authorized: ...").
@@ -71,26 +86,11 @@ struct ipc_allowlist {
 int ipc_allowlist_add(struct ipc_allowlist *list, const char *name, const char *path);
 
 /*
- * Identifies the process on the other end of a connected socket: its
- * credentials (SO_PEERCRED), a pidfd for it (SO_PEERPIDFD, or pidfd_open
- * where the kernel lacks it) so that a recycled pid is noticed, then its
- * executable through /proc, which must be an allowlisted file, unchanged
- * (same dev, ino, SHA-256), root-owned and not writable by others, in a
- * process nobody is tracing. Returns 0 and fills peer (privileged false), or
- * -EPERM with the reason in why.
- */
-int ipc_peer_validate(int fd, const struct ipc_allowlist *list, struct ipc_peer *peer,
-		      char *why, size_t why_size);
-/*
- * Only the kernel's part of the above: credentials and a pidfd (the caller
- * closes it). For a process that may not inspect its peer's executable (a
- * helper running as nobody) and asks santad to, passing the pidfd.
- */
-int ipc_peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why,
-			 size_t why_size);
-/*
- * The executable checks of ipc_peer_validate for the process a pidfd names
- * (santad validating a helper's client for it). Fills peer->pid and name.
+ * The checks a listener makes of each client, for the process a pidfd names
+ * (santad validating a helper's client for it): its executable must be an
+ * allowlisted file, unchanged (same dev, ino, SHA-256), root-owned and not
+ * writable by others, in a process nobody is tracing. Returns 0 and fills
+ * peer->pid and name, or -EPERM with the reason in why.
  */
 int ipc_peer_validate_pidfd(int pidfd, const struct ipc_allowlist *list, struct ipc_peer *peer,
 			    char *why, size_t why_size);
@@ -117,12 +117,6 @@ struct ipc_conn_options {
 	unsigned int max_in_flight; /* peer's requests we have not answered; beyond it we stop reading */
 	unsigned int max_outbound;  /* queued outgoing messages; events beyond it drop the oldest */
 	bool serial;                /* never send request N+1 before N is answered (the GUI) */
-};
-
-struct ipc_conn_stats {
-	uint64_t sent, received;
-	uint64_t dropped_events; /* dropped from a full outbound queue */
-	uint64_t throttled;      /* times reading stopped because the peer would not read */
 };
 
 /* Reply callback: reply is NULL when error < 0 (-ETIMEDOUT, -ECONNRESET, -ECANCELED, ...). */
@@ -179,10 +173,7 @@ const struct ipc_peer *ipc_conn_peer(const struct ipc_conn *conn);
  * Returns how many (up to max), -ERANGE when there are more, or -errno.
  */
 int ipc_conn_peer_groups(const struct ipc_conn *conn, gid_t *groups, size_t max);
-void ipc_conn_stats(const struct ipc_conn *conn, struct ipc_conn_stats *stats);
 bool ipc_conn_is_connected(const struct ipc_conn *conn);
-void *ipc_conn_userdata(const struct ipc_conn *conn);
-void ipc_conn_set_userdata(struct ipc_conn *conn, void *userdata);
 
 /* Ends the connection: pending requests fail with -ECANCELED, on_invalidated(0) runs. */
 void ipc_conn_invalidate(struct ipc_conn *conn);
@@ -226,15 +217,6 @@ void ipc_listener_free(struct ipc_listener *listener);
  */
 int ipc_listen_socket(const char *path, mode_t mode, int *out);
 /*
- * Built-in delegation for a helper: each client's pidfd is sent as a
- * request { pidfd } of request_type over validator (the helper's channel to
- * santad), whose reply { identity } or error decides. validator must outlive
- * the listener or be reset with NULL.
- */
-void ipc_listener_validate_by(struct ipc_listener *listener, struct ipc_conn *validator,
-			      uint16_t request_type);
-
-/*
  * A second socket at path, mode 0600, served like the first: only its owner
  * (root, for santad) can connect to it. A flood of connects to a socket
  * anyone may use fills that socket's kernel backlog before the listener can
@@ -245,36 +227,25 @@ int ipc_listener_add_private_socket(struct ipc_listener *listener, const char *p
 /* Connections currently open (validated) and waiting for their handshake. */
 size_t ipc_listener_connections(const struct ipc_listener *listener);
 
-/* ---- activation ---- */
+/* ---- helpers (santasyncservice, santametricservice, santabundleservice) ---- */
 
 /*
- * The listening socket a helper was started with (LISTEN_FDS), and the
- * private channel to santad when santad started it (the fd named "santad"),
- * else -1. Returns 0, or -ENOENT when no listener was passed (the helper was
- * not started by santad or a socket unit).
- */
-int ipc_activation_fds(int *listen_fd, int *santad_fd);
-
-/*
- * A helper's event loop (sd_event_default) that SIGTERM, SIGINT and SIGHUP
- * end: santad stops helpers with SIGTERM and restarts them to reload.
- */
-int ipc_helper_event_new(sd_event **out);
-
-/*
- * Everything a helper needs to start: its channel to santad (the one santad
- * passed, else a connection to santad_path) and a listener on its passed
- * socket whose clients santad validates (validate_request, see
- * ipc_listener_validate_by). why says what failed. santad_handlers (or
- * any of its callbacks) may be NULL: santad's requests are then refused,
- * and the loop (the thread's default event) ends when the channel is
+ * Everything a helper needs to start: its event loop (*event: the thread's
+ * default, which SIGTERM, SIGINT and SIGHUP end: santad stops helpers with
+ * SIGTERM and restarts them to reload; the caller unrefs it, failure or
+ * not), its channel to santad (the one santad passed, else a connection to
+ * santad_path) and a listener on its passed socket whose clients santad
+ * validates: each client's pidfd is sent as a request { pidfd }
+ * (SANTAD_VALIDATE_PEER), whose reply { identity } or error decides. why
+ * says what failed. santad_handlers (or any of its callbacks) may be NULL:
+ * santad's requests are then refused, and the loop ends when the channel is
  * invalidated, as a helper follows santad. When settings is not NULL it is
  * replaced, before the listener opens, by the settings santad gives this
  * helper (SANTAD_HELPER_SETTINGS): helpers never read santa.conf, which
  * holds secrets and is root's.
  */
 struct santa_config;
-int ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
+int ipc_helper_start(sd_event **event, const char *santad_path,
 		     const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
 		     const struct ipc_listener_handlers *handlers, void *userdata,
 		     struct santa_config *settings, struct ipc_conn **santad,

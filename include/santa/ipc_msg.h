@@ -1,8 +1,10 @@
 /*
  * IPC messages: a fixed header and a body that is a typed dictionary, as XPC
- * dictionaries are (int64, bool, string, data, array, dict, fd). Encoding and
- * decoding are pure functions over bytes and fds, so the decoder can be fed
- * hostile input directly (tests/fuzz/fuzz_ipc_decode.c).
+ * dictionaries are (int64, bool, string, data, array, dict, fd). A program
+ * builds and reads messages; a connection (santa/ipc.h) sets their header
+ * and encodes them. The codec (lib/ipc/ipc-wire-internal.h) is a pure
+ * function over bytes and fds, so the decoder is fed hostile input directly
+ * (tests/fuzz/fuzz_ipc_decode.c).
  *
  * Wire format, little-endian:
  *   header (32 bytes): magic u16 'S''A' | version u8 | flags u8 | type u16 |
@@ -61,15 +63,9 @@ void ipc_msg_free(struct ipc_msg *msg);
 
 uint16_t ipc_msg_type(const struct ipc_msg *msg);
 uint8_t ipc_msg_flags(const struct ipc_msg *msg);
-uint64_t ipc_msg_request_id(const struct ipc_msg *msg);
 /* The body dict: add to it with the ipc_dict_* calls. */
 struct ipc_value *ipc_msg_body(struct ipc_msg *msg);
 const struct ipc_value *ipc_msg_body_const(const struct ipc_msg *msg);
-
-/* Header fields the connection layer sets. */
-void ipc_msg_set_header(struct ipc_msg *msg, uint8_t flags, uint64_t request_id,
-			uint64_t session);
-uint64_t ipc_msg_session(const struct ipc_msg *msg);
 
 /*
  * Building. Each returns 0, -ENOMEM, -EINVAL (dict is not a dict, key empty
@@ -81,9 +77,9 @@ int ipc_dict_put_bool(struct ipc_value *dict, const char *key, bool v);
 int ipc_dict_put_string(struct ipc_value *dict, const char *key, const char *s);
 int ipc_dict_put_data(struct ipc_value *dict, const char *key, const void *p, size_t len);
 int ipc_dict_put_fd(struct ipc_value *dict, const char *key, int fd);
-/* New empty container under key; NULL on any of the errors above. */
-struct ipc_value *ipc_dict_put_dict(struct ipc_value *dict, const char *key);
-struct ipc_value *ipc_dict_put_array(struct ipc_value *dict, const char *key);
+/* New empty container (type IPC_DICT or IPC_ARRAY) under key; NULL on any of the errors above. */
+struct ipc_value *ipc_dict_put_container(struct ipc_value *dict, const char *key,
+					 enum ipc_value_type type);
 
 int ipc_array_add_int(struct ipc_value *array, int64_t v);
 int ipc_array_add_string(struct ipc_value *array, const char *s);
@@ -94,16 +90,14 @@ struct ipc_value *ipc_array_add_dict(struct ipc_value *array);
  * (present with another type), so a handler can tell a peer's mistake apart.
  * Pointers stay valid as long as the message.
  */
-const struct ipc_value *ipc_dict_get(const struct ipc_value *dict, const char *key);
 int ipc_dict_get_int(const struct ipc_value *dict, const char *key, int64_t *out);
 int ipc_dict_get_bool(const struct ipc_value *dict, const char *key, bool *out);
 int ipc_dict_get_string(const struct ipc_value *dict, const char *key, const char **out);
 int ipc_dict_get_data(const struct ipc_value *dict, const char *key, const void **p,
 		      size_t *len);
-int ipc_dict_get_dict(const struct ipc_value *dict, const char *key,
-		      const struct ipc_value **out);
-int ipc_dict_get_array(const struct ipc_value *dict, const char *key,
-		       const struct ipc_value **out);
+/* type is IPC_DICT or IPC_ARRAY (-EINVAL otherwise): the container under key. */
+int ipc_dict_get_container(const struct ipc_value *dict, const char *key, enum ipc_value_type type,
+			   const struct ipc_value **out);
 /* Moves the fd out of the message (the caller closes it). Returns the fd or -errno. */
 int ipc_dict_take_fd(struct ipc_value *dict, const char *key);
 
@@ -114,26 +108,6 @@ const struct ipc_value *ipc_array_at(const struct ipc_value *array, size_t i);
 const char *ipc_dict_key_at(const struct ipc_value *dict, size_t i,
 			    const struct ipc_value **value);
 int64_t ipc_value_int(const struct ipc_value *v);
-bool ipc_value_bool(const struct ipc_value *v);
 const char *ipc_value_string(const struct ipc_value *v);
-
-/*
- * Serialises msg into buf (at least IPC_MAX_MSG bytes). The fds to send
- * along are stored in fds (IPC_MAX_FDS slots), in the order the body refers
- * to them; they stay owned by msg. Returns 0, or -E2BIG when the message
- * exceeds a cap.
- */
-int ipc_msg_encode(const struct ipc_msg *msg, uint8_t *buf, size_t *len, int *fds,
-		   size_t *n_fds);
-
-/*
- * Parses a datagram and the fds that came with it. Always takes ownership of
- * the fds: on error they are closed; on success the message owns them (and
- * closes any the body does not refer to... which is itself an error).
- * Returns 0 or -EBADMSG (malformed), -EPROTO (other protocol version),
- * -ENOMEM.
- */
-int ipc_msg_decode(const uint8_t *buf, size_t len, int *fds, size_t n_fds,
-		   struct ipc_msg **out);
 
 #endif

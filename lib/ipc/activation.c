@@ -15,11 +15,17 @@
 #include <systemd/sd-daemon.h>
 
 #include "santa/config.h"
-#include "santa/ipc.h"
+#include "ipc-internal.h"
 #include "santa/santad_proto.h"
 
-int
-ipc_activation_fds(int *listen_fd, int *santad_fd)
+/*
+ * The listening socket a helper was started with (LISTEN_FDS), and the
+ * private channel to santad when santad started it (the fd named "santad"),
+ * else -1. Returns 0, or -ENOENT when no listener was passed (the helper was
+ * not started by santad or a socket unit).
+ */
+static int
+activation_fds(int *listen_fd, int *santad_fd)
 {
 	char **names = NULL;
 	int n, i;
@@ -41,6 +47,36 @@ ipc_activation_fds(int *listen_fd, int *santad_fd)
 		free(names[i]);
 	free(names);
 	return *listen_fd >= 0 ? 0 : -ENOENT;
+}
+
+static int
+on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	sd_event_exit(sd_event_source_get_event(s), 0);
+	return 0;
+}
+
+/* The thread's default loop, ended by the signals santad and a user stop helpers with. */
+static int
+helper_event_new(sd_event **out)
+{
+	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t mask;
+	int r;
+
+	r = sd_event_default(out);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&mask, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		r = sd_event_add_signal(*out, NULL, stop_signals[i], on_stop_signal, NULL);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Default channel handlers: santad asks helpers nothing they did not say they serve. */
@@ -89,7 +125,7 @@ static int
 fetch_settings(struct ipc_conn *santad, struct santa_config *cfg, char *why, size_t why_size)
 {
 	struct settings_diag sd = { why, why_size };
-	const struct ipc_value *keys = NULL, *sections = NULL, *v, *sec;
+	const struct ipc_value *body, *keys = NULL, *sections = NULL, *v, *sec;
 	struct ipc_msg *msg, *reply = NULL;
 	const char *key, *name, *text = NULL;
 	size_t i, j;
@@ -111,8 +147,9 @@ fetch_settings(struct ipc_conn *santad, struct santa_config *cfg, char *why, siz
 	r = santa_config_init(cfg, NULL);
 	if (r < 0)
 		goto out;
-	if (ipc_dict_get_dict(ipc_msg_body_const(reply), "keys", &keys) < 0 ||
-	    ipc_dict_get_dict(ipc_msg_body_const(reply), "sections", &sections) < 0) {
+	body = ipc_msg_body_const(reply);
+	if (ipc_dict_get_container(body, "keys", IPC_DICT, &keys) < 0 ||
+	    ipc_dict_get_container(body, "sections", IPC_DICT, &sections) < 0) {
 		snprintf(why, why_size, "santad's settings: malformed reply");
 		r = -EBADMSG;
 		goto out;
@@ -146,7 +183,7 @@ out:
 }
 
 int
-ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_request,
+ipc_helper_start(sd_event **event, const char *santad_path,
 		 const struct ipc_conn_handlers *santad_handlers, void *santad_userdata,
 		 const struct ipc_listener_handlers *handlers, void *userdata,
 		 struct santa_config *settings, struct ipc_conn **santad,
@@ -160,7 +197,12 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 
 	*santad = NULL;
 	*listener = NULL;
-	r = ipc_activation_fds(&listen_fd, &santad_fd);
+	r = helper_event_new(event);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot make the event loop: %s", strerror(-r));
+		return r;
+	}
+	r = activation_fds(&listen_fd, &santad_fd);
 	if (r < 0) {
 		snprintf(why, why_size, "no listening socket was passed: helpers are started by santad "
 			 "(or a systemd socket unit), not by hand");
@@ -174,13 +216,13 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 	santad_handlers = &handlers_or_defaults;
 	if (santad_fd >= 0) {
 		/* Made by santad and handed over at start: the other end is santad. */
-		r = ipc_conn_from_endpoint(event, santad_fd, &peer, NULL, santad_handlers,
+		r = ipc_conn_from_endpoint(*event, santad_fd, &peer, NULL, santad_handlers,
 					   santad_userdata, santad);
 		if (r < 0)
 			snprintf(why, why_size, "cannot use the channel to santad: %s", strerror(-r));
 	} else {
 		/* Under a socket unit: santad by name (its socket sits in a root-only directory). */
-		r = ipc_conn_connect(event, santad_path, "santad", 0, NULL, santad_handlers,
+		r = ipc_conn_connect(*event, santad_path, "santad", 0, NULL, santad_handlers,
 				     santad_userdata, santad, why, why_size);
 	}
 	if (r == 0 && settings)
@@ -190,40 +232,11 @@ ipc_helper_start(sd_event *event, const char *santad_path, uint16_t validate_req
 		close(listen_fd);
 		return r;
 	}
-	r = ipc_listener_new(event, listen_fd, NULL, 0, &list, handlers, userdata, listener);
+	r = ipc_listener_new(*event, listen_fd, NULL, 0, &list, handlers, userdata, listener);
 	if (r < 0) {
 		snprintf(why, why_size, "cannot listen on the socket passed: %s", strerror(-r));
 		return r;
 	}
-	ipc_listener_validate_by(*listener, *santad, validate_request);
-	return 0;
-}
-
-static int
-on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-	sd_event_exit(sd_event_source_get_event(s), 0);
-	return 0;
-}
-
-int
-ipc_helper_event_new(sd_event **out)
-{
-	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
-	sigset_t mask;
-	int r;
-
-	r = sd_event_default(out);
-	if (r < 0)
-		return r;
-	sigemptyset(&mask);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigaddset(&mask, stop_signals[i]);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
-		r = sd_event_add_signal(*out, NULL, stop_signals[i], on_stop_signal, NULL);
-		if (r < 0)
-			return r;
-	}
+	listener_validate_by(*listener, *santad, SANTAD_VALIDATE_PEER);
 	return 0;
 }

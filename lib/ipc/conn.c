@@ -1230,15 +1230,3 @@ ipc_conn_is_connected(const struct ipc_conn *conn)
 {
 	return conn->state == CONN_OPEN;
 }
-
-void *
-ipc_conn_userdata(const struct ipc_conn *conn)
-{
-	return conn->userdata;
-}
-
-void
-ipc_conn_set_userdata(struct ipc_conn *conn, void *userdata)
-{
-	conn->userdata = userdata;
-}

@@ -1,8 +1,12 @@
-/* What conn.c and listener.c share: the connection's insides. Not a public header. */
+/*
+ * What lib/ipc's files share: the connection's insides. Not a public header:
+ * only lib/ipc and tests/ (the flow-control counters) have it on their path.
+ */
 #ifndef SANTA_IPC_INTERNAL_H
 #define SANTA_IPC_INTERNAL_H
 
 #include "santa/ipc.h"
+#include "ipc-wire-internal.h"
 
 /* Handshake messages (types below IPC_TYPE_FIRST_USER). */
 #define IPC_TYPE_HELLO    1 /* request: { version, service } */
@@ -22,6 +26,15 @@ enum conn_state {
 	CONN_RECONNECTING, /* named: HELLO sent, waiting for HELLO_OK */
 	CONN_INVALID,      /* finished */
 };
+
+struct ipc_conn_stats {
+	uint64_t sent, received;
+	uint64_t dropped_events; /* dropped from a full outbound queue */
+	uint64_t throttled;      /* times reading stopped because the peer would not read */
+};
+
+/* The connection's counters (tests of flow control read them). */
+void ipc_conn_stats(const struct ipc_conn *conn, struct ipc_conn_stats *stats);
 
 struct out_entry {
 	struct out_entry *next;
@@ -100,6 +113,35 @@ struct ipc_conn *conn_new(sd_event *event, int fd, const struct ipc_conn_options
 int conn_attach(struct ipc_conn *conn);
 void conn_invalidate(struct ipc_conn *conn, int error);
 int conn_queue_msg(struct ipc_conn *conn, struct ipc_msg *msg, bool droppable);
+
+/* peer.c: */
+/*
+ * Identifies the process on the other end of a connected socket: its
+ * credentials (SO_PEERCRED), a pidfd for it (SO_PEERPIDFD, or pidfd_open
+ * where the kernel lacks it) so that a recycled pid is noticed, then its
+ * executable through /proc, which must be an allowlisted file, unchanged
+ * (same dev, ino, SHA-256), root-owned and not writable by others, in a
+ * process nobody is tracing. Returns 0 and fills peer (privileged false), or
+ * -EPERM with the reason in why.
+ */
+int peer_validate(int fd, const struct ipc_allowlist *list, struct ipc_peer *peer,
+		  char *why, size_t why_size);
+/*
+ * Only the kernel's part of the above: credentials and a pidfd (the caller
+ * closes it). For a process that may not inspect its peer's executable (a
+ * helper running as nobody) and asks santad to, passing the pidfd.
+ */
+int peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why,
+		     size_t why_size);
+/* listener.c: */
+/*
+ * Built-in delegation for a helper: each client's pidfd is sent as a
+ * request { pidfd } of request_type over validator (the helper's channel to
+ * santad), whose reply { identity } or error decides. validator must outlive
+ * the listener or be reset with NULL.
+ */
+void listener_validate_by(struct ipc_listener *listener, struct ipc_conn *validator,
+			  uint16_t request_type);
 
 /* listener.c: the server side of the handshake, called for the first message. */
 void listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender_pid);

@@ -57,7 +57,7 @@ struct ipc_listener {
 	void *userdata;
 	struct ipc_conn *conns;
 	size_t n_conns, n_handshaking;
-	struct ipc_conn *validator; /* asked to validate clients (see ipc_listener_validate_by) */
+	struct ipc_conn *validator; /* asked to validate clients (see listener_validate_by) */
 	uint16_t validator_request;
 	uint8_t *scratch; /* shared by all our connections: one thread, one loop */
 };
@@ -231,7 +231,7 @@ ask_validator(struct ipc_listener *l, struct ipc_conn *conn, int pidfd)
 }
 
 void
-ipc_listener_validate_by(struct ipc_listener *l, struct ipc_conn *validator, uint16_t request_type)
+listener_validate_by(struct ipc_listener *l, struct ipc_conn *validator, uint16_t request_type)
 {
 	l->validator = validator;
 	l->validator_request = request_type;
@@ -260,10 +260,9 @@ listener_handle_hello(struct ipc_conn *conn, struct ipc_msg *hello, pid_t sender
 		goto out;
 	}
 	if (l->check_exe && l->validator)
-		r = ipc_peer_credentials(conn->fd, &peer, &pidfd, why, sizeof(why));
+		r = peer_credentials(conn->fd, &peer, &pidfd, why, sizeof(why));
 	else
-		r = ipc_peer_validate(conn->fd, l->check_exe ? &l->list : NULL, &peer, why,
-				      sizeof(why));
+		r = peer_validate(conn->fd, l->check_exe ? &l->list : NULL, &peer, why, sizeof(why));
 	conn->peer = peer;
 	if (r < 0) {
 		refuse(conn, conn->hello_id, -EPERM, why);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "santa/ipc_msg.h"
+#include "ipc-wire-internal.h"
 
 #define IPC_MAGIC 0x4153 /* "SA" as little-endian bytes 'S' 'A' */
 
@@ -339,18 +339,13 @@ ipc_dict_put_fd(struct ipc_value *dict, const char *key, int fd)
 }
 
 struct ipc_value *
-ipc_dict_put_dict(struct ipc_value *dict, const char *key)
+ipc_dict_put_container(struct ipc_value *dict, const char *key, enum ipc_value_type type)
 {
-	struct ipc_value *v = value_new(IPC_DICT);
+	struct ipc_value *v;
 
-	return dict_put(dict, key, v) == 0 ? v : NULL;
-}
-
-struct ipc_value *
-ipc_dict_put_array(struct ipc_value *dict, const char *key)
-{
-	struct ipc_value *v = value_new(IPC_ARRAY);
-
+	if (type != IPC_DICT && type != IPC_ARRAY)
+		return NULL;
+	v = value_new(type);
 	return dict_put(dict, key, v) == 0 ? v : NULL;
 }
 
@@ -378,8 +373,8 @@ ipc_array_add_dict(struct ipc_value *array)
 
 /* ---- reading ---- */
 
-const struct ipc_value *
-ipc_dict_get(const struct ipc_value *dict, const char *key)
+static const struct ipc_value *
+dict_get(const struct ipc_value *dict, const char *key)
 {
 	uint32_t i;
 
@@ -395,7 +390,7 @@ static int
 get_typed(const struct ipc_value *dict, const char *key, enum ipc_value_type type,
 	  const struct ipc_value **out)
 {
-	const struct ipc_value *v = ipc_dict_get(dict, key);
+	const struct ipc_value *v = dict_get(dict, key);
 
 	if (!v)
 		return -ENOENT;
@@ -452,15 +447,12 @@ ipc_dict_get_data(const struct ipc_value *dict, const char *key, const void **p,
 }
 
 int
-ipc_dict_get_dict(const struct ipc_value *dict, const char *key, const struct ipc_value **out)
+ipc_dict_get_container(const struct ipc_value *dict, const char *key, enum ipc_value_type type,
+		       const struct ipc_value **out)
 {
-	return get_typed(dict, key, IPC_DICT, out);
-}
-
-int
-ipc_dict_get_array(const struct ipc_value *dict, const char *key, const struct ipc_value **out)
-{
-	return get_typed(dict, key, IPC_ARRAY, out);
+	if (type != IPC_DICT && type != IPC_ARRAY)
+		return -EINVAL;
+	return get_typed(dict, key, type, out);
 }
 
 int
@@ -521,12 +513,6 @@ int64_t
 ipc_value_int(const struct ipc_value *v)
 {
 	return v && v->type == IPC_INT64 ? v->u.i : 0;
-}
-
-bool
-ipc_value_bool(const struct ipc_value *v)
-{
-	return v && v->type == IPC_BOOL ? v->u.b : false;
 }
 
 const char *

@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "santa/ipc.h"
+#include "ipc-internal.h"
 #include "santa/path.h"
 #include "santa/sha256.h"
 
@@ -269,7 +269,7 @@ out:
 }
 
 int
-ipc_peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why, size_t why_size)
+peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why, size_t why_size)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -295,12 +295,12 @@ ipc_peer_credentials(int sock, struct ipc_peer *peer, int *pidfd, char *why, siz
 }
 
 int
-ipc_peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *peer, char *why,
-		  size_t why_size)
+peer_validate(int sock, const struct ipc_allowlist *list, struct ipc_peer *peer, char *why,
+	      size_t why_size)
 {
 	int pidfd = -1, r;
 
-	r = ipc_peer_credentials(sock, peer, &pidfd, why, why_size);
+	r = peer_credentials(sock, peer, &pidfd, why, why_size);
 	if (r < 0 || !list)
 		goto out;
 	r = validate_process(peer->pid, pidfd, list, peer, why, why_size);

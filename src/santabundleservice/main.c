@@ -265,7 +265,7 @@ answer(struct bundlesvc *svc, struct job *job)
 		santa_sha256_to_hex(job->file_sha256, hex);
 		ipc_dict_put_string(b, "file_sha256", hex);
 	}
-	list = ipc_dict_put_array(b, "executables");
+	list = ipc_dict_put_container(b, "executables", IPC_ARRAY);
 	for (i = 0; i < job->bundle.n_exes && n < BUNDLE_REPLY_EXECUTABLES; i++) {
 		struct ipc_value *e;
 
@@ -497,13 +497,11 @@ setup(struct bundlesvc *svc)
 	int r;
 
 	svc->threads = cpus > 0 ? (unsigned int)cpus : 1;
-	r = ipc_helper_event_new(&svc->event);
+	r = santa_path_join(path, sizeof(path), svc->cfg.run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return r;
-	r = santa_path_join(path, sizeof(path), svc->cfg.run_directory, SANTAD_SOCKET_NAME);
-	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, NULL, svc, &lh,
-				     svc, &svc->cfg, &svc->santad, &svc->listener, why, sizeof(why));
+	r = ipc_helper_start(&svc->event, path, NULL, svc, &lh, svc, &svc->cfg, &svc->santad,
+			     &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);
 		return r;

@@ -102,7 +102,7 @@ cmd_bundleinfo(struct santactl *ctl, int argc, char **argv)
 		goto out;
 	}
 	b = ipc_msg_body_const(reply);
-	ipc_dict_get_array(b, "executables", &list);
+	ipc_dict_get_container(b, "executables", IPC_ARRAY, &list);
 	if (json) {
 		json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "kind", reply_str(b, "kind"),
 					 "bundle_path", reply_str(b, "bundle_path"), "name",

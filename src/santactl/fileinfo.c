@@ -120,7 +120,7 @@ put_ids(struct ipc_value *body, const char *key, const char *ids, size_t stride,
 	struct ipc_value *array;
 	size_t i;
 
-	if (!n || !(array = ipc_dict_put_array(body, key)))
+	if (!n || !(array = ipc_dict_put_container(body, key, IPC_ARRAY)))
 		return;
 	for (i = 0; i < n; i++)
 		ipc_array_add_string(array, ids + i * stride);

@@ -34,7 +34,7 @@ cmd_printlog(struct santactl *ctl, int argc, char **argv)
 			printf("[");
 		first_reply = false;
 		n = 0;
-		if (ipc_dict_get_array(ipc_msg_body(reply), "events", &list) == 0)
+		if (ipc_dict_get_container(ipc_msg_body(reply), "events", IPC_ARRAY, &list) == 0)
 			n = ipc_container_len(list);
 		for (i = 0; i < n; i++) {
 			e = ipc_array_at(list, i);

@@ -385,7 +385,7 @@ rule_add(struct santactl *ctl, const char *identifier, enum santa_rule_type type
 	if (santactl_connect(ctl, false) < 0)
 		return 1;
 	req = ipc_msg_new(SANTAD_RULE_ADD);
-	rule = ipc_array_add_dict(ipc_dict_put_array(ipc_msg_body(req), "rules"));
+	rule = ipc_array_add_dict(ipc_dict_put_container(ipc_msg_body(req), "rules", IPC_ARRAY));
 	ipc_dict_put_string(rule, "identifier", identifier);
 	ipc_dict_put_int(rule, "rule_type", type);
 	ipc_dict_put_int(rule, "policy", policy);

@@ -398,18 +398,18 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	if (!reply)
 		return 1;
 	s.b = ipc_msg_body_const(reply);
-	ipc_dict_get_dict(s.b, "rules", &s.rules);
-	ipc_dict_get_dict(s.b, "cache", &s.cache);
-	ipc_dict_get_dict(s.b, "decisions", &s.dec);
-	ipc_dict_get_array(s.b, "watched", &s.watched);
-	ipc_dict_get_dict(s.b, "sync", &s.sync);
-	ipc_dict_get_dict(s.b, "helpers", &s.helpers);
-	ipc_dict_get_dict(s.b, "metrics", &s.metrics);
-	ipc_dict_get_dict(s.b, "gui", &s.gui);
-	ipc_dict_get_dict(s.b, "loader_check", &s.loader);
-	ipc_dict_get_dict(s.b, "package_trust", &s.pkg);
-	ipc_dict_get_dict(s.b, "watchdog", &s.wd);
-	ipc_dict_get_dict(s.b, "mounts", &s.mounts);
+	ipc_dict_get_container(s.b, "rules", IPC_DICT, &s.rules);
+	ipc_dict_get_container(s.b, "cache", IPC_DICT, &s.cache);
+	ipc_dict_get_container(s.b, "decisions", IPC_DICT, &s.dec);
+	ipc_dict_get_container(s.b, "watched", IPC_ARRAY, &s.watched);
+	ipc_dict_get_container(s.b, "sync", IPC_DICT, &s.sync);
+	ipc_dict_get_container(s.b, "helpers", IPC_DICT, &s.helpers);
+	ipc_dict_get_container(s.b, "metrics", IPC_DICT, &s.metrics);
+	ipc_dict_get_container(s.b, "gui", IPC_DICT, &s.gui);
+	ipc_dict_get_container(s.b, "loader_check", IPC_DICT, &s.loader);
+	ipc_dict_get_container(s.b, "package_trust", IPC_DICT, &s.pkg);
+	ipc_dict_get_container(s.b, "watchdog", IPC_DICT, &s.wd);
+	ipc_dict_get_container(s.b, "mounts", IPC_DICT, &s.mounts);
 	/*
 	 * What an exec from a filesystem santad has not marked yet meets: the
 	 * BPF backstop refuses it (LOCKDOWN); without it, nothing. With mount

@@ -232,8 +232,8 @@ santad_bundle_binaries(struct santad *d, struct ipc_conn *conn, struct ipc_msg *
 	size_t i, k, count = 0;
 	int fd = -1;
 
-	if (ipc_dict_get_array(ipc_msg_body_const(req), "hashes", &hashes) < 0 ||
-	    ipc_dict_get_array(ipc_msg_body_const(req), "uploaded", &uploaded) < 0) {
+	if (ipc_dict_get_container(ipc_msg_body_const(req), "hashes", IPC_ARRAY, &hashes) < 0 ||
+	    ipc_dict_get_container(ipc_msg_body_const(req), "uploaded", IPC_ARRAY, &uploaded) < 0) {
 		ipc_conn_reply_error(conn, req, -EINVAL,
 				     "expected hashes and uploaded (lists of bundle hashes)");
 		return;

@@ -200,7 +200,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	santad_mounts_status(d, b);
 	{
 		/* Package trust: what gives SIGNINGID, CERTIFICATE and TEAMID rules something to match. */
-		struct ipc_value *pkg = ipc_dict_put_dict(b, "package_trust");
+		struct ipc_value *pkg = ipc_dict_put_container(b, "package_trust", IPC_DICT);
 		struct package_trust_status ps;
 
 		package_trust_status(d->pkgtrust, &ps);
@@ -237,7 +237,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_dict_put_int(b, "log_lines_lost", (int64_t)(lines_lost + d->stats.notifications_lost));
 		ipc_dict_put_int(b, "events_store_failures", (int64_t)upload_lost);
 	}
-	rules = ipc_dict_put_dict(b, "rules");
+	rules = ipc_dict_put_container(b, "rules", IPC_DICT);
 	ipc_dict_put_int(rules, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
 	ipc_dict_put_int(rules, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
 	ipc_dict_put_int(rules, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
@@ -255,32 +255,32 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_dict_put_int(rules, "transitive_writes_dropped",
 				 d->rule_writer ? (int64_t)rule_writer_dropped(d->rule_writer) : 0);
 	}
-	metrics = ipc_dict_put_dict(b, "metrics");
+	metrics = ipc_dict_put_container(b, "metrics", IPC_DICT);
 	ipc_dict_put_bool(metrics, "enabled", d->helpers[HELPER_METRIC].wanted);
 	ipc_dict_put_string(metrics, "server", live->metric_url ? live->metric_url : "");
 	ipc_dict_put_int(metrics, "interval", live->metric_export_interval);
 	ipc_dict_put_int(metrics, "prometheus_port", live->metric_prometheus_port);
 	ipc_dict_put_int(b, "events_pending_upload", d->events ? events_db_count(d->events) : 0);
 	ipc_dict_put_int(b, "events_dropped", d->events ? events_db_dropped(d->events) : 0);
-	sync = ipc_dict_put_dict(b, "sync");
+	sync = ipc_dict_put_container(b, "sync", IPC_DICT);
 	ipc_dict_put_bool(sync, "clean_required", d->sync.sync_type_required != 0);
 	ipc_dict_put_int(sync, "last_successful_full", (int64_t)d->sync.full_sync_last_success);
 	ipc_dict_put_int(sync, "last_successful_rule", (int64_t)d->sync.rule_sync_last_success);
 	ipc_dict_put_int(sync, "last_attempt", (int64_t)d->sync.last_attempt);
 	ipc_dict_put_string(sync, "last_error", d->sync.last_error);
-	santad_gui_status(d, ipc_dict_put_dict(b, "gui"));
-	helpers = ipc_dict_put_dict(b, "helpers");
+	santad_gui_status(d, ipc_dict_put_container(b, "gui", IPC_DICT));
+	helpers = ipc_dict_put_container(b, "helpers", IPC_DICT);
 	for (i = 0; i < HELPER_MAX; i++) {
 		struct ipc_value *hv;
 
 		if (!d->helpers[i].spec)
 			continue;
-		hv = ipc_dict_put_dict(helpers, d->helpers[i].spec->name);
+		hv = ipc_dict_put_container(helpers, d->helpers[i].spec->name, IPC_DICT);
 		ipc_dict_put_string(hv, "state", santad_helper_state(&d->helpers[i]));
 		ipc_dict_put_int(hv, "pid", d->helpers[i].pid);
 		ipc_dict_put_int(hv, "restarts", (int64_t)d->helpers[i].restarts);
 	}
-	cache = ipc_dict_put_dict(b, "cache");
+	cache = ipc_dict_put_container(b, "cache", IPC_DICT);
 	ipc_dict_put_int(cache, "entries", (int64_t)cs.entries);
 	ipc_dict_put_int(cache, "capacity", (int64_t)cs.capacity);
 	ipc_dict_put_int(cache, "hits", (int64_t)cs.hits);
@@ -288,8 +288,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(cache, "kernel_ignore_marks", (int64_t)d->stats.ignore_marks);
 	/* Santa's root cache: files on the filesystem of santad's /; the rest is non-root. */
 	ipc_dict_put_int(cache, "root_entries", (int64_t)cs.entries_on_dev);
-	watchdog_status(d, ipc_dict_put_dict(b, "watchdog"));
-	dec = ipc_dict_put_dict(b, "decisions");
+	watchdog_status(d, ipc_dict_put_container(b, "watchdog", IPC_DICT));
+	dec = ipc_dict_put_container(b, "decisions", IPC_DICT);
 	ipc_dict_put_int(dec, "allowed", (int64_t)d->stats.allowed);
 	ipc_dict_put_int(dec, "denied", (int64_t)d->stats.denied);
 	ipc_dict_put_int(dec, "timeouts", (int64_t)d->stats.timeouts);
@@ -302,7 +302,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	 * user's 20,000 bind mounts made a reply too large to send, and root's
 	 * status went unanswered.
 	 */
-	watched = ipc_dict_put_array(b, "watched");
+	watched = ipc_dict_put_container(b, "watched", IPC_ARRAY);
 	for (int pass = 0; pass < 2; pass++)
 		for (i = 0; i < d->fan.n_watched; i++) {
 			const char *path = d->fan.watched[i].path;
@@ -357,7 +357,7 @@ handle_rule_add(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req)
 	size_t n, i;
 	int r;
 
-	if (ipc_dict_get_array(ipc_msg_body_const(req), "rules", &list) < 0) {
+	if (ipc_dict_get_container(ipc_msg_body_const(req), "rules", IPC_ARRAY, &list) < 0) {
 		ipc_conn_reply_error(conn, req, -EINVAL, "rules: expected an array of rules");
 		goto fail;
 	}
@@ -425,7 +425,7 @@ copy_ids(const struct ipc_value *b, const char *key, char *out, size_t size)
 	const struct ipc_value *array;
 	size_t i, n = 0;
 
-	if (ipc_dict_get_array(b, key, &array) < 0)
+	if (ipc_dict_get_container(b, key, IPC_ARRAY, &array) < 0)
 		return 0;
 	for (i = 0; i < ipc_container_len(array) && n < SANTA_PKG_IDS_MAX; i++) {
 		const char *v = ipc_value_string(ipc_array_at(array, i));
@@ -553,7 +553,7 @@ handle_events_list(struct santad *d, struct ipc_conn *conn, const struct ipc_msg
 	if (limit < 1 || limit > 64)
 		limit = 64;
 	reply = ipc_msg_new(SANTAD_EVENTS_LIST);
-	list = ipc_dict_put_array(ipc_msg_body(reply), "events");
+	list = ipc_dict_put_container(ipc_msg_body(reply), "events", IPC_ARRAY);
 	ipc_dict_put_int(ipc_msg_body(reply), "pending", d->events ? events_db_count(d->events) : 0);
 	n = d->events ? events_db_fetch(d->events, after, (size_t)limit, events) : 0;
 	for (i = 0; i < n; i++) {

@@ -59,8 +59,8 @@ santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc
 	reply = ipc_msg_new(SANTAD_HELPER_SETTINGS);
 	if (!reply)
 		return;
-	keys = ipc_dict_put_dict(ipc_msg_body(reply), "keys");
-	sections = ipc_dict_put_dict(ipc_msg_body(reply), "sections");
+	keys = ipc_dict_put_container(ipc_msg_body(reply), "keys", IPC_DICT);
+	sections = ipc_dict_put_container(ipc_msg_body(reply), "sections", IPC_DICT);
 	if (!keys || !sections)
 		r = -ENOMEM;
 	for (i = 0; r == 0 && h->keys[i]; i++) {
@@ -75,7 +75,7 @@ santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc
 	}
 	dict = h->section ? santa_config_dict(cfg, h->section) : NULL;
 	if (r == 0 && dict) {
-		sec = ipc_dict_put_dict(sections, h->section);
+		sec = ipc_dict_put_container(sections, h->section, IPC_DICT);
 		for (i = 0; sec && r == 0 && i < dict->n; i++)
 			r = ipc_dict_put_string(sec, dict->items[i].key, dict->items[i].value);
 		if (!sec)

@@ -702,7 +702,7 @@ void
 santad_loader_status(struct santad *d, struct ipc_value *dict)
 {
 	struct loader_guard *g = d->loader;
-	struct ipc_value *l = ipc_dict_put_dict(dict, "loader_check");
+	struct ipc_value *l = ipc_dict_put_container(dict, "loader_check", IPC_DICT);
 
 	if (!l)
 		return;

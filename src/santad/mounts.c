@@ -631,7 +631,7 @@ void
 santad_mounts_status(const struct santad *d, struct ipc_value *b)
 {
 	const struct mount_watch *mw = d->fan.mw;
-	struct ipc_value *m = ipc_dict_put_dict(b, "mounts");
+	struct ipc_value *m = ipc_dict_put_container(b, "mounts", IPC_DICT);
 
 	ipc_dict_put_string(m, "learned_by", mw ? "events" : "scan");
 	ipc_dict_put_int(m, "namespaces", (int64_t)d->fan.mount_namespaces);

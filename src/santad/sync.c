@@ -151,7 +151,7 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	ipc_dict_put_string(b, "sync_type_required",
 			    sync_type_to_string((enum sync_type)d->sync.sync_type_required));
 	ipc_dict_put_int(b, "full_sync_interval", d->sync.full_sync_interval);
-	c = ipc_dict_put_dict(b, "counts");
+	c = ipc_dict_put_container(b, "counts", IPC_DICT);
 	ipc_dict_put_int(c, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
 	ipc_dict_put_int(c, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
 	ipc_dict_put_int(c, "compiler", (int64_t)compiler);
@@ -164,7 +164,7 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	ipc_dict_put_int(c, "teamid", (int64_t)counts[SANTA_RULE_TYPE_TEAMID]);
 	ipc_dict_put_int(c, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
 	ipc_dict_put_int(c, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
-	m = ipc_dict_put_dict(b, "machine");
+	m = ipc_dict_put_container(b, "machine", IPC_DICT);
 	if (santad_machine_id(cfg, buf, sizeof(buf)) == 0)
 		ipc_dict_put_string(m, "machine_id", buf);
 	/* DMI files are root-only: santad reads them, the helper (nobody) could not. */
@@ -182,7 +182,7 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	}
 	ipc_dict_put_string(m, "santa_version", SANTA_VERSION);
 	ipc_dict_put_string(m, "primary_user", cfg->machine_owner ? cfg->machine_owner : "");
-	tls = ipc_dict_put_dict(b, "tls");
+	tls = ipc_dict_put_container(b, "tls", IPC_DICT);
 	if (put_credential(d, tls, "cert", cfg->client_auth_certificate_file) < 0 ||
 	    put_credential(d, tls, "key", cfg->client_auth_key_file) < 0) {
 		ipc_msg_free(reply);
@@ -204,7 +204,7 @@ events_delete(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req
 	size_t n, i;
 	int r;
 
-	if (ipc_dict_get_array(ipc_msg_body_const(req), "ids", &list) < 0) {
+	if (ipc_dict_get_container(ipc_msg_body_const(req), "ids", IPC_ARRAY, &list) < 0) {
 		ipc_conn_reply_error(conn, req, -EINVAL, "ids: expected an array of event ids");
 		return;
 	}

@@ -330,13 +330,11 @@ setup(struct metricservice *svc)
 	bool from_santad;
 	int prom_fd = passed_prometheus_fd(&from_santad), r;
 
-	r = ipc_helper_event_new(&svc->event);
+	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return r;
-	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
-	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
-				     svc, &svc->cfg, &svc->santad, &svc->listener, why, sizeof(why));
+	r = ipc_helper_start(&svc->event, path, &santad_handlers, svc, &lh, svc, &svc->cfg,
+			     &svc->santad, &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);
 		return r;

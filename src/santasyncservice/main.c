@@ -135,13 +135,11 @@ setup(struct syncservice *svc)
 	char path[PATH_MAX], why[512];
 	int r;
 
-	r = ipc_helper_event_new(&svc->event);
+	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return r;
-	r = santa_path_join(path, sizeof(path), cfg->run_directory, SANTAD_SOCKET_NAME);
-	if (r == 0)
-		r = ipc_helper_start(svc->event, path, SANTAD_VALIDATE_PEER, &santad_handlers, svc, &lh,
-				     svc, &svc->cfg, &svc->santad, &svc->listener, why, sizeof(why));
+	r = ipc_helper_start(&svc->event, path, &santad_handlers, svc, &lh, svc, &svc->cfg,
+			     &svc->santad, &svc->listener, why, sizeof(why));
 	if (r < 0) {
 		santa_log(&svc->log, LOG_ERR, "%s", why);
 		return r;

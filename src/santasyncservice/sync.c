@@ -561,7 +561,8 @@ static void
 events_delete_batch(struct sync_run *run)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_EVENTS_DELETE);
-	struct ipc_value *ids = m ? ipc_dict_put_array(ipc_msg_body(m), "ids") : NULL;
+	struct ipc_value *ids =
+		m ? ipc_dict_put_container(ipc_msg_body(m), "ids", IPC_ARRAY) : NULL;
 
 	for (size_t i = 0; ids && i < run->n_events; i++)
 		ipc_array_add_int(ids, run->ids[i]);
@@ -695,8 +696,9 @@ on_events_uploaded(struct sync_run *run, const struct http_response *resp)
 	/* Bundle binaries: asked for, or at least to be forgotten for the bundles just sent. */
 	if (n || any_bundle) {
 		m = ipc_msg_new(SANTAD_BUNDLE_BINARIES);
-		asked = m ? ipc_dict_put_array(ipc_msg_body(m), "hashes") : NULL;
-		uploaded = m ? ipc_dict_put_array(ipc_msg_body(m), "uploaded") : NULL;
+		asked = m ? ipc_dict_put_container(ipc_msg_body(m), "hashes", IPC_ARRAY) : NULL;
+		uploaded =
+			m ? ipc_dict_put_container(ipc_msg_body(m), "uploaded", IPC_ARRAY) : NULL;
 		for (i = 0; asked && i < n; i++)
 			ipc_array_add_string(asked, hashes[i]);
 		if (uploaded)
@@ -745,7 +747,8 @@ on_events_page(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 
 	if (abandoned(run, reply))
 		return;
-	if (error < 0 || ipc_dict_get_array(ipc_msg_body_const(reply), "events", &list) < 0) {
+	if (error < 0 ||
+	    ipc_dict_get_container(ipc_msg_body_const(reply), "events", IPC_ARRAY, &list) < 0) {
 		say(run, LOG_WARNING, "Event upload: cannot read the events from santad: %s",
 		    reply_error(reply, error));
 		ipc_msg_free(reply);
@@ -857,8 +860,8 @@ on_santad_info(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 	b = ipc_msg_body_const(reply);
 	ipc_dict_get_string(b, "client_mode", &mode);
 	ipc_dict_get_string(b, "sync_type_required", &required);
-	ipc_dict_get_dict(b, "counts", &counts);
-	ipc_dict_get_dict(b, "machine", &m);
+	ipc_dict_get_container(b, "counts", IPC_DICT, &counts);
+	ipc_dict_get_container(b, "machine", IPC_DICT, &m);
 	ipc_dict_get_string(m, "machine_id", &id);
 	{
 		const struct ipc_value *tls = NULL;
@@ -866,7 +869,7 @@ on_santad_info(struct ipc_conn *conn, struct ipc_msg *reply, int error, void *us
 		size_t cert_len = 0, key_len = 0;
 		const char *password = NULL;
 
-		ipc_dict_get_dict(b, "tls", &tls);
+		ipc_dict_get_container(b, "tls", IPC_DICT, &tls);
 		ipc_dict_get_data(tls, "cert", &cert, &cert_len);
 		ipc_dict_get_data(tls, "key", &key, &key_len);
 		ipc_dict_get_string(tls, "password", &password);

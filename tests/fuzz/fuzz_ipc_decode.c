@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "santa/ipc_msg.h"
+#include "ipc-wire-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

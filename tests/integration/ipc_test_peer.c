@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "santa/ipc.h"
+#include "ipc-wire-internal.h" /* raw datagrams: a client that skips or forges the handshake */
 
 enum {
 	T_ECHO = IPC_TYPE_FIRST_USER,
@@ -344,6 +345,7 @@ call(int argc, char **argv)
 	sd_event *event;
 	char why[512];
 	size_t i;
+	bool b;
 	int r, k;
 
 	if (argc < 4)
@@ -392,8 +394,9 @@ call(int argc, char **argv)
 			printf(" %s=%s", key, ipc_value_string(v));
 		else if (ipc_value_type(v) == IPC_INT64)
 			printf(" %s=%lld", key, (long long)ipc_value_int(v));
-		else if (ipc_value_type(v) == IPC_BOOL)
-			printf(" %s=%s", key, ipc_value_bool(v) ? "true" : "false");
+		else if (ipc_value_type(v) == IPC_BOOL &&
+			 ipc_dict_get_bool(ipc_msg_body(reply), key, &b) == 0)
+			printf(" %s=%s", key, b ? "true" : "false");
 	}
 	printf("\n");
 	ipc_msg_free(reply);

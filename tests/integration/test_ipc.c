@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "santa/ipc.h"
+#include "ipc-internal.h" /* ipc_conn_stats */
 
 static const char *peer_bin;
 static char tmpdir[] = "/tmp/santa-ipc-XXXXXX";

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "santa/ipc_msg.h"
+#include "ipc-wire-internal.h"
 
 static uint8_t buf[IPC_MAX_MSG];
 
@@ -62,10 +62,10 @@ test_round_trip_all_types(void **state)
 	assert_int_equal(ipc_dict_put_string(body, "empty", ""), 0);
 	assert_int_equal(ipc_dict_put_data(body, "data", "\0\1\2\0", 4), 0);
 	assert_int_equal(ipc_dict_put_fd(body, "fd", pipefd[0]), 0);
-	sub = ipc_dict_put_dict(body, "sub");
+	sub = ipc_dict_put_container(body, "sub", IPC_DICT);
 	assert_non_null(sub);
 	assert_int_equal(ipc_dict_put_int(sub, "x", 7), 0);
-	arr = ipc_dict_put_array(body, "arr");
+	arr = ipc_dict_put_container(body, "arr", IPC_ARRAY);
 	assert_non_null(arr);
 	assert_int_equal(ipc_array_add_int(arr, 1), 0);
 	assert_int_equal(ipc_array_add_string(arr, "two"), 0);
@@ -97,10 +97,10 @@ test_round_trip_all_types(void **state)
 	assert_int_equal(ipc_dict_get_data(body, "data", &p, &dlen), 0);
 	assert_int_equal(dlen, 4);
 	assert_memory_equal(p, "\0\1\2\0", 4);
-	assert_int_equal(ipc_dict_get_dict(body, "sub", &gsub), 0);
+	assert_int_equal(ipc_dict_get_container(body, "sub", IPC_DICT, &gsub), 0);
 	assert_int_equal(ipc_dict_get_int(gsub, "x", &iv), 0);
 	assert_int_equal(iv, 7);
-	assert_int_equal(ipc_dict_get_array(body, "arr", &garr), 0);
+	assert_int_equal(ipc_dict_get_container(body, "arr", IPC_ARRAY, &garr), 0);
 	assert_int_equal(ipc_container_len(garr), 3);
 	assert_int_equal(ipc_value_int(ipc_array_at(garr, 0)), 1);
 	assert_string_equal(ipc_value_string(ipc_array_at(garr, 1)), "two");
@@ -125,6 +125,7 @@ test_getters_distinguish_missing_and_wrong_type(void **state)
 {
 	struct ipc_msg *m = ipc_msg_new(20);
 	struct ipc_value *body = ipc_msg_body(m);
+	const struct ipc_value *v;
 	const char *s;
 	int64_t i;
 
@@ -133,6 +134,13 @@ test_getters_distinguish_missing_and_wrong_type(void **state)
 	assert_int_equal(ipc_dict_get_int(body, "nope", &i), -ENOENT);
 	assert_int_equal(ipc_dict_get_string(body, "s", &s), 0);
 	assert_int_equal(ipc_dict_take_fd(body, "s"), -EBADMSG);
+	/* A container asked for by the wrong container type is a peer's mistake too. */
+	assert_non_null(ipc_dict_put_container(body, "a", IPC_ARRAY));
+	assert_int_equal(ipc_dict_get_container(body, "a", IPC_DICT, &v), -EBADMSG);
+	assert_int_equal(ipc_dict_get_container(body, "a", IPC_ARRAY, &v), 0);
+	assert_int_equal(ipc_dict_get_container(body, "s", IPC_STRING, &v), -EINVAL);
+	assert_null(ipc_dict_put_container(body, "i", IPC_INT64));
+	assert_int_equal(ipc_dict_get_int(body, "i", &i), -ENOENT);
 	ipc_msg_free(m);
 }
 
@@ -151,7 +159,7 @@ test_building_errors(void **state)
 	assert_int_equal(ipc_dict_put_int(body, "", 2), -EINVAL);
 	assert_int_equal(ipc_dict_put_int(body, long_key, 2), -EINVAL);
 	assert_int_equal(ipc_dict_put_string(body, "s", NULL), -EINVAL);
-	arr = ipc_dict_put_array(body, "arr");
+	arr = ipc_dict_put_container(body, "arr", IPC_ARRAY);
 	assert_int_equal(ipc_dict_put_int(arr, "x", 1), -EINVAL); /* not a dict */
 	assert_int_equal(ipc_array_add_int(body, 1), -EINVAL);    /* not an array */
 	for (i = 0; i < IPC_MAX_CONTAINER; i++)
@@ -177,7 +185,7 @@ test_encode_caps(void **state)
 
 	/* Too deep. */
 	for (i = 0; i <= IPC_MAX_DEPTH; i++)
-		v = ipc_dict_put_dict(v, "d");
+		v = ipc_dict_put_container(v, "d", IPC_DICT);
 	assert_int_equal(ipc_msg_encode(m, buf, &len, fds, &n), -E2BIG);
 	ipc_msg_free(m);
 
@@ -368,7 +376,7 @@ test_every_truncation_rejected(void **state)
 
 	assert_int_equal(ipc_dict_put_string(body, "path", "/usr/bin/true"), 0);
 	assert_int_equal(ipc_dict_put_fd(body, "fd", open("/dev/null", O_RDONLY)), 0);
-	assert_non_null(ipc_dict_put_array(body, "list"));
+	assert_non_null(ipc_dict_put_container(body, "list", IPC_ARRAY));
 	len = encode(m, fds, &n_fds);
 	assert_true(len < sizeof(copy));
 	memcpy(copy, buf, len);
