@@ -208,4 +208,47 @@ struct santa_pkgtrust_stats {
 };
 void santa_pkgtrust_stats(const struct santa_pkgtrust *t, struct santa_pkgtrust_stats *out);
 
+/* ---- files verified, remembered across santad's restarts ---- */
+
+#define SANTA_VERIFIED_MAX 16384 /* records in the file (santad's table has as many slots) */
+
+/*
+ * One file whose bytes matched dpkg's MD5: its key when it did (a write or a
+ * chmod changes ctime, which no one can set back), the record it matched and
+ * which package, version, architecture and path that record was (ident).
+ * Plain integers: the file is read back by the same build on the same host.
+ */
+struct santa_verified_file {
+	uint64_t dev, ino;
+	int64_t mtime_ns, ctime_ns, size;
+	uint8_t md5[16];
+	uint8_t ident[16]; /* santa_verified_ident */
+};
+
+/* The first 16 bytes of SHA-256 over name, version, arch and path, NUL-separated. */
+void santa_verified_ident(const char *name, const char *version, const char *arch, const char *path,
+			  uint8_t ident[16]);
+/* Writes n records (at most SANTA_VERIFIED_MAX) to path, mode 0600, by rename. Returns 0 or -errno. */
+int santa_verified_save(const char *path, const struct santa_verified_file *files, size_t n);
+/*
+ * Reads path into a malloc'd array (*out, *n; NULL and 0 when empty).
+ * Returns 0; -ENOENT; -EPERM when it is not a regular file of this user
+ * that no one else may read or write; -EBADMSG when damaged or truncated.
+ */
+int santa_verified_load(const char *path, struct santa_verified_file **out, size_t *n);
+/* The record of the file st at canonical path, whose bytes matched package's md5. */
+void santa_verified_of(const struct stat *st, const char *path, const struct santa_dpkg_package *package,
+		       const uint8_t md5[16], struct santa_verified_file *out);
+/*
+ * The package of view t that r vouches for, for the open file st at its
+ * canonical path: r's key is st's (same inode, mtime, ctime and size), the
+ * file is root's and writable by no one else, path names that inode in this
+ * process's mount namespace (lstat, under t's dpkg root), and t lists path
+ * with r's MD5 for the package, version and arch r was verified as. NULL
+ * otherwise.
+ */
+const struct santa_dpkg_package *santa_verified_match(const struct santa_pkgtrust *t,
+						      const struct santa_verified_file *r,
+						      const struct stat *st, const char *path);
+
 #endif

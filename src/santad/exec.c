@@ -303,7 +303,7 @@ job_identity(struct exec_job *job, struct santa_pkg_identity *id,
 	}
 	if (!trust || fstat(job->fd, &st) < 0)
 		goto out;
-	package = package_trust_recall(d->pkgtrust, ref, &job->key);
+	package = package_trust_recall(d->pkgtrust, ref, &job->key, job->path, &st);
 	if (package) {
 		santa_pkgtrust_identity_of_package(trust, package, id);
 	} else {
@@ -319,7 +319,7 @@ job_identity(struct exec_job *job, struct santa_pkg_identity *id,
 		}
 		atomic_fetch_add(&d->stats.package_verified, 1);
 		/* An identity from dpkg's newer records (package NULL) waits for the next view. */
-		package_trust_remember(d->pkgtrust, ref, &job->key, package);
+		package_trust_remember(d->pkgtrust, ref, &job->key, job->path, package);
 	}
 	found = true;
 	job->signing.known = true;
