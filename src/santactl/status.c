@@ -163,11 +163,12 @@ status_print_json(const struct status *s)
 	json_object_set_new(json_object_get(root, "package_trust"), "from_cache",
 			    json_boolean(reply_bool(s->pkg, "from_cache")));
 	json_object_set_new(json_object_get(root, "package_trust"), "prescan",
-		json_pack("{s:b, s:I, s:I, s:I, s:I}", "done", reply_bool(s->pkg, "prescan_done"),
+		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "done", reply_bool(s->pkg, "prescan_done"),
 			  "verified", (json_int_t)reply_int(s->pkg, "prescan_verified"),
 			  "read", (json_int_t)reply_int(s->pkg, "prescan_read"),
 			  "refused", (json_int_t)reply_int(s->pkg, "prescan_refused"),
-			  "ms", (json_int_t)reply_int(s->pkg, "prescan_ms")));
+			  "ms", (json_int_t)reply_int(s->pkg, "prescan_ms"),
+			  "after_install", (json_int_t)reply_int(s->pkg, "prompt_verified")));
 	/* The verified-file memory of the last run (docs/package-trust.md). */
 	json_object_set_new(json_object_get(root, "package_trust"), "remembered",
 		json_pack("{s:I, s:I}", "loaded", (json_int_t)reply_int(s->pkg, "records_loaded"),

@@ -229,6 +229,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_dict_put_int(pkg, "prescan_refused", (int64_t)ps.prescan_refused);
 		ipc_dict_put_int(pkg, "prescan_ms", (int64_t)(ps.prescan_usec / 1000));
 		ipc_dict_put_int(pkg, "prescan_read", (int64_t)ps.prescan_verified);
+		ipc_dict_put_int(pkg, "prompt_verified", (int64_t)ps.prompt_verified);
 		ipc_dict_put_int(pkg, "records_loaded", (int64_t)ps.records_loaded);
 		ipc_dict_put_int(pkg, "records_used", (int64_t)ps.records_used);
 	}

@@ -42,6 +42,13 @@
  */
 #define VERIFIED_SLOTS SANTA_VERIFIED_MAX
 #define VERIFIED_PROBES 8
+/*
+ * A package dpkg has just installed or upgraded is verified at once, ahead
+ * of the idle prescan, up to this much per view: its next exec then pays no
+ * MD5 pass. Beyond it, the idle prescan gets to the rest.
+ */
+#define PROMPT_FILES_MAX 512
+#define PROMPT_BYTES_MAX (256ull << 20)
 
 /*
  * Both tables: a slot is empty while its dev and ino are 0. rec.md5 is
@@ -83,6 +90,8 @@ struct package_trust {
 	 */
 	struct santa_verified_file *records; /* VERIFIED_SLOTS */
 	bool records_dirty;                  /* changed since last written */
+	/* Packages of the md5sums files a load consumed: verified first (prompt_names). */
+	char *prompt[RECENT_MAX + 1];
 	const struct santa_log *log;
 
 	char admindir[PATH_MAX], lists_dir[PATH_MAX], cache_path[PATH_MAX], verified_path[PATH_MAX];
@@ -280,7 +289,9 @@ static bool collect(struct package_trust *pt);
 struct prescan {
 	struct package_trust *pt;
 	struct package_trust_snapshot *snap, *old;
-	size_t files, verified, carried, refused;
+	bool prompt_only; /* the first pass: only the packages dpkg has just written (pt->prompt) */
+	uint64_t prompt_bytes;
+	size_t files, verified, carried, refused, prompt_files;
 };
 
 static bool
@@ -295,6 +306,18 @@ prescan_should_stop(struct package_trust *pt)
 	return stop;
 }
 
+/* Whether dpkg wrote name's md5sums since the last view (loader thread only, as pt->prompt). */
+static bool
+prompt_package(const struct package_trust *pt, const char *name)
+{
+	size_t i;
+
+	for (i = 0; pt->prompt[i]; i++)
+		if (strcmp(pt->prompt[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int
 prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8_t md5[16],
 	     void *userdata)
@@ -305,21 +328,26 @@ prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8
 	const struct verified_file *v;
 	uint8_t got[16];
 	struct stat st;
-	bool carried = false;
+	bool carried = false, done = false;
 	int fd;
 
 	if (ps->files++ % 16 == 0 && prescan_should_stop(pt))
 		return -ECANCELED;
+	if (ps->prompt_only && !prompt_package(pt, pkg->name))
+		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) < 0 || !santa_stat_is_root_trusted(&st)) {
-		ps->refused++;
+		if (!ps->prompt_only)
+			ps->refused++;
 		goto out;
 	}
 	santa_file_key_of(&st, &key);
 	pthread_mutex_lock(&pt->lock);
-	if (((v = ps->old ? snapshot_find(ps->old, &key) : NULL) &&
+	if (snapshot_find(ps->snap, &key)) {
+		done = true; /* the first pass verified it */
+	} else if (((v = ps->old ? snapshot_find(ps->old, &key) : NULL) &&
 		    memcmp(v->rec.md5, md5, 16) == 0) ||
 		   record_match_locked(pt, ps->snap->trust, &st, path, md5) == pkg) {
 		/* Verified before (by the previous view, or before a restart) against the same record: not read again. */
@@ -327,16 +355,26 @@ prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8
 		carried = true;
 	}
 	pthread_mutex_unlock(&pt->lock);
+	if (done)
+		goto out;
 	if (carried) {
 		ps->carried++;
 		goto out;
+	}
+	if (ps->prompt_only) {
+		/* Bounded per change: a huge upgrade's remaining files are the idle pass's. */
+		if (ps->prompt_files >= PROMPT_FILES_MAX ||
+		    ps->prompt_bytes + (uint64_t)st.st_size > PROMPT_BYTES_MAX)
+			goto out;
+		ps->prompt_files++;
+		ps->prompt_bytes += (uint64_t)st.st_size;
 	}
 	if (santa_pkgtrust_md5_fd(fd, got) == 0 && memcmp(got, md5, 16) == 0) {
 		pthread_mutex_lock(&pt->lock);
 		remember_locked(pt, ps->snap, &key, path, pkg, md5);
 		pthread_mutex_unlock(&pt->lock);
 		ps->verified++;
-	} else {
+	} else if (!ps->prompt_only) {
 		ps->refused++;
 	}
 out:
@@ -360,8 +398,10 @@ idle_priority(bool idle)
  * a decision finds it remembered and pays no MD5 pass (the cold-decision
  * budget: SHA-256 plus a lookup). Files verified before, by the previous
  * view or before a restart, against the same record are carried over
- * unread. At idle priority; stops when a newer view is due. The records are
- * saved at the end.
+ * unread. First, at normal priority, the packages dpkg has just installed or
+ * upgraded (their programs are about to run: maintainer scripts, the user
+ * who asked for them), bounded; then the rest at idle priority. Stops when
+ * a newer view is due. The records are saved at the end.
  */
 static void
 prescan(struct package_trust *pt, struct package_trust_snapshot *snap,
@@ -370,11 +410,28 @@ prescan(struct package_trust *pt, struct package_trust_snapshot *snap,
 	struct prescan ps = { .pt = pt, .snap = snap, .old = old };
 	const struct santa_dpkg_db *db = santa_pkgtrust_dpkg(snap->trust);
 	uint64_t t0 = santa_mono_usec();
-	int r;
+	size_t i;
+	int r = 0;
 
-	idle_priority(true);
-	r = santa_dpkg_db_foreach_file(db, prescan_file, &ps);
-	idle_priority(false);
+	if (pt->prompt[0]) {
+		ps.prompt_only = true;
+		r = santa_dpkg_db_foreach_file(db, prescan_file, &ps);
+		ps.prompt_only = false;
+		pthread_mutex_lock(&pt->lock);
+		pt->status.prompt_verified += ps.verified;
+		pt->status.prompt_usec = santa_mono_usec() - t0;
+		pthread_mutex_unlock(&pt->lock);
+		if (r == 0) { /* a pass cut short by a newer view: that view's prompt pass has them */
+			for (i = 0; pt->prompt[i]; i++)
+				free(pt->prompt[i]);
+			pt->prompt[0] = NULL;
+		}
+	}
+	if (r == 0) {
+		idle_priority(true);
+		r = santa_dpkg_db_foreach_file(db, prescan_file, &ps);
+		idle_priority(false);
+	}
 	pthread_mutex_lock(&pt->lock);
 	pt->status.prescan_done = r == 0;
 	pt->status.prescan_verified = ps.verified;
@@ -383,6 +440,21 @@ prescan(struct package_trust *pt, struct package_trust_snapshot *snap,
 	pt->status.prescan_usec = santa_mono_usec() - t0;
 	pthread_mutex_unlock(&pt->lock);
 	records_save(pt);
+}
+
+/* The package an md5sums path names: info/NAME.md5sums or info/NAME:ARCH.md5sums (names may hold dots). */
+static char *
+md5sums_package(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 8 && strcmp(base + len - 8, ".md5sums") == 0)
+		len -= 8;
+	len = strcspn(base, ":") < len ? strcspn(base, ":") : len;
+	return len ? strndup(base, len) : NULL;
 }
 
 static void
@@ -410,6 +482,14 @@ load(struct package_trust *pt)
 		r = santa_pkgtrust_load(&paths, &s->trust, why, sizeof(why));
 	pthread_mutex_lock(&pt->lock);
 	if (r == 0) {
+		size_t np = 0;
+
+		/* Their packages are verified first (prescan); the loader thread alone touches prompt. */
+		while (pt->prompt[np])
+			np++;
+		for (i = 0; i < seen && np < RECENT_MAX; i++)
+			if ((pt->prompt[np] = md5sums_package(pt->recent[i])))
+				pt->prompt[++np] = NULL;
 		/* The new view has read the md5sums files written before it began. */
 		for (i = 0; i < seen; i++)
 			free(pt->recent[i]);
@@ -712,6 +792,8 @@ package_trust_stop(struct package_trust *pt)
 		free(pt->platform[i]);
 	for (i = 0; i < pt->n_recent; i++)
 		free(pt->recent[i]);
+	for (i = 0; pt->prompt[i]; i++)
+		free(pt->prompt[i]);
 	free(pt->records);
 	pthread_cond_destroy(&pt->loaded_cond);
 	pthread_mutex_destroy(&pt->read_lock);

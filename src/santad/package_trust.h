@@ -94,6 +94,8 @@ struct package_trust_status {
 	/* Records read from the last run's file, and decisions they spared an MD5 pass. */
 	size_t records_loaded;
 	uint64_t records_used;
+	/* Programs of packages dpkg had just written, verified ahead of the idle pass (all views). */
+	uint64_t prompt_verified, prompt_usec;
 	struct santa_pkgtrust_stats stats;
 };
 void package_trust_status(struct package_trust *pt, struct package_trust_status *out);

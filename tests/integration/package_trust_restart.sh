@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The verified-file memory across santad's restarts (docs/package-trust.md,
-# "What a decision costs"): after a restart a
-# packaged program is allowed by its package rule with no MD5 pass at its
+# The verified-file memory across santad's restarts, and the programs of a
+# package dpkg has just installed verified ahead of their first exec
+# (docs/package-trust.md): after a restart a packaged program is allowed by its package rule with no MD5 pass at its
 # decision; a packaged file whose bytes root changed while santad was
 # stopped (same size, mtime set back) is not trusted after the restart; a
-# damaged memory file is ignored and logged.
+# damaged memory file is ignored and logged; a package installed while santad
+# runs has its programs verified before they are run.
 # usage: package_trust_restart.sh SANTAD SANTACTL   (as root)
 set -euo pipefail
 
@@ -90,6 +91,20 @@ wait_until 60 prescan_done || fail "the prescan never finished after the restart
 "$santactl" fileinfo --key Package "$mnt/usr/bin/other" | grep -q "bytes differ" &&
 	pass "fileinfo: other's bytes differ from the package's record" || fail "fileinfo of other: $("$santactl" fileinfo --key Package "$mnt/usr/bin/other")"
 
+# ---- a package dpkg has just installed: verified before its first exec ----
+gen=$(pkg "['generation']")
+after=$(pkg "['prescan']['after_install']")
+verified=$(pkg "['verified']")
+md5line "$mnt/usr/bin/later" > "$dpkg/info/santa-later.md5sums.new"
+mv "$dpkg/info/santa-later.md5sums.new" "$dpkg/info/santa-later.md5sums" # as dpkg puts control files in place
+{ cat "$dpkg/status"; status_entry santa-later 3.0; } > "$dpkg/status-new"
+mv "$dpkg/status-new" "$dpkg/status"
+verified_ahead() { [ "$(pkg "['generation']")" -gt "$gen" ] && [ "$(pkg "['prescan']['after_install']")" -gt "$after" ]; }
+wait_until 30 verified_ahead && pass "installed while santad runs: later verified as soon as the view has it" ||
+	fail "later not verified ahead: $(pkg "['prescan']")"
+ran "$mnt/usr/bin/later" && [ "$(pkg "['verified']")" = "$verified" ] &&
+	pass "later's first exec: allowed, no MD5 pass at its decision" ||
+	fail "later: decision MD5 passes $verified -> $(pkg "['verified']")"
 stop_santad
 
 # ---- a damaged memory: ignored (logged), rebuilt ----
