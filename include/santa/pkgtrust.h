@@ -184,6 +184,25 @@ enum santa_pkg_verdict santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t
 						   struct santa_pkg_identity *out,
 						   const struct santa_dpkg_package **package);
 
+/*
+ * The same, with the file's MD5 already computed by the caller from the
+ * very bytes of fd (md5; NULL: read it here), so a cold decision reads the
+ * file once for its SHA-256 and dpkg's MD5 alike.
+ */
+enum santa_pkg_verdict santa_pkgtrust_identify_fd_md5(const struct santa_pkgtrust *t, int fd,
+						       const struct stat *st, const char *path,
+						       const char *const *recent_md5sums,
+						       const uint8_t *md5,
+						       struct santa_pkg_identity *out,
+						       const struct santa_dpkg_package **package);
+/*
+ * Whether identify_fd would read the file for its MD5 (t lists path, or
+ * dpkg has records newer than t: recent_md5sums, or a package unpacking):
+ * when a caller hashing the file anyway should compute the MD5 alongside.
+ */
+bool santa_pkgtrust_may_read(const struct santa_pkgtrust *t, const struct stat *st,
+			     const char *path, bool recent);
+
 /* The identity of a package of t (one identify_fd returned): no file is read. */
 void santa_pkgtrust_identity_of_package(const struct santa_pkgtrust *t,
 					const struct santa_dpkg_package *package,

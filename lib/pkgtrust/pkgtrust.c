@@ -530,6 +530,30 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 			   const char *path, const char *const *recent_md5sums,
 			   struct santa_pkg_identity *out, const struct santa_dpkg_package **package)
 {
+	return santa_pkgtrust_identify_fd_md5(t, fd, st, path, recent_md5sums, NULL, out, package);
+}
+
+bool
+santa_pkgtrust_may_read(const struct santa_pkgtrust *t, const struct stat *st, const char *path,
+			bool recent)
+{
+	struct santa_dpkg_file files[1];
+	char file[PATH_MAX];
+
+	if (!S_ISREG(st->st_mode) || st->st_uid != 0 || (st->st_mode & 022))
+		return false;
+	if (santa_dpkg_db_find(t->dpkg, path, files, 1) > 0 || recent)
+		return true;
+	snprintf(file, sizeof(file), "%s/tmp.ci/md5sums", santa_dpkg_db_admindir(t->dpkg));
+	return access(file, F_OK) == 0;
+}
+
+enum santa_pkg_verdict
+santa_pkgtrust_identify_fd_md5(const struct santa_pkgtrust *t, int fd, const struct stat *st,
+			       const char *path, const char *const *recent_md5sums,
+			       const uint8_t *known_md5, struct santa_pkg_identity *out,
+			       const struct santa_dpkg_package **package)
+{
 	struct santa_dpkg_file files[8];
 	char file[PATH_MAX], name[SANTA_PKG_NAME_MAX], *colon;
 	const char *admindir = santa_dpkg_db_admindir(t->dpkg);
@@ -556,7 +580,9 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 		if (access(file, F_OK) < 0)
 			return SANTA_PKG_NOT_PACKAGED;
 	}
-	if (santa_pkgtrust_md5_fd(fd, md5) < 0)
+	if (known_md5)
+		memcpy(md5, known_md5, 16);
+	else if (santa_pkgtrust_md5_fd(fd, md5) < 0)
 		return SANTA_PKG_UNREADABLE;
 	for (i = 0; i < n; i++) {
 		if (memcmp(files[i].md5, md5, 16) == 0) {

@@ -160,6 +160,9 @@ status_print_json(const struct status *s)
 			  "generation", (json_int_t)reply_int(s->pkg, "generation"),
 			  "verified", (json_int_t)reply_int(s->pkg, "verified"),
 			  "unverified", (json_int_t)reply_int(s->pkg, "unverified")));
+	/* Decisions whose MD5 pass came from the SHA-256's reads (the file read once). */
+	json_object_set_new(json_object_get(root, "package_trust"), "md5_with_hash",
+			    json_integer(reply_int(s->pkg, "md5_with_hash")));
 	json_object_set_new(json_object_get(root, "package_trust"), "from_cache",
 			    json_boolean(reply_bool(s->pkg, "from_cache")));
 	json_object_set_new(json_object_get(root, "package_trust"), "prescan",

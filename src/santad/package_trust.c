@@ -844,6 +844,27 @@ package_trust_release(struct package_trust *pt, struct package_trust_snapshot *r
 	pthread_mutex_unlock(&pt->lock);
 }
 
+bool
+package_trust_md5_wanted(struct package_trust *pt, const struct santa_file_key *key,
+			 const char *path, const struct stat *st)
+{
+	struct package_trust_snapshot *ref = NULL;
+	const struct santa_pkgtrust *trust;
+	bool wanted = false, recent;
+
+	trust = package_trust_acquire(pt, 0, &ref);
+	if (!trust)
+		return false;
+	if (!package_trust_recall(pt, ref, key, path, st)) {
+		pthread_mutex_lock(&pt->lock);
+		recent = pt->n_recent > 0;
+		pthread_mutex_unlock(&pt->lock);
+		wanted = santa_pkgtrust_may_read(trust, st, path, recent);
+	}
+	package_trust_release(pt, ref);
+	return wanted;
+}
+
 char **
 package_trust_recent_md5sums(struct package_trust *pt)
 {

@@ -67,6 +67,15 @@ const struct santa_dpkg_package *package_trust_recall(struct package_trust *pt,
 						      const struct stat *st);
 
 /*
+ * Whether a decision about this file (root's, at path) would read it for
+ * its MD5: the view in force lists path (or dpkg has newer records) and the
+ * file is not remembered. A worker about to hash it then computes the MD5
+ * from the same reads. False while no view is loaded.
+ */
+bool package_trust_md5_wanted(struct package_trust *pt, const struct santa_file_key *key,
+			      const char *path, const struct stat *st);
+
+/*
  * The md5sums files dpkg wrote since the view in force was loaded, as a
  * malloc'd NULL-terminated list (package_trust_free_list), or NULL when
  * there are none: where a package installed a moment ago is found before

@@ -81,6 +81,9 @@ ran "$mnt/usr/bin/tool" && pass "after the restart, tool is allowed by its TEAMI
 	fail "after the restart, tool denied"
 denied "$mnt/usr/bin/other" && pass "other, rewritten while santad was stopped (size and mtime kept), is denied (unknown in LOCKDOWN)" ||
 	fail "other, rewritten while santad was stopped, was allowed: the memory vouched for changed bytes"
+# Its decision computed the MD5 from the SHA-256's reads: the file was read once.
+[ "$(pkg "['md5_with_hash']")" -ge 1 ] && pass "other's MD5 at its decision came from the SHA-256's reads" ||
+	fail "md5_with_hash: $(pkg "['md5_with_hash']")"
 wait_until 60 prescan_done || fail "the prescan never finished after the restart"
 # verified: MD5 passes at a decision that found a package. read: the prescan's MD5 passes that matched.
 [ "$(pkg "['verified']")" = 0 ] && [ "$(pkg "['prescan']['read']")" = 0 ] &&
