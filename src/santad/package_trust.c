@@ -188,20 +188,31 @@ record_put_locked(struct package_trust *pt, const struct santa_file_key *key, co
 	pt->records_dirty = true;
 }
 
-/* The package a record vouches for in view t (santa_verified_match), dpkg's md5 for it if want_md5 (under lock). */
+/*
+ * The package a record vouches for in view t (santa_verified_match), with
+ * dpkg's md5 for it if want_md5. The record is copied under the lock and
+ * checked outside it: the check walks path (lstat), which may wait on a
+ * filesystem, and no other worker's recall should wait behind it.
+ */
 static const struct santa_dpkg_package *
-record_match_locked(struct package_trust *pt, const struct santa_pkgtrust *t,
-		    const struct stat *st, const char *path, const uint8_t *want_md5)
+record_match(struct package_trust *pt, const struct santa_pkgtrust *t, const struct stat *st,
+	     const char *path, const uint8_t *want_md5)
 {
 	const struct santa_verified_file *r;
+	struct santa_verified_file copy;
+	bool found = false;
 
-	if (!pt->records)
+	pthread_mutex_lock(&pt->lock);
+	if (pt->records &&
+	    (r = slot_find(pt->records, sizeof(*pt->records), (uint64_t)st->st_dev,
+			   (uint64_t)st->st_ino, false))) {
+		copy = *r;
+		found = true;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	if (!found || (want_md5 && memcmp(copy.md5, want_md5, 16) != 0))
 		return NULL;
-	r = slot_find(pt->records, sizeof(*pt->records), (uint64_t)st->st_dev, (uint64_t)st->st_ino,
-		      false);
-	if (!r || (want_md5 && memcmp(r->md5, want_md5, 16) != 0))
-		return NULL;
-	return santa_verified_match(t, r, st, path);
+	return santa_verified_match(t, &copy, st, path);
 }
 
 static void
@@ -345,16 +356,20 @@ prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8
 	}
 	santa_file_key_of(&st, &key);
 	pthread_mutex_lock(&pt->lock);
-	if (snapshot_find(ps->snap, &key)) {
+	if (snapshot_find(ps->snap, &key))
 		done = true; /* the first pass verified it */
-	} else if (((v = ps->old ? snapshot_find(ps->old, &key) : NULL) &&
-		    memcmp(v->rec.md5, md5, 16) == 0) ||
-		   record_match_locked(pt, ps->snap->trust, &st, path, md5) == pkg) {
-		/* Verified before (by the previous view, or before a restart) against the same record: not read again. */
-		remember_locked(pt, ps->snap, &key, path, pkg, md5);
-		carried = true;
-	}
+	else
+		carried = (v = ps->old ? snapshot_find(ps->old, &key) : NULL) &&
+			  memcmp(v->rec.md5, md5, 16) == 0;
 	pthread_mutex_unlock(&pt->lock);
+	/* Verified before (by the previous view, or before a restart) against the same record: not read again. */
+	if (!done && !carried)
+		carried = record_match(pt, ps->snap->trust, &st, path, md5) == pkg;
+	if (carried) {
+		pthread_mutex_lock(&pt->lock);
+		remember_locked(pt, ps->snap, &key, path, pkg, md5);
+		pthread_mutex_unlock(&pt->lock);
+	}
 	if (done)
 		goto out;
 	if (carried) {
@@ -948,17 +963,19 @@ package_trust_recall(struct package_trust *pt, struct package_trust_snapshot *re
 	santa_file_key_of(st, &now);
 	pthread_mutex_lock(&pt->lock);
 	/* The same file with the same times and size: the bytes dpkg's MD5 matched. */
-	if ((v = snapshot_find(ref, key))) {
+	if ((v = snapshot_find(ref, key)))
 		package = v->package;
-	} else if (santa_file_key_equal(&now, key) &&
-		   (package = record_match_locked(pt, ref->trust, st, path, NULL))) {
-		/* Verified by an earlier view or before a restart, and the view still lists it so. */
-		n = santa_dpkg_db_find(santa_pkgtrust_dpkg(ref->trust), path, files, 8);
-		for (i = 0; i < n && i < 8; i++)
-			if (files[i].package == package)
-				remember_locked(pt, ref, key, path, package, files[i].md5);
-		pt->status.records_used++;
-	}
+	pthread_mutex_unlock(&pt->lock);
+	if (package || !santa_file_key_equal(&now, key) ||
+	    !(package = record_match(pt, ref->trust, st, path, NULL)))
+		return package;
+	/* Verified by an earlier view or before a restart, and the view still lists it so. */
+	n = santa_dpkg_db_find(santa_pkgtrust_dpkg(ref->trust), path, files, 8);
+	pthread_mutex_lock(&pt->lock);
+	for (i = 0; i < n && i < 8; i++)
+		if (files[i].package == package)
+			remember_locked(pt, ref, key, path, package, files[i].md5);
+	pt->status.records_used++;
 	pthread_mutex_unlock(&pt->lock);
 	return package;
 }
