@@ -3,8 +3,9 @@
 # package dpkg has just installed verified ahead of their first exec
 # (docs/package-trust.md): after a restart a packaged program is allowed by its package rule with no MD5 pass at its
 # decision; a packaged file whose bytes root changed while santad was
-# stopped (same size, mtime set back) is not trusted after the restart; a
-# damaged memory file is ignored and logged; a package installed while santad
+# stopped (same size, mtime set back) is not trusted after the restart, nor
+# is a user's bind mount of another packaged program over a trusted path; a
+# damaged or foreign memory file is ignored and logged; a package installed while santad
 # runs has its programs verified before they are run.
 # usage: package_trust_restart.sh SANTAD SANTACTL   (as root)
 set -euo pipefail
@@ -79,6 +80,14 @@ wait_until 60 loaded || fail "package trust never loaded after the restart"
 	fail "memory not read: $(pkg "['remembered']")"
 ran "$mnt/usr/bin/tool" && pass "after the restart, tool is allowed by its TEAMID rule" ||
 	fail "after the restart, tool denied"
+# A user borrows tool's path for another root-owned packaged program the memory knows (rogue,
+# whose archive no trusted key signs), bind-mounted in their own namespace: the record is
+# rogue's path's, and the path here is tool's inode.
+attempt=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm sh -c '
+	mount --bind "$2" "$1" && "$1" < /dev/null 2>&1' sh "$mnt/usr/bin/tool" "$mnt/usr/bin/rogue" 2>&1) &&
+	fail "rogue ran under tool's path after the restart: $attempt" || {
+	case "$attempt" in *"Operation not permitted"*) pass "a user's bind mount of rogue over tool's path is denied after the restart" ;;
+	*) fail "the bind-mount attempt failed otherwise: $attempt" ;; esac; }
 denied "$mnt/usr/bin/other" && pass "other, rewritten while santad was stopped (size and mtime kept), is denied (unknown in LOCKDOWN)" ||
 	fail "other, rewritten while santad was stopped, was allowed: the memory vouched for changed bytes"
 # Its decision computed the MD5 from the SHA-256's reads: the file was read once.
@@ -134,4 +143,15 @@ wait_until 60 loaded || fail "package trust never loaded"
 [ "$(pkg "['remembered']['loaded']")" -ge 5 ] && pass "the memory was rebuilt" ||
 	fail "memory not rebuilt: $(pkg "['remembered']")"
 stop_santad
+# Someone else's file (a user's, could they have put it there): ignored the same way.
+chown 65534:65534 "$memory"
+santa_start_santad "$santad"
+wait_until 60 loaded || fail "package trust never loaded with a foreign memory file"
+grep -q "verified files in $memory ignored (Operation not permitted)" "$work/santad.err" &&
+	[ "$(pkg "['remembered']['loaded']")" = 0 ] &&
+	pass "a memory file not santad's own is ignored, with a log line" ||
+	fail "a foreign memory file: loaded $(pkg "['remembered']['loaded']"), log: $(grep -c ignored "$work/santad.err")"
+wait_until 60 prescan_done || fail "the prescan never finished"
+stop_santad
+[ "$(stat -c %u "$memory")" = 0 ] && pass "and replaced by santad's own" || fail "the foreign memory file was kept"
 exit $((failures > 0))
