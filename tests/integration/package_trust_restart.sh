@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The verified-file memory across santad's restarts, and the programs of a
 # package dpkg has just installed verified ahead of their first exec
-# (docs/package-trust.md): after a restart a packaged program is allowed by its package rule with no MD5 pass at its
-# decision; a packaged file whose bytes root changed while santad was
-# stopped (same size, mtime set back) is not trusted after the restart, nor
-# is a user's bind mount of another packaged program over a trusted path; a
-# damaged or foreign memory file is ignored and logged; a package installed while santad
-# runs has its programs verified before they are run.
+# (docs/package-trust.md): after a restart a packaged program is allowed by
+# its package rule with no MD5 pass at its decision; a packaged file whose
+# bytes root changed while santad was stopped (same size, mtime set back) is
+# not trusted after the restart, nor is a user's bind mount of another
+# packaged program over a trusted path; a damaged or foreign memory file is
+# ignored and logged; a package installed while santad runs has its
+# programs verified before they are run.
 # usage: package_trust_restart.sh SANTAD SANTACTL   (as root)
 set -euo pipefail
 
