@@ -205,14 +205,14 @@ main(int argc, char **argv)
 			santa_pkgtrust_identify_fd_md5(t, fd, &st, canonical, NULL, md5, &id, &pkg);
 			way_add(&cold1, n, sha, now_us() - a - sha);
 			/* (b): the record read at start vouches (key, owner, path here, the view's record), then remembered. */
-			santa_verified_of(&st, canonical, pkg, md5, &rec);
+			santa_verified_of(&st, pkg, md5, &rec);
 			a = now_us();
 			if (santa_verified_match(t, &rec, &st, canonical) != pkg) {
 				fprintf(stderr, "%s: its record does not match\n", canonical);
 				close(fd);
 				continue;
 			}
-			santa_verified_of(&st, canonical, pkg, md5, &rec);
+			santa_verified_of(&st, pkg, md5, &rec);
 			santa_pkgtrust_identity_of_package(t, pkg, &id);
 			way_add(&restart, n, sha, now_us() - a);
 			/* (a), (c): remembered by the view in force. */

@@ -234,7 +234,9 @@ void santa_pkgtrust_stats(const struct santa_pkgtrust *t, struct santa_pkgtrust_
 /*
  * One file whose bytes matched dpkg's MD5: its key when it did (a write or a
  * chmod changes ctime, which no one can set back), the record it matched and
- * which package, version, architecture and path that record was (ident).
+ * which package, version and architecture that record was (ident). The
+ * path is not in it: hard links of one package share one record, and the
+ * path is checked afresh at each use (santa_verified_match).
  * Plain integers: the file is read back by the same build on the same host.
  */
 struct santa_verified_file {
@@ -244,9 +246,8 @@ struct santa_verified_file {
 	uint8_t ident[16]; /* santa_verified_ident */
 };
 
-/* The first 16 bytes of SHA-256 over name, version, arch and path, NUL-separated. */
-void santa_verified_ident(const char *name, const char *version, const char *arch, const char *path,
-			  uint8_t ident[16]);
+/* The first 16 bytes of SHA-256 over name, version and arch, NUL-separated. */
+void santa_verified_ident(const char *name, const char *version, const char *arch, uint8_t ident[16]);
 /* Writes n records (at most SANTA_VERIFIED_MAX) to path, mode 0600, by rename. Returns 0 or -errno. */
 int santa_verified_save(const char *path, const struct santa_verified_file *files, size_t n);
 /*
@@ -255,8 +256,8 @@ int santa_verified_save(const char *path, const struct santa_verified_file *file
  * that no one else may read or write; -EBADMSG when damaged or truncated.
  */
 int santa_verified_load(const char *path, struct santa_verified_file **out, size_t *n);
-/* The record of the file st at canonical path, whose bytes matched package's md5. */
-void santa_verified_of(const struct stat *st, const char *path, const struct santa_dpkg_package *package,
+/* The record of the file st, whose bytes matched package's md5 (its path is checked at each use). */
+void santa_verified_of(const struct stat *st, const struct santa_dpkg_package *package,
 		       const uint8_t md5[16], struct santa_verified_file *out);
 /*
  * The package of view t that r vouches for, for the open file st at its

@@ -27,15 +27,14 @@ struct verified_header {
 };
 
 void
-santa_verified_ident(const char *name, const char *version, const char *arch, const char *path,
-		     uint8_t ident[16])
+santa_verified_ident(const char *name, const char *version, const char *arch, uint8_t ident[16])
 {
 	uint8_t digest[SANTA_SHA256_LEN];
-	char buf[4 * 4096 + 4];
+	char buf[3 * 1024];
 	int n;
 
 	/* NUL-separated: ("a", "bc") and ("ab", "c") differ. */
-	n = snprintf(buf, sizeof(buf), "%s%c%s%c%s%c%s", name, 0, version, 0, arch, 0, path);
+	n = snprintf(buf, sizeof(buf), "%s%c%s%c%s", name, 0, version, 0, arch);
 	if (n < 0 || (size_t)n >= sizeof(buf) || santa_sha256_buf(buf, (size_t)n, digest) < 0)
 		memset(digest, 0xff, sizeof(digest)); /* matches no view's package */
 	memcpy(ident, digest, 16);
@@ -179,7 +178,7 @@ out:
 }
 
 void
-santa_verified_of(const struct stat *st, const char *path, const struct santa_dpkg_package *package,
+santa_verified_of(const struct stat *st, const struct santa_dpkg_package *package,
 		  const uint8_t md5[16], struct santa_verified_file *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -189,7 +188,7 @@ santa_verified_of(const struct stat *st, const char *path, const struct santa_dp
 	out->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 	out->size = (int64_t)st->st_size;
 	memcpy(out->md5, md5, 16);
-	santa_verified_ident(package->name, package->version, package->arch, path, out->ident);
+	santa_verified_ident(package->name, package->version, package->arch, out->ident);
 }
 
 const struct santa_dpkg_package *
@@ -237,7 +236,7 @@ santa_verified_match(const struct santa_pkgtrust *t, const struct santa_verified
 		if (memcmp(files[i].md5, r->md5, 16) != 0)
 			continue;
 		santa_verified_ident(files[i].package->name, files[i].package->version,
-				     files[i].package->arch, path, ident);
+				     files[i].package->arch, ident);
 		if (memcmp(ident, r->ident, 16) == 0)
 			return files[i].package;
 	}

@@ -90,7 +90,7 @@ struct package_trust {
 	 */
 	struct santa_verified_file *records; /* VERIFIED_SLOTS */
 	bool records_dirty;                  /* changed since last written */
-	/* Packages of the md5sums files a load consumed: verified first (prompt_names). */
+	/* Packages of the md5sums files a load consumed: verified first (prescan). */
 	char *prompt[RECENT_MAX + 1];
 	const struct santa_log *log;
 
@@ -171,9 +171,9 @@ snapshot_find(struct package_trust_snapshot *ref, const struct santa_file_key *k
 	return r && rec_key_equal(r, key) ? (struct verified_file *)r : NULL;
 }
 
-/* The record of key, verified as path of package with md5 (under lock). */
+/* The record of key, verified as package's with md5 (under lock). */
 static void
-record_put_locked(struct package_trust *pt, const struct santa_file_key *key, const char *path,
+record_put_locked(struct package_trust *pt, const struct santa_file_key *key,
 		  const struct santa_dpkg_package *package, const uint8_t md5[16])
 {
 	struct santa_verified_file *r;
@@ -184,7 +184,7 @@ record_put_locked(struct package_trust *pt, const struct santa_file_key *key, co
 		      true);
 	rec_set_key(r, key);
 	memcpy(r->md5, md5, 16);
-	santa_verified_ident(package->name, package->version, package->arch, path, r->ident);
+	santa_verified_ident(package->name, package->version, package->arch, r->ident);
 	pt->records_dirty = true;
 }
 
@@ -217,8 +217,8 @@ record_match(struct package_trust *pt, const struct santa_pkgtrust *t, const str
 
 static void
 remember_locked(struct package_trust *pt, struct package_trust_snapshot *ref,
-		const struct santa_file_key *key, const char *path,
-		const struct santa_dpkg_package *package, const uint8_t md5[16])
+		const struct santa_file_key *key, const struct santa_dpkg_package *package,
+		const uint8_t md5[16])
 {
 	struct verified_file *v;
 
@@ -231,7 +231,7 @@ remember_locked(struct package_trust *pt, struct package_trust_snapshot *ref,
 	rec_set_key(&v->rec, key);
 	v->package = package;
 	memcpy(v->rec.md5, md5, 16);
-	record_put_locked(pt, key, path, package, md5);
+	record_put_locked(pt, key, package, md5);
 }
 
 /* Writes the records to verified_path if they changed (not under lock). */
@@ -367,7 +367,7 @@ prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8
 		carried = record_match(pt, ps->snap->trust, &st, path, md5) == pkg;
 	if (carried) {
 		pthread_mutex_lock(&pt->lock);
-		remember_locked(pt, ps->snap, &key, path, pkg, md5);
+		remember_locked(pt, ps->snap, &key, pkg, md5);
 		pthread_mutex_unlock(&pt->lock);
 	}
 	if (done)
@@ -386,7 +386,7 @@ prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8
 	}
 	if (santa_pkgtrust_md5_fd(fd, got) == 0 && memcmp(got, md5, 16) == 0) {
 		pthread_mutex_lock(&pt->lock);
-		remember_locked(pt, ps->snap, &key, path, pkg, md5);
+		remember_locked(pt, ps->snap, &key, pkg, md5);
 		pthread_mutex_unlock(&pt->lock);
 		ps->verified++;
 	} else if (!ps->prompt_only) {
@@ -944,7 +944,7 @@ package_trust_remember(struct package_trust *pt, struct package_trust_snapshot *
 	if (i == n || i == 8)
 		return;
 	pthread_mutex_lock(&pt->lock);
-	remember_locked(pt, ref, key, path, package, files[i].md5);
+	remember_locked(pt, ref, key, package, files[i].md5);
 	pthread_mutex_unlock(&pt->lock);
 }
 
@@ -974,7 +974,7 @@ package_trust_recall(struct package_trust *pt, struct package_trust_snapshot *re
 	pthread_mutex_lock(&pt->lock);
 	for (i = 0; i < n && i < 8; i++)
 		if (files[i].package == package)
-			remember_locked(pt, ref, key, path, package, files[i].md5);
+			remember_locked(pt, ref, key, package, files[i].md5);
 	pt->status.records_used++;
 	pthread_mutex_unlock(&pt->lock);
 	return package;

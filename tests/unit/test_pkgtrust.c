@@ -440,7 +440,7 @@ ls_record(const struct santa_pkgtrust *t, struct santa_verified_file *rec, struc
 	md5_hex("ls program\n", a);
 	for (i = 0; i < 16; i++)
 		sscanf(a + 2 * i, "%2hhx", &md5[i]);
-	santa_verified_of(st, "/usr/bin/ls", pkg, md5, rec);
+	santa_verified_of(st, pkg, md5, rec);
 }
 
 static void
