@@ -612,11 +612,19 @@ santa_pkgtrust_identify_fd_md5(const struct santa_pkgtrust *t, int fd, const str
 	if (unpacking(t, path, md5, out))
 		return SANTA_PKG_VERIFIED;
 	for (i = 0; recent_md5sums && recent_md5sums[i]; i++) {
-		/* info/NAME.md5sums or info/NAME:ARCH.md5sums, written since the view was loaded. */
+		/*
+		 * info/NAME.md5sums or info/NAME:ARCH.md5sums, written since the view
+		 * was loaded. Package names may hold dots (python3.11): only the
+		 * suffix goes, or the file would be another package's (python3).
+		 */
 		const char *base = strrchr(recent_md5sums[i], '/');
+		size_t len;
 
 		base = base ? base + 1 : recent_md5sums[i];
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
+		len = strlen(base);
+		if (len <= 8 || strcmp(base + len - 8, ".md5sums") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 8), base);
 		colon = strchr(name, ':');
 		if (colon)
 			*colon = '\0';

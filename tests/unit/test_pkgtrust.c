@@ -419,6 +419,43 @@ test_cache(void **state)
  * packaged file (a desktop lists tens of thousands, for a few thousand
  * programs) nor of status's Conffiles text, which only building it needs.
  */
+/*
+ * A package dpkg installed since the view (its md5sums named by inotify): its
+ * name is the md5sums file's up to ".md5sums" (and ":ARCH"), dots and all. A
+ * name cut at its first dot was another package's (python3.11 -> python3),
+ * whose SIGNINGID rules would have matched.
+ */
+static void
+test_recent_md5sums_dotted_name(void **state)
+{
+	struct santa_pkgtrust *t = load();
+	struct santa_pkg_identity id;
+	char md5sums[256], a[33], recent_path[PATH_MAX];
+	const char *recent[2] = { recent_path, NULL };
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	write_file("root/usr/bin/python3.11", "python program\n", 0755);
+	md5_hex("python program\n", a);
+	snprintf(md5sums, sizeof(md5sums), "%s  usr/bin/python3.11\n", a);
+	write_file("admin/info/python3.11:amd64.md5sums", md5sums, 0644);
+	snprintf(recent_path, sizeof(recent_path), "%s/admin/info/python3.11:amd64.md5sums", tmpdir);
+	snprintf(path, sizeof(path), "%s/root/usr/bin/python3.11", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	if (st.st_uid != 0)
+		fail_msg("run as root: package identities need root-owned files");
+	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, &st, "/usr/bin/python3.11", recent, &id, NULL),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "python3.11");
+	assert_string_equal(id.arch, "amd64");
+	close(fd);
+	santa_pkgtrust_free(t);
+}
+
 /* The record of root/usr/bin/ls as santad makes it after the MD5 matched. */
 static void
 ls_record(const struct santa_pkgtrust *t, struct santa_verified_file *rec, struct stat *st)
@@ -665,6 +702,7 @@ main(void)
 		cmocka_unit_test(test_conffiles_and_scripts),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_verified_memory),
+		cmocka_unit_test(test_recent_md5sums_dotted_name),
 		cmocka_unit_test(test_bad_databases),
 		cmocka_unit_test(test_memory_of_programs_only),
 	};
