@@ -184,6 +184,25 @@ enum santa_pkg_verdict santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t
 						   struct santa_pkg_identity *out,
 						   const struct santa_dpkg_package **package);
 
+/*
+ * The same, with the file's MD5 already computed by the caller from the
+ * very bytes of fd (md5; NULL: read it here), so a cold decision reads the
+ * file once for its SHA-256 and dpkg's MD5 alike.
+ */
+enum santa_pkg_verdict santa_pkgtrust_identify_fd_md5(const struct santa_pkgtrust *t, int fd,
+						       const struct stat *st, const char *path,
+						       const char *const *recent_md5sums,
+						       const uint8_t *md5,
+						       struct santa_pkg_identity *out,
+						       const struct santa_dpkg_package **package);
+/*
+ * Whether identify_fd would read the file for its MD5 (t lists path, or
+ * dpkg has records newer than t: recent_md5sums, or a package unpacking):
+ * when a caller hashing the file anyway should compute the MD5 alongside.
+ */
+bool santa_pkgtrust_may_read(const struct santa_pkgtrust *t, const struct stat *st,
+			     const char *path, bool recent);
+
 /* The identity of a package of t (one identify_fd returned): no file is read. */
 void santa_pkgtrust_identity_of_package(const struct santa_pkgtrust *t,
 					const struct santa_dpkg_package *package,
@@ -207,5 +226,49 @@ struct santa_pkgtrust_stats {
 	size_t packages_with_archive; /* installed packages some trusted archive lists */
 };
 void santa_pkgtrust_stats(const struct santa_pkgtrust *t, struct santa_pkgtrust_stats *out);
+
+/* ---- files verified, remembered across santad's restarts ---- */
+
+#define SANTA_VERIFIED_MAX 16384 /* records in the file (santad's table has as many slots) */
+
+/*
+ * One file whose bytes matched dpkg's MD5: its key when it did (a write or a
+ * chmod changes ctime, which no one can set back), the record it matched and
+ * which package, version and architecture that record was (ident). The
+ * path is not in it: hard links of one package share one record, and the
+ * path is checked afresh at each use (santa_verified_match).
+ * Plain integers: the file is read back by the same build on the same host.
+ */
+struct santa_verified_file {
+	uint64_t dev, ino;
+	int64_t mtime_ns, ctime_ns, size;
+	uint8_t md5[16];
+	uint8_t ident[16]; /* santa_verified_ident */
+};
+
+/* The first 16 bytes of SHA-256 over name, version and arch, NUL-separated. */
+void santa_verified_ident(const char *name, const char *version, const char *arch, uint8_t ident[16]);
+/* Writes n records (at most SANTA_VERIFIED_MAX) to path, mode 0600, by rename. Returns 0 or -errno. */
+int santa_verified_save(const char *path, const struct santa_verified_file *files, size_t n);
+/*
+ * Reads path into a malloc'd array (*out, *n; NULL and 0 when empty).
+ * Returns 0; -ENOENT; -EPERM when it is not a regular file of this user
+ * that no one else may read or write; -EBADMSG when damaged or truncated.
+ */
+int santa_verified_load(const char *path, struct santa_verified_file **out, size_t *n);
+/* The record of the file st, whose bytes matched package's md5 (its path is checked at each use). */
+void santa_verified_of(const struct stat *st, const struct santa_dpkg_package *package,
+		       const uint8_t md5[16], struct santa_verified_file *out);
+/*
+ * The package of view t that r vouches for, for the open file st at its
+ * canonical path: r's key is st's (same inode, mtime, ctime and size), the
+ * file is root's and writable by no one else, path names that inode in this
+ * process's mount namespace (lstat, under t's dpkg root), and t lists path
+ * with r's MD5 for the package, version and arch r was verified as. NULL
+ * otherwise.
+ */
+const struct santa_dpkg_package *santa_verified_match(const struct santa_pkgtrust *t,
+						      const struct santa_verified_file *r,
+						      const struct stat *st, const char *path);
 
 #endif

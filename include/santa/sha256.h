@@ -2,6 +2,7 @@
 #ifndef SANTA_SHA256_H
 #define SANTA_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,14 @@ int santa_sha256_stream_step(struct santa_sha256_stream *s, int fd, uint64_t max
 			     uint8_t digest[SANTA_SHA256_LEN]);
 uint64_t santa_sha256_stream_bytes(const struct santa_sha256_stream *s);
 void santa_sha256_stream_free(struct santa_sha256_stream *s);
+/*
+ * Also computes the MD5 of the same bytes, from the same reads (package
+ * trust checks a packaged file against dpkg's MD5): before the first step
+ * only. santa_sha256_stream_md5 gives it once the stream ended (false
+ * before, or when not asked for).
+ */
+int santa_sha256_stream_add_md5(struct santa_sha256_stream *s);
+bool santa_sha256_stream_md5(const struct santa_sha256_stream *s, uint8_t md5[16]);
 
 /* Opens path read-only (O_NOFOLLOW unless follow) and hashes it. Returns 0 or -errno. */
 int santa_sha256_path(const char *path, int follow, uint8_t digest[SANTA_SHA256_LEN]);

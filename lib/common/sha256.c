@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 /* A hash under way: where it is in the file, and OpenSSL's state. */
 struct santa_sha256_stream {
 	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *md5; /* NULL unless asked for (santa_sha256_stream_add_md5) */
+	bool md5_done;
+	uint8_t md5_digest[16];
 	off_t off;
 };
 
@@ -41,7 +45,31 @@ santa_sha256_stream_free(struct santa_sha256_stream *s)
 	if (!s)
 		return;
 	EVP_MD_CTX_free(s->ctx);
+	EVP_MD_CTX_free(s->md5);
 	free(s);
+}
+
+int
+santa_sha256_stream_add_md5(struct santa_sha256_stream *s)
+{
+	if (s->off != 0 || s->md5)
+		return -EINVAL;
+	s->md5 = EVP_MD_CTX_new();
+	if (!s->md5 || EVP_DigestInit_ex(s->md5, EVP_md5(), NULL) != 1) {
+		EVP_MD_CTX_free(s->md5);
+		s->md5 = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool
+santa_sha256_stream_md5(const struct santa_sha256_stream *s, uint8_t md5[16])
+{
+	if (!s || !s->md5_done)
+		return false;
+	memcpy(md5, s->md5_digest, 16);
+	return true;
 }
 
 uint64_t
@@ -77,9 +105,15 @@ santa_sha256_stream_step(struct santa_sha256_stream *s, int fd, uint64_t max_byt
 		if (n == 0) {
 			if (EVP_DigestFinal_ex(s->ctx, digest, &len) != 1 || len != SANTA_SHA256_LEN)
 				return -EIO;
+			if (s->md5 && !s->md5_done)
+				s->md5_done = EVP_DigestFinal_ex(s->md5, s->md5_digest, &len) == 1 &&
+					      len == 16;
 			return 1;
 		}
 		if (EVP_DigestUpdate(s->ctx, buf, (size_t)n) != 1)
+			return -EIO;
+		/* The same bytes, while they are in the cache line: one read for both. */
+		if (s->md5 && EVP_DigestUpdate(s->md5, buf, (size_t)n) != 1)
 			return -EIO;
 		s->off += n;
 		done += (uint64_t)n;

@@ -530,6 +530,30 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 			   const char *path, const char *const *recent_md5sums,
 			   struct santa_pkg_identity *out, const struct santa_dpkg_package **package)
 {
+	return santa_pkgtrust_identify_fd_md5(t, fd, st, path, recent_md5sums, NULL, out, package);
+}
+
+bool
+santa_pkgtrust_may_read(const struct santa_pkgtrust *t, const struct stat *st, const char *path,
+			bool recent)
+{
+	struct santa_dpkg_file files[1];
+	char file[PATH_MAX];
+
+	if (!S_ISREG(st->st_mode) || st->st_uid != 0 || (st->st_mode & 022))
+		return false;
+	if (santa_dpkg_db_find(t->dpkg, path, files, 1) > 0 || recent)
+		return true;
+	snprintf(file, sizeof(file), "%s/tmp.ci/md5sums", santa_dpkg_db_admindir(t->dpkg));
+	return access(file, F_OK) == 0;
+}
+
+enum santa_pkg_verdict
+santa_pkgtrust_identify_fd_md5(const struct santa_pkgtrust *t, int fd, const struct stat *st,
+			       const char *path, const char *const *recent_md5sums,
+			       const uint8_t *known_md5, struct santa_pkg_identity *out,
+			       const struct santa_dpkg_package **package)
+{
 	struct santa_dpkg_file files[8];
 	char file[PATH_MAX], name[SANTA_PKG_NAME_MAX], *colon;
 	const char *admindir = santa_dpkg_db_admindir(t->dpkg);
@@ -556,7 +580,9 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 		if (access(file, F_OK) < 0)
 			return SANTA_PKG_NOT_PACKAGED;
 	}
-	if (santa_pkgtrust_md5_fd(fd, md5) < 0)
+	if (known_md5)
+		memcpy(md5, known_md5, 16);
+	else if (santa_pkgtrust_md5_fd(fd, md5) < 0)
 		return SANTA_PKG_UNREADABLE;
 	for (i = 0; i < n; i++) {
 		if (memcmp(files[i].md5, md5, 16) == 0) {
@@ -586,11 +612,19 @@ santa_pkgtrust_identify_fd(const struct santa_pkgtrust *t, int fd, const struct 
 	if (unpacking(t, path, md5, out))
 		return SANTA_PKG_VERIFIED;
 	for (i = 0; recent_md5sums && recent_md5sums[i]; i++) {
-		/* info/NAME.md5sums or info/NAME:ARCH.md5sums, written since the view was loaded. */
+		/*
+		 * info/NAME.md5sums or info/NAME:ARCH.md5sums, written since the view
+		 * was loaded. Package names may hold dots (python3.11): only the
+		 * suffix goes, or the file would be another package's (python3).
+		 */
 		const char *base = strrchr(recent_md5sums[i], '/');
+		size_t len;
 
 		base = base ? base + 1 : recent_md5sums[i];
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
+		len = strlen(base);
+		if (len <= 8 || strcmp(base + len - 8, ".md5sums") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 8), base);
 		colon = strchr(name, ':');
 		if (colon)
 			*colon = '\0';

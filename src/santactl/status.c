@@ -163,13 +163,22 @@ status_print_json(const struct status *s)
 			  "generation", (json_int_t)reply_int(s->pkg, "generation"),
 			  "verified", (json_int_t)reply_int(s->pkg, "verified"),
 			  "unverified", (json_int_t)reply_int(s->pkg, "unverified")));
+	/* Decisions whose MD5 pass came from the SHA-256's reads (the file read once). */
+	json_object_set_new(json_object_get(root, "package_trust"), "md5_with_hash",
+			    json_integer(reply_int(s->pkg, "md5_with_hash")));
 	json_object_set_new(json_object_get(root, "package_trust"), "from_cache",
 			    json_boolean(reply_bool(s->pkg, "from_cache")));
 	json_object_set_new(json_object_get(root, "package_trust"), "prescan",
-		json_pack("{s:b, s:I, s:I, s:I}", "done", reply_bool(s->pkg, "prescan_done"),
+		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "done", reply_bool(s->pkg, "prescan_done"),
 			  "verified", (json_int_t)reply_int(s->pkg, "prescan_verified"),
+			  "read", (json_int_t)reply_int(s->pkg, "prescan_read"),
 			  "refused", (json_int_t)reply_int(s->pkg, "prescan_refused"),
-			  "ms", (json_int_t)reply_int(s->pkg, "prescan_ms")));
+			  "ms", (json_int_t)reply_int(s->pkg, "prescan_ms"),
+			  "after_install", (json_int_t)reply_int(s->pkg, "prompt_verified")));
+	/* The verified-file memory of the last run (docs/package-trust.md). */
+	json_object_set_new(json_object_get(root, "package_trust"), "remembered",
+		json_pack("{s:I, s:I}", "loaded", (json_int_t)reply_int(s->pkg, "records_loaded"),
+			  "used", (json_int_t)reply_int(s->pkg, "records_used")));
 	json_object_set_new(json_object_get(root, "package_trust"), "critical_allowed",
 			    json_integer(reply_int(s->pkg, "critical_allowed")));
 	json_object_set_new(root, "cache",

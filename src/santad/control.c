@@ -222,12 +222,18 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_dict_put_int(pkg, "generation", (int64_t)ps.generation);
 		ipc_dict_put_int(pkg, "verified", (int64_t)atomic_load(&d->stats.package_verified));
 		ipc_dict_put_int(pkg, "unverified", (int64_t)atomic_load(&d->stats.package_unverified));
+		ipc_dict_put_int(pkg, "md5_with_hash",
+				 (int64_t)atomic_load(&d->stats.package_md5_with_hash));
 		ipc_dict_put_int(pkg, "rules", (int64_t)atomic_load(&d->package_rules));
 		ipc_dict_put_int(pkg, "critical_allowed", (int64_t)atomic_load(&d->stats.critical_allowed));
 		ipc_dict_put_bool(pkg, "prescan_done", ps.prescan_done);
 		ipc_dict_put_int(pkg, "prescan_verified", (int64_t)(ps.prescan_verified + ps.prescan_carried));
 		ipc_dict_put_int(pkg, "prescan_refused", (int64_t)ps.prescan_refused);
 		ipc_dict_put_int(pkg, "prescan_ms", (int64_t)(ps.prescan_usec / 1000));
+		ipc_dict_put_int(pkg, "prescan_read", (int64_t)ps.prescan_verified);
+		ipc_dict_put_int(pkg, "prompt_verified", (int64_t)ps.prompt_verified);
+		ipc_dict_put_int(pkg, "records_loaded", (int64_t)ps.records_loaded);
+		ipc_dict_put_int(pkg, "records_used", (int64_t)ps.records_used);
 	}
 	{
 		uint64_t lines_lost, upload_lost;

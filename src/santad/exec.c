@@ -303,15 +303,21 @@ job_identity(struct exec_job *job, struct santa_pkg_identity *id,
 	}
 	if (!trust || fstat(job->fd, &st) < 0)
 		goto out;
-	package = package_trust_recall(d->pkgtrust, ref, &job->key);
+	package = package_trust_recall(d->pkgtrust, ref, &job->key, job->path, &st);
 	if (package) {
 		santa_pkgtrust_identity_of_package(trust, package, id);
 	} else {
 		char **recent = package_trust_recent_md5sums(d->pkgtrust);
+		uint8_t md5[16];
+		/* Computed with the SHA-256, from the same reads (job_wants_md5): not read again. */
+		bool have_md5 = santa_sha256_stream_md5(job->hash, md5);
 
-		v = santa_pkgtrust_identify_fd(trust, job->fd, &st, job->path,
-					       (const char *const *)recent, id, &package);
+		v = santa_pkgtrust_identify_fd_md5(trust, job->fd, &st, job->path,
+						   (const char *const *)recent, have_md5 ? md5 : NULL,
+						   id, &package);
 		package_trust_free_list(recent);
+		if (have_md5)
+			atomic_fetch_add(&d->stats.package_md5_with_hash, 1);
 		if (v != SANTA_PKG_VERIFIED) {
 			if (v != SANTA_PKG_NOT_PACKAGED)
 				atomic_fetch_add(&d->stats.package_unverified, 1);
@@ -319,7 +325,7 @@ job_identity(struct exec_job *job, struct santa_pkg_identity *id,
 		}
 		atomic_fetch_add(&d->stats.package_verified, 1);
 		/* An identity from dpkg's newer records (package NULL) waits for the next view. */
-		package_trust_remember(d->pkgtrust, ref, &job->key, package);
+		package_trust_remember(d->pkgtrust, ref, &job->key, job->path, package);
 	}
 	found = true;
 	job->signing.known = true;
@@ -597,6 +603,25 @@ unawaited_bytes_max(const struct exec_job *job)
 							      : HASH_UNAWAITED_MIN_BYTES;
 }
 
+/*
+ * Whether the decision will want the file's MD5 (package trust: a packaged
+ * program not verified yet): then the hash computes it from the same reads,
+ * and the file is read once, not twice. Only when a package identity can
+ * count: a package rule exists, or in LOCKDOWN (a denied critical binary).
+ */
+static bool
+job_wants_md5(struct exec_job *job)
+{
+	struct santad *d = job->daemon;
+	struct stat st;
+
+	if (!d->pkgtrust || !job->trusted_file ||
+	    (atomic_load(&d->package_rules) == 0 && job->mode != SANTA_MODE_LOCKDOWN))
+		return false;
+	return fstat(job->fd, &st) == 0 &&
+	       package_trust_md5_wanted(d->pkgtrust, &job->key, job->path, &st);
+}
+
 static int
 hash_some(struct exec_job *job)
 {
@@ -624,6 +649,8 @@ hash_some(struct exec_job *job)
 		}
 		if (r == 0)
 			r = santa_sha256_stream_new(&job->hash);
+		if (r == 0 && job_wants_md5(job))
+			(void)santa_sha256_stream_add_md5(job->hash); /* without it, identify reads */
 	}
 	while (r == 0) {
 		r = santa_sha256_stream_step(job->hash, job->fd, HASH_SLICE_BYTES, job->sha256);

@@ -432,7 +432,7 @@ run(struct santad *d)
 	 * execs at boot are packaged programs that must not be judged without it.
 	 */
 	if (d->cfg.enable_package_trust) {
-		r = package_trust_start(&d->cfg, &d->pkgtrust);
+		r = package_trust_start(&d->cfg, &d->log, &d->pkgtrust);
 		if (r < 0)
 			santa_log_errno(&d->log, LOG_ERR, r,
 					"Package trust not started: SIGNINGID, CERTIFICATE and TEAMID "

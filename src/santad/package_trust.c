@@ -23,6 +23,7 @@
 
 #include "package_trust.h"
 #include "santa/clock.h"
+#include "santa/log.h"
 #include "santa/path.h"
 #include "santa/policy.h"
 
@@ -39,13 +40,24 @@
  * is replaced and its file costs one MD5 pass again. A desktop has a few
  * thousand packaged programs.
  */
-#define VERIFIED_SLOTS 16384
+#define VERIFIED_SLOTS SANTA_VERIFIED_MAX
 #define VERIFIED_PROBES 8
+/*
+ * A package dpkg has just installed or upgraded is verified at once, ahead
+ * of the idle prescan, up to this much per view: its next exec then pays no
+ * MD5 pass. Beyond it, the idle prescan gets to the rest.
+ */
+#define PROMPT_FILES_MAX 512
+#define PROMPT_BYTES_MAX (256ull << 20)
 
+/*
+ * Both tables: a slot is empty while its dev and ino are 0. rec.md5 is
+ * dpkg's record the bytes matched (a later view with the same record need
+ * not read them), rec.ident which package, version and path it was.
+ */
 struct verified_file {
-	struct santa_file_key key;
-	const struct santa_dpkg_package *package; /* NULL: empty slot */
-	uint8_t md5[16]; /* dpkg's record the bytes matched: a later view with the same record need not read them */
+	struct santa_verified_file rec; /* first: both tables probe alike (slot_find) */
+	const struct santa_dpkg_package *package; /* the snapshot's */
 };
 
 struct package_trust_snapshot {
@@ -71,8 +83,18 @@ struct package_trust {
 	int changed_fd; /* eventfd: a new snapshot is in force */
 	int inotify_fd;
 	struct package_trust_status status;
+	/*
+	 * Every file verified, by any view, kept across restarts in
+	 * verified_path (under lock): a record counts for a view only when the
+	 * view lists the file at that path with that MD5 and package.
+	 */
+	struct santa_verified_file *records; /* VERIFIED_SLOTS */
+	bool records_dirty;                  /* changed since last written */
+	/* Packages of the md5sums files a load consumed: verified first (prescan). */
+	char *prompt[RECENT_MAX + 1];
+	const struct santa_log *log;
 
-	char admindir[PATH_MAX], lists_dir[PATH_MAX], cache_path[PATH_MAX];
+	char admindir[PATH_MAX], lists_dir[PATH_MAX], cache_path[PATH_MAX], verified_path[PATH_MAX];
 	char *keyrings[KEYRINGS_MAX + 1], *platform[KEYRINGS_MAX + 1];
 };
 
@@ -87,34 +109,116 @@ snapshot_unref_locked(struct package_trust_snapshot *s)
 }
 
 static size_t
-slot_of(const struct santa_file_key *key)
+slot_of(uint64_t dev, uint64_t ino)
 {
-	uint64_t h = (uint64_t)key->dev * 0x9e3779b97f4a7c15ULL ^ (uint64_t)key->ino;
+	uint64_t h = dev * 0x9e3779b97f4a7c15ULL ^ ino;
 
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	return (size_t)(h >> 32) & (VERIFIED_SLOTS - 1);
 }
 
-static struct verified_file *
-slot_find(struct verified_file *table, const struct santa_file_key *key, bool for_insert)
+static bool
+rec_used(const struct santa_verified_file *r)
 {
-	size_t base = slot_of(key), i;
-
-	for (i = 0; i < VERIFIED_PROBES; i++) {
-		struct verified_file *v = &table[(base + i) & (VERIFIED_SLOTS - 1)];
-
-		if (v->package && v->key.dev == key->dev && v->key.ino == key->ino)
-			return v;
-		if (!v->package)
-			return for_insert ? v : NULL;
-	}
-	return for_insert ? &table[(base + VERIFIED_PROBES - 1) & (VERIFIED_SLOTS - 1)] : NULL;
+	return r->dev || r->ino;
 }
 
 static void
-remember_locked(struct package_trust_snapshot *ref, const struct santa_file_key *key,
-		const struct santa_dpkg_package *package, const uint8_t md5[16])
+rec_set_key(struct santa_verified_file *r, const struct santa_file_key *key)
+{
+	r->dev = (uint64_t)key->dev;
+	r->ino = (uint64_t)key->ino;
+	r->mtime_ns = key->mtime_ns;
+	r->ctime_ns = key->ctime_ns;
+	r->size = key->size;
+}
+
+/* The file as it was verified: same inode, times and size (a write or chmod moves ctime). */
+static bool
+rec_key_equal(const struct santa_verified_file *r, const struct santa_file_key *key)
+{
+	return r->dev == (uint64_t)key->dev && r->ino == (uint64_t)key->ino &&
+	       r->mtime_ns == key->mtime_ns && r->ctime_ns == key->ctime_ns && r->size == key->size;
+}
+
+/* table: VERIFIED_SLOTS entries of stride bytes, each beginning with its record. */
+static struct santa_verified_file *
+slot_find(void *table, size_t stride, uint64_t dev, uint64_t ino, bool for_insert)
+{
+	size_t base = slot_of(dev, ino), i;
+	struct santa_verified_file *v = NULL;
+
+	for (i = 0; i < VERIFIED_PROBES; i++) {
+		v = (void *)((char *)table + ((base + i) & (VERIFIED_SLOTS - 1)) * stride);
+		if (rec_used(v) && v->dev == dev && v->ino == ino)
+			return v;
+		if (!rec_used(v))
+			return for_insert ? v : NULL;
+	}
+	return for_insert ? v : NULL;
+}
+
+static struct verified_file *
+snapshot_find(struct package_trust_snapshot *ref, const struct santa_file_key *key)
+{
+	struct santa_verified_file *r;
+
+	if (!ref->verified)
+		return NULL;
+	r = slot_find(ref->verified, sizeof(*ref->verified), (uint64_t)key->dev,
+		      (uint64_t)key->ino, false);
+	return r && rec_key_equal(r, key) ? (struct verified_file *)r : NULL;
+}
+
+/* The record of key, verified as package's with md5 (under lock). */
+static void
+record_put_locked(struct package_trust *pt, const struct santa_file_key *key,
+		  const struct santa_dpkg_package *package, const uint8_t md5[16])
+{
+	struct santa_verified_file *r;
+
+	if (!pt->records)
+		return;
+	r = slot_find(pt->records, sizeof(*pt->records), (uint64_t)key->dev, (uint64_t)key->ino,
+		      true);
+	rec_set_key(r, key);
+	memcpy(r->md5, md5, 16);
+	santa_verified_ident(package->name, package->version, package->arch, r->ident);
+	pt->records_dirty = true;
+}
+
+/*
+ * The package a record vouches for in view t (santa_verified_match), with
+ * dpkg's md5 for it if want_md5. The record is copied under the lock and
+ * checked outside it: the check walks path (lstat), which may wait on a
+ * filesystem, and no other worker's recall should wait behind it.
+ */
+static const struct santa_dpkg_package *
+record_match(struct package_trust *pt, const struct santa_pkgtrust *t, const struct stat *st,
+	     const char *path, const uint8_t *want_md5)
+{
+	const struct santa_verified_file *r;
+	struct santa_verified_file copy;
+	bool found = false;
+
+	pthread_mutex_lock(&pt->lock);
+	if (pt->records &&
+	    (r = slot_find(pt->records, sizeof(*pt->records), (uint64_t)st->st_dev,
+			   (uint64_t)st->st_ino, false))) {
+		copy = *r;
+		found = true;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	if (!found || (want_md5 && memcmp(copy.md5, want_md5, 16) != 0))
+		return NULL;
+	return santa_verified_match(t, &copy, st, path);
+}
+
+static void
+remember_locked(struct package_trust *pt, struct package_trust_snapshot *ref,
+		const struct santa_file_key *key, const struct santa_dpkg_package *package,
+		const uint8_t md5[16])
 {
 	struct verified_file *v;
 
@@ -122,13 +226,73 @@ remember_locked(struct package_trust_snapshot *ref, const struct santa_file_key 
 		ref->verified = calloc(VERIFIED_SLOTS, sizeof(*ref->verified));
 	if (!ref->verified)
 		return;
-	v = slot_find(ref->verified, key, true);
-	v->key = *key;
+	v = (struct verified_file *)slot_find(ref->verified, sizeof(*ref->verified),
+					      (uint64_t)key->dev, (uint64_t)key->ino, true);
+	rec_set_key(&v->rec, key);
 	v->package = package;
-	if (md5)
-		memcpy(v->md5, md5, 16);
-	else
-		memset(v->md5, 0, 16);
+	memcpy(v->rec.md5, md5, 16);
+	record_put_locked(pt, key, package, md5);
+}
+
+/* Writes the records to verified_path if they changed (not under lock). */
+static void
+records_save(struct package_trust *pt)
+{
+	struct santa_verified_file *copy = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if (!pt->verified_path[0])
+		return;
+	pthread_mutex_lock(&pt->lock);
+	if (pt->records && pt->records_dirty &&
+	    (copy = malloc(VERIFIED_SLOTS * sizeof(*copy)))) {
+		for (i = 0; i < VERIFIED_SLOTS; i++)
+			if (rec_used(&pt->records[i]))
+				copy[n++] = pt->records[i];
+		pt->records_dirty = false;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	if (!copy)
+		return;
+	r = santa_verified_save(pt->verified_path, copy, n);
+	if (r < 0)
+		santa_log_errno(pt->log, LOG_WARNING, r,
+				"package trust: verified files not saved to %s: %m", pt->verified_path);
+	free(copy);
+}
+
+/*
+ * The records of the last run: what a restart or a boot would otherwise
+ * read again for MD5. Damaged, truncated or not santad's own: ignored
+ * (logged), and replaced at the next save.
+ */
+static void
+records_load(struct package_trust *pt)
+{
+	struct santa_verified_file *files = NULL, *slot;
+	size_t n = 0, i, kept = 0;
+	int r;
+
+	if (!pt->records || !pt->verified_path[0])
+		return;
+	r = santa_verified_load(pt->verified_path, &files, &n);
+	if (r < 0 && r != -ENOENT)
+		santa_log_errno(pt->log, LOG_WARNING, r,
+				"package trust: verified files in %s ignored (%m): rebuilt",
+				pt->verified_path);
+	pthread_mutex_lock(&pt->lock);
+	for (i = 0; i < n; i++) {
+		if (!rec_used(&files[i]))
+			continue;
+		slot = slot_find(pt->records, sizeof(*pt->records), files[i].dev, files[i].ino, true);
+		*slot = files[i];
+		kept++;
+	}
+	pt->status.records_loaded = kept;
+	pt->records_dirty = r < 0 && r != -ENOENT; /* a bad file is replaced */
+	pthread_mutex_unlock(&pt->lock);
+	free(files);
 }
 
 static bool collect(struct package_trust *pt);
@@ -136,7 +300,9 @@ static bool collect(struct package_trust *pt);
 struct prescan {
 	struct package_trust *pt;
 	struct package_trust_snapshot *snap, *old;
-	size_t files, verified, carried, refused;
+	bool prompt_only; /* the first pass: only the packages dpkg has just written (pt->prompt) */
+	uint64_t prompt_bytes;
+	size_t files, verified, carried, refused, prompt_files;
 };
 
 static bool
@@ -151,46 +317,79 @@ prescan_should_stop(struct package_trust *pt)
 	return stop;
 }
 
+/* Whether dpkg wrote name's md5sums since the last view (loader thread only, as pt->prompt). */
+static bool
+prompt_package(const struct package_trust *pt, const char *name)
+{
+	size_t i;
+
+	for (i = 0; pt->prompt[i]; i++)
+		if (strcmp(pt->prompt[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int
 prescan_file(const char *path, const struct santa_dpkg_package *pkg, const uint8_t md5[16],
 	     void *userdata)
 {
 	struct prescan *ps = userdata;
+	struct package_trust *pt = ps->pt;
 	struct santa_file_key key;
 	const struct verified_file *v;
 	uint8_t got[16];
 	struct stat st;
-	bool carried = false;
+	bool carried = false, done = false;
 	int fd;
 
-	if (ps->files++ % 16 == 0 && prescan_should_stop(ps->pt))
+	if (ps->files++ % 16 == 0 && prescan_should_stop(pt))
 		return -ECANCELED;
+	if (ps->prompt_only && !prompt_package(pt, pkg->name))
+		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) < 0 || !santa_stat_is_root_trusted(&st)) {
-		ps->refused++;
+		if (!ps->prompt_only)
+			ps->refused++;
 		goto out;
 	}
 	santa_file_key_of(&st, &key);
-	pthread_mutex_lock(&ps->pt->lock);
-	/* The previous view verified this very file against the same record: no need to read it. */
-	if (ps->old && ps->old->verified && (v = slot_find(ps->old->verified, &key, false)) &&
-	    santa_file_key_equal(&v->key, &key) && memcmp(v->md5, md5, 16) == 0) {
-		remember_locked(ps->snap, &key, pkg, md5);
-		carried = true;
+	pthread_mutex_lock(&pt->lock);
+	if (snapshot_find(ps->snap, &key))
+		done = true; /* the first pass verified it */
+	else
+		carried = (v = ps->old ? snapshot_find(ps->old, &key) : NULL) &&
+			  memcmp(v->rec.md5, md5, 16) == 0;
+	pthread_mutex_unlock(&pt->lock);
+	/* Verified before (by the previous view, or before a restart) against the same record: not read again. */
+	if (!done && !carried)
+		carried = record_match(pt, ps->snap->trust, &st, path, md5) == pkg;
+	if (carried) {
+		pthread_mutex_lock(&pt->lock);
+		remember_locked(pt, ps->snap, &key, pkg, md5);
+		pthread_mutex_unlock(&pt->lock);
 	}
-	pthread_mutex_unlock(&ps->pt->lock);
+	if (done)
+		goto out;
 	if (carried) {
 		ps->carried++;
 		goto out;
 	}
+	if (ps->prompt_only) {
+		/* Bounded per change: a huge upgrade's remaining files are the idle pass's. */
+		if (ps->prompt_files >= PROMPT_FILES_MAX ||
+		    ps->prompt_bytes + (uint64_t)st.st_size > PROMPT_BYTES_MAX)
+			goto out;
+		ps->prompt_files++;
+		ps->prompt_bytes += (uint64_t)st.st_size;
+	}
 	if (santa_pkgtrust_md5_fd(fd, got) == 0 && memcmp(got, md5, 16) == 0) {
-		pthread_mutex_lock(&ps->pt->lock);
-		remember_locked(ps->snap, &key, pkg, md5);
-		pthread_mutex_unlock(&ps->pt->lock);
+		pthread_mutex_lock(&pt->lock);
+		remember_locked(pt, ps->snap, &key, pkg, md5);
+		pthread_mutex_unlock(&pt->lock);
 		ps->verified++;
-	} else {
+	} else if (!ps->prompt_only) {
 		ps->refused++;
 	}
 out:
@@ -212,20 +411,42 @@ idle_priority(bool idle)
 /*
  * Verifies every packaged program of the new view before it is run, so that
  * a decision finds it remembered and pays no MD5 pass (the cold-decision
- * budget: SHA-256 plus a lookup). Files the previous view verified against
- * the same record are carried over unread. Stops when a newer view is due.
+ * budget: SHA-256 plus a lookup). Files verified before, by the previous
+ * view or before a restart, against the same record are carried over
+ * unread. First, at normal priority, the packages dpkg has just installed or
+ * upgraded (their programs are about to run: maintainer scripts, the user
+ * who asked for them), bounded; then the rest at idle priority. Stops when
+ * a newer view is due. The records are saved at the end.
  */
 static void
 prescan(struct package_trust *pt, struct package_trust_snapshot *snap,
 	struct package_trust_snapshot *old)
 {
 	struct prescan ps = { .pt = pt, .snap = snap, .old = old };
+	const struct santa_dpkg_db *db = santa_pkgtrust_dpkg(snap->trust);
 	uint64_t t0 = santa_mono_usec();
-	int r;
+	size_t i;
+	int r = 0;
 
-	idle_priority(true);
-	r = santa_dpkg_db_foreach_file(santa_pkgtrust_dpkg(snap->trust), prescan_file, &ps);
-	idle_priority(false);
+	if (pt->prompt[0]) {
+		ps.prompt_only = true;
+		r = santa_dpkg_db_foreach_file(db, prescan_file, &ps);
+		ps.prompt_only = false;
+		pthread_mutex_lock(&pt->lock);
+		pt->status.prompt_verified += ps.verified;
+		pt->status.prompt_usec = santa_mono_usec() - t0;
+		pthread_mutex_unlock(&pt->lock);
+		if (r == 0) { /* a pass cut short by a newer view: that view's prompt pass has them */
+			for (i = 0; pt->prompt[i]; i++)
+				free(pt->prompt[i]);
+			pt->prompt[0] = NULL;
+		}
+	}
+	if (r == 0) {
+		idle_priority(true);
+		r = santa_dpkg_db_foreach_file(db, prescan_file, &ps);
+		idle_priority(false);
+	}
 	pthread_mutex_lock(&pt->lock);
 	pt->status.prescan_done = r == 0;
 	pt->status.prescan_verified = ps.verified;
@@ -233,6 +454,22 @@ prescan(struct package_trust *pt, struct package_trust_snapshot *snap,
 	pt->status.prescan_refused = ps.refused;
 	pt->status.prescan_usec = santa_mono_usec() - t0;
 	pthread_mutex_unlock(&pt->lock);
+	records_save(pt);
+}
+
+/* The package an md5sums path names: info/NAME.md5sums or info/NAME:ARCH.md5sums (names may hold dots). */
+static char *
+md5sums_package(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 8 && strcmp(base + len - 8, ".md5sums") == 0)
+		len -= 8;
+	len = strcspn(base, ":") < len ? strcspn(base, ":") : len;
+	return len ? strndup(base, len) : NULL;
 }
 
 static void
@@ -260,6 +497,14 @@ load(struct package_trust *pt)
 		r = santa_pkgtrust_load(&paths, &s->trust, why, sizeof(why));
 	pthread_mutex_lock(&pt->lock);
 	if (r == 0) {
+		size_t np = 0;
+
+		/* Their packages are verified first (prescan); the loader thread alone touches prompt. */
+		while (pt->prompt[np])
+			np++;
+		for (i = 0; i < seen && np < RECENT_MAX; i++)
+			if ((pt->prompt[np] = md5sums_package(pt->recent[i])))
+				pt->prompt[++np] = NULL;
 		/* The new view has read the md5sums files written before it began. */
 		for (i = 0; i < seen; i++)
 			free(pt->recent[i]);
@@ -401,6 +646,7 @@ loader_main(void *arg)
 		watch(pt, pt->keyrings[i]);
 	for (i = 0; pt->platform[i]; i++)
 		watch(pt, pt->platform[i]);
+	records_load(pt);
 	load(pt);
 
 	for (;;) {
@@ -474,7 +720,8 @@ copy_list(char **dst, const struct santa_strv *src)
 }
 
 int
-package_trust_start(const struct santa_config *cfg, struct package_trust **out)
+package_trust_start(const struct santa_config *cfg, const struct santa_log *log,
+		    struct package_trust **out)
 {
 	struct package_trust *pt = calloc(1, sizeof(*pt));
 	int r;
@@ -485,6 +732,7 @@ package_trust_start(const struct santa_config *cfg, struct package_trust **out)
 	pthread_mutex_init(&pt->lock, NULL);
 	pthread_mutex_init(&pt->read_lock, NULL);
 	pt->info_wd = -1;
+	pt->log = log;
 	pthread_cond_init(&pt->loaded_cond, NULL);
 	pt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pt->changed_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -497,7 +745,12 @@ package_trust_start(const struct santa_config *cfg, struct package_trust **out)
 	snprintf(pt->lists_dir, sizeof(pt->lists_dir), "%s", cfg->package_trust_apt_lists_dir);
 	snprintf(pt->cache_path, sizeof(pt->cache_path), "%s",
 		 cfg->package_trust_cache_path ? cfg->package_trust_cache_path : "");
-	r = copy_list(pt->keyrings, &cfg->package_trust_keyrings);
+	/* Beside the view cache, as root's as it is. */
+	if (pt->cache_path[0] && (size_t)snprintf(pt->verified_path, sizeof(pt->verified_path),
+						  "%s.verified", pt->cache_path) >= sizeof(pt->verified_path))
+		pt->verified_path[0] = '\0';
+	pt->records = calloc(VERIFIED_SLOTS, sizeof(*pt->records));
+	r = pt->records ? copy_list(pt->keyrings, &cfg->package_trust_keyrings) : -ENOMEM;
 	if (r == 0)
 		r = copy_list(pt->platform, &cfg->package_trust_platform_keyrings);
 	if (r < 0)
@@ -536,6 +789,7 @@ package_trust_stop(struct package_trust *pt)
 		pthread_mutex_unlock(&pt->lock);
 		wake(pt);
 		pthread_join(pt->thread, NULL);
+		records_save(pt); /* what decisions verified since the prescan */
 	}
 	pthread_mutex_lock(&pt->lock);
 	snapshot_unref_locked(pt->current);
@@ -553,6 +807,9 @@ package_trust_stop(struct package_trust *pt)
 		free(pt->platform[i]);
 	for (i = 0; i < pt->n_recent; i++)
 		free(pt->recent[i]);
+	for (i = 0; pt->prompt[i]; i++)
+		free(pt->prompt[i]);
+	free(pt->records);
 	pthread_cond_destroy(&pt->loaded_cond);
 	pthread_mutex_destroy(&pt->read_lock);
 	pthread_mutex_destroy(&pt->lock);
@@ -600,6 +857,27 @@ package_trust_release(struct package_trust *pt, struct package_trust_snapshot *r
 	pthread_mutex_lock(&pt->lock);
 	snapshot_unref_locked(ref);
 	pthread_mutex_unlock(&pt->lock);
+}
+
+bool
+package_trust_md5_wanted(struct package_trust *pt, const struct santa_file_key *key,
+			 const char *path, const struct stat *st)
+{
+	struct package_trust_snapshot *ref = NULL;
+	const struct santa_pkgtrust *trust;
+	bool wanted = false, recent;
+
+	trust = package_trust_acquire(pt, 0, &ref);
+	if (!trust)
+		return false;
+	if (!package_trust_recall(pt, ref, key, path, st)) {
+		pthread_mutex_lock(&pt->lock);
+		recent = pt->n_recent > 0;
+		pthread_mutex_unlock(&pt->lock);
+		wanted = santa_pkgtrust_may_read(trust, st, path, recent);
+	}
+	package_trust_release(pt, ref);
+	return wanted;
 }
 
 char **
@@ -651,31 +929,53 @@ package_trust_changed_fd(struct package_trust *pt)
 
 void
 package_trust_remember(struct package_trust *pt, struct package_trust_snapshot *ref,
-		       const struct santa_file_key *key, const struct santa_dpkg_package *package)
+		       const struct santa_file_key *key, const char *path,
+		       const struct santa_dpkg_package *package)
 {
+	struct santa_dpkg_file files[8];
+	size_t n, i;
+
 	if (!pt || !ref || !package)
 		return;
+	/* The record package's bytes matched: the view's MD5 for it at path. */
+	n = santa_dpkg_db_find(santa_pkgtrust_dpkg(ref->trust), path, files, 8);
+	for (i = 0; i < n && i < 8 && files[i].package != package; i++)
+		;
+	if (i == n || i == 8)
+		return;
 	pthread_mutex_lock(&pt->lock);
-	remember_locked(ref, key, package, NULL);
+	remember_locked(pt, ref, key, package, files[i].md5);
 	pthread_mutex_unlock(&pt->lock);
 }
 
 const struct santa_dpkg_package *
 package_trust_recall(struct package_trust *pt, struct package_trust_snapshot *ref,
-		     const struct santa_file_key *key)
+		     const struct santa_file_key *key, const char *path, const struct stat *st)
 {
 	const struct santa_dpkg_package *package = NULL;
 	const struct verified_file *v;
+	struct santa_dpkg_file files[8];
+	struct santa_file_key now;
+	size_t n, i;
 
 	if (!pt || !ref)
 		return NULL;
+	santa_file_key_of(st, &now);
 	pthread_mutex_lock(&pt->lock);
-	if (ref->verified) {
-		v = slot_find(ref->verified, key, false);
-		/* The same file with the same times and size: the bytes dpkg's MD5 matched. */
-		if (v && santa_file_key_equal(&v->key, key))
-			package = v->package;
-	}
+	/* The same file with the same times and size: the bytes dpkg's MD5 matched. */
+	if ((v = snapshot_find(ref, key)))
+		package = v->package;
+	pthread_mutex_unlock(&pt->lock);
+	if (package || !santa_file_key_equal(&now, key) ||
+	    !(package = record_match(pt, ref->trust, st, path, NULL)))
+		return package;
+	/* Verified by an earlier view or before a restart, and the view still lists it so. */
+	n = santa_dpkg_db_find(santa_pkgtrust_dpkg(ref->trust), path, files, 8);
+	pthread_mutex_lock(&pt->lock);
+	for (i = 0; i < n && i < 8; i++)
+		if (files[i].package == package)
+			remember_locked(pt, ref, key, package, files[i].md5);
+	pt->status.records_used++;
 	pthread_mutex_unlock(&pt->lock);
 	return package;
 }

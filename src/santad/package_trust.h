@@ -21,7 +21,9 @@ struct package_trust;
 struct package_trust_snapshot;
 
 /* Starts the loader thread on cfg's paths (copied). Returns 0 or -errno. */
-int package_trust_start(const struct santa_config *cfg, struct package_trust **out);
+struct santa_log;
+int package_trust_start(const struct santa_config *cfg, const struct santa_log *log,
+			struct package_trust **out);
 /* Stops the thread and frees everything once no snapshot is held. */
 void package_trust_stop(struct package_trust *pt);
 
@@ -44,17 +46,34 @@ void package_trust_release(struct package_trust *pt, struct package_trust_snapsh
 int package_trust_changed_fd(struct package_trust *pt);
 
 /*
- * Files verified under a snapshot, by their key (dev, ino, mtime, ctime,
- * size): a decision after a flush finds the package again without reading
- * the file for its MD5. Forgotten with the snapshot. recall returns NULL
- * when key is not remembered (or was replaced by another file's).
+ * Files verified, by their key (dev, ino, mtime, ctime, size): a decision
+ * after a flush, a new view or a restart finds the package again without
+ * reading the file for its MD5. path: the file's canonical path; package:
+ * ref's. Each view keeps its own table; every file verified is also kept,
+ * across views and restarts (PackageTrustCachePath + ".verified"), as the
+ * MD5 record and package it matched, used by recall only while the key is
+ * unchanged, st is root's and writable by no one else, and ref's view
+ * lists that path with that MD5 for that package, version and arch.
+ * recall returns NULL when none holds.
  */
 struct santa_file_key;
+struct stat;
 void package_trust_remember(struct package_trust *pt, struct package_trust_snapshot *ref,
-			    const struct santa_file_key *key, const struct santa_dpkg_package *package);
+			    const struct santa_file_key *key, const char *path,
+			    const struct santa_dpkg_package *package);
 const struct santa_dpkg_package *package_trust_recall(struct package_trust *pt,
 						      struct package_trust_snapshot *ref,
-						      const struct santa_file_key *key);
+						      const struct santa_file_key *key, const char *path,
+						      const struct stat *st);
+
+/*
+ * Whether a decision about this file (root's, at path) would read it for
+ * its MD5: the view in force lists path (or dpkg has newer records) and the
+ * file is not remembered. A worker about to hash it then computes the MD5
+ * from the same reads. False while no view is loaded.
+ */
+bool package_trust_md5_wanted(struct package_trust *pt, const struct santa_file_key *key,
+			      const char *path, const struct stat *st);
 
 /*
  * The md5sums files dpkg wrote since the view in force was loaded, as a
@@ -79,8 +98,13 @@ struct package_trust_status {
 	char error[512];      /* the last load's failure, "" if none */
 	/* The view's packaged programs verified before they run (package_trust.c: prescan). */
 	bool prescan_done;
-	size_t prescan_verified, prescan_carried, prescan_refused;
+	size_t prescan_verified, prescan_carried, prescan_refused; /* read, carried unread, refused */
 	uint64_t prescan_usec;
+	/* Records read from the last run's file, and decisions they spared an MD5 pass. */
+	size_t records_loaded;
+	uint64_t records_used;
+	/* Programs of packages dpkg had just written, verified ahead of the idle pass (all views). */
+	uint64_t prompt_verified, prompt_usec;
 	struct santa_pkgtrust_stats stats;
 };
 void package_trust_status(struct package_trust *pt, struct package_trust_status *out);

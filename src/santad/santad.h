@@ -611,6 +611,7 @@ struct santad {
 		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
 		uint64_t merged; /* execs that waited for another exec's job of the same file */
 		_Atomic uint64_t package_verified, package_unverified; /* identities found, and refused (modified, ...) */
+		_Atomic uint64_t package_md5_with_hash; /* of those, MD5 computed from the SHA-256's reads */
 		_Atomic uint64_t critical_allowed; /* denials turned into allows: critical system binaries */
 		uint64_t ipc_rejected[IPC_REJECT_REASONS];
 		uint64_t syncs_ok, syncs_failed;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -418,6 +419,221 @@ test_cache(void **state)
  * packaged file (a desktop lists tens of thousands, for a few thousand
  * programs) nor of status's Conffiles text, which only building it needs.
  */
+/*
+ * A package dpkg installed since the view (its md5sums named by inotify): its
+ * name is the md5sums file's up to ".md5sums" (and ":ARCH"), dots and all. A
+ * name cut at its first dot was another package's (python3.11 -> python3),
+ * whose SIGNINGID rules would have matched.
+ */
+static void
+test_recent_md5sums_dotted_name(void **state)
+{
+	struct santa_pkgtrust *t = load();
+	struct santa_pkg_identity id;
+	char md5sums[256], a[33], recent_path[PATH_MAX];
+	const char *recent[2] = { recent_path, NULL };
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	write_file("root/usr/bin/python3.11", "python program\n", 0755);
+	md5_hex("python program\n", a);
+	snprintf(md5sums, sizeof(md5sums), "%s  usr/bin/python3.11\n", a);
+	write_file("admin/info/python3.11:amd64.md5sums", md5sums, 0644);
+	snprintf(recent_path, sizeof(recent_path), "%s/admin/info/python3.11:amd64.md5sums", tmpdir);
+	snprintf(path, sizeof(path), "%s/root/usr/bin/python3.11", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	if (st.st_uid != 0)
+		fail_msg("run as root: package identities need root-owned files");
+	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, &st, "/usr/bin/python3.11", recent, &id, NULL),
+			 SANTA_PKG_VERIFIED);
+	assert_string_equal(id.package, "python3.11");
+	assert_string_equal(id.arch, "amd64");
+	close(fd);
+	santa_pkgtrust_free(t);
+}
+
+/* The record of root/usr/bin/ls as santad makes it after the MD5 matched. */
+static void
+ls_record(const struct santa_pkgtrust *t, struct santa_verified_file *rec, struct stat *st)
+{
+	struct santa_pkg_identity id;
+	const struct santa_dpkg_package *pkg = NULL;
+	char path[PATH_MAX], a[33];
+	uint8_t md5[16];
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/root/usr/bin/ls", tmpdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, st), 0);
+	assert_int_equal(santa_pkgtrust_identify_fd(t, fd, st, "/usr/bin/ls", NULL, &id, &pkg),
+			 SANTA_PKG_VERIFIED);
+	close(fd);
+	assert_non_null(pkg);
+	md5_hex("ls program\n", a);
+	for (i = 0; i < 16; i++)
+		sscanf(a + 2 * i, "%2hhx", &md5[i]);
+	santa_verified_of(st, pkg, md5, rec);
+}
+
+static void
+stat_ls(struct stat *st)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/root/usr/bin/ls", tmpdir);
+	assert_int_equal(stat(path, st), 0);
+}
+
+/*
+ * The verified-file memory kept across restarts: written and read back;
+ * refused whole when damaged, truncated, someone else's or readable by
+ * others; and a record vouches for a file only while its key (inode, mtime,
+ * ctime, size) is unchanged and the view lists it so.
+ */
+static void
+test_verified_memory(void **state)
+{
+	struct santa_pkgtrust *t = load();
+	struct santa_verified_file rec, *back = NULL;
+	struct stat st, now;
+	char file[PATH_MAX], path[PATH_MAX];
+	size_t n = 0;
+	FILE *f;
+	long len;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		fail_msg("run as root: package identities need root-owned files");
+	snprintf(file, sizeof(file), "%s/verified", tmpdir);
+	snprintf(path, sizeof(path), "%s/root/usr/bin/ls", tmpdir);
+	ls_record(t, &rec, &st);
+
+	/* Round trip. */
+	assert_int_equal(santa_verified_save(file, &rec, 1), 0);
+	assert_int_equal(stat(file, &now), 0);
+	assert_int_equal(now.st_mode & 0777, 0600);
+	assert_int_equal(santa_verified_load(file, &back, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(back, &rec, sizeof(rec));
+	assert_ptr_equal(santa_verified_match(t, back, &st, "/usr/bin/ls"),
+			 santa_dpkg_db_package_at(santa_pkgtrust_dpkg(t),
+						  (size_t)santa_dpkg_db_find_package(santa_pkgtrust_dpkg(t),
+										     "coreutils", "amd64")));
+	free(back);
+	back = NULL;
+	assert_int_equal(santa_verified_load("/nonexistent/verified", &back, &n), -ENOENT);
+
+	/* Another path, another file's key: not vouched for. */
+	assert_null(santa_verified_match(t, &rec, &st, "/usr/bin/sh.distrib"));
+
+	/* One byte flipped anywhere: the checksum refuses the whole file. */
+	f = fopen(file, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_int_equal(fseek(f, len / 2, SEEK_SET), 0);
+	{
+		int c = fgetc(f);
+
+		assert_int_equal(fseek(f, len / 2, SEEK_SET), 0);
+		fputc(c ^ 1, f);
+	}
+	fclose(f);
+	assert_int_equal(santa_verified_load(file, &back, &n), -EBADMSG);
+	assert_null(back);
+
+	/* Truncated. */
+	assert_int_equal(santa_verified_save(file, &rec, 1), 0);
+	assert_int_equal(truncate(file, len - 1), 0);
+	assert_int_equal(santa_verified_load(file, &back, &n), -EBADMSG);
+	assert_int_equal(truncate(file, 10), 0);
+	assert_int_equal(santa_verified_load(file, &back, &n), -EBADMSG);
+
+	/* Someone else's, or readable by others, or a symlink: not santad's own. */
+	assert_int_equal(santa_verified_save(file, &rec, 1), 0);
+	assert_int_equal(chown(file, 65534, 65534), 0);
+	assert_int_equal(santa_verified_load(file, &back, &n), -EPERM);
+	assert_int_equal(chown(file, 0, 0), 0);
+	assert_int_equal(chmod(file, 0644), 0);
+	assert_int_equal(santa_verified_load(file, &back, &n), -EPERM);
+	assert_int_equal(chmod(file, 0600), 0);
+	{
+		char link[PATH_MAX];
+
+		snprintf(link, sizeof(link), "%s/verified.link", tmpdir);
+		assert_int_equal(symlink(file, link), 0);
+		assert_int_not_equal(santa_verified_load(link, &back, &n), 0);
+	}
+	/* Saving over a bad file replaces it (a foreign one too: by rename). */
+	assert_int_equal(chown(file, 65534, 65534), 0);
+	assert_int_equal(santa_verified_save(file, &rec, 1), 0);
+	assert_int_equal(santa_verified_load(file, &back, &n), 0);
+	assert_int_equal(n, 1);
+	free(back);
+	back = NULL;
+
+	/* More records than the cap: not written. */
+	assert_int_equal(santa_verified_save(file, &rec, SANTA_VERIFIED_MAX + 1), -EINVAL);
+
+	/*
+	 * The key changed: the same size and bytes rewritten with the mtime set
+	 * back still moves ctime; a chmod and back moves ctime too.
+	 */
+	usleep(20000);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "LS", 2, 0), 2);
+	assert_int_equal(pwrite(fd, "ls", 2, 0), 2);
+	{
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
+
+		assert_int_equal(futimens(fd, times), 0);
+	}
+	close(fd);
+	stat_ls(&now);
+	assert_int_equal(now.st_mtim.tv_nsec, st.st_mtim.tv_nsec);
+	assert_null(santa_verified_match(t, &rec, &now, "/usr/bin/ls"));
+	ls_record(t, &rec, &st);
+	assert_non_null(santa_verified_match(t, &rec, &st, "/usr/bin/ls"));
+	usleep(20000);
+	assert_int_equal(chmod(path, 0700), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+	stat_ls(&now);
+	assert_null(santa_verified_match(t, &rec, &now, "/usr/bin/ls"));
+
+	/* The key unchanged but the file now writable by others: refused as any file is. */
+	ls_record(t, &rec, &st);
+	st.st_mode |= 002;
+	assert_null(santa_verified_match(t, &rec, &st, "/usr/bin/ls"));
+	st.st_mode &= ~(mode_t)002;
+
+	/*
+	 * A file on another device (a record of an earlier boot, a user's FUSE
+	 * file claiming root and the recorded inode and times) bind-mounted at
+	 * dpkg's path in a user's namespace: the path here is another inode.
+	 */
+	rec.dev ^= 1;
+	st.st_dev ^= 1;
+	assert_null(santa_verified_match(t, &rec, &st, "/usr/bin/ls"));
+	rec.dev ^= 1;
+	st.st_dev ^= 1;
+	assert_non_null(santa_verified_match(t, &rec, &st, "/usr/bin/ls"));
+
+	/* Another version in the view (an upgrade dpkg recorded): the record is not that package's. */
+	rec.ident[0] ^= 1;
+	assert_null(santa_verified_match(t, &rec, &st, "/usr/bin/ls"));
+	rec.ident[0] ^= 1;
+	rec.md5[0] ^= 1;
+	assert_null(santa_verified_match(t, &rec, &st, "/usr/bin/ls"));
+	santa_pkgtrust_free(t);
+}
+
 static size_t
 bulk_view_memory(unsigned data_files)
 {
@@ -485,6 +701,8 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_conffiles_and_scripts),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_verified_memory),
+		cmocka_unit_test(test_recent_md5sums_dotted_name),
 		cmocka_unit_test(test_bad_databases),
 		cmocka_unit_test(test_memory_of_programs_only),
 	};

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "santa/sha256.h"
 
@@ -171,6 +172,48 @@ test_stream_in_slices(void **state)
 	close(fd);
 }
 
+/* The MD5 asked alongside: of the same bytes, in slices, given only once the stream ended. */
+static void
+test_stream_md5_alongside(void **state)
+{
+	const size_t len = (3u << 20) + 4097;
+	uint8_t sha_buf[SANTA_SHA256_LEN], sha[SANTA_SHA256_LEN], md5_buf[16], md5[16];
+	struct santa_sha256_stream *s;
+	unsigned int md_len = 0;
+	char path[256];
+	uint8_t *buf = malloc(len);
+	int fd, r;
+	size_t i;
+
+	(void)state;
+	assert_non_null(buf);
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 2654435761u >> 11);
+	snprintf(path, sizeof(path), "%s/both", tmpdir);
+	write_file(path, buf, len, 0644);
+	assert_int_equal(santa_sha256_buf(buf, len, sha_buf), 0);
+	assert_int_equal(EVP_Digest(buf, len, md5_buf, &md_len, EVP_md5(), NULL), 1);
+	free(buf);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(santa_sha256_stream_new(&s), 0);
+	assert_false(santa_sha256_stream_md5(s, md5)); /* not asked for */
+	assert_int_equal(santa_sha256_stream_add_md5(s), 0);
+	do {
+		r = santa_sha256_stream_step(s, fd, 1u << 20, sha);
+		assert_true(r >= 0);
+		if (r == 0) {
+			assert_false(santa_sha256_stream_md5(s, md5)); /* not before the end */
+			assert_int_equal(santa_sha256_stream_add_md5(s), -EINVAL); /* too late */
+		}
+	} while (r == 0);
+	assert_true(santa_sha256_stream_md5(s, md5));
+	assert_memory_equal(sha, sha_buf, SANTA_SHA256_LEN);
+	assert_memory_equal(md5, md5_buf, 16);
+	santa_sha256_stream_free(s);
+	close(fd);
+}
+
 static void
 test_errors_are_negative_errno(void **state)
 {
@@ -249,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_million_a),
 		cmocka_unit_test(test_large_file_matches_buffer),
 		cmocka_unit_test(test_stream_in_slices),
+		cmocka_unit_test(test_stream_md5_alongside),
 		cmocka_unit_test(test_errors_are_negative_errno),
 		cmocka_unit_test(test_unreadable_file_is_eacces),
 		cmocka_unit_test(test_hex_round_trip_and_bad_hex),
