@@ -127,6 +127,7 @@ struct santa_config {
 	bool enable_loader_check; /* FAN_OPEN_PERM: decide what `ld.so PROGRAM` runs (read at start) */
 	int64_t hash_worker_threads;
 	int64_t events_db_max_events;
+	int64_t event_log_user_quota_mb; /* a non-root uid's lines per log file; 0: no quota */
 	char *rules_db_path;
 	char *events_db_path;
 	char *sync_state_path;

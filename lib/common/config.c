@@ -141,6 +141,7 @@ static const struct key_def keys[] = {
 	BOOL("EnableLoaderCheck", enable_loader_check),
 	INT("HashWorkerThreads", hash_worker_threads, 1, 64),
 	INT("EventsDBMaxEvents", events_db_max_events, 1, 10000000),
+	INT("EventLogUserQuotaMB", event_log_user_quota_mb, 0, 1048576),
 	PATH("RulesDBPath", rules_db_path),
 	PATH("EventsDBPath", events_db_path),
 	PATH("SyncStatePath", sync_state_path),
@@ -1191,6 +1192,7 @@ santa_config_init(struct santa_config *cfg, const char *root)
 	cfg->enable_package_trust = true;
 	cfg->hash_worker_threads = 2;
 	cfg->events_db_max_events = 100000;
+	cfg->event_log_user_quota_mb = 256;
 	cfg->bundle_service_idle_sec = 60;
 	r = set_string(&cfg->santactl_path, "/usr/bin/santactl");
 	if (r == 0)

@@ -118,6 +118,8 @@ status_print_json(const struct status *s)
 			  "systemd_watchdog_usec", (json_int_t)reply_int(s->wd, "systemd_usec")));
 	json_object_set_new(json_object_get(root, "daemon"), "log_lines_lost",
 			    json_integer(reply_int(s->b, "log_lines_lost")));
+	json_object_set_new(json_object_get(root, "daemon"), "log_lines_over_quota",
+			    json_integer(reply_int(s->b, "log_lines_over_quota")));
 	json_object_set_new(json_object_get(root, "daemon"), "anonymous_exec_enforced",
 			    json_boolean(reply_bool(s->b, "anonymous_exec_enforced")));
 	json_object_set_new(json_object_get(root, "daemon"), "exec_info",
@@ -275,6 +277,9 @@ status_print_text(const struct status *s)
 		row("systemd Watchdog", "off");
 	if (reply_int(s->b, "log_lines_lost") > 0)
 		row("Log Lines Lost", "%lld (disk full?)", (long long)reply_int(s->b, "log_lines_lost"));
+	if (reply_int(s->b, "log_lines_over_quota") > 0)
+		row("Log Lines Over Quota", "%lld (users' lines past EventLogUserQuotaMB)",
+		    (long long)reply_int(s->b, "log_lines_over_quota"));
 	for (i = 0; i < ipc_container_len(s->watched); i++)
 		row(i == 0 ? "Watched Filesystems" : "", "%s",
 		    ipc_value_string(ipc_array_at(s->watched, i)));

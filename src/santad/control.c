@@ -242,6 +242,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		/* Lines never written because their notification never came count too. */
 		ipc_dict_put_int(b, "log_lines_lost", (int64_t)(lines_lost + d->stats.notifications_lost));
 		ipc_dict_put_int(b, "events_store_failures", (int64_t)upload_lost);
+		ipc_dict_put_int(b, "log_lines_over_quota", (int64_t)event_log_quota_dropped(d->elog));
 	}
 	rules = ipc_dict_put_container(b, "rules", IPC_DICT);
 	ipc_dict_put_int(rules, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);

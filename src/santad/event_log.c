@@ -47,6 +47,15 @@ struct name_cache_entry {
 	char name[256];
 };
 
+/*
+ * A user can exec a blocked program with a 4 KB path thousands of times a
+ * second: 27 MB of santa.log a second, 95 GB an hour (attacker review), and
+ * logrotate looks once a day. So each non-root uid may fill at most
+ * EventLogUserQuotaMB of one log file; past it their lines are dropped and
+ * counted until the file is rotated (SIGHUP reopens it). Root's are never.
+ */
+#define EVENT_LOG_QUOTA_UIDS 64
+
 struct event_log {
 	struct name_cache_entry users[NAME_CACHE_SIZE], groups[NAME_CACHE_SIZE];
 	pthread_t thread;
@@ -79,6 +88,18 @@ struct event_log {
 	} upload_now_seen[UPLOAD_NOW_HASHES];
 	unsigned int upload_now_next;
 	struct santa_strv bundle_roots; /* a copy: blocks below wait for their bundle's hash */
+	/*
+	 * Writer thread only: bytes each non-root uid's lines took in this log
+	 * file (since santad opened or reopened it), against quota_bytes. Fixed
+	 * size: uids past the table share one slot.
+	 */
+	uint64_t quota_bytes;
+	struct {
+		uid_t uid;
+		bool used;
+		uint64_t bytes;
+	} quota[EVENT_LOG_QUOTA_UIDS], quota_others;
+	_Atomic uint64_t quota_dropped; /* lines not written: their uid's quota was used up */
 	int upload_fd; /* eventfd: readable once a block was stored that should go up now */
 };
 
@@ -541,6 +562,35 @@ flush_lines(struct event_log *log, struct line_buffer *out)
 	out->len = 0;
 }
 
+/* Whether rec's uid may add bytes more to this log file (writer thread). */
+static bool
+within_quota(struct event_log *log, const struct exec_record *rec, size_t bytes)
+{
+	__typeof__(&log->quota_others) slot = &log->quota_others;
+	size_t i;
+
+	if (rec->uid == 0 || log->quota_bytes == 0)
+		return true;
+	for (i = 0; i < EVENT_LOG_QUOTA_UIDS; i++) {
+		if (log->quota[i].used && log->quota[i].uid == rec->uid) {
+			slot = &log->quota[i];
+			break;
+		}
+		if (!log->quota[i].used) {
+			log->quota[i].used = true;
+			log->quota[i].uid = rec->uid;
+			slot = &log->quota[i];
+			break;
+		}
+	}
+	if (slot->bytes + bytes > log->quota_bytes) {
+		log->quota_dropped++;
+		return false;
+	}
+	slot->bytes += bytes;
+	return true;
+}
+
 static void
 write_record(struct event_log *log, const struct exec_record *rec, struct line_buffer *out)
 {
@@ -557,6 +607,10 @@ write_record(struct event_log *log, const struct exec_record *rec, struct line_b
 
 		if (!json)
 			return;
+		if (!within_quota(log, rec, jl + 1)) {
+			free(json);
+			return;
+		}
 		if (out->len + jl + 2 > sizeof(out->data))
 			flush_lines(log, out);
 		if (out->len + jl + 2 <= sizeof(out->data)) {
@@ -571,10 +625,12 @@ write_record(struct event_log *log, const struct exec_record *rec, struct line_b
 				     : format_file_change(log, rec, line, sizeof(line));
 	if (n < 0)
 		return;
-	if (log->type == SANTA_EVENT_LOG_SYSLOG) {
+	if (log->type == SANTA_EVENT_LOG_SYSLOG) { /* journald limits its own rates */
 		syslog(LOG_NOTICE, "%s", line);
 		return;
 	}
+	if (!within_quota(log, rec, (size_t)n + 40)) /* 40: the timestamp and prefix */
+		return;
 	if (out->len + (size_t)n + 64 > sizeof(out->data))
 		flush_lines(log, out);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -936,6 +992,8 @@ writer_main(void *arg)
 			/* Log rotation, and a chance to notice renamed users. */
 			memset(log->users, 0, sizeof(log->users));
 			memset(log->groups, 0, sizeof(log->groups));
+			memset(log->quota, 0, sizeof(log->quota));
+			memset(&log->quota_others, 0, sizeof(log->quota_others));
 			if (log->type != SANTA_EVENT_LOG_SYSLOG)
 				open_log(log);
 		}
@@ -971,6 +1029,7 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 	log->upload_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	log->events = events;
 	log->type = cfg->event_log_type;
+	log->quota_bytes = (uint64_t)cfg->event_log_user_quota_mb << 20;
 	log->path = strdup(cfg->event_log_path);
 	if (cfg->enable_machine_id_decoration && cfg->machine_id)
 		log->machine_id = strdup(cfg->machine_id);
@@ -1111,6 +1170,12 @@ event_log_queued(struct event_log *log, unsigned int *records, size_t *bytes)
 	*records = log->queued;
 	*bytes = log->queued_bytes;
 	pthread_mutex_unlock(&log->lock);
+}
+
+uint64_t
+event_log_quota_dropped(struct event_log *log)
+{
+	return log->quota_dropped;
 }
 
 void

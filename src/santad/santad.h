@@ -137,6 +137,8 @@ uint64_t event_log_dropped(struct event_log *log);
 void event_log_queued(struct event_log *log, unsigned int *records, size_t *bytes);
 /* Lines the log file did not get (disk full...) and events events.db did not take. */
 void event_log_losses(struct event_log *log, uint64_t *lines_lost, uint64_t *upload_lost);
+/* Lines not written because their uid had used up EventLogUserQuotaMB of the log file. */
+uint64_t event_log_quota_dropped(struct event_log *log);
 void event_log_stop(struct event_log *log);
 
 /* Frees a record and what it owns. */
