@@ -17,13 +17,17 @@
 #include <string.h>
 
 #include "santad.h"
+#include "anon_exec.h"
+#include "exec.h"
+#include "fanotify.h"
+#include "proc.h"
 
 #ifdef SANTA_HAVE_BPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
-#include "anon_exec.h"
+#include "bpf/anon_exec.h"
 #include "anon_exec.skel.h"
 
 struct anon_exec {

@@ -26,6 +26,19 @@
 #include "package_trust.h"
 #include "santa/pkgtrust.h"
 #include "santad.h"
+#include "mounts.h"
+#include "anon_exec.h"
+#include "bundles.h"
+#include "control.h"
+#include "event_log.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "gui.h"
+#include "helpers.h"
+#include "loader.h"
+#include "metrics.h"
+#include "sync.h"
 
 static bool
 is_helper(const struct ipc_peer *peer)

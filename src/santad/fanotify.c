@@ -30,6 +30,11 @@
 #include "santa/clock.h"
 #include "mounts.h"
 #include "santad.h"
+#include "anon_exec.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "loader.h"
 
 #define FAN_READ_BUF (64 * 1024)
 /*

@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 #include "santad.h"
+#include "event_log.h"
+#include "fanotify.h"
+#include "file_changes.h"
+#include "proc.h"
 
 #define FC_MAX_FILESYSTEMS 256
 #define FC_EVENTS_PER_WAKEUP 512 /* bounded work per wakeup; the rest waits in the kernel */

@@ -40,6 +40,8 @@
 #include "santa/ipc.h"
 #include "santa/path.h"
 #include "santad.h"
+#include "control.h"
+#include "helpers.h"
 
 #define HELPER_BACKOFF_MIN_USEC   (500 * 1000ULL)
 #define HELPER_BACKOFF_MAX_USEC   (60 * 1000 * 1000ULL)

@@ -15,6 +15,7 @@
 
 #include "santa/path.h"
 #include "santad.h"
+#include "local_files.h"
 
 #define LOG_FILE_MODE  0640
 #define STATE_FILE_MODE 0600

@@ -32,6 +32,21 @@
 #include "package_trust.h"
 #include "priority.h"
 #include "santad.h"
+#include "anon_exec.h"
+#include "bundles.h"
+#include "control.h"
+#include "event_log.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "file_changes.h"
+#include "gui.h"
+#include "helpers.h"
+#include "loader.h"
+#include "local_files.h"
+#include "metrics.h"
+#include "sync.h"
+#include "transitive.h"
 
 
 static void

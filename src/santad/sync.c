@@ -24,6 +24,11 @@
 #include "santa/sync.h"
 #include "rule_writer.h"
 #include "santad.h"
+#include "event_log.h"
+#include "exec.h"
+#include "helpers.h"
+#include "sync.h"
+#include "transitive.h"
 
 
 

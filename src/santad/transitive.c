@@ -38,6 +38,9 @@
 #include "priority.h"
 #include "rule_writer.h"
 #include "santad.h"
+#include "exec.h"
+#include "fanotify.h"
+#include "transitive.h"
 
 #define TRANSITIVE_COMPILERS_MAX  1024 /* compilers running at once */
 #define TRANSITIVE_PENDING_MAX    4096 /* files written and not yet ruled on */
