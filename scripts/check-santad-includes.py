@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """santad's include graph: fails when santad's own headers include each other in a cycle.
 
+Also fails when a restart-only setting (a field of struct santad_start_settings,
+settings.h) is read from a policy's configuration (->cfg.FIELD): those are
+read from d->start only, or a reload would seem to apply them.
+
 Also reports (without failing) what a reader of the split wants to know:
   - each header's owners: the .c files defining the functions it declares
     (a module header has one; santad.h, the shared one, should have few);
@@ -20,6 +24,11 @@ import subprocess
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+# Restart-only fields a policy may also be asked about: turning EnableKernelIgnoreMarks off
+# is live, and each helper is started from the live HelperDirectory (settings.h says why).
+LIVE_TOO = {'enable_kernel_ignore_marks', 'helper_directory'}
+START_STRUCT = re.compile(r'struct santad_start_settings \{(.*?)\n\};', re.S)
+FIELD = re.compile(r'(\w+)\s*;')
 IDENT = re.compile(r'[A-Za-z_]\w*')
 COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 
@@ -72,9 +81,19 @@ def self_test():
             with open(os.path.join(tmp, name), 'w') as fh:
                 fh.write(body)
         r = subprocess.run([sys.executable, __file__, tmp, '--quiet'], capture_output=True, text=True)
-    if r.returncode != 1 or 'a.h b.h' not in r.stdout:
-        print('self-test: a cycle a.h <-> b.h was not reported (rc %d): %s' % (r.returncode, r.stdout))
-        return 1
+        if r.returncode != 1 or 'a.h b.h' not in r.stdout:
+            print('self-test: a cycle a.h <-> b.h was not reported (rc %d): %s' % (r.returncode, r.stdout))
+            return 1
+        os.unlink(os.path.join(tmp, 'b.h'))
+        with open(os.path.join(tmp, 'a.h'), 'w') as fh:
+            fh.write('struct santad_start_settings {\n\tconst char *rules_db_path; /* x */\n};\n')
+        with open(os.path.join(tmp, 'a.c'), 'w') as fh:
+            fh.write('#include "a.h"\nvoid a(void) { f(d->policy->cfg.rules_db_path); }\n')
+        r = subprocess.run([sys.executable, __file__, tmp, '--quiet'], capture_output=True, text=True)
+        if r.returncode != 1 or 'a.c: rules_db_path' not in r.stdout:
+            print('self-test: a restart-only setting read from a policy was not reported (rc %d): %s' %
+                  (r.returncode, r.stdout))
+            return 1
     return 0
 
 
@@ -140,12 +159,28 @@ def main():
                       (len(c), ' '.join(c)))
         else:
             print('import circle: none')
+    restart_only = set()
+    for h in headers:
+        m = START_STRUCT.search(COMMENT.sub(' ', text[h]))
+        if m:
+            restart_only |= set(FIELD.findall(m.group(1))) - LIVE_TOO
+    misread = []
+    if restart_only:
+        live = re.compile(r'->cfg\.(%s)\b' % '|'.join(sorted(restart_only)))
+        for c in sources:
+            for f in sorted(set(live.findall(COMMENT.sub(' ', text[c])))):
+                misread.append('%s: %s' % (c, f))
+    if not quiet:
+        print('restart-only settings (settings.h): %d, read from a policy: %d' %
+              (len(restart_only), len(misread)))
+    for m in misread:
+        print('FAIL: a restart-only setting read from a policy (use d->start): %s' % m)
     if cycles:
         for c in cycles:
             print('FAIL: santad headers include each other in a cycle: %s' % ' '.join(c))
         return 1
     print('header cycles: none')
-    return 0
+    return 1 if misread else 0
 
 
 if __name__ == '__main__':

@@ -589,12 +589,12 @@ santad_helpers_init(struct santad *d)
 		h->daemon = d;
 		h->listen_fd = -1;
 		h->tcp_fd = -1;
-		r = santa_path_join(h->path, sizeof(h->path), d->cfg.helper_directory, h->spec->name);
+		r = santa_path_join(h->path, sizeof(h->path), d->start.helper_directory, h->spec->name);
 		if (r == 0) {
 			char sock[64];
 
 			snprintf(sock, sizeof(sock), "%s.sock", h->spec->name);
-			r = santa_path_join(h->sock_path, sizeof(h->sock_path), d->cfg.run_directory,
+			r = santa_path_join(h->sock_path, sizeof(h->sock_path), d->start.run_directory,
 					    sock);
 		}
 		if (r < 0)

@@ -26,6 +26,7 @@
 
 #include "fanotify.h"
 #include "helpers.h"
+#include "settings.h"
 
 struct event_log;
 struct events_db;
@@ -128,7 +129,8 @@ enum ipc_reject_reason {
 
 struct santad {
 	struct santa_log log;
-	struct santa_config cfg;
+	/* Restart-only settings as santad started (settings.h); live ones are d->policy->cfg only. */
+	struct santad_start_settings start;
 	const char *config_path;
 	const char *root;
 	bool config_path_given;
@@ -138,7 +140,7 @@ struct santad {
 	int nice; /* the loop's and answering threads' niceness (priority.h) */
 	struct rules_db *rules;
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
-	struct policy *policy; /* current; cfg above is as started (paths, watches) */
+	struct policy *policy; /* the current generation: every live setting */
 	struct decision_cache *cache;
 	struct fan_client fan;
 	struct hash_pool *pool;

@@ -460,7 +460,7 @@ transitive_stop(struct santad *d)
 static int
 transitive_start(struct santad *d)
 {
-	unsigned int mark = d->cfg.watch_mark_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
+	unsigned int mark = d->start.watch_mark_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
 	struct transitive *t = calloc(1, sizeof(*t));
 	size_t marked = 0;
 	int r;
