@@ -33,6 +33,7 @@
 #include "rule_writer.h"
 #include "santa/sha256.h"
 #include "santad.h"
+#include "daemon.h"
 #include "event_log.h"
 #include "exec.h"
 #include "exec_info.h"

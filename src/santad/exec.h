@@ -19,6 +19,10 @@ struct policy;
 struct proc_info;
 struct signing_info;
 
+/* A policy generation's references (struct policy, santad.h): loop thread only. */
+struct policy *policy_ref(struct policy *p);
+void policy_unref(struct policy *p);
+
 /*
  * What an exec gets when no decision could be made in time (or at all):
  * denied, unless root runs a file only root can have written, when

@@ -582,6 +582,9 @@ santad_helpers_init(struct santad *d)
 {
 	int r;
 
+	d->helpers = calloc(HELPER_MAX, sizeof(*d->helpers));
+	if (!d->helpers)
+		return santa_log_errno(&d->log, LOG_ERR, -ENOMEM, "Failed to set up the helpers: %m");
 	for (int k = 0; k < HELPER_MAX; k++) {
 		struct helper *h = &d->helpers[k];
 
@@ -607,6 +610,8 @@ santad_helpers_init(struct santad *d)
 void
 santad_helpers_stop(struct santad *d)
 {
+	if (!d->helpers)
+		return;
 	for (int k = 0; k < HELPER_MAX; k++) {
 		struct helper *h = &d->helpers[k];
 
@@ -622,6 +627,9 @@ santad_helpers_stop(struct santad *d)
 		}
 		/* The helper follows us (PDEATHSIG and its channel closing); no need to wait. */
 	}
+	/* Nothing refers to them now: every source and channel of theirs is gone. */
+	free(d->helpers);
+	d->helpers = NULL;
 }
 
 const char *

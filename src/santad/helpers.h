@@ -55,6 +55,7 @@ struct helper {
 int santad_helpers_init(struct santad *d);
 /* After a reload: starts, stops (or revives after a crash loop) as the config now says. */
 void santad_helpers_reconcile(struct santad *d);
+/* Stops them and frees d->helpers (nothing of theirs is used after). */
 void santad_helpers_stop(struct santad *d);
 /* "running", "off", "crash loop", "restarting", "on demand", "stopped" */
 const char *santad_helper_state(const struct helper *h);

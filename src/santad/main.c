@@ -32,6 +32,7 @@
 #include "package_trust.h"
 #include "priority.h"
 #include "santad.h"
+#include "daemon.h"
 #include "anon_exec.h"
 #include "bundles.h"
 #include "control.h"

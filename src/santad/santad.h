@@ -1,9 +1,8 @@
 /*
  * santad's context (struct santad, main.c's), the policy generation and
  * what several modules share. Each module's verbs are in its own header
- * (docs/ARCHITECTURE.md lists them); a module whose state is not opaque yet
- * (the fanotify side, the helpers) is included here because the context
- * holds it by value.
+ * (docs/ARCHITECTURE.md lists them); the fanotify side's state is not
+ * opaque yet: it is included here because the context holds it by value.
  */
 #ifndef SANTAD_H
 #define SANTAD_H
@@ -25,7 +24,6 @@
 #include "santa/sync_state.h"
 
 #include "fanotify.h"
-#include "helpers.h"
 #include "settings.h"
 
 struct event_log;
@@ -35,6 +33,7 @@ struct exec_job;
 struct exec_record;
 struct exec_wait;
 struct hash_pool;
+struct helper;
 struct log_barrier;
 struct rule_exports;
 struct rule_writer;
@@ -52,8 +51,6 @@ struct policy {
 	struct santa_scopes *scopes;
 };
 
-struct policy *policy_ref(struct policy *p);
-void policy_unref(struct policy *p);
 
 /* ---- exec.c's state, kept in the context (loop thread) ---- */
 
@@ -168,7 +165,7 @@ struct santad {
 	struct ipc_listener *control; /* santad.sock */
 	struct santa_ratelimit control_refusals; /* its refusal log lines, per uid */
 	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
-	struct helper helpers[HELPER_MAX];
+	struct helper *helpers; /* HELPER_MAX of them (helpers.h), from santad_helpers_init to _stop */
 	struct gui *gui;
 	struct bundle_store *bundles;
 	struct transitive *transitive; /* while EnableTransitiveRules is on */
@@ -234,12 +231,5 @@ struct santad {
 		uint64_t cpu_usec, at_usec;	 /* CPU time and CLOCK_MONOTONIC at the last sample */
 	} watchdog;
 };
-
-/* Reloads the config file with the sync server's values over it; the old policy stays on error. */
-int santad_rebuild_policy(struct santad *d);
-#ifdef SANTA_TEST_HOOKS
-/* Test builds only (main.c): holds the loop as a long rule batch would. */
-void santad_test_stall(struct santad *d);
-#endif
 
 #endif

@@ -24,6 +24,7 @@
 #include "santa/sync.h"
 #include "rule_writer.h"
 #include "santad.h"
+#include "daemon.h"
 #include "event_log.h"
 #include "exec.h"
 #include "helpers.h"
