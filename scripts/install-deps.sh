@@ -20,6 +20,7 @@ test_packages=(
 	libclang-rt-14-dev  # libFuzzer + sanitizer runtimes
 	gpg gpgv  # tests sign test archives (santad itself verifies with OpenSSL)
 	python3 util-linux procps sqlite3
+	universal-ctags  # scripts/check-santad-includes.py (unit.santad_includes)
 	passwd  # useradd: the helpers' system users (tests/lib/helper_users.sh)
 	strace  # a peer under a tracer is refused (test_ipc)
 	bindfs fuse3  # the bypass matrix's FUSE row

@@ -17,13 +17,17 @@
 #include <string.h>
 
 #include "santad.h"
+#include "anon_exec.h"
+#include "exec.h"
+#include "fanotify.h"
+#include "proc.h"
 
 #ifdef SANTA_HAVE_BPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
-#include "anon_exec.h"
+#include "bpf/anon_exec.h"
 #include "anon_exec.skel.h"
 
 struct anon_exec {
@@ -150,7 +154,7 @@ santad_anon_exec_policy_changed(struct santad *d)
 		return;
 	cfg.lockdown = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
 	/* WatchPaths leave the other filesystems unwatched on purpose; marks are by filesystem. */
-	cfg.enforce_unmarked = d->cfg.watch_paths.n == 0 && !d->cfg.watch_mark_mount;
+	cfg.enforce_unmarked = d->start.watch_paths.n == 0 && !d->start.watch_mark_mount;
 	if (bpf_map__update_elem(d->anon_exec->skel->maps.settings, &key, sizeof(key), &cfg,
 				 sizeof(cfg), BPF_ANY) < 0)
 		santa_log_errno(&d->log, LOG_ERR, -errno,

@@ -23,6 +23,8 @@
 #include "santa/santad_proto.h"
 #include "santa/sha256.h"
 #include "santad.h"
+#include "bundles.h"
+#include "sync.h"
 
 #define BUNDLE_BINARIES_FILE_MAX (16 * 1024 * 1024) /* the list the bundle service sends */
 

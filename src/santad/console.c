@@ -16,6 +16,7 @@
 #include <systemd/sd-login.h>
 
 #include "santad.h"
+#include "console.h"
 
 /* logind is the authority when it has seats; without it the directory is empty or absent. */
 static bool

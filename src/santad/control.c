@@ -26,6 +26,19 @@
 #include "package_trust.h"
 #include "santa/pkgtrust.h"
 #include "santad.h"
+#include "mounts.h"
+#include "anon_exec.h"
+#include "bundles.h"
+#include "control.h"
+#include "event_log.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "gui.h"
+#include "helpers.h"
+#include "loader.h"
+#include "metrics.h"
+#include "sync.h"
 
 static bool
 is_helper(const struct ipc_peer *peer)
@@ -179,8 +192,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	decision_cache_stats(d->cache, &cs);
 	b = ipc_msg_body(m);
 	ipc_dict_put_string(b, "mode", santa_mode_to_string(live->client_mode));
-	ipc_dict_put_string(b, "log_type", santa_event_log_type_to_string(d->cfg.event_log_type));
-	ipc_dict_put_string(b, "event_log_path", d->cfg.event_log_path);
+	ipc_dict_put_string(b, "log_type", santa_event_log_type_to_string(d->start.event_log_type));
+	ipc_dict_put_string(b, "event_log_path", d->start.event_log_path);
 	ipc_dict_put_bool(b, "transitive_rules", live->enable_transitive_rules);
 	ipc_dict_put_bool(b, "file_logging", live->file_changes_regex != NULL);
 	ipc_dict_put_int(b, "static_rules", (int64_t)live->n_static_rules);
@@ -842,23 +855,23 @@ santad_control_start(struct santad *d)
 	ssize_t n;
 	int r;
 
-	r = santa_mkdir_secure(d->cfg.run_directory, 0755);
+	r = santa_mkdir_secure(d->start.run_directory, 0755);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to prepare %s: %m",
-				       d->cfg.run_directory);
-	r = ipc_allowlist_add(list, "santactl", d->cfg.santactl_path);
+				       d->start.run_directory);
+	r = ipc_allowlist_add(list, "santactl", d->start.santactl_path);
 	if (r < 0)
 		/* Without a trustworthy santactl nobody can talk to santad: enforcement goes on. */
 		santa_log_errno(&d->log, LOG_WARNING, r,
 				"santactl at %s cannot be trusted (%m): santad.sock will refuse "
 				"everyone; set SantactlPath",
-				d->cfg.santactl_path);
+				d->start.santactl_path);
 	/* The notification agent: optional, so only a file that exists but cannot be trusted is worth a word. */
-	if (access(d->cfg.santa_gui_path, F_OK) == 0) {
-		r = ipc_allowlist_add(list, "santa-gui", d->cfg.santa_gui_path);
+	if (access(d->start.santa_gui_path, F_OK) == 0) {
+		r = ipc_allowlist_add(list, "santa-gui", d->start.santa_gui_path);
 		if (r < 0)
 			santa_log_errno(&d->log, LOG_WARNING, r, "santa-gui at %s cannot be trusted "
-					"(%m): no notifications will be shown", d->cfg.santa_gui_path);
+					"(%m): no notifications will be shown", d->start.santa_gui_path);
 	}
 	/* santad itself: helpers under systemd socket units see it connect to them. */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -871,7 +884,7 @@ santad_control_start(struct santad *d)
 							       "santametricservice",
 							       "santabundleservice" };
 
-		if (santa_path_join(path, sizeof(path), d->cfg.helper_directory, names[k]) < 0 ||
+		if (santa_path_join(path, sizeof(path), d->start.helper_directory, names[k]) < 0 ||
 		    access(path, F_OK) < 0)
 			continue;
 		r = ipc_allowlist_add(list, names[k], path);
@@ -893,13 +906,13 @@ santad_control_start(struct santad *d)
 				       1000000, on_watchdog, d);
 	if (r < 0)
 		santa_log_errno(&d->log, LOG_WARNING, r, "No watchdog of CPU and memory use: %m");
-	r = santa_path_join(path, sizeof(path), d->cfg.run_directory, SANTAD_SOCKET_NAME);
+	r = santa_path_join(path, sizeof(path), d->start.run_directory, SANTAD_SOCKET_NAME);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Socket path too long: %m");
 	r = ipc_listener_new(d->event, -1, path, 0666, list, &h, d, &d->control);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to listen on %s: %m", path);
-	r = santa_path_join(path, sizeof(path), d->cfg.run_directory, SANTAD_ROOT_SOCKET_NAME);
+	r = santa_path_join(path, sizeof(path), d->start.run_directory, SANTAD_ROOT_SOCKET_NAME);
 	if (r == 0)
 		r = ipc_listener_add_private_socket(d->control, path);
 	if (r < 0)

@@ -26,6 +26,9 @@
 #include "santa/events_db.h"
 #include "santa/path.h"
 #include "santad.h"
+#include "event_log.h"
+#include "local_files.h"
+#include "proc.h"
 
 /*
  * getpwuid_r reads /etc/passwd (or asks NSS) on every call: a few names

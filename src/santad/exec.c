@@ -33,6 +33,16 @@
 #include "rule_writer.h"
 #include "santa/sha256.h"
 #include "santad.h"
+#include "daemon.h"
+#include "event_log.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "gui.h"
+#include "loader.h"
+#include "proc.h"
+#include "transitive.h"
+#include "tty.h"
 
 struct policy *
 policy_ref(struct policy *p)

@@ -17,13 +17,15 @@
 #include <string.h>
 
 #include "santad.h"
+#include "exec_info.h"
+#include "proc.h"
 
 #ifdef SANTA_HAVE_BPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
-#include "exec_info.h"
+#include "bpf/exec_info.h"
 #include "exec_info.skel.h"
 
 struct exec_info_source {

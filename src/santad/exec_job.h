@@ -33,6 +33,8 @@
 
 #include "deadline.h"
 #include "santad.h"
+#include "event_log.h"
+#include "proc.h"
 
 #define JOB_MERGED_MAX 64 /* execs merged into one job */
 

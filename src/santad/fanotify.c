@@ -31,6 +31,11 @@
 #include "santa/path.h"
 #include "mounts.h"
 #include "santad.h"
+#include "anon_exec.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "loader.h"
 
 #define FAN_READ_BUF (64 * 1024)
 /*
@@ -680,7 +685,7 @@ int
 fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_desc *m,
 		const char *prefix, int ns_fd)
 {
-	bool by_mount = d->cfg.watch_mark_mount && d->cfg.watch_paths.n, wanted, own = !prefix[0];
+	bool by_mount = d->start.watch_mark_mount && d->start.watch_paths.n, wanted, own = !prefix[0];
 	char *path = NULL, markpath[64], key[32];
 	struct statx stx;
 	struct watched *w;
@@ -689,9 +694,9 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 
 	if (is_pseudo(m->fstype))
 		return 0;
-	wanted = d->cfg.watch_paths.n == 0;
-	for (i = 0; !wanted && i < d->cfg.watch_paths.n; i++)
-		wanted = under(m->mountpoint, d->cfg.watch_paths.items[i]);
+	wanted = d->start.watch_paths.n == 0;
+	for (i = 0; !wanted && i < d->start.watch_paths.n; i++)
+		wanted = under(m->mountpoint, d->start.watch_paths.items[i]);
 	if (!wanted)
 		return 0;
 	if (by_mount)
@@ -1183,8 +1188,8 @@ fan_client_start(struct santad *d)
 	 * fdinfo lists the marked filesystems (kernel_marks: no inode marks there).
 	 */
 	fan->notify_fd = -1;
-	fan->notify_logs = d->cfg.event_log_type != SANTA_EVENT_LOG_NULL;
-	if (d->cfg.enable_kernel_ignore_marks) {
+	fan->notify_logs = d->start.event_log_type != SANTA_EVENT_LOG_NULL;
+	if (d->start.enable_kernel_ignore_marks) {
 		fan->notify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
 					       O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
 		if (fan->notify_fd < 0)
@@ -1204,7 +1209,7 @@ fan_client_start(struct santad *d)
 	 * from the first mark on, every open there waits for that thread.
 	 */
 	fan->open_fd = -1;
-	if (d->cfg.enable_loader_check) {
+	if (d->start.enable_loader_check) {
 		fan->open_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
 						     FAN_UNLIMITED_QUEUE,
 					     O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
@@ -1216,10 +1221,10 @@ fan_client_start(struct santad *d)
 		close(fan->open_fd);
 		fan->open_fd = -1;
 	}
-	by_mount = d->cfg.watch_mark_mount;
+	by_mount = d->start.watch_mark_mount;
 	/* A watched path that is not itself a mount point: mark what holds it. */
-	for (i = 0; i < d->cfg.watch_paths.n; i++) {
-		const char *path = d->cfg.watch_paths.items[i];
+	for (i = 0; i < d->start.watch_paths.n; i++) {
+		const char *path = d->start.watch_paths.items[i];
 		struct statx stx;
 		char key[32];
 

@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 #include "santad.h"
+#include "event_log.h"
+#include "fanotify.h"
+#include "file_changes.h"
+#include "proc.h"
 
 #define FC_MAX_FILESYSTEMS 256
 #define FC_EVENTS_PER_WAKEUP 512 /* bounded work per wakeup; the rest waits in the kernel */
@@ -42,13 +46,13 @@ struct file_changes {
 static bool
 matches(struct file_changes *fc, const char *path)
 {
-	const struct santa_config *cfg = &fc->daemon->cfg;
+	const struct santad_start_settings *start = &fc->daemon->start;
 
 	/* Santa always leaves out hidden top-level paths and /dev. */
 	if (strncmp(path, "/.", 2) == 0 || strncmp(path, "/dev/", 5) == 0)
 		return false;
-	for (size_t i = 0; i < cfg->file_changes_prefix_filters.n; i++) {
-		const char *p = cfg->file_changes_prefix_filters.items[i];
+	for (size_t i = 0; i < start->file_changes_prefix_filters.n; i++) {
+		const char *p = start->file_changes_prefix_filters.items[i];
 
 		if (strncmp(path, p, strlen(p)) == 0)
 			return false;
@@ -238,7 +242,7 @@ mark_all(struct file_changes *fc)
 int
 file_changes_start(struct santad *d, struct file_changes **out)
 {
-	const char *pattern = d->cfg.file_changes_regex;
+	const char *pattern = d->start.file_changes_regex;
 	struct file_changes *fc;
 	PCRE2_SIZE erroff;
 	char anchored[SANTA_CONFIG_MAX_VALUE_LEN + 2];

@@ -22,6 +22,11 @@
 #include "santa/clock.h"
 #include "santa/santad_proto.h"
 #include "santad.h"
+#include "console.h"
+#include "exec.h"
+#include "gui.h"
+#include "proc.h"
+#include "sync.h"
 
 #define GUI_AGENTS_MAX          32  /* registered agents, all users together */
 #define GUI_AGENTS_PER_UID      4   /* one user's, all their sessions together */

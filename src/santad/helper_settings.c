@@ -12,6 +12,7 @@
 
 #include "santa/santad_proto.h"
 #include "santad.h"
+#include "helpers.h"
 
 struct helper_keys {
 	const char *helper;

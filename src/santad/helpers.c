@@ -40,6 +40,8 @@
 #include "santa/ipc.h"
 #include "santa/path.h"
 #include "santad.h"
+#include "control.h"
+#include "helpers.h"
 
 #define HELPER_BACKOFF_MIN_USEC   (500 * 1000ULL)
 #define HELPER_BACKOFF_MAX_USEC   (60 * 1000 * 1000ULL)
@@ -580,6 +582,9 @@ santad_helpers_init(struct santad *d)
 {
 	int r;
 
+	d->helpers = calloc(HELPER_MAX, sizeof(*d->helpers));
+	if (!d->helpers)
+		return santa_log_errno(&d->log, LOG_ERR, -ENOMEM, "Failed to set up the helpers: %m");
 	for (int k = 0; k < HELPER_MAX; k++) {
 		struct helper *h = &d->helpers[k];
 
@@ -587,12 +592,12 @@ santad_helpers_init(struct santad *d)
 		h->daemon = d;
 		h->listen_fd = -1;
 		h->tcp_fd = -1;
-		r = santa_path_join(h->path, sizeof(h->path), d->cfg.helper_directory, h->spec->name);
+		r = santa_path_join(h->path, sizeof(h->path), d->start.helper_directory, h->spec->name);
 		if (r == 0) {
 			char sock[64];
 
 			snprintf(sock, sizeof(sock), "%s.sock", h->spec->name);
-			r = santa_path_join(h->sock_path, sizeof(h->sock_path), d->cfg.run_directory,
+			r = santa_path_join(h->sock_path, sizeof(h->sock_path), d->start.run_directory,
 					    sock);
 		}
 		if (r < 0)
@@ -605,6 +610,8 @@ santad_helpers_init(struct santad *d)
 void
 santad_helpers_stop(struct santad *d)
 {
+	if (!d->helpers)
+		return;
 	for (int k = 0; k < HELPER_MAX; k++) {
 		struct helper *h = &d->helpers[k];
 
@@ -620,6 +627,9 @@ santad_helpers_stop(struct santad *d)
 		}
 		/* The helper follows us (PDEATHSIG and its channel closing); no need to wait. */
 	}
+	/* Nothing refers to them now: every source and channel of theirs is gone. */
+	free(d->helpers);
+	d->helpers = NULL;
 }
 
 const char *

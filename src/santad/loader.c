@@ -76,6 +76,10 @@
 #include "santa/ratelimit.h"
 #include "santa/sha256.h"
 #include "santad.h"
+#include "exec.h"
+#include "fanotify.h"
+#include "loader.h"
+#include "proc.h"
 
 #define LOADER_QUEUE_MAX   256 /* loader programs waiting for the loop */
 #define LOADER_FILES_MAX   64  /* files known to be a loader (each path and learned copy) */

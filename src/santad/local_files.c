@@ -15,6 +15,7 @@
 
 #include "santa/path.h"
 #include "santad.h"
+#include "local_files.h"
 
 #define LOG_FILE_MODE  0640
 #define STATE_FILE_MODE 0600
@@ -118,9 +119,9 @@ tighten_db(struct santad *d, const char *path)
 void
 santad_secure_local_files(struct santad *d)
 {
-	tighten_db(d, d->cfg.rules_db_path);
-	tighten_db(d, d->cfg.events_db_path);
-	tighten(d, d->cfg.sync_state_path, STATE_FILE_MODE, 0, false);
-	if (d->cfg.event_log_type == SANTA_EVENT_LOG_FILE || d->cfg.event_log_type == SANTA_EVENT_LOG_JSON)
-		tighten(d, d->cfg.event_log_path, LOG_FILE_MODE, santad_log_group(), false);
+	tighten_db(d, d->start.rules_db_path);
+	tighten_db(d, d->start.events_db_path);
+	tighten(d, d->start.sync_state_path, STATE_FILE_MODE, 0, false);
+	if (d->start.event_log_type == SANTA_EVENT_LOG_FILE || d->start.event_log_type == SANTA_EVENT_LOG_JSON)
+		tighten(d, d->start.event_log_path, LOG_FILE_MODE, santad_log_group(), false);
 }

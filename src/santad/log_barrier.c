@@ -12,6 +12,7 @@
 #include "log_barrier.h"
 #include "santa/ipc.h"
 #include "santad.h"
+#include "event_log.h"
 
 struct waiting_request {
 	struct ipc_conn *conn; /* a reference: the peer may hang up meanwhile */

@@ -32,6 +32,22 @@
 #include "package_trust.h"
 #include "priority.h"
 #include "santad.h"
+#include "daemon.h"
+#include "anon_exec.h"
+#include "bundles.h"
+#include "control.h"
+#include "event_log.h"
+#include "exec.h"
+#include "exec_info.h"
+#include "fanotify.h"
+#include "file_changes.h"
+#include "gui.h"
+#include "helpers.h"
+#include "loader.h"
+#include "local_files.h"
+#include "metrics.h"
+#include "sync.h"
+#include "transitive.h"
 
 
 static void
@@ -186,7 +202,7 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		rl.rlim_cur = 1024;
 	budget = rl.rlim_cur > 2 * reserved ? (rl.rlim_cur - reserved) / 2 : rl.rlim_cur / 4;
-	l->workers = (unsigned int)d->cfg.hash_worker_threads;
+	l->workers = (unsigned int)d->start.hash_worker_threads;
 	l->root_nice = d->nice;
 	l->user_nice = d->nice > SANTAD_NICE_USER_WORK ? d->nice : SANTAD_NICE_USER_WORK;
 	l->root_max = (unsigned int)(budget / 4 < 256 ? budget / 4 : 256);
@@ -201,67 +217,14 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 			  (unsigned long long)rl.rlim_cur, l->queue_max + l->root_max);
 }
 
-/* Settings that only take effect at start: said so rather than silently ignored. */
-static bool
-str_equal(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static bool
-strv_equal(const struct santa_strv *a, const struct santa_strv *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->items[i], b->items[i]) != 0)
-			return false;
-	return true;
-}
-
+/* Settings that only take effect at start: named rather than silently ignored. */
 static void
 warn_restart_only(struct santad *d, const struct santa_config *n)
 {
-	const struct santa_config *o = &d->cfg;
-	bool watch_same = o->watch_paths.n == n->watch_paths.n && o->watch_mark_mount == n->watch_mark_mount;
-	size_t i;
+	char keys[1024];
 
-	for (i = 0; watch_same && i < o->watch_paths.n; i++)
-		watch_same = strcmp(o->watch_paths.items[i], n->watch_paths.items[i]) == 0;
-	if (!watch_same)
-		santa_log(&d->log, LOG_WARNING, "WatchPaths/WatchMarkType changed: restart santad to apply");
-	if (strcmp(o->rules_db_path, n->rules_db_path) || strcmp(o->events_db_path, n->events_db_path) ||
-	    strcmp(o->event_log_path, n->event_log_path) || o->event_log_type != n->event_log_type ||
-	    strcmp(o->run_directory, n->run_directory) || strcmp(o->santactl_path, n->santactl_path) ||
-	    o->hash_worker_threads != n->hash_worker_threads ||
-	    strcmp(o->file_changes_regex ? o->file_changes_regex : "",
-		   n->file_changes_regex ? n->file_changes_regex : "") != 0 ||
-	    o->decision_cache_size != n->decision_cache_size ||
-	    o->enable_loader_check != n->enable_loader_check)
-		santa_log(&d->log, LOG_WARNING, "paths, event log, FileChangesRegex, EnableLoaderCheck, "
-			  "worker or cache sizes changed: restart santad to apply");
-	if (!strv_equal(&o->file_changes_prefix_filters, &n->file_changes_prefix_filters) ||
-	    o->enable_machine_id_decoration != n->enable_machine_id_decoration ||
-	    o->events_db_max_events != n->events_db_max_events ||
-	    !str_equal(o->sync_state_path, n->sync_state_path) ||
-	    !str_equal(o->santa_gui_path, n->santa_gui_path))
-		santa_log(&d->log, LOG_WARNING, "FileChangesPrefixFilters, EnableMachineIDDecoration, "
-			  "EventsDBMaxEvents, SyncStatePath or SantaGUIPath changed: restart santad to "
-			  "apply");
-	if (o->enable_package_trust != n->enable_package_trust ||
-	    !str_equal(o->package_trust_dpkg_dir, n->package_trust_dpkg_dir) ||
-	    !str_equal(o->package_trust_apt_lists_dir, n->package_trust_apt_lists_dir) ||
-	    !str_equal(o->package_trust_cache_path, n->package_trust_cache_path) ||
-	    !strv_equal(&o->package_trust_keyrings, &n->package_trust_keyrings) ||
-	    !strv_equal(&o->package_trust_platform_keyrings, &n->package_trust_platform_keyrings))
-		santa_log(&d->log, LOG_WARNING, "EnablePackageTrust or a PackageTrust key changed: "
-			  "restart santad to apply");
-	/* Off takes effect at once (no new marks); on needs the notification group made at start. */
-	if (!o->enable_kernel_ignore_marks && n->enable_kernel_ignore_marks)
-		santa_log(&d->log, LOG_WARNING, "EnableKernelIgnoreMarks turned on: restart santad "
-			  "to apply");
+	if (santad_start_settings_changed(&d->start, n, keys, sizeof(keys)) > 0)
+		santa_log(&d->log, LOG_WARNING, "SIGHUP: %s changed: restart santad to apply", keys);
 }
 
 /* SIGHUP: new rules of the game for every decision from now on; the old ones finish as they were. */
@@ -380,7 +343,7 @@ santad_test_stall(struct santad *d)
 static int
 make_state_dirs(struct santad *d)
 {
-	const char *files[] = { d->cfg.rules_db_path, d->cfg.events_db_path };
+	const char *files[] = { d->start.rules_db_path, d->start.events_db_path };
 	char dir[PATH_MAX], *slash;
 	size_t i;
 	int r;
@@ -398,14 +361,19 @@ make_state_dirs(struct santad *d)
 	return 0;
 }
 
+/*
+ * cfg: the configuration santad starts with (main's, until it exits). Its
+ * restart-only settings become d->start; the live ones the first policy.
+ */
 static int
-run(struct santad *d)
+run(struct santad *d, const struct santa_config *cfg)
 {
 	struct hash_pool_limits limits;
 	char why[512];
 	sigset_t mask;
 	int r;
 
+	santad_start_settings_capture(cfg, &d->start);
 	/*
 	 * Block the signals the loop handles before any thread exists: threads
 	 * inherit the mask, and one that did not block SIGTERM would die of it.
@@ -431,14 +399,14 @@ run(struct santad *d)
 	 * First: reading dpkg's and apt's files takes a moment, and the first
 	 * execs at boot are packaged programs that must not be judged without it.
 	 */
-	if (d->cfg.enable_package_trust) {
-		r = package_trust_start(&d->cfg, &d->log, &d->pkgtrust);
+	if (d->start.enable_package_trust) {
+		r = package_trust_start(cfg, &d->log, &d->pkgtrust);
 		if (r < 0)
 			santa_log_errno(&d->log, LOG_ERR, r,
 					"Package trust not started: SIGNINGID, CERTIFICATE and TEAMID "
 					"rules will not match: %m");
 	}
-	r = rules_db_open(d->cfg.rules_db_path, &d->rules, why, sizeof(why));
+	r = rules_db_open(d->start.rules_db_path, &d->rules, why, sizeof(why));
 	if (r == -EBADMSG || r == -EPROTO || r == -EIO || r == -EACCES) {
 		/*
 		 * Fail safe: a damaged database must not leave the machine without
@@ -451,7 +419,7 @@ run(struct santad *d)
 		santa_log(&d->log, LOG_ERR, "santad runs without database rules: static rules, path "
 			  "scopes and the mode decide, and rule changes are refused. Fix or move %s "
 			  "away, then restart santad",
-			  d->cfg.rules_db_path);
+			  d->start.rules_db_path);
 		r = rules_db_open(":memory:", &d->rules, why, sizeof(why));
 	}
 	if (r < 0)
@@ -463,18 +431,18 @@ run(struct santad *d)
 		d->started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	}
 	sync_state_init(&d->sync);
-	if (d->cfg.sync_base_url) {
-		if (access(d->cfg.sync_state_path, F_OK) < 0)
+	if (cfg->sync_base_url) {
+		if (access(d->start.sync_state_path, F_OK) < 0)
 			/* A machine new to the server asks for a clean sync, as Santa does. */
 			d->sync.sync_type_required = 2;
-		else if (sync_state_load(&d->sync, d->cfg.sync_state_path, why, sizeof(why)) < 0)
+		else if (sync_state_load(&d->sync, d->start.sync_state_path, why, sizeof(why)) < 0)
 			santa_log(&d->log, LOG_ERR, "%s; starting from the local configuration", why);
 	}
 	/* The file was just read with diagnostics shown: quietly, the same again. */
 	r = load_policy(d, true, &d->policy);
 	if (r < 0)
 		return r;
-	r = decision_cache_new((size_t)d->cfg.decision_cache_size, &d->cache);
+	r = decision_cache_new((size_t)d->start.decision_cache_size, &d->cache);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
 	santad_count_package_rules(d);
@@ -483,11 +451,11 @@ run(struct santad *d)
 	 * by SIGHUP starts the sync service, and its events must have a place
 	 * (whether an exec is kept for upload follows the live configuration).
 	 */
-	r = events_db_open(d->cfg.events_db_path, (uint64_t)d->cfg.events_db_max_events, &d->events,
+	r = events_db_open(d->start.events_db_path, (uint64_t)d->start.events_db_max_events, &d->events,
 			   why, sizeof(why));
 	if (r < 0)
 		/* Enforcement matters more than upload: go on, without events for the server. */
-		santa_log(&d->log, d->cfg.sync_base_url ? LOG_ERR : LOG_WARNING,
+		santa_log(&d->log, cfg->sync_base_url ? LOG_ERR : LOG_WARNING,
 			  "Events for the sync server will not be kept: %s", why);
 	/*
 	 * Before any thread: they inherit it (priority.h). An admin's stronger
@@ -507,10 +475,10 @@ run(struct santad *d)
 		else
 			d->nice = SANTAD_NICE;
 	}
-	r = event_log_start(&d->cfg, d->events, &d->elog);
+	r = event_log_start(cfg, d->events, &d->elog);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to open the event log %s: %m",
-				       d->cfg.event_log_path);
+				       d->start.event_log_path);
 	r = sd_event_default(&d->event);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to create the event loop: %m");
@@ -542,13 +510,13 @@ run(struct santad *d)
 		static const char *const helpers[] = { "santasyncservice", "santametricservice",
 						       "santabundleservice" };
 		char path[PATH_MAX];
-		const char *critical[8] = { "/proc/1/exe", "/proc/self/exe", d->cfg.santactl_path,
-					    d->cfg.santa_gui_path };
+		const char *critical[8] = { "/proc/1/exe", "/proc/self/exe", d->start.santactl_path,
+					    d->start.santa_gui_path };
 		size_t i, n = 4;
 		struct stat st;
 
-		for (i = 0; i < 3 && d->cfg.helper_directory; i++)
-			if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->cfg.helper_directory,
+		for (i = 0; i < 3 && d->start.helper_directory; i++)
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->start.helper_directory,
 					     helpers[i]) < sizeof(path) &&
 			    (critical[n] = strdup(path)))
 				n++;
@@ -565,7 +533,7 @@ run(struct santad *d)
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the hash workers: %m");
 	/* Before the notification group: whether it may read in batches depends on it. */
-	if (d->cfg.event_log_type != SANTA_EVENT_LOG_NULL)
+	if (d->start.event_log_type != SANTA_EVENT_LOG_NULL)
 		(void)santad_exec_info_start(d);
 	r = fan_client_start(d);
 	if (r < 0)
@@ -603,8 +571,8 @@ run(struct santad *d)
 		return r;
 	santad_metrics_start(d);
 	santa_log(&d->log, LOG_NOTICE, "santad %s ready: mode %s, decision deadline %lld ms",
-		  SANTA_VERSION, santa_mode_to_string(d->cfg.client_mode),
-		  (long long)d->cfg.decision_timeout_ms);
+		  SANTA_VERSION, santa_mode_to_string(cfg->client_mode),
+		  (long long)cfg->decision_timeout_ms);
 	(void)sd_notify(0, "READY=1");
 	r = sd_event_loop(d->event);
 	(void)sd_notify(0, "STOPPING=1");
@@ -667,6 +635,7 @@ main(int argc, char **argv)
 	};
 	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 },
 			      .completion_fd = -1, .proc_fd_dir = -1 };
+	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;
 
 	while ((opt = getopt_long(argc, argv, "c:tdhV", options, NULL)) != -1) {
@@ -702,7 +671,7 @@ main(int argc, char **argv)
 	}
 	santa_log_init(&ctx.log, "santad", SANTA_LOG_STDERR, level);
 
-	r = santa_config_init(&ctx.cfg, ctx.root);
+	r = santa_config_init(&cfg, ctx.root);
 	if (r < 0) {
 		santa_log_errno(&ctx.log, LOG_ERR, r, "Failed to set up the default configuration: %m");
 		return 1;
@@ -711,7 +680,7 @@ main(int argc, char **argv)
 	if (r >= 0) {
 		int fd = r;
 
-		r = santa_config_load_fd(&ctx.cfg, fd, ctx.config_path, log_config_diag, &ctx);
+		r = santa_config_load_fd(&cfg, fd, ctx.config_path, log_config_diag, &ctx);
 		close(fd);
 	}
 	if (r == -ENOENT && !ctx.config_path_given) {
@@ -726,16 +695,16 @@ main(int argc, char **argv)
 				  ctx.config_path);
 		else
 			santa_log_errno(&ctx.log, LOG_ERR, r, "Failed to read %s: %m", ctx.config_path);
-		santa_config_free(&ctx.cfg);
+		santa_config_free(&cfg);
 		return 1;
 	}
 	if (ctx.check_config) {
-		print_config(&ctx.cfg);
-		santa_config_free(&ctx.cfg);
+		print_config(&cfg);
+		santa_config_free(&cfg);
 		return 0;
 	}
-	r = run(&ctx);
+	r = run(&ctx, &cfg);
 	shutdown_daemon(&ctx);
-	santa_config_free(&ctx.cfg);
+	santa_config_free(&cfg);
 	return r < 0 ? 1 : 0;
 }

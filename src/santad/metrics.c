@@ -21,6 +21,9 @@
 #include "santa/santad_proto.h"
 #include "lease_hold.h"
 #include "santad.h"
+#include "event_log.h"
+#include "helpers.h"
+#include "metrics.h"
 
 
 void

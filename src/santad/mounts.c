@@ -21,6 +21,7 @@
 #include "mounts.h"
 #include "santa/ipc.h"
 #include "santad.h"
+#include "fanotify.h"
 
 /* Linux 6.15 (fanotify mount notifications); absent from older uapi headers. */
 #ifndef FAN_MNT_ATTACH

@@ -24,6 +24,10 @@
 
 struct santad;
 struct fan_client;
+struct ipc_value;
+
+/* How santad learns of mounts and what it could not mark, for santactl status (mounts.c). */
+void santad_mounts_status(const struct santad *d, struct ipc_value *b);
 
 /* A child santad forks (to mark as a FUSE mount's owner, to reach a covered mount) gets this long. */
 #define MOUNT_CHILD_USEC 500000

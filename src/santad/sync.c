@@ -24,6 +24,12 @@
 #include "santa/sync.h"
 #include "rule_writer.h"
 #include "santad.h"
+#include "daemon.h"
+#include "event_log.h"
+#include "exec.h"
+#include "helpers.h"
+#include "sync.h"
+#include "transitive.h"
 
 
 
@@ -317,10 +323,10 @@ sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	s->full_sync_last_success = santa_unix_now();
 	s->rule_sync_last_success = s->full_sync_last_success;
 	s->last_error[0] = '\0';
-	r = sync_state_save(s, d->cfg.sync_state_path);
+	r = sync_state_save(s, d->start.sync_state_path);
 	if (r < 0)
 		santa_log_errno(&d->log, LOG_ERR, r, "sync: cannot save %s (%m): the settings apply "
-				"until santad restarts", d->cfg.sync_state_path);
+				"until santad restarts", d->start.sync_state_path);
 	r = santad_rebuild_policy(d);
 	if (r < 0)
 		santa_log(&d->log, LOG_ERR, "sync: the server's settings could not be applied; the "

@@ -38,6 +38,9 @@
 #include "priority.h"
 #include "rule_writer.h"
 #include "santad.h"
+#include "exec.h"
+#include "fanotify.h"
+#include "transitive.h"
 
 #define TRANSITIVE_COMPILERS_MAX  1024 /* compilers running at once */
 #define TRANSITIVE_PENDING_MAX    4096 /* files written and not yet ruled on */
@@ -457,7 +460,7 @@ transitive_stop(struct santad *d)
 static int
 transitive_start(struct santad *d)
 {
-	unsigned int mark = d->cfg.watch_mark_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
+	unsigned int mark = d->start.watch_mark_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
 	struct transitive *t = calloc(1, sizeof(*t));
 	size_t marked = 0;
 	int r;

@@ -24,6 +24,9 @@
 #include "santa/blockmsg.h"
 #include "santa/sha256.h"
 #include "santad.h"
+#include "exec.h"
+#include "proc.h"
+#include "tty.h"
 
 #define TTY_MESSAGE_MAX 8192
 

@@ -1,0 +1,103 @@
+/*
+ * The decision pipeline's verbs (exec.c): the loop thread reads fanotify's
+ * events and decides, the hash workers (hash_pool.c, exec_job.h) hash and
+ * answer, the deadline thread answers what is late. Each verb says its thread
+ * where it is not the loop's.
+ */
+#ifndef SANTAD_EXEC_H
+#define SANTAD_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "santa/policy.h"
+
+struct santad;
+struct policy;
+struct proc_info;
+struct signing_info;
+
+/* A policy generation's references (struct policy, santad.h): loop thread only. */
+struct policy *policy_ref(struct policy *p);
+void policy_unref(struct policy *p);
+
+/*
+ * What an exec gets when no decision could be made in time (or at all):
+ * denied, unless root runs a file only root can have written, when
+ * FailClosed (in LOCKDOWN) decides. Any thread (exec.c says why).
+ */
+enum santa_verdict santad_fallback_verdict(bool fail_closed_in_lockdown, uid_t uid,
+					   bool trusted_file);
+
+/* Sets up the completion channel from the workers to the loop. */
+int santad_exec_start(struct santad *d);
+/* Frees what the decision machinery still holds; the workers must be stopped. */
+void santad_exec_stop(struct santad *d);
+/* Stops the deadline thread: first at exit, before the groups it answers on close. */
+void santad_exec_deadlines_stop(struct santad *d);
+/* Looks up rules for a SHA-256: static rules from the config first, then the database. */
+struct santa_pkg_identity;
+struct santa_decide_input;
+/*
+ * The SIGNINGID, CERTIFICATE and TEAMID rules for a package identity into
+ * in (rules[] holds them); which[] says which identifier of each type
+ * matched (-1: none). Where several match, a block rule wins.
+ */
+void santad_package_rules(struct santad *d, const struct policy *policy,
+			  const struct santa_pkg_identity *id, struct santa_rule_found rules[3],
+			  struct santa_decide_input *in, int which[3]);
+#define SIGNING_TABLE_MAX 4096
+/* The reference of info in the signing table (0: none, or the table is full). Loop thread. */
+uint32_t santad_signing_intern(struct santad *d, const struct signing_info *info);
+/* The info behind ref, or NULL. Loop thread. */
+const struct signing_info *santad_signing_lookup(const struct santad *d, uint32_t ref);
+/* Whether name is a critical package (exec.c), and whether even a block rule cannot deny it. */
+bool santad_critical_package(const char *name, bool *over_rules);
+/* How many SIGNINGID, CERTIFICATE and TEAMID rules exist (d->package_rules). Loop thread. */
+void santad_count_package_rules(struct santad *d);
+/* The rule of (type, identifier): static rules from the config first, then rules.db. 0 or -ENOENT. */
+int santad_find_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
+		     const char *identifier, struct santa_rule_found *out);
+int santad_find_binary_rule(struct santad *d, const struct policy *policy,
+			    const char *sha256_hex, struct santa_rule_found *out);
+/* Forgets every decision (userspace cache and kernel ignore marks). */
+void santad_flush_decisions(struct santad *d);
+/*
+ * The loop decides an exec: fd is the file, pid the process, answer_fd the
+ * group the event came from (the exec group, or the loader check's group
+ * for a program the loader opened).
+ */
+void santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd);
+/*
+ * An exec event whose file santad cannot stat (err: fstat's errno; a FUSE
+ * mount closed to root): answered by the mode, logged as any exec. Takes fd.
+ */
+void santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer_fd, int err);
+/*
+ * An exec answered by the mode alone, with no hash or rule (denied in
+ * LOCKDOWN), logged as an unknown with explain; path receives its path. Takes fd.
+ */
+void santad_exec_by_mode(struct santad *d, int fd, pid_t pid, int answer_fd, const char *explain,
+			 char *path, size_t path_size);
+/* A decision made elsewhere (the BPF backstop): counted, logged, uploaded, notified. */
+void santad_log_decision(struct santad *d, const char *path, const struct proc_info *proc,
+			 const struct santa_decision *decision);
+/*
+ * An exec happened (notification): logged unless the permission path logged
+ * it. Takes fd: closed, or held until santad_retry_exec_done when the exec
+ * had not finished yet.
+ */
+void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
+/* Logs the notifications held back by the last batch, with what is known now. */
+void santad_retry_exec_done(struct santad *d);
+/* Takes the decisions the workers finished, now (their lines and events are submitted). */
+void santad_exec_settle(struct santad *d);
+/* At exit: every line still waiting (notifications, args) is written as it is. */
+void santad_flush_exec_lines(struct santad *d);
+
+/* The notification group's queue overflowed: execs went by without a notification (no line). */
+void santad_notifications_lost(struct santad *d);
+
+#endif
