@@ -59,6 +59,12 @@ struct name_cache_entry {
  */
 #define EVENT_LOG_QUOTA_UIDS 64
 
+struct uid_quota {
+	uid_t uid;
+	bool used;
+	uint64_t bytes;
+};
+
 struct event_log {
 	struct name_cache_entry users[NAME_CACHE_SIZE], groups[NAME_CACHE_SIZE];
 	pthread_t thread;
@@ -97,11 +103,7 @@ struct event_log {
 	 * size: uids past the table share one slot.
 	 */
 	uint64_t quota_bytes;
-	struct {
-		uid_t uid;
-		bool used;
-		uint64_t bytes;
-	} quota[EVENT_LOG_QUOTA_UIDS], quota_others;
+	struct uid_quota quota[EVENT_LOG_QUOTA_UIDS], quota_others;
 	_Atomic uint64_t quota_dropped; /* lines not written: their uid's quota was used up */
 	int upload_fd; /* eventfd: readable once a block was stored that should go up now */
 };
@@ -569,7 +571,7 @@ flush_lines(struct event_log *log, struct line_buffer *out)
 static bool
 within_quota(struct event_log *log, const struct exec_record *rec, size_t bytes)
 {
-	__typeof__(&log->quota_others) slot = &log->quota_others;
+	struct uid_quota *slot = &log->quota_others;
 	size_t i;
 
 	if (rec->uid == 0 || log->quota_bytes == 0)
