@@ -434,7 +434,8 @@ cmd_status(struct santactl *ctl, int argc, char **argv)
 	backstop = reply_bool(s.b, "anonymous_exec_enforced");
 	snprintf(s.mounts_open, sizeof(s.mounts_open), "%s%s%s%s",
 		 backstop ? "" : "no BPF backstop: a program run from a new mount before santad "
-				 "marks it is not seen",
+				 "marks it, or from one it could not mark (Mounts Not Watched: a "
+				 "namespace past the cap), is not seen",
 		 !backstop && !s.mount_events ? "; " : "",
 		 s.mount_events ? "" : "no mount notifications: other namespaces' tables are read "
 				       "every second",
