@@ -5,8 +5,10 @@
 # cached (another user's copy: no kernel ignore mark, santad answers) and,
 # every FIRST_EVERY execs, a program never seen (a fresh copy with bytes of
 # its own: hashed, looked up in rules.db, decided), and records each exec's
-# start and duration. Two phases on one santad:
+# start and duration. Three phases on one santad:
 #   idle  IDLE_SECONDS of the storm alone
+#   hogs  IDLE_SECONDS of the cached storm beside two CPU hogs (a control:
+#         what CPU load alone does to the exec'ing process's wait)
 #   sync  the storm while SYNCS clean syncs of RULES rules run back to back
 #         (`santactl sync`: santasyncservice, as _santasync, downloads the
 #         rules from a local test server, tests/integration/sync_server.py,
@@ -137,9 +139,26 @@ santa_start_santad "$santad"
 "$work/storm" "$mnt/other/cached" "$mnt/fresh" 0 1 1 > /dev/null # decided and cached
 
 # ---- idle ----
+# santad's own view: decisions answered within each bound (read to answer).
+latency_snapshot() { # FILE
+	"$santactl" metrics --json /santa/decision_latency_usec > "$1" 2> /dev/null || : > "$1"
+}
+
 "$work/storm" "$mnt/other/cached" "$mnt/fresh" $((n_fresh / 2)) "$first_every" "$idle_secs" > "$work/idle.txt"
 used=$(grep -c '^first' "$work/idle.txt" || true)
 timeouts_idle=$(grep -c "|reason=TIMEOUT|" "$work/santa.log" || true)
+latency_snapshot "$work/lat-idle-end.json"
+
+# ---- control: the cached storm beside two plain CPU hogs (nice 0), no sync ----
+# On two CPUs a sync keeps about two threads busy (the sync service parsing,
+# santad's rule writer): this phase shows what that much CPU load alone does
+# to the exec'ing process's own wait, santad doing nothing more than idle.
+hogs=()
+for h in 1 2; do timeout $((idle_secs + 30)) sh -c 'while :; do :; done' & hogs+=($!); done
+"$work/storm" "$mnt/other/cached" "$mnt/fresh" 0 1 "$idle_secs" > "$work/hogs.txt"
+kill "${hogs[@]}" 2> /dev/null || true
+wait "${hogs[@]}" 2> /dev/null || true
+latency_snapshot "$work/lat-hogs-end.json"
 
 # ---- sync ----
 # The rest of the fresh programs, renumbered from 0 for the second storm.
@@ -165,6 +184,7 @@ done
 kill -TERM "$storm"
 wait "$storm" || true
 storm=
+latency_snapshot "$work/lat-sync-end.json"
 timeouts_sync=$(($(grep -c "|reason=TIMEOUT|" "$work/santa.log" || true) - timeouts_idle))
 kill "$pid"
 wait_until 30 bash -c "! kill -0 $pid 2> /dev/null" || echo "sync_latency: santad did not stop within 30 s" >&2
@@ -192,7 +212,7 @@ def stats(samples, kind):
     v = [d for k, a, d, rc in samples if k == kind]
     bad = sum(1 for k, a, d, rc in samples if k == kind and rc != 0)
     return (len(v), bad, pct(v, .5), pct(v, .99), pct(v, .999), max(v)) if v else None
-idle, sync = load("idle"), load("sync")
+idle, sync, hogs = load("idle"), load("sync"), load("hogs")
 def inside(windows):
     return [s for s in sync if any(a <= s[1] < b for a, b in windows)]
 print("sync_latency: %d rules; %d clean syncs; santactl sync's time for each: %s ms; santad's write: %s" % (
@@ -201,7 +221,7 @@ print("sync_latency: %d rules; %d clean syncs; santactl sync's time for each: %s
 print("| phase | kind | execs | failed | p50 µs | p99 µs | p99.9 µs | max µs |")
 print("|---|---|---|---|---|---|---|---|")
 base = {}
-phases = [("idle", idle), ("during the sync", inside(whole))]
+phases = [("idle", idle), ("beside 2 CPU hogs, no sync", hogs), ("during the sync", inside(whole))]
 if wins != whole:
     phases.append(("during the write", inside(wins)))
 for name, samples in phases:
@@ -224,4 +244,32 @@ print("%s: cached execs over 10 ms: %d of %d; all decisions over 10 ms: %d of %d
     phases[-1][0], sum(1 for d in within if d > 10000), len(within),
     sum(1 for s in during if s[2] > 10000), len(during)))
 print("TIMEOUT lines: idle %d, sync phase %d" % (t_idle, t_sync))
+# santad's own view (from reading the event to answering it), for telling
+# santad's latency from the exec'ing process's own wait for a CPU.
+import json
+def buckets(name):
+    try:
+        m = json.load(open("%s/%s.json" % (work, name)))["metrics"]["/santa/decision_latency_usec"]
+    except (OSError, ValueError, KeyError):
+        return None
+    out = {}
+    def walk(x):
+        if isinstance(x, dict):
+            if "value" in x and "data" in x:
+                out[x["value"]] = int(x["data"])
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(m)
+    return out
+a, h, b = buckets("lat-idle-end"), buckets("lat-hogs-end"), buckets("lat-sync-end")
+if a and h and b and "10000" in a and "+Inf" in a:
+    def over(x, y):
+        return (y["+Inf"] - y["10000"]) - ((x["+Inf"] - x["10000"]) if x else 0)
+    print("santad's own decision latency (event read to answer) over 10 ms: idle %d of %d; "
+          "beside the hogs %d of %d; sync phase %d of %d" % (
+              over(None, a), a["+Inf"], over(a, h), h["+Inf"] - a["+Inf"],
+              over(h, b), b["+Inf"] - h["+Inf"]))
 PY
