@@ -74,9 +74,11 @@ cleanup_more() {
 }
 trap cleanup_more EXIT
 
-display=:$((80 + RANDOM % 9))
-Xvfb "$display" -screen 0 800x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 &
+# A free display, chosen by Xvfb (tests/integration/gui.sh says why).
+Xvfb -displayfd 5 -screen 0 800x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 5> "$work/display" &
 xvfb=$!
+wait_or_die 30 "Xvfb chose a display" grep -q "^[0-9]" "$work/display"
+display=:$(head -1 "$work/display" | tr -dc 0-9)
 wait_or_die 30 "Xvfb listens on $display" test -S "/tmp/.X11-unix/X${display#:}"
 
 # as_uid UID BUS CMD...: CMD as that uid, with that session bus.

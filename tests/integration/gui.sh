@@ -72,9 +72,12 @@ PY
 write_utmp santa-alice@tty7 santa-bob@tty8
 set_console() { echo "$1" > /sys/class/tty/tty0/active; }
 
-display=:$((90 + RANDOM % 9))
-Xvfb "$display" -screen 0 1024x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself: a fixed or random one collided with
+# another run's (the second Xvfb failed, and this test talked to the other's).
+Xvfb -displayfd 5 -screen 0 1024x600x24 -nolisten tcp -ac > "$work/xvfb.log" 2>&1 5> "$work/display" &
 xvfb=$!
+wait_or_die 30 "Xvfb chose a display" grep -q "^[0-9]" "$work/display"
+display=:$(head -1 "$work/display" | tr -dc 0-9)
 wait_or_die 30 "Xvfb listens on $display" test -S "/tmp/.X11-unix/X${display#:}"
 
 # Everything the test users run goes with them (a background "as" is a subshell: kill by uid).
