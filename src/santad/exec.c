@@ -151,8 +151,8 @@ santad_flush_decisions(struct santad *d)
 	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
 	santad_count_package_rules(d);
 	decision_cache_flush(d->cache);
-	if (d->fan.fd >= 0) {
-		fan_flush_ignore_marks(&d->fan);
+	if (d->fan->fd >= 0) {
+		fan_flush_ignore_marks(d->fan);
 		santad_loader_marks_flushed(d);
 	}
 }
@@ -980,11 +980,11 @@ maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision
 {
 	/* Only while the notification group can still log what the kernel stops asking (or nothing is logged). */
 	/* A compiler must be seen at every exec, before it runs: no ignore mark for it. */
-	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan.notify_fd < 0 || !trusted ||
+	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan->notify_fd < 0 || !trusted ||
 	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT ||
 	    decision->reason == SANTA_REASON_COMPILER)
 		return;
-	if (fan_ignore_file(&d->fan, fd) == 0)
+	if (fan_ignore_file(d->fan, fd) == 0)
 		d->stats.ignore_marks++;
 	else
 		d->stats.ignore_mark_errors++;
@@ -1170,7 +1170,7 @@ log_timeout(struct santad *d, struct exec_wait *w)
 		d->timeouts_unlogged++;
 	}
 	log_exec(d, job->path, &w->proc, job->mode, &timeout, NULL, true, NULL,
-		 w->answer_fd == d->fan.fd ? &job->key : NULL, NULL);
+		 w->answer_fd == d->fan->fd ? &job->key : NULL, NULL);
 }
 
 /* Loop: the lines of the execs the deadline thread answered so far. */
@@ -1331,7 +1331,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			record_latency(d, w->answered_usec - w->started_usec);
 			log_exec(d, job->path, &w->proc, job->mode, &job->decision,
 				 job->hash_error == 0 ? job->sha256 : NULL, w == &job->first, NULL,
-				 w->answer_fd == d->fan.fd ? &job->key : NULL, &job->signing);
+				 w->answer_fd == d->fan->fd ? &job->key : NULL, &job->signing);
 		}
 		hold_lease(d, job);
 		job_free(job);
@@ -1412,7 +1412,7 @@ hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct 
 {
 	struct seen_exec *e;
 
-	if (!santad_exec_info_active(d) || !d->fan.notify_logs || !d->held_timer)
+	if (!santad_exec_info_active(d) || !d->fan->notify_logs || !d->held_timer)
 		return false;
 	e = find_seen(d, pid, key->dev, key->ino);
 	if (!e || e->held)
@@ -1625,7 +1625,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 		 * times). Every exec gets its line, saying so; the marks go, so the
 		 * next exec of it is decided afresh.
 		 */
-		fan_unignore_file(&d->fan, fd);
+		fan_unignore_file(d->fan, fd);
 		memset(&cached, 0, sizeof(cached));
 		cached.decision.verdict = SANTA_VERDICT_ALLOW;
 		cached.decision.reason = SANTA_REASON_UNKNOWN;
@@ -1849,13 +1849,13 @@ santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer
 	santad_exec_by_mode(d, fd, pid, answer_fd,
 			    "santad cannot read the file's attributes (a FUSE mount closed to root?)",
 			    path, sizeof(path));
-	d->fan.uninspectable++;
-	if (now - d->fan.uninspectable_said_usec >= 1000000) {
-		d->fan.uninspectable_said_usec = now;
+	d->fan->uninspectable++;
+	if (now - d->fan->uninspectable_said_usec >= 1000000) {
+		d->fan->uninspectable_said_usec = now;
 		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
 				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
 				deny ? "Denied" : "Allowed", (long)pid, path,
-				(unsigned long long)d->fan.uninspectable);
+				(unsigned long long)d->fan->uninspectable);
 	}
 }
 
@@ -1879,7 +1879,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	}
 	santa_file_key_of(&st, &key);
 	/* Only a real exec has a notification to pair with (not a loader's program). */
-	if (d->fan.notify_fd >= 0 && d->fan.notify_logs && answer_fd == d->fan.fd)
+	if (d->fan->notify_fd >= 0 && d->fan->notify_logs && answer_fd == d->fan->fd)
 		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,
@@ -1920,7 +1920,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == d->fan.fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
+			 answer_fd == d->fan->fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
 		if (held)
 			lease_holds_add(d->lease_holds, fd, &pid, 1);
 		else

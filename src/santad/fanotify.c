@@ -63,7 +63,7 @@ log_mark_failure(struct santad *d, int err, const char *what)
 	bool shared;
 
 	if (strncmp(what, "/proc/", 6) == 0 &&
-	    !santa_ratelimit_pass(&d->fan.mark_failures, 0, santa_mono_usec(), &held, &shared))
+	    !santa_ratelimit_pass(&d->fan->mark_failures, 0, santa_mono_usec(), &held, &shared))
 		return;
 	if (held)
 		santa_log_errno(&d->log, LOG_ERR, err, "Failed to watch %s: %m (and %llu more "
@@ -508,11 +508,11 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		       (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == FUSE_SUPER_MAGIC);
 	int other = 0, r;
 
-	r = mark_groups(&d->fan, markpath, how, no_loader_check, d->fan.notify_logs, &other);
+	r = mark_groups(d->fan, markpath, how, no_loader_check, d->fan->notify_logs, &other);
 	if (r == -EACCES && fstype && strncmp(fstype, "fuse", 4) == 0) {
-		struct as_mounter a = { .fan = &d->fan, .path = markpath, .how = how,
+		struct as_mounter a = { .fan = d->fan, .path = markpath, .how = how,
 					.no_loader_check = no_loader_check,
-					.notify_logs = d->fan.notify_logs };
+					.notify_logs = d->fan->notify_logs };
 
 		/*
 		 * With the owner's uids the child may be signalled by the owner:
@@ -540,7 +540,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		if (!record_failure)
 			return r;
 		log_mark_failure(d, r, shown);
-		add_watched(&d->fan, key, NULL);
+		add_watched(d->fan, key, NULL);
 		return r;
 	}
 	if (other == 1)
@@ -550,7 +550,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		santa_log(&d->log, LOG_WARNING, "Failed to watch %s for `ld.so PROGRAM`", shown);
 	santa_log(&d->log, LOG_INFO, "watching %s (%s)", shown,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
-	add_watched(&d->fan, key, shown);
+	add_watched(d->fan, key, shown);
 	{
 		unsigned int major, minor;
 
@@ -703,7 +703,7 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		snprintf(key, sizeof(key), "mnt:%u", m->mnt_id);
 	else
 		snprintf(key, sizeof(key), "dev:%u:%u", m->major, m->minor);
-	w = find_watched(&d->fan, key);
+	w = find_watched(d->fan, key);
 	/* Any length: a user may mount deeper than PATH_MAX in their own tree. */
 	if (asprintf(&path, "%s%s", prefix, m->mountpoint) < 0)
 		return -ENOMEM;
@@ -713,7 +713,7 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		if (w && w->path)
 			w->seen = true;
 		else
-			add_watched(&d->fan, key, path);
+			add_watched(d->fan, key, path);
 		r = 0;
 		goto out;
 	}
@@ -786,7 +786,7 @@ fail:
 	 */
 	if (own || r == -EBUSY) {
 		log_mark_failure(d, r, path);
-		add_watched(&d->fan, key, NULL);
+		add_watched(d->fan, key, NULL);
 	}
 out:
 	free(path);
@@ -900,10 +900,10 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 		if (i < n_seen)
 			continue;
 		if (n_seen == MNTNS_MAX) {
-			if (!d->fan.mntns_overflow_said)
+			if (!d->fan->mntns_overflow_said)
 				santa_log(&d->log, LOG_WARNING, "More than %d mount namespaces: the "
 					  "filesystems of the others are not looked for", MNTNS_MAX);
-			d->fan.mntns_overflow_said = true;
+			d->fan->mntns_overflow_said = true;
 			break;
 		}
 		seen[n_seen++] = st.st_ino;
@@ -912,7 +912,7 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 		marked += sync_table(d, km, mountinfo, prefix, (pid_t)pid);
 	}
 	closedir(proc);
-	d->fan.mount_namespaces = n_seen + 1;
+	d->fan->mount_namespaces = n_seen + 1;
 	return marked;
 }
 
@@ -920,7 +920,7 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 static void
 drop_watched(struct santad *d, size_t i)
 {
-	struct watched *w = &d->fan.watched[i];
+	struct watched *w = &d->fan->watched[i];
 
 	if (w->path) {
 		unsigned int major, minor;
@@ -930,7 +930,7 @@ drop_watched(struct santad *d, size_t i)
 			santad_anon_exec_marked(d, major, minor, false);
 	}
 	free(w->path);
-	d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
+	d->fan->watched[i] = d->fan->watched[--d->fan->n_watched];
 }
 
 /*
@@ -943,18 +943,18 @@ drop_watched(struct santad *d, size_t i)
 int
 fan_sync_marks(struct santad *d)
 {
-	bool events = mounts_events_active(&d->fan);
+	bool events = mounts_events_active(d->fan);
 	struct kernel_marks km;
 	int marked, r;
 	size_t i;
 
-	r = fan_kernel_marks_read(&d->fan, &km);
+	r = fan_kernel_marks_read(d->fan, &km);
 	if (r < 0) {
 		kernel_marks_free(&km);
 		return santa_log_errno(&d->log, LOG_ERR, r, "Cannot list fanotify marks: %m");
 	}
-	for (i = 0; i < d->fan.n_watched; i++)
-		d->fan.watched[i].seen = false;
+	for (i = 0; i < d->fan->n_watched; i++)
+		d->fan->watched[i].seen = false;
 	r = sync_table(d, &km, "/proc/self/mountinfo", "", 0);
 	if (r < 0) {
 		kernel_marks_free(&km);
@@ -970,8 +970,8 @@ fan_sync_marks(struct santad *d)
 		return marked;
 	}
 	/* In no mount table any more: the kernel dropped their marks with them. */
-	for (i = 0; i < d->fan.n_watched;) {
-		if (d->fan.watched[i].seen)
+	for (i = 0; i < d->fan->n_watched;) {
+		if (d->fan->watched[i].seen)
 			i++;
 		else
 			drop_watched(d, i);
@@ -988,12 +988,12 @@ fan_reconcile_watched(struct santad *d)
 	bool marked;
 	size_t i;
 
-	if (fan_kernel_marks_read(&d->fan, &km) < 0) {
+	if (fan_kernel_marks_read(d->fan, &km) < 0) {
 		kernel_marks_free(&km);
 		return;
 	}
-	for (i = 0; i < d->fan.n_watched;) {
-		w = &d->fan.watched[i];
+	for (i = 0; i < d->fan->n_watched;) {
+		w = &d->fan->watched[i];
 		if (!w->path)
 			marked = santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC;
 		else if (fan_key_dev(w->key, &major, &minor))
@@ -1014,7 +1014,7 @@ on_namespace_scan(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
-	if (mounts_events_active(&d->fan))
+	if (mounts_events_active(d->fan))
 		mounts_scan(d);
 	else
 		(void)fan_sync_marks(d);
@@ -1063,7 +1063,7 @@ read_events(struct santad *d, int fd, size_t size,
 			santa_log(&d->log, LOG_ERR, "fanotify metadata version %u, expected %u",
 				  m->vers, FANOTIFY_METADATA_VERSION);
 			if (m->mask & FAN_OPEN_EXEC_PERM)
-				fan_respond(d->fan.fd, m->fd, SANTA_VERDICT_ALLOW);
+				fan_respond(d->fan->fd, m->fd, SANTA_VERDICT_ALLOW);
 			close(m->fd);
 			continue;
 		}
@@ -1082,10 +1082,10 @@ handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 		return;
 	}
 	if (fstat(fd, &st) < 0) {
-		santad_handle_exec_uninspectable(d, fd, pid, d->fan.fd, errno);
+		santad_handle_exec_uninspectable(d, fd, pid, d->fan->fd, errno);
 		return;
 	}
-	santad_handle_exec(d, fd, pid, d->fan.fd);
+	santad_handle_exec(d, fd, pid, d->fan->fd);
 }
 
 /* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
@@ -1104,7 +1104,7 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 	struct santad *d = userdata;
 
 	santad_retry_exec_done(d); /* held back by the last batch: their execs are done by now */
-	sd_event_source_set_enabled(d->fan.notify_io, SD_EVENT_ON);
+	sd_event_source_set_enabled(d->fan->notify_io, SD_EVENT_ON);
 	return 0;
 }
 
@@ -1124,9 +1124,9 @@ on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	struct santad *d = userdata;
 
 	read_events(d, fd, FAN_READ_BUF, handle_notification);
-	if (d->fan.notify_pause &&
-	    sd_event_source_set_time_relative(d->fan.notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
-	    sd_event_source_set_enabled(d->fan.notify_pause, SD_EVENT_ONESHOT) >= 0)
+	if (d->fan->notify_pause &&
+	    sd_event_source_set_time_relative(d->fan->notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
+	    sd_event_source_set_enabled(d->fan->notify_pause, SD_EVENT_ONESHOT) >= 0)
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	return 0;
 }
@@ -1151,7 +1151,7 @@ santad_watched_count(const struct fan_client *fan)
 int
 fan_client_start(struct santad *d)
 {
-	struct fan_client *fan = &d->fan;
+	struct fan_client *fan = d->fan;
 	bool by_mount = false;
 	size_t i;
 	int r;

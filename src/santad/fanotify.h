@@ -1,7 +1,7 @@
 /*
  * The fanotify side (fanotify.c): the permission and notification groups,
  * their marks and answers; read and marked on the loop thread. struct
- * fan_client is kept by value in struct santad (d->fan).
+ * fan_client is main's, pointed to by the context (d->fan).
  */
 #ifndef SANTAD_FANOTIFY_H
 #define SANTAD_FANOTIFY_H

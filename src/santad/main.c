@@ -587,7 +587,7 @@ shutdown_daemon(struct santad *d)
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	file_changes_stop(d->file_changes);
 	santad_loader_stop(d);
-	fan_client_stop(&d->fan);
+	fan_client_stop(d->fan);
 	santad_anon_exec_stop(d); /* detached: nothing refuses anonymous executables any more */
 	santad_flush_exec_lines(d); /* lines waiting for a notification or args: written now */
 	santad_exec_info_stop(d);
@@ -633,7 +633,8 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 },
+	struct fan_client fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 };
+	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = &fan,
 			      .completion_fd = -1, .proc_fd_dir = -1 };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;

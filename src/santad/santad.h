@@ -1,8 +1,7 @@
 /*
  * santad's context (struct santad, main.c's), the policy generation and
  * what several modules share. Each module's verbs are in its own header
- * (docs/ARCHITECTURE.md lists them); the fanotify side's state is not
- * opaque yet: it is included here because the context holds it by value.
+ * (docs/ARCHITECTURE.md lists them).
  */
 #ifndef SANTAD_H
 #define SANTAD_H
@@ -23,7 +22,6 @@
 #include "santa/ratelimit.h"
 #include "santa/sync_state.h"
 
-#include "fanotify.h"
 #include "settings.h"
 
 struct event_log;
@@ -32,6 +30,7 @@ struct exec_args;
 struct exec_job;
 struct exec_record;
 struct exec_wait;
+struct fan_client;
 struct hash_pool;
 struct helper;
 struct log_barrier;
@@ -139,7 +138,7 @@ struct santad {
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
 	struct policy *policy; /* the current generation: every live setting */
 	struct decision_cache *cache;
-	struct fan_client fan;
+	struct fan_client *fan; /* fanotify.h; main.c's, never NULL */
 	struct hash_pool *pool;
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */

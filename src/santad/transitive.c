@@ -479,8 +479,8 @@ transitive_start(struct santad *d)
 		r = -errno;
 		goto fail;
 	}
-	for (size_t i = 0; i < d->fan.n_watched; i++) {
-		const char *path = d->fan.watched[i].path;
+	for (size_t i = 0; i < d->fan->n_watched; i++) {
+		const char *path = d->fan->watched[i].path;
 
 		if (path && fanotify_mark(t->fd, FAN_MARK_ADD | mark, FAN_CLOSE_WRITE | FAN_MODIFY,
 					  AT_FDCWD, path) == 0)
