@@ -32,6 +32,7 @@
 #include "control.h"
 #include "event_log.h"
 #include "exec.h"
+#include "rule_lookup.h"
 #include "exec_info.h"
 #include "fanotify.h"
 #include "gui.h"

@@ -36,6 +36,7 @@
 #include "daemon.h"
 #include "event_log.h"
 #include "exec.h"
+#include "rule_lookup.h"
 #include "exec_info.h"
 #include "fanotify.h"
 #include "gui.h"
@@ -59,24 +60,6 @@ policy_unref(struct policy *p)
 	santa_scopes_free(p->scopes);
 	santa_config_free(&p->cfg);
 	free(p);
-}
-
-void
-santad_count_package_rules(struct santad *d)
-{
-	uint64_t counts[SANTA_RULE_TYPE_MAX + 1] = { 0 }, package_rules = 0;
-	size_t i;
-
-	if (rules_db_counts(d->rules, counts) == 0)
-		package_rules = counts[SANTA_RULE_TYPE_SIGNINGID] +
-				counts[SANTA_RULE_TYPE_CERTIFICATE] + counts[SANTA_RULE_TYPE_TEAMID];
-	for (i = 0; d->policy && i < d->policy->cfg.n_static_rules; i++) {
-		enum santa_rule_type t = d->policy->cfg.static_rules[i].rule_type;
-
-		package_rules += t == SANTA_RULE_TYPE_SIGNINGID || t == SANTA_RULE_TYPE_CERTIFICATE ||
-				 t == SANTA_RULE_TYPE_TEAMID;
-	}
-	atomic_store(&d->package_rules, package_rules);
 }
 
 /* FNV-1a over the fields as strings: bytes past a field's NUL are not part of it. */
@@ -155,36 +138,6 @@ santad_flush_decisions(struct santad *d)
 		fan_flush_ignore_marks(d->fan);
 		santad_loader_marks_flushed(d);
 	}
-}
-
-int
-santad_find_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
-		 const char *identifier, struct santa_rule_found *out)
-{
-	size_t i;
-
-	/* Static rules from the config beat database rules, as on Santa. */
-	for (i = 0; i < policy->cfg.n_static_rules; i++) {
-		const struct santa_static_rule *r = &policy->cfg.static_rules[i];
-
-		if (r->rule_type == type && strcmp(r->identifier, identifier) == 0) {
-			out->type = r->rule_type;
-			out->policy = r->policy;
-			snprintf(out->custom_msg, sizeof(out->custom_msg), "%s",
-				 r->custom_msg ? r->custom_msg : "");
-			snprintf(out->custom_url, sizeof(out->custom_url), "%s",
-				 r->custom_url ? r->custom_url : "");
-			return 0;
-		}
-	}
-	return rules_db_lookup(d->rules, type, identifier, out);
-}
-
-int
-santad_find_binary_rule(struct santad *d, const struct policy *policy, const char *sha256_hex,
-			struct santa_rule_found *out)
-{
-	return santad_find_rule(d, policy, SANTA_RULE_TYPE_BINARY, sha256_hex, out);
 }
 
 static bool

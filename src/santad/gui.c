@@ -23,7 +23,7 @@
 #include "santa/santad_proto.h"
 #include "santad.h"
 #include "console.h"
-#include "exec.h"
+#include "rule_lookup.h"
 #include "gui.h"
 #include "proc.h"
 #include "sync.h"

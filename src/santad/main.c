@@ -38,6 +38,7 @@
 #include "control.h"
 #include "event_log.h"
 #include "exec.h"
+#include "rule_lookup.h"
 #include "exec_info.h"
 #include "fanotify.h"
 #include "file_changes.h"
