@@ -84,6 +84,15 @@ void santad_log_decision(struct santad *d, const char *path, const struct proc_i
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
 /* Logs the notifications held back by the last batch, with what is known now. */
 void santad_retry_exec_done(struct santad *d);
+struct exec_job;
+/*
+ * Decides for a job on a worker thread and answers its execs unless their
+ * deadlines did. False: not finished, queue it again (hash_pool.h: the
+ * workers call it through hash_pool_limits.run).
+ */
+bool exec_job_run(struct exec_job *job);
+/* A worker hands a finished job back to the loop. */
+void santad_job_done(struct santad *d, struct exec_job *job);
 /* Takes the decisions the workers finished, now (their lines and events are submitted). */
 void santad_exec_settle(struct santad *d);
 /* At exit: every line still waiting (notifications, args) is written as it is. */

@@ -204,6 +204,7 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 		rl.rlim_cur = 1024;
 	budget = rl.rlim_cur > 2 * reserved ? (rl.rlim_cur - reserved) / 2 : rl.rlim_cur / 4;
 	l->workers = (unsigned int)d->start.hash_worker_threads;
+	l->run = exec_job_run;
 	l->root_nice = d->nice;
 	l->user_nice = d->nice > SANTAD_NICE_USER_WORK ? d->nice : SANTAD_NICE_USER_WORK;
 	l->root_max = (unsigned int)(budget / 4 < 256 ? budget / 4 : 256);
@@ -636,6 +637,7 @@ main(int argc, char **argv)
 	};
 	struct fan_client fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 };
 	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = &fan,
+			      .pipeline = { .flush_decisions = santad_flush_decisions },
 			      .completion_fd = -1, .proc_fd_dir = -1 };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;

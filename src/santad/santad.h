@@ -138,6 +138,15 @@ struct santad {
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
 	struct policy *policy; /* the current generation: every live setting */
 	struct decision_cache *cache;
+	/*
+	 * The decision pipeline's verbs for the modules below it (exec.h says
+	 * what each does): exec.c's functions, set by main before anything
+	 * starts. Those modules call them through here, not through exec.h, so
+	 * that none depends on a module above it.
+	 */
+	struct {
+		void (*flush_decisions)(struct santad *d); /* transitive rules, sync */
+	} pipeline;
 	struct fan_client *fan; /* fanotify.h; main.c's, never NULL */
 	struct hash_pool *pool;
 	struct event_log *elog;

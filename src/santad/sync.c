@@ -26,7 +26,6 @@
 #include "santad.h"
 #include "daemon.h"
 #include "event_log.h"
-#include "exec.h"
 #include "helpers.h"
 #include "sync.h"
 #include "transitive.h"
@@ -256,7 +255,7 @@ santad_rules_written(const struct rule_write_done *done, void *userdata)
 	 * Decisions made under the old rules go: those cached, the kernel's
 	 * ignore marks, and (exec.c) those of jobs made before this flush.
 	 */
-	santad_flush_decisions(d);
+	d->pipeline.flush_decisions(d);
 }
 
 static void
