@@ -31,11 +31,8 @@
 #include "santa/path.h"
 #include "mounts.h"
 #include "santad.h"
-#include "anon_exec.h"
-#include "exec.h"
 #include "exec_info.h"
 #include "fanotify.h"
-#include "loader.h"
 
 #define FAN_READ_BUF (64 * 1024)
 /*
@@ -555,7 +552,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		unsigned int major, minor;
 
 		if (fan_key_dev(key, &major, &minor))
-			santad_anon_exec_marked(d, major, minor, true);
+			d->fan->on.anon_exec_marked(d, major, minor, true);
 	}
 	return 0;
 }
@@ -927,7 +924,7 @@ drop_watched(struct santad *d, size_t i)
 
 		santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
 		if (fan_key_dev(w->key, &major, &minor))
-			santad_anon_exec_marked(d, major, minor, false);
+			d->fan->on.anon_exec_marked(d, major, minor, false);
 	}
 	free(w->path);
 	d->fan->watched[i] = d->fan->watched[--d->fan->n_watched];
@@ -1056,7 +1053,7 @@ read_events(struct santad *d, int fd, size_t size,
 		if (m->fd < 0) {
 			/* FAN_Q_OVERFLOW: nothing to answer, but events were lost (only the notification group's queue is bounded). */
 			if (m->mask & FAN_Q_OVERFLOW)
-				santad_notifications_lost(d);
+				d->fan->on.notifications_lost(d);
 			continue;
 		}
 		if (m->vers != FANOTIFY_METADATA_VERSION) {
@@ -1082,10 +1079,10 @@ handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 		return;
 	}
 	if (fstat(fd, &st) < 0) {
-		santad_handle_exec_uninspectable(d, fd, pid, d->fan->fd, errno);
+		d->fan->on.exec_uninspectable(d, fd, pid, d->fan->fd, errno);
 		return;
 	}
-	santad_handle_exec(d, fd, pid, d->fan->fd);
+	d->fan->on.exec(d, fd, pid, d->fan->fd);
 }
 
 /* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
@@ -1093,7 +1090,7 @@ static void
 handle_notification(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
 	if (mask & FAN_OPEN_EXEC)
-		santad_handle_exec_done(d, fd, pid); /* takes fd */
+		d->fan->on.exec_done(d, fd, pid); /* takes fd */
 	else
 		close(fd);
 }
@@ -1103,7 +1100,7 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
-	santad_retry_exec_done(d); /* held back by the last batch: their execs are done by now */
+	d->fan->on.retry_exec_done(d); /* held back by the last batch: their execs are done by now */
 	sd_event_source_set_enabled(d->fan->notify_io, SD_EVENT_ON);
 	return 0;
 }
@@ -1217,7 +1214,7 @@ fan_client_start(struct santad *d)
 			santa_log_errno(&d->log, LOG_WARNING, -errno,
 					"No loader check (%m): `ld.so PROGRAM` is not decided");
 	}
-	if (santad_loader_start(d) < 0 && fan->open_fd >= 0) {
+	if (fan->on.loader_start(d) < 0 && fan->open_fd >= 0) {
 		close(fan->open_fd);
 		fan->open_fd = -1;
 	}

@@ -635,9 +635,21 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fan_client fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 };
+	struct fan_client fan = {
+		.on = { .exec = santad_handle_exec,
+			.exec_uninspectable = santad_handle_exec_uninspectable,
+			.exec_done = santad_handle_exec_done,
+			.retry_exec_done = santad_retry_exec_done,
+			.notifications_lost = santad_notifications_lost,
+			.loader_start = santad_loader_start,
+			.anon_exec_marked = santad_anon_exec_marked },
+		.fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1,
+	};
 	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = &fan,
-			      .pipeline = { .flush_decisions = santad_flush_decisions },
+			      .pipeline = { .flush_decisions = santad_flush_decisions,
+					    .handle_exec = santad_handle_exec,
+					    .exec_by_mode = santad_exec_by_mode,
+					    .fallback_verdict = santad_fallback_verdict },
 			      .completion_fd = -1, .proc_fd_dir = -1 };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;

@@ -146,6 +146,13 @@ struct santad {
 	 */
 	struct {
 		void (*flush_decisions)(struct santad *d); /* transitive rules, sync */
+		/* The loader check's: the programs ld.so opens, decided as execs. */
+		void (*handle_exec)(struct santad *d, int fd, pid_t pid, int answer_fd);
+		void (*exec_by_mode)(struct santad *d, int fd, pid_t pid, int answer_fd,
+				     const char *explain, char *path, size_t path_size);
+		/* Any thread (the loader check's, when its queue is full). */
+		enum santa_verdict (*fallback_verdict)(bool fail_closed_in_lockdown, uid_t uid,
+						       bool trusted_file);
 	} pipeline;
 	struct fan_client *fan; /* fanotify.h; main.c's, never NULL */
 	struct hash_pool *pool;
