@@ -37,6 +37,7 @@
 #include "fanotify.h"
 #include "gui.h"
 #include "helpers.h"
+#include "helper_settings.h"
 #include "loader.h"
 #include "metrics.h"
 #include "sync.h"

@@ -561,7 +561,7 @@ run(struct santad *d, const struct santa_config *cfg)
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
-	r = santad_helpers_init(d);
+	r = santad_helpers_init(d, santad_channel_handlers());
 	if (r < 0)
 		return r;
 	r = santad_gui_start(d);
