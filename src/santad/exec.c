@@ -33,7 +33,6 @@
 #include "rule_writer.h"
 #include "santa/sha256.h"
 #include "santad.h"
-#include "daemon.h"
 #include "event_log.h"
 #include "exec.h"
 #include "rule_lookup.h"
@@ -1861,6 +1860,6 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	}
 #ifdef SANTA_TEST_HOOKS
 	if (d->test_stall_armed)
-		santad_test_stall(d);
+		d->daemon.test_stall(d);
 #endif
 }

@@ -650,10 +650,14 @@ main(int argc, char **argv)
 					    .handle_exec = santad_handle_exec,
 					    .exec_by_mode = santad_exec_by_mode,
 					    .fallback_verdict = santad_fallback_verdict },
+			      .daemon = { .rebuild_policy = santad_rebuild_policy },
 			      .completion_fd = -1, .proc_fd_dir = -1 };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;
 
+#ifdef SANTA_TEST_HOOKS
+	ctx.daemon.test_stall = santad_test_stall;
+#endif
 	while ((opt = getopt_long(argc, argv, "c:tdhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -154,6 +154,17 @@ struct santad {
 		enum santa_verdict (*fallback_verdict)(bool fail_closed_in_lockdown, uid_t uid,
 						       bool trusted_file);
 	} pipeline;
+	/*
+	 * main.c's verbs for the modules (daemon.h says what each does), set
+	 * by main before anything starts: a module calls them through here, so
+	 * that none depends on main.c, which starts them all.
+	 */
+	struct {
+		int (*rebuild_policy)(struct santad *d); /* sync */
+#ifdef SANTA_TEST_HOOKS
+		void (*test_stall)(struct santad *d); /* exec.c */
+#endif
+	} daemon;
 	struct fan_client *fan; /* fanotify.h; main.c's, never NULL */
 	struct hash_pool *pool;
 	struct event_log *elog;
