@@ -10,7 +10,8 @@ Also reports (without failing) what a reader of the split wants to know:
     (a module header has one; santad.h, the shared one, should have few);
   - the "import circle": .c files that depend on each other through headers
     (A includes a header declaring B's functions and B one declaring A's),
-    as strongly connected components of that graph;
+    as strongly connected components of that graph, and the largest one's
+    size as one number ("import circle size: N without main.c, M with it");
   - for each .c, its santad headers and how many of santad.h's names it uses.
 
 Usage: check-santad-includes.py [SRC_DIR] [--quiet]   (SRC_DIR: src/santad)
@@ -165,6 +166,9 @@ def main():
         inner = [c for c in sccs(rest, {c: medges[c] - {'main.c'} for c in rest}) if len(c) > 1]
         for c in inner:
             print('  without main.c: %d files: %s' % (len(c), ' '.join(c)))
+        # One number to follow from commit to commit: the largest circle's files.
+        print('import circle size: %d without main.c, %d with it' %
+              (max((len(c) for c in inner), default=0), max((len(c) for c in circles), default=0)))
     restart_only = set()
     for h in headers:
         m = START_STRUCT.search(COMMENT.sub(' ', text[h]))

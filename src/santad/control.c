@@ -32,10 +32,12 @@
 #include "control.h"
 #include "event_log.h"
 #include "exec.h"
+#include "rule_lookup.h"
 #include "exec_info.h"
 #include "fanotify.h"
 #include "gui.h"
 #include "helpers.h"
+#include "helper_settings.h"
 #include "loader.h"
 #include "metrics.h"
 #include "sync.h"
@@ -209,7 +211,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	/* Where the parent, uid, gid and args of execs logged after the fact come from. */
 	ipc_dict_put_string(b, "exec_info", santad_exec_info_active(d) ? "bpf" : "proc");
 	santad_loader_status(d, b);
-	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan.mount_namespaces);
+	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan->mount_namespaces);
 	santad_mounts_status(d, b);
 	{
 		/* Package trust: what gives SIGNINGID, CERTIFICATE and TEAMID rules something to match. */
@@ -324,8 +326,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	 */
 	watched = ipc_dict_put_container(b, "watched", IPC_ARRAY);
 	for (int pass = 0; pass < 2; pass++)
-		for (i = 0; i < d->fan.n_watched; i++) {
-			const char *path = d->fan.watched[i].path;
+		for (i = 0; i < d->fan->n_watched; i++) {
+			const char *path = d->fan->watched[i].path;
 
 			if (!path || (strncmp(path, "/proc/", 6) == 0) != (pass == 1))
 				continue;

@@ -1,6 +1,6 @@
 /*
- * What main.c (the daemon: start, reload, stop) does for the other modules.
- * Loop thread.
+ * What main.c (the daemon: start, reload, stop) does for the other modules,
+ * which call it through d->daemon (santad.h), set by main. Loop thread.
  */
 #ifndef SANTAD_DAEMON_H
 #define SANTAD_DAEMON_H

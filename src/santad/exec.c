@@ -33,9 +33,9 @@
 #include "rule_writer.h"
 #include "santa/sha256.h"
 #include "santad.h"
-#include "daemon.h"
 #include "event_log.h"
 #include "exec.h"
+#include "rule_lookup.h"
 #include "exec_info.h"
 #include "fanotify.h"
 #include "gui.h"
@@ -59,24 +59,6 @@ policy_unref(struct policy *p)
 	santa_scopes_free(p->scopes);
 	santa_config_free(&p->cfg);
 	free(p);
-}
-
-void
-santad_count_package_rules(struct santad *d)
-{
-	uint64_t counts[SANTA_RULE_TYPE_MAX + 1] = { 0 }, package_rules = 0;
-	size_t i;
-
-	if (rules_db_counts(d->rules, counts) == 0)
-		package_rules = counts[SANTA_RULE_TYPE_SIGNINGID] +
-				counts[SANTA_RULE_TYPE_CERTIFICATE] + counts[SANTA_RULE_TYPE_TEAMID];
-	for (i = 0; d->policy && i < d->policy->cfg.n_static_rules; i++) {
-		enum santa_rule_type t = d->policy->cfg.static_rules[i].rule_type;
-
-		package_rules += t == SANTA_RULE_TYPE_SIGNINGID || t == SANTA_RULE_TYPE_CERTIFICATE ||
-				 t == SANTA_RULE_TYPE_TEAMID;
-	}
-	atomic_store(&d->package_rules, package_rules);
 }
 
 /* FNV-1a over the fields as strings: bytes past a field's NUL are not part of it. */
@@ -151,40 +133,10 @@ santad_flush_decisions(struct santad *d)
 	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
 	santad_count_package_rules(d);
 	decision_cache_flush(d->cache);
-	if (d->fan.fd >= 0) {
-		fan_flush_ignore_marks(&d->fan);
+	if (d->fan->fd >= 0) {
+		fan_flush_ignore_marks(d->fan);
 		santad_loader_marks_flushed(d);
 	}
-}
-
-int
-santad_find_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
-		 const char *identifier, struct santa_rule_found *out)
-{
-	size_t i;
-
-	/* Static rules from the config beat database rules, as on Santa. */
-	for (i = 0; i < policy->cfg.n_static_rules; i++) {
-		const struct santa_static_rule *r = &policy->cfg.static_rules[i];
-
-		if (r->rule_type == type && strcmp(r->identifier, identifier) == 0) {
-			out->type = r->rule_type;
-			out->policy = r->policy;
-			snprintf(out->custom_msg, sizeof(out->custom_msg), "%s",
-				 r->custom_msg ? r->custom_msg : "");
-			snprintf(out->custom_url, sizeof(out->custom_url), "%s",
-				 r->custom_url ? r->custom_url : "");
-			return 0;
-		}
-	}
-	return rules_db_lookup(d->rules, type, identifier, out);
-}
-
-int
-santad_find_binary_rule(struct santad *d, const struct policy *policy, const char *sha256_hex,
-			struct santa_rule_found *out)
-{
-	return santad_find_rule(d, policy, SANTA_RULE_TYPE_BINARY, sha256_hex, out);
 }
 
 static bool
@@ -796,92 +748,6 @@ santad_job_done(struct santad *d, struct exec_job *job)
 	wake_loop(d);
 }
 
-/* pid's parent, uid and gid from /proc (the exec'ing process, as it was). */
-/*
- * Fields of /proc/PID/stat: 22 (starttime) into *start, 7 (tty_nr) into
- * *tty (either may be NULL); 0 when the process is gone. "PID (COMM) S ...":
- * COMM may hold spaces and ')', so the fields count from the last ')'.
- */
-int
-santad_process_stat(pid_t pid, uint64_t *start, unsigned int *tty)
-{
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd, field;
-
-	if (start)
-		*start = 0;
-	if (tty)
-		*tty = 0;
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (field = 2; p && field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (p && field + 1 == 7 && tty)
-			*tty = (unsigned int)strtoul(p + 1, NULL, 10);
-	}
-	if (!p)
-		return -EIO;
-	if (start)
-		*start = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
-uint64_t
-santad_process_start(pid_t pid)
-{
-	uint64_t start;
-
-	(void)santad_process_stat(pid, &start, NULL);
-	return start;
-}
-
-uint64_t
-santad_boottime_to_ticks(uint64_t ns)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-
-	/* As the kernel's nsec_to_clock_t: whole ticks. */
-	return hz > 0 && ns ? ns / (1000000000ULL / (uint64_t)hz) : 0;
-}
-
-void
-santad_process_info(pid_t pid, pid_t *ppid, uid_t *uid, gid_t *gid)
-{
-	char path[64], buf[2048], *p;
-	ssize_t n;
-	int fd;
-
-	*ppid = 0;
-	*uid = (uid_t)-1;
-	*gid = (gid_t)-1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	if ((p = strstr(buf, "\nPPid:")))
-		*ppid = (pid_t)strtol(p + 6, NULL, 10);
-	if ((p = strstr(buf, "\nUid:")))
-		*uid = (uid_t)strtoul(p + 5, NULL, 10);
-	if ((p = strstr(buf, "\nGid:")))
-		*gid = (gid_t)strtoul(p + 5, NULL, 10);
-}
-
 /*
  * Which decisions become events for the sync server, as on Santa: every
  * block, unknown allows unless DisableUnknownEventUpload, everything with
@@ -980,11 +846,11 @@ maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision
 {
 	/* Only while the notification group can still log what the kernel stops asking (or nothing is logged). */
 	/* A compiler must be seen at every exec, before it runs: no ignore mark for it. */
-	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan.notify_fd < 0 || !trusted ||
+	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan->notify_fd < 0 || !trusted ||
 	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT ||
 	    decision->reason == SANTA_REASON_COMPILER)
 		return;
-	if (fan_ignore_file(&d->fan, fd) == 0)
+	if (fan_ignore_file(d->fan, fd) == 0)
 		d->stats.ignore_marks++;
 	else
 		d->stats.ignore_mark_errors++;
@@ -1170,7 +1036,7 @@ log_timeout(struct santad *d, struct exec_wait *w)
 		d->timeouts_unlogged++;
 	}
 	log_exec(d, job->path, &w->proc, job->mode, &timeout, NULL, true, NULL,
-		 w->answer_fd == d->fan.fd ? &job->key : NULL, NULL);
+		 w->answer_fd == d->fan->fd ? &job->key : NULL, NULL);
 }
 
 /* Loop: the lines of the execs the deadline thread answered so far. */
@@ -1331,7 +1197,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			record_latency(d, w->answered_usec - w->started_usec);
 			log_exec(d, job->path, &w->proc, job->mode, &job->decision,
 				 job->hash_error == 0 ? job->sha256 : NULL, w == &job->first, NULL,
-				 w->answer_fd == d->fan.fd ? &job->key : NULL, &job->signing);
+				 w->answer_fd == d->fan->fd ? &job->key : NULL, &job->signing);
 		}
 		hold_lease(d, job);
 		job_free(job);
@@ -1412,7 +1278,7 @@ hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct 
 {
 	struct seen_exec *e;
 
-	if (!santad_exec_info_active(d) || !d->fan.notify_logs || !d->held_timer)
+	if (!santad_exec_info_active(d) || !d->fan->notify_logs || !d->held_timer)
 		return false;
 	e = find_seen(d, pid, key->dev, key->ino);
 	if (!e || e->held)
@@ -1625,7 +1491,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 		 * times). Every exec gets its line, saying so; the marks go, so the
 		 * next exec of it is decided afresh.
 		 */
-		fan_unignore_file(&d->fan, fd);
+		fan_unignore_file(d->fan, fd);
 		memset(&cached, 0, sizeof(cached));
 		cached.decision.verdict = SANTA_VERDICT_ALLOW;
 		cached.decision.reason = SANTA_REASON_UNKNOWN;
@@ -1849,13 +1715,13 @@ santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer
 	santad_exec_by_mode(d, fd, pid, answer_fd,
 			    "santad cannot read the file's attributes (a FUSE mount closed to root?)",
 			    path, sizeof(path));
-	d->fan.uninspectable++;
-	if (now - d->fan.uninspectable_said_usec >= 1000000) {
-		d->fan.uninspectable_said_usec = now;
+	d->fan->uninspectable++;
+	if (now - d->fan->uninspectable_said_usec >= 1000000) {
+		d->fan->uninspectable_said_usec = now;
 		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
 				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
 				deny ? "Denied" : "Allowed", (long)pid, path,
-				(unsigned long long)d->fan.uninspectable);
+				(unsigned long long)d->fan->uninspectable);
 	}
 }
 
@@ -1879,7 +1745,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	}
 	santa_file_key_of(&st, &key);
 	/* Only a real exec has a notification to pair with (not a loader's program). */
-	if (d->fan.notify_fd >= 0 && d->fan.notify_logs && answer_fd == d->fan.fd)
+	if (d->fan->notify_fd >= 0 && d->fan->notify_logs && answer_fd == d->fan->fd)
 		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,
@@ -1920,7 +1786,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == d->fan.fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
+			 answer_fd == d->fan->fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
 		if (held)
 			lease_holds_add(d->lease_holds, fd, &pid, 1);
 		else
@@ -1994,6 +1860,6 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	}
 #ifdef SANTA_TEST_HOOKS
 	if (d->test_stall_armed)
-		santad_test_stall(d);
+		d->daemon.test_stall(d);
 #endif
 }

@@ -37,7 +37,6 @@ int santad_exec_start(struct santad *d);
 void santad_exec_stop(struct santad *d);
 /* Stops the deadline thread: first at exit, before the groups it answers on close. */
 void santad_exec_deadlines_stop(struct santad *d);
-/* Looks up rules for a SHA-256: static rules from the config first, then the database. */
 struct santa_pkg_identity;
 struct santa_decide_input;
 /*
@@ -55,13 +54,6 @@ uint32_t santad_signing_intern(struct santad *d, const struct signing_info *info
 const struct signing_info *santad_signing_lookup(const struct santad *d, uint32_t ref);
 /* Whether name is a critical package (exec.c), and whether even a block rule cannot deny it. */
 bool santad_critical_package(const char *name, bool *over_rules);
-/* How many SIGNINGID, CERTIFICATE and TEAMID rules exist (d->package_rules). Loop thread. */
-void santad_count_package_rules(struct santad *d);
-/* The rule of (type, identifier): static rules from the config first, then rules.db. 0 or -ENOENT. */
-int santad_find_rule(struct santad *d, const struct policy *policy, enum santa_rule_type type,
-		     const char *identifier, struct santa_rule_found *out);
-int santad_find_binary_rule(struct santad *d, const struct policy *policy,
-			    const char *sha256_hex, struct santa_rule_found *out);
 /* Forgets every decision (userspace cache and kernel ignore marks). */
 void santad_flush_decisions(struct santad *d);
 /*
@@ -92,6 +84,15 @@ void santad_log_decision(struct santad *d, const char *path, const struct proc_i
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
 /* Logs the notifications held back by the last batch, with what is known now. */
 void santad_retry_exec_done(struct santad *d);
+struct exec_job;
+/*
+ * Decides for a job on a worker thread and answers its execs unless their
+ * deadlines did. False: not finished, queue it again (hash_pool.h: the
+ * workers call it through hash_pool_limits.run).
+ */
+bool exec_job_run(struct exec_job *job);
+/* A worker hands a finished job back to the loop. */
+void santad_job_done(struct santad *d, struct exec_job *job);
 /* Takes the decisions the workers finished, now (their lines and events are submitted). */
 void santad_exec_settle(struct santad *d);
 /* At exit: every line still waiting (notifications, args) is written as it is. */

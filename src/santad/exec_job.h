@@ -95,12 +95,4 @@ struct exec_job {
 	char path[PATH_MAX];
 };
 
-/*
- * Decides for a job on a worker thread and answers its execs unless their
- * deadlines did. False: not finished, queue it again (hash_pool.h).
- */
-bool exec_job_run(struct exec_job *job);
-/* A worker hands a finished job back to the loop. */
-void santad_job_done(struct santad *d, struct exec_job *job);
-
 #endif

@@ -31,11 +31,8 @@
 #include "santa/path.h"
 #include "mounts.h"
 #include "santad.h"
-#include "anon_exec.h"
-#include "exec.h"
 #include "exec_info.h"
 #include "fanotify.h"
-#include "loader.h"
 
 #define FAN_READ_BUF (64 * 1024)
 /*
@@ -63,7 +60,7 @@ log_mark_failure(struct santad *d, int err, const char *what)
 	bool shared;
 
 	if (strncmp(what, "/proc/", 6) == 0 &&
-	    !santa_ratelimit_pass(&d->fan.mark_failures, 0, santa_mono_usec(), &held, &shared))
+	    !santa_ratelimit_pass(&d->fan->mark_failures, 0, santa_mono_usec(), &held, &shared))
 		return;
 	if (held)
 		santa_log_errno(&d->log, LOG_ERR, err, "Failed to watch %s: %m (and %llu more "
@@ -508,11 +505,11 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		       (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == FUSE_SUPER_MAGIC);
 	int other = 0, r;
 
-	r = mark_groups(&d->fan, markpath, how, no_loader_check, d->fan.notify_logs, &other);
+	r = mark_groups(d->fan, markpath, how, no_loader_check, d->fan->notify_logs, &other);
 	if (r == -EACCES && fstype && strncmp(fstype, "fuse", 4) == 0) {
-		struct as_mounter a = { .fan = &d->fan, .path = markpath, .how = how,
+		struct as_mounter a = { .fan = d->fan, .path = markpath, .how = how,
 					.no_loader_check = no_loader_check,
-					.notify_logs = d->fan.notify_logs };
+					.notify_logs = d->fan->notify_logs };
 
 		/*
 		 * With the owner's uids the child may be signalled by the owner:
@@ -540,7 +537,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		if (!record_failure)
 			return r;
 		log_mark_failure(d, r, shown);
-		add_watched(&d->fan, key, NULL);
+		add_watched(d->fan, key, NULL);
 		return r;
 	}
 	if (other == 1)
@@ -550,12 +547,12 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		santa_log(&d->log, LOG_WARNING, "Failed to watch %s for `ld.so PROGRAM`", shown);
 	santa_log(&d->log, LOG_INFO, "watching %s (%s)", shown,
 		  how == FAN_MARK_MOUNT ? "mount" : "filesystem");
-	add_watched(&d->fan, key, shown);
+	add_watched(d->fan, key, shown);
 	{
 		unsigned int major, minor;
 
 		if (fan_key_dev(key, &major, &minor))
-			santad_anon_exec_marked(d, major, minor, true);
+			d->fan->on.anon_exec_marked(d, major, minor, true);
 	}
 	return 0;
 }
@@ -703,7 +700,7 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		snprintf(key, sizeof(key), "mnt:%u", m->mnt_id);
 	else
 		snprintf(key, sizeof(key), "dev:%u:%u", m->major, m->minor);
-	w = find_watched(&d->fan, key);
+	w = find_watched(d->fan, key);
 	/* Any length: a user may mount deeper than PATH_MAX in their own tree. */
 	if (asprintf(&path, "%s%s", prefix, m->mountpoint) < 0)
 		return -ENOMEM;
@@ -713,7 +710,7 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		if (w && w->path)
 			w->seen = true;
 		else
-			add_watched(&d->fan, key, path);
+			add_watched(d->fan, key, path);
 		r = 0;
 		goto out;
 	}
@@ -786,7 +783,7 @@ fail:
 	 */
 	if (own || r == -EBUSY) {
 		log_mark_failure(d, r, path);
-		add_watched(&d->fan, key, NULL);
+		add_watched(d->fan, key, NULL);
 	}
 out:
 	free(path);
@@ -900,10 +897,10 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 		if (i < n_seen)
 			continue;
 		if (n_seen == MNTNS_MAX) {
-			if (!d->fan.mntns_overflow_said)
+			if (!d->fan->mntns_overflow_said)
 				santa_log(&d->log, LOG_WARNING, "More than %d mount namespaces: the "
 					  "filesystems of the others are not looked for", MNTNS_MAX);
-			d->fan.mntns_overflow_said = true;
+			d->fan->mntns_overflow_said = true;
 			break;
 		}
 		seen[n_seen++] = st.st_ino;
@@ -912,7 +909,7 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 		marked += sync_table(d, km, mountinfo, prefix, (pid_t)pid);
 	}
 	closedir(proc);
-	d->fan.mount_namespaces = n_seen + 1;
+	d->fan->mount_namespaces = n_seen + 1;
 	return marked;
 }
 
@@ -920,17 +917,17 @@ sync_other_namespaces(struct santad *d, struct kernel_marks *km)
 static void
 drop_watched(struct santad *d, size_t i)
 {
-	struct watched *w = &d->fan.watched[i];
+	struct watched *w = &d->fan->watched[i];
 
 	if (w->path) {
 		unsigned int major, minor;
 
 		santa_log(&d->log, LOG_INFO, "no longer watching %s (unmounted)", w->path);
 		if (fan_key_dev(w->key, &major, &minor))
-			santad_anon_exec_marked(d, major, minor, false);
+			d->fan->on.anon_exec_marked(d, major, minor, false);
 	}
 	free(w->path);
-	d->fan.watched[i] = d->fan.watched[--d->fan.n_watched];
+	d->fan->watched[i] = d->fan->watched[--d->fan->n_watched];
 }
 
 /*
@@ -943,18 +940,18 @@ drop_watched(struct santad *d, size_t i)
 int
 fan_sync_marks(struct santad *d)
 {
-	bool events = mounts_events_active(&d->fan);
+	bool events = mounts_events_active(d->fan);
 	struct kernel_marks km;
 	int marked, r;
 	size_t i;
 
-	r = fan_kernel_marks_read(&d->fan, &km);
+	r = fan_kernel_marks_read(d->fan, &km);
 	if (r < 0) {
 		kernel_marks_free(&km);
 		return santa_log_errno(&d->log, LOG_ERR, r, "Cannot list fanotify marks: %m");
 	}
-	for (i = 0; i < d->fan.n_watched; i++)
-		d->fan.watched[i].seen = false;
+	for (i = 0; i < d->fan->n_watched; i++)
+		d->fan->watched[i].seen = false;
 	r = sync_table(d, &km, "/proc/self/mountinfo", "", 0);
 	if (r < 0) {
 		kernel_marks_free(&km);
@@ -970,8 +967,8 @@ fan_sync_marks(struct santad *d)
 		return marked;
 	}
 	/* In no mount table any more: the kernel dropped their marks with them. */
-	for (i = 0; i < d->fan.n_watched;) {
-		if (d->fan.watched[i].seen)
+	for (i = 0; i < d->fan->n_watched;) {
+		if (d->fan->watched[i].seen)
 			i++;
 		else
 			drop_watched(d, i);
@@ -988,12 +985,12 @@ fan_reconcile_watched(struct santad *d)
 	bool marked;
 	size_t i;
 
-	if (fan_kernel_marks_read(&d->fan, &km) < 0) {
+	if (fan_kernel_marks_read(d->fan, &km) < 0) {
 		kernel_marks_free(&km);
 		return;
 	}
-	for (i = 0; i < d->fan.n_watched;) {
-		w = &d->fan.watched[i];
+	for (i = 0; i < d->fan->n_watched;) {
+		w = &d->fan->watched[i];
 		if (!w->path)
 			marked = santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC;
 		else if (fan_key_dev(w->key, &major, &minor))
@@ -1014,7 +1011,7 @@ on_namespace_scan(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
-	if (mounts_events_active(&d->fan))
+	if (mounts_events_active(d->fan))
 		mounts_scan(d);
 	else
 		(void)fan_sync_marks(d);
@@ -1056,14 +1053,14 @@ read_events(struct santad *d, int fd, size_t size,
 		if (m->fd < 0) {
 			/* FAN_Q_OVERFLOW: nothing to answer, but events were lost (only the notification group's queue is bounded). */
 			if (m->mask & FAN_Q_OVERFLOW)
-				santad_notifications_lost(d);
+				d->fan->on.notifications_lost(d);
 			continue;
 		}
 		if (m->vers != FANOTIFY_METADATA_VERSION) {
 			santa_log(&d->log, LOG_ERR, "fanotify metadata version %u, expected %u",
 				  m->vers, FANOTIFY_METADATA_VERSION);
 			if (m->mask & FAN_OPEN_EXEC_PERM)
-				fan_respond(d->fan.fd, m->fd, SANTA_VERDICT_ALLOW);
+				fan_respond(d->fan->fd, m->fd, SANTA_VERDICT_ALLOW);
 			close(m->fd);
 			continue;
 		}
@@ -1082,10 +1079,10 @@ handle_permission(struct santad *d, int fd, pid_t pid, uint64_t mask)
 		return;
 	}
 	if (fstat(fd, &st) < 0) {
-		santad_handle_exec_uninspectable(d, fd, pid, d->fan.fd, errno);
+		d->fan->on.exec_uninspectable(d, fd, pid, d->fan->fd, errno);
 		return;
 	}
-	santad_handle_exec(d, fd, pid, d->fan.fd);
+	d->fan->on.exec(d, fd, pid, d->fan->fd);
 }
 
 /* FAN_OPEN_EXEC on the notification group: an exec that happened (it was allowed). */
@@ -1093,7 +1090,7 @@ static void
 handle_notification(struct santad *d, int fd, pid_t pid, uint64_t mask)
 {
 	if (mask & FAN_OPEN_EXEC)
-		santad_handle_exec_done(d, fd, pid); /* takes fd */
+		d->fan->on.exec_done(d, fd, pid); /* takes fd */
 	else
 		close(fd);
 }
@@ -1103,8 +1100,8 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
-	santad_retry_exec_done(d); /* held back by the last batch: their execs are done by now */
-	sd_event_source_set_enabled(d->fan.notify_io, SD_EVENT_ON);
+	d->fan->on.retry_exec_done(d); /* held back by the last batch: their execs are done by now */
+	sd_event_source_set_enabled(d->fan->notify_io, SD_EVENT_ON);
 	return 0;
 }
 
@@ -1124,9 +1121,9 @@ on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	struct santad *d = userdata;
 
 	read_events(d, fd, FAN_READ_BUF, handle_notification);
-	if (d->fan.notify_pause &&
-	    sd_event_source_set_time_relative(d->fan.notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
-	    sd_event_source_set_enabled(d->fan.notify_pause, SD_EVENT_ONESHOT) >= 0)
+	if (d->fan->notify_pause &&
+	    sd_event_source_set_time_relative(d->fan->notify_pause, NOTIFY_COALESCE_USEC) >= 0 &&
+	    sd_event_source_set_enabled(d->fan->notify_pause, SD_EVENT_ONESHOT) >= 0)
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	return 0;
 }
@@ -1151,7 +1148,7 @@ santad_watched_count(const struct fan_client *fan)
 int
 fan_client_start(struct santad *d)
 {
-	struct fan_client *fan = &d->fan;
+	struct fan_client *fan = d->fan;
 	bool by_mount = false;
 	size_t i;
 	int r;
@@ -1217,7 +1214,7 @@ fan_client_start(struct santad *d)
 			santa_log_errno(&d->log, LOG_WARNING, -errno,
 					"No loader check (%m): `ld.so PROGRAM` is not decided");
 	}
-	if (santad_loader_start(d) < 0 && fan->open_fd >= 0) {
+	if (fan->on.loader_start(d) < 0 && fan->open_fd >= 0) {
 		close(fan->open_fd);
 		fan->open_fd = -1;
 	}

@@ -1,7 +1,7 @@
 /*
  * The fanotify side (fanotify.c): the permission and notification groups,
  * their marks and answers; read and marked on the loop thread. struct
- * fan_client is kept by value in struct santad (d->fan).
+ * fan_client is main's, pointed to by the context (d->fan).
  */
 #ifndef SANTAD_FANOTIFY_H
 #define SANTAD_FANOTIFY_H
@@ -31,7 +31,24 @@ struct watched {
 };
 #define MARK_RETRY_USEC (30 * 1000000ULL) /* a filesystem that refused a mark is tried again */
 
+/*
+ * Where the events go (the decision pipeline, exec.h; the loader check,
+ * loader.h; the BPF backstop, anon_exec.h): their functions, set by main
+ * before fan_client_start. The fanotify side sits below those modules and
+ * calls them only through here. Loop thread.
+ */
+struct fan_handlers {
+	void (*exec)(struct santad *d, int fd, pid_t pid, int answer_fd);
+	void (*exec_uninspectable)(struct santad *d, int fd, pid_t pid, int answer_fd, int err);
+	void (*exec_done)(struct santad *d, int fd, pid_t pid);
+	void (*retry_exec_done)(struct santad *d);
+	void (*notifications_lost)(struct santad *d);
+	int (*loader_start)(struct santad *d);
+	void (*anon_exec_marked)(struct santad *d, unsigned int major, unsigned int minor, bool marked);
+};
+
 struct fan_client {
+	struct fan_handlers on;
 	int fd;
 	sd_event_source *io;
 	/* "Failed to watch" lines: a user's namespace can hold thousands of unmarkable mounts. */

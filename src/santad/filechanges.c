@@ -213,8 +213,8 @@ mark_all(struct file_changes *fc)
 	const uint64_t mask = FAN_CLOSE_WRITE | FAN_DELETE | FAN_RENAME | FAN_ONDIR;
 	int marked = 0;
 
-	for (size_t i = 0; i < d->fan.n_watched && fc->n_fs < FC_MAX_FILESYSTEMS; i++) {
-		const char *path = d->fan.watched[i].path;
+	for (size_t i = 0; i < d->fan->n_watched && fc->n_fs < FC_MAX_FILESYSTEMS; i++) {
+		const char *path = d->fan->watched[i].path;
 		struct statfs sfs;
 		int mfd;
 

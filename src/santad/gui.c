@@ -23,7 +23,7 @@
 #include "santa/santad_proto.h"
 #include "santad.h"
 #include "console.h"
-#include "exec.h"
+#include "rule_lookup.h"
 #include "gui.h"
 #include "proc.h"
 #include "sync.h"
@@ -341,33 +341,6 @@ santad_gui_register(struct santad *d, struct ipc_conn *conn, struct ipc_msg *req
 	}
 	ipc_conn_reply(conn, req, reply);
 	flush_queue(g);
-}
-
-void
-santad_process_comm(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
-void
-santad_parent_name(const struct proc_info *proc, char *buf, size_t size)
-{
-	if (proc->parent_name[0])
-		snprintf(buf, size, "%s", proc->parent_name);
-	else
-		santad_process_comm(proc->ppid, buf, size);
 }
 
 static const char *

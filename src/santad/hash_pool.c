@@ -136,7 +136,7 @@ worker_main(void *arg)
 		wanted = job->first.proc.uid == 0 ? pool->limits.root_nice : pool->limits.user_nice;
 		if (wanted != nice && santad_thread_nice(wanted) == 0)
 			nice = wanted;
-		if (!exec_job_run(job))
+		if (!pool->limits.run(job))
 			requeue(pool, job);
 	}
 }

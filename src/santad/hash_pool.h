@@ -45,6 +45,12 @@ struct hash_pool_limits {
 	unsigned int root_max;     /* jobs queued in root's lane */
 	int root_nice;             /* a worker's niceness for root's jobs (priority.h) */
 	int user_nice;             /* and for everyone else's */
+	/*
+	 * What a worker does with a job (exec.c's exec_job_run, set by main):
+	 * false, not finished, queue it again. The pool sits below the
+	 * decision pipeline and calls it only through here.
+	 */
+	bool (*run)(struct exec_job *job);
 };
 
 int hash_pool_start(const struct hash_pool_limits *limits, struct hash_pool **out);

@@ -12,7 +12,7 @@
 
 #include "santa/santad_proto.h"
 #include "santad.h"
-#include "helpers.h"
+#include "helper_settings.h"
 
 struct helper_keys {
 	const char *helper;

@@ -40,7 +40,6 @@
 #include "santa/ipc.h"
 #include "santa/path.h"
 #include "santad.h"
-#include "control.h"
 #include "helpers.h"
 
 #define HELPER_BACKOFF_MIN_USEC   (500 * 1000ULL)
@@ -303,7 +302,6 @@ helper_spawn(struct santad *d, struct helper *h)
 	char *argv[] = { (char *)h->spec->name, config_arg, NULL };
 	char *envp[] = { listen_fds, fdnames, listen_pid, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	struct ipc_peer peer = { 0 };
-	struct ipc_conn_handlers handlers = santad_channel_handlers();
 	enum helper_kind kind = (enum helper_kind)(h->spec - specs);
 	int pair[2] = { -1, -1 }, fds[3], n_fds = 2, r;
 	uid_t uid = 0;
@@ -359,7 +357,7 @@ helper_spawn(struct santad *d, struct helper *h)
 	peer.pid = pid;
 	peer.uid = uid;
 	peer.gid = gid;
-	r = ipc_conn_from_endpoint(d->event, pair[0], &peer, NULL, &handlers, d, &h->conn);
+	r = ipc_conn_from_endpoint(d->event, pair[0], &peer, NULL, &h->channel, d, &h->conn);
 	pair[0] = -1;
 	if (r < 0)
 		santa_log_errno(&d->log, LOG_WARNING, r, "%s: no channel to it: %m", h->spec->name);
@@ -578,7 +576,7 @@ santad_helpers_reconcile(struct santad *d)
 }
 
 int
-santad_helpers_init(struct santad *d)
+santad_helpers_init(struct santad *d, struct ipc_conn_handlers channel)
 {
 	int r;
 
@@ -590,6 +588,7 @@ santad_helpers_init(struct santad *d)
 
 		h->spec = &specs[k];
 		h->daemon = d;
+		h->channel = channel;
 		h->listen_fd = -1;
 		h->tcp_fd = -1;
 		r = santa_path_join(h->path, sizeof(h->path), d->start.helper_directory, h->spec->name);

@@ -49,21 +49,22 @@ struct helper {
 	unsigned int failures; /* in a row, each within HELPER_STABLE_USEC of its start */
 	uint64_t restarts, started_usec;
 	sd_event_source *restart, *stop_timer;
+	/* Its private channel's handlers, as santad_helpers_init was given them. */
+	struct ipc_conn_handlers channel;
 };
 
-/* Creates the sockets and starts what the configuration wants. */
-int santad_helpers_init(struct santad *d);
+/*
+ * Creates the sockets and starts what the configuration wants. channel:
+ * the handlers of each helper's private channel (control.c's
+ * santad_channel_handlers, passed by main: the helpers sit below the
+ * control socket).
+ */
+int santad_helpers_init(struct santad *d, struct ipc_conn_handlers channel);
 /* After a reload: starts, stops (or revives after a crash loop) as the config now says. */
 void santad_helpers_reconcile(struct santad *d);
 /* Stops them and frees d->helpers (nothing of theirs is used after). */
 void santad_helpers_stop(struct santad *d);
 /* "running", "off", "crash loop", "restarting", "on demand", "stopped" */
 const char *santad_helper_state(const struct helper *h);
-
-/*
- * SANTAD_HELPER_SETTINGS (helper_settings.c): the asking helper's settings
- * from the live configuration, by its validated name; nothing it does not use.
- */
-void santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req);
 
 #endif

@@ -76,7 +76,6 @@
 #include "santa/ratelimit.h"
 #include "santa/sha256.h"
 #include "santad.h"
-#include "exec.h"
 #include "fanotify.h"
 #include "loader.h"
 #include "proc.h"
@@ -107,7 +106,7 @@ struct loader_item {
 
 struct loader_guard {
 	struct santad *daemon;
-	int fan_fd; /* the FAN_OPEN_PERM group (d->fan.open_fd) */
+	int fan_fd; /* the FAN_OPEN_PERM group (d->fan->open_fd) */
 	int stop_fd;
 	pid_t self;
 	pthread_t thread;
@@ -400,7 +399,8 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		g->queue_full++;
 		/* A flood of loader runs must not let a program through: the exec rule. */
 		santad_process_info(pid, &ppid, &uid, &gid);
-		verdict = santad_fallback_verdict(atomic_load(&g->fallback_deny), uid, trusted);
+		verdict = g->daemon->pipeline.fallback_verdict(atomic_load(&g->fallback_deny), uid,
+							       trusted);
 		fan_respond(g->fan_fd, fd, verdict);
 		close(fd);
 		/*
@@ -494,10 +494,10 @@ refuse_writable(struct loader_guard *g, int fd, pid_t pid)
 	if (d->policy->cfg.client_mode != SANTA_MODE_LOCKDOWN || fstat(fd, &st) < 0 ||
 	    santa_stat_is_root_trusted(&st))
 		return false;
-	santad_exec_by_mode(d, fd, pid, g->fan_fd,
-			    "run by the dynamic loader, a file others than root may write "
-			    "(its code could change while it runs)",
-			    path, sizeof(path));
+	d->pipeline.exec_by_mode(d, fd, pid, g->fan_fd,
+				 "run by the dynamic loader, a file others than root may write "
+				 "(its code could change while it runs)",
+				 path, sizeof(path));
 	return true;
 }
 
@@ -521,7 +521,7 @@ on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		g->queue_len--;
 		pthread_mutex_unlock(&g->queue_lock);
 		if (!refuse_writable(g, item.fd, item.pid))
-			santad_handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
+			g->daemon->pipeline.handle_exec(g->daemon, item.fd, item.pid, g->fan_fd);
 	}
 	return 0;
 }
@@ -587,9 +587,9 @@ santad_loader_start(struct santad *d)
 	pthread_mutex_init(&g->queue_lock, NULL);
 	d->loader = g;
 	find_loaders(g);
-	if (d->fan.open_fd < 0)
+	if (d->fan->open_fd < 0)
 		return 0;
-	g->fan_fd = d->fan.open_fd;
+	g->fan_fd = d->fan->open_fd;
 	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->remark_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

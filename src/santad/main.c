@@ -38,6 +38,7 @@
 #include "control.h"
 #include "event_log.h"
 #include "exec.h"
+#include "rule_lookup.h"
 #include "exec_info.h"
 #include "fanotify.h"
 #include "file_changes.h"
@@ -203,6 +204,7 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 		rl.rlim_cur = 1024;
 	budget = rl.rlim_cur > 2 * reserved ? (rl.rlim_cur - reserved) / 2 : rl.rlim_cur / 4;
 	l->workers = (unsigned int)d->start.hash_worker_threads;
+	l->run = exec_job_run;
 	l->root_nice = d->nice;
 	l->user_nice = d->nice > SANTAD_NICE_USER_WORK ? d->nice : SANTAD_NICE_USER_WORK;
 	l->root_max = (unsigned int)(budget / 4 < 256 ? budget / 4 : 256);
@@ -559,7 +561,7 @@ run(struct santad *d, const struct santa_config *cfg)
 	r = santad_control_start(d);
 	if (r < 0)
 		return r;
-	r = santad_helpers_init(d);
+	r = santad_helpers_init(d, santad_channel_handlers());
 	if (r < 0)
 		return r;
 	r = santad_gui_start(d);
@@ -587,7 +589,7 @@ shutdown_daemon(struct santad *d)
 	/* Closing the group first: the kernel allows whatever is still waiting. */
 	file_changes_stop(d->file_changes);
 	santad_loader_stop(d);
-	fan_client_stop(&d->fan);
+	fan_client_stop(d->fan);
 	santad_anon_exec_stop(d); /* detached: nothing refuses anonymous executables any more */
 	santad_flush_exec_lines(d); /* lines waiting for a notification or args: written now */
 	santad_exec_info_stop(d);
@@ -633,11 +635,29 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = { .fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1 },
+	struct fan_client fan = {
+		.on = { .exec = santad_handle_exec,
+			.exec_uninspectable = santad_handle_exec_uninspectable,
+			.exec_done = santad_handle_exec_done,
+			.retry_exec_done = santad_retry_exec_done,
+			.notifications_lost = santad_notifications_lost,
+			.loader_start = santad_loader_start,
+			.anon_exec_marked = santad_anon_exec_marked },
+		.fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1,
+	};
+	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = &fan,
+			      .pipeline = { .flush_decisions = santad_flush_decisions,
+					    .handle_exec = santad_handle_exec,
+					    .exec_by_mode = santad_exec_by_mode,
+					    .fallback_verdict = santad_fallback_verdict },
+			      .daemon = { .rebuild_policy = santad_rebuild_policy },
 			      .completion_fd = -1, .proc_fd_dir = -1 };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;
 
+#ifdef SANTA_TEST_HOOKS
+	ctx.daemon.test_stall = santad_test_stall;
+#endif
 	while ((opt = getopt_long(argc, argv, "c:tdhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -185,7 +185,7 @@ mark_by_id(struct mntns *ns, struct kernel_marks *km, bool *km_read, uint64_t id
 				       (unsigned long long)id);
 	}
 	if (!*km_read) {
-		r = fan_kernel_marks_read(&mw->d->fan, km);
+		r = fan_kernel_marks_read(mw->d->fan, km);
 		if (r < 0)
 			return r;
 		*km_read = true;
@@ -491,7 +491,7 @@ mounts_start(struct santad *d)
 	if (r < 0)
 		goto fail;
 	ns_insert(mw, own);
-	d->fan.mw = mw;
+	d->fan->mw = mw;
 	santa_log(&d->log, LOG_INFO, "Mounts: kernel mount notifications (at most %zu other "
 		  "namespaces followed)", mw->max_ns);
 	return 0;
@@ -559,7 +559,7 @@ scan_new(struct mount_watch *mw, long pid, ino_t *over, size_t *n_over, size_t o
 void
 mounts_scan(struct santad *d)
 {
-	struct mount_watch *mw = d->fan.mw;
+	struct mount_watch *mw = d->fan->mw;
 	ino_t over[1024];
 	size_t n_over = 0, i;
 	struct dirent *de;
@@ -616,7 +616,7 @@ mounts_scan(struct santad *d)
 		mw->detached = false;
 		fan_reconcile_watched(d);
 	}
-	d->fan.mount_namespaces = mw->n_ns;
+	d->fan->mount_namespaces = mw->n_ns;
 }
 
 void
@@ -631,15 +631,15 @@ mounts_stop(struct fan_client *fan)
 void
 santad_mounts_status(const struct santad *d, struct ipc_value *b)
 {
-	const struct mount_watch *mw = d->fan.mw;
+	const struct mount_watch *mw = d->fan->mw;
 	struct ipc_value *m = ipc_dict_put_container(b, "mounts", IPC_DICT);
 
 	ipc_dict_put_string(m, "learned_by", mw ? "events" : "scan");
-	ipc_dict_put_int(m, "namespaces", (int64_t)d->fan.mount_namespaces);
+	ipc_dict_put_int(m, "namespaces", (int64_t)d->fan->mount_namespaces);
 	ipc_dict_put_int(m, "namespaces_max", mw ? (int64_t)mw->max_ns : MNTNS_MAX);
 	ipc_dict_put_int(m, "namespaces_not_followed", mw ? (int64_t)mw->not_followed
-							  : (int64_t)d->fan.mntns_overflow_said);
+							  : (int64_t)d->fan->mntns_overflow_said);
 	ipc_dict_put_int(m, "mounts_not_watched", mw ? (int64_t)mw->unmarked : 0);
 	ipc_dict_put_int(m, "mount_events", mw ? (int64_t)mw->events : 0);
-	ipc_dict_put_int(m, "execs_uninspectable", (int64_t)d->fan.uninspectable);
+	ipc_dict_put_int(m, "execs_uninspectable", (int64_t)d->fan->uninspectable);
 }

@@ -1,5 +1,5 @@
 /*
- * What santad knows of a process: /proc reads (exec.c, gui.c) and the
+ * What santad knows of a process: /proc reads (proc.c, a leaf) and the
  * proc_info and argv an exec carries. Any thread.
  */
 #ifndef SANTAD_PROC_H

@@ -1,8 +1,7 @@
 /*
  * santad's context (struct santad, main.c's), the policy generation and
  * what several modules share. Each module's verbs are in its own header
- * (docs/ARCHITECTURE.md lists them); the fanotify side's state is not
- * opaque yet: it is included here because the context holds it by value.
+ * (docs/ARCHITECTURE.md lists them).
  */
 #ifndef SANTAD_H
 #define SANTAD_H
@@ -23,7 +22,6 @@
 #include "santa/ratelimit.h"
 #include "santa/sync_state.h"
 
-#include "fanotify.h"
 #include "settings.h"
 
 struct event_log;
@@ -32,6 +30,7 @@ struct exec_args;
 struct exec_job;
 struct exec_record;
 struct exec_wait;
+struct fan_client;
 struct hash_pool;
 struct helper;
 struct log_barrier;
@@ -139,7 +138,34 @@ struct santad {
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
 	struct policy *policy; /* the current generation: every live setting */
 	struct decision_cache *cache;
-	struct fan_client fan;
+	/*
+	 * The decision pipeline's verbs for the modules below it (exec.h says
+	 * what each does): exec.c's functions, set by main before anything
+	 * starts. Those modules call them through here, not through exec.h, so
+	 * that none depends on a module above it.
+	 */
+	struct {
+		void (*flush_decisions)(struct santad *d); /* transitive rules, sync */
+		/* The loader check's: the programs ld.so opens, decided as execs. */
+		void (*handle_exec)(struct santad *d, int fd, pid_t pid, int answer_fd);
+		void (*exec_by_mode)(struct santad *d, int fd, pid_t pid, int answer_fd,
+				     const char *explain, char *path, size_t path_size);
+		/* Any thread (the loader check's, when its queue is full). */
+		enum santa_verdict (*fallback_verdict)(bool fail_closed_in_lockdown, uid_t uid,
+						       bool trusted_file);
+	} pipeline;
+	/*
+	 * main.c's verbs for the modules (daemon.h says what each does), set
+	 * by main before anything starts: a module calls them through here, so
+	 * that none depends on main.c, which starts them all.
+	 */
+	struct {
+		int (*rebuild_policy)(struct santad *d); /* sync */
+#ifdef SANTA_TEST_HOOKS
+		void (*test_stall)(struct santad *d); /* exec.c */
+#endif
+	} daemon;
+	struct fan_client *fan; /* fanotify.h; main.c's, never NULL */
 	struct hash_pool *pool;
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */

@@ -24,9 +24,7 @@
 #include "santa/sync.h"
 #include "rule_writer.h"
 #include "santad.h"
-#include "daemon.h"
 #include "event_log.h"
-#include "exec.h"
 #include "helpers.h"
 #include "sync.h"
 #include "transitive.h"
@@ -256,7 +254,7 @@ santad_rules_written(const struct rule_write_done *done, void *userdata)
 	 * Decisions made under the old rules go: those cached, the kernel's
 	 * ignore marks, and (exec.c) those of jobs made before this flush.
 	 */
-	santad_flush_decisions(d);
+	d->pipeline.flush_decisions(d);
 }
 
 static void
@@ -327,7 +325,7 @@ sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	if (r < 0)
 		santa_log_errno(&d->log, LOG_ERR, r, "sync: cannot save %s (%m): the settings apply "
 				"until santad restarts", d->start.sync_state_path);
-	r = santad_rebuild_policy(d);
+	r = d->daemon.rebuild_policy(d);
 	if (r < 0)
 		santa_log(&d->log, LOG_ERR, "sync: the server's settings could not be applied; the "
 			  "previous ones stay in force");

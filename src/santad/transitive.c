@@ -38,7 +38,6 @@
 #include "priority.h"
 #include "rule_writer.h"
 #include "santad.h"
-#include "exec.h"
 #include "fanotify.h"
 #include "transitive.h"
 
@@ -237,7 +236,7 @@ santad_transitive_written(struct santad *d, const struct rule_write_done *done)
 		if (done->result > 0) {
 			santa_log(&d->log, LOG_INFO, "%d transitive rule(s) unused for 180 days removed",
 				  done->result);
-			santad_flush_decisions(d);
+			d->pipeline.flush_decisions(d);
 		}
 		break;
 	default:
@@ -479,8 +478,8 @@ transitive_start(struct santad *d)
 		r = -errno;
 		goto fail;
 	}
-	for (size_t i = 0; i < d->fan.n_watched; i++) {
-		const char *path = d->fan.watched[i].path;
+	for (size_t i = 0; i < d->fan->n_watched; i++) {
+		const char *path = d->fan->watched[i].path;
 
 		if (path && fanotify_mark(t->fd, FAN_MARK_ADD | mark, FAN_CLOSE_WRITE | FAN_MODIFY,
 					  AT_FDCWD, path) == 0)

@@ -24,7 +24,7 @@
 #include "santa/blockmsg.h"
 #include "santa/sha256.h"
 #include "santad.h"
-#include "exec.h"
+#include "rule_lookup.h"
 #include "proc.h"
 #include "tty.h"
 
