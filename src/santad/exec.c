@@ -44,6 +44,65 @@
 #include "transitive.h"
 #include "tty.h"
 
+/*
+ * Exec notifications read before their exec finished (the BPF program has
+ * not seen it yet): held, with their fd, until the next batch.
+ */
+#define DEFERRED_NOTICES 256
+struct deferred_notice {
+	int fd;
+	pid_t pid;
+};
+
+/*
+ * Execs the permission path saw, so that their notifications are not logged
+ * twice: a small ring, since an entry is consumed within the same exec. An
+ * allowed exec's line waits here for its notification, which brings the
+ * args the BPF program kept once the exec was done (HELD_LINE_USEC at most).
+ */
+#define SEEN_EXECS     1024
+/*
+ * Long enough for a loaded machine: in a virtual machine without hardware
+ * acceleration beside other work, 0.5 s let the first line of three go
+ * without its args. Only a line whose exec failed waits it out.
+ */
+#define HELD_LINE_USEC 2000000
+struct seen_exec {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+	struct exec_record *held; /* the line, until the notification or HELD_LINE_USEC */
+	uint64_t held_usec;
+	/* The notification came before the line (the decision was still on its way). */
+	bool notified;
+	struct exec_args *args; /* what it brought (malloc'd), or NULL */
+};
+
+/*
+ * A dynamic exec opens its program, then the loader its PT_INTERP names:
+ * two notifications for one exec. The last program each process was
+ * notified for, so that the loader's notification right after it is known
+ * for that program's interpreter, not an exec of the loader.
+ */
+#define PROGRAM_EXECS           64
+#define INTERPRETER_WINDOW_USEC 200000
+struct program_exec {
+	pid_t pid;
+	uint64_t usec;
+};
+
+/* The rings above and what goes with them (d->exec_state): loop thread only. */
+struct exec_state {
+	sd_event_source *held_timer; /* writes lines whose notification did not come */
+	struct seen_exec seen[SEEN_EXECS];
+	unsigned int seen_next;
+	struct deferred_notice deferred[DEFERRED_NOTICES];
+	unsigned int n_deferred;
+	struct program_exec program_execs[PROGRAM_EXECS];
+	unsigned int program_execs_next;
+	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
+};
+
 struct policy *
 policy_ref(struct policy *p)
 {
@@ -1024,16 +1083,16 @@ log_timeout(struct santad *d, struct exec_wait *w)
 	count(d, &timeout);
 	record_latency(d, w->answered_usec - w->started_usec);
 	/* At most one line a second: a user can make every exec of theirs late. */
-	if (santa_mono_usec() - d->timeout_logged_usec >= 1000000) {
+	if (santa_mono_usec() - d->exec_state->timeout_logged_usec >= 1000000) {
 		santa_log(&d->log, LOG_WARNING,
 			  "no decision for %s within %lld ms: %s (TIMEOUT; %llu more since the last such line)",
 			  job->path, (long long)job->policy->cfg.decision_timeout_ms,
 			  santa_verdict_to_string(timeout.verdict),
-			  (unsigned long long)d->timeouts_unlogged);
-		d->timeout_logged_usec = santa_mono_usec();
-		d->timeouts_unlogged = 0;
+			  (unsigned long long)d->exec_state->timeouts_unlogged);
+		d->exec_state->timeout_logged_usec = santa_mono_usec();
+		d->exec_state->timeouts_unlogged = 0;
 	} else {
-		d->timeouts_unlogged++;
+		d->exec_state->timeouts_unlogged++;
 	}
 	log_exec(d, job->path, &w->proc, job->mode, &timeout, NULL, true, NULL,
 		 w->answer_fd == d->fan->fd ? &job->key : NULL, NULL);
@@ -1244,7 +1303,8 @@ forget_seen(struct santad *d, struct seen_exec *e)
 static void
 remember_seen(struct santad *d, pid_t pid, const struct stat *st)
 {
-	struct seen_exec *e = &d->seen[d->seen_next++ % SEEN_EXECS];
+	struct exec_state *x = d->exec_state;
+	struct seen_exec *e = &x->seen[x->seen_next++ % SEEN_EXECS];
 
 	forget_seen(d, e); /* the ring came round */
 	e->pid = pid;
@@ -1258,7 +1318,7 @@ find_seen(struct santad *d, pid_t pid, dev_t dev, ino_t ino)
 	size_t i;
 
 	for (i = 0; i < SEEN_EXECS; i++) {
-		struct seen_exec *e = &d->seen[i];
+		struct seen_exec *e = &d->exec_state->seen[i];
 
 		if (e->pid == pid && e->ino == ino && e->dev == dev)
 			return e;
@@ -1278,7 +1338,7 @@ hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct 
 {
 	struct seen_exec *e;
 
-	if (!santad_exec_info_active(d) || !d->fan->notify_logs || !d->held_timer)
+	if (!santad_exec_info_active(d) || !d->fan->notify_logs || !d->exec_state->held_timer)
 		return false;
 	e = find_seen(d, pid, key->dev, key->ino);
 	if (!e || e->held)
@@ -1292,9 +1352,9 @@ hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct 
 	}
 	e->held = rec;
 	e->held_usec = santa_mono_usec();
-	if (sd_event_source_get_enabled(d->held_timer, NULL) == 0 &&
-	    sd_event_source_set_time_relative(d->held_timer, HELD_LINE_USEC) >= 0)
-		(void)sd_event_source_set_enabled(d->held_timer, SD_EVENT_ONESHOT);
+	if (sd_event_source_get_enabled(d->exec_state->held_timer, NULL) == 0 &&
+	    sd_event_source_set_time_relative(d->exec_state->held_timer, HELD_LINE_USEC) >= 0)
+		(void)sd_event_source_set_enabled(d->exec_state->held_timer, SD_EVENT_ONESHOT);
 	return true;
 }
 
@@ -1307,7 +1367,7 @@ on_held_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	size_t i;
 
 	for (i = 0; i < SEEN_EXECS; i++) {
-		struct seen_exec *e = &d->seen[i];
+		struct seen_exec *e = &d->exec_state->seen[i];
 
 		if (!e->held)
 			continue;
@@ -1351,7 +1411,10 @@ santad_exec_stop(struct santad *d)
 	d->lease_holds = NULL;
 	sd_event_source_disable_unref(d->completion_src);
 	d->completion_src = NULL;
-	d->held_timer = sd_event_source_disable_unref(d->held_timer);
+	if (d->exec_state)
+		sd_event_source_disable_unref(d->exec_state->held_timer);
+	free(d->exec_state);
+	d->exec_state = NULL;
 	if (d->completion_fd >= 0)
 		close(d->completion_fd);
 	d->completion_fd = -1;
@@ -1370,6 +1433,10 @@ santad_exec_start(struct santad *d)
 	d->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->completion_fd < 0)
 		return -errno;
+	/* After the eventfd: main.c stops this module only once that is open. */
+	d->exec_state = calloc(1, sizeof(*d->exec_state));
+	if (!d->exec_state)
+		return -ENOMEM;
 	d->proc_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = sd_event_add_io(d->event, &d->completion_src, d->completion_fd, EPOLLIN, on_completion,
 			    d);
@@ -1382,11 +1449,11 @@ santad_exec_start(struct santad *d)
 	r = lease_holds_new(d->merged_max, lease_holds_age_limit(), &d->lease_holds);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time_relative(d->event, &d->held_timer, CLOCK_MONOTONIC, HELD_LINE_USEC,
-				       10000, on_held_timer, d);
+	r = sd_event_add_time_relative(d->event, &d->exec_state->held_timer, CLOCK_MONOTONIC,
+				       HELD_LINE_USEC, 10000, on_held_timer, d);
 	if (r < 0)
 		return r;
-	return sd_event_source_set_enabled(d->held_timer, SD_EVENT_OFF);
+	return sd_event_source_set_enabled(d->exec_state->held_timer, SD_EVENT_OFF);
 }
 
 void
@@ -1410,7 +1477,7 @@ is_interpreter_load(struct santad *d, pid_t pid)
 	size_t i;
 
 	for (i = 0; i < PROGRAM_EXECS; i++) {
-		struct program_exec *e = &d->program_execs[i];
+		struct program_exec *e = &d->exec_state->program_execs[i];
 
 		if (e->pid != pid)
 			continue;
@@ -1423,14 +1490,15 @@ is_interpreter_load(struct santad *d, pid_t pid)
 static void
 remember_program_exec(struct santad *d, pid_t pid)
 {
+	struct exec_state *x = d->exec_state;
 	struct program_exec *e = NULL;
 	size_t i;
 
 	for (i = 0; i < PROGRAM_EXECS && !e; i++)
-		if (d->program_execs[i].pid == pid)
-			e = &d->program_execs[i]; /* one per process: the latest */
+		if (x->program_execs[i].pid == pid)
+			e = &x->program_execs[i]; /* one per process: the latest */
 	if (!e)
-		e = &d->program_execs[d->program_execs_next++ % PROGRAM_EXECS];
+		e = &x->program_execs[x->program_execs_next++ % PROGRAM_EXECS];
 	e->pid = pid;
 	e->usec = santa_mono_usec();
 }
@@ -1542,6 +1610,7 @@ santad_notifications_lost(struct santad *d)
 void
 santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 {
+	struct exec_state *x = d->exec_state;
 	struct stat st;
 
 	if (fstat(fd, &st) < 0) {
@@ -1555,10 +1624,10 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 		close(fd);
 		return;
 	}
-	if (!log_exec_done(d, fd, pid, &st, d->n_deferred < DEFERRED_NOTICES)) {
-		d->deferred[d->n_deferred].fd = fd;
-		d->deferred[d->n_deferred].pid = pid;
-		d->n_deferred++;
+	if (!log_exec_done(d, fd, pid, &st, x->n_deferred < DEFERRED_NOTICES)) {
+		x->deferred[x->n_deferred].fd = fd;
+		x->deferred[x->n_deferred].pid = pid;
+		x->n_deferred++;
 		return;
 	}
 	close(fd);
@@ -1567,12 +1636,13 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 void
 santad_retry_exec_done(struct santad *d)
 {
-	unsigned int i, n = d->n_deferred;
+	struct exec_state *x = d->exec_state;
+	unsigned int i, n = x->n_deferred;
 
-	d->n_deferred = 0;
+	x->n_deferred = 0;
 	for (i = 0; i < n; i++) {
-		(void)log_exec_done(d, d->deferred[i].fd, d->deferred[i].pid, NULL, false);
-		close(d->deferred[i].fd);
+		(void)log_exec_done(d, x->deferred[i].fd, x->deferred[i].pid, NULL, false);
+		close(x->deferred[i].fd);
 	}
 }
 
@@ -1581,9 +1651,11 @@ santad_flush_exec_lines(struct santad *d)
 {
 	size_t i;
 
+	if (!d->exec_state)
+		return; /* santad stops before it started deciding */
 	santad_retry_exec_done(d);
 	for (i = 0; i < SEEN_EXECS; i++)
-		forget_seen(d, &d->seen[i]);
+		forget_seen(d, &d->exec_state->seen[i]);
 }
 
 /*

@@ -26,9 +26,8 @@
 
 struct event_log;
 struct events_db;
-struct exec_args;
 struct exec_job;
-struct exec_record;
+struct exec_state;
 struct exec_wait;
 struct fan_client;
 struct hash_pool;
@@ -51,57 +50,8 @@ struct policy {
 };
 
 
-/* ---- exec.c's state, kept in the context (loop thread) ---- */
-
-/*
- * Exec notifications read before their exec finished (the BPF program has
- * not seen it yet): held, with their fd, until the next batch.
- */
-#define DEFERRED_NOTICES 256
-struct deferred_notice {
-	int fd;
-	pid_t pid;
-};
-
-/*
- * Execs the permission path saw, so that their notifications are not logged
- * twice: a small ring, since an entry is consumed within the same exec. An
- * allowed exec's line waits here for its notification, which brings the
- * args the BPF program kept once the exec was done (HELD_LINE_USEC at most).
- */
-#define SEEN_EXECS     1024
-/*
- * Long enough for a loaded machine: in a virtual machine without hardware
- * acceleration beside other work, 0.5 s let the first line of three go
- * without its args. Only a line whose exec failed waits it out.
- */
-#define HELD_LINE_USEC 2000000
-struct seen_exec {
-	pid_t pid;
-	dev_t dev;
-	ino_t ino;
-	struct exec_record *held; /* the line, until the notification or HELD_LINE_USEC */
-	uint64_t held_usec;
-	/* The notification came before the line (the decision was still on its way). */
-	bool notified;
-	struct exec_args *args; /* what it brought (malloc'd), or NULL */
-};
-
 /* The path logged for a file whose path the kernel cannot print (longer than PATH_MAX). */
 #define SANTAD_PATH_TOO_LONG "(path longer than PATH_MAX)"
-
-/*
- * A dynamic exec opens its program, then the loader its PT_INTERP names:
- * two notifications for one exec. The last program each process was
- * notified for, so that the loader's notification right after it is known
- * for that program's interpreter, not an exec of the loader.
- */
-#define PROGRAM_EXECS           64
-#define INTERPRETER_WINDOW_USEC 200000
-struct program_exec {
-	pid_t pid;
-	uint64_t usec;
-};
 
 /* ---- metrics: the counters in d->stats ---- */
 
@@ -209,22 +159,15 @@ struct santad {
 	pthread_mutex_t completion_lock;
 	struct exec_job *completed;
 	struct exec_wait *timed_out;
+	struct exec_state *exec_state; /* exec.c's rings, from santad_exec_start to _stop */
 	struct deadlines *deadlines; /* the deadline thread (deadline.h) */
 	struct lease_holds *lease_holds; /* leases kept until allowed execs settle (lease_hold.h) */
 	int completion_fd;
 	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
 	sd_event_source *completion_src;
-	sd_event_source *held_timer; /* writes lines whose notification did not come */
 	struct exec_job *pending; /* main thread only */
 	unsigned int n_pending;
 	unsigned int n_merged, merged_max; /* execs merged into others' jobs (exec_job.h) */
-	struct seen_exec seen[SEEN_EXECS];
-	unsigned int seen_next;
-	struct deferred_notice deferred[DEFERRED_NOTICES];
-	unsigned int n_deferred;
-	struct program_exec program_execs[PROGRAM_EXECS];
-	unsigned int program_execs_next;
-	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
 #ifdef SANTA_TEST_HOOKS
 	bool test_stall_armed; /* main.c: the loop stalls after the next job */
 #endif
