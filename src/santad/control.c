@@ -42,6 +42,18 @@
 #include "metrics.h"
 #include "sync.h"
 
+/* santad.sock's state beside its listener (d->control): loop thread only. */
+struct control_state {
+	struct santa_ratelimit refusals; /* santad.sock's refusal log lines, per uid */
+	struct ipc_allowlist allowlist;  /* Santa's own binaries, as recorded at start */
+	/* Santa's watchdog: santad's own CPU and memory, sampled every 30 s. */
+	struct watchdog {
+		uint64_t cpu_events, ram_events; /* samples over the thresholds */
+		double cpu_peak;		 /* percent of one CPU, the busiest sample */
+		uint64_t cpu_usec, at_usec;	 /* CPU time and CLOCK_MONOTONIC at the last sample */
+	} watchdog;
+};
+
 static bool
 is_helper(const struct ipc_peer *peer)
 {
@@ -71,7 +83,8 @@ on_rejected(struct ipc_listener *l, const struct ipc_peer *peer, const char *why
 
 	/* Counted always; logged at most once per uid per interval (anyone can connect). */
 	santad_count_rejection(d, why);
-	santa_log_refusal(&d->log, &d->control_refusals, "santad.sock: ", peer->pid, peer->uid, why);
+	santa_log_refusal(&d->log, &d->control_state->refusals, "santad.sock: ", peer->pid,
+			  peer->uid, why);
 }
 
 /*
@@ -117,26 +130,27 @@ static int
 on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
+	struct watchdog *wd = &d->control_state->watchdog;
 	uint64_t cpu = process_cpu_usec(), now = usec;
 	double percent = 0, mb;
 
 	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-	if (now > d->watchdog.at_usec && cpu >= d->watchdog.cpu_usec)
-		percent = (double)(cpu - d->watchdog.cpu_usec) * 100.0 /
-			  (double)(now - d->watchdog.at_usec);
-	if (percent > d->watchdog.cpu_peak)
-		d->watchdog.cpu_peak = percent;
+	if (now > wd->at_usec && cpu >= wd->cpu_usec)
+		percent = (double)(cpu - wd->cpu_usec) * 100.0 /
+			  (double)(now - wd->at_usec);
+	if (percent > wd->cpu_peak)
+		wd->cpu_peak = percent;
 	if (percent > WATCHDOG_CPU_PERCENT) {
-		d->watchdog.cpu_events++;
+		wd->cpu_events++;
 		santa_log(&d->log, LOG_WARNING,
 			  "Watchdog: potentially high CPU use, ~%.2f%% over last %llu seconds.",
-			  percent, (unsigned long long)((now - d->watchdog.at_usec) / 1000000));
+			  percent, (unsigned long long)((now - wd->at_usec) / 1000000));
 	}
-	d->watchdog.cpu_usec = cpu;
-	d->watchdog.at_usec = now;
+	wd->cpu_usec = cpu;
+	wd->at_usec = now;
 	mb = resident_mb();
 	if (mb > WATCHDOG_RAM_MB) {
-		d->watchdog.ram_events++;
+		wd->ram_events++;
 		santa_log(&d->log, LOG_WARNING, "Watchdog: potentially high RAM use, RSS is %.2fMB.", mb);
 	}
 	if (sd_event_source_set_time_relative(s, WATCHDOG_USEC) >= 0)
@@ -147,13 +161,14 @@ on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 static void
 watchdog_status(struct santad *d, struct ipc_value *w)
 {
+	const struct watchdog *wd = &d->control_state->watchdog;
 	struct rusage ru;
 	uint64_t systemd_usec = 0;
 
-	ipc_dict_put_int(w, "cpu_events", (int64_t)d->watchdog.cpu_events);
-	ipc_dict_put_int(w, "ram_events", (int64_t)d->watchdog.ram_events);
+	ipc_dict_put_int(w, "cpu_events", (int64_t)wd->cpu_events);
+	ipc_dict_put_int(w, "ram_events", (int64_t)wd->ram_events);
 	/* Messages carry no floating point: hundredths of a percent, KiB. */
-	ipc_dict_put_int(w, "cpu_peak_centipercent", (int64_t)(d->watchdog.cpu_peak * 100.0 + 0.5));
+	ipc_dict_put_int(w, "cpu_peak_centipercent", (int64_t)(wd->cpu_peak * 100.0 + 0.5));
 	ipc_dict_put_int(w, "ram_peak_kib", getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : 0);
 	ipc_dict_put_int(w, "interval_sec", (int64_t)(WATCHDOG_USEC / 1000000));
 	if (sd_event_get_watchdog(d->event) > 0 && sd_watchdog_enabled(0, &systemd_usec) <= 0)
@@ -628,7 +643,7 @@ handle_validate_peer(struct santad *d, struct ipc_conn *conn, struct ipc_msg *re
 		ipc_conn_reply_error(conn, req, -EINVAL, "expected pidfd");
 		return;
 	}
-	r = ipc_peer_validate_pidfd(pidfd, &d->allowlist, &peer, why, sizeof(why));
+	r = ipc_peer_validate_pidfd(pidfd, &d->control_state->allowlist, &peer, why, sizeof(why));
 	close(pidfd);
 	if (r < 0) {
 		santa_log(&d->log, LOG_WARNING, "%s: refused its client: %s",
@@ -852,11 +867,15 @@ santad_control_start(struct santad *d)
 		.on_rejected = on_rejected,
 		.conn_handlers = { .on_message = on_message },
 	};
-	struct ipc_allowlist *list = &d->allowlist;
+	struct ipc_allowlist *list;
 	char path[PATH_MAX], self[PATH_MAX];
 	ssize_t n;
 	int r;
 
+	d->control_state = calloc(1, sizeof(*d->control_state));
+	if (!d->control_state)
+		return santa_log_errno(&d->log, LOG_ERR, -ENOMEM, "Failed to set up santad.sock: %m");
+	list = &d->control_state->allowlist;
 	r = santa_mkdir_secure(d->start.run_directory, 0755);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to prepare %s: %m",
@@ -901,8 +920,8 @@ santad_control_start(struct santad *d)
 		if (stat("/", &st) == 0)
 			decision_cache_split_by_dev(d->cache, st.st_dev);
 	}
-	d->watchdog.cpu_usec = process_cpu_usec();
-	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &d->watchdog.at_usec);
+	d->control_state->watchdog.cpu_usec = process_cpu_usec();
+	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &d->control_state->watchdog.at_usec);
 	/* Floating: the loop owns it and frees it with itself. */
 	r = sd_event_add_time_relative(d->event, NULL, CLOCK_MONOTONIC, WATCHDOG_USEC,
 				       1000000, on_watchdog, d);
@@ -922,6 +941,15 @@ santad_control_start(struct santad *d)
 		santa_log_errno(&d->log, LOG_WARNING, r, "Cannot listen on %s (%m): root's santactl "
 				"shares santad.sock with everyone", path);
 	return 0;
+}
+
+void
+santad_control_stop(struct santad *d)
+{
+	ipc_listener_free(d->control);
+	d->control = NULL;
+	free(d->control_state);
+	d->control_state = NULL;
 }
 
 struct ipc_conn_handlers

@@ -13,5 +13,7 @@ struct santad;
 struct ipc_conn_handlers santad_channel_handlers(void);
 /* Listens on santad.sock for santactl. */
 int santad_control_start(struct santad *d);
+/* Closes santad.sock, after the helpers' channels (they share its allowlist). */
+void santad_control_stop(struct santad *d);
 
 #endif

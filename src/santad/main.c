@@ -606,7 +606,7 @@ shutdown_daemon(struct santad *d)
 	d->rule_exports = NULL;
 	rule_writer_free(d->rule_writer); /* before rules.db closes: a batch rolls back, its client is answered */
 	d->rule_writer = NULL;
-	ipc_listener_free(d->control);
+	santad_control_stop(d);
 	hash_pool_stop(d->pool);
 	package_trust_stop(d->pkgtrust); /* after the workers: they hold its snapshots */
 	d->pkgtrust = NULL;

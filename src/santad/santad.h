@@ -27,6 +27,7 @@
 struct event_log;
 struct events_db;
 struct exec_job;
+struct control_state;
 struct exec_state;
 struct exec_wait;
 struct fan_client;
@@ -139,8 +140,7 @@ struct santad {
 	struct file_changes *file_changes;
 	struct events_db *events; /* NULL only when events.db could not be opened */
 	struct ipc_listener *control; /* santad.sock */
-	struct santa_ratelimit control_refusals; /* its refusal log lines, per uid */
-	struct ipc_allowlist allowlist; /* Santa's own binaries, as recorded at start */
+	struct control_state *control_state; /* control.c's, from santad_control_start to _stop */
 	struct helper *helpers; /* HELPER_MAX of them (helpers.h), from santad_helpers_init to _stop */
 	struct gui *gui;
 	struct bundle_store *bundles;
@@ -194,12 +194,6 @@ struct santad {
 		uint64_t transitive_added;
 	} stats;
 	double started_at; /* Unix seconds */
-	/* Santa's watchdog (control.c): santad's own CPU and memory, sampled every 30 s. */
-	struct {
-		uint64_t cpu_events, ram_events; /* samples over the thresholds */
-		double cpu_peak;		 /* percent of one CPU, the busiest sample */
-		uint64_t cpu_usec, at_usec;	 /* CPU time and CLOCK_MONOTONIC at the last sample */
-	} watchdog;
 };
 
 #endif
