@@ -129,11 +129,11 @@ santad_anon_exec_start(struct santad *d)
 		goto out;
 	d->anon_exec = ax;
 	/* What is marked already; fanotify.c reports each mark from now on. */
-	for (size_t i = 0; i < d->fan->n_watched; i++) {
+	for (size_t i = 0; i < fan_watched_entries(d->fan); i++) {
 		unsigned int major, minor;
+		const char *key;
 
-		if (d->fan->watched[i].path &&
-		    fan_key_dev(d->fan->watched[i].key, &major, &minor))
+		if (fan_watched_path(d->fan, i, &key) && fan_key_dev(key, &major, &minor))
 			santad_anon_exec_marked(d, major, minor, true);
 	}
 	santad_anon_exec_policy_changed(d);

@@ -226,7 +226,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	/* Where the parent, uid, gid and args of execs logged after the fact come from. */
 	ipc_dict_put_string(b, "exec_info", santad_exec_info_active(d) ? "bpf" : "proc");
 	santad_loader_status(d, b);
-	ipc_dict_put_int(b, "mount_namespaces", (int64_t)d->fan->mount_namespaces);
+	ipc_dict_put_int(b, "mount_namespaces", (int64_t)fan_mount_namespaces(d->fan));
 	santad_mounts_status(d, b);
 	{
 		/* Package trust: what gives SIGNINGID, CERTIFICATE and TEAMID rules something to match. */
@@ -341,8 +341,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	 */
 	watched = ipc_dict_put_container(b, "watched", IPC_ARRAY);
 	for (int pass = 0; pass < 2; pass++)
-		for (i = 0; i < d->fan->n_watched; i++) {
-			const char *path = d->fan->watched[i].path;
+		for (i = 0; i < fan_watched_entries(d->fan); i++) {
+			const char *path = fan_watched_path(d->fan, i, NULL);
 
 			if (!path || (strncmp(path, "/proc/", 6) == 0) != (pass == 1))
 				continue;

@@ -101,6 +101,7 @@ struct exec_state {
 	struct program_exec program_execs[PROGRAM_EXECS];
 	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
+	uint64_t uninspectable_said_usec; /* their warnings too */
 };
 
 struct policy *
@@ -192,7 +193,7 @@ santad_flush_decisions(struct santad *d)
 	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
 	santad_count_package_rules(d);
 	decision_cache_flush(d->cache);
-	if (d->fan->fd >= 0) {
+	if (fan_exec_fd(d->fan) >= 0) {
 		fan_flush_ignore_marks(d->fan);
 		santad_loader_marks_flushed(d);
 	}
@@ -905,7 +906,7 @@ maybe_ignore(struct santad *d, int fd, bool trusted, const struct santa_decision
 {
 	/* Only while the notification group can still log what the kernel stops asking (or nothing is logged). */
 	/* A compiler must be seen at every exec, before it runs: no ignore mark for it. */
-	if (!d->policy->cfg.enable_kernel_ignore_marks || d->fan->notify_fd < 0 || !trusted ||
+	if (!d->policy->cfg.enable_kernel_ignore_marks || !fan_has_notify_group(d->fan) || !trusted ||
 	    decision->verdict != SANTA_VERDICT_ALLOW || decision->reason == SANTA_REASON_TIMEOUT ||
 	    decision->reason == SANTA_REASON_COMPILER)
 		return;
@@ -1095,7 +1096,7 @@ log_timeout(struct santad *d, struct exec_wait *w)
 		d->exec_state->timeouts_unlogged++;
 	}
 	log_exec(d, job->path, &w->proc, job->mode, &timeout, NULL, true, NULL,
-		 w->answer_fd == d->fan->fd ? &job->key : NULL, NULL);
+		 w->answer_fd == fan_exec_fd(d->fan) ? &job->key : NULL, NULL);
 }
 
 /* Loop: the lines of the execs the deadline thread answered so far. */
@@ -1256,7 +1257,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			record_latency(d, w->answered_usec - w->started_usec);
 			log_exec(d, job->path, &w->proc, job->mode, &job->decision,
 				 job->hash_error == 0 ? job->sha256 : NULL, w == &job->first, NULL,
-				 w->answer_fd == d->fan->fd ? &job->key : NULL, &job->signing);
+				 w->answer_fd == fan_exec_fd(d->fan) ? &job->key : NULL, &job->signing);
 		}
 		hold_lease(d, job);
 		job_free(job);
@@ -1338,7 +1339,7 @@ hold_line(struct santad *d, pid_t pid, const struct santa_file_key *key, struct 
 {
 	struct seen_exec *e;
 
-	if (!santad_exec_info_active(d) || !d->fan->notify_logs || !d->exec_state->held_timer)
+	if (!santad_exec_info_active(d) || !fan_notify_logs(d->fan) || !d->exec_state->held_timer)
 		return false;
 	e = find_seen(d, pid, key->dev, key->ino);
 	if (!e || e->held)
@@ -1781,19 +1782,19 @@ void
 santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer_fd, int err)
 {
 	bool deny = d->policy->cfg.client_mode == SANTA_MODE_LOCKDOWN;
-	uint64_t now = santa_mono_usec();
+	uint64_t now = santa_mono_usec(), n;
 	char path[PATH_MAX];
 
 	santad_exec_by_mode(d, fd, pid, answer_fd,
 			    "santad cannot read the file's attributes (a FUSE mount closed to root?)",
 			    path, sizeof(path));
-	d->fan->uninspectable++;
-	if (now - d->fan->uninspectable_said_usec >= 1000000) {
-		d->fan->uninspectable_said_usec = now;
+	n = fan_count_uninspectable(d->fan);
+	if (now - d->exec_state->uninspectable_said_usec >= 1000000) {
+		d->exec_state->uninspectable_said_usec = now;
 		santa_log_errno(&d->log, LOG_WARNING, -err, "%s pid %ld's exec of %s: santad cannot "
 				"read its attributes (%m; a FUSE mount closed to root?) (%llu so far)",
 				deny ? "Denied" : "Allowed", (long)pid, path,
-				(unsigned long long)d->fan->uninspectable);
+				(unsigned long long)n);
 	}
 }
 
@@ -1817,7 +1818,8 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	}
 	santa_file_key_of(&st, &key);
 	/* Only a real exec has a notification to pair with (not a loader's program). */
-	if (d->fan->notify_fd >= 0 && d->fan->notify_logs && answer_fd == d->fan->fd)
+	if (fan_has_notify_group(d->fan) && fan_notify_logs(d->fan) &&
+	    answer_fd == fan_exec_fd(d->fan))
 		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,
@@ -1858,7 +1860,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == d->fan->fd ? &key : NULL, santad_signing_lookup(d, cached.ref));
+			 answer_fd == fan_exec_fd(d->fan) ? &key : NULL, santad_signing_lookup(d, cached.ref));
 		if (held)
 			lease_holds_add(d->lease_holds, fd, &pid, 1);
 		else

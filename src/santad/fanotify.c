@@ -33,6 +33,7 @@
 #include "santad.h"
 #include "exec_info.h"
 #include "fanotify.h"
+#include "fan_client.h"
 
 #define FAN_READ_BUF (64 * 1024)
 /*
@@ -1136,6 +1137,56 @@ on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 }
 
 size_t
+fan_watched_entries(const struct fan_client *fan)
+{
+	return fan->n_watched;
+}
+
+const char *
+fan_watched_path(const struct fan_client *fan, size_t i, const char **key)
+{
+	if (key)
+		*key = fan->watched[i].key;
+	return fan->watched[i].path;
+}
+
+int
+fan_exec_fd(const struct fan_client *fan)
+{
+	return fan->fd;
+}
+
+int
+fan_open_fd(const struct fan_client *fan)
+{
+	return fan->open_fd;
+}
+
+bool
+fan_has_notify_group(const struct fan_client *fan)
+{
+	return fan->notify_fd >= 0;
+}
+
+bool
+fan_notify_logs(const struct fan_client *fan)
+{
+	return fan->notify_logs;
+}
+
+size_t
+fan_mount_namespaces(const struct fan_client *fan)
+{
+	return fan->mount_namespaces;
+}
+
+uint64_t
+fan_count_uninspectable(struct fan_client *fan)
+{
+	return ++fan->uninspectable;
+}
+
+size_t
 santad_watched_count(const struct fan_client *fan)
 {
 	size_t i, n = 0;
@@ -1261,6 +1312,25 @@ fan_client_start(struct santad *d)
 		(void)sd_event_add_io(d->event, &fan->mounts, fan->mountinfo_fd, EPOLLPRI,
 				      on_mounts_changed, d);
 	return sd_event_add_io(d->event, &fan->io, fan->fd, EPOLLIN, on_fanotify, d);
+}
+
+int
+fan_client_new(const struct fan_handlers *on, struct fan_client **out)
+{
+	struct fan_client *fan = calloc(1, sizeof(*fan));
+
+	if (!fan)
+		return -ENOMEM;
+	fan->on = *on;
+	fan->fd = fan->mountinfo_fd = fan->open_fd = fan->notify_fd = -1;
+	*out = fan;
+	return 0;
+}
+
+void
+fan_client_free(struct fan_client *fan)
+{
+	free(fan);
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * The fanotify side (fanotify.c): the permission and notification groups,
  * their marks and answers; read and marked on the loop thread. struct
- * fan_client is main's, pointed to by the context (d->fan).
+ * fan_client is opaque (fan_client.h, fanotify.c's and mounts.c's only):
+ * fan_client_new makes it, main's context points to it (d->fan).
  */
 #ifndef SANTAD_FANOTIFY_H
 #define SANTAD_FANOTIFY_H
@@ -10,26 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-event.h>
 
 #include "santa/policy.h"
-#include "santa/ratelimit.h"
 
 struct santad;
-struct mount_watch;
-
-#define FAN_MAX_MARKS 4096
-#define NOTIFY_COALESCE_USEC 20000 /* exec notifications are read at most this often */
-#define MNTNS_MAX 512              /* without mount events: other namespaces whose tables are read */
-#define MNTNS_SCAN_USEC 1000000    /* how often they are looked for */
-
-struct watched {
-	char key[32]; /* "mnt:ID" or "dev:MAJ:MIN" */
-	char *path;   /* where it was marked; NULL when marking failed */
-	bool seen;    /* still in the mount table at the last look */
-	uint64_t failed_usec; /* when marking it last failed (path NULL) */
-};
-#define MARK_RETRY_USEC (30 * 1000000ULL) /* a filesystem that refused a mark is tried again */
+struct fan_client;
 
 /*
  * Where the events go (the decision pipeline, exec.h; the loader check,
@@ -47,29 +33,11 @@ struct fan_handlers {
 	void (*anon_exec_marked)(struct santad *d, unsigned int major, unsigned int minor, bool marked);
 };
 
-struct fan_client {
-	struct fan_handlers on;
-	int fd;
-	sd_event_source *io;
-	/* "Failed to watch" lines: a user's namespace can hold thousands of unmarkable mounts. */
-	struct santa_ratelimit mark_failures;
-	struct watched *watched; /* what is marked, for santactl status */
-	size_t n_watched;
-	int mountinfo_fd; /* POLLPRI when the mount table changes */
-	sd_event_source *mounts;
-	int notify_fd; /* FAN_OPEN_EXEC notifications, for logging, or -1 */
-	bool notify_logs; /* it reports execs (not with EventLogType null) */
-	sd_event_source *notify_io;
-	sd_event_source *notify_pause; /* batches those reads (NOTIFY_COALESCE_USEC) */
-	int open_fd; /* FAN_OPEN_PERM, for the loader check (loader.c), or -1 */
-	sd_event_source *mntns_scan; /* other mount namespaces, every MNTNS_SCAN_USEC */
-	size_t mount_namespaces;     /* seen at the last scan, santad's own included */
-	bool mntns_overflow_said;
-	struct mount_watch *mw; /* mount events (mounts.c), or NULL: the scan every second */
-	uint64_t uninspectable; /* execs of files santad could not stat (FUSE closed to root) */
-	uint64_t uninspectable_said_usec;
-};
 
+/* A client with no group open yet, whose events go to on's functions. */
+int fan_client_new(const struct fan_handlers *on, struct fan_client **out);
+/* After fan_client_stop. */
+void fan_client_free(struct fan_client *fan);
 int fan_client_start(struct santad *d);
 /* The device of a watched entry keyed by filesystem ("dev:MAJ:MIN"); false for a mount key. */
 bool fan_key_dev(const char *key, unsigned int *major, unsigned int *minor);
@@ -77,6 +45,24 @@ bool fan_key_dev(const char *key, unsigned int *major, unsigned int *minor);
 int fan_sync_marks(struct santad *d);
 /* How many mounts or filesystems are marked. */
 size_t santad_watched_count(const struct fan_client *fan);
+/*
+ * The watched list, for santactl status and the groups that mark what this
+ * one marks: entry i's path (i < fan_watched_entries) and, when key is not
+ * NULL, its key ("mnt:ID" or "dev:MAJ:MIN"). NULL: marking it failed.
+ */
+size_t fan_watched_entries(const struct fan_client *fan);
+const char *fan_watched_path(const struct fan_client *fan, size_t i, const char **key);
+/* The exec permission group's fd (-1 before fan_client_start, after _stop): the answer fd of a real exec. */
+int fan_exec_fd(const struct fan_client *fan);
+/* The loader check's FAN_OPEN_PERM group's fd, or -1. */
+int fan_open_fd(const struct fan_client *fan);
+/* Whether the notification group exists (ignore marks are safe) and whether it reports execs. */
+bool fan_has_notify_group(const struct fan_client *fan);
+bool fan_notify_logs(const struct fan_client *fan);
+/* Mount namespaces seen at the last scan, santad's own included. */
+size_t fan_mount_namespaces(const struct fan_client *fan);
+/* Counts an exec of a file santad could not stat; how many so far. */
+uint64_t fan_count_uninspectable(struct fan_client *fan);
 void fan_client_stop(struct fan_client *fan);
 /* Lets the kernel skip us for this file until it changes (an allowed, trusted file), in both permission groups. */
 int fan_ignore_file(struct fan_client *fan, int fd);

@@ -213,8 +213,8 @@ mark_all(struct file_changes *fc)
 	const uint64_t mask = FAN_CLOSE_WRITE | FAN_DELETE | FAN_RENAME | FAN_ONDIR;
 	int marked = 0;
 
-	for (size_t i = 0; i < d->fan->n_watched && fc->n_fs < FC_MAX_FILESYSTEMS; i++) {
-		const char *path = d->fan->watched[i].path;
+	for (size_t i = 0; i < fan_watched_entries(d->fan) && fc->n_fs < FC_MAX_FILESYSTEMS; i++) {
+		const char *path = fan_watched_path(d->fan, i, NULL);
 		struct statfs sfs;
 		int mfd;
 

@@ -106,7 +106,7 @@ struct loader_item {
 
 struct loader_guard {
 	struct santad *daemon;
-	int fan_fd; /* the FAN_OPEN_PERM group (d->fan->open_fd) */
+	int fan_fd; /* the FAN_OPEN_PERM group (fan_open_fd(d->fan)) */
 	int stop_fd;
 	pid_t self;
 	pthread_t thread;
@@ -587,9 +587,9 @@ santad_loader_start(struct santad *d)
 	pthread_mutex_init(&g->queue_lock, NULL);
 	d->loader = g;
 	find_loaders(g);
-	if (d->fan->open_fd < 0)
+	if (fan_open_fd(d->fan) < 0)
 		return 0;
-	g->fan_fd = d->fan->open_fd;
+	g->fan_fd = fan_open_fd(d->fan);
 	g->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	g->remark_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

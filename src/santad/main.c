@@ -635,17 +635,16 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fan_client fan = {
-		.on = { .exec = santad_handle_exec,
-			.exec_uninspectable = santad_handle_exec_uninspectable,
-			.exec_done = santad_handle_exec_done,
-			.retry_exec_done = santad_retry_exec_done,
-			.notifications_lost = santad_notifications_lost,
-			.loader_start = santad_loader_start,
-			.anon_exec_marked = santad_anon_exec_marked },
-		.fd = -1, .mountinfo_fd = -1, .open_fd = -1, .notify_fd = -1,
+	static const struct fan_handlers fan_handlers = {
+		.exec = santad_handle_exec,
+		.exec_uninspectable = santad_handle_exec_uninspectable,
+		.exec_done = santad_handle_exec_done,
+		.retry_exec_done = santad_retry_exec_done,
+		.notifications_lost = santad_notifications_lost,
+		.loader_start = santad_loader_start,
+		.anon_exec_marked = santad_anon_exec_marked,
 	};
-	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH, .fan = &fan,
+	struct santad ctx = { .config_path = SANTA_DEFAULT_CONFIG_PATH,
 			      .pipeline = { .flush_decisions = santad_flush_decisions,
 					    .handle_exec = santad_handle_exec,
 					    .exec_by_mode = santad_exec_by_mode,
@@ -723,8 +722,15 @@ main(int argc, char **argv)
 		santa_config_free(&cfg);
 		return 0;
 	}
+	r = fan_client_new(&fan_handlers, &ctx.fan);
+	if (r < 0) {
+		santa_log_errno(&ctx.log, LOG_ERR, r, "Failed to set up fanotify: %m");
+		santa_config_free(&cfg);
+		return 1;
+	}
 	r = run(&ctx, &cfg);
 	shutdown_daemon(&ctx);
+	fan_client_free(ctx.fan);
 	santa_config_free(&cfg);
 	return r < 0 ? 1 : 0;
 }

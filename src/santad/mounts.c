@@ -22,6 +22,7 @@
 #include "santa/ipc.h"
 #include "santad.h"
 #include "fanotify.h"
+#include "fan_client.h"
 
 /* Linux 6.15 (fanotify mount notifications); absent from older uapi headers. */
 #ifndef FAN_MNT_ATTACH

@@ -116,7 +116,7 @@ struct santad {
 		void (*test_stall)(struct santad *d); /* exec.c */
 #endif
 	} daemon;
-	struct fan_client *fan; /* fanotify.h; main.c's, never NULL */
+	struct fan_client *fan; /* fanotify.h (opaque); from before run() to after shutdown, never NULL there */
 	struct hash_pool *pool;
 	struct event_log *elog;
 	struct log_barrier *log_barrier; /* requests that wait for the event log */

@@ -478,8 +478,8 @@ transitive_start(struct santad *d)
 		r = -errno;
 		goto fail;
 	}
-	for (size_t i = 0; i < d->fan->n_watched; i++) {
-		const char *path = d->fan->watched[i].path;
+	for (size_t i = 0; i < fan_watched_entries(d->fan); i++) {
+		const char *path = fan_watched_path(d->fan, i, NULL);
 
 		if (path && fanotify_mark(t->fd, FAN_MARK_ADD | mark, FAN_CLOSE_WRITE | FAN_MODIFY,
 					  AT_FDCWD, path) == 0)
