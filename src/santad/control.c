@@ -197,6 +197,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
 	const struct santa_config *live = &d->policy->cfg;
 	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics;
+	struct helper_status hs;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
 	size_t i, shown = 0, not_shown = 0;
@@ -293,7 +294,8 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 				 d->rule_writer ? (int64_t)rule_writer_dropped(d->rule_writer) : 0);
 	}
 	metrics = ipc_dict_put_container(b, "metrics", IPC_DICT);
-	ipc_dict_put_bool(metrics, "enabled", d->helpers[HELPER_METRIC].wanted);
+	santad_helper_status(d, HELPER_METRIC, &hs);
+	ipc_dict_put_bool(metrics, "enabled", hs.wanted);
 	ipc_dict_put_string(metrics, "server", live->metric_url ? live->metric_url : "");
 	ipc_dict_put_int(metrics, "interval", live->metric_export_interval);
 	ipc_dict_put_int(metrics, "prometheus_port", live->metric_prometheus_port);
@@ -310,12 +312,13 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	for (i = 0; i < HELPER_MAX; i++) {
 		struct ipc_value *hv;
 
-		if (!d->helpers[i].spec)
+		santad_helper_status(d, (enum helper_kind)i, &hs);
+		if (!hs.name)
 			continue;
-		hv = ipc_dict_put_container(helpers, d->helpers[i].spec->name, IPC_DICT);
-		ipc_dict_put_string(hv, "state", santad_helper_state(&d->helpers[i]));
-		ipc_dict_put_int(hv, "pid", d->helpers[i].pid);
-		ipc_dict_put_int(hv, "restarts", (int64_t)d->helpers[i].restarts);
+		hv = ipc_dict_put_container(helpers, hs.name, IPC_DICT);
+		ipc_dict_put_string(hv, "state", hs.state);
+		ipc_dict_put_int(hv, "pid", hs.pid);
+		ipc_dict_put_int(hv, "restarts", (int64_t)hs.restarts);
 	}
 	cache = ipc_dict_put_container(b, "cache", IPC_DICT);
 	ipc_dict_put_int(cache, "entries", (int64_t)cs.entries);
@@ -610,6 +613,7 @@ static void
 handle_metrics(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	const struct santa_config *cfg = &d->policy->cfg;
+	struct helper_status hs;
 	json_t *e = santad_metrics_export(d);
 	char *text = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	struct ipc_msg *reply = text ? ipc_msg_new(SANTAD_METRICS) : NULL;
@@ -625,8 +629,8 @@ handle_metrics(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	ipc_dict_put_string(ipc_msg_body(reply), "server", cfg->metric_url ? cfg->metric_url : "");
 	ipc_dict_put_string(ipc_msg_body(reply), "format", cfg->metric_format ? cfg->metric_format : "");
 	ipc_dict_put_int(ipc_msg_body(reply), "interval", cfg->metric_export_interval);
-	ipc_dict_put_bool(ipc_msg_body(reply), "configured",
-			  d->helpers[HELPER_METRIC].wanted);
+	santad_helper_status(d, HELPER_METRIC, &hs);
+	ipc_dict_put_bool(ipc_msg_body(reply), "configured", hs.wanted);
 	ipc_conn_reply(conn, req, reply);
 }
 

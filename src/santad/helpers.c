@@ -42,6 +42,40 @@
 #include "santad.h"
 #include "helpers.h"
 
+struct helper_spec {
+	const char *name;
+	bool on_demand;     /* started by the first client, exits when idle */
+	bool read_any_file; /* keeps CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID (ambient); else none */
+	size_t user_offset; /* in struct santa_config: the char * naming its own user */
+	const char *user_key; /* that key's name in santa.conf, for messages */
+};
+
+struct helper {
+	const struct helper_spec *spec;
+	struct santad *daemon;
+	char path[PATH_MAX];      /* HelperDirectory/name */
+	char sock_path[PATH_MAX]; /* RunDirectory/name.sock */
+	int listen_fd;            /* ours; the helper gets a copy at spawn */
+	/*
+	 * santametricservice's Prometheus listener (127.0.0.1:tcp_port), held by
+	 * santad like listen_fd so that no one else can take the port while the
+	 * helper restarts; -1 for the others or when the port is off.
+	 */
+	int tcp_fd;
+	int64_t tcp_port;
+	sd_event_source *demand;  /* on-demand: readable socket starts it */
+	pid_t pid;
+	sd_event_source *child;
+	struct ipc_conn *conn; /* santad's end of the private channel */
+	bool wanted, gave_up;
+	bool reload; /* stopped after a SIGHUP, to be started again with the new config */
+	unsigned int failures; /* in a row, each within HELPER_STABLE_USEC of its start */
+	uint64_t restarts, started_usec;
+	sd_event_source *restart, *stop_timer;
+	/* Its private channel's handlers, as santad_helpers_init was given them. */
+	struct ipc_conn_handlers channel;
+};
+
 #define HELPER_BACKOFF_MIN_USEC   (500 * 1000ULL)
 #define HELPER_BACKOFF_MAX_USEC   (60 * 1000 * 1000ULL)
 #define HELPER_STABLE_USEC        (30 * 1000 * 1000ULL) /* up this long: the failure count resets */
@@ -631,8 +665,8 @@ santad_helpers_stop(struct santad *d)
 	d->helpers = NULL;
 }
 
-const char *
-santad_helper_state(const struct helper *h)
+static const char *
+helper_state(const struct helper *h)
 {
 	if (h->daemon->policy->cfg.systemd_helper_units)
 		return "systemd";
@@ -645,4 +679,21 @@ santad_helper_state(const struct helper *h)
 	if (h->restart)
 		return "restarting";
 	return h->spec->on_demand ? "on demand" : "stopped";
+}
+
+void
+santad_helper_status(const struct santad *d, enum helper_kind k, struct helper_status *st)
+{
+	const struct helper *h = &d->helpers[k];
+
+	*st = (struct helper_status){ .name = h->spec ? h->spec->name : NULL, .pid = h->pid,
+				      .restarts = h->restarts, .wanted = h->wanted };
+	if (h->spec)
+		st->state = helper_state(h);
+}
+
+struct ipc_conn *
+santad_helper_conn(const struct santad *d, enum helper_kind k)
+{
+	return d->helpers[k].conn;
 }

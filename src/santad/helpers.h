@@ -6,12 +6,10 @@
 #ifndef SANTAD_HELPERS_H
 #define SANTAD_HELPERS_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-event.h>
 
 #include "santa/ipc.h"
 
@@ -19,38 +17,13 @@ struct santad;
 
 enum helper_kind { HELPER_SYNC, HELPER_METRIC, HELPER_BUNDLE, HELPER_MAX };
 
-struct helper_spec {
-	const char *name;
-	bool on_demand;     /* started by the first client, exits when idle */
-	bool read_any_file; /* keeps CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID (ambient); else none */
-	size_t user_offset; /* in struct santa_config: the char * naming its own user */
-	const char *user_key; /* that key's name in santa.conf, for messages */
-};
-
-struct helper {
-	const struct helper_spec *spec;
-	struct santad *daemon;
-	char path[PATH_MAX];      /* HelperDirectory/name */
-	char sock_path[PATH_MAX]; /* RunDirectory/name.sock */
-	int listen_fd;            /* ours; the helper gets a copy at spawn */
-	/*
-	 * santametricservice's Prometheus listener (127.0.0.1:tcp_port), held by
-	 * santad like listen_fd so that no one else can take the port while the
-	 * helper restarts; -1 for the others or when the port is off.
-	 */
-	int tcp_fd;
-	int64_t tcp_port;
-	sd_event_source *demand;  /* on-demand: readable socket starts it */
+/* What santactl status and the metrics say of one helper (santad_helper_status). */
+struct helper_status {
+	const char *name;  /* NULL: not set up (before santad_helpers_init) */
+	const char *state; /* santad_helper_state's words, when name is set */
 	pid_t pid;
-	sd_event_source *child;
-	struct ipc_conn *conn; /* santad's end of the private channel */
-	bool wanted, gave_up;
-	bool reload; /* stopped after a SIGHUP, to be started again with the new config */
-	unsigned int failures; /* in a row, each within HELPER_STABLE_USEC of its start */
-	uint64_t restarts, started_usec;
-	sd_event_source *restart, *stop_timer;
-	/* Its private channel's handlers, as santad_helpers_init was given them. */
-	struct ipc_conn_handlers channel;
+	uint64_t restarts;
+	bool wanted; /* the configuration wants it */
 };
 
 /*
@@ -64,7 +37,9 @@ int santad_helpers_init(struct santad *d, struct ipc_conn_handlers channel);
 void santad_helpers_reconcile(struct santad *d);
 /* Stops them and frees d->helpers (nothing of theirs is used after). */
 void santad_helpers_stop(struct santad *d);
-/* "running", "off", "crash loop", "restarting", "on demand", "stopped" */
-const char *santad_helper_state(const struct helper *h);
+/* Helper k as it is now (state: "running", "off", "crash loop", "restarting", "on demand", "stopped", "systemd"). */
+void santad_helper_status(const struct santad *d, enum helper_kind k, struct helper_status *st);
+/* Santad's end of helper k's private channel, or NULL (not connected, or not set up). */
+struct ipc_conn *santad_helper_conn(const struct santad *d, enum helper_kind k);
 
 #endif

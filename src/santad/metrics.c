@@ -277,10 +277,13 @@ santad_metrics_export(struct santad *d)
 		ADD("/santa/ipc/rejections", METRIC_COUNTER, "Clients refused by santad.sock", "reason",
 		    rejects[i], json_integer((json_int_t)d->stats.ipc_rejected[i]));
 	for (i = 0; i < HELPER_MAX; i++) {
-		if (!d->helpers[i].spec)
+		struct helper_status hs;
+
+		santad_helper_status(d, (enum helper_kind)i, &hs);
+		if (!hs.name)
 			continue;
 		ADD("/santa/helper/restarts", METRIC_COUNTER, "Helper restarts after a crash", "helper",
-		    d->helpers[i].spec->name, json_integer((json_int_t)d->helpers[i].restarts));
+		    hs.name, json_integer((json_int_t)hs.restarts));
 	}
 	ADD("/santa/sync/results", METRIC_COUNTER, "Sync attempts by result", "result", "success",
 	    json_integer((json_int_t)d->stats.syncs_ok));
@@ -293,7 +296,7 @@ static int
 on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
-	struct helper *h = &d->helpers[HELPER_METRIC];
+	struct ipc_conn *conn = santad_helper_conn(d, HELPER_METRIC);
 	uint64_t interval = (uint64_t)(d->policy->cfg.metric_export_interval > 0
 					       ? d->policy->cfg.metric_export_interval
 					       : 30);
@@ -303,7 +306,7 @@ on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	sd_event_source_set_time_relative(s, interval * 1000000ULL);
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-	if (!h->conn || !ipc_conn_is_connected(h->conn))
+	if (!conn || !ipc_conn_is_connected(conn))
 		return 0;
 	e = santad_metrics_export(d);
 	text = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -311,7 +314,7 @@ on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	m = text ? ipc_msg_new(METRICSERVICE_SNAPSHOT) : NULL;
 	/* One-way and droppable: a slow or stuck metric service never holds santad up. */
 	if (m && ipc_dict_put_string(ipc_msg_body(m), "json", text) == 0)
-		ipc_conn_send_event(h->conn, m);
+		ipc_conn_send_event(conn, m);
 	else
 		ipc_msg_free(m);
 	free(text);

@@ -383,7 +383,7 @@ santad_handle_sync(struct santad *d, struct ipc_conn *conn, struct ipc_msg *msg)
 void
 santad_sync_upload_now(struct santad *d)
 {
-	struct ipc_conn *sync = d->helpers[HELPER_SYNC].conn;
+	struct ipc_conn *sync = santad_helper_conn(d, HELPER_SYNC);
 	struct ipc_msg *m;
 
 	if (!sync)
