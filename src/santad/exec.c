@@ -101,7 +101,7 @@ struct exec_state {
 	struct program_exec program_execs[PROGRAM_EXECS];
 	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
-	uint64_t uninspectable_said_usec; /* their warnings too */
+	uint64_t uninspectable_said_usec; /* the last uninspectable exec warning: one a second */
 };
 
 struct policy *
