@@ -52,6 +52,7 @@
 struct deferred_notice {
 	int fd;
 	pid_t pid;
+	uint64_t since_usec; /* it waits for its exec's args up to HELD_LINE_USEC */
 };
 
 /*
@@ -1628,23 +1629,44 @@ santad_handle_exec_done(struct santad *d, int fd, pid_t pid)
 	if (!log_exec_done(d, fd, pid, &st, x->n_deferred < DEFERRED_NOTICES)) {
 		x->deferred[x->n_deferred].fd = fd;
 		x->deferred[x->n_deferred].pid = pid;
+		x->deferred[x->n_deferred].since_usec = santa_mono_usec();
 		x->n_deferred++;
 		return;
 	}
 	close(fd);
 }
 
-void
-santad_retry_exec_done(struct santad *d)
+/*
+ * A notice whose exec info is not there yet waits again, up to
+ * HELD_LINE_USEC: on a loaded machine (two CPU hogs beside a virtual machine
+ * without hardware acceleration) an exec took longer than one coalescing
+ * period to finish, and its line went without args. final: all go now.
+ */
+static bool
+retry_deferred(struct santad *d, bool final)
 {
 	struct exec_state *x = d->exec_state;
 	unsigned int i, n = x->n_deferred;
+	uint64_t now = santa_mono_usec();
 
 	x->n_deferred = 0;
 	for (i = 0; i < n; i++) {
-		(void)log_exec_done(d, x->deferred[i].fd, x->deferred[i].pid, NULL, false);
-		close(x->deferred[i].fd);
+		struct deferred_notice e = x->deferred[i];
+		bool may_wait = !final && now - e.since_usec < HELD_LINE_USEC;
+
+		if (!log_exec_done(d, e.fd, e.pid, NULL, may_wait)) {
+			x->deferred[x->n_deferred++] = e; /* i >= n_deferred: no entry is lost */
+			continue;
+		}
+		close(e.fd);
 	}
+	return x->n_deferred > 0;
+}
+
+bool
+santad_retry_exec_done(struct santad *d)
+{
+	return retry_deferred(d, false);
 }
 
 void
@@ -1654,7 +1676,7 @@ santad_flush_exec_lines(struct santad *d)
 
 	if (!d->exec_state)
 		return; /* santad stops before it started deciding */
-	santad_retry_exec_done(d);
+	(void)retry_deferred(d, true);
 	for (i = 0; i < SEEN_EXECS; i++)
 		forget_seen(d, &d->exec_state->seen[i]);
 }

@@ -82,8 +82,12 @@ void santad_log_decision(struct santad *d, const char *path, const struct proc_i
  * had not finished yet.
  */
 void santad_handle_exec_done(struct santad *d, int fd, pid_t pid);
-/* Logs the notifications held back by the last batch, with what is known now. */
-void santad_retry_exec_done(struct santad *d);
+/*
+ * Logs the notifications held back by the last batch whose exec info is
+ * there now, or that waited HELD_LINE_USEC (with what is known). True: some
+ * still wait; call again a little later.
+ */
+bool santad_retry_exec_done(struct santad *d);
 struct exec_job;
 /*
  * Decides for a job on a worker thread and answers its execs unless their

@@ -1101,8 +1101,13 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct santad *d = userdata;
 
-	d->fan->on.retry_exec_done(d); /* held back by the last batch: their execs are done by now */
+	/* Held back by the last batch: their execs are done by now, or nearly. */
+	bool waiting = d->fan->on.retry_exec_done(d);
+
 	sd_event_source_set_enabled(d->fan->notify_io, SD_EVENT_ON);
+	/* Some still wait for their exec info: look again without waiting for a new batch. */
+	if (waiting && sd_event_source_set_time_relative(s, NOTIFY_COALESCE_USEC) >= 0)
+		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
 

@@ -27,7 +27,7 @@ struct fan_handlers {
 	void (*exec)(struct santad *d, int fd, pid_t pid, int answer_fd);
 	void (*exec_uninspectable)(struct santad *d, int fd, pid_t pid, int answer_fd, int err);
 	void (*exec_done)(struct santad *d, int fd, pid_t pid);
-	void (*retry_exec_done)(struct santad *d);
+	bool (*retry_exec_done)(struct santad *d); /* true: some still wait, call again */
 	void (*notifications_lost)(struct santad *d);
 	int (*loader_start)(struct santad *d);
 	void (*anon_exec_marked)(struct santad *d, unsigned int major, unsigned int minor, bool marked);
