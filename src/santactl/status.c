@@ -379,7 +379,8 @@ status_print_text(const struct status *s)
 		row("Console User", "uid %lld (%s)", (long long)reply_int(s->gui, "console_uid"),
 		    reply_str(s->gui, "console_source"));
 	else
-		row("Console User", "nobody (%s)", reply_str(s->gui, "console_source"));
+		/* Not "nobody": that is a user's name (uid 65534). */
+		row("Console User", "none (no session on %s)", reply_str(s->gui, "console_source"));
 	row("Agents (santa-gui)", "%lld", (long long)reply_int(s->gui, "agents"));
 	if (reply_int(s->gui, "served_pid") > 0)
 		row("Served Agent", "pid %lld", (long long)reply_int(s->gui, "served_pid"));
