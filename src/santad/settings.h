@@ -8,8 +8,8 @@
  * settings are what santad built its machinery from at start (its paths,
  * marks, groups, threads, caches): captured once into struct
  * santad_start_settings (d->start). Two settings are in both (see below).
- * Loop thread; d->start does not change after start, a generation's live
- * settings never.
+ * Made on the loop thread; d->start does not change after start, nor a
+ * generation's live settings once made (workers read the one they hold).
  */
 #ifndef SANTAD_SETTINGS_H
 #define SANTAD_SETTINGS_H
