@@ -195,7 +195,7 @@ static void
 reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
-	const struct santa_config *live = &d->policy->cfg;
+	const struct santad_live_settings *live = &d->policy->cfg;
 	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics;
 	struct helper_status hs;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
@@ -213,7 +213,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_string(b, "log_type", santa_event_log_type_to_string(d->start.event_log_type));
 	ipc_dict_put_string(b, "event_log_path", d->start.event_log_path);
 	ipc_dict_put_bool(b, "transitive_rules", live->enable_transitive_rules);
-	ipc_dict_put_bool(b, "file_logging", live->file_changes_regex != NULL);
+	ipc_dict_put_bool(b, "file_logging", d->start.file_changes_regex != NULL);
 	ipc_dict_put_int(b, "static_rules", (int64_t)live->n_static_rules);
 	ipc_dict_put_string(b, "sync_server", live->sync_base_url ? live->sync_base_url : "");
 	ipc_dict_put_string(b, "rules_db_error", d->rules_error);
@@ -612,7 +612,7 @@ handle_events_list(struct santad *d, struct ipc_conn *conn, const struct ipc_msg
 static void
 handle_metrics(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	struct helper_status hs;
 	json_t *e = santad_metrics_export(d);
 	char *text = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

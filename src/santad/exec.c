@@ -118,7 +118,7 @@ policy_unref(struct policy *p)
 	if (!p || --p->refs > 0)
 		return;
 	santa_scopes_free(p->scopes);
-	santa_config_free(&p->cfg);
+	santad_live_settings_free(&p->cfg);
 	free(p);
 }
 
@@ -817,7 +817,7 @@ santad_job_done(struct santad *d, struct exec_job *job)
 static bool
 wants_upload(const struct santad *d, const struct santa_decision *decision)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 
 	if (!d->events || !cfg->sync_base_url)
 		return false;

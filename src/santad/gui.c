@@ -353,7 +353,7 @@ void
 santad_gui_block(struct santad *d, const char *path, const struct proc_info *proc,
 		 const struct santa_decision *decision, const uint8_t *sha256)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	struct santa_rule_found rule = { 0 };
 	char hex[SANTA_SHA256_HEX_LEN + 1], buf[256], pwbuf[1024];
 	struct passwd pw, *pwr = NULL;
@@ -398,7 +398,7 @@ santad_gui_block(struct santad *d, const char *path, const struct proc_info *pro
 	ipc_dict_put_int(b, "uid", proc->uid);
 	if (getpwuid_r(proc->uid, &pw, pwbuf, sizeof(pwbuf), &pwr) == 0 && pwr)
 		ipc_dict_put_string(b, "username", pw.pw_name);
-	if (santad_machine_id(cfg, buf, sizeof(buf)) == 0)
+	if (santad_machine_id(cfg->machine_id, buf, sizeof(buf)) == 0)
 		ipc_dict_put_string(b, "machine_id", buf);
 	if (gethostname(buf, sizeof(buf)) == 0)
 		ipc_dict_put_string(b, "hostname", buf);
@@ -411,7 +411,7 @@ santad_gui_block(struct santad *d, const char *path, const struct proc_info *pro
 void
 santad_gui_policy_changed(struct santad *d)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	struct gui *g = d->gui;
 	struct ipc_msg *msg;
 	const char *text;

@@ -4,7 +4,8 @@
  * the helpers, which run as unprivileged users, never read it. Each asks
  * santad over its validated channel, and gets the keys listed for it here,
  * from the live configuration (after SIGHUP santad restarts it, and it asks
- * again). The client certificate and key travel with preflight (sync.c).
+ * again); RunDirectory, restart-only, as santad started: where santad's
+ * sockets are. The client certificate and key travel with preflight (sync.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,8 +42,8 @@ static const struct helper_keys helpers[] = {
 void
 santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
 	const struct helper_keys *h = NULL;
+	struct santa_config cfg; /* a view: restart-only keys (RunDirectory) as santad started */
 	const struct santa_dict *dict;
 	struct ipc_value *keys, *sections, *sec;
 	struct ipc_msg *reply;
@@ -60,12 +61,13 @@ santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc
 	reply = ipc_msg_new(SANTAD_HELPER_SETTINGS);
 	if (!reply)
 		return;
+	santad_settings_view(&d->policy->cfg, &d->start, &cfg);
 	keys = ipc_dict_put_container(ipc_msg_body(reply), "keys", IPC_DICT);
 	sections = ipc_dict_put_container(ipc_msg_body(reply), "sections", IPC_DICT);
 	if (!keys || !sections)
 		r = -ENOMEM;
 	for (i = 0; r == 0 && h->keys[i]; i++) {
-		r = santa_config_get(cfg, h->keys[i], &value);
+		r = santa_config_get(&cfg, h->keys[i], &value);
 		if (r == -ENOENT) {
 			r = 0; /* unset: the helper keeps Santa's default */
 			continue;
@@ -74,7 +76,7 @@ santad_helper_settings(struct santad *d, struct ipc_conn *conn, const struct ipc
 			r = ipc_dict_put_string(keys, h->keys[i], value);
 		free(value);
 	}
-	dict = h->section ? santa_config_dict(cfg, h->section) : NULL;
+	dict = h->section ? santa_config_dict(&cfg, h->section) : NULL;
 	if (r == 0 && dict) {
 		sec = ipc_dict_put_container(sections, h->section, IPC_DICT);
 		for (i = 0; sec && r == 0 && i < dict->n; i++)

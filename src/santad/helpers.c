@@ -46,7 +46,7 @@ struct helper_spec {
 	const char *name;
 	bool on_demand;     /* started by the first client, exits when idle */
 	bool read_any_file; /* keeps CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID (ambient); else none */
-	size_t user_offset; /* in struct santa_config: the char * naming its own user */
+	size_t user_offset; /* in struct santad_live_settings: the string naming its own user */
 	const char *user_key; /* that key's name in santa.conf, for messages */
 };
 
@@ -86,17 +86,20 @@ struct helper {
 
 static const struct helper_spec specs[HELPER_MAX] = {
 	[HELPER_SYNC] = { "santasyncservice", false, false,
-			  offsetof(struct santa_config, sync_service_user), "SyncServiceUser" },
+			  offsetof(struct santad_live_settings, sync_service_user),
+			  "SyncServiceUser" },
 	[HELPER_METRIC] = { "santametricservice", false, false,
-			    offsetof(struct santa_config, metric_service_user), "MetricServiceUser" },
+			    offsetof(struct santad_live_settings, metric_service_user),
+			    "MetricServiceUser" },
 	[HELPER_BUNDLE] = { "santabundleservice", true, true,
-			    offsetof(struct santa_config, bundle_service_user), "BundleServiceUser" },
+			    offsetof(struct santad_live_settings, bundle_service_user),
+			    "BundleServiceUser" },
 };
 
 static const char *
-helper_user_name(const struct santa_config *cfg, enum helper_kind kind)
+helper_user_name(const struct santad_live_settings *cfg, enum helper_kind kind)
 {
-	return *(char *const *)((const char *)cfg + specs[kind].user_offset);
+	return *(const char *const *)((const char *)cfg + specs[kind].user_offset);
 }
 
 /*
@@ -109,7 +112,7 @@ static int
 helper_user(struct santad *d, enum helper_kind kind, uid_t *uid, gid_t *gid, char *why,
 	    size_t why_size)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	const char *name = helper_user_name(cfg, kind);
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -170,7 +173,7 @@ now_usec(struct santad *d)
 static bool
 helper_wanted(struct santad *d, enum helper_kind kind)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 
 	if (cfg->systemd_helper_units)
 		return false; /* socket units listen and start them; they connect to santad */

@@ -134,15 +134,28 @@ overlay_sync_state(struct santad *d, struct santa_config *cfg)
 	return sync_state_apply(&s, cfg);
 }
 
+/* Settings that only take effect at start: named rather than silently ignored. */
+static void
+warn_restart_only(struct santad *d, const struct santa_config *n)
+{
+	char keys[1024];
+
+	if (santad_start_settings_changed(&d->start, n, keys, sizeof(keys)) > 0)
+		santa_log(&d->log, LOG_WARNING, "SIGHUP: %s changed: restart santad to apply", keys);
+}
+
 /*
- * Loads the configuration file into a new policy. Diagnostics go to the log;
+ * Loads the configuration file into a new policy. Diagnostics go to the log
+ * (unless quiet: at start, where main has shown them, and after a sync);
  * a file with errors gives -EINVAL and no policy, so a bad edit never
- * replaces a good configuration.
+ * replaces a good configuration. Not quiet (SIGHUP), it also names the
+ * restart-only settings the file changes: the policy does not hold them.
  */
 static int
 load_policy(struct santad *d, bool quiet, struct policy **out)
 {
 	struct policy *p = calloc(1, sizeof(*p));
+	struct santa_config cfg;
 	char why[512];
 	int fd, r;
 
@@ -150,14 +163,14 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 	if (!p)
 		return -ENOMEM;
 	p->refs = 1;
-	r = santa_config_init(&p->cfg, d->root);
+	r = santa_config_init(&cfg, d->root);
 	if (r < 0)
 		goto fail;
 	fd = santad_open_config(d);
 	if (fd >= 0) {
-		r = santa_config_load_fd(&p->cfg, fd, d->config_path, quiet ? NULL : log_config_diag, d);
+		r = santa_config_load_fd(&cfg, fd, d->config_path, quiet ? NULL : log_config_diag, d);
 		if (r == 0 && !quiet)
-			santad_warn_config_secrets(d, fd, &p->cfg);
+			santad_warn_config_secrets(d, fd, &cfg);
 		close(fd);
 	} else {
 		r = fd;
@@ -166,18 +179,25 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 		r = 0; /* no file at the default path: Santa's defaults */
 	if (r < 0)
 		goto fail;
-	r = overlay_sync_state(d, &p->cfg);
+	r = overlay_sync_state(d, &cfg);
 	if (r < 0)
 		goto fail;
-	r = santa_scopes_new(p->cfg.allowed_path_regex, p->cfg.blocked_path_regex, &p->scopes, why,
+	r = santa_scopes_new(cfg.allowed_path_regex, cfg.blocked_path_regex, &p->scopes, why,
 			     sizeof(why));
 	if (r < 0) {
 		santa_log(&d->log, LOG_ERR, "%s", why);
 		goto fail;
 	}
+	if (!quiet)
+		warn_restart_only(d, &cfg);
+	/* The restart-only settings go with cfg's storage, out of reach (settings.h). */
+	r = santad_live_settings_take(&cfg, &p->cfg);
+	if (r < 0)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
+	santa_config_free(&cfg);
 	policy_unref(p);
 	return r;
 }
@@ -219,16 +239,6 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 			  (unsigned long long)rl.rlim_cur, l->queue_max + l->root_max);
 }
 
-/* Settings that only take effect at start: named rather than silently ignored. */
-static void
-warn_restart_only(struct santad *d, const struct santa_config *n)
-{
-	char keys[1024];
-
-	if (santad_start_settings_changed(&d->start, n, keys, sizeof(keys)) > 0)
-		santa_log(&d->log, LOG_WARNING, "SIGHUP: %s changed: restart santad to apply", keys);
-}
-
 /* SIGHUP: new rules of the game for every decision from now on; the old ones finish as they were. */
 static void
 reload(struct santad *d)
@@ -243,7 +253,6 @@ reload(struct santad *d)
 		event_log_reopen(d->elog);
 		return;
 	}
-	warn_restart_only(d, &p->cfg);
 	policy_unref(d->policy);
 	d->policy = p;
 	santad_flush_decisions(d);

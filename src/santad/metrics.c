@@ -115,7 +115,7 @@ santad_metrics_export(struct santad *d)
 		"Handshake", "Other",
 	};
 	static const uint64_t bounds[SANTAD_LATENCY_BUCKETS - 1] = SANTAD_LATENCY_BOUNDS;
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], n, cumulative = 0;
 	double now = santa_unix_now();
 	int64_t rss, vsize;
@@ -157,9 +157,9 @@ santad_metrics_export(struct santad *d)
 	ADD("/santa/mode", METRIC_GAUGE_STRING, "Santa's operating mode", "", "",
 	    json_string(cfg->client_mode == SANTA_MODE_LOCKDOWN ? "lockdown" : "monitor"));
 	ADD("/santa/log_type", METRIC_GAUGE_STRING, "Where decisions are logged", "", "",
-	    json_string(cfg->event_log_type == SANTA_EVENT_LOG_SYSLOG ? "syslog"
-			: cfg->event_log_type == SANTA_EVENT_LOG_NULL   ? "null"
-			: cfg->event_log_type == SANTA_EVENT_LOG_JSON   ? "json"
+	    json_string(d->start.event_log_type == SANTA_EVENT_LOG_SYSLOG ? "syslog"
+			: d->start.event_log_type == SANTA_EVENT_LOG_NULL   ? "null"
+			: d->start.event_log_type == SANTA_EVENT_LOG_JSON   ? "json"
 									: "file"));
 	for (verdict = 0; verdict < 2; verdict++) {
 		for (reason = 0; reason <= SANTA_REASON_MAX; reason++) {

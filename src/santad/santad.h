@@ -39,14 +39,15 @@ struct rule_writer;
 struct signing_info;
 
 /*
- * What decisions depend on and SIGHUP may change: the configuration as last
- * loaded and its compiled path scopes. A job holds a reference to the policy
- * it was started under, so a reload never changes the rules under a worker's
- * feet. References are taken and dropped on the loop thread only.
+ * What decisions depend on and SIGHUP or the sync server may change: the
+ * live settings of the configuration as last loaded (the server's values
+ * applied) and its compiled path scopes. A job holds a reference to the
+ * policy it was started under, so a reload never changes the rules under a
+ * worker's feet. References are taken and dropped on the loop thread only.
  */
 struct policy {
 	unsigned int refs;
-	struct santa_config cfg;
+	struct santad_live_settings cfg; /* no restart-only setting: those are d->start's */
 	struct santa_scopes *scopes;
 };
 

@@ -69,13 +69,13 @@ os_version(char *buf, size_t size)
 }
 
 int
-santad_machine_id(const struct santa_config *cfg, char *buf, size_t size)
+santad_machine_id(const char *configured, char *buf, size_t size)
 {
 	char id[64];
 	size_t i, n;
 
-	if (cfg->machine_id && cfg->machine_id[0]) {
-		snprintf(buf, size, "%s", cfg->machine_id);
+	if (configured && configured[0]) {
+		snprintf(buf, size, "%s", configured);
 		return 0;
 	}
 	/* systemd's machine id, shaped like the hardware UUID Santa uses on a Mac. */
@@ -134,7 +134,7 @@ out:
 static void
 preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1], compiler = 0;
 	struct ipc_value *b, *c, *m, *tls;
 	struct ipc_msg *reply;
@@ -169,7 +169,7 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	ipc_dict_put_int(c, "signingid", (int64_t)counts[SANTA_RULE_TYPE_SIGNINGID]);
 	ipc_dict_put_int(c, "cdhash", (int64_t)counts[SANTA_RULE_TYPE_CDHASH]);
 	m = ipc_dict_put_container(b, "machine", IPC_DICT);
-	if (santad_machine_id(cfg, buf, sizeof(buf)) == 0)
+	if (santad_machine_id(cfg->machine_id, buf, sizeof(buf)) == 0)
 		ipc_dict_put_string(m, "machine_id", buf);
 	/* DMI files are root-only: santad reads them, the helper (nobody) could not. */
 	santa_machine_serial(cfg->serial_number, NULL, buf, sizeof(buf), NULL);

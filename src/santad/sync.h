@@ -25,7 +25,7 @@ void santad_sync_upload_now(struct santad *d);
 /* Sends a block's event up at once, when the event log says one was stored. */
 int santad_sync_watch_uploads(struct santad *d);
 
-/* MachineID, else /etc/machine-id shaped as a UUID. */
-int santad_machine_id(const struct santa_config *cfg, char *buf, size_t size);
+/* MachineID (configured: the live setting, may be NULL), else /etc/machine-id shaped as a UUID. */
+int santad_machine_id(const char *configured, char *buf, size_t size);
 
 #endif

@@ -105,7 +105,7 @@ void
 santad_tty_block(struct santad *d, const char *path, const struct proc_info *proc,
 		 const struct santa_decision *decision, const uint8_t *sha256)
 {
-	const struct santa_config *cfg = &d->policy->cfg;
+	const struct santad_live_settings *cfg = &d->policy->cfg;
 	struct santa_rule_found rule = { 0 };
 	char hex[SANTA_SHA256_HEX_LEN + 1] = "", text[SANTA_BLOCK_TEXT_MAX], *line, *next;
 	char msg[TTY_MESSAGE_MAX], parent[256], ppid[32], url[SANTA_BLOCK_URL_MAX];

@@ -3,6 +3,8 @@
 # apply at once, and one message names exactly the restart-only keys that
 # changed (src/santad/settings.c), nothing else; a reload changing none says
 # nothing of a restart. EnableKernelIgnoreMarks turned off is live (not named).
+# santactl status and metrics report the restart-only settings santad runs
+# with (EventLogType, FileChangesRegex), not the reloaded file's.
 # usage: reload_settings.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -40,14 +42,26 @@ check "the mode change is logged" grep -q "mode changed: Monitor -> Lockdown" "$
 check "one message names exactly DecisionCacheSize (got: $(said_by_reload 1))" \
 	test "$(said_by_reload 1)" = "DecisionCacheSize changed: restart santad to apply"
 
-# 2. Two more restart-only keys and a change that is live (ignore marks off):
+# 2. Three more restart-only keys and a change that is live (ignore marks off):
 # one message, every key that differs from how santad started, in santa.conf(5)'s order.
 santa_write_config LOCKDOWN "${common[@]}" "DecisionCacheSize = 1234" "HashWorkerThreads = 3" \
-	"FileChangesRegex = ^$mnt/x" "EnableKernelIgnoreMarks = false"
+	"FileChangesRegex = ^$mnt/x" "EnableKernelIgnoreMarks = false" "EventLogType = json"
 reload 2
-check "one message names HashWorkerThreads, FileChangesRegex, DecisionCacheSize (got: $(said_by_reload 2))" \
+check "one message names EventLogType, HashWorkerThreads, FileChangesRegex, DecisionCacheSize (got: $(said_by_reload 2))" \
 	test "$(said_by_reload 2)" = \
-	"HashWorkerThreads, FileChangesRegex, DecisionCacheSize changed: restart santad to apply"
+	"EventLogType, HashWorkerThreads, FileChangesRegex, DecisionCacheSize changed: restart santad to apply"
+# What santad reports is what it runs with, not the file's restart-only values.
+export SANTA_CONFIG=$work/santa.conf
+status_daemon() { "$santactl" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin)["daemon"]; print(d["log_type"], d["file_logging"])'; }
+metric_log_type() {
+	"$santactl" metrics --json | python3 -c 'import json,sys
+m = json.load(sys.stdin)["metrics"]["/santa/log_type"]["fields"]
+print(" ".join(p["data"] for points in m.values() for p in points))'
+}
+check "status: the log type and file logging santad started with (got: $(status_daemon))" \
+	test "$(status_daemon)" = "file False"
+check "metrics: /santa/log_type is the one santad started with (got: $(metric_log_type))" \
+	test "$(metric_log_type)" = "file"
 
 # 3. Back to the restart-only values santad started with: nothing to restart for.
 santa_write_config LOCKDOWN "${common[@]}"
