@@ -15,6 +15,8 @@
 #include "santa/policy.h"
 
 struct santad;
+struct decision_cache_stats;
+struct lease_hold_stats;
 struct policy;
 struct proc_info;
 struct signing_info;
@@ -31,12 +33,31 @@ void policy_unref(struct policy *p);
 enum santa_verdict santad_fallback_verdict(bool fail_closed_in_lockdown, uid_t uid,
 					   bool trusted_file);
 
-/* Sets up the completion channel from the workers to the loop. */
+/*
+ * The pipeline's state (d->exec_state, opaque) with the decision cache of
+ * DecisionCacheSize entries: before anything decides or asks the cache.
+ */
+int santad_exec_new(struct santad *d);
+/* Sets up the completion channel from the workers to the loop, the deadline and lease hold threads. */
 int santad_exec_start(struct santad *d);
-/* Frees what the decision machinery still holds; the workers must be stopped. */
+/* How many execs may wait merged into others' jobs (exec_job.h; main.c: decision_limits). */
+void santad_exec_set_merged_max(struct santad *d, unsigned int max);
+/*
+ * Frees what the decision machinery still holds, the cache and the state;
+ * the workers must be stopped. Whether or not santad_exec_new or _start ran.
+ */
 void santad_exec_stop(struct santad *d);
 /* Stops the deadline thread: first at exit, before the groups it answers on close. */
 void santad_exec_deadlines_stop(struct santad *d);
+/* For status, metrics and santactl checkcache (loop thread): */
+/* First decisions on their way (jobs). */
+unsigned int santad_exec_pending(const struct santad *d);
+void santad_exec_cache_stats(const struct santad *d, struct decision_cache_stats *out);
+bool santad_exec_cache_lookup(struct santad *d, const struct santa_file_key *key,
+			      struct santa_cached *out);
+/* Counts the cache's entries on dev apart (Santa's root cache). */
+void santad_exec_cache_split_by_dev(struct santad *d, dev_t dev);
+void santad_exec_lease_stats(const struct santad *d, struct lease_hold_stats *out);
 struct santa_pkg_identity;
 struct santa_decide_input;
 /*

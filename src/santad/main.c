@@ -211,7 +211,7 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 	l->queue_max = (unsigned int)(budget - l->root_max < 4096 ? budget - l->root_max : 4096);
 	l->per_uid_max = l->queue_max < 64 ? l->queue_max : 64;
 	/* Execs merged into a job hold their fd too (exec_job.h). */
-	d->merged_max = l->queue_max / 2 < 1024 ? l->queue_max / 2 : 1024;
+	santad_exec_set_merged_max(d, l->queue_max / 2 < 1024 ? l->queue_max / 2 : 1024);
 	if (l->queue_max < 4096)
 		santa_log(&d->log, LOG_WARNING,
 			  "only %llu file descriptors (RLIMIT_NOFILE): at most %u first decisions wait "
@@ -444,7 +444,7 @@ run(struct santad *d, const struct santa_config *cfg)
 	r = load_policy(d, true, &d->policy);
 	if (r < 0)
 		return r;
-	r = decision_cache_new((size_t)d->start.decision_cache_size, &d->cache);
+	r = santad_exec_new(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
 	santad_count_package_rules(d);
@@ -610,11 +610,9 @@ shutdown_daemon(struct santad *d)
 	hash_pool_stop(d->pool);
 	package_trust_stop(d->pkgtrust); /* after the workers: they hold its snapshots */
 	d->pkgtrust = NULL;
-	if (d->completion_fd >= 0)
-		santad_exec_stop(d);
+	santad_exec_stop(d); /* and the decision cache */
 	event_log_stop(d->elog);
 	events_db_close(d->events);
-	decision_cache_free(d->cache);
 	free(d->signing_table);
 	free(d->signing_hashes);
 	policy_unref(d->policy);
@@ -649,8 +647,7 @@ main(int argc, char **argv)
 					    .handle_exec = santad_handle_exec,
 					    .exec_by_mode = santad_exec_by_mode,
 					    .fallback_verdict = santad_fallback_verdict },
-			      .daemon = { .rebuild_policy = santad_rebuild_policy },
-			      .completion_fd = -1, .proc_fd_dir = -1 };
+			      .daemon = { .rebuild_policy = santad_rebuild_policy } };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;
 

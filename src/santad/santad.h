@@ -26,10 +26,8 @@
 
 struct event_log;
 struct events_db;
-struct exec_job;
 struct control_state;
 struct exec_state;
-struct exec_wait;
 struct fan_client;
 struct hash_pool;
 struct helper;
@@ -88,7 +86,6 @@ struct santad {
 	struct rules_db *rules;
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
 	struct policy *policy; /* the current generation: every live setting */
-	struct decision_cache *cache;
 	/*
 	 * The decision pipeline's verbs for the modules below it (exec.h says
 	 * what each does): exec.c's functions, set by main before anything
@@ -153,21 +150,11 @@ struct santad {
 	sd_event_source *metrics_timer;
 
 	/*
-	 * Jobs the workers finished, and execs the deadline thread answered
-	 * (their TIMEOUT lines); the loop picks them up via completion_fd.
+	 * The decision pipeline's (exec.c's, opaque): the cache, the jobs on
+	 * their way, the completions, the deadline and lease hold threads; from
+	 * santad_exec_new to santad_exec_stop.
 	 */
-	pthread_mutex_t completion_lock;
-	struct exec_job *completed;
-	struct exec_wait *timed_out;
-	struct exec_state *exec_state; /* exec.c's rings, from santad_exec_start to _stop */
-	struct deadlines *deadlines; /* the deadline thread (deadline.h) */
-	struct lease_holds *lease_holds; /* leases kept until allowed execs settle (lease_hold.h) */
-	int completion_fd;
-	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
-	sd_event_source *completion_src;
-	struct exec_job *pending; /* main thread only */
-	unsigned int n_pending;
-	unsigned int n_merged, merged_max; /* execs merged into others' jobs (exec_job.h) */
+	struct exec_state *exec_state;
 #ifdef SANTA_TEST_HOOKS
 	bool test_stall_armed; /* main.c: the loop stalls after the next job */
 #endif
