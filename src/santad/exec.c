@@ -32,6 +32,7 @@
 #include "package_trust.h"
 #include "rule_writer.h"
 #include "santa/sha256.h"
+#include "signing_table.h"
 #include "santad.h"
 #include "event_log.h"
 #include "exec.h"
@@ -101,6 +102,7 @@ struct program_exec {
  */
 struct exec_state {
 	struct decision_cache *cache;
+	struct signing_table *signing; /* the package identities of its decisions, emptied with it */
 	/*
 	 * Jobs the workers finished, and execs the deadline thread answered
 	 * (their TIMEOUT lines); the loop picks them up via completion_fd.
@@ -145,75 +147,11 @@ policy_unref(struct policy *p)
 	free(p);
 }
 
-/* FNV-1a over the fields as strings: bytes past a field's NUL are not part of it. */
-static uint64_t
-signing_hash(const struct signing_info *info)
-{
-	const char *const fields[] = { info->cert_sha256, info->cert_cn, info->team_id,
-				       info->signing_id, info->origin, info->suite };
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-	const char *p;
-
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		for (p = fields[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		h = (h ^ 0xff) * 0x100000001b3ULL; /* field separator */
-	}
-	return h;
-}
-
-static bool
-signing_equal(const struct signing_info *a, const struct signing_info *b)
-{
-	return strcmp(a->cert_sha256, b->cert_sha256) == 0 && strcmp(a->cert_cn, b->cert_cn) == 0 &&
-	       strcmp(a->team_id, b->team_id) == 0 && strcmp(a->signing_id, b->signing_id) == 0 &&
-	       strcmp(a->origin, b->origin) == 0 && strcmp(a->suite, b->suite) == 0;
-}
-
-uint32_t
-santad_signing_intern(struct santad *d, const struct signing_info *info)
-{
-	uint64_t h;
-	uint32_t i;
-
-	if (!info || !info->known)
-		return 0;
-	if (!d->signing_table) {
-		d->signing_table = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_table));
-		d->signing_hashes = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_hashes));
-		if (!d->signing_table || !d->signing_hashes) {
-			free(d->signing_table);
-			free(d->signing_hashes);
-			d->signing_table = NULL;
-			d->signing_hashes = NULL;
-			return 0;
-		}
-		d->n_signing = 1;
-	}
-	/* On the loop at each decision: 8 bytes a entry are scanned, a whole entry compared on a match. */
-	h = signing_hash(info);
-	for (i = 1; i < d->n_signing; i++)
-		if (d->signing_hashes[i] == h && signing_equal(&d->signing_table[i], info))
-			return i;
-	if (d->n_signing >= SIGNING_TABLE_MAX)
-		return 0;
-	d->signing_table[d->n_signing] = *info;
-	d->signing_hashes[d->n_signing] = h;
-	return d->n_signing++;
-}
-
-const struct signing_info *
-santad_signing_lookup(const struct santad *d, uint32_t ref)
-{
-	return ref && ref < d->n_signing ? &d->signing_table[ref] : NULL;
-}
-
 void
 santad_flush_decisions(struct santad *d)
 {
 	d->stats.flushes++;
-	d->n_signing = d->signing_table ? 1 : 0; /* no cached decision refers to them any more */
+	signing_table_clear(d->exec_state->signing); /* no cached decision refers to them any more */
 	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
 	santad_count_package_rules(d);
 	decision_cache_flush(d->exec_state->cache);
@@ -1256,7 +1194,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			memset(&cached, 0, sizeof(cached));
 			cached.decision = job->decision;
 			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
-			cached.ref = santad_signing_intern(d, &job->signing);
+			cached.ref = signing_table_intern(x->signing, &job->signing);
 			decision_cache_insert(d->exec_state->cache, &job->key, &cached);
 		} else if (job->hash_error == -ECANCELED || job->hash_error == -ETXTBSY) {
 			/*
@@ -1462,6 +1400,7 @@ santad_exec_stop(struct santad *d)
 		pthread_mutex_destroy(&x->completion_lock);
 	}
 	decision_cache_free(x->cache);
+	signing_table_free(x->signing);
 	free(x);
 	d->exec_state = NULL;
 }
@@ -1477,7 +1416,10 @@ santad_exec_new(struct santad *d)
 	x->completion_fd = -1;
 	x->proc_fd_dir = -1;
 	r = decision_cache_new((size_t)d->start.decision_cache_size, &x->cache);
+	if (r == 0)
+		r = signing_table_new(&x->signing);
 	if (r < 0) {
+		decision_cache_free(x->cache);
 		free(x);
 		return r;
 	}
@@ -1683,7 +1625,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 	count(d, &cached.decision);
 	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision,
 		 unknown_since ? NULL : cached.sha256, false, &args, NULL,
-		 unknown_since ? NULL : santad_signing_lookup(d, cached.ref));
+		 unknown_since ? NULL : signing_table_lookup(d->exec_state->signing, cached.ref));
 	return true;
 }
 
@@ -1977,7 +1919,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == fan_exec_fd(d->fan) ? &key : NULL, santad_signing_lookup(d, cached.ref));
+			 answer_fd == fan_exec_fd(d->fan) ? &key : NULL, signing_table_lookup(x->signing, cached.ref));
 		if (held)
 			lease_holds_add(x->lease_holds, fd, &pid, 1);
 		else

@@ -19,7 +19,6 @@ struct decision_cache_stats;
 struct lease_hold_stats;
 struct policy;
 struct proc_info;
-struct signing_info;
 
 /* A policy generation's references (struct policy, santad.h): loop thread only. */
 struct policy *policy_ref(struct policy *p);
@@ -68,11 +67,6 @@ struct santa_decide_input;
 void santad_package_rules(struct santad *d, const struct policy *policy,
 			  const struct santa_pkg_identity *id, struct santa_rule_found rules[3],
 			  struct santa_decide_input *in, int which[3]);
-#define SIGNING_TABLE_MAX 4096
-/* The reference of info in the signing table (0: none, or the table is full). Loop thread. */
-uint32_t santad_signing_intern(struct santad *d, const struct signing_info *info);
-/* The info behind ref, or NULL. Loop thread. */
-const struct signing_info *santad_signing_lookup(const struct santad *d, uint32_t ref);
 /* Whether name is a critical package (exec.c), and whether even a block rule cannot deny it. */
 bool santad_critical_package(const char *name, bool *over_rules);
 /* Forgets every decision (userspace cache and kernel ignore marks). */

@@ -613,8 +613,6 @@ shutdown_daemon(struct santad *d)
 	santad_exec_stop(d); /* and the decision cache */
 	event_log_stop(d->elog);
 	events_db_close(d->events);
-	free(d->signing_table);
-	free(d->signing_hashes);
 	policy_unref(d->policy);
 	sync_state_free(&d->sync);
 	rules_db_close(d->rules);

@@ -34,7 +34,6 @@ struct helper;
 struct log_barrier;
 struct rule_exports;
 struct rule_writer;
-struct signing_info;
 
 /*
  * What decisions depend on and SIGHUP may change: the configuration as last
@@ -124,14 +123,6 @@ struct santad {
 #define SANTAD_CRITICAL_KEYS_MAX 8
 	struct santa_file_key critical_keys[SANTAD_CRITICAL_KEYS_MAX];
 	size_t n_critical_keys;
-	/*
-	 * The signing info of decisions in the cache, interned (loop thread):
-	 * a cached exec's line names the package identity its decision used.
-	 * Emptied with the cache. Entry 0 is "none".
-	 */
-	struct signing_info *signing_table;
-	uint64_t *signing_hashes; /* of each entry's fields, scanned before comparing entries */
-	uint32_t n_signing;
 	/* SIGNINGID, CERTIFICATE and TEAMID rules (database and static): none, no package lookups. */
 	_Atomic uint64_t package_rules;
 	struct file_changes *file_changes;
