@@ -196,7 +196,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
 	const struct santa_config *live = &d->policy->cfg;
-	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics;
+	struct ipc_value *b, *rules, *cache, *dec, *watched, *helpers, *metrics;
 	struct helper_status hs;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
@@ -301,12 +301,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(metrics, "prometheus_port", live->metric_prometheus_port);
 	ipc_dict_put_int(b, "events_pending_upload", d->events ? events_db_count(d->events) : 0);
 	ipc_dict_put_int(b, "events_dropped", d->events ? events_db_dropped(d->events) : 0);
-	sync = ipc_dict_put_container(b, "sync", IPC_DICT);
-	ipc_dict_put_bool(sync, "clean_required", d->sync.sync_type_required != 0);
-	ipc_dict_put_int(sync, "last_successful_full", (int64_t)d->sync.full_sync_last_success);
-	ipc_dict_put_int(sync, "last_successful_rule", (int64_t)d->sync.rule_sync_last_success);
-	ipc_dict_put_int(sync, "last_attempt", (int64_t)d->sync.last_attempt);
-	ipc_dict_put_string(sync, "last_error", d->sync.last_error);
+	santad_sync_status(d, ipc_dict_put_container(b, "sync", IPC_DICT));
 	santad_gui_status(d, ipc_dict_put_container(b, "gui", IPC_DICT));
 	helpers = ipc_dict_put_container(b, "helpers", IPC_DICT);
 	for (i = 0; i < HELPER_MAX; i++) {

@@ -104,37 +104,6 @@ print_config(const struct santa_config *cfg)
 }
 
 /*
- * The sync server's values win over santa.conf while SyncBaseURL is set, as
- * on Santa; a server regex that does not compile is dropped (the local one
- * applies), never allowed to break the policy.
- */
-static int
-overlay_sync_state(struct santad *d, struct santa_config *cfg)
-{
-	struct sync_state s = d->sync;
-	struct santa_scopes *test;
-	char why[512];
-
-	if (!cfg->sync_base_url)
-		return 0;
-	if (s.allowed_path_regex && santa_scopes_new(s.allowed_path_regex, NULL, &test, why,
-						     sizeof(why)) < 0) {
-		santa_log(&d->log, LOG_WARNING, "sync server's AllowedPathRegex ignored: %s", why);
-		s.allowed_path_regex = NULL;
-	} else if (s.allowed_path_regex) {
-		santa_scopes_free(test);
-	}
-	if (s.blocked_path_regex && santa_scopes_new(NULL, s.blocked_path_regex, &test, why,
-						     sizeof(why)) < 0) {
-		santa_log(&d->log, LOG_WARNING, "sync server's BlockedPathRegex ignored: %s", why);
-		s.blocked_path_regex = NULL;
-	} else if (s.blocked_path_regex) {
-		santa_scopes_free(test);
-	}
-	return sync_state_apply(&s, cfg);
-}
-
-/*
  * Loads the configuration file into a new policy. Diagnostics go to the log;
  * a file with errors gives -EINVAL and no policy, so a bad edit never
  * replaces a good configuration.
@@ -166,7 +135,7 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 		r = 0; /* no file at the default path: Santa's defaults */
 	if (r < 0)
 		goto fail;
-	r = overlay_sync_state(d, &p->cfg);
+	r = santad_sync_overlay(d, &p->cfg);
 	if (r < 0)
 		goto fail;
 	r = santa_scopes_new(p->cfg.allowed_path_regex, p->cfg.blocked_path_regex, &p->scopes, why,
@@ -432,14 +401,9 @@ run(struct santad *d, const struct santa_config *cfg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		d->started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	}
-	sync_state_init(&d->sync);
-	if (cfg->sync_base_url) {
-		if (access(d->start.sync_state_path, F_OK) < 0)
-			/* A machine new to the server asks for a clean sync, as Santa does. */
-			d->sync.sync_type_required = 2;
-		else if (sync_state_load(&d->sync, d->start.sync_state_path, why, sizeof(why)) < 0)
-			santa_log(&d->log, LOG_ERR, "%s; starting from the local configuration", why);
-	}
+	r = santad_sync_load(d, cfg);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to read the sync state: %m");
 	/* The file was just read with diagnostics shown: quietly, the same again. */
 	r = load_policy(d, true, &d->policy);
 	if (r < 0)
@@ -614,7 +578,7 @@ shutdown_daemon(struct santad *d)
 	event_log_stop(d->elog);
 	events_db_close(d->events);
 	policy_unref(d->policy);
-	sync_state_free(&d->sync);
+	santad_sync_free(d);
 	rules_db_close(d->rules);
 	sd_event_unref(d->event);
 }

@@ -20,7 +20,6 @@
 #include "santa/log.h"
 #include "santa/policy.h"
 #include "santa/ratelimit.h"
-#include "santa/sync_state.h"
 
 #include "settings.h"
 
@@ -34,6 +33,7 @@ struct helper;
 struct log_barrier;
 struct rule_exports;
 struct rule_writer;
+struct santad_sync;
 
 /*
  * What decisions depend on and SIGHUP may change: the configuration as last
@@ -137,7 +137,7 @@ struct santad {
 	struct anon_exec *anon_exec;   /* the BPF LSM backstop, where it could attach */
 	struct exec_info_source *exec_info; /* BPF exec info, where it could attach */
 	sd_event_source *transitive_expiry;
-	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
+	struct santad_sync *sync; /* sync.c's (opaque): what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
 
 	/*
