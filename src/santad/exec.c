@@ -128,6 +128,7 @@ struct exec_state {
 	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
 	uint64_t uninspectable_said_usec; /* the last uninspectable exec warning: one a second */
+	uint64_t notifications_lost_said_usec; /* the last "exec notifications lost" warning: one a second */
 };
 
 struct policy *
@@ -1636,8 +1637,8 @@ santad_notifications_lost(struct santad *d)
 
 	d->stats.notifications_lost++;
 	/* At most once a second: a flood of execs is what overflows the queue. */
-	if (now - d->stats.notifications_lost_logged_usec >= 1000000) {
-		d->stats.notifications_lost_logged_usec = now;
+	if (now - d->exec_state->notifications_lost_said_usec >= 1000000) {
+		d->exec_state->notifications_lost_said_usec = now;
 		santa_log(&d->log, LOG_WARNING, "exec notifications lost (the kernel's queue "
 			  "overflowed %llu time(s) so far): some allowed execs have no line",
 			  (unsigned long long)d->stats.notifications_lost);

@@ -22,6 +22,7 @@
 #include "santa/ratelimit.h"
 
 #include "settings.h"
+#include "stats.h"
 
 struct event_log;
 struct events_db;
@@ -50,24 +51,6 @@ struct policy {
 
 /* The path logged for a file whose path the kernel cannot print (longer than PATH_MAX). */
 #define SANTAD_PATH_TOO_LONG "(path longer than PATH_MAX)"
-
-/* ---- metrics: the counters in d->stats ---- */
-
-/* Decision latency buckets, upper bounds in microseconds; the last is +Inf. */
-#define SANTAD_LATENCY_BUCKETS 12
-#define SANTAD_LATENCY_BOUNDS { 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000 }
-
-/* Why santad.sock refused a client, for /santa/ipc/rejections. */
-enum ipc_reject_reason {
-	IPC_REJECT_NOT_SANTA,   /* not one of Santa's binaries */
-	IPC_REJECT_CHANGED,     /* binary changed since start */
-	IPC_REJECT_TRACED,
-	IPC_REJECT_NOT_ALLOWED, /* a Santa binary, but not for this socket */
-	IPC_REJECT_TOO_MANY,
-	IPC_REJECT_HANDSHAKE,
-	IPC_REJECT_OTHER,
-	IPC_REJECT_REASONS,
-};
 
 /* ---- the daemon ---- */
 
@@ -150,27 +133,7 @@ struct santad {
 	bool test_stall_armed; /* main.c: the loop stalls after the next job */
 #endif
 
-	struct {
-		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
-		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
-		uint64_t interpreter_loads; /* loader notifications that were a program's interpreter */
-		uint64_t notifications_lost; /* FAN_Q_OVERFLOW on the notification group */
-		uint64_t notifications_lost_logged_usec;
-		uint64_t helper_restarts;
-		uint64_t by_decision[2][SANTA_REASON_MAX + 1]; /* [deny][reason] */
-		uint64_t latency[SANTAD_LATENCY_BUCKETS];
-		uint64_t latency_sum_usec;
-		uint64_t hashes, hash_bytes, hash_usec;
-		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
-		uint64_t merged; /* execs that waited for another exec's job of the same file */
-		_Atomic uint64_t package_verified, package_unverified; /* identities found, and refused (modified, ...) */
-		_Atomic uint64_t package_md5_with_hash; /* of those, MD5 computed from the SHA-256's reads */
-		_Atomic uint64_t critical_allowed; /* denials turned into allows: critical system binaries */
-		uint64_t ipc_rejected[IPC_REJECT_REASONS];
-		uint64_t syncs_ok, syncs_failed;
-		uint64_t flushes;
-		uint64_t transitive_added;
-	} stats;
+	struct santad_stats stats; /* stats.h: which thread writes each, how it is read */
 	double started_at; /* Unix seconds */
 };
 
