@@ -196,7 +196,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	struct ipc_msg *m = ipc_msg_new(SANTAD_STATUS);
 	const struct santad_live_settings *live = &d->policy->cfg;
-	struct ipc_value *b, *rules, *cache, *dec, *watched, *sync, *helpers, *metrics;
+	struct ipc_value *b, *rules, *cache, *dec, *watched, *helpers, *metrics;
 	struct helper_status hs;
 	uint64_t counts[SANTA_RULE_TYPE_MAX + 1];
 	struct decision_cache_stats cs;
@@ -207,7 +207,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 		ipc_conn_reply_error(conn, req, -EIO, "cannot read the rules database");
 		return;
 	}
-	decision_cache_stats(d->cache, &cs);
+	santad_exec_cache_stats(d, &cs);
 	b = ipc_msg_body(m);
 	ipc_dict_put_string(b, "mode", santa_mode_to_string(live->client_mode));
 	ipc_dict_put_string(b, "log_type", santa_event_log_type_to_string(d->start.event_log_type));
@@ -301,12 +301,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(metrics, "prometheus_port", live->metric_prometheus_port);
 	ipc_dict_put_int(b, "events_pending_upload", d->events ? events_db_count(d->events) : 0);
 	ipc_dict_put_int(b, "events_dropped", d->events ? events_db_dropped(d->events) : 0);
-	sync = ipc_dict_put_container(b, "sync", IPC_DICT);
-	ipc_dict_put_bool(sync, "clean_required", d->sync.sync_type_required != 0);
-	ipc_dict_put_int(sync, "last_successful_full", (int64_t)d->sync.full_sync_last_success);
-	ipc_dict_put_int(sync, "last_successful_rule", (int64_t)d->sync.rule_sync_last_success);
-	ipc_dict_put_int(sync, "last_attempt", (int64_t)d->sync.last_attempt);
-	ipc_dict_put_string(sync, "last_error", d->sync.last_error);
+	santad_sync_status(d, ipc_dict_put_container(b, "sync", IPC_DICT));
 	santad_gui_status(d, ipc_dict_put_container(b, "gui", IPC_DICT));
 	helpers = ipc_dict_put_container(b, "helpers", IPC_DICT);
 	for (i = 0; i < HELPER_MAX; i++) {
@@ -334,7 +329,7 @@ reply_status(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 	ipc_dict_put_int(dec, "denied", (int64_t)d->stats.denied);
 	ipc_dict_put_int(dec, "timeouts", (int64_t)d->stats.timeouts);
 	ipc_dict_put_int(dec, "queue_full", (int64_t)d->stats.queue_full);
-	ipc_dict_put_int(dec, "pending", d->n_pending);
+	ipc_dict_put_int(dec, "pending", santad_exec_pending(d));
 	ipc_dict_put_int(dec, "log_dropped", (int64_t)event_log_dropped(d->elog));
 	/*
 	 * At most STATUS_WATCHED_MAX paths, santad's own mounts first (others'
@@ -565,7 +560,7 @@ handle_check_cache(struct santad *d, struct ipc_conn *conn, const struct ipc_msg
 		return;
 	}
 	key = (struct santa_file_key){ (dev_t)dev, (ino_t)ino, mtime, ctime, size };
-	hit = decision_cache_lookup(d->cache, &key, &cached);
+	hit = santad_exec_cache_lookup(d, &key, &cached);
 	reply = ipc_msg_new(SANTAD_CHECK_CACHE);
 	ipc_dict_put_bool(ipc_msg_body(reply), "cached", hit);
 	if (hit) {
@@ -922,7 +917,7 @@ santad_control_start(struct santad *d)
 
 		/* Santa splits its cache into the root filesystem's files and the others. */
 		if (stat("/", &st) == 0)
-			decision_cache_split_by_dev(d->cache, st.st_dev);
+			santad_exec_cache_split_by_dev(d, st.st_dev);
 	}
 	d->control_state->watchdog.cpu_usec = process_cpu_usec();
 	(void)sd_event_now(d->event, CLOCK_MONOTONIC, &d->control_state->watchdog.at_usec);

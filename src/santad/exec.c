@@ -32,6 +32,7 @@
 #include "package_trust.h"
 #include "rule_writer.h"
 #include "santa/sha256.h"
+#include "signing_table.h"
 #include "santad.h"
 #include "event_log.h"
 #include "exec.h"
@@ -92,8 +93,32 @@ struct program_exec {
 	uint64_t usec;
 };
 
-/* The rings above and what goes with them (d->exec_state): loop thread only. */
+/*
+ * The decision pipeline's state (d->exec_state), exec.c's alone, from
+ * santad_exec_new to santad_exec_stop. Loop thread only, but for the
+ * completion lists (any thread, under completion_lock, then completion_fd)
+ * and the pointers the workers and the deadline thread follow (set before
+ * they start, kept until they stopped).
+ */
 struct exec_state {
+	struct decision_cache *cache;
+	struct signing_table *signing; /* the package identities of its decisions, emptied with it */
+	/*
+	 * Jobs the workers finished, and execs the deadline thread answered
+	 * (their TIMEOUT lines); the loop picks them up via completion_fd.
+	 */
+	pthread_mutex_t completion_lock;
+	struct exec_job *completed;  /* under completion_lock */
+	struct exec_wait *timed_out; /* under completion_lock */
+	int completion_fd;           /* -1 until santad_exec_start */
+	sd_event_source *completion_src;
+	struct deadlines *deadlines; /* the deadline thread (deadline.h) */
+	struct lease_holds *lease_holds; /* leases kept until allowed execs settle (lease_hold.h) */
+	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
+	struct exec_job *pending; /* jobs on their way (find_job) */
+	unsigned int n_pending;
+	unsigned int n_merged, merged_max; /* execs merged into others' jobs (exec_job.h) */
+
 	sd_event_source *held_timer; /* writes lines whose notification did not come */
 	struct seen_exec seen[SEEN_EXECS];
 	unsigned int seen_next;
@@ -103,6 +128,7 @@ struct exec_state {
 	unsigned int program_execs_next;
 	uint64_t timeout_logged_usec, timeouts_unlogged; /* TIMEOUT warnings, one a second */
 	uint64_t uninspectable_said_usec; /* the last uninspectable exec warning: one a second */
+	uint64_t notifications_lost_said_usec; /* the last "exec notifications lost" warning: one a second */
 };
 
 struct policy *
@@ -122,78 +148,14 @@ policy_unref(struct policy *p)
 	free(p);
 }
 
-/* FNV-1a over the fields as strings: bytes past a field's NUL are not part of it. */
-static uint64_t
-signing_hash(const struct signing_info *info)
-{
-	const char *const fields[] = { info->cert_sha256, info->cert_cn, info->team_id,
-				       info->signing_id, info->origin, info->suite };
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-	const char *p;
-
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		for (p = fields[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		h = (h ^ 0xff) * 0x100000001b3ULL; /* field separator */
-	}
-	return h;
-}
-
-static bool
-signing_equal(const struct signing_info *a, const struct signing_info *b)
-{
-	return strcmp(a->cert_sha256, b->cert_sha256) == 0 && strcmp(a->cert_cn, b->cert_cn) == 0 &&
-	       strcmp(a->team_id, b->team_id) == 0 && strcmp(a->signing_id, b->signing_id) == 0 &&
-	       strcmp(a->origin, b->origin) == 0 && strcmp(a->suite, b->suite) == 0;
-}
-
-uint32_t
-santad_signing_intern(struct santad *d, const struct signing_info *info)
-{
-	uint64_t h;
-	uint32_t i;
-
-	if (!info || !info->known)
-		return 0;
-	if (!d->signing_table) {
-		d->signing_table = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_table));
-		d->signing_hashes = calloc(SIGNING_TABLE_MAX, sizeof(*d->signing_hashes));
-		if (!d->signing_table || !d->signing_hashes) {
-			free(d->signing_table);
-			free(d->signing_hashes);
-			d->signing_table = NULL;
-			d->signing_hashes = NULL;
-			return 0;
-		}
-		d->n_signing = 1;
-	}
-	/* On the loop at each decision: 8 bytes a entry are scanned, a whole entry compared on a match. */
-	h = signing_hash(info);
-	for (i = 1; i < d->n_signing; i++)
-		if (d->signing_hashes[i] == h && signing_equal(&d->signing_table[i], info))
-			return i;
-	if (d->n_signing >= SIGNING_TABLE_MAX)
-		return 0;
-	d->signing_table[d->n_signing] = *info;
-	d->signing_hashes[d->n_signing] = h;
-	return d->n_signing++;
-}
-
-const struct signing_info *
-santad_signing_lookup(const struct santad *d, uint32_t ref)
-{
-	return ref && ref < d->n_signing ? &d->signing_table[ref] : NULL;
-}
-
 void
 santad_flush_decisions(struct santad *d)
 {
 	d->stats.flushes++;
-	d->n_signing = d->signing_table ? 1 : 0; /* no cached decision refers to them any more */
+	signing_table_clear(d->exec_state->signing); /* no cached decision refers to them any more */
 	/* Rules or mode changed: whether any package rule exists decides if packages are looked up. */
 	santad_count_package_rules(d);
-	decision_cache_flush(d->cache);
+	decision_cache_flush(d->exec_state->cache);
 	if (fan_exec_fd(d->fan) >= 0) {
 		fan_flush_ignore_marks(d->fan);
 		santad_loader_marks_flushed(d);
@@ -796,16 +758,18 @@ wake_loop(struct santad *d)
 {
 	uint64_t one = 1;
 
-	(void)!write(d->completion_fd, &one, sizeof(one));
+	(void)!write(d->exec_state->completion_fd, &one, sizeof(one));
 }
 
 void
 santad_job_done(struct santad *d, struct exec_job *job)
 {
-	pthread_mutex_lock(&d->completion_lock);
-	job->next = d->completed;
-	d->completed = job;
-	pthread_mutex_unlock(&d->completion_lock);
+	struct exec_state *x = d->exec_state;
+
+	pthread_mutex_lock(&x->completion_lock);
+	job->next = x->completed;
+	x->completed = job;
+	pthread_mutex_unlock(&x->completion_lock);
 	wake_loop(d);
 }
 
@@ -956,8 +920,8 @@ fd_path(const struct santad *d, int fd, char *out, size_t size)
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "%d", fd);
-	n = readlinkat(d->proc_fd_dir, link, out, size - 1);
-	if (n < 0 && d->proc_fd_dir < 0) {
+	n = readlinkat(d->exec_state->proc_fd_dir, link, out, size - 1);
+	if (n < 0 && d->exec_state->proc_fd_dir < 0) {
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		n = readlink(link, out, size - 1);
 	}
@@ -988,12 +952,13 @@ fd_path(const struct santad *d, int fd, char *out, size_t size)
 static void
 unlink_pending(struct santad *d, struct exec_job *job)
 {
+	struct exec_state *x = d->exec_state;
 	struct exec_job **pp;
 
-	for (pp = &d->pending; *pp; pp = &(*pp)->pending_next) {
+	for (pp = &x->pending; *pp; pp = &(*pp)->pending_next) {
 		if (*pp == job) {
 			*pp = job->pending_next;
-			d->n_pending--;
+			x->n_pending--;
 			return;
 		}
 	}
@@ -1010,7 +975,7 @@ job_free(struct exec_job *job)
 		if (w->fd >= 0)
 			close(w->fd);
 		free(w);
-		d->n_merged--;
+		d->exec_state->n_merged--;
 	}
 	santa_sha256_stream_free(job->hash);
 	if (job->fd >= 0)
@@ -1030,10 +995,12 @@ job_free(struct exec_job *job)
 static void
 push_timed_out(struct santad *d, struct exec_wait *w)
 {
-	pthread_mutex_lock(&d->completion_lock);
-	w->timeout_next = d->timed_out;
-	d->timed_out = w;
-	pthread_mutex_unlock(&d->completion_lock);
+	struct exec_state *x = d->exec_state;
+
+	pthread_mutex_lock(&x->completion_lock);
+	w->timeout_next = x->timed_out;
+	x->timed_out = w;
+	pthread_mutex_unlock(&x->completion_lock);
 	wake_loop(d);
 }
 
@@ -1104,12 +1071,13 @@ log_timeout(struct santad *d, struct exec_wait *w)
 static void
 take_timed_out(struct santad *d)
 {
+	struct exec_state *x = d->exec_state;
 	struct exec_wait *list, *w;
 
-	pthread_mutex_lock(&d->completion_lock);
-	list = d->timed_out;
-	d->timed_out = NULL;
-	pthread_mutex_unlock(&d->completion_lock);
+	pthread_mutex_lock(&x->completion_lock);
+	list = x->timed_out;
+	x->timed_out = NULL;
+	pthread_mutex_unlock(&x->completion_lock);
 	while ((w = list)) {
 		list = w->timeout_next;
 		log_timeout(d, w);
@@ -1125,9 +1093,9 @@ job_settle_deadlines(struct santad *d, struct exec_job *job)
 {
 	struct exec_wait *w;
 
-	deadlines_remove(d->deadlines, &job->first.deadline);
+	deadlines_remove(d->exec_state->deadlines, &job->first.deadline);
 	for (w = job->merged; w; w = w->next)
-		deadlines_remove(d->deadlines, &w->deadline);
+		deadlines_remove(d->exec_state->deadlines, &w->deadline);
 	take_timed_out(d);
 }
 
@@ -1155,7 +1123,7 @@ hold_lease(struct santad *d, struct exec_job *job)
 			pids[n++] = w->proc.pid;
 	if (n == 0)
 		return;
-	lease_holds_add(d->lease_holds, job->fd, pids, n);
+	lease_holds_add(d->exec_state->lease_holds, job->fd, pids, n);
 	job->fd = -1;
 }
 
@@ -1187,6 +1155,7 @@ static int
 on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct santad *d = userdata;
+	struct exec_state *x = d->exec_state;
 	struct exec_job *list, *job;
 	struct exec_wait *w;
 	struct santa_cached cached;
@@ -1194,10 +1163,10 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	uint64_t n;
 
 	(void)!read(fd, &n, sizeof(n));
-	pthread_mutex_lock(&d->completion_lock);
-	list = d->completed;
-	d->completed = NULL;
-	pthread_mutex_unlock(&d->completion_lock);
+	pthread_mutex_lock(&x->completion_lock);
+	list = x->completed;
+	x->completed = NULL;
+	pthread_mutex_unlock(&x->completion_lock);
 	take_timed_out(d);
 	while ((job = list)) {
 		list = job->next;
@@ -1226,8 +1195,8 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			memset(&cached, 0, sizeof(cached));
 			cached.decision = job->decision;
 			memcpy(cached.sha256, job->sha256, SANTA_SHA256_LEN);
-			cached.ref = santad_signing_intern(d, &job->signing);
-			decision_cache_insert(d->cache, &job->key, &cached);
+			cached.ref = signing_table_intern(x->signing, &job->signing);
+			decision_cache_insert(d->exec_state->cache, &job->key, &cached);
 		} else if (job->hash_error == -ECANCELED || job->hash_error == -ETXTBSY) {
 			/*
 			 * Past its deadline and another job waited, or written while
@@ -1276,7 +1245,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 void
 santad_exec_settle(struct santad *d)
 {
-	(void)on_completion(d->completion_src, d->completion_fd, EPOLLIN, d);
+	(void)on_completion(d->exec_state->completion_src, d->exec_state->completion_fd, EPOLLIN, d);
 }
 
 /* Writes a held line, with the exec's args when they came. */
@@ -1389,73 +1358,140 @@ on_held_timer(sd_event_source *s, uint64_t usec, void *userdata)
 void
 santad_exec_deadlines_stop(struct santad *d)
 {
-	deadlines_stop(d->deadlines);
-	d->deadlines = NULL;
+	if (!d->exec_state)
+		return;
+	deadlines_stop(d->exec_state->deadlines);
+	d->exec_state->deadlines = NULL;
 }
 
-/* At exit, after the workers and the deadline thread stopped: every job still held is freed. */
+/*
+ * At exit, after the workers and the deadline thread stopped: every job
+ * still held is freed, then the state with the cache.
+ */
 void
 santad_exec_stop(struct santad *d)
 {
+	struct exec_state *x = d->exec_state;
 	struct exec_job *job;
 
-	santad_exec_deadlines_stop(d);
-	pthread_mutex_lock(&d->completion_lock);
-	d->completed = NULL; /* these are on the pending list too */
-	d->timed_out = NULL; /* execs of those jobs */
-	pthread_mutex_unlock(&d->completion_lock);
-	while ((job = d->pending)) {
-		d->pending = job->pending_next;
-		job_free(job);
+	if (!x)
+		return;
+	/* main.c stopped this module only once the eventfd was open: what it set up goes. */
+	if (x->completion_fd >= 0) {
+		santad_exec_deadlines_stop(d);
+		pthread_mutex_lock(&x->completion_lock);
+		x->completed = NULL; /* these are on the pending list too */
+		x->timed_out = NULL; /* execs of those jobs */
+		pthread_mutex_unlock(&x->completion_lock);
+		while ((job = x->pending)) {
+			x->pending = job->pending_next;
+			job_free(job);
+		}
+		x->n_pending = 0;
+		lease_holds_free(x->lease_holds);
+		x->lease_holds = NULL;
+		sd_event_source_disable_unref(x->completion_src);
+		x->completion_src = NULL;
+		sd_event_source_disable_unref(x->held_timer);
+		close(x->completion_fd);
+		x->completion_fd = -1;
+		if (x->proc_fd_dir >= 0)
+			close(x->proc_fd_dir);
+		x->proc_fd_dir = -1;
+		pthread_mutex_destroy(&x->completion_lock);
 	}
-	d->n_pending = 0;
-	lease_holds_free(d->lease_holds);
-	d->lease_holds = NULL;
-	sd_event_source_disable_unref(d->completion_src);
-	d->completion_src = NULL;
-	if (d->exec_state)
-		sd_event_source_disable_unref(d->exec_state->held_timer);
-	free(d->exec_state);
+	decision_cache_free(x->cache);
+	signing_table_free(x->signing);
+	free(x);
 	d->exec_state = NULL;
-	if (d->completion_fd >= 0)
-		close(d->completion_fd);
-	d->completion_fd = -1;
-	if (d->proc_fd_dir >= 0)
-		close(d->proc_fd_dir);
-	d->proc_fd_dir = -1;
-	pthread_mutex_destroy(&d->completion_lock);
+}
+
+int
+santad_exec_new(struct santad *d)
+{
+	struct exec_state *x = calloc(1, sizeof(*x));
+	int r;
+
+	if (!x)
+		return -ENOMEM;
+	x->completion_fd = -1;
+	x->proc_fd_dir = -1;
+	r = decision_cache_new((size_t)d->start.decision_cache_size, &x->cache);
+	if (r == 0)
+		r = signing_table_new(&x->signing);
+	if (r < 0) {
+		decision_cache_free(x->cache);
+		free(x);
+		return r;
+	}
+	d->exec_state = x;
+	return 0;
 }
 
 int
 santad_exec_start(struct santad *d)
 {
+	struct exec_state *x = d->exec_state;
 	int r;
 
-	pthread_mutex_init(&d->completion_lock, NULL);
-	d->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->completion_fd < 0)
+	pthread_mutex_init(&x->completion_lock, NULL);
+	x->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (x->completion_fd < 0)
 		return -errno;
-	/* After the eventfd: main.c stops this module only once that is open. */
-	d->exec_state = calloc(1, sizeof(*d->exec_state));
-	if (!d->exec_state)
-		return -ENOMEM;
-	d->proc_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = sd_event_add_io(d->event, &d->completion_src, d->completion_fd, EPOLLIN, on_completion,
+	x->proc_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = sd_event_add_io(d->event, &x->completion_src, x->completion_fd, EPOLLIN, on_completion,
 			    d);
 	if (r < 0)
 		return r;
-	r = deadlines_start(DEADLINES_MAX, on_deadline, d, &d->deadlines);
+	r = deadlines_start(DEADLINES_MAX, on_deadline, d, &x->deadlines);
 	if (r < 0)
 		return r;
 	/* Each held lease is an fd: as many as execs may be merged (main.c: decision_limits). */
-	r = lease_holds_new(d->merged_max, lease_holds_age_limit(), &d->lease_holds);
+	r = lease_holds_new(x->merged_max, lease_holds_age_limit(), &x->lease_holds);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time_relative(d->event, &d->exec_state->held_timer, CLOCK_MONOTONIC,
+	r = sd_event_add_time_relative(d->event, &x->held_timer, CLOCK_MONOTONIC,
 				       HELD_LINE_USEC, 10000, on_held_timer, d);
 	if (r < 0)
 		return r;
-	return sd_event_source_set_enabled(d->exec_state->held_timer, SD_EVENT_OFF);
+	return sd_event_source_set_enabled(x->held_timer, SD_EVENT_OFF);
+}
+
+void
+santad_exec_set_merged_max(struct santad *d, unsigned int max)
+{
+	d->exec_state->merged_max = max;
+}
+
+unsigned int
+santad_exec_pending(const struct santad *d)
+{
+	return d->exec_state->n_pending;
+}
+
+void
+santad_exec_cache_stats(const struct santad *d, struct decision_cache_stats *out)
+{
+	decision_cache_stats(d->exec_state->cache, out);
+}
+
+bool
+santad_exec_cache_lookup(struct santad *d, const struct santa_file_key *key,
+			 struct santa_cached *out)
+{
+	return decision_cache_lookup(d->exec_state->cache, key, out);
+}
+
+void
+santad_exec_cache_split_by_dev(struct santad *d, dev_t dev)
+{
+	decision_cache_split_by_dev(d->exec_state->cache, dev);
+}
+
+void
+santad_exec_lease_stats(const struct santad *d, struct lease_hold_stats *out)
+{
+	lease_holds_stats(d->exec_state->lease_holds, out);
 }
 
 void
@@ -1554,7 +1590,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 		return true; /* a second notification of one exec: none is logged twice */
 	/* The kernel allowed it without asking: an ignore mark, so a cached allow. */
 	santa_file_key_of(&st, &key);
-	if (!decision_cache_lookup(d->cache, &key, &cached)) {
+	if (!decision_cache_lookup(d->exec_state->cache, &key, &cached)) {
 		/*
 		 * Not as decided: forgotten since (evicted), or changed without the
 		 * modify event that drops a mark (a shared writable mapping, new
@@ -1590,7 +1626,7 @@ log_exec_done(struct santad *d, int fd, pid_t pid, const struct stat *stp, bool 
 	count(d, &cached.decision);
 	log_exec(d, path, &proc, d->policy->cfg.client_mode, &cached.decision,
 		 unknown_since ? NULL : cached.sha256, false, &args, NULL,
-		 unknown_since ? NULL : santad_signing_lookup(d, cached.ref));
+		 unknown_since ? NULL : signing_table_lookup(d->exec_state->signing, cached.ref));
 	return true;
 }
 
@@ -1601,8 +1637,8 @@ santad_notifications_lost(struct santad *d)
 
 	d->stats.notifications_lost++;
 	/* At most once a second: a flood of execs is what overflows the queue. */
-	if (now - d->stats.notifications_lost_logged_usec >= 1000000) {
-		d->stats.notifications_lost_logged_usec = now;
+	if (now - d->exec_state->notifications_lost_said_usec >= 1000000) {
+		d->exec_state->notifications_lost_said_usec = now;
 		santa_log(&d->log, LOG_WARNING, "exec notifications lost (the kernel's queue "
 			  "overflowed %llu time(s) so far): some allowed execs have no line",
 			  (unsigned long long)d->stats.notifications_lost);
@@ -1691,7 +1727,7 @@ find_job(struct santad *d, const struct santa_file_key *key, uid_t uid, const ch
 {
 	struct exec_job *job;
 
-	for (job = d->pending; job; job = job->pending_next)
+	for (job = d->exec_state->pending; job; job = job->pending_next)
 		if (job->key.ino == key->ino && santa_file_key_equal(&job->key, key) &&
 		    job->first.proc.uid == uid && job->policy == d->policy &&
 		    job->generation == d->stats.flushes && strcmp(job->path, path) == 0)
@@ -1708,11 +1744,12 @@ static bool
 merge_exec(struct santad *d, int fd, int answer_fd, const struct santa_file_key *key,
 	   const struct proc_info *proc, const char *path, uint64_t started, uint64_t deadline)
 {
+	struct exec_state *x = d->exec_state;
 	struct exec_job *job;
 	struct exec_wait *w;
 	bool expired, answered = false, merged = false;
 
-	if (d->n_merged >= d->merged_max || !(job = find_job(d, key, proc->uid, path)) ||
+	if (x->n_merged >= x->merged_max || !(job = find_job(d, key, proc->uid, path)) ||
 	    job->n_merged >= JOB_MERGED_MAX || !(w = calloc(1, sizeof(*w))))
 		return false;
 	w->job = job;
@@ -1749,9 +1786,9 @@ merge_exec(struct santad *d, int fd, int answer_fd, const struct santa_file_key 
 		return false;
 	}
 	job->n_merged++;
-	d->n_merged++;
+	x->n_merged++;
 	d->stats.merged++;
-	if (!answered && deadlines_add(d->deadlines, &w->deadline, deadline) < 0) {
+	if (!answered && deadlines_add(x->deadlines, &w->deadline, deadline) < 0) {
 		pthread_mutex_lock(&job->lock);
 		expired = wait_expire(w);
 		pthread_mutex_unlock(&job->lock);
@@ -1823,6 +1860,7 @@ santad_handle_exec_uninspectable(struct santad *d, int fd, pid_t pid, int answer
 void
 santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 {
+	struct exec_state *x = d->exec_state;
 	struct santa_file_key key;
 	struct santa_cached cached;
 	struct proc_info proc;
@@ -1850,7 +1888,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	proc.pid = pid;
 	santad_process_info(pid, &proc.ppid, &proc.uid, &proc.gid);
 	proc.parent_name[0] = '\0';
-	hit = decision_cache_lookup(d->cache, &key, &cached);
+	hit = decision_cache_lookup(x->cache, &key, &cached);
 	if (hit && cached.decision.verdict == SANTA_VERDICT_ALLOW && !santa_stat_is_root_trusted(&st)) {
 		switch (lease_cached(fd, &key)) {
 		case 1:
@@ -1882,9 +1920,9 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == fan_exec_fd(d->fan) ? &key : NULL, santad_signing_lookup(d, cached.ref));
+			 answer_fd == fan_exec_fd(d->fan) ? &key : NULL, signing_table_lookup(x->signing, cached.ref));
 		if (held)
-			lease_holds_add(d->lease_holds, fd, &pid, 1);
+			lease_holds_add(x->lease_holds, fd, &pid, 1);
 		else
 			close(fd);
 		return;
@@ -1937,10 +1975,10 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	job->first.fallback = fallback_verdict(d->policy, mode, proc.uid, job->trusted_file);
 	job->unanswered = 1;
 	atomic_store(&job->unanswered_hint, 1);
-	job->pending_next = d->pending;
-	d->pending = job;
-	d->n_pending++;
-	if (deadlines_add(d->deadlines, &job->first.deadline, deadline) < 0 ||
+	job->pending_next = x->pending;
+	x->pending = job;
+	x->n_pending++;
+	if (deadlines_add(x->deadlines, &job->first.deadline, deadline) < 0 ||
 	    hash_pool_submit(d->pool, job, proc.uid) < 0) {
 		/*
 		 * This uid's lane or the queue is full: decided at once as if the

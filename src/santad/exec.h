@@ -15,9 +15,10 @@
 #include "santa/policy.h"
 
 struct santad;
+struct decision_cache_stats;
+struct lease_hold_stats;
 struct policy;
 struct proc_info;
-struct signing_info;
 
 /* A policy generation's references (struct policy, santad.h): loop thread only. */
 struct policy *policy_ref(struct policy *p);
@@ -31,12 +32,31 @@ void policy_unref(struct policy *p);
 enum santa_verdict santad_fallback_verdict(bool fail_closed_in_lockdown, uid_t uid,
 					   bool trusted_file);
 
-/* Sets up the completion channel from the workers to the loop. */
+/*
+ * The pipeline's state (d->exec_state, opaque) with the decision cache of
+ * DecisionCacheSize entries: before anything decides or asks the cache.
+ */
+int santad_exec_new(struct santad *d);
+/* Sets up the completion channel from the workers to the loop, the deadline and lease hold threads. */
 int santad_exec_start(struct santad *d);
-/* Frees what the decision machinery still holds; the workers must be stopped. */
+/* How many execs may wait merged into others' jobs (exec_job.h; main.c: decision_limits). */
+void santad_exec_set_merged_max(struct santad *d, unsigned int max);
+/*
+ * Frees what the decision machinery still holds, the cache and the state;
+ * the workers must be stopped. Whether or not santad_exec_new or _start ran.
+ */
 void santad_exec_stop(struct santad *d);
 /* Stops the deadline thread: first at exit, before the groups it answers on close. */
 void santad_exec_deadlines_stop(struct santad *d);
+/* For status, metrics and santactl checkcache (loop thread): */
+/* First decisions on their way (jobs). */
+unsigned int santad_exec_pending(const struct santad *d);
+void santad_exec_cache_stats(const struct santad *d, struct decision_cache_stats *out);
+bool santad_exec_cache_lookup(struct santad *d, const struct santa_file_key *key,
+			      struct santa_cached *out);
+/* Counts the cache's entries on dev apart (Santa's root cache). */
+void santad_exec_cache_split_by_dev(struct santad *d, dev_t dev);
+void santad_exec_lease_stats(const struct santad *d, struct lease_hold_stats *out);
 struct santa_pkg_identity;
 struct santa_decide_input;
 /*
@@ -47,11 +67,6 @@ struct santa_decide_input;
 void santad_package_rules(struct santad *d, const struct policy *policy,
 			  const struct santa_pkg_identity *id, struct santa_rule_found rules[3],
 			  struct santa_decide_input *in, int which[3]);
-#define SIGNING_TABLE_MAX 4096
-/* The reference of info in the signing table (0: none, or the table is full). Loop thread. */
-uint32_t santad_signing_intern(struct santad *d, const struct signing_info *info);
-/* The info behind ref, or NULL. Loop thread. */
-const struct signing_info *santad_signing_lookup(const struct santad *d, uint32_t ref);
 /* Whether name is a critical package (exec.c), and whether even a block rule cannot deny it. */
 bool santad_critical_package(const char *name, bool *over_rules);
 /* Forgets every decision (userspace cache and kernel ignore marks). */

@@ -404,7 +404,7 @@ santad_gui_block(struct santad *d, const char *path, const struct proc_info *pro
 		ipc_dict_put_string(b, "hostname", buf);
 	ipc_dict_put_string(b, "mode", santa_mode_to_string(cfg->client_mode));
 	ipc_dict_put_int(b, "time", (int64_t)time(NULL));
-	ipc_dict_put_bool(b, "bundles", d->sync.enable_bundles > 0);
+	ipc_dict_put_bool(b, "bundles", santad_sync_bundles_enabled(d));
 	deliver(d->gui, msg);
 }
 

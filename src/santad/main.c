@@ -103,37 +103,6 @@ print_config(const struct santa_config *cfg)
 	printf("BundleServiceUser         = %s\n", cfg->bundle_service_user ? cfg->bundle_service_user : "");
 }
 
-/*
- * The sync server's values win over santa.conf while SyncBaseURL is set, as
- * on Santa; a server regex that does not compile is dropped (the local one
- * applies), never allowed to break the policy.
- */
-static int
-overlay_sync_state(struct santad *d, struct santa_config *cfg)
-{
-	struct sync_state s = d->sync;
-	struct santa_scopes *test;
-	char why[512];
-
-	if (!cfg->sync_base_url)
-		return 0;
-	if (s.allowed_path_regex && santa_scopes_new(s.allowed_path_regex, NULL, &test, why,
-						     sizeof(why)) < 0) {
-		santa_log(&d->log, LOG_WARNING, "sync server's AllowedPathRegex ignored: %s", why);
-		s.allowed_path_regex = NULL;
-	} else if (s.allowed_path_regex) {
-		santa_scopes_free(test);
-	}
-	if (s.blocked_path_regex && santa_scopes_new(NULL, s.blocked_path_regex, &test, why,
-						     sizeof(why)) < 0) {
-		santa_log(&d->log, LOG_WARNING, "sync server's BlockedPathRegex ignored: %s", why);
-		s.blocked_path_regex = NULL;
-	} else if (s.blocked_path_regex) {
-		santa_scopes_free(test);
-	}
-	return sync_state_apply(&s, cfg);
-}
-
 /* Settings that only take effect at start: named rather than silently ignored. */
 static void
 warn_restart_only(struct santad *d, const struct santa_config *n)
@@ -179,7 +148,7 @@ load_policy(struct santad *d, bool quiet, struct policy **out)
 		r = 0; /* no file at the default path: Santa's defaults */
 	if (r < 0)
 		goto fail;
-	r = overlay_sync_state(d, &cfg);
+	r = santad_sync_overlay(d, &cfg);
 	if (r < 0)
 		goto fail;
 	r = santa_scopes_new(cfg.allowed_path_regex, cfg.blocked_path_regex, &p->scopes, why,
@@ -231,7 +200,7 @@ decision_limits(struct santad *d, struct hash_pool_limits *l)
 	l->queue_max = (unsigned int)(budget - l->root_max < 4096 ? budget - l->root_max : 4096);
 	l->per_uid_max = l->queue_max < 64 ? l->queue_max : 64;
 	/* Execs merged into a job hold their fd too (exec_job.h). */
-	d->merged_max = l->queue_max / 2 < 1024 ? l->queue_max / 2 : 1024;
+	santad_exec_set_merged_max(d, l->queue_max / 2 < 1024 ? l->queue_max / 2 : 1024);
 	if (l->queue_max < 4096)
 		santa_log(&d->log, LOG_WARNING,
 			  "only %llu file descriptors (RLIMIT_NOFILE): at most %u first decisions wait "
@@ -441,19 +410,14 @@ run(struct santad *d, const struct santa_config *cfg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		d->started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	}
-	sync_state_init(&d->sync);
-	if (cfg->sync_base_url) {
-		if (access(d->start.sync_state_path, F_OK) < 0)
-			/* A machine new to the server asks for a clean sync, as Santa does. */
-			d->sync.sync_type_required = 2;
-		else if (sync_state_load(&d->sync, d->start.sync_state_path, why, sizeof(why)) < 0)
-			santa_log(&d->log, LOG_ERR, "%s; starting from the local configuration", why);
-	}
+	r = santad_sync_load(d, cfg);
+	if (r < 0)
+		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to read the sync state: %m");
 	/* The file was just read with diagnostics shown: quietly, the same again. */
 	r = load_policy(d, true, &d->policy);
 	if (r < 0)
 		return r;
-	r = decision_cache_new((size_t)d->start.decision_cache_size, &d->cache);
+	r = santad_exec_new(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up the cache: %m");
 	santad_count_package_rules(d);
@@ -619,15 +583,11 @@ shutdown_daemon(struct santad *d)
 	hash_pool_stop(d->pool);
 	package_trust_stop(d->pkgtrust); /* after the workers: they hold its snapshots */
 	d->pkgtrust = NULL;
-	if (d->completion_fd >= 0)
-		santad_exec_stop(d);
+	santad_exec_stop(d); /* and the decision cache */
 	event_log_stop(d->elog);
 	events_db_close(d->events);
-	decision_cache_free(d->cache);
-	free(d->signing_table);
-	free(d->signing_hashes);
 	policy_unref(d->policy);
-	sync_state_free(&d->sync);
+	santad_sync_free(d);
 	rules_db_close(d->rules);
 	sd_event_unref(d->event);
 }
@@ -658,8 +618,7 @@ main(int argc, char **argv)
 					    .handle_exec = santad_handle_exec,
 					    .exec_by_mode = santad_exec_by_mode,
 					    .fallback_verdict = santad_fallback_verdict },
-			      .daemon = { .rebuild_policy = santad_rebuild_policy },
-			      .completion_fd = -1, .proc_fd_dir = -1 };
+			      .daemon = { .rebuild_policy = santad_rebuild_policy } };
 	struct santa_config cfg;
 	int level = LOG_INFO, opt, r;
 

@@ -21,6 +21,7 @@
 #include "santa/santad_proto.h"
 #include "lease_hold.h"
 #include "santad.h"
+#include "exec.h"
 #include "event_log.h"
 #include "helpers.h"
 #include "metrics.h"
@@ -189,7 +190,7 @@ santad_metrics_export(struct santad *d)
 	    json_integer((json_int_t)d->stats.cache_hits));
 	ADD("/santa/cache/lookups", METRIC_COUNTER, "Decision cache lookups", "result", "miss",
 	    json_integer((json_int_t)d->stats.cache_misses));
-	decision_cache_stats(d->cache, &cs);
+	santad_exec_cache_stats(d, &cs);
 	ADD("/santa/cache/entries", METRIC_GAUGE_INT64, "Decisions in the userspace cache", "", "",
 	    json_integer((json_int_t)cs.entries));
 	ADD("/santa/cache/kernel_ignore_marks", METRIC_COUNTER,
@@ -244,7 +245,7 @@ santad_metrics_export(struct santad *d)
 		    json_integer((json_int_t)queued_bytes));
 	}
 	ADD("/santa/decisions/in_flight", METRIC_GAUGE_INT64, "Execs waiting for a decision", "", "",
-	    json_integer((json_int_t)d->n_pending));
+	    json_integer((json_int_t)santad_exec_pending(d)));
 	ADD("/santa/decisions/timeouts", METRIC_COUNTER, "Execs answered by the deadline", "", "",
 	    json_integer((json_int_t)d->stats.timeouts));
 	ADD("/santa/decisions/merged", METRIC_COUNTER,
@@ -253,7 +254,7 @@ santad_metrics_export(struct santad *d)
 	{
 		struct lease_hold_stats ls;
 
-		lease_holds_stats(d->lease_holds, &ls);
+		santad_exec_lease_stats(d, &ls);
 		ADD("/santa/lease_holds/held", METRIC_GAUGE_INT64,
 		    "Files whose read lease is kept until the allowed execs settle", "", "",
 		    json_integer((json_int_t)ls.held));

@@ -20,23 +20,21 @@
 #include "santa/log.h"
 #include "santa/policy.h"
 #include "santa/ratelimit.h"
-#include "santa/sync_state.h"
 
 #include "settings.h"
+#include "stats.h"
 
 struct event_log;
 struct events_db;
-struct exec_job;
 struct control_state;
 struct exec_state;
-struct exec_wait;
 struct fan_client;
 struct hash_pool;
 struct helper;
 struct log_barrier;
 struct rule_exports;
 struct rule_writer;
-struct signing_info;
+struct santad_sync;
 
 /*
  * What decisions depend on and SIGHUP or the sync server may change: the
@@ -55,24 +53,6 @@ struct policy {
 /* The path logged for a file whose path the kernel cannot print (longer than PATH_MAX). */
 #define SANTAD_PATH_TOO_LONG "(path longer than PATH_MAX)"
 
-/* ---- metrics: the counters in d->stats ---- */
-
-/* Decision latency buckets, upper bounds in microseconds; the last is +Inf. */
-#define SANTAD_LATENCY_BUCKETS 12
-#define SANTAD_LATENCY_BOUNDS { 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000 }
-
-/* Why santad.sock refused a client, for /santa/ipc/rejections. */
-enum ipc_reject_reason {
-	IPC_REJECT_NOT_SANTA,   /* not one of Santa's binaries */
-	IPC_REJECT_CHANGED,     /* binary changed since start */
-	IPC_REJECT_TRACED,
-	IPC_REJECT_NOT_ALLOWED, /* a Santa binary, but not for this socket */
-	IPC_REJECT_TOO_MANY,
-	IPC_REJECT_HANDSHAKE,
-	IPC_REJECT_OTHER,
-	IPC_REJECT_REASONS,
-};
-
 /* ---- the daemon ---- */
 
 struct santad {
@@ -89,7 +69,6 @@ struct santad {
 	struct rules_db *rules;
 	char rules_error[512]; /* rules.db unusable at start: an empty in-memory one stands in */
 	struct policy *policy; /* the current generation: every live setting */
-	struct decision_cache *cache;
 	/*
 	 * The decision pipeline's verbs for the modules below it (exec.h says
 	 * what each does): exec.c's functions, set by main before anything
@@ -128,14 +107,6 @@ struct santad {
 #define SANTAD_CRITICAL_KEYS_MAX 8
 	struct santa_file_key critical_keys[SANTAD_CRITICAL_KEYS_MAX];
 	size_t n_critical_keys;
-	/*
-	 * The signing info of decisions in the cache, interned (loop thread):
-	 * a cached exec's line names the package identity its decision used.
-	 * Emptied with the cache. Entry 0 is "none".
-	 */
-	struct signing_info *signing_table;
-	uint64_t *signing_hashes; /* of each entry's fields, scanned before comparing entries */
-	uint32_t n_signing;
 	/* SIGNINGID, CERTIFICATE and TEAMID rules (database and static): none, no package lookups. */
 	_Atomic uint64_t package_rules;
 	struct file_changes *file_changes;
@@ -150,50 +121,20 @@ struct santad {
 	struct anon_exec *anon_exec;   /* the BPF LSM backstop, where it could attach */
 	struct exec_info_source *exec_info; /* BPF exec info, where it could attach */
 	sd_event_source *transitive_expiry;
-	struct sync_state sync; /* what the sync server set; persisted in SyncStatePath */
+	struct santad_sync *sync; /* sync.c's (opaque): what the sync server set; persisted in SyncStatePath */
 	sd_event_source *metrics_timer;
 
 	/*
-	 * Jobs the workers finished, and execs the deadline thread answered
-	 * (their TIMEOUT lines); the loop picks them up via completion_fd.
+	 * The decision pipeline's (exec.c's, opaque): the cache, the jobs on
+	 * their way, the completions, the deadline and lease hold threads; from
+	 * santad_exec_new to santad_exec_stop.
 	 */
-	pthread_mutex_t completion_lock;
-	struct exec_job *completed;
-	struct exec_wait *timed_out;
-	struct exec_state *exec_state; /* exec.c's rings, from santad_exec_start to _stop */
-	struct deadlines *deadlines; /* the deadline thread (deadline.h) */
-	struct lease_holds *lease_holds; /* leases kept until allowed execs settle (lease_hold.h) */
-	int completion_fd;
-	int proc_fd_dir; /* /proc/self/fd, for the paths of the fds fanotify hands over */
-	sd_event_source *completion_src;
-	struct exec_job *pending; /* main thread only */
-	unsigned int n_pending;
-	unsigned int n_merged, merged_max; /* execs merged into others' jobs (exec_job.h) */
+	struct exec_state *exec_state;
 #ifdef SANTA_TEST_HOOKS
 	bool test_stall_armed; /* main.c: the loop stalls after the next job */
 #endif
 
-	struct {
-		uint64_t allowed, denied, timeouts, cache_hits, cache_misses, queue_full;
-		uint64_t ignore_marks, ignore_mark_errors, logged_without_asking;
-		uint64_t interpreter_loads; /* loader notifications that were a program's interpreter */
-		uint64_t notifications_lost; /* FAN_Q_OVERFLOW on the notification group */
-		uint64_t notifications_lost_logged_usec;
-		uint64_t helper_restarts;
-		uint64_t by_decision[2][SANTA_REASON_MAX + 1]; /* [deny][reason] */
-		uint64_t latency[SANTAD_LATENCY_BUCKETS];
-		uint64_t latency_sum_usec;
-		uint64_t hashes, hash_bytes, hash_usec;
-		uint64_t hashes_given_up; /* past the deadline, left for a waiting job */
-		uint64_t merged; /* execs that waited for another exec's job of the same file */
-		_Atomic uint64_t package_verified, package_unverified; /* identities found, and refused (modified, ...) */
-		_Atomic uint64_t package_md5_with_hash; /* of those, MD5 computed from the SHA-256's reads */
-		_Atomic uint64_t critical_allowed; /* denials turned into allows: critical system binaries */
-		uint64_t ipc_rejected[IPC_REJECT_REASONS];
-		uint64_t syncs_ok, syncs_failed;
-		uint64_t flushes;
-		uint64_t transitive_added;
-	} stats;
+	struct santad_stats stats; /* stats.h: which thread writes each, how it is read */
 	double started_at; /* Unix seconds */
 };
 

@@ -22,12 +22,101 @@
 #include "santa/path.h"
 #include "santa/santad_proto.h"
 #include "santa/sync.h"
+#include "santa/sync_state.h"
 #include "rule_writer.h"
 #include "santad.h"
 #include "event_log.h"
 #include "helpers.h"
 #include "sync.h"
 #include "transitive.h"
+
+/*
+ * What the sync server set (it wins over santa.conf for the keys Santa lets
+ * it override) and the sync bookkeeping, persisted in SyncStatePath: d->sync,
+ * sync.c's alone, from santad_sync_load to santad_sync_free. Loop thread.
+ */
+struct santad_sync {
+	struct sync_state state;
+};
+
+int
+santad_sync_load(struct santad *d, const struct santa_config *cfg)
+{
+	struct santad_sync *sync = calloc(1, sizeof(*sync));
+	char why[512];
+
+	if (!sync)
+		return -ENOMEM;
+	sync_state_init(&sync->state);
+	if (cfg->sync_base_url) {
+		if (access(d->start.sync_state_path, F_OK) < 0)
+			/* A machine new to the server asks for a clean sync, as Santa does. */
+			sync->state.sync_type_required = 2;
+		else if (sync_state_load(&sync->state, d->start.sync_state_path, why, sizeof(why)) < 0)
+			santa_log(&d->log, LOG_ERR, "%s; starting from the local configuration", why);
+	}
+	d->sync = sync;
+	return 0;
+}
+
+void
+santad_sync_free(struct santad *d)
+{
+	if (!d->sync)
+		return;
+	sync_state_free(&d->sync->state);
+	free(d->sync);
+	d->sync = NULL;
+}
+
+/*
+ * The sync server's values win over santa.conf while SyncBaseURL is set, as
+ * on Santa; a server regex that does not compile is dropped (the local one
+ * applies), never allowed to break the policy.
+ */
+int
+santad_sync_overlay(struct santad *d, struct santa_config *cfg)
+{
+	struct sync_state s = d->sync->state;
+	struct santa_scopes *test;
+	char why[512];
+
+	if (!cfg->sync_base_url)
+		return 0;
+	if (s.allowed_path_regex && santa_scopes_new(s.allowed_path_regex, NULL, &test, why,
+						     sizeof(why)) < 0) {
+		santa_log(&d->log, LOG_WARNING, "sync server's AllowedPathRegex ignored: %s", why);
+		s.allowed_path_regex = NULL;
+	} else if (s.allowed_path_regex) {
+		santa_scopes_free(test);
+	}
+	if (s.blocked_path_regex && santa_scopes_new(NULL, s.blocked_path_regex, &test, why,
+						     sizeof(why)) < 0) {
+		santa_log(&d->log, LOG_WARNING, "sync server's BlockedPathRegex ignored: %s", why);
+		s.blocked_path_regex = NULL;
+	} else if (s.blocked_path_regex) {
+		santa_scopes_free(test);
+	}
+	return sync_state_apply(&s, cfg);
+}
+
+void
+santad_sync_status(const struct santad *d, struct ipc_value *dict)
+{
+	const struct sync_state *s = &d->sync->state;
+
+	ipc_dict_put_bool(dict, "clean_required", s->sync_type_required != 0);
+	ipc_dict_put_int(dict, "last_successful_full", (int64_t)s->full_sync_last_success);
+	ipc_dict_put_int(dict, "last_successful_rule", (int64_t)s->rule_sync_last_success);
+	ipc_dict_put_int(dict, "last_attempt", (int64_t)s->last_attempt);
+	ipc_dict_put_string(dict, "last_error", s->last_error);
+}
+
+bool
+santad_sync_bundles_enabled(const struct santad *d)
+{
+	return d->sync->state.enable_bundles > 0;
+}
 
 
 
@@ -153,8 +242,8 @@ preflight_info(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *re
 	ipc_dict_put_string(b, "client_mode",
 			    cfg->client_mode == SANTA_MODE_LOCKDOWN ? "LOCKDOWN" : "MONITOR");
 	ipc_dict_put_string(b, "sync_type_required",
-			    sync_type_to_string((enum sync_type)d->sync.sync_type_required));
-	ipc_dict_put_int(b, "full_sync_interval", d->sync.full_sync_interval);
+			    sync_type_to_string((enum sync_type)d->sync->state.sync_type_required));
+	ipc_dict_put_int(b, "full_sync_interval", d->sync->state.full_sync_interval);
 	c = ipc_dict_put_container(b, "counts", IPC_DICT);
 	ipc_dict_put_int(c, "binary", (int64_t)counts[SANTA_RULE_TYPE_BINARY]);
 	ipc_dict_put_int(c, "certificate", (int64_t)counts[SANTA_RULE_TYPE_CERTIFICATE]);
@@ -249,7 +338,7 @@ santad_rules_written(const struct rule_write_done *done, void *userdata)
 	if (done->result < 0)
 		return; /* rolled back: nothing changed */
 	if (done->request == SANTAD_SYNC_RULES)
-		d->sync.rule_sync_last_success = santa_unix_now();
+		d->sync->state.rule_sync_last_success = santa_unix_now();
 	/*
 	 * Decisions made under the old rules go: those cached, the kernel's
 	 * ignore marks, and (exec.c) those of jobs made before this flush.
@@ -287,7 +376,7 @@ static void
 sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	const struct ipc_value *b = ipc_msg_body_const(req);
-	struct sync_state *s = &d->sync;
+	struct sync_state *s = &d->sync->state;
 	enum santa_mode old_mode = d->policy->cfg.client_mode;
 	const char *mode;
 	bool clean_done = false;
@@ -339,21 +428,22 @@ static void
 sync_result(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *req)
 {
 	const struct ipc_value *b = ipc_msg_body_const(req);
+	struct sync_state *s = &d->sync->state;
 	const char *error = "", *stage = "";
 	bool ok = false;
 
 	ipc_dict_get_bool(b, "ok", &ok);
 	ipc_dict_get_string(b, "error", &error);
 	ipc_dict_get_string(b, "stage", &stage);
-	d->sync.last_attempt = santa_unix_now();
+	s->last_attempt = santa_unix_now();
 	if (ok)
 		d->stats.syncs_ok++;
 	else
 		d->stats.syncs_failed++;
 	if (ok)
-		d->sync.last_error[0] = '\0';
+		s->last_error[0] = '\0';
 	else
-		snprintf(d->sync.last_error, sizeof(d->sync.last_error), "%s%s%s", stage,
+		snprintf(s->last_error, sizeof(s->last_error), "%s%s%s", stage,
 			 stage[0] ? ": " : "", error);
 	ipc_conn_reply(conn, req, ipc_msg_new(SANTAD_SYNC_RESULT));
 }
@@ -406,7 +496,7 @@ on_upload_wanted(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return 0;
-	if (d->sync.enable_bundles > 0)
+	if (santad_sync_bundles_enabled(d))
 		return 0;
 	santad_sync_upload_now(d);
 	return 0;
