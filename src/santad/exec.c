@@ -1446,7 +1446,14 @@ santad_exec_start(struct santad *d)
 	r = deadlines_start(DEADLINES_MAX, on_deadline, d, &x->deadlines);
 	if (r < 0)
 		return r;
-	/* Each held lease is an fd: as many as execs may be merged (main.c: decision_limits). */
+	/*
+	 * Each held lease is an fd: as many as execs may be merged (main.c:
+	 * decision_limits, called first). Room for fewer files than execs
+	 * answered at once lets one allowed exec push another's lease out
+	 * before it ran (tests/adversarial/lease_merged.sh).
+	 */
+	if (x->merged_max == 0)
+		return -EINVAL;
 	r = lease_holds_new(x->merged_max, lease_holds_age_limit(), &x->lease_holds);
 	if (r < 0)
 		return r;

@@ -470,6 +470,8 @@ run(struct santad *d, const struct santa_config *cfg)
 	r = santad_sync_watch_uploads(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to watch for blocks to upload: %m");
+	/* Before the pipeline starts: its lease holds get room for as many files as execs may merge. */
+	decision_limits(d, &limits);
 	r = santad_exec_start(d);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to set up decisions: %m");
@@ -503,7 +505,6 @@ run(struct santad *d, const struct santa_config *cfg)
 		for (i = 4; i < n; i++)
 			free((char *)critical[i]);
 	}
-	decision_limits(d, &limits);
 	r = hash_pool_start(&limits, &d->pool);
 	if (r < 0)
 		return santa_log_errno(&d->log, LOG_ERR, r, "Failed to start the hash workers: %m");

@@ -10,7 +10,11 @@
 # Were the lease let go once the execs that run at once settled (santad
 # followed at most 8: the first and the 7 merged last), the starved ones
 # would run the new code as the allowlisted program
-# (tests/lib/rewrite_merged.py).
+# (tests/lib/rewrite_merged.py). Then the same with 3 execs (one starved)
+# while another allowlisted program of nobody's is decided in between: santad
+# had room to hold one file's lease only (its cap was set after the lease
+# holds were made), so the second pushed the first one's out and the new
+# code ran in about half the attempts.
 # usage: lease_merged.sh SANTAD SANTACTL   (as root; exits 77 = skipped otherwise)
 set -euo pipefail
 
@@ -36,8 +40,14 @@ sha=$(sha256sum < "$mnt/home/pristine" | cut -d' ' -f1)
 cp /bin/echo "$work/evil-code"
 chmod 0644 "$work/evil-code"
 
+# Another allowlisted program of nobody's, small: decided at once.
+as_nobody cp /bin/true "$mnt/home/other"
+other_sha=$(sha256sum < "$mnt/home/other" | cut -d' ' -f1)
+cp "$mnt/home/other" "$work/other-pristine"
+
 santa_write_config LOCKDOWN "DecisionTimeoutMs = 60000" "EnableLoaderCheck = false" \
-	"[StaticRule:prog]" "identifier = $sha" "rule_type = BINARY" "policy = ALLOWLIST"
+	"[StaticRule:prog]" "identifier = $sha" "rule_type = BINARY" "policy = ALLOWLIST" \
+	"[StaticRule:other]" "identifier = $other_sha" "rule_type = BINARY" "policy = ALLOWLIST"
 export SANTA_CONFIG=$work/santa.conf
 santa_start_santad "$santad"
 
@@ -60,6 +70,18 @@ check "code written over an allowlisted program while merged execs of it were st
 check "the attack was played: $clean clean attempts (at least 2)" test "$clean" -ge 2
 check "the execs were merged ($merged, at least $((clean * (execs - 1))))" \
 	test "$merged" -ge $((clean * (execs - 1)))
+
+# The same while another allowlisted file of nobody's is decided in between:
+# santad holds both leases (it has room for as many files as execs may be
+# merged), so the second does not push the first one's out.
+result=$(as_nobody /usr/bin/python3 "$here/../lib/rewrite_merged.py" "$mnt/home/prog" \
+	"$mnt/home/pristine" "$work/evil-code" "$max_attempts" 8 3 1 "$mnt/home/other" \
+	"$work/other-pristine")
+read -r ran evil_execs clean busy missed <<< "$result"
+echo "# with another file decided in between: $((clean + busy + missed)) attempts, $clean clean, $busy ETXTBSY, $missed not played; the new code ran in $ran ($evil_execs execs)"
+check "code written over an allowlisted program, while another allowlisted file was decided and its exec starved, never ran ($ran of $clean attempts, $evil_execs execs)" \
+	test "$ran" -eq 0
+check "the attack with another file was played: $clean clean attempts (at least 4)" test "$clean" -ge 4
 
 kill "$pid"
 st=0

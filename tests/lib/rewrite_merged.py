@@ -23,7 +23,13 @@
 # and is not counted: attempts go on until WANT writes went in at the first
 # try (a "clean" attempt: no exec past its exec point before the writer), or
 # MAX attempts were made, or 45 s went by.
-# usage: rewrite_merged.py BIG PRISTINE EVIL MAX WANT EXECS FAST
+#
+# With OTHER and its bytes OTHER_PRISTINE (another allowlisted program): once
+# santad answered, a normal task execs OTHER (rewritten first: decided afresh) and
+# waits until santad answered it too, before the writer comes. santad then
+# holds two files' leases at once; had it room for only one, OTHER's would
+# push BIG's out and the writer would go in while the starved execs wait.
+# usage: rewrite_merged.py BIG PRISTINE EVIL MAX WANT EXECS FAST [OTHER OTHER_PRISTINE]
 # Prints "RAN EVIL_EXECS CLEAN BUSY MISSED": clean attempts in which the new
 # code ran, execs that ran it, clean attempts, attempts whose writer was
 # refused (ETXTBSY), attempts not played (a child not seen waiting, or
@@ -39,6 +45,10 @@ from class_c import exec_child, read_all, state  # noqa: E402
 
 big, pristine, evil_path = sys.argv[1:4]
 attempts, want, execs, fast = (int(a) for a in sys.argv[4:8])
+other, other_bytes = None, b""
+if len(sys.argv) > 9:
+    other = sys.argv[8]
+    other_bytes = open(sys.argv[9], "rb").read()
 evil = open(evil_path, "rb").read()
 BUDGET_SEC = 45  # no attempt starts after that
 pristine_bytes = open(pristine, "rb").read(1 << 20)
@@ -59,9 +69,9 @@ def wait_state(pid, want, seconds, pause=0):
     return False
 
 
-def restore():
-    """PRISTINE's bytes (its start and its holes) back in BIG: a new mtime, not cached."""
-    fd = os.open(big, os.O_WRONLY | os.O_TRUNC)
+def restore(path):
+    """PRISTINE's bytes (its start and its holes) back in PATH: a new mtime, not cached."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
     os.write(fd, pristine_bytes)
     os.ftruncate(fd, pristine_size)
     os.close(fd)
@@ -88,7 +98,7 @@ try:
     for attempt in range(attempts):
         if clean >= want or time.monotonic() > budget:
             break
-        restore()
+        restore(big)
         r, w = os.pipe()
         kids = []
         played = True
@@ -108,6 +118,16 @@ try:
                 os.kill(h, signal.SIGCONT)
             # santad answered: the first child is no longer waiting.
             played = wait_state(kids[0], ("R", "S", "Z", None), 30)
+        if played and other:
+            fd = os.open(other, os.O_WRONLY | os.O_TRUNC)
+            os.write(fd, other_bytes)
+            os.close(fd)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            pid = exec_child(other, devnull, (r,))
+            os.close(devnull)
+            # Answered: gone, or past its execve (running OTHER: its exe).
+            played = wait_state(pid, (None, "Z"), 30, 0.0005)
+            os.waitpid(pid, 0)
         if played:
             try:
                 fd = os.open(big, os.O_WRONLY)  # with the defence: waits until every exec settled
