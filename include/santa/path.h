@@ -72,4 +72,12 @@ int santa_open_root_owned(const char *path, char *why, size_t why_size);
  */
 int santa_read_fd(int fd, size_t max, char **out, size_t *len);
 
+/*
+ * Replaces path with len bytes of buf, all or nothing: written to path.tmp
+ * (mode 0600, not following a link there), flushed to disk, renamed over
+ * path. It waits for the disk (fsync): not for an event loop. Returns 0,
+ * -ENAMETOOLONG or -errno (path.tmp then removed, path untouched).
+ */
+int santa_file_replace(const char *path, const void *buf, size_t len);
+
 #endif

@@ -39,7 +39,9 @@ void sync_state_free(struct sync_state *s);
  * the file is left as it is.
  */
 int sync_state_load(struct sync_state *s, const char *path, char *why, size_t why_size);
-/* Writes s to path through a temporary file and rename(): all or nothing. */
+/* s as the file's JSON text (*out NUL-terminated, the caller frees it): 0 or -ENOMEM. */
+int sync_state_encode(const struct sync_state *s, char **out);
+/* Writes s to path through a temporary file and rename(): all or nothing (santa_file_replace). */
 int sync_state_save(const struct sync_state *s, const char *path);
 /* Lays the server's values over a configuration (they win, as on Santa). */
 int sync_state_apply(const struct sync_state *s, struct santa_config *cfg);

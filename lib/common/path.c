@@ -412,3 +412,39 @@ out:
 		close(dirfd);
 	return r;
 }
+
+int
+santa_file_replace(const char *path, const void *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	const char *p = buf;
+	int fd = -1, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = 0;
+out:
+	close(fd);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "santa/path.h"
 #include "santa/sync_state.h"
 
 void
@@ -97,11 +98,10 @@ put_tri(json_t *o, const char *key, int value)
 }
 
 int
-sync_state_save(const struct sync_state *s, const char *path)
+sync_state_encode(const struct sync_state *s, char **out)
 {
-	char tmp[4096];
 	json_t *o = json_object();
-	int fd = -1, r;
+	int r = -ENOMEM;
 
 	if (!o)
 		return -ENOMEM;
@@ -122,30 +122,22 @@ sync_state_save(const struct sync_state *s, const char *path)
 		json_object_set_new(o, "RuleSyncLastSuccess", json_real(s->rule_sync_last_success));
 	if (s->full_sync_interval)
 		json_object_set_new(o, "FullSyncInterval", json_integer(s->full_sync_interval));
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		r = -ENAMETOOLONG;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || fsync(fd) < 0) {
-		r = -EIO;
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		unlink(tmp);
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
+	*out = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (*out)
+		r = 0;
 	json_decref(o);
+	return r;
+}
+
+int
+sync_state_save(const struct sync_state *s, const char *path)
+{
+	char *text = NULL;
+	int r = sync_state_encode(s, &text);
+
+	if (r == 0)
+		r = santa_file_replace(path, text, strlen(text));
+	free(text);
 	return r;
 }
 

@@ -27,6 +27,7 @@
 #include "santad.h"
 #include "event_log.h"
 #include "helpers.h"
+#include "file_saver.h"
 #include "sync.h"
 #include "transitive.h"
 
@@ -37,6 +38,7 @@
  */
 struct santad_sync {
 	struct sync_state state;
+	struct file_saver *saver; /* writes SyncStatePath: the loop never waits for its fsync */
 };
 
 int
@@ -45,8 +47,15 @@ santad_sync_load(struct santad *d, const struct santa_config *cfg)
 	struct santad_sync *sync = calloc(1, sizeof(*sync));
 	char why[512];
 
+	int r;
+
 	if (!sync)
 		return -ENOMEM;
+	r = file_saver_new(&d->log, &sync->saver);
+	if (r < 0) {
+		free(sync);
+		return r;
+	}
 	sync_state_init(&sync->state);
 	if (cfg->sync_base_url) {
 		if (access(d->start.sync_state_path, F_OK) < 0)
@@ -64,6 +73,7 @@ santad_sync_free(struct santad *d)
 {
 	if (!d->sync)
 		return;
+	file_saver_free(d->sync->saver); /* the last state written first */
 	sync_state_free(&d->sync->state);
 	free(d->sync);
 	d->sync = NULL;
@@ -410,10 +420,16 @@ sync_postflight(struct santad *d, struct ipc_conn *conn, const struct ipc_msg *r
 	s->full_sync_last_success = santa_unix_now();
 	s->rule_sync_last_success = s->full_sync_last_success;
 	s->last_error[0] = '\0';
-	r = sync_state_save(s, d->start.sync_state_path);
-	if (r < 0)
-		santa_log_errno(&d->log, LOG_ERR, r, "sync: cannot save %s (%m): the settings apply "
-				"until santad restarts", d->start.sync_state_path);
+	{
+		char *text = NULL;
+
+		r = sync_state_encode(s, &text);
+		if (r == 0)
+			r = file_saver_put(d->sync->saver, d->start.sync_state_path, text);
+		if (r < 0)
+			santa_log_errno(&d->log, LOG_ERR, r, "sync: cannot save %s (%m): the settings "
+					"apply until santad restarts", d->start.sync_state_path);
+	}
 	r = d->daemon.rebuild_policy(d);
 	if (r < 0)
 		santa_log(&d->log, LOG_ERR, "sync: the server's settings could not be applied; the "

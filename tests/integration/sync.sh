@@ -154,7 +154,9 @@ check "status counts teamid rules" test "$(jq_field "$status" 'd["database"]["te
 check "status shows a last successful sync" test "$(jq_field "$status" 'd["sync"]["last_successful_full"] != "Never"')" = True
 check "clean sync no longer required after the server's clean sync" test "$(jq_field "$status" 'd["sync"]["clean_required"]')" = False
 check "status reports the sync service running" test "$(jq_field "$status" 'd["helpers"]["santasyncservice"]["state"]')" = running
-check "the sync state file is 0600" test "$(stat -c %a "$work/state/sync-state.json")" = 600
+# santad writes it on a thread of its own, just after the postflight.
+check_eventually "the sync state file is written, 0600" 10 \
+	bash -c "test \"\$(stat -c %a '$work/state/sync-state.json' 2>/dev/null)\" = 600"
 
 check "the synced BLOCKLIST rule (upper case from the server) blocks" bash -c "! '$mnt/blocked' hi 2>/dev/null"
 check "the later page's ALLOWLIST rule wins for the same binary" "$mnt/allowed"

@@ -140,7 +140,7 @@ check_eventually "the next sync is scheduled" 30 \
 	bash -c "test \$(grep -c 'next full sync in' '$work/santad.err') -gt $before"
 next=$(grep -o "next full sync in [0-9]* s" "$work/santad.err" | tail -1 | awk '{print $5}')
 check "within 7 days plus the 50 % jitter ($next s)" test "${next:-0}" -ge 604800 -a "${next:-0}" -le 907200
-check "santad keeps 604800 s" grep -q '"FullSyncInterval": *604800' "$work/state/sync-state.json"
+check_eventually "santad keeps 604800 s" 10 grep -q '"FullSyncInterval": *604800' "$work/state/sync-state.json"
 echo '{"client_mode": "MONITOR"}' > "$srv/preflight.json"
 
 # ---- a 61 KB gzip body that inflates to 63 MB of {},{},...: refused, memory bounded ----
@@ -166,6 +166,24 @@ check "the same sync service is still there" test "$(helper)" = "$helper_pid"
 check "no rule changed" test "$(status_field 'd["database"]["binary_rules"]')" = "$rules_before"
 rm -f "$srv/rules/0.json.gz"
 check "the next sync succeeds" sync_ok
+
+# ---- the sync state's write waits for the disk, never santad's loop ----
+# A FIFO where santad writes the state first (SyncStatePath.tmp): opening it
+# waits for a reader, as a write and fsync wait for a slow disk. Written on
+# the loop, it held every cached exec, status and the sync itself.
+state_tmp=$work/state/sync-state.json.tmp
+mkfifo -m 0600 "$state_tmp"
+check "a sync completes while santad's state write waits" timeout 30 "$santactl" sync
+check "santactl status answers while it waits" timeout 10 "$santactl" status --json
+check "the write still waits (the FIFO has no reader yet)" test -p "$state_tmp"
+timeout 10 cat "$state_tmp" > "$work/state-written" || true
+check "the state santad then wrote is the sync's" grep -q '"SyncTypeRequired"' "$work/state-written"
+check_eventually "a write that fails is said (fsync of a FIFO)" 10 \
+	grep -q "cannot save $work/state/sync-state.json" "$work/santad.err"
+check "and leaves no temporary file" test ! -e "$state_tmp"
+check "the next sync succeeds" sync_ok
+check_eventually "and its state is written" 10 \
+	bash -c "test '$work/state/sync-state.json' -nt '$work/state-written'"
 
 kill "$pid"
 wait "$pid" || true
