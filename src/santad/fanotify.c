@@ -479,11 +479,18 @@ child_run(void (*fn)(const void *arg, int sock), const void *arg)
 	return result;
 }
 
+/* A marking child's result besides 0 / -errno (with what mark_groups said of the other groups: 1, 2). */
+#define WALK_AS_OWNER 0x10  /* marked with the FUSE mount's owner's uids */
+#define WALK_COVERED 0x100  /* the path leads to another filesystem (mount): covered */
+#define WALK_IN_CHILD 0x1000 /* (walk_reached) a child marks it */
+
 struct as_mounter {
 	const struct fan_client *fan;
 	const char *path;
 	unsigned int how;
 	bool no_loader_check, notify_logs;
+	bool root_first; /* try as root first; then as the owner only with has_owner */
+	bool has_owner;
 	uid_t uid;
 	gid_t gid;
 };
@@ -513,11 +520,17 @@ child_mark_as_mounter(const void *arg, int sock)
 	const struct as_mounter *a = arg;
 	int other, r;
 
+	if (a->root_first) {
+		r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
+		if (r != -EACCES || !a->has_owner)
+			child_reply(sock, r < 0 ? r : other, -1);
+	}
 	r = become_owner(a->uid, a->gid);
 	if (r < 0)
 		child_reply(sock, r, -1);
 	r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
-	child_reply(sock, r < 0 ? r : other, -1); /* other > 0: marked, a later group refused */
+	/* other > 0: marked, a later group refused */
+	child_reply(sock, r < 0 ? r : other | (a->root_first ? WALK_AS_OWNER : 0), -1);
 }
 
 /* user_id= and group_id= in a FUSE filesystem's options: who mounted it. */
@@ -728,24 +741,27 @@ child_reveal(const void *arg, int sock)
  * Marking a mount through a path a user chose, in children the loop does
  * not wait for. A lookup on such a path may have to ask a FUSE server on
  * the way (a user's, mounted with allow_other where /etc/fuse.conf has
- * user_allow_other, or the mount itself, marked as its owner) and that
- * server may never answer: done on the loop, that lookup stalled every
- * decision, santactl and every other user's mounts. Each mount waits in
- * fan->walks until a child may start for its owner (the owner of the
- * namespace's user namespace; of a FUSE mount in santad's own: the FUSE
- * mount's); a child has MOUNT_CHILD_USEC to answer, and is then killed and
- * the mount reported as one santad could not mark. Steps: WALK_PATH (the
- * child opens the path in santad's namespaces, checks it reaches this very
- * filesystem, marks it in every group, as the FUSE mount's owner if root is
- * refused), then, for a covered mount, WALK_REVEAL (child_reveal sends an fd
- * on it) and WALK_REVEALED (marking through that fd, as WALK_PATH). All on
- * the loop but the children.
+ * user_allow_other) and that server may never answer: done on the loop,
+ * that lookup stalled every decision, santactl and every other user's
+ * mounts. Each mount waits in fan->walks until a child may start for its
+ * owner (the owner of the namespace's user namespace; of a FUSE mount in
+ * santad's own: the FUSE mount's); a child has MOUNT_CHILD_USEC to answer,
+ * and is then killed and the mount reported as one santad could not mark.
+ * Steps: WALK_PATH (the child opens the mount point in santad's namespaces
+ * and sends back an O_PATH fd on it if it reaches this very filesystem, or
+ * mount), or for a covered mount WALK_REVEAL (child_reveal sends one); then
+ * the mark through that fd, on the loop, except on FUSE and overlay: there
+ * fanotify_mark's permission check may ask the FUSE server (below the
+ * overlay) for attributes, so WALK_MARK, a child, marks, as the FUSE
+ * mount's owner if root is refused. The walking children hold none of
+ * santad's fds but the root they walk from: one stuck for ever in a FUSE
+ * request keeps no fanotify group alive (a group outliving santad would
+ * hold every exec on its marks). A WALK_MARK child holds them: stuck in a
+ * FUSE server's request for attributes (default_permissions), it keeps the
+ * group until that server answers or dies (README: open).
  */
-enum walk_step { WALK_PATH, WALK_REVEAL, WALK_REVEALED };
+enum walk_step { WALK_PATH, WALK_REVEAL, WALK_MARK };
 
-/* A child's result besides 0 / -errno (with what mark_groups said of the other groups: 1, 2). */
-#define WALK_AS_OWNER 0x10  /* marked with the FUSE mount's owner's uids */
-#define WALK_COVERED 0x100  /* the path leads to another filesystem (mount): covered */
 #define WALK_TRIES 3        /* tries of a FUSE mount's owner-marking child (the owner may kill it) */
 
 struct mark_walk {
@@ -755,14 +771,15 @@ struct mark_walk {
 	enum walk_step step;
 	int tries;
 	bool running, by_mount, has_owner;
+	bool in_child_mark; /* FUSE or overlay: marked by a child (WALK_MARK), not on the loop */
 	uid_t fuse_uid;
 	gid_t fuse_gid;
 	unsigned int major, minor, mnt_id;
 	char key[32];
 	char *shown;        /* the path the log and status name */
-	char *path;         /* what the child opens: through root_fd, or the revealed fd */
+	char *path;         /* what the child opens: through root_fd; then /proc/self/fd/<fd> */
 	char *mountpoint;   /* as its namespace names it, for the reveal */
-	int root_fd, ns_fd, fd;
+	int root_fd, ns_fd, fd; /* fd: on the mount, from WALK_PATH or WALK_REVEAL */
 	size_t bytes;
 	pid_t pid;          /* while a child runs: it, its answer, its deadline */
 	int sock;
@@ -779,25 +796,21 @@ struct walk_child {
 };
 
 struct walk_arg {
-	const struct fan_client *fan;
 	const char *path;
-	unsigned int major, minor, mnt_id, how;
-	bool by_mount, revealed, has_owner, notify_logs;
-	uid_t uid;
-	gid_t gid;
+	int root_fd; /* the one fd of santad's the child keeps (path goes through it), or -1 */
+	unsigned int major, minor, mnt_id;
+	bool by_mount;
 };
 
-/* In santad's namespaces, as root, then as a FUSE mount's owner where root is refused. */
+/* In santad's namespaces, as root, holding nothing of santad's but the root it walks from. */
 static void
 child_walk(const void *arg, int sock)
 {
 	const struct walk_arg *a = arg;
-	bool no_loader_check;
-	char markpath[64];
 	struct statx stx;
-	struct statfs sfs;
-	int fd, other = 0, r;
+	int fd;
 
+	close_range_except(a->root_fd >= 0 ? a->root_fd : sock, sock);
 	fd = santa_open_long(a->path, O_PATH);
 	if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
 		child_reply(sock, fd, -1);
@@ -807,20 +820,8 @@ child_walk(const void *arg, int sock)
 	/* Not there (a mount on a parent hides the path), or another filesystem covers it. */
 	if (fd < 0 || stx.stx_dev_major != a->major || stx.stx_dev_minor != a->minor ||
 	    (a->by_mount && stx.stx_mnt_id != a->mnt_id))
-		child_reply(sock, a->revealed ? -EBUSY : WALK_COVERED, -1);
-	snprintf(markpath, sizeof(markpath), "/proc/self/fd/%d", fd);
-	/* FUSE too: its server opens the backing file (see mark_groups), and may itself be a loader's target. */
-	no_loader_check = statfs(markpath, &sfs) == 0 &&
-			  (sfs.f_type == OVERLAYFS_SUPER_MAGIC || sfs.f_type == FUSE_SUPER_MAGIC);
-	r = mark_groups(a->fan, markpath, a->how, no_loader_check, a->notify_logs, &other);
-	if (r == -EACCES && a->has_owner) {
-		r = become_owner(a->uid, a->gid);
-		if (r == 0)
-			r = mark_groups(a->fan, markpath, a->how, no_loader_check, a->notify_logs,
-					&other);
-		other |= WALK_AS_OWNER;
-	}
-	child_reply(sock, r < 0 ? r : other, -1);
+		child_reply(sock, WALK_COVERED, -1);
+	child_reply(sock, 0, fd);
 }
 
 /* Who owns the user namespace that owns mount namespace ns_fd; (uid_t)-1 when unknown. */
@@ -940,6 +941,32 @@ walk_finish(struct mark_walk *w, int r)
 	mounts_walk_room(fan);
 }
 
+/*
+ * w's mount is reached: fd (O_PATH) on it. Marked on the loop through fd,
+ * unless it is FUSE or overlay (WALK_MARK). WALK_IN_CHILD when a child
+ * must mark it, or the mark's result.
+ */
+static int
+walk_reached(struct mark_walk *w, int fd)
+{
+	int other = 0, r;
+
+	free(w->path);
+	w->fd = fd;
+	if (asprintf(&w->path, "/proc/self/fd/%d", fd) < 0) {
+		w->path = NULL;
+		return -ENOMEM;
+	}
+	if (w->in_child_mark) {
+		w->step = WALK_MARK;
+		return WALK_IN_CHILD;
+	}
+	/* Through a magic link, on a filesystem that asks no one: nothing here can wait. */
+	r = mark_groups(w->d->fan, w->path, w->by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
+			false, w->d->fan->notify_logs, &other);
+	return r < 0 ? r : other;
+}
+
 /* What w's child said (or its deadline): the next step, or the end. */
 static void
 walk_answered(struct mark_walk *w, int r, int fd)
@@ -947,32 +974,9 @@ walk_answered(struct mark_walk *w, int r, int fd)
 	struct santad *d = w->d;
 
 	switch (w->step) {
-	case WALK_REVEAL:
-		if (r < 0 || fd < 0) {
-			santa_log_errno(&d->log, LOG_WARNING, r < 0 ? r : -EIO, "%s (%u:%u) is covered "
-					"by another mount and could not be reached: not watched (%m)",
-					w->shown, w->major, w->minor);
-			if (fd >= 0)
-				close(fd);
-			walk_finish(w, -EBUSY); /* not tried again before MARK_RETRY_USEC */
-			return;
-		}
-		free(w->path);
-		w->fd = fd;
-		if (asprintf(&w->path, "/proc/self/fd/%d", fd) < 0) {
-			w->path = NULL;
-			walk_finish(w, -ENOMEM);
-			return;
-		}
-		santa_log(&d->log, LOG_INFO, "%s (%u:%u) is covered by another mount: reached in a "
-			  "private copy of its namespace", w->shown, w->major, w->minor);
-		w->step = WALK_REVEALED;
-		break;
 	case WALK_PATH:
-	case WALK_REVEALED:
-		if (fd >= 0)
-			close(fd);
-		if (r == WALK_COVERED) {
+	case WALK_REVEAL:
+		if (r == WALK_COVERED && w->step == WALK_PATH) {
 			/* Mount marks are per mount: a copy of the covered one would not do. */
 			if (w->by_mount || w->ns_fd < 0) {
 				walk_finish(w, -EBUSY);
@@ -981,6 +985,29 @@ walk_answered(struct mark_walk *w, int r, int fd)
 			w->step = WALK_REVEAL;
 			break;
 		}
+		if (r < 0 || fd < 0) {
+			if (fd >= 0)
+				close(fd);
+			if (w->step == WALK_REVEAL) {
+				santa_log_errno(&d->log, LOG_WARNING, r < 0 ? r : -EIO, "%s (%u:%u) is "
+						"covered by another mount and could not be reached: "
+						"not watched (%m)", w->shown, w->major, w->minor);
+				r = -EBUSY; /* not tried again before MARK_RETRY_USEC */
+			}
+			walk_finish(w, r < 0 ? r : -EIO);
+			return;
+		}
+		if (w->step == WALK_REVEAL)
+			santa_log(&d->log, LOG_INFO, "%s (%u:%u) is covered by another mount: reached "
+				  "in a private copy of its namespace", w->shown, w->major, w->minor);
+		r = walk_reached(w, fd);
+		if (r == WALK_IN_CHILD)
+			break;
+		walk_finish(w, r);
+		return;
+	case WALK_MARK:
+		if (fd >= 0)
+			close(fd);
 		/*
 		 * With the owner's uids the child may be signalled by the owner:
 		 * a child killed or stopped (-EIO, -ETIMEDOUT) is tried again,
@@ -1025,23 +1052,27 @@ static int
 walk_start(struct mark_walk *w)
 {
 	struct santad *d = w->d;
-	struct walk_arg a = {
-		.fan = d->fan, .path = w->path, .major = w->major, .minor = w->minor,
-		.mnt_id = w->mnt_id, .how = w->by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
-		.by_mount = w->by_mount, .revealed = w->step == WALK_REVEALED,
-		.has_owner = w->has_owner, .notify_logs = d->fan->notify_logs,
-		.uid = w->fuse_uid, .gid = w->fuse_gid,
-	};
+	struct walk_arg a = { .path = w->path, .root_fd = w->root_fd, .major = w->major,
+			      .minor = w->minor, .mnt_id = w->mnt_id, .by_mount = w->by_mount };
 	struct reveal rv = { .ns_fd = w->ns_fd, .mountpoint = w->mountpoint,
 			     .dev = makedev(w->major, w->minor) };
+	struct as_mounter mk = { .fan = d->fan, .path = w->path,
+				 .how = w->by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
+				 .no_loader_check = true, .notify_logs = d->fan->notify_logs,
+				 .root_first = true, .has_owner = w->has_owner, .uid = w->fuse_uid,
+				 .gid = w->fuse_gid };
 	struct walk_child *c = calloc(1, sizeof(*c));
 	pid_t pid;
 	int r;
 
 	if (!c)
 		return -ENOMEM;
-	pid = w->step == WALK_REVEAL ? child_start(child_reveal, &rv, &w->sock)
-				     : child_start(child_walk, &a, &w->sock);
+	if (w->step == WALK_REVEAL)
+		pid = child_start(child_reveal, &rv, &w->sock);
+	else if (w->step == WALK_MARK)
+		pid = child_start(child_mark_as_mounter, &mk, &w->sock);
+	else
+		pid = child_start(child_walk, &a, &w->sock);
 	if (pid < 0) {
 		free(c);
 		w->sock = -1;
@@ -1129,6 +1160,8 @@ walk_queue(struct santad *d, const struct mount_desc *m, const char *prefix, int
 	if (!w)
 		return -ENOMEM;
 	*w = (struct mark_walk){ .d = d, .uid = uid, .step = step, .by_mount = by_mount,
+				 .in_child_mark = strncmp(m->fstype, "fuse", 4) == 0 ||
+						  strcmp(m->fstype, "overlay") == 0,
 				 .has_owner = has_owner, .fuse_uid = fuse_uid,
 				 .fuse_gid = fuse_gid, .major = m->major, .minor = m->minor,
 				 .mnt_id = m->mnt_id, .root_fd = -1, .ns_fd = -1, .fd = -1,
