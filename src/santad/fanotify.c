@@ -459,7 +459,7 @@ static int
 child_run(void (*fn)(const void *arg, int sock), const void *arg)
 {
 	struct pollfd pfd;
-	int sock, result, r;
+	int sock = -1, result, r;
 	pid_t pid;
 
 	pid = child_start(fn, arg, &sock);
