@@ -7,16 +7,18 @@
 # allow_other (this test's namespace has an /etc/fuse.conf with
 # user_allow_other, an admin's choice many desktops make: root's lookups
 # there then go to nobody's server), then, in a user and mount namespace of
-# their own, a tmpfs on $mnt/home/fuse/sub, and stops answering lookups. To
-# mark that tmpfs santad looks its mount point up through the FUSE
-# directory, and that lookup never returns. While it hangs:
+# their own, a tmpfs on each of $mnt/home/fuse/sub0 .. sub3, and stops
+# answering lookups. To mark those santad looks their mount points up
+# through the FUSE directory, and those lookups never return (nobody's
+# marking children stay stuck: more mounts than the 2 children one owner
+# gets). While they hang:
 #  - root's allowlisted program and an unknown program on the watched tmpfs
 #    are decided by rule (ALLOW BINARY, DENY UNKNOWN), not by a deadline,
 #    each within 3 s;
 #  - `santactl status` answers within 5 s;
 #  - another user's tmpfs (uid 65533, a namespace of its own) is marked: an
 #    unknown program there is denied;
-#  - the stuck mount is reported as santad reports a mount it cannot mark
+#  - the stuck mounts are reported as santad reports a mount it cannot mark
 #    ("Failed to watch", Mounts Not Watched).
 # Both ways santad learns of mounts: kernel notifications, and the scan of
 # every table each second (SANTAD_MOUNT_EVENTS=0).
@@ -89,7 +91,7 @@ for mode in 1 0; do
 	wait_or_die 30 "nobody's FUSE server is up" ready
 	[ -e "$work/sig/ready" ] || { fail "nobody's FUSE server did not start"; break; }
 	# santad's lookup has reached nobody's server, which does not answer it.
-	check_eventually "SANTAD_MOUNT_EVENTS=$mode: santad's lookup of nobody's tmpfs waits on nobody's FUSE server" \
+	check_eventually "SANTAD_MOUNT_EVENTS=$mode: santad's lookup of nobody's tmpfs mounts waits on nobody's FUSE server" \
 		15 test -e "$work/sig/blocked"
 
 	{ cat /bin/true; printf 'unknown%s' "$run"; } > "$mnt/unknown$run"
@@ -131,9 +133,9 @@ for mode in 1 0; do
 	check "SANTAD_MOUNT_EVENTS=$mode: another user's unknown program on their new tmpfs is denied meanwhile ($out)" \
 		test "${out%% *}" = denied
 
-	# The stuck mount: reported as one santad could not mark.
+	# The stuck mounts: reported as ones santad could not mark.
 	check_eventually "SANTAD_MOUNT_EVENTS=$mode: santad's log says nobody's tmpfs below the FUSE mount is not watched" \
-		15 grep -q "Failed to watch .*/home/fuse/sub: .*timed out" "$work/santad.err"
+		15 grep -q "Failed to watch .*/home/fuse/sub[0-9]: .*timed out" "$work/santad.err"
 	if [ "$mode" = 1 ]; then
 		n=$(not_watched 2> /dev/null) || n=none
 		check "santactl status counts it under Mounts Not Watched ($n)" test "${n:-0}" -ge 1 2> /dev/null

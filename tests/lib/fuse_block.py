@@ -7,8 +7,8 @@
 # usage: fuse_block.py DIR SIGDIR   (as the attacker; DIR theirs, empty)
 #   Mounts FUSE on DIR with fusermount3 -o allow_other (which needs
 #   user_allow_other in /etc/fuse.conf: then root's lookups there are asked
-#   of this server too). In it one directory exists, DIR/sub. Then, in a user
-#   and mount namespace of its own, mounts a tmpfs on DIR/sub, stops
+#   of this server too). In it directories DIR/sub0 .. DIR/sub3 exist. Then,
+#   in a user and mount namespace of its own, mounts a tmpfs on each, stops
 #   answering lookups (each waits until this process dies) and creates
 #   SIGDIR/ready; SIGDIR/blocked once a lookup went unanswered. Runs until
 #   killed (the kernel then fails every waiting request).
@@ -25,7 +25,8 @@ FUSE_INIT, FUSE_INTERRUPT, FUSE_BATCH_FORGET = 26, 36, 42
 IN_HDR = struct.Struct("=IIQQIIIHH")  # len opcode unique nodeid uid gid pid extlen pad
 OUT_HDR = struct.Struct("=IiQ")        # len error unique
 ENOENT, ENOSYS = 2, 38
-ROOT, SUB = 1, 2
+ROOT = 1
+SUBS = 4  # more mounts than santad gives one owner children at once (2)
 
 libc = ctypes.CDLL(None, use_errno=True)
 mnt, sig = sys.argv[1], sys.argv[2]
@@ -67,12 +68,14 @@ def serve(fd):
 					open(sig + "/blocked", "w").close()
 				continue  # never answered: the lookup waits until this process dies
 			name = body.split(b"\0", 1)[0]
-			if node != ROOT or name != b"sub":
+			subs = [b"sub%d" % i for i in range(SUBS)]
+			if node != ROOT or name not in subs:
 				reply(fd, unique, ENOENT)
 				continue
 			# fuse_entry_out: nodeid generation entry_valid attr_valid (u64), their nsecs,
-			# attr. entry_valid 0: every walk through DIR/sub asks again.
-			reply(fd, unique, body=struct.pack("=QQQQII", SUB, 0, 0, 0, 0, 0) + attr(SUB))
+			# attr. entry_valid 0: every walk through DIR/subN asks again.
+			sub = 2 + subs.index(name)
+			reply(fd, unique, body=struct.pack("=QQQQII", sub, 0, 0, 0, 0, 0) + attr(sub))
 		elif op in (FUSE_FORGET, FUSE_BATCH_FORGET, FUSE_INTERRUPT):
 			pass  # no reply expected (an interrupted lookup stays unanswered)
 		elif op == FUSE_STATFS:
@@ -104,7 +107,8 @@ for f, line in (("setgroups", "deny"), ("uid_map", "0 %d 1" % uid), ("gid_map", 
 	with open("/proc/self/" + f, "w") as m:
 		m.write(line)
 threading.Thread(target=serve, args=(fd,), daemon=True).start()
-mount("under", mnt + "/sub", "tmpfs", "mode=0755")
+for i in range(SUBS):
+	mount("under", "%s/sub%d" % (mnt, i), "tmpfs", "mode=0755")
 blocking.set()
 open(sig + "/ready", "w").close()
 threading.Event().wait()
