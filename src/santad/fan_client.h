@@ -16,6 +16,8 @@
 #include "fanotify.h"
 
 struct mount_watch;
+struct mark_walk;
+struct walk_child;
 
 #define FAN_MAX_MARKS 4096
 #define NOTIFY_COALESCE_USEC 20000 /* exec notifications are read at most this often */
@@ -29,6 +31,20 @@ struct watched {
 	uint64_t failed_usec; /* when marking it last failed (path NULL) */
 };
 #define MARK_RETRY_USEC (30 * 1000000ULL) /* a filesystem that refused a mark is tried again */
+
+/*
+ * Marking through a path a user chose (another namespace's mount, a FUSE
+ * mount) is done by forked children the loop does not wait for (a FUSE
+ * server on the way may never answer), each given MOUNT_CHILD_USEC. A child
+ * killed at its deadline may live on, stuck in the FUSE server's request,
+ * until that server answers or dies: it keeps its slot until then, so a
+ * user's stuck children hold that user's slots, not others'.
+ */
+#define MARK_WALK_CHILDREN_MAX 32     /* walking children alive at once */
+#define MARK_WALK_CHILDREN_PER_UID 2  /* of them for the mounts of one owner */
+#define MARK_WALKS_QUEUED_MAX 1024    /* mounts waiting for a child */
+#define MARK_WALKS_QUEUED_PER_UID 256
+#define MARK_WALKS_QUEUED_BYTES (8u << 20) /* their paths (a mount point may be 1 MiB long) */
 
 struct fan_client {
 	struct fan_handlers on;
@@ -50,6 +66,10 @@ struct fan_client {
 	bool mntns_overflow_said;
 	struct mount_watch *mw; /* mount events (mounts.c), or NULL: the scan every second */
 	uint64_t uninspectable; /* execs of files santad could not stat (FUSE closed to root) */
+	struct mark_walk *walks; /* mounts to mark through a child: waiting and under way, oldest first */
+	size_t n_walks, walk_bytes;
+	struct walk_child *walk_children; /* alive, answered or not */
+	size_t n_walk_children;
 };
 
 #endif

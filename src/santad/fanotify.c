@@ -375,26 +375,16 @@ child_reply(int sock, int result, int fd)
 }
 
 /*
- * Runs fn in a forked child and waits for its answer at most
- * MOUNT_CHILD_USEC: a FUSE server the child must talk to may never answer,
- * and the child is then killed. Returns fn's result, or -ETIMEDOUT; *fd_out
- * (when given) receives the fd the child sent, or -1. Blocks santad's loop
- * for that long at most, once per mount that needs it.
+ * Forks a child that runs fn(arg, its end of a socket) and tells its
+ * answer on that socket: returns the child's pid, *sock the loop's end; or
+ * -errno.
  */
-static int
-child_run(void (*fn)(const void *arg, int sock), const void *arg, int *fd_out)
+static pid_t
+child_start(void (*fn)(const void *arg, int sock), const void *arg, int *sock)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	int sv[2], result = -EIO, r;
-	struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct pollfd pfd;
-	struct cmsghdr *c;
+	int sv[2], r;
 	pid_t pid;
 
-	if (fd_out)
-		*fd_out = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	pid = fork();
@@ -418,15 +408,32 @@ child_run(void (*fn)(const void *arg, int sock), const void *arg, int *fd_out)
 		_exit(0);
 	}
 	close(sv[1]);
-	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
-	r = poll(&pfd, 1, MOUNT_CHILD_USEC / 1000);
-	if (r <= 0) {
-		(void)kill(pid, SIGKILL);
-		result = -ETIMEDOUT;
-	} else if (recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC) != sizeof(result)) {
+	*sock = sv[0];
+	return pid;
+}
+
+/*
+ * A child's answer, read from sock without waiting: its result, and in
+ * *fd_out (when given) the fd it sent, or -1. -EIO: it died without one
+ * (killed: the owner whose uids it had may signal it).
+ */
+static int
+child_answer(int sock, int *fd_out)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int result = -EIO;
+	struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (fd_out)
+		*fd_out = -1;
+	n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n != sizeof(result))
 		result = -EIO;
-	}
-	for (c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+	for (c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
 		int fd;
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -437,17 +444,53 @@ child_run(void (*fn)(const void *arg, int sock), const void *arg, int *fd_out)
 		else
 			close(fd);
 	}
-	close(sv[0]);
+	return result;
+}
+
+/*
+ * Runs fn in a forked child and waits for its answer at most
+ * MOUNT_CHILD_USEC: a FUSE server the child must talk to may never answer,
+ * and the child is then killed. Returns fn's result, or -ETIMEDOUT. Blocks
+ * santad's loop for that long at most: only for a path root configured
+ * (WatchPaths, at start); the mounts users make are marked by children the
+ * loop does not wait for (mark_walk).
+ */
+static int
+child_run(void (*fn)(const void *arg, int sock), const void *arg)
+{
+	struct pollfd pfd;
+	int sock = -1, result, r;
+	pid_t pid;
+
+	pid = child_start(fn, arg, &sock);
+	if (pid < 0)
+		return pid;
+	pfd = (struct pollfd){ .fd = sock, .events = POLLIN };
+	r = poll(&pfd, 1, MOUNT_CHILD_USEC / 1000);
+	if (r <= 0) {
+		(void)kill(pid, SIGKILL);
+		result = -ETIMEDOUT;
+	} else {
+		result = child_answer(sock, NULL);
+	}
+	close(sock);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return result;
 }
+
+/* A marking child's result besides 0 / -errno (with what mark_groups said of the other groups: 1, 2). */
+#define WALK_AS_OWNER 0x10  /* marked with the FUSE mount's owner's uids */
+#define WALK_COVERED 0x100  /* the path leads to another filesystem (mount): covered */
+#define WALK_IN_CHILD 0x1000 /* (walk_reached) a child marks it */
 
 struct as_mounter {
 	const struct fan_client *fan;
 	const char *path;
 	unsigned int how;
 	bool no_loader_check, notify_logs;
+	bool root_first; /* try as root first; then as the owner only with has_owner */
+	bool has_owner;
 	uid_t uid;
 	gid_t gid;
 };
@@ -459,20 +502,35 @@ struct as_mounter {
  * the mounter's uids and gids and keeps its capabilities
  * (SECBIT_NO_SETUID_FIXUP), which fanotify_mark wants for a filesystem mark.
  */
+static int
+become_owner(uid_t uid, gid_t gid)
+{
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0,
+		  0) < 0 ||
+	    syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresgid, gid, gid, gid) < 0 ||
+	    syscall(SYS_setresuid, uid, uid, uid) < 0)
+		return -errno;
+	return 0;
+}
+
 static void
 child_mark_as_mounter(const void *arg, int sock)
 {
 	const struct as_mounter *a = arg;
 	int other, r;
 
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0,
-		  0) < 0 ||
-	    syscall(SYS_setgroups, 0, NULL) < 0 ||
-	    syscall(SYS_setresgid, a->gid, a->gid, a->gid) < 0 ||
-	    syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0)
-		child_reply(sock, -errno, -1);
+	if (a->root_first) {
+		r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
+		if (r != -EACCES || !a->has_owner)
+			child_reply(sock, r < 0 ? r : other, -1);
+	}
+	r = become_owner(a->uid, a->gid);
+	if (r < 0)
+		child_reply(sock, r, -1);
 	r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
-	child_reply(sock, r < 0 ? r : other, -1); /* other > 0: marked, a later group refused */
+	/* other > 0: marked, a later group refused */
+	child_reply(sock, r < 0 ? r : other | (a->root_first ? WALK_AS_OWNER : 0), -1);
 }
 
 /* user_id= and group_id= in a FUSE filesystem's options: who mounted it. */
@@ -519,7 +577,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 		 * (README: open).
 		 */
 		for (int tries = 0; tries < 3 && fuse_owner(sb_opts, &a.uid, &a.gid); tries++) {
-			r = child_run(child_mark_as_mounter, &a, NULL);
+			r = child_run(child_mark_as_mounter, &a);
 			if (r != -EIO && r != -ETIMEDOUT)
 				break;
 			santa_log_errno(&d->log, LOG_WARNING, r, "Marking %s as its owner (uid %u) "
@@ -679,6 +737,484 @@ child_reveal(const void *arg, int sock)
 	child_reply(sock, -ELOOP, -1);
 }
 
+/*
+ * Marking a mount through a path a user chose, in children the loop does
+ * not wait for. A lookup on such a path may have to ask a FUSE server on
+ * the way (a user's, mounted with allow_other where /etc/fuse.conf has
+ * user_allow_other) and that server may never answer: done on the loop,
+ * that lookup stalled every decision, santactl and every other user's
+ * mounts. Each mount waits in fan->walks until a child may start for its
+ * owner (the owner of the namespace's user namespace; of a FUSE mount in
+ * santad's own: the FUSE mount's); a child has MOUNT_CHILD_USEC to answer,
+ * and is then killed and the mount reported as one santad could not mark.
+ * Steps: WALK_PATH (the child opens the mount point in santad's namespaces
+ * and sends back an O_PATH fd on it if it reaches this very filesystem, or
+ * mount), or for a covered mount WALK_REVEAL (child_reveal sends one); then
+ * the mark through that fd, on the loop, except on FUSE and overlay: there
+ * fanotify_mark's permission check may ask the FUSE server (below the
+ * overlay) for attributes, so WALK_MARK, a child, marks, as the FUSE
+ * mount's owner if root is refused. The walking children hold none of
+ * santad's fds but the root they walk from: one stuck for ever in a FUSE
+ * request keeps no fanotify group alive (a group outliving santad would
+ * hold every exec on its marks). A WALK_MARK child holds them: stuck in a
+ * FUSE server's request for attributes (default_permissions), it keeps the
+ * group until that server answers or dies (README: open).
+ */
+enum walk_step { WALK_PATH, WALK_REVEAL, WALK_MARK };
+
+#define WALK_TRIES 3        /* tries of a FUSE mount's owner-marking child (the owner may kill it) */
+
+struct mark_walk {
+	struct mark_walk *next;
+	struct santad *d;
+	uid_t uid;          /* whose mount: the caps per owner */
+	enum walk_step step;
+	int tries;
+	bool running, by_mount, has_owner;
+	bool in_child_mark; /* FUSE or overlay: marked by a child (WALK_MARK), not on the loop */
+	uid_t fuse_uid;
+	gid_t fuse_gid;
+	unsigned int major, minor, mnt_id;
+	char key[32];
+	char *shown;        /* the path the log and status name */
+	char *path;         /* what the child opens: through root_fd; then /proc/self/fd/<fd> */
+	char *mountpoint;   /* as its namespace names it, for the reveal */
+	int root_fd, ns_fd, fd; /* fd: on the mount, from WALK_PATH or WALK_REVEAL */
+	size_t bytes;
+	pid_t pid;          /* while a child runs: it, its answer, its deadline */
+	int sock;
+	sd_event_source *io, *timer;
+};
+
+/* A walking child, from fork until it is reaped: it holds a slot of its owner's until then. */
+struct walk_child {
+	struct walk_child *next;
+	struct fan_client *fan;
+	struct santad *d;
+	uid_t uid;
+	sd_event_source *exit;
+};
+
+struct walk_arg {
+	const char *path;
+	int root_fd; /* the one fd of santad's the child keeps (path goes through it), or -1 */
+	unsigned int major, minor, mnt_id;
+	bool by_mount;
+};
+
+/* In santad's namespaces, as root, holding nothing of santad's but the root it walks from. */
+static void
+child_walk(const void *arg, int sock)
+{
+	const struct walk_arg *a = arg;
+	struct statx stx;
+	int fd;
+
+	close_range_except(a->root_fd >= 0 ? a->root_fd : sock, sock);
+	fd = santa_open_long(a->path, O_PATH);
+	if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
+		child_reply(sock, fd, -1);
+	/* A mask of 0 gets the device from a FUSE mount closed to root too. */
+	if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH | AT_NO_AUTOMOUNT, 0, &stx) < 0)
+		child_reply(sock, -errno, -1);
+	/* Not there (a mount on a parent hides the path), or another filesystem covers it. */
+	if (fd < 0 || stx.stx_dev_major != a->major || stx.stx_dev_minor != a->minor ||
+	    (a->by_mount && stx.stx_mnt_id != a->mnt_id))
+		child_reply(sock, WALK_COVERED, -1);
+	child_reply(sock, 0, fd);
+}
+
+/* Who owns the user namespace that owns mount namespace ns_fd; (uid_t)-1 when unknown. */
+static uid_t
+ns_owner(int ns_fd)
+{
+	uid_t uid = (uid_t)-1;
+	int userns;
+
+	if (ns_fd < 0)
+		return uid;
+	userns = ioctl(ns_fd, NS_GET_USERNS);
+	if (userns < 0)
+		return uid;
+	if (ioctl(userns, NS_GET_OWNER_UID, &uid) < 0)
+		uid = (uid_t)-1;
+	close(userns);
+	return uid;
+}
+
+static size_t
+walk_children_of(const struct fan_client *fan, uid_t uid)
+{
+	const struct walk_child *c;
+	size_t n = 0;
+
+	for (c = fan->walk_children; c; c = c->next)
+		n += c->uid == uid;
+	return n;
+}
+
+static void walk_pump(struct santad *d);
+
+static int
+on_walk_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	struct walk_child *c = userdata, **p;
+	struct fan_client *fan = c->fan;
+
+	for (p = &fan->walk_children; *p && *p != c; p = &(*p)->next)
+		;
+	if (*p)
+		*p = c->next;
+	fan->n_walk_children--;
+	sd_event_source_disable_unref(c->exit);
+	walk_pump(c->d);
+	free(c);
+	return 0;
+}
+
+/* Ends a child's part in w: its sources, its socket; killed if it has not answered. */
+static void
+walk_stop_child(struct mark_walk *w, pid_t pid, bool kill_it)
+{
+	w->io = sd_event_source_disable_unref(w->io);
+	w->timer = sd_event_source_disable_unref(w->timer);
+	if (w->sock >= 0)
+		close(w->sock);
+	w->sock = -1;
+	if (kill_it && pid > 0)
+		(void)kill(pid, SIGKILL); /* not reaped yet: still ours (on_walk_child_exit reaps) */
+	w->running = false;
+}
+
+static void
+walk_free(struct mark_walk *w)
+{
+	walk_stop_child(w, 0, false);
+	if (w->root_fd >= 0)
+		close(w->root_fd);
+	if (w->ns_fd >= 0)
+		close(w->ns_fd);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->shown);
+	free(w->path);
+	free(w->mountpoint);
+	free(w);
+}
+
+/* The end of w (marked: r >= 0, a WALK_* result), said as a mark on the loop is, and w freed. */
+static void
+walk_finish(struct mark_walk *w, int r)
+{
+	struct santad *d = w->d;
+	struct fan_client *fan = d->fan;
+	struct mark_walk **p;
+	unsigned int major, minor;
+
+	for (p = &fan->walks; *p && *p != w; p = &(*p)->next)
+		;
+	if (*p)
+		*p = w->next;
+	fan->n_walks--;
+	fan->walk_bytes -= w->bytes;
+	if (r < 0) {
+		log_mark_failure(d, r, w->shown);
+		add_watched(fan, w->key, NULL); /* tried again after MARK_RETRY_USEC */
+		mounts_count_unmarked(fan);
+	} else {
+		if (r & WALK_AS_OWNER)
+			santa_log(&d->log, LOG_INFO, "%s is FUSE, closed to root: marked as its "
+				  "owner (uid %u)", w->shown, (unsigned int)w->fuse_uid);
+		if ((r & 3) == 1)
+			santa_log(&d->log, LOG_WARNING,
+				  "Failed to log execs of %s that need no decision", w->shown);
+		else if ((r & 3) == 2)
+			santa_log(&d->log, LOG_WARNING, "Failed to watch %s for `ld.so PROGRAM`",
+				  w->shown);
+		santa_log(&d->log, LOG_INFO, "watching %s (%s)", w->shown,
+			  w->by_mount ? "mount" : "filesystem");
+		add_watched(fan, w->key, w->shown);
+		if (fan_key_dev(w->key, &major, &minor))
+			fan->on.anon_exec_marked(d, major, minor, true);
+	}
+	walk_free(w);
+	mounts_walk_room(fan);
+}
+
+/*
+ * w's mount is reached: fd (O_PATH) on it. Marked on the loop through fd,
+ * unless it is FUSE or overlay (WALK_MARK). WALK_IN_CHILD when a child
+ * must mark it, or the mark's result.
+ */
+static int
+walk_reached(struct mark_walk *w, int fd)
+{
+	int other = 0, r;
+
+	free(w->path);
+	w->fd = fd;
+	if (asprintf(&w->path, "/proc/self/fd/%d", fd) < 0) {
+		w->path = NULL;
+		return -ENOMEM;
+	}
+	if (w->in_child_mark) {
+		w->step = WALK_MARK;
+		return WALK_IN_CHILD;
+	}
+	/* Through a magic link, on a filesystem that asks no one: nothing here can wait. */
+	r = mark_groups(w->d->fan, w->path, w->by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
+			false, w->d->fan->notify_logs, &other);
+	return r < 0 ? r : other;
+}
+
+/* What w's child said (or its deadline): the next step, or the end. */
+static void
+walk_answered(struct mark_walk *w, int r, int fd)
+{
+	struct santad *d = w->d;
+
+	switch (w->step) {
+	case WALK_PATH:
+	case WALK_REVEAL:
+		if (r == WALK_COVERED && w->step == WALK_PATH) {
+			/* Mount marks are per mount: a copy of the covered one would not do. */
+			if (w->by_mount || w->ns_fd < 0) {
+				walk_finish(w, -EBUSY);
+				return;
+			}
+			w->step = WALK_REVEAL;
+			break;
+		}
+		if (r < 0 || fd < 0) {
+			if (fd >= 0)
+				close(fd);
+			if (w->step == WALK_REVEAL) {
+				santa_log_errno(&d->log, LOG_WARNING, r < 0 ? r : -EIO, "%s (%u:%u) is "
+						"covered by another mount and could not be reached: "
+						"not watched (%m)", w->shown, w->major, w->minor);
+				r = -EBUSY; /* not tried again before MARK_RETRY_USEC */
+			}
+			walk_finish(w, r < 0 ? r : -EIO);
+			return;
+		}
+		if (w->step == WALK_REVEAL)
+			santa_log(&d->log, LOG_INFO, "%s (%u:%u) is covered by another mount: reached "
+				  "in a private copy of its namespace", w->shown, w->major, w->minor);
+		r = walk_reached(w, fd);
+		if (r == WALK_IN_CHILD)
+			break;
+		walk_finish(w, r);
+		return;
+	case WALK_MARK:
+		if (fd >= 0)
+			close(fd);
+		/*
+		 * With the owner's uids the child may be signalled by the owner:
+		 * a child killed or stopped (-EIO, -ETIMEDOUT) is tried again,
+		 * twice; an owner who stops every try keeps the mount unwatched
+		 * (README: open).
+		 */
+		if ((r == -EIO || r == -ETIMEDOUT) && w->has_owner && ++w->tries < WALK_TRIES) {
+			santa_log_errno(&d->log, LOG_WARNING, r, "Marking %s as its owner (uid %u) "
+					"failed: %m (the owner may signal that child)", w->shown,
+					(unsigned int)w->fuse_uid);
+			break;
+		}
+		walk_finish(w, r);
+		return;
+	}
+	walk_pump(d); /* its next step, when its owner has a free slot */
+}
+
+static int
+on_walk_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct mark_walk *w = userdata;
+	int got_fd, r = child_answer(fd, &got_fd);
+
+	walk_stop_child(w, 0, false); /* it answered (or died): it exits by itself */
+	walk_answered(w, r, got_fd);
+	return 0;
+}
+
+static int
+on_walk_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mark_walk *w = userdata;
+
+	walk_stop_child(w, w->pid, true);
+	walk_answered(w, -ETIMEDOUT, -1);
+	return 0;
+}
+
+/* Forks w's child for its step, with its answer and deadline sources. */
+static int
+walk_start(struct mark_walk *w)
+{
+	struct santad *d = w->d;
+	struct walk_arg a = { .path = w->path, .root_fd = w->root_fd, .major = w->major,
+			      .minor = w->minor, .mnt_id = w->mnt_id, .by_mount = w->by_mount };
+	struct reveal rv = { .ns_fd = w->ns_fd, .mountpoint = w->mountpoint,
+			     .dev = makedev(w->major, w->minor) };
+	struct as_mounter mk = { .fan = d->fan, .path = w->path,
+				 .how = w->by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
+				 .no_loader_check = true, .notify_logs = d->fan->notify_logs,
+				 .root_first = true, .has_owner = w->has_owner, .uid = w->fuse_uid,
+				 .gid = w->fuse_gid };
+	struct walk_child *c = calloc(1, sizeof(*c));
+	pid_t pid;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	if (w->step == WALK_REVEAL)
+		pid = child_start(child_reveal, &rv, &w->sock);
+	else if (w->step == WALK_MARK)
+		pid = child_start(child_mark_as_mounter, &mk, &w->sock);
+	else
+		pid = child_start(child_walk, &a, &w->sock);
+	if (pid < 0) {
+		free(c);
+		w->sock = -1;
+		return pid;
+	}
+	c->fan = d->fan;
+	c->d = d;
+	c->uid = w->uid;
+	r = sd_event_add_child(d->event, &c->exit, pid, WEXITED, on_walk_child_exit, c);
+	if (r < 0) {
+		/* Not followed by the loop: reaped here, just forked (it has not reached a FUSE server). */
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		free(c);
+		close(w->sock);
+		w->sock = -1;
+		return r;
+	}
+	c->next = d->fan->walk_children;
+	d->fan->walk_children = c;
+	d->fan->n_walk_children++;
+	w->pid = pid;
+	w->running = true;
+	if (sd_event_add_io(d->event, &w->io, w->sock, EPOLLIN, on_walk_answer, w) < 0 ||
+	    sd_event_add_time_relative(d->event, &w->timer, CLOCK_MONOTONIC, MOUNT_CHILD_USEC,
+				       10000, on_walk_deadline, w) < 0) {
+		walk_stop_child(w, pid, true);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Starts the children the caps allow, oldest mount first, skipping owners
+ * whose slots are taken: one user's slow mounts wait behind each other, not
+ * in front of another user's.
+ */
+static void
+walk_pump(struct santad *d)
+{
+	struct fan_client *fan = d->fan;
+	struct mark_walk *w, *next;
+	int r;
+
+	for (w = fan->walks; w && fan->n_walk_children < MARK_WALK_CHILDREN_MAX; w = next) {
+		next = w->next;
+		if (w->running || walk_children_of(fan, w->uid) >= MARK_WALK_CHILDREN_PER_UID)
+			continue;
+		r = walk_start(w);
+		if (r < 0)
+			walk_finish(w, r); /* frees w alone: next is still queued */
+	}
+}
+
+/*
+ * Queues m's marking in a child from step (WALK_PATH, or WALK_REVEAL for a
+ * mount of santad's own namespace found covered). Holds what the child needs
+ * (the namespace's root and the namespace itself, whatever happens to the
+ * process they were found through). 0, or -EAGAIN when the queue has no room
+ * for the owner (the caller tries again later), or -errno.
+ */
+static int
+walk_queue(struct santad *d, const struct mount_desc *m, const char *prefix, int ns_fd,
+	   const char *key, bool by_mount, enum walk_step step)
+{
+	struct fan_client *fan = d->fan;
+	size_t bytes = 2 * strlen(prefix) + 2 * strlen(m->mountpoint) + 128, queued = 0;
+	struct mark_walk *w, **tail;
+	uid_t uid, fuse_uid = 0;
+	gid_t fuse_gid = 0;
+	bool has_owner = strncmp(m->fstype, "fuse", 4) == 0 &&
+			 fuse_owner(m->sb_opts, &fuse_uid, &fuse_gid);
+
+	uid = prefix[0] ? ns_owner(ns_fd) : has_owner ? fuse_uid : (uid_t)-1;
+	for (w = fan->walks; w; w = w->next) {
+		if (strcmp(w->key, key) == 0)
+			return 0; /* under way already (its status entry may have aged out meanwhile) */
+		queued += w->uid == uid;
+	}
+	if (fan->n_walks >= MARK_WALKS_QUEUED_MAX || queued >= MARK_WALKS_QUEUED_PER_UID ||
+	    fan->walk_bytes + bytes > MARK_WALKS_QUEUED_BYTES)
+		return -EAGAIN;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct mark_walk){ .d = d, .uid = uid, .step = step, .by_mount = by_mount,
+				 .in_child_mark = strncmp(m->fstype, "fuse", 4) == 0 ||
+						  strcmp(m->fstype, "overlay") == 0,
+				 .has_owner = has_owner, .fuse_uid = fuse_uid,
+				 .fuse_gid = fuse_gid, .major = m->major, .minor = m->minor,
+				 .mnt_id = m->mnt_id, .root_fd = -1, .ns_fd = -1, .fd = -1,
+				 .sock = -1, .bytes = bytes };
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	if (prefix[0])
+		w->root_fd = open(prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ns_fd >= 0)
+		w->ns_fd = fcntl(ns_fd, F_DUPFD_CLOEXEC, 3);
+	if ((prefix[0] && w->root_fd < 0) ||
+	    asprintf(&w->shown, "%s%s", prefix, m->mountpoint) < 0 ||
+	    (w->root_fd >= 0 ? asprintf(&w->path, "/proc/self/fd/%d%s", w->root_fd, m->mountpoint)
+			     : asprintf(&w->path, "%s", m->mountpoint)) < 0 ||
+	    !(w->mountpoint = strdup(m->mountpoint))) {
+		int r = prefix[0] && w->root_fd < 0 ? -errno : -ENOMEM;
+
+		walk_free(w);
+		return r ? r : -ENOMEM;
+	}
+	for (tail = &fan->walks; *tail; tail = &(*tail)->next)
+		;
+	*tail = w;
+	fan->n_walks++;
+	fan->walk_bytes += bytes;
+	/* In the status list as not marked (yet): a second sight of it waits for this one. */
+	add_watched(fan, key, NULL);
+	walk_pump(d);
+	return 0;
+}
+
+/* Santad is stopping: every walk dropped, every child killed (and left to the exit). */
+static void
+walk_stop_all(struct fan_client *fan)
+{
+	struct walk_child *c;
+
+	while (fan->walks) {
+		struct mark_walk *w = fan->walks;
+
+		fan->walks = w->next;
+		if (w->running)
+			(void)kill(w->pid, SIGKILL);
+		walk_free(w);
+	}
+	fan->n_walks = 0;
+	fan->walk_bytes = 0;
+	while ((c = fan->walk_children)) {
+		fan->walk_children = c->next;
+		sd_event_source_disable_unref(c->exit);
+		free(c);
+	}
+	fan->n_walk_children = 0;
+}
 int
 fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_desc *m,
 		const char *prefix, int ns_fd)
@@ -721,10 +1257,18 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		goto out;
 	}
 	/*
+	 * Another namespace's mount point is a path its user chose, and a FUSE
+	 * mount's (or one below it) may need its FUSE server to answer: marked
+	 * by a child the loop does not wait for (walk_queue). Queued: 0.
+	 */
+	if (!own || strncmp(m->fstype, "fuse", 4) == 0) {
+		r = walk_queue(d, m, prefix, ns_fd, key, by_mount, WALK_PATH);
+		goto out;
+	}
+	/*
 	 * The path must lead to this very filesystem (mount): another mount may
 	 * cover the mount point by now, and marking that one would leave this
-	 * one unwatched. Checked on an O_PATH fd, marked through the same fd. A
-	 * mask of 0 gets the device from a FUSE mount closed to root too.
+	 * one unwatched. Checked on an O_PATH fd, marked through the same fd.
 	 */
 	fd = santa_open_long(path, O_PATH);
 	if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR) {
@@ -739,28 +1283,17 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 	/* Not there (a mount on a parent hides the path), or another filesystem covers it. */
 	if (fd < 0 || stx.stx_dev_major != m->major || stx.stx_dev_minor != m->minor ||
 	    (by_mount && stx.stx_mnt_id != m->mnt_id)) {
-		struct reveal a = { .ns_fd = ns_fd, .mountpoint = m->mountpoint,
-				    .dev = makedev(m->major, m->minor) };
-		int revealed;
-
 		/* Mount marks are per mount: a copy of the covered one would not do. */
 		if (by_mount || ns_fd < 0) {
 			r = -EBUSY;
 			goto fail;
 		}
-		r = child_run(child_reveal, &a, &revealed);
-		if (r < 0 || revealed < 0) {
-			santa_log_errno(&d->log, LOG_WARNING, r < 0 ? r : -EIO, "%s (%u:%u) is covered "
-					"by another mount and could not be reached: not watched (%m)",
-					path, m->major, m->minor);
-			r = -EBUSY; /* not tried again: the next try would fail the same way */
-			goto fail;
-		}
 		if (fd >= 0)
 			close(fd);
-		fd = revealed;
-		santa_log(&d->log, LOG_INFO, "%s (%u:%u) is covered by another mount: reached in a "
-			  "private copy of its namespace", path, m->major, m->minor);
+		r = walk_queue(d, m, prefix, ns_fd, key, by_mount, WALK_REVEAL);
+		if (r == -EAGAIN)
+			r = 0; /* santad's own table is read again at its next change */
+		goto out;
 	}
 	snprintf(markpath, sizeof(markpath), "/proc/self/fd/%d", fd);
 	r = mark_as(d, markpath, path, by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM, key, own,
@@ -777,15 +1310,8 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 fail:
 	if (fd >= 0)
 		close(fd);
-	/*
-	 * Another namespace's mount: a failure may be a process that just left;
-	 * tried again. A covered mount that could not be reached is not tried
-	 * again before MARK_RETRY_USEC (each try forks).
-	 */
-	if (own || r == -EBUSY) {
-		log_mark_failure(d, r, path);
-		add_watched(d->fan, key, NULL);
-	}
+	log_mark_failure(d, r, path); /* santad's own mount: tried again after MARK_RETRY_USEC */
+	add_watched(d->fan, key, NULL);
 out:
 	free(path);
 	return r;
@@ -1348,6 +1874,7 @@ fan_client_stop(struct fan_client *fan)
 	sd_event_source_disable_unref(fan->mounts);
 	fan->mounts = NULL;
 	fan->mntns_scan = sd_event_source_disable_unref(fan->mntns_scan);
+	walk_stop_all(fan);
 	mounts_stop(fan);
 	sd_event_source_disable_unref(fan->notify_io);
 	fan->notify_io = NULL;

@@ -60,6 +60,7 @@ struct mntns {
 	pid_t pid;     /* a process in it (its root reaches the mount points); 0: santad's own */
 	bool seen;     /* at the last look at /proc */
 	bool listing;  /* its table is being read */
+	bool waiting;  /* ...but its owner's marking children have no room (mounts_walk_room) */
 	uint64_t list_after;
 };
 
@@ -198,6 +199,12 @@ mark_by_id(struct mntns *ns, struct kernel_marks *km, bool *km_read, uint64_t id
 	};
 	ns_prefix(ns, prefix, sizeof(prefix));
 	r = fan_mark_listed(mw->d, km, &m, prefix, ns->ns_fd);
+	if (r == -EAGAIN) {
+		/* No room to mark it now: the table is read again once there is (nothing missed). */
+		ns->listing = ns->waiting = true;
+		ns->list_after = 0;
+		return r;
+	}
 	if (r < 0)
 		mw->unmarked++;
 	return r == -ENOENT ? -EIO : r; /* found here: -ENOENT means another namespace */
@@ -346,8 +353,9 @@ on_list_chunk(sd_event_source *s, void *userdata)
 	size_t i;
 	int n;
 
+	/* A namespace whose owner's marking children are busy waits; the others go on. */
 	for (i = 0; i < mw->n_ns && !ns; i++)
-		if (mw->ns[i]->listing)
+		if (mw->ns[i]->listing && !mw->ns[i]->waiting)
 			ns = mw->ns[i];
 	if (!ns) {
 		(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -359,11 +367,16 @@ on_list_chunk(sd_event_source *s, void *userdata)
 				"%llu: %m", (unsigned long long)ns->ns_id);
 		n = 0;
 	}
-	for (i = 0; i < (size_t)n; i++)
-		(void)mark_by_id(ns, &km, &km_read, ids[i]);
-	if (n > 0)
-		ns->list_after = ids[n - 1];
-	if (n < LIST_CHUNK)
+	for (i = 0; i < (size_t)n; i++) {
+		uint64_t after = ns->list_after;
+
+		if (mark_by_id(ns, &km, &km_read, ids[i]) == -EAGAIN) {
+			ns->list_after = after; /* on from this mount once there is room */
+			break;
+		}
+		ns->list_after = ids[i];
+	}
+	if (!ns->waiting && n < LIST_CHUNK)
 		ns->listing = false;
 	if (km_read)
 		kernel_marks_free(&km);
@@ -627,6 +640,30 @@ mounts_stop(struct fan_client *fan)
 
 	mw_free(mw);
 	fan->mw = NULL;
+}
+
+void
+mounts_count_unmarked(struct fan_client *fan)
+{
+	if (fan->mw)
+		fan->mw->unmarked++;
+}
+
+void
+mounts_walk_room(struct fan_client *fan)
+{
+	struct mount_watch *mw = fan->mw;
+	bool any = false;
+	size_t i;
+
+	if (!mw)
+		return;
+	for (i = 0; i < mw->n_ns; i++) {
+		any |= mw->ns[i]->waiting;
+		mw->ns[i]->waiting = false;
+	}
+	if (any)
+		(void)sd_event_source_set_enabled(mw->lister, SD_EVENT_ON);
 }
 
 void

@@ -142,8 +142,10 @@ struct mount_desc {
  * unless it is marked already or not wanted. prefix reaches that
  * namespace's root ("/proc/PID/root", "" for santad's own); ns_fd, when not
  * -1, is the namespace, for reaching a mount another covers. Returns 1 when
- * it marked, 0 when nothing was to be done, -errno when it could not (and,
- * for another namespace, may be tried again).
+ * it marked, 0 when nothing was to be done or a child will mark it (another
+ * namespace's mount, a FUSE mount: fanotify.c, mark_walk; how that ends is
+ * logged and counted there), -EAGAIN when such a child's queue has no room
+ * for the namespace's owner (try again later), -errno when it could not.
  */
 int fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_desc *m,
 		    const char *prefix, int ns_fd);
@@ -160,6 +162,10 @@ int mounts_start(struct santad *d);
 /* Looks for namespaces not seen yet (the once-a-second tick). */
 void mounts_scan(struct santad *d);
 void mounts_stop(struct fan_client *fan);
+/* A mount santad gave up on (Mounts Not Watched), counted by the mark_walk that did (fanotify.c). */
+void mounts_count_unmarked(struct fan_client *fan);
+/* A marking child's queue has room again: tables held back by -EAGAIN are read on. */
+void mounts_walk_room(struct fan_client *fan);
 bool mounts_events_active(const struct fan_client *fan);
 
 #endif
