@@ -66,6 +66,8 @@ struct fan_client {
 	bool mntns_overflow_said;
 	struct mount_watch *mw; /* mount events (mounts.c), or NULL: the scan every second */
 	uint64_t uninspectable; /* execs of files santad could not stat (FUSE closed to root) */
+	uint64_t unopenable; /* execs the kernel refused for want of a file to give santad */
+	uint64_t unopenable_said_usec;
 	struct mark_walk *walks; /* mounts to mark through a child: waiting and under way, oldest first */
 	size_t n_walks, walk_bytes;
 	struct walk_child *walk_children; /* alive, answered or not */

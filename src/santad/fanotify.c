@@ -350,13 +350,14 @@ mark_groups(const struct fan_client *fan, const char *path, unsigned int how, bo
  * A forked child of santad: single-threaded, so it may change its own
  * credentials and namespaces without touching santad's; it runs system
  * calls only (santad's other threads may hold locks it would need), and
- * tells its result, and at most one fd, over sock.
+ * tells its result, a number (value) and at most one fd, over sock.
  */
-static void
-child_reply(int sock, int result, int fd)
+static _Noreturn void
+child_reply_value(int sock, int result, unsigned int value, int fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
+	unsigned int msg_body[2] = { (unsigned int)result, value };
+	struct iovec iov = { .iov_base = msg_body, .iov_len = sizeof(msg_body) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (fd >= 0) {
@@ -372,6 +373,12 @@ child_reply(int sock, int result, int fd)
 	}
 	(void)sendmsg(sock, &msg, MSG_NOSIGNAL);
 	_exit(0);
+}
+
+static _Noreturn void
+child_reply(int sock, int result, int fd)
+{
+	child_reply_value(sock, result, 0, fd);
 }
 
 /*
@@ -413,16 +420,18 @@ child_start(void (*fn)(const void *arg, int sock), const void *arg, int *sock)
 }
 
 /*
- * A child's answer, read from sock without waiting: its result, and in
- * *fd_out (when given) the fd it sent, or -1. -EIO: it died without one
- * (killed: the owner whose uids it had may signal it).
+ * A child's answer, read from sock without waiting: its result, in *value
+ * (when given) its number, and in *fd_out (when given) the fd it sent, or
+ * -1. -EIO: it died without one (killed: the owner whose uids it had may
+ * signal it).
  */
 static int
-child_answer(int sock, int *fd_out)
+child_answer(int sock, int *fd_out, unsigned int *value)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	int result = -EIO;
-	struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
+	unsigned int msg_body[2] = { (unsigned int)-EIO, 0 };
+	int result;
+	struct iovec iov = { .iov_base = msg_body, .iov_len = sizeof(msg_body) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			      .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
@@ -431,8 +440,9 @@ child_answer(int sock, int *fd_out)
 	if (fd_out)
 		*fd_out = -1;
 	n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n != sizeof(result))
-		result = -EIO;
+	result = n == sizeof(msg_body) ? (int)msg_body[0] : -EIO;
+	if (value)
+		*value = msg_body[1];
 	for (c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
 		int fd;
 
@@ -471,7 +481,7 @@ child_run(void (*fn)(const void *arg, int sock), const void *arg)
 		(void)kill(pid, SIGKILL);
 		result = -ETIMEDOUT;
 	} else {
-		result = child_answer(sock, NULL);
+		result = child_answer(sock, NULL, NULL);
 	}
 	close(sock);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -493,6 +503,7 @@ struct as_mounter {
 	bool has_owner;
 	uid_t uid;
 	gid_t gid;
+	int ns_fd; /* the mount's namespace (uid and gid are ids of its user namespace), or -1 */
 };
 
 /*
@@ -514,10 +525,165 @@ become_owner(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* The decimal number at *p (after blanks), *p moved past it; false when there is none. */
+static bool
+parse_ulong(const char **p, unsigned long *v)
+{
+	const char *s = *p;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (*v = 0; *s >= '0' && *s <= '9'; s++) {
+		if (*v > (~0UL - 9) / 10)
+			return false;
+		*v = *v * 10 + (unsigned long)(*s - '0');
+	}
+	*p = s;
+	return true;
+}
+
+/*
+ * The kernel's id behind id, from map: /proc/PID/uid_map or gid_map as a
+ * process of the initial user namespace reads it ("inside outside count"
+ * lines, outside the kernel's id). -EACCES when id is not mapped there.
+ */
+static int
+map_id(const char *map, unsigned long id, unsigned long *kid)
+{
+	unsigned long in, out, count;
+
+	while (parse_ulong(&map, &in) && parse_ulong(&map, &out) && parse_ulong(&map, &count)) {
+		if (id >= in && id - in < count) {
+			*kid = out + (id - in);
+			return 0;
+		}
+	}
+	return -EACCES;
+}
+
+/* /proc/PID/NAME into buf (NUL-terminated; the kernel caps a map at 340 lines). */
+static int
+read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	size_t len = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		len += (size_t)n;
+	}
+out:
+	buf[len] = '\0';
+	close(fd);
+	return r;
+}
+
+static void close_range_except(int a, int b);
+
+/*
+ * A FUSE mount's user_id= and group_id= are ids of the user namespace it
+ * was mounted in (the kernel prints them so); FUSE compares the kernel's
+ * ids behind them with the caller's. For a mount of a namespace another
+ * user namespace owns (mounted there, `unshare -Urm`: user_id=0), *uid and
+ * *gid are mapped through that user namespace's uid_map and gid_map, read
+ * from a process in it: a grandchild that closes every fd, enters it, says
+ * so and waits to be killed. Its root may kill it (then -ESRCH: the mount
+ * is tried again as a killed marking child is), not trace it (it is not
+ * dumpable and its memory was made outside); it dies with its parent.
+ */
+static int
+owner_kernel_ids(int ns_fd, uid_t *uid, gid_t *gid)
+{
+	char map[12288], c;
+	struct stat self_user, user;
+	unsigned long kuid, kgid;
+	int userns, ready[2] = { -1, -1 }, r;
+	pid_t parent = getpid(), pid = -1;
+
+	userns = ioctl(ns_fd, NS_GET_USERNS);
+	if (userns < 0)
+		return -errno;
+	if (fstat(userns, &user) < 0 || stat("/proc/self/ns/user", &self_user) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = 0;
+	if (user.st_ino == self_user.st_ino && user.st_dev == self_user.st_dev)
+		goto out; /* santad's own: the ids are the kernel's */
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(1);
+		close_range_except(userns, ready[1]);
+		if (setns(userns, CLONE_NEWUSER) < 0 || write(ready[1], "", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	ready[1] = -1;
+	if (read(ready[0], &c, 1) != 1) {
+		r = -ESRCH;
+		goto out;
+	}
+	r = read_proc(pid, "uid_map", map, sizeof(map));
+	if (r == 0)
+		r = map_id(map, *uid, &kuid);
+	if (r == 0)
+		r = read_proc(pid, "gid_map", map, sizeof(map));
+	if (r == 0)
+		r = map_id(map, *gid, &kgid);
+	if (r == 0 && (kuid > (uid_t)-2 || kgid > (gid_t)-2))
+		r = -EACCES;
+	if (r == 0) {
+		*uid = (uid_t)kuid;
+		*gid = (gid_t)kgid;
+	}
+out:
+	if (pid > 0) {
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	close(userns);
+	return r;
+}
+
+/*
+ * Marks as root (root_first), and if FUSE refuses root, as the mount's
+ * owner: tells the result and the kernel's uid it marked as.
+ */
 static void
 child_mark_as_mounter(const void *arg, int sock)
 {
 	const struct as_mounter *a = arg;
+	uid_t uid = a->uid;
+	gid_t gid = a->gid;
 	int other, r;
 
 	if (a->root_first) {
@@ -525,12 +691,15 @@ child_mark_as_mounter(const void *arg, int sock)
 		if (r != -EACCES || !a->has_owner)
 			child_reply(sock, r < 0 ? r : other, -1);
 	}
-	r = become_owner(a->uid, a->gid);
+	r = a->ns_fd >= 0 ? owner_kernel_ids(a->ns_fd, &uid, &gid) : 0;
+	if (r == 0)
+		r = become_owner(uid, gid);
 	if (r < 0)
 		child_reply(sock, r, -1);
 	r = mark_groups(a->fan, a->path, a->how, a->no_loader_check, a->notify_logs, &other);
 	/* other > 0: marked, a later group refused */
-	child_reply(sock, r < 0 ? r : other | (a->root_first ? WALK_AS_OWNER : 0), -1);
+	child_reply_value(sock, r < 0 ? r : other | (a->root_first ? WALK_AS_OWNER : 0),
+			  (unsigned int)uid, -1);
 }
 
 /* user_id= and group_id= in a FUSE filesystem's options: who mounted it. */
@@ -568,7 +737,7 @@ mark_as(struct santad *d, const char *markpath, const char *shown, unsigned int 
 	if (r == -EACCES && fstype && strncmp(fstype, "fuse", 4) == 0) {
 		struct as_mounter a = { .fan = d->fan, .path = markpath, .how = how,
 					.no_loader_check = no_loader_check,
-					.notify_logs = d->fan->notify_logs };
+					.notify_logs = d->fan->notify_logs, .ns_fd = -1 };
 
 		/*
 		 * With the owner's uids the child may be signalled by the owner:
@@ -772,8 +941,9 @@ struct mark_walk {
 	int tries;
 	bool running, by_mount, has_owner;
 	bool in_child_mark; /* FUSE or overlay: marked by a child (WALK_MARK), not on the loop */
-	uid_t fuse_uid;
+	uid_t fuse_uid;     /* user_id=: an id of the mount's user namespace */
 	gid_t fuse_gid;
+	uid_t fuse_kuid;    /* the kernel's uid behind fuse_uid the child marked as */
 	unsigned int major, minor, mnt_id;
 	char key[32];
 	char *shown;        /* the path the log and status name */
@@ -922,9 +1092,13 @@ walk_finish(struct mark_walk *w, int r)
 		add_watched(fan, w->key, NULL); /* tried again after MARK_RETRY_USEC */
 		mounts_count_unmarked(fan);
 	} else {
-		if (r & WALK_AS_OWNER)
+		if ((r & WALK_AS_OWNER) && w->fuse_kuid == w->fuse_uid)
 			santa_log(&d->log, LOG_INFO, "%s is FUSE, closed to root: marked as its "
-				  "owner (uid %u)", w->shown, (unsigned int)w->fuse_uid);
+				  "owner (uid %u)", w->shown, (unsigned int)w->fuse_kuid);
+		else if (r & WALK_AS_OWNER)
+			santa_log(&d->log, LOG_INFO, "%s is FUSE, closed to root: marked as its "
+				  "owner (uid %u, %u in its user namespace)", w->shown,
+				  (unsigned int)w->fuse_kuid, (unsigned int)w->fuse_uid);
 		if ((r & 3) == 1)
 			santa_log(&d->log, LOG_WARNING,
 				  "Failed to log execs of %s that need no decision", w->shown);
@@ -1030,9 +1204,12 @@ static int
 on_walk_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct mark_walk *w = userdata;
-	int got_fd, r = child_answer(fd, &got_fd);
+	unsigned int value;
+	int got_fd, r = child_answer(fd, &got_fd, &value);
 
 	walk_stop_child(w, 0, false); /* it answered (or died): it exits by itself */
+	if (w->step == WALK_MARK && r >= 0 && (r & WALK_AS_OWNER))
+		w->fuse_kuid = value; /* the kernel's uid it marked as */
 	walk_answered(w, r, got_fd);
 	return 0;
 }
@@ -1060,7 +1237,7 @@ walk_start(struct mark_walk *w)
 				 .how = w->by_mount ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM,
 				 .no_loader_check = true, .notify_logs = d->fan->notify_logs,
 				 .root_first = true, .has_owner = w->has_owner, .uid = w->fuse_uid,
-				 .gid = w->fuse_gid };
+				 .gid = w->fuse_gid, .ns_fd = w->ns_fd };
 	struct walk_child *c = calloc(1, sizeof(*c));
 	pid_t pid;
 	int r;
@@ -1571,9 +1748,10 @@ read_events(struct santad *d, int fd, size_t size,
 	size_t n = 0;
 	ssize_t len;
 
+	errno = 0;
 	len = read(fd, buf, size < sizeof(buf) ? size : sizeof(buf));
 	if (len <= 0)
-		return 0;
+		return 0; /* errno says why */
 	for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
 	     m = FAN_EVENT_NEXT(m, len)) {
 		n++;
@@ -1660,10 +1838,33 @@ on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+/*
+ * A read of the permission group fails when the kernel could not open the
+ * event's file for santad: it then refuses the exec itself, unseen (no pid,
+ * no path: no santa.log line). FUSE refuses a request from santad's uid 0
+ * when the user namespace the mount was made in does not map it
+ * (EOVERFLOW): every exec from a FUSE mount made in a user namespace is
+ * refused so, once santad has marked it, in MONITOR too. Said at most once a
+ * second, with a count.
+ */
 static int
 on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	read_events(userdata, fd, FAN_PERM_READ_BYTES, handle_permission);
+	struct santad *d = userdata;
+	struct fan_client *fan = d->fan;
+	uint64_t now;
+
+	if (read_events(d, fd, FAN_PERM_READ_BYTES, handle_permission) > 0 || errno == EAGAIN ||
+	    errno == EINTR || errno == 0)
+		return 0;
+	fan->unopenable++;
+	now = santa_mono_usec();
+	if (now - fan->unopenable_said_usec >= 1000000) {
+		fan->unopenable_said_usec = now;
+		santa_log_errno(&d->log, LOG_WARNING, -errno, "The kernel refused an exec whose file "
+				"it could not open for santad (%m: a FUSE mount made in a user "
+				"namespace?) (%llu so far)", (unsigned long long)fan->unopenable);
+	}
 	return 0;
 }
 
