@@ -103,6 +103,12 @@ write_santad_config() { # EXTRA-LINE...
 cpu_ns() { # a process's CPU time so far, its threads' included (ns)
 	cat /proc/"$1"/task/*/schedstat 2> /dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
 }
+thread_ns() { # PID: each thread's name and CPU time so far (ns), summed by name
+	local t
+	for t in /proc/"$1"/task/*; do
+		echo "$(cat "$t/comm" 2> /dev/null) $(cut -d' ' -f1 "$t/schedstat" 2> /dev/null)"
+	done | awk 'NF == 2 { s[$1] += $2 } END { for (n in s) print n, s[n] }'
+}
 status_json() { SANTA_CONFIG=$work/santa.conf "$santactl" status --json 2> /dev/null || echo '{}'; }
 json_field() { # JSON PATH...: a number in santactl's status, 0 when absent
 	python3 - "$@" <<'PY'
@@ -145,6 +151,7 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 		opens0=$(json_field "$st" daemon loader_check open_events)
 		lines0=$(log_lines)
 		cpu0=$(cpu_ns "$pid")
+		thread_ns "$pid" > "$work/threads0"
 		if [ -n "${BENCH_PERF:-}" ]; then # a profile of santad over the timed build
 			perf record -q -F 15000 -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
 			perf_pid=$!
@@ -159,6 +166,8 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 	fi
 	if [[ $c == santad* ]]; then
 		cpu=$(($(cpu_ns "$pid") - cpu0))
+		thread_ns "$pid" | awk -v c="$c" 'NR == FNR { s[$1] = $2; next }
+			{ print c, $1, $2 - s[$1] }' "$work/threads0" - >> "$work/threads"
 		st=$(status_json)
 		# Called in a subshell: the counts go to a file.
 		echo "$cpu $(($(log_lines) - lines0))" \
@@ -217,6 +226,10 @@ print("    %.0f exec lines a build: %.1f us each (loader check off);"
       " %.0f loader-check opens a build: %.1f us each (the difference)"
       % (off[1], off[0] / max(1, off[1]), on[2], (on[0] - off[0]) / max(1, on[2])))
 PY
+
+# ---- Profile: which of santad's threads spends it (ms per timed build) ----
+awk -v rounds="$rounds" '{ ms[$1 " " $2] += $3 / 1e6 / rounds } END {
+	for (k in ms) if (ms[k] >= 0.05) printf "    %-34s %6.1f ms\n", k, ms[k] }' "$work/threads" | sort
 
 # ---- Profile: what a user's process waits, per open and per spawn ----
 cat > "$tree/wait.c" <<'EOC'

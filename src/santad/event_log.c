@@ -1059,6 +1059,7 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 	r = -pthread_create(&log->thread, NULL, writer_main, log);
 	if (r < 0)
 		goto fail;
+	(void)pthread_setname_np(log->thread, "santad-log"); /* profiles say which thread */
 	*out = log;
 	return 0;
 fail:

@@ -617,6 +617,7 @@ santad_loader_start(struct santad *d)
 	r = -pthread_create(&g->thread, NULL, guard_thread, g);
 	if (r < 0)
 		goto out;
+	(void)pthread_setname_np(g->thread, "santad-loader"); /* profiles say which thread */
 	g->running = true;
 	santa_log(&d->log, LOG_INFO, "Loader check on: %zu loader file(s), %zu distinct",
 		  g->n_files, g->n_hashes);
