@@ -16,7 +16,10 @@
 #                   a log line per exec)
 #   santad-noloader the same with EnableLoaderCheck = false
 #   fapolicyd       Debian's fapolicyd, permissive, with the allow-trusted
-#                   rules (when installed)
+#                   rules (when installed; BENCH_NO_FAPOLICYD=1: left out)
+#   santad-base     with BENCH_BASE_SANTAD=PATH: another santad binary (the
+#                   one before a change) in the default configuration, for
+#                   an A/B comparison within one run
 # Each daemon is started for its turn, warmed by one untimed build (its
 # decisions cached, as on a machine running for a while), then timed on a
 # clean build. A condition's ratio in a round is its time over that round's
@@ -122,8 +125,12 @@ PY
 log_lines() { grep -c '|decision=' "$work/santa.log" 2> /dev/null || echo 0; }
 
 start_condition() { # CONDITION
+	local bin=$santad
 	case $1 in
 	santad) write_santad_config ;;
+	santad-base)
+		write_santad_config
+		bin=$(realpath "$BENCH_BASE_SANTAD") ;;
 	santad-noloader) write_santad_config "EnableLoaderCheck = false" ;;
 	fapolicyd)
 		FAP_WATCH_FS="$fs_type,tmpfs" FAP_PERMISSIVE=1 fapolicyd_start "$fapolicyd_rules_lockdown"
@@ -131,7 +138,7 @@ start_condition() { # CONDITION
 	*) return ;;
 	esac
 	rm -f "$work/santa.log"
-	santa_start_santad "$santad"
+	santa_start_santad "$bin"
 }
 stop_condition() { # CONDITION
 	case $1 in
@@ -177,7 +184,10 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 }
 
 conditions=(none santad santad-noloader)
-if fapolicyd_installed; then
+if [ -n "${BENCH_BASE_SANTAD:-}" ]; then
+	conditions+=(santad-base)
+fi
+if fapolicyd_installed && [ -z "${BENCH_NO_FAPOLICYD:-}" ]; then
 	conditions+=(fapolicyd)
 fi
 n_cond=${#conditions[@]}

@@ -266,7 +266,7 @@ unlease(struct loader_guard *g, size_t slot)
 
 /*
  * A user's file a loader cannot run: marked while leased. Takes fd when it
- * returns true (the open is answered by the caller either way).
+ * returns true (its open is answered already).
  */
 static bool
 lease_and_mark(struct loader_guard *g, int fd, const struct stat *st)
@@ -382,7 +382,6 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 	if (pid == g->self || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		goto allow;
 	trusted = santa_stat_is_root_trusted(&st);
-	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
 	if (program_of_loader(g, pid)) {
 		if (queue_program(g, fd, pid)) {
 			g->programs++;
@@ -415,18 +414,25 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 				  (unsigned long long)held, shared ? ", other uids too" : "");
 		return;
 	}
-	/* Marked before the answer: the opener's next open of it is not asked about. */
-	if (!trusted && !elf_ok && lease_and_mark(g, fd, &st)) {
+	/*
+	 * A user's file: answered first, the opener does not wait for the
+	 * lease. Its mark rests only on bytes read under the lease, whenever
+	 * that is taken (read before it, they would prove nothing).
+	 */
+	if (!trusted) {
 		fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
-		return; /* fd kept: it holds the lease */
+		if (!lease_and_mark(g, fd, &st))
+			close(fd); /* else kept: it holds the lease */
+		return;
 	}
+	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
 	/*
 	 * Marked before the answer too: an opener that writes (root's `install`
 	 * making a program) does so only once answered, and its write drops the
 	 * mark; marked after, the mark could land on the bytes already written
 	 * and the loader's open of the new program would not be asked.
 	 */
-	if (trusted && (!elf_ok || (elf.type == ET_DYN && elf.has_soname)))
+	if (!elf_ok || (elf.type == ET_DYN && elf.has_soname))
 		mark_ignore(g, fd);
 	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 	close(fd);
