@@ -5,8 +5,11 @@
 # build, then for santad (loader check on) and santad-noloader: the share of
 # each of santad's threads, and per thread the functions and system calls
 # that take most (children included, so a syscall's share is all it costs).
-# The perf data stay in OUT (a temporary directory by default) for
-# `perf report -i OUT/perf.CONDITION`.
+# Then one more round under `perf trace -s`: each thread's system calls over
+# a timed build, counted (divide by the exec lines and loader-check opens the
+# first run printed for the calls per event). With BENCH_BASE_SANTAD=PATH the
+# base binary is profiled too (santad-base). The perf data stay in OUT (a
+# temporary directory by default) for `perf report -i OUT/perf.CONDITION`.
 #
 # usage: bench/build_profile.sh SANTAD [FILES] [ROUNDS] [OUT]   (as root; a
 #        Release build with -fno-omit-frame-pointer gives whole call chains)
@@ -19,9 +22,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v perf > /dev/null || { echo "perf is not installed"; exit 1; }
 mkdir -p "$out"
 
-BENCH_PERF=$out/perf bash "$here/build_storm.sh" "$santad" "$files" "$rounds" | tee "$out/storm.txt"
+BENCH_NO_FAPOLICYD=1 BENCH_PERF=$out/perf bash "$here/build_storm.sh" "$santad" "$files" "$rounds" |
+	tee "$out/storm.txt"
+BENCH_NO_FAPOLICYD=1 BENCH_TRACE=$out/trace bash "$here/build_storm.sh" "$santad" "$files" 1 > /dev/null
 
-for c in santad santad-noloader; do
+for c in santad santad-noloader santad-base; do
 	data=$out/perf.$c
 	[ -s "$data" ] || continue
 	echo
@@ -37,6 +42,10 @@ for c in santad santad-noloader; do
 			grep -vE '__libc_start|start_thread|main$|_sd_event|sd_event_(run|dispatch|loop)' |
 			head -24 | sed 's/^/    /'
 	done
+	[ -s "$out/trace.$c" ] || continue
+	echo "  -- system calls over one timed build, per thread (perf trace -s; msec: time inside them)"
+	awk '/^ [^ ].*\([0-9]+\), [0-9]+ events/ { n = 0; print "    " $0; next }
+		/^ +[a-z_0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+/ { if (n++ < 10) print "      " $0 }' "$out/trace.$c"
 done
 echo
 echo "perf data: $out/perf.santad, $out/perf.santad-noloader"

@@ -25,6 +25,9 @@
 # clean build. A condition's ratio in a round is its time over that round's
 # no-daemon time; the report gives the median ratio and the spread
 # (smallest and largest) over the rounds.
+# BENCH_PERF=PREFIX: `perf record -g` of santad over each timed build (the
+# last round's kept, PREFIX.CONDITION); BENCH_TRACE=PREFIX: `perf trace -s`
+# instead (each thread's system calls, counts and times).
 #
 # Then a profile: santad's own CPU per exec and per loader-check open (from
 # its /proc stat over the timed builds and the counts it reports), and what
@@ -163,6 +166,10 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 			perf record -q -F 15000 -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
 			perf_pid=$!
 			sleep 0.5 # perf attaches
+		elif [ -n "${BENCH_TRACE:-}" ]; then # santad's system calls, counted per thread
+			perf trace -s -p "$pid" -o "$BENCH_TRACE.$c" > /dev/null 2>&1 &
+			perf_pid=$!
+			sleep 0.5
 		fi
 	fi
 	t=$(build)

@@ -266,7 +266,7 @@ unlease(struct loader_guard *g, size_t slot)
 
 /*
  * A user's file a loader cannot run: marked while leased. Takes fd when it
- * returns true (its open is answered already).
+ * returns true (the open is answered by the caller either way).
  */
 static bool
 lease_and_mark(struct loader_guard *g, int fd, const struct stat *st)
@@ -415,15 +415,18 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 		return;
 	}
 	/*
-	 * A user's file: answered first, the opener does not wait for the
-	 * lease. Its mark rests only on bytes read under the lease, whenever
-	 * that is taken (read before it, they would prove nothing).
+	 * A user's file: marked before the answer, so the opener's next open
+	 * of it is not asked about (the linker opens each object twice:
+	 * answered first, a loaded machine let a third of those second opens
+	 * in before the mark, each one more round trip). Its bytes are read
+	 * only under the lease: read before it, they would prove nothing.
 	 */
 	if (!trusted) {
-		fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
-		if (!lease_and_mark(g, fd, &st))
-			close(fd); /* else kept: it holds the lease */
-		return;
+		if (lease_and_mark(g, fd, &st)) {
+			fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
+			return; /* fd kept: it holds the lease */
+		}
+		goto allow;
 	}
 	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
 	/*
