@@ -16,12 +16,18 @@
 #                   a log line per exec)
 #   santad-noloader the same with EnableLoaderCheck = false
 #   fapolicyd       Debian's fapolicyd, permissive, with the allow-trusted
-#                   rules (when installed)
+#                   rules (when installed; BENCH_NO_FAPOLICYD=1: left out)
+#   santad-base     with BENCH_BASE_SANTAD=PATH: another santad binary (the
+#                   one before a change) in the default configuration, for
+#                   an A/B comparison within one run
 # Each daemon is started for its turn, warmed by one untimed build (its
 # decisions cached, as on a machine running for a while), then timed on a
 # clean build. A condition's ratio in a round is its time over that round's
 # no-daemon time; the report gives the median ratio and the spread
 # (smallest and largest) over the rounds.
+# BENCH_PERF=PREFIX: `perf record -g` of santad over each timed build (the
+# last round's kept, PREFIX.CONDITION); BENCH_TRACE=PREFIX: `perf trace -s`
+# instead (each thread's system calls, counts and times).
 #
 # Then a profile: santad's own CPU per exec and per loader-check open (from
 # its /proc stat over the timed builds and the counts it reports), and what
@@ -103,6 +109,12 @@ write_santad_config() { # EXTRA-LINE...
 cpu_ns() { # a process's CPU time so far, its threads' included (ns)
 	cat /proc/"$1"/task/*/schedstat 2> /dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
 }
+thread_ns() { # PID: each thread's name and CPU time so far (ns), summed by name
+	local t
+	for t in /proc/"$1"/task/*; do
+		echo "$(cat "$t/comm" 2> /dev/null) $(cut -d' ' -f1 "$t/schedstat" 2> /dev/null)"
+	done | awk 'NF == 2 { s[$1] += $2 } END { for (n in s) print n, s[n] }'
+}
 status_json() { SANTA_CONFIG=$work/santa.conf "$santactl" status --json 2> /dev/null || echo '{}'; }
 json_field() { # JSON PATH...: a number in santactl's status, 0 when absent
 	python3 - "$@" <<'PY'
@@ -116,8 +128,12 @@ PY
 log_lines() { grep -c '|decision=' "$work/santa.log" 2> /dev/null || echo 0; }
 
 start_condition() { # CONDITION
+	local bin=$santad
 	case $1 in
 	santad) write_santad_config ;;
+	santad-base)
+		write_santad_config
+		bin=$(realpath "$BENCH_BASE_SANTAD") ;;
 	santad-noloader) write_santad_config "EnableLoaderCheck = false" ;;
 	fapolicyd)
 		FAP_WATCH_FS="$fs_type,tmpfs" FAP_PERMISSIVE=1 fapolicyd_start "$fapolicyd_rules_lockdown"
@@ -125,7 +141,7 @@ start_condition() { # CONDITION
 	*) return ;;
 	esac
 	rm -f "$work/santa.log"
-	santa_start_santad "$santad"
+	santa_start_santad "$bin"
 }
 stop_condition() { # CONDITION
 	case $1 in
@@ -145,10 +161,15 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 		opens0=$(json_field "$st" daemon loader_check open_events)
 		lines0=$(log_lines)
 		cpu0=$(cpu_ns "$pid")
+		thread_ns "$pid" > "$work/threads0"
 		if [ -n "${BENCH_PERF:-}" ]; then # a profile of santad over the timed build
 			perf record -q -F 15000 -g -p "$pid" -o "$BENCH_PERF.$c" > /dev/null 2>&1 &
 			perf_pid=$!
 			sleep 0.5 # perf attaches
+		elif [ -n "${BENCH_TRACE:-}" ]; then # santad's system calls, counted per thread
+			perf trace -s -p "$pid" -o "$BENCH_TRACE.$c" > /dev/null 2>&1 &
+			perf_pid=$!
+			sleep 0.5
 		fi
 	fi
 	t=$(build)
@@ -159,6 +180,8 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 	fi
 	if [[ $c == santad* ]]; then
 		cpu=$(($(cpu_ns "$pid") - cpu0))
+		thread_ns "$pid" | awk -v c="$c" 'NR == FNR { s[$1] = $2; next }
+			{ print c, $1, $2 - s[$1] }' "$work/threads0" - >> "$work/threads"
 		st=$(status_json)
 		# Called in a subshell: the counts go to a file.
 		echo "$cpu $(($(log_lines) - lines0))" \
@@ -168,7 +191,10 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 }
 
 conditions=(none santad santad-noloader)
-if fapolicyd_installed; then
+if [ -n "${BENCH_BASE_SANTAD:-}" ]; then
+	conditions+=(santad-base)
+fi
+if fapolicyd_installed && [ -z "${BENCH_NO_FAPOLICYD:-}" ]; then
 	conditions+=(fapolicyd)
 fi
 n_cond=${#conditions[@]}
@@ -217,6 +243,10 @@ print("    %.0f exec lines a build: %.1f us each (loader check off);"
       " %.0f loader-check opens a build: %.1f us each (the difference)"
       % (off[1], off[0] / max(1, off[1]), on[2], (on[0] - off[0]) / max(1, on[2])))
 PY
+
+# ---- Profile: which of santad's threads spends it (ms per timed build) ----
+awk -v rounds="$rounds" '{ ms[$1 " " $2] += $3 / 1e6 / rounds } END {
+	for (k in ms) if (ms[k] >= 0.05) printf "    %-34s %6.1f ms\n", k, ms[k] }' "$work/threads" | sort
 
 # ---- Profile: what a user's process waits, per open and per spawn ----
 cat > "$tree/wait.c" <<'EOC'

@@ -149,6 +149,7 @@ deadlines_start(size_t cap, deadline_expire_fn *expire, void *ctx, struct deadli
 	r = -pthread_create(&t->thread, NULL, deadline_thread, t);
 	if (r < 0)
 		goto fail;
+	(void)pthread_setname_np(t->thread, "santad-deadline");
 	t->started = true;
 	*out = t;
 	return 0;

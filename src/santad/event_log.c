@@ -74,6 +74,7 @@ struct event_log {
 	unsigned int queued;
 	size_t queued_bytes; /* exec_record_bytes of the queued records */
 	bool stopping, reopen;
+	bool idle; /* the writer sleeps until signalled (else it wakes by the clock) */
 	uint64_t dropped;
 	/* Written by the writer thread, read by the loop: atomic. */
 	_Atomic uint64_t lines_lost; /* not written: disk full, file gone */
@@ -951,21 +952,28 @@ writer_main(void *arg)
 	struct exec_record *batch, *rec;
 	struct line_buffer *out = malloc(sizeof(*out));
 	uint64_t taken, one = 1;
-	bool reopen, wake;
+	bool reopen, wake, busy = false;
 
 	if (!out)
 		return NULL;
 	out->len = 0;
 	for (;;) {
 		pthread_mutex_lock(&log->lock);
-		/* Asleep while there is nothing to write: no wakeups on an idle machine. */
-		while (!log->head && !log->stopping && !log->reopen)
-			pthread_cond_wait(&log->cond, &log->lock);
 		/*
-		 * Then records are collected for up to EVENT_LOG_FLUSH_MS (or until
-		 * EVENT_LOG_BATCH are queued): one wakeup and one write() per batch
-		 * instead of a context switch per exec.
+		 * Asleep while there is nothing to write: no wakeups on an idle
+		 * machine. The first record wakes the writer, which then collects
+		 * for EVENT_LOG_FLUSH_MS (or until EVENT_LOG_BATCH are queued): one
+		 * wakeup and one write() per batch instead of a context switch per
+		 * exec. While records keep coming (busy: the last period had some),
+		 * it wakes only by the clock, once a period, and nothing signals it.
 		 */
+		if (!busy) {
+			while (!log->head && !log->stopping && !log->reopen) {
+				log->idle = true;
+				pthread_cond_wait(&log->cond, &log->lock);
+				log->idle = false;
+			}
+		}
 		if (!log->stopping && !log->reopen) {
 			struct timespec until;
 
@@ -981,6 +989,7 @@ writer_main(void *arg)
 					break;
 		}
 		batch = log->head;
+		busy = batch != NULL;
 		log->head = log->tail = NULL;
 		log->queued = 0;
 		log->queued_bytes = 0;
@@ -1059,6 +1068,7 @@ event_log_start(const struct santa_config *cfg, struct events_db *events, struct
 	r = -pthread_create(&log->thread, NULL, writer_main, log);
 	if (r < 0)
 		goto fail;
+	(void)pthread_setname_np(log->thread, "santad-log"); /* profiles say which thread */
 	*out = log;
 	return 0;
 fail:
@@ -1104,7 +1114,8 @@ event_log_submit(struct event_log *log, struct exec_record *rec)
 	log->tail = rec;
 	log->queued++;
 	log->queued_bytes += bytes;
-	if (log->queued == 1 || log->queued == EVENT_LOG_BATCH)
+	/* A busy writer wakes by the clock: only an idle one (or a full batch) is signalled. */
+	if ((log->queued == 1 && log->idle) || log->queued == EVENT_LOG_BATCH)
 		pthread_cond_signal(&log->cond);
 	pthread_mutex_unlock(&log->lock);
 }

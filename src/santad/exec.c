@@ -859,8 +859,11 @@ log_exec(struct santad *d, const char *path, const struct proc_info *proc, enum 
 	} else {
 		event_log_submit(d->elog, rec);
 	}
-	santad_gui_block(d, path, proc, decision, sha256);
-	santad_tty_block(d, path, proc, decision, sha256);
+	/* Blocks only: their frames (a rule's message, the notice) are zeroed before they look. */
+	if (decision->verdict == SANTA_VERDICT_DENY) {
+		santad_gui_block(d, path, proc, decision, sha256);
+		santad_tty_block(d, path, proc, decision, sha256);
+	}
 	if (decision->reason == SANTA_REASON_COMPILER)
 		santad_transitive_compiler(d, proc->pid, sha256);
 }

@@ -173,6 +173,7 @@ hash_pool_start(const struct hash_pool_limits *limits, struct hash_pool **out)
 			hash_pool_stop(pool);
 			return -r;
 		}
+		(void)pthread_setname_np(pool->threads[i], "santad-hash");
 		pool->n_threads++;
 	}
 	*out = pool;

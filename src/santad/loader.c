@@ -382,7 +382,6 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 	if (pid == g->self || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		goto allow;
 	trusted = santa_stat_is_root_trusted(&st);
-	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
 	if (program_of_loader(g, pid)) {
 		if (queue_program(g, fd, pid)) {
 			g->programs++;
@@ -415,18 +414,28 @@ handle_open(struct loader_guard *g, int fd, pid_t pid)
 				  (unsigned long long)held, shared ? ", other uids too" : "");
 		return;
 	}
-	/* Marked before the answer: the opener's next open of it is not asked about. */
-	if (!trusted && !elf_ok && lease_and_mark(g, fd, &st)) {
-		fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
-		return; /* fd kept: it holds the lease */
+	/*
+	 * A user's file: marked before the answer, so the opener's next open
+	 * of it is not asked about (the linker opens each object twice:
+	 * answered first, a loaded machine let a third of those second opens
+	 * in before the mark, each one more round trip). Its bytes are read
+	 * only under the lease: read before it, they would prove nothing.
+	 */
+	if (!trusted) {
+		if (lease_and_mark(g, fd, &st)) {
+			fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
+			return; /* fd kept: it holds the lease */
+		}
+		goto allow;
 	}
+	elf_ok = santa_elf_read(fd, &elf) == 0 && (elf.type == ET_EXEC || elf.type == ET_DYN);
 	/*
 	 * Marked before the answer too: an opener that writes (root's `install`
 	 * making a program) does so only once answered, and its write drops the
 	 * mark; marked after, the mark could land on the bytes already written
 	 * and the loader's open of the new program would not be asked.
 	 */
-	if (trusted && (!elf_ok || (elf.type == ET_DYN && elf.has_soname)))
+	if (!elf_ok || (elf.type == ET_DYN && elf.has_soname))
 		mark_ignore(g, fd);
 	fan_respond(g->fan_fd, fd, SANTA_VERDICT_ALLOW);
 	close(fd);
@@ -617,6 +626,7 @@ santad_loader_start(struct santad *d)
 	r = -pthread_create(&g->thread, NULL, guard_thread, g);
 	if (r < 0)
 		goto out;
+	(void)pthread_setname_np(g->thread, "santad-loader"); /* profiles say which thread */
 	g->running = true;
 	santa_log(&d->log, LOG_INFO, "Loader check on: %zu loader file(s), %zu distinct",
 		  g->n_files, g->n_hashes);
