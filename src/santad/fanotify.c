@@ -938,7 +938,8 @@ enum walk_step { WALK_PATH, WALK_REVEAL, WALK_MARK };
  * on the loop: no path a user chose) and walked again at its mount point
  * now, after WALK_RETRY_FIRST_USEC, doubling up to WALK_RETRY_MAX_USEC:
  * for as long as it exists and keeps moving. Found at the same place and
- * still not reached WALK_STILL_TRIES times in a row, it is covered for good
+ * still not reached WALK_STILL_TRIES times in a row, no mount event for it
+ * between (walk_reported_again), it is covered for good
  * and given up (logged, counted), as before. Retrying walks keep their
  * place in the queue and its caps; at most WALK_RETRYING_PER_UID of one
  * owner's and WALK_RETRYING_MAX in all, past which a failed walk is given
@@ -1570,6 +1571,24 @@ walk_queue(struct santad *d, const struct mount_desc *m, const char *prefix, int
 	return 0;
 }
 
+/*
+ * A mount under way reported again (attached again: moved; or its table
+ * read again): found in the same place since counts for nothing, or a user
+ * moving it back and forth for ever would have it given up for good by
+ * chance (WALK_STILL_TRIES samples in a row in the same place).
+ */
+static void
+walk_reported_again(struct fan_client *fan, const char *key)
+{
+	struct mark_walk *w;
+
+	for (w = fan->walks; w; w = w->next)
+		if (strcmp(w->key, key) == 0) {
+			w->still = 0;
+			return;
+		}
+}
+
 /* Santad is stopping: every walk dropped, every child killed (and left to the exit). */
 static void
 walk_stop_all(struct fan_client *fan)
@@ -1630,6 +1649,8 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		goto out;
 	}
 	if (w && !w->path && santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC) {
+		if (m->id)
+			walk_reported_again(d->fan, key);
 		w->seen = true;
 		r = 0;
 		goto out;
