@@ -932,6 +932,27 @@ child_reveal(const void *arg, int sock)
 enum walk_step { WALK_PATH, WALK_REVEAL, WALK_MARK };
 
 #define WALK_TRIES 3        /* tries of a FUSE mount's owner-marking child (the owner may kill it) */
+/*
+ * A mount not where its namespace's table said when the child looked
+ * (moved with MS_MOVE, or covered) is looked up again by its id (statmount,
+ * on the loop: no path a user chose) and walked again at its mount point
+ * now, after WALK_RETRY_FIRST_USEC, doubling up to WALK_RETRY_MAX_USEC:
+ * for as long as it exists and keeps moving. Found at the same place and
+ * still not reached WALK_STILL_TRIES times in a row, no mount event for it
+ * between (walk_reported_again), it is covered for good
+ * and given up (logged, counted), as before. Retrying walks keep their
+ * place in the queue and its caps; at most WALK_RETRYING_PER_UID of one
+ * owner's and WALK_RETRYING_MAX in all, past which a failed walk is given
+ * up: a user moving many mounts for ever cannot make santad spin (one child
+ * per retrying mount a second at most, two of the owner's at once) nor fill
+ * the queue their new mounts need.
+ */
+#define WALK_RETRY_FIRST_USEC 20000ULL
+#define WALK_RETRY_MAX_USEC 1000000ULL
+#define WALK_STILL_TRIES 6
+#define WALK_RETRYING_PER_UID 64
+#define WALK_RETRYING_MAX 256
+#define WALK_GONE 0x200     /* walk_finish: unmounted before it could be marked */
 
 struct mark_walk {
 	struct mark_walk *next;
@@ -940,6 +961,9 @@ struct mark_walk {
 	enum walk_step step;
 	int tries;
 	bool running, by_mount, has_owner;
+	bool backoff;       /* waiting for timer before it is walked again (walk_retry) */
+	int retries, still; /* looked up again; of them in a row found where it was */
+	uint64_t id, ns_id; /* statmount's, to look it up again (0: cannot) */
 	bool in_child_mark; /* FUSE or overlay: marked by a child (WALK_MARK), not on the loop */
 	uid_t fuse_uid;     /* user_id=: an id of the mount's user namespace */
 	gid_t fuse_gid;
@@ -1087,7 +1111,14 @@ walk_finish(struct mark_walk *w, int r)
 		*p = w->next;
 	fan->n_walks--;
 	fan->walk_bytes -= w->bytes;
-	if (r < 0) {
+	if (r == WALK_GONE) {
+		/* Nothing to mark; its status entry goes with the next reconcile. */
+		struct watched *e = find_watched(fan, w->key);
+
+		santa_log(&d->log, LOG_INFO, "%s was unmounted before it could be marked", w->shown);
+		if (e && !e->path)
+			e->failed_usec = 0; /* its device number may come back at once: tried then */
+	} else if (r < 0) {
 		log_mark_failure(d, r, w->shown);
 		add_watched(fan, w->key, NULL); /* tried again after MARK_RETRY_USEC */
 		mounts_count_unmarked(fan);
@@ -1141,15 +1172,184 @@ walk_reached(struct mark_walk *w, int fd)
 	return r < 0 ? r : other;
 }
 
+/*
+ * Looks w's mount up again by its id in its namespace: 1 when it has moved
+ * (w now names its mount point now), 0 when it is where it was, -ENOENT
+ * when it is gone (unmounted, or the namespace with it), or -errno.
+ */
+static int
+walk_relocate(struct mark_walk *w)
+{
+	size_t size = sizeof(struct santa_statmount) + 2 * PATH_MAX, prefix_len, bytes;
+	struct fan_client *fan = w->d->fan;
+	struct santa_statmount *sm = NULL;
+	char *mp, *shown = NULL, *path = NULL;
+	int r;
+
+	if (!w->id || !w->ns_id)
+		return -EOPNOTSUPP; /* found in mountinfo (no mount events): retried every MARK_RETRY_USEC */
+	for (;;) {
+		struct santa_statmount *grown = realloc(sm, size);
+
+		if (!grown) {
+			r = -ENOMEM;
+			goto out;
+		}
+		sm = grown;
+		r = santa_statmount(w->id, w->ns_id, STATMOUNT_SB_BASIC | STATMOUNT_MNT_POINT, sm,
+				    size);
+		if (r != -EOVERFLOW || size >= (1U << 20))
+			break;
+		size *= 2;
+	}
+	if (r < 0)
+		goto out;
+	if (!(sm->mask & STATMOUNT_MNT_POINT) || sm->sb_dev_major != w->major ||
+	    sm->sb_dev_minor != w->minor) {
+		r = -ENOENT; /* not the filesystem queued (cannot be, with a unique id): gone */
+		goto out;
+	}
+	mp = sm->str + sm->mnt_point;
+	if (strcmp(mp, w->mountpoint) == 0) {
+		r = 0;
+		goto out;
+	}
+	/* shown is the namespace's prefix and the mount point. */
+	prefix_len = strlen(w->shown) - strlen(w->mountpoint);
+	if (asprintf(&shown, "%.*s%s", (int)prefix_len, w->shown, mp) < 0 ||
+	    (w->root_fd >= 0 ? asprintf(&path, "/proc/self/fd/%d%s", w->root_fd, mp)
+			     : asprintf(&path, "%s", mp)) < 0) {
+		shown = path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	bytes = 2 * strlen(shown) + 2 * strlen(mp) + 128;
+	if (!(mp = strdup(mp))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	free(w->mountpoint);
+	w->mountpoint = mp;
+	free(w->shown);
+	w->shown = shown;
+	free(w->path);
+	w->path = path;
+	shown = path = NULL;
+	fan->walk_bytes += bytes - w->bytes;
+	w->bytes = bytes;
+	r = 1;
+out:
+	free(shown);
+	free(path);
+	free(sm);
+	return r;
+}
+
+static size_t
+walks_retrying(const struct fan_client *fan, const uid_t *uid)
+{
+	const struct mark_walk *w;
+	size_t n = 0;
+
+	for (w = fan->walks; w; w = w->next)
+		n += w->retries > 0 && (!uid || w->uid == *uid);
+	return n;
+}
+
+size_t
+fan_walks_retrying(const struct fan_client *fan)
+{
+	return walks_retrying(fan, NULL);
+}
+
+static int
+on_walk_backoff(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mark_walk *w = userdata;
+
+	w->timer = sd_event_source_disable_unref(w->timer);
+	w->backoff = false;
+	walk_pump(w->d);
+	return 0;
+}
+
+/*
+ * w's child did not reach its mount (r: what it said). Looked up again:
+ * walked again from WALK_PATH after a backoff when it moved, or is still
+ * where it was (WALK_STILL_TRIES in a row); WALK_REVEAL at once for a
+ * filesystem mark's first sight of a cover. 1: w goes on (or waits), 0:
+ * given up by the caller as before, WALK_GONE: unmounted.
+ */
+static int
+walk_retry(struct mark_walk *w)
+{
+	struct fan_client *fan = w->d->fan;
+	uint64_t delay;
+	int moved;
+
+	if (w->retries == 0 && (fan_walks_retrying(fan) >= WALK_RETRYING_MAX ||
+				walks_retrying(fan, &w->uid) >= WALK_RETRYING_PER_UID))
+		return 0;
+	moved = walk_relocate(w);
+	if (moved == -ENOENT)
+		return WALK_GONE;
+	if (moved < 0)
+		return 0;
+	if (!moved && w->step == WALK_PATH && !w->by_mount && w->ns_fd >= 0) {
+		w->step = WALK_REVEAL; /* covered where it was: reached in a copy of its namespace */
+		return 1;
+	}
+	if (moved)
+		w->still = 0;
+	else if (++w->still >= WALK_STILL_TRIES)
+		return 0;
+	delay = WALK_RETRY_FIRST_USEC << (w->retries < 6 ? w->retries : 6);
+	if (delay > WALK_RETRY_MAX_USEC)
+		delay = WALK_RETRY_MAX_USEC;
+	w->retries++;
+	w->step = WALK_PATH;
+	if (sd_event_add_time_relative(w->d->event, &w->timer, CLOCK_MONOTONIC, delay, 1000,
+				       on_walk_backoff, w) < 0)
+		return 1; /* walked again at once */
+	w->backoff = true;
+	if (w->retries == 1 || moved)
+		santa_log(&w->d->log, LOG_INFO, "%s (%u:%u) was not where its namespace's table "
+			  "said (moved?): looked for again%s", w->shown, w->major, w->minor,
+			  moved ? " where it is now" : "");
+	return 1;
+}
+
 /* What w's child said (or its deadline): the next step, or the end. */
 static void
 walk_answered(struct mark_walk *w, int r, int fd)
 {
 	struct santad *d = w->d;
+	int again;
 
 	switch (w->step) {
 	case WALK_PATH:
 	case WALK_REVEAL:
+		/*
+		 * Not reached (not a deadline, not a killed child: a FUSE server
+		 * that never answers is not asked again and again): moved?
+		 */
+		if (fd < 0 && (r == WALK_COVERED || (w->step == WALK_REVEAL && r < 0 &&
+						     r != -ETIMEDOUT && r != -EIO))) {
+			again = walk_retry(w);
+			if (again == WALK_GONE) {
+				walk_finish(w, WALK_GONE);
+				return;
+			}
+			if (again)
+				break;
+			if (w->retries > 0) {
+				santa_log(&d->log, LOG_WARNING, "%s (%u:%u) was looked for %d times "
+					  "and not reached (covered, or moving): not watched",
+					  w->shown, w->major, w->minor, w->retries);
+				walk_finish(w, -EBUSY);
+				return;
+			}
+		}
 		if (r == WALK_COVERED && w->step == WALK_PATH) {
 			/* Mount marks are per mount: a copy of the covered one would not do. */
 			if (w->by_mount || w->ns_fd < 0) {
@@ -1297,7 +1497,8 @@ walk_pump(struct santad *d)
 
 	for (w = fan->walks; w && fan->n_walk_children < MARK_WALK_CHILDREN_MAX; w = next) {
 		next = w->next;
-		if (w->running || walk_children_of(fan, w->uid) >= MARK_WALK_CHILDREN_PER_UID)
+		if (w->running || w->backoff ||
+		    walk_children_of(fan, w->uid) >= MARK_WALK_CHILDREN_PER_UID)
 			continue;
 		r = walk_start(w);
 		if (r < 0)
@@ -1341,7 +1542,8 @@ walk_queue(struct santad *d, const struct mount_desc *m, const char *prefix, int
 						  strcmp(m->fstype, "overlay") == 0,
 				 .has_owner = has_owner, .fuse_uid = fuse_uid,
 				 .fuse_gid = fuse_gid, .major = m->major, .minor = m->minor,
-				 .mnt_id = m->mnt_id, .root_fd = -1, .ns_fd = -1, .fd = -1,
+				 .mnt_id = m->mnt_id, .id = m->id, .ns_id = m->ns_id,
+				 .root_fd = -1, .ns_fd = -1, .fd = -1,
 				 .sock = -1, .bytes = bytes };
 	snprintf(w->key, sizeof(w->key), "%s", key);
 	if (prefix[0])
@@ -1367,6 +1569,24 @@ walk_queue(struct santad *d, const struct mount_desc *m, const char *prefix, int
 	add_watched(fan, key, NULL);
 	walk_pump(d);
 	return 0;
+}
+
+/*
+ * A mount under way reported again (attached again: moved; or its table
+ * read again): found in the same place since counts for nothing, or a user
+ * moving it back and forth for ever would have it given up for good by
+ * chance (WALK_STILL_TRIES samples in a row in the same place).
+ */
+static void
+walk_reported_again(struct fan_client *fan, const char *key)
+{
+	struct mark_walk *w;
+
+	for (w = fan->walks; w; w = w->next)
+		if (strcmp(w->key, key) == 0) {
+			w->still = 0;
+			return;
+		}
 }
 
 /* Santad is stopping: every walk dropped, every child killed (and left to the exit). */
@@ -1429,6 +1649,8 @@ fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_de
 		goto out;
 	}
 	if (w && !w->path && santa_mono_usec() - w->failed_usec < MARK_RETRY_USEC) {
+		if (m->id)
+			walk_reported_again(d->fan, key);
 		w->seen = true;
 		r = 0;
 		goto out;

@@ -196,6 +196,7 @@ mark_by_id(struct mntns *ns, struct kernel_marks *km, bool *km_read, uint64_t id
 		.mnt_id = sm->mnt_id_old, .major = sm->sb_dev_major, .minor = sm->sb_dev_minor,
 		.fstype = sm->str + sm->fs_type, .mountpoint = sm->str + sm->mnt_point,
 		.sb_opts = (sm->mask & STATMOUNT_MNT_OPTS) ? sm->str + sm->mnt_opts : NULL,
+		.id = id, .ns_id = ns->ns_id,
 	};
 	ns_prefix(ns, prefix, sizeof(prefix));
 	r = fan_mark_listed(mw->d, km, &m, prefix, ns->ns_fd);
@@ -677,7 +678,9 @@ santad_mounts_status(const struct santad *d, struct ipc_value *b)
 	ipc_dict_put_int(m, "namespaces_max", mw ? (int64_t)mw->max_ns : MNTNS_MAX);
 	ipc_dict_put_int(m, "namespaces_not_followed", mw ? (int64_t)mw->not_followed
 							  : (int64_t)d->fan->mntns_overflow_said);
-	ipc_dict_put_int(m, "mounts_not_watched", mw ? (int64_t)mw->unmarked : 0);
+	/* Given up on, and those being looked for again (moved while a walk looked for them). */
+	ipc_dict_put_int(m, "mounts_not_watched",
+			 mw ? (int64_t)(mw->unmarked + fan_walks_retrying(d->fan)) : 0);
 	ipc_dict_put_int(m, "mount_events", mw ? (int64_t)mw->events : 0);
 	ipc_dict_put_int(m, "execs_uninspectable", (int64_t)d->fan->uninspectable);
 }

@@ -135,6 +135,7 @@ struct mount_desc {
 	const char *fstype;
 	const char *mountpoint; /* as that namespace's root sees it */
 	const char *sb_opts;    /* the filesystem's options (FUSE: user_id=, group_id=), or NULL */
+	uint64_t id, ns_id;     /* statmount's ids of it and its namespace (0: unknown, mountinfo) */
 };
 
 /*
@@ -149,6 +150,9 @@ struct mount_desc {
  */
 int fan_mark_listed(struct santad *d, struct kernel_marks *km, const struct mount_desc *m,
 		    const char *prefix, int ns_fd);
+
+/* Mounts a walk failed to reach and is looking up again (status: not watched meanwhile). */
+size_t fan_walks_retrying(const struct fan_client *fan);
 
 /* Drops the status entries of filesystems the kernel no longer has marks for (unmounted). */
 void fan_reconcile_watched(struct santad *d);
