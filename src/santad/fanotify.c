@@ -1319,6 +1319,34 @@ walk_retry(struct mark_walk *w)
 	return 1;
 }
 
+/*
+ * w's child missed its deadline finding the mount (a loaded machine, or a
+ * FUSE server on the way): tried again after 1 s, then 2 s (WALK_TRIES in
+ * all), within the retrying caps, so that a moment's load does not leave a
+ * mount unwatched for good. A server that never answers holds only its
+ * owner's slots meanwhile. False: given up.
+ */
+static bool
+walk_timed_out(struct mark_walk *w)
+{
+	struct fan_client *fan = w->d->fan;
+
+	if (w->tries + 1 >= WALK_TRIES ||
+	    (w->retries == 0 && (fan_walks_retrying(fan) >= WALK_RETRYING_MAX ||
+				 walks_retrying(fan, &w->uid) >= WALK_RETRYING_PER_UID)))
+		return false;
+	if (sd_event_add_time_relative(w->d->event, &w->timer, CLOCK_MONOTONIC,
+				       1000000ULL << w->tries, 1000, on_walk_backoff, w) < 0)
+		return false;
+	santa_log(&w->d->log, LOG_WARNING, "Looking %s (%u:%u) up took over %llu ms: tried "
+		  "again in %d s", w->shown, w->major, w->minor,
+		  (unsigned long long)(MOUNT_CHILD_USEC / 1000), 1 << w->tries);
+	w->tries++;
+	w->retries++;
+	w->backoff = true;
+	return true;
+}
+
 /* What w's child said (or its deadline): the next step, or the end. */
 static void
 walk_answered(struct mark_walk *w, int r, int fd)
@@ -1329,6 +1357,8 @@ walk_answered(struct mark_walk *w, int r, int fd)
 	switch (w->step) {
 	case WALK_PATH:
 	case WALK_REVEAL:
+		if (r == -ETIMEDOUT && fd < 0 && walk_timed_out(w))
+			break;
 		/*
 		 * Not reached (not a deadline, not a killed child: a FUSE server
 		 * that never answers is not asked again and again): moved?

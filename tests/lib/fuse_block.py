@@ -10,8 +10,9 @@
 #   of this server too). In it directories DIR/sub0 .. DIR/sub3 exist. Then,
 #   in a user and mount namespace of its own, mounts a tmpfs on each, stops
 #   answering lookups (each waits until this process dies) and creates
-#   SIGDIR/ready; SIGDIR/blocked once a lookup went unanswered. Runs until
-#   killed (the kernel then fails every waiting request).
+#   SIGDIR/ready; SIGDIR/blocked once a lookup went unanswered. Once
+#   SIGDIR/release exists it answers lookups again (the held ones too).
+#   Runs until killed (the kernel then fails every waiting request).
 import ctypes
 import os
 import socket
@@ -31,6 +32,8 @@ SUBS = 4  # more mounts than santad gives one owner children at once (2)
 libc = ctypes.CDLL(None, use_errno=True)
 mnt, sig = sys.argv[1], sys.argv[2]
 blocking = threading.Event()
+held = []  # (unique, node, name) of the lookups not answered while blocking
+lock = threading.Lock()
 
 
 def attr(ino):
@@ -42,6 +45,31 @@ def attr(ino):
 
 def reply(fd, unique, error=0, body=b""):
 	os.write(fd, OUT_HDR.pack(OUT_HDR.size + len(body), -error, unique) + body)
+
+
+def lookup(fd, unique, node, name):
+	subs = [b"sub%d" % i for i in range(SUBS)]
+	try:
+		if node != ROOT or name not in subs:
+			reply(fd, unique, ENOENT)
+			return
+		# fuse_entry_out: nodeid generation entry_valid attr_valid (u64), their nsecs,
+		# attr. entry_valid 0: every walk through DIR/subN asks again.
+		sub = 2 + subs.index(name)
+		reply(fd, unique, body=struct.pack("=QQQQII", sub, 0, 0, 0, 0, 0) + attr(sub))
+	except OSError:
+		pass  # its asker is gone (killed: the kernel forgot the request)
+
+
+def release(fd):
+	"""Once SIGDIR/release exists: lookups answered again, the held ones first."""
+	while not os.path.exists(sig + "/release"):
+		threading.Event().wait(0.05)
+	with lock:
+		blocking.clear()
+		for unique, node, name in held:
+			lookup(fd, unique, node, name)
+		held.clear()
 
 
 def serve(fd):
@@ -63,19 +91,14 @@ def serve(fd):
 			# attr_valid 0: the kernel asks again each time (the test does not rely on it)
 			reply(fd, unique, body=struct.pack("=QII", 0, 0, 0) + attr(node))
 		elif op == FUSE_LOOKUP:
-			if blocking.is_set():
-				if not os.path.exists(sig + "/blocked"):
-					open(sig + "/blocked", "w").close()
-				continue  # never answered: the lookup waits until this process dies
 			name = body.split(b"\0", 1)[0]
-			subs = [b"sub%d" % i for i in range(SUBS)]
-			if node != ROOT or name not in subs:
-				reply(fd, unique, ENOENT)
-				continue
-			# fuse_entry_out: nodeid generation entry_valid attr_valid (u64), their nsecs,
-			# attr. entry_valid 0: every walk through DIR/subN asks again.
-			sub = 2 + subs.index(name)
-			reply(fd, unique, body=struct.pack("=QQQQII", sub, 0, 0, 0, 0, 0) + attr(sub))
+			with lock:
+				if blocking.is_set():
+					if not os.path.exists(sig + "/blocked"):
+						open(sig + "/blocked", "w").close()
+					held.append((unique, node, name))
+					continue  # not answered until SIGDIR/release
+			lookup(fd, unique, node, name)
 		elif op in (FUSE_FORGET, FUSE_BATCH_FORGET, FUSE_INTERRUPT):
 			pass  # no reply expected (an interrupted lookup stays unanswered)
 		elif op == FUSE_STATFS:
@@ -110,5 +133,6 @@ threading.Thread(target=serve, args=(fd,), daemon=True).start()
 for i in range(SUBS):
 	mount("under", "%s/sub%d" % (mnt, i), "tmpfs", "mode=0755")
 blocking.set()
+threading.Thread(target=release, args=(fd,), daemon=True).start()
 open(sig + "/ready", "w").close()
 threading.Event().wait()
