@@ -11,18 +11,14 @@
 #   created and the open waits until this process dies. SIGDIR/ready once
 #   mounted. Runs until killed (the kernel then fails every waiting request).
 import os
-import socket
 import struct
-import subprocess
 import sys
 import threading
 
-LOOKUP, FORGET, GETATTR, OPEN, READ, STATFS, RELEASE = 1, 2, 3, 14, 15, 17, 18
-FLUSH, INIT, INTERRUPT, BATCH_FORGET = 25, 26, 36, 42
-IN_HDR = struct.Struct("=IIQQIIIHH")  # len opcode unique nodeid uid gid pid extlen pad
-OUT_HDR = struct.Struct("=IiQ")        # len error unique
-ENOENT, ENOSYS = 2, 38
-ROOT, PROG = 1, 2
+from fuse_raw import (ENOENT, ENOSYS, FLUSH, GETATTR, INIT, LOOKUP, NO_REPLY, OPEN, READ,
+		      RELEASE, ROOT, STATFS, fusermount, reply, reply_init, requests)
+
+PROG = 2
 
 mnt, sig, program = sys.argv[1], sys.argv[2], sys.argv[3]
 with open(program, "rb") as f:
@@ -40,22 +36,10 @@ def attr(ino):
 			   0, 0, 0, 0o100755, 1, uid, gid, 0, 4096, 0)
 
 
-def reply(fd, unique, error=0, body=b""):
-	os.write(fd, OUT_HDR.pack(OUT_HDR.size + len(body), -error, unique) + body)
-
-
 def serve(fd):
-	while True:
-		try:
-			buf = os.read(fd, 1 << 20)
-		except OSError:
-			return  # the connection went (unmounted, aborted)
-		n, op, unique, node, req_uid, _, _, _, _ = IN_HDR.unpack_from(buf)
-		body = buf[IN_HDR.size:n]
+	for op, unique, node, req_uid, body in requests(fd):
 		if op == INIT:
-			_, minor = struct.unpack_from("=II", body)
-			reply(fd, unique, body=struct.pack("=IIIIHHIIHHII24x", 7, min(minor, 31), 65536, 0,
-							  16, 12, 65536, 1, 0, 0, 0, 0))
+			reply_init(fd, unique, body)
 		elif op == GETATTR:
 			reply(fd, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
 		elif op == LOOKUP:
@@ -73,22 +57,14 @@ def serve(fd):
 			reply(fd, unique, body=data[off:off + size])
 		elif op in (RELEASE, FLUSH):
 			reply(fd, unique)
-		elif op in (FORGET, BATCH_FORGET, INTERRUPT):
-			pass  # no reply expected (an interrupted open stays unanswered)
+		elif op in NO_REPLY:
+			pass
 		elif op == STATFS:
 			reply(fd, unique, body=bytes(80))
 		else:
 			reply(fd, unique, ENOSYS)
 
 
-# fusermount3 opens /dev/fuse, mounts, and hands the fd over (_FUSE_COMMFD).
-ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-subprocess.run(["fusermount3", "-o", "fsname=holder", "--", mnt], check=True,
-	       env=dict(os.environ, _FUSE_COMMFD=str(theirs.fileno())), pass_fds=[theirs.fileno()],
-	       timeout=30)
-_, fds, _, _ = socket.recv_fds(ours, 1, 1)
-if not fds:
-	sys.exit("fusermount3 sent no fd")
-threading.Thread(target=serve, args=(fds[0],), daemon=True).start()
+threading.Thread(target=serve, args=(fusermount(mnt, "fsname=holder"),), daemon=True).start()
 open(sig + "/ready", "w").close()
 threading.Event().wait()
