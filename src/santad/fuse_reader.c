@@ -17,26 +17,15 @@
  * be woken or killed (the kernel waits for the answer): at shutdown it is
  * waited for FUSE_STOP_WAIT_MSEC, then left behind; it ends with the
  * process, when the server answers or dies.
- *
- * Such a thread also keeps its fd table alive, and with a shared one every
- * fd of santad's: killed (SIGKILL, a watchdog) while it is stuck, santad
- * would leave its other permission groups open with no reader, every open
- * and exec on the watched filesystems waiting for the user's server. So the
- * thread takes a table of its own (unshare CLONE_FILES) holding only its
- * group, its stop eventfd and its end of a socket, and hands each event's
- * fd (opened in its table) to the loop over that socket (SCM_RIGHTS).
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,77 +37,40 @@
 #define FUSE_STOP_WAIT_MSEC 1000
 
 struct fuse_item {
+	int fd;
 	pid_t pid;
-	int err; /* the read failed: no fd */
+	int err;
 };
 
 struct fuse_reader {
 	int group_fd;
-	int stop_fd;
-	int sock[2]; /* [0] the loop's, [1] the thread's: one message per event, its fd attached */
+	int stop_fd, queue_efd;
 	pthread_t thread;
 	fuse_reader_handler handle;
 	void *userdata;
 	sd_event_source *queue_src;
 
-	atomic_size_t queued; /* sent, not yet received: at most FUSE_QUEUE_MAX */
+	pthread_mutex_t lock;
+	struct fuse_item queue[FUSE_QUEUE_MAX];
+	size_t head, len;
 	atomic_uint_fast64_t events, queue_full;
 };
 
-/* Thread: hands fd (or, -1, a failed read's err) to the loop; false when the queue is full. */
 static bool
-queue_item(struct fuse_reader *r, int fd, struct fuse_item item)
+queue_item(struct fuse_reader *r, struct fuse_item item)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &item, .iov_len = sizeof(item) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	uint64_t one = 1;
+	bool queued = false;
 
-	if (atomic_fetch_add(&r->queued, 1) >= FUSE_QUEUE_MAX) {
-		atomic_fetch_sub(&r->queued, 1);
-		return false;
+	pthread_mutex_lock(&r->lock);
+	if (r->len < FUSE_QUEUE_MAX) {
+		r->queue[(r->head + r->len++) % FUSE_QUEUE_MAX] = item;
+		queued = true;
 	}
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(r->sock[1], &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		atomic_fetch_sub(&r->queued, 1);
-		return false;
-	}
-	if (fd >= 0)
-		close(fd); /* the loop has its own now */
-	return true;
-}
-
-/* Thread: an fd table of its own, with only the fds it uses (see the top). */
-static void
-own_fd_table(struct fuse_reader *r)
-{
-	int keep[3] = { r->group_fd, r->stop_fd, r->sock[1] };
-	unsigned int from = 0;
-
-	if (unshare(CLONE_FILES) < 0)
-		return; /* shares santad's table, as the loader thread does */
-	for (int i = 0; i < 3; i++) /* sorted: three fds */
-		for (int j = i + 1; j < 3; j++)
-			if (keep[j] < keep[i]) {
-				int t = keep[i];
-				keep[i] = keep[j];
-				keep[j] = t;
-			}
-	for (int i = 0; i < 3; i++) {
-		if ((unsigned int)keep[i] > from)
-			(void)close_range(from, (unsigned int)keep[i] - 1, 0);
-		from = (unsigned int)keep[i] + 1;
-	}
-	(void)close_range(from, ~0U, 0);
+	pthread_mutex_unlock(&r->lock);
+	if (queued)
+		(void)!write(r->queue_efd, &one, sizeof(one));
+	return queued;
 }
 
 static void *
@@ -132,7 +84,6 @@ reader_thread(void *arg)
 		{ .fd = r->stop_fd, .events = POLLIN },
 	};
 
-	own_fd_table(r);
 	for (;;) {
 		struct fanotify_event_metadata *m;
 		ssize_t len;
@@ -147,7 +98,7 @@ reader_thread(void *arg)
 		if (len < 0) {
 			/* The kernel could not open the file for us: it refused the exec itself. */
 			if (errno != EAGAIN && errno != EINTR)
-				(void)queue_item(r, -1, (struct fuse_item){ .err = errno });
+				(void)queue_item(r, (struct fuse_item){ .fd = -1, .err = errno });
 			continue;
 		}
 		for (m = (struct fanotify_event_metadata *)buf; FAN_EVENT_OK(m, len);
@@ -160,7 +111,7 @@ reader_thread(void *arg)
 				close(m->fd);
 				continue;
 			}
-			if (!queue_item(r, m->fd, (struct fuse_item){ .pid = m->pid })) {
+			if (!queue_item(r, (struct fuse_item){ .fd = m->fd, .pid = m->pid })) {
 				atomic_fetch_add(&r->queue_full, 1);
 				/*
 				 * The loop is far behind: denied, as its deadline
@@ -174,38 +125,25 @@ reader_thread(void *arg)
 	return NULL;
 }
 
-/* One message off the socket: 1 and *fd (-1: none), 0 when there is none. */
 static int
-receive_item(int sock, struct fuse_item *item, int *fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = item, .iov_len = sizeof(*item) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-
-	*fd = -1;
-	if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(*item))
-		return 0;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return 1;
-}
-
-static int
-on_queue(sd_event_source *s, int sock, uint32_t revents, void *userdata)
+on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct fuse_reader *r = userdata;
 	struct fuse_item item;
-	int fd;
+	uint64_t n;
 
-	while (receive_item(sock, &item, &fd) > 0) {
-		atomic_fetch_sub(&r->queued, 1);
-		if (fd < 0 && item.err == 0)
-			continue; /* an event's message without its fd: nothing to answer */
-		r->handle(r->userdata, fd, item.pid, item.err);
+	(void)!read(fd, &n, sizeof(n));
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		if (r->len == 0) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		item = r->queue[r->head];
+		r->head = (r->head + 1) % FUSE_QUEUE_MAX;
+		r->len--;
+		pthread_mutex_unlock(&r->lock);
+		r->handle(r->userdata, item.fd, item.pid, item.err);
 	}
 	return 0;
 }
@@ -222,14 +160,14 @@ fuse_reader_start(sd_event *event, int group_fd, fuse_reader_handler handle, voi
 	r->group_fd = group_fd;
 	r->handle = handle;
 	r->userdata = userdata;
-	r->sock[0] = r->sock[1] = -1;
+	pthread_mutex_init(&r->lock, NULL);
 	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->stop_fd < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, r->sock) < 0) {
+	r->queue_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->stop_fd < 0 || r->queue_efd < 0) {
 		err = -errno;
 		goto out;
 	}
-	err = sd_event_add_io(event, &r->queue_src, r->sock[0], EPOLLIN, on_queue, r);
+	err = sd_event_add_io(event, &r->queue_src, r->queue_efd, EPOLLIN, on_queue, r);
 	if (err < 0)
 		goto out;
 	err = -pthread_create(&r->thread, NULL, reader_thread, r);
@@ -242,9 +180,9 @@ out:
 	sd_event_source_disable_unref(r->queue_src);
 	if (r->stop_fd >= 0)
 		close(r->stop_fd);
-	for (int i = 0; i < 2; i++)
-		if (r->sock[i] >= 0)
-			close(r->sock[i]);
+	if (r->queue_efd >= 0)
+		close(r->queue_efd);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
 	return err;
 }
@@ -252,10 +190,8 @@ out:
 void
 fuse_reader_stop(struct fuse_reader *r)
 {
-	struct fuse_item item;
 	struct timespec until;
 	uint64_t one = 1;
-	int fd;
 
 	if (!r)
 		return;
@@ -266,19 +202,20 @@ fuse_reader_stop(struct fuse_reader *r)
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
 	if (pthread_timedjoin_np(r->thread, NULL, &until) != 0) {
-		/* Stuck in a server's request: r stays, for when it returns (its fds are its own). */
+		/* Stuck in a server's request: its fds and r stay, for when it returns. */
 		pthread_detach(r->thread);
-		close(r->sock[0]);
-		close(r->stop_fd);
 		return;
 	}
 	/* Execs still queued: closing the group (fan_client_stop) allows them. */
-	while (receive_item(r->sock[0], &item, &fd) > 0)
-		if (fd >= 0)
-			close(fd);
+	while (r->len > 0) {
+		if (r->queue[r->head].fd >= 0)
+			close(r->queue[r->head].fd);
+		r->head = (r->head + 1) % FUSE_QUEUE_MAX;
+		r->len--;
+	}
 	close(r->stop_fd);
-	close(r->sock[0]);
-	close(r->sock[1]);
+	close(r->queue_efd);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 
