@@ -1067,7 +1067,7 @@ log_timeout(struct santad *d, struct exec_wait *w)
 		d->exec_state->timeouts_unlogged++;
 	}
 	log_exec(d, job->path, &w->proc, job->mode, &timeout, NULL, true, NULL,
-		 w->answer_fd == fan_exec_fd(d->fan) ? &job->key : NULL, NULL);
+		 fan_is_exec_group(d->fan, w->answer_fd) ? &job->key : NULL, NULL);
 }
 
 /* Loop: the lines of the execs the deadline thread answered so far. */
@@ -1230,7 +1230,7 @@ on_completion(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			record_latency(d, w->answered_usec - w->started_usec);
 			log_exec(d, job->path, &w->proc, job->mode, &job->decision,
 				 job->hash_error == 0 ? job->sha256 : NULL, w == &job->first, NULL,
-				 w->answer_fd == fan_exec_fd(d->fan) ? &job->key : NULL, &job->signing);
+				 fan_is_exec_group(d->fan, w->answer_fd) ? &job->key : NULL, &job->signing);
 		}
 		hold_lease(d, job);
 		job_free(job);
@@ -1889,7 +1889,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 	santa_file_key_of(&st, &key);
 	/* Only a real exec has a notification to pair with (not a loader's program). */
 	if (fan_has_notify_group(d->fan) && fan_notify_logs(d->fan) &&
-	    answer_fd == fan_exec_fd(d->fan))
+	    fan_is_exec_group(d->fan, answer_fd))
 		remember_seen(d, pid, &st);
 	/*
 	 * Who is exec'ing is read while the process waits for us: once answered,
@@ -1930,7 +1930,7 @@ santad_handle_exec(struct santad *d, int fd, pid_t pid, int answer_fd)
 		count(d, &cached.decision);
 		fd_path(d, fd, path, sizeof(path));
 		log_exec(d, path, &proc, mode, &cached.decision, cached.sha256, false, NULL,
-			 answer_fd == fan_exec_fd(d->fan) ? &key : NULL, signing_table_lookup(x->signing, cached.ref));
+			 fan_is_exec_group(d->fan, answer_fd) ? &key : NULL, signing_table_lookup(x->signing, cached.ref));
 		if (held)
 			lease_holds_add(x->lease_holds, fd, &pid, 1);
 		else

@@ -61,6 +61,8 @@ struct fan_client {
 	sd_event_source *notify_io;
 	sd_event_source *notify_pause; /* batches those reads (NOTIFY_COALESCE_USEC) */
 	int open_fd; /* FAN_OPEN_PERM, for the loader check (loader.c), or -1 */
+	int fuse_fd; /* FAN_OPEN_EXEC_PERM on FUSE and overlay filesystems (fuse_reader.c), or -1 */
+	struct fuse_reader *fuse_reader;
 	sd_event_source *mntns_scan; /* other mount namespaces, every MNTNS_SCAN_USEC */
 	size_t mount_namespaces;     /* seen at the last scan, santad's own included */
 	bool mntns_overflow_said;

@@ -33,6 +33,7 @@
 #include "santad.h"
 #include "exec_info.h"
 #include "fanotify.h"
+#include "fuse_reader.h"
 #include "fan_client.h"
 
 #define FAN_READ_BUF (64 * 1024)
@@ -123,11 +124,14 @@ fan_ignore_mark(int group_fd, int fd, uint64_t mask)
 	return 0;
 }
 
-/* The file's ignore marks go (both groups): the next exec and loader open of it are asked about. */
+/* The file's ignore marks go (every group): the next exec and loader open of it are asked about. */
 void
 fan_unignore_file(struct fan_client *fan, int fd)
 {
 	(void)fanotify_mark(fan->fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_EXEC_PERM, fd, NULL);
+	if (fan->fuse_fd >= 0)
+		(void)fanotify_mark(fan->fuse_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE,
+				    FAN_OPEN_EXEC_PERM, fd, NULL);
 	if (fan->open_fd >= 0)
 		(void)fanotify_mark(fan->open_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN_PERM, fd,
 				    NULL);
@@ -136,6 +140,7 @@ fan_unignore_file(struct fan_client *fan, int fd)
 int
 fan_ignore_file(struct fan_client *fan, int fd)
 {
+	struct stat st;
 	int r;
 
 	/*
@@ -148,6 +153,12 @@ fan_ignore_file(struct fan_client *fan, int fd)
 	 * the loader check's group stops asking about its opens as well.
 	 */
 	r = fan_ignore_mark(fan->fd, fd, FAN_OPEN_EXEC_PERM);
+	/*
+	 * FUSE and overlay filesystems (the FUSE group's) have anonymous
+	 * devices (major 0): no fstatfs to tell, which a FUSE server answers.
+	 */
+	if (r == 0 && fan->fuse_fd >= 0 && fstat(fd, &st) == 0 && major(st.st_dev) == 0)
+		r = fan_ignore_mark(fan->fuse_fd, fd, FAN_OPEN_EXEC_PERM);
 	if (r == 0 && fan->open_fd >= 0)
 		r = fan_ignore_mark(fan->open_fd, fd, FAN_OPEN_PERM);
 	return r;
@@ -160,6 +171,8 @@ fan_flush_ignore_marks(struct fan_client *fan)
 	if (fanotify_mark(fan->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
 		return -errno;
 	if (fan->open_fd >= 0 && fanotify_mark(fan->open_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
+		return -errno;
+	if (fan->fuse_fd >= 0 && fanotify_mark(fan->fuse_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) < 0)
 		return -errno;
 	return 0;
 }
@@ -250,24 +263,30 @@ cmp_uint(const void *a, const void *b)
  * user's bind mounts make it long, hence sorted for a binary search).
  */
 static int
-kernel_marks_read(int group_fd, struct kernel_marks *km)
+kernel_marks_read(const int *group_fds, size_t n_fds, struct kernel_marks *km)
 {
 	char path[64], line[512];
 	unsigned int v;
 	FILE *f;
 
 	memset(km, 0, sizeof(*km));
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", group_fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "fanotify sdev:%x", &v) == 1)
-			(void)kernel_marks_add(&km->sdev, &km->n_sdev, &km->cap_sdev, v);
-		else if (sscanf(line, "fanotify mnt_id:%x", &v) == 1)
-			(void)kernel_marks_add(&km->mnt, &km->n_mnt, &km->cap_mnt, v);
+	for (size_t i = 0; i < n_fds; i++) {
+		if (group_fds[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", group_fds[i]);
+		f = fopen(path, "re");
+		if (!f) {
+			kernel_marks_free(km);
+			return -errno;
+		}
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "fanotify sdev:%x", &v) == 1)
+				(void)kernel_marks_add(&km->sdev, &km->n_sdev, &km->cap_sdev, v);
+			else if (sscanf(line, "fanotify mnt_id:%x", &v) == 1)
+				(void)kernel_marks_add(&km->mnt, &km->n_mnt, &km->cap_mnt, v);
+		}
+		fclose(f);
 	}
-	fclose(f);
 	if (km->n_sdev)
 		qsort(km->sdev, km->n_sdev, sizeof(*km->sdev), cmp_uint);
 	if (km->n_mnt)
@@ -301,22 +320,33 @@ kernel_marks_free(struct kernel_marks *km)
 int
 fan_kernel_marks_read(const struct fan_client *fan, struct kernel_marks *km)
 {
-	/* Without a notification group, the exec group holds no ignore marks either. */
-	return kernel_marks_read(fan->notify_fd >= 0 ? fan->notify_fd : fan->fd, km);
+	/* Without a notification group, the exec groups hold no ignore marks either. */
+	int fds[2] = { fan->notify_fd, -1 };
+
+	if (fan->notify_fd < 0) {
+		fds[0] = fan->fd;
+		fds[1] = fan->fuse_fd;
+	}
+	return kernel_marks_read(fds, 2, km);
 }
 
 /*
  * The fanotify_mark calls of one mark, in every group, on path: what a
  * forked child may run too (system calls only). Returns 0 or the exec
  * group's -errno; *other_failed says a later group refused (1: the
- * notification group, 2: the loader check's).
+ * notification group, 2: the loader check's). no_loader_check: FUSE or
+ * overlay, whose execs go to the FUSE group (fuse_reader.c: the kernel's
+ * open of the file for the event may wait for a user's server), not to the
+ * loop's.
  */
 static int
 mark_groups(const struct fan_client *fan, const char *path, unsigned int how, bool no_loader_check,
 	    bool notify_logs, int *other_failed)
 {
+	int exec_fd = no_loader_check && fan->fuse_fd >= 0 ? fan->fuse_fd : fan->fd;
+
 	*other_failed = 0;
-	if (fanotify_mark(fan->fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
+	if (fanotify_mark(exec_fd, FAN_MARK_ADD | how, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) < 0)
 		return -errno;
 	/* The notification group sees the same execs, including those the kernel no longer asks about. */
 	/* With EventLogType null there is nothing to log: a mark that reports nothing (see start). */
@@ -2099,25 +2129,50 @@ on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
  * refused so, once santad has marked it, in MONITOR too. Said at most once a
  * second, with a count.
  */
-static int
-on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void
+note_unopenable(struct santad *d, int err)
 {
-	struct santad *d = userdata;
 	struct fan_client *fan = d->fan;
 	uint64_t now;
 
-	if (read_events(d, fd, FAN_PERM_READ_BYTES, handle_permission) > 0 || errno == EAGAIN ||
-	    errno == EINTR || errno == 0)
-		return 0;
 	fan->unopenable++;
 	now = santa_mono_usec();
 	if (now - fan->unopenable_said_usec >= 1000000) {
 		fan->unopenable_said_usec = now;
-		santa_log_errno(&d->log, LOG_WARNING, -errno, "The kernel refused an exec whose file "
+		santa_log_errno(&d->log, LOG_WARNING, -err, "The kernel refused an exec whose file "
 				"it could not open for santad (%m: a FUSE mount made in a user "
 				"namespace?) (%llu so far)", (unsigned long long)fan->unopenable);
 	}
+}
+
+static int
+on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct santad *d = userdata;
+
+	if (read_events(d, fd, FAN_PERM_READ_BYTES, handle_permission) > 0 || errno == EAGAIN ||
+	    errno == EINTR || errno == 0)
+		return 0;
+	note_unopenable(d, errno);
 	return 0;
+}
+
+/* Loop: an exec the FUSE group's thread read (fuse_reader.c), decided as the loop's own. */
+static void
+on_fuse_exec(void *userdata, int fd, pid_t pid, int err)
+{
+	struct santad *d = userdata;
+	struct stat st;
+
+	if (fd < 0) {
+		note_unopenable(d, err);
+		return;
+	}
+	if (fstat(fd, &st) < 0) {
+		d->fan->on.exec_uninspectable(d, fd, pid, d->fan->fuse_fd, errno);
+		return;
+	}
+	d->fan->on.exec(d, fd, pid, d->fan->fuse_fd);
 }
 
 size_t
@@ -2138,6 +2193,24 @@ int
 fan_exec_fd(const struct fan_client *fan)
 {
 	return fan->fd;
+}
+
+bool
+fan_is_exec_group(const struct fan_client *fan, int answer_fd)
+{
+	return answer_fd >= 0 && (answer_fd == fan->fd || answer_fd == fan->fuse_fd);
+}
+
+uint64_t
+fan_fuse_events(const struct fan_client *fan)
+{
+	return fuse_reader_events(fan->fuse_reader);
+}
+
+uint64_t
+fan_fuse_queue_full(const struct fan_client *fan)
+{
+	return fuse_reader_queue_full(fan->fuse_reader);
 }
 
 int
@@ -2253,6 +2326,23 @@ fan_client_start(struct santad *d)
 		close(fan->open_fd);
 		fan->open_fd = -1;
 	}
+	/*
+	 * The FUSE group and its thread, before any mark (fuse_reader.c). The
+	 * same class and flags as the loop's group. Without it FUSE and
+	 * overlay filesystems are marked in the loop's group, as before.
+	 */
+	fan->fuse_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
+					     FAN_UNLIMITED_QUEUE,
+				     O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
+	if (fan->fuse_fd < 0 ||
+	    (r = fuse_reader_start(d->event, fan->fuse_fd, on_fuse_exec, d, &fan->fuse_reader)) < 0) {
+		santa_log_errno(&d->log, LOG_WARNING, fan->fuse_fd < 0 ? -errno : r,
+				"No FUSE group (%m): a FUSE server that never answers holds every "
+				"exec decision");
+		if (fan->fuse_fd >= 0)
+			close(fan->fuse_fd);
+		fan->fuse_fd = -1;
+	}
 	by_mount = d->start.watch_mark_mount;
 	/* A watched path that is not itself a mount point: mark what holds it. */
 	for (i = 0; i < d->start.watch_paths.n; i++) {
@@ -2306,7 +2396,7 @@ fan_client_new(const struct fan_handlers *on, struct fan_client **out)
 	if (!fan)
 		return -ENOMEM;
 	fan->on = *on;
-	fan->fd = fan->mountinfo_fd = fan->open_fd = fan->notify_fd = -1;
+	fan->fd = fan->mountinfo_fd = fan->open_fd = fan->notify_fd = fan->fuse_fd = -1;
 	*out = fan;
 	return 0;
 }
@@ -2345,6 +2435,15 @@ fan_client_stop(struct fan_client *fan)
 	if (fan->fd >= 0)
 		close(fan->fd); /* the kernel allows every event still waiting */
 	fan->fd = -1;
+	/*
+	 * A reader stuck in a server's request keeps the group alive (its
+	 * read holds it) until the server answers: those execs wait that long.
+	 */
+	fuse_reader_stop(fan->fuse_reader);
+	fan->fuse_reader = NULL;
+	if (fan->fuse_fd >= 0)
+		close(fan->fuse_fd);
+	fan->fuse_fd = -1;
 	for (i = 0; i < fan->n_watched; i++)
 		free(fan->watched[i].path);
 	free(fan->watched);

@@ -54,6 +54,11 @@ size_t fan_watched_entries(const struct fan_client *fan);
 const char *fan_watched_path(const struct fan_client *fan, size_t i, const char **key);
 /* The exec permission group's fd (-1 before fan_client_start, after _stop): the answer fd of a real exec. */
 int fan_exec_fd(const struct fan_client *fan);
+/* Whether answer_fd is an exec permission group's (the loop's or the FUSE group's): a real exec. */
+bool fan_is_exec_group(const struct fan_client *fan, int answer_fd);
+/* The FUSE group's events read, and those denied because its queue was full. */
+uint64_t fan_fuse_events(const struct fan_client *fan);
+uint64_t fan_fuse_queue_full(const struct fan_client *fan);
 /* The loader check's FAN_OPEN_PERM group's fd, or -1. */
 int fan_open_fd(const struct fan_client *fan);
 /* Whether the notification group exists (ignore marks are safe) and whether it reports execs. */

@@ -15,18 +15,13 @@
 #   Runs until killed (the kernel then fails every waiting request).
 import ctypes
 import os
-import socket
 import struct
-import subprocess
 import sys
 import threading
 
-FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_STATFS = 1, 2, 3, 17
-FUSE_INIT, FUSE_INTERRUPT, FUSE_BATCH_FORGET = 26, 36, 42
-IN_HDR = struct.Struct("=IIQQIIIHH")  # len opcode unique nodeid uid gid pid extlen pad
-OUT_HDR = struct.Struct("=IiQ")        # len error unique
-ENOENT, ENOSYS = 2, 38
-ROOT = 1
+from fuse_raw import (ENOENT, ENOSYS, GETATTR, INIT, LOOKUP, NO_REPLY, ROOT, STATFS, fusermount,
+		      reply, reply_init, requests)
+
 SUBS = 4  # more mounts than santad gives one owner children at once (2)
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -41,10 +36,6 @@ def attr(ino):
 	# rdev blksize flags (u32): a directory of the mounter's (0 in their namespace).
 	return struct.pack("=QQQQQQIIIIIIIIII", ino, 0, 0, 0, 0, 0, 0, 0, 0,
 			   0o040755, 2, 0, 0, 0, 4096, 0)
-
-
-def reply(fd, unique, error=0, body=b""):
-	os.write(fd, OUT_HDR.pack(OUT_HDR.size + len(body), -error, unique) + body)
 
 
 def lookup(fd, unique, node, name):
@@ -73,24 +64,13 @@ def release(fd):
 
 
 def serve(fd):
-	while True:
-		try:
-			buf = os.read(fd, 1 << 20)
-		except OSError:
-			return  # the connection went (unmounted, aborted)
-		n, op, unique, node, _, _, _, _, _ = IN_HDR.unpack_from(buf)
-		body = buf[IN_HDR.size:n]
-		if op == FUSE_INIT:
-			major, minor = struct.unpack_from("=II", body)
-			# fuse_init_out: major minor max_readahead flags max_background
-			# congestion_threshold max_write time_gran max_pages map_alignment flags2
-			# max_stack_depth unused[6]
-			reply(fd, unique, body=struct.pack("=IIIIHHIIHHII24x", 7, min(minor, 31), 0, 0,
-							  16, 12, 65536, 1, 0, 0, 0, 0))
-		elif op == FUSE_GETATTR:
+	for op, unique, node, _, body in requests(fd):
+		if op == INIT:
+			reply_init(fd, unique, body)
+		elif op == GETATTR:
 			# attr_valid 0: the kernel asks again each time (the test does not rely on it)
 			reply(fd, unique, body=struct.pack("=QII", 0, 0, 0) + attr(node))
-		elif op == FUSE_LOOKUP:
+		elif op == LOOKUP:
 			name = body.split(b"\0", 1)[0]
 			with lock:
 				if blocking.is_set():
@@ -99,9 +79,9 @@ def serve(fd):
 					held.append((unique, node, name))
 					continue  # not answered until SIGDIR/release
 			lookup(fd, unique, node, name)
-		elif op in (FUSE_FORGET, FUSE_BATCH_FORGET, FUSE_INTERRUPT):
-			pass  # no reply expected (an interrupted lookup stays unanswered)
-		elif op == FUSE_STATFS:
+		elif op in NO_REPLY:
+			pass
+		elif op == STATFS:
 			reply(fd, unique, body=bytes(80))
 		else:
 			reply(fd, unique, ENOSYS)
@@ -113,15 +93,7 @@ def mount(src, target, fstype, opts):
 		sys.exit("mount %s on %s: %s" % (fstype, target, os.strerror(ctypes.get_errno())))
 
 
-# fusermount3 opens /dev/fuse, mounts, and hands the fd over (_FUSE_COMMFD).
-ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-subprocess.run(["fusermount3", "-o", "allow_other,fsname=blocker", "--", mnt], check=True,
-	       env=dict(os.environ, _FUSE_COMMFD=str(theirs.fileno())), pass_fds=[theirs.fileno()],
-	       timeout=30)
-_, fds, _, _ = socket.recv_fds(ours, 1, 1)
-if not fds:
-	sys.exit("fusermount3 sent no fd")
-fd = fds[0]
+fd = fusermount(mnt, "allow_other,fsname=blocker")
 # A user namespace of its own (single-threaded until the server starts), to mount a tmpfs.
 uid, gid = os.getuid(), os.getgid()
 if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
