@@ -2090,8 +2090,17 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
 	/* Held back by the last batch: their execs are done by now, or nearly. */
 	bool waiting = d->fan->on.retry_exec_done(d);
 
-	sd_event_source_set_enabled(d->fan->notify_io, SD_EVENT_ON);
-	/* Some still wait for their exec info: look again without waiting for a new batch. */
+	/*
+	 * The next batch is read here, on this timer: while execs keep coming
+	 * (a build, a storm) the group's fd stays out of the loop's poll set
+	 * and each batch costs one wakeup. Only an empty period turns the fd's
+	 * own wakeups back on (the next exec then wakes the loop at once).
+	 */
+	if (read_events(d, d->fan->notify_fd, FAN_READ_BUF, handle_notification) > 0)
+		waiting = true;
+	else
+		sd_event_source_set_enabled(d->fan->notify_io, SD_EVENT_ON);
+	/* Some still wait for their exec info, or more may follow: look again in a period. */
 	if (waiting && sd_event_source_set_time_relative(s, NOTIFY_COALESCE_USEC) >= 0)
 		(void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
@@ -2102,10 +2111,14 @@ on_notify_resume(sd_event_source *s, uint64_t usec, void *userdata)
  * batches, at most every NOTIFY_COALESCE_USEC, rather than with a wakeup per
  * exec. Waking once per exec costs santad less CPU when execs are rare, but
  * in a storm every wakeup takes a CPU from the execs themselves (measured:
- * +8 % on bench/exec_storm.sh against a few percent with batches). Batches
- * need the BPF exec info (exec_info.c): by the time a batch is read, a
- * short-lived process has left /proc. Without it (no notify_pause) every
- * notification is read at once, while the process most likely still exists.
+ * +8 % on bench/exec_storm.sh against a few percent with batches). The
+ * first exec after a quiet period wakes the loop (on_notify); from then on
+ * the timer reads (on_notify_resume) until a period brings none: turning the
+ * fd's wakeups off and on around every batch cost a build two wakeups and
+ * five more system calls per exec line. Batches need the BPF exec info
+ * (exec_info.c): by the time a batch is read, a short-lived process has left
+ * /proc. Without it (no notify_pause) every notification is read at once,
+ * while the process most likely still exists.
  */
 static int
 on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -2211,6 +2224,12 @@ uint64_t
 fan_fuse_queue_full(const struct fan_client *fan)
 {
 	return fuse_reader_queue_full(fan->fuse_reader);
+}
+
+uint64_t
+fan_fuse_held_usec(const struct fan_client *fan)
+{
+	return fuse_reader_held_usec(fan->fuse_reader);
 }
 
 int
