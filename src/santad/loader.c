@@ -49,7 +49,11 @@
  * change only through the kernel's own opens (not FUSE or network
  * filesystems), only files a loader cannot run (not ELF, or ELF but neither
  * ET_EXEC nor ET_DYN), at most LOADER_LEASES_MAX at once (the oldest let go
- * first, deleted files each second): each holds an fd.
+ * first): each holds an fd, so a deleted file's space comes back only once
+ * santad lets go of it. Each leased file is looked at a second after its
+ * lease, then at doubling intervals up to LEASE_CHECK_MAX_MSEC: a build's
+ * temporary files go within a second or two, and the headers it keeps
+ * leased are not all stat'ed every second (a thousand calls a build).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +89,8 @@
 #define LOADER_HASHES_MAX  16
 #define LOADER_MAPS_MAX    (64 * 1024) /* bytes of /proc/PID/maps read: a fresh loader's is a few lines */
 #define LOADER_LEASES_MAX  1024 /* users' files marked under a read lease (an fd each) */
-#define LEASE_SWEEP_MSEC   1000 /* how often leased files are checked for deletion */
+#define LEASE_SWEEP_MSEC   1000  /* a new lease's first look for deletion */
+#define LEASE_CHECK_MAX_MSEC 16000 /* the longest a deleted file stays leased */
 
 /* Where Debian and other distributions put the loader (glob patterns). */
 static const char *const loader_patterns[] = {
@@ -133,8 +138,10 @@ struct loader_guard {
 	int lease_sig_fd;                /* LEASE_SIGNAL, blocked in every thread (main.c) */
 	int remark_efd;                  /* the loop flushed the group's marks: leased files again */
 	int leases[LOADER_LEASES_MAX];   /* fds of leased, marked files; -1: free */
+	uint64_t lease_due_usec[LOADER_LEASES_MAX]; /* its next look for deletion */
+	uint32_t lease_gap_msec[LOADER_LEASES_MAX]; /* and the one after, doubling */
 	size_t leases_next;
-	uint64_t lease_sweep_usec;
+	uint64_t lease_sweep_due_usec; /* the earliest lease_due_usec */
 
 	struct santa_ratelimit queue_full_lines; /* per uid, one a minute */
 	atomic_uint_fast64_t events, programs, ignore_marks, queue_full;
@@ -293,6 +300,10 @@ lease_and_mark(struct loader_guard *g, int fd, const struct stat *st)
 	if (fan_ignore_mark(g->fan_fd, fd, FAN_OPEN_PERM) < 0)
 		goto refuse;
 	g->leases[slot] = fd;
+	g->lease_gap_msec[slot] = LEASE_SWEEP_MSEC;
+	g->lease_due_usec[slot] = santa_mono_usec() + LEASE_SWEEP_MSEC * 1000ULL;
+	if (g->leased == 0 || g->lease_due_usec[slot] < g->lease_sweep_due_usec)
+		g->lease_sweep_due_usec = g->lease_due_usec[slot];
 	g->leased++;
 	g->ignore_marks++;
 	return true;
@@ -343,13 +354,31 @@ remark_leases(struct loader_guard *g)
 static void
 sweep_leases(struct loader_guard *g)
 {
+	uint64_t now = santa_mono_usec();
 	struct stat st;
 	size_t slot;
 
-	g->lease_sweep_usec = santa_mono_usec();
-	for (slot = 0; slot < LOADER_LEASES_MAX; slot++)
-		if (g->leases[slot] >= 0 && (fstat(g->leases[slot], &st) < 0 || st.st_nlink == 0))
+	g->lease_sweep_due_usec = UINT64_MAX;
+	for (slot = 0; slot < LOADER_LEASES_MAX; slot++) {
+		if (g->leases[slot] < 0)
+			continue;
+		if (now < g->lease_due_usec[slot]) {
+			if (g->lease_due_usec[slot] < g->lease_sweep_due_usec)
+				g->lease_sweep_due_usec = g->lease_due_usec[slot];
+			continue;
+		}
+		if (fstat(g->leases[slot], &st) < 0 || st.st_nlink == 0) {
 			unlease(g, slot);
+			continue;
+		}
+		if (g->lease_gap_msec[slot] < LEASE_CHECK_MAX_MSEC / 2)
+			g->lease_gap_msec[slot] *= 2;
+		else
+			g->lease_gap_msec[slot] = LEASE_CHECK_MAX_MSEC;
+		g->lease_due_usec[slot] = now + g->lease_gap_msec[slot] * 1000ULL;
+		if (g->lease_due_usec[slot] < g->lease_sweep_due_usec)
+			g->lease_sweep_due_usec = g->lease_due_usec[slot];
+	}
 }
 
 /* Hands fd to the loop; false when the queue is full. */
@@ -445,6 +474,22 @@ allow:
 	close(fd);
 }
 
+/* How long the thread may sleep before a leased file is due a look (-1: none is leased). */
+static int
+sweep_wait_msec(const struct loader_guard *g)
+{
+	uint64_t now = santa_mono_usec();
+
+	if (!g->leased)
+		return -1;
+	if (g->lease_sweep_due_usec <= now)
+		return 0;
+	if (g->lease_sweep_due_usec - now >= LEASE_CHECK_MAX_MSEC * 1000ULL)
+		return LEASE_CHECK_MAX_MSEC;
+	/* Rounded up: woken a little early, the thread would only sleep again. */
+	return (int)((g->lease_sweep_due_usec - now + 999) / 1000);
+}
+
 static void *
 guard_thread(void *arg)
 {
@@ -461,7 +506,7 @@ guard_thread(void *arg)
 		struct fanotify_event_metadata *m;
 		ssize_t len;
 
-		if (poll(pfd, 4, g->leased ? LEASE_SWEEP_MSEC : -1) < 0 && errno != EINTR)
+		if (poll(pfd, 4, sweep_wait_msec(g)) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
@@ -470,7 +515,7 @@ guard_thread(void *arg)
 			handle_lease_breaks(g);
 		if (pfd[3].revents)
 			remark_leases(g);
-		if (g->leased && santa_mono_usec() - g->lease_sweep_usec >= LEASE_SWEEP_MSEC * 1000ULL)
+		if (g->leased && santa_mono_usec() >= g->lease_sweep_due_usec)
 			sweep_leases(g);
 		if (!pfd[0].revents)
 			continue;

@@ -41,6 +41,15 @@ loader() { # FIELD: a number in santactl status's loader_check section
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["loader_check"][sys.argv[1]])' "$1"
 }
 
+# A file leased now and deleted at the end, long after (see the end). A lease
+# is refused while a writer still has the file open (the shell's descriptor
+# can outlive it by a moment): read until santad holds it.
+held_open() { ls -l /proc/"$pid"/fd 2> /dev/null | grep -q -- "$1"; }
+read_and_held() { as_nobody cat "$1" > /dev/null && held_open "$1"; }
+as_nobody sh -c "echo kept > '$mnt/home/kept.h'"
+wait_or_die 10 "santad leases a file the user reads" read_and_held "$mnt/home/kept.h"
+kept_at=${EPOCHREALTIME/./}
+
 # A text file of the blocked program's size, owned by the user, opened once.
 as_nobody /usr/bin/python3 -c 'import sys; open(sys.argv[1], "w").write("x" * int(sys.argv[2]))' \
 	"$mnt/home/notes.txt" "$size"
@@ -113,5 +122,22 @@ as_nobody cp "$work/blocked" "$mnt/home/draft.txt"
 out=$(as_nobody "$ldso" "$mnt/home/draft.txt" BLOCKED-CODE-RAN 2>&1 || true)
 check "the blocked program copied over a marked file, run by the loader, is denied" \
 	test "$out" != BLOCKED-CODE-RAN
+
+# A leased file the user deletes: santad's fd (the lease's) keeps its space
+# from coming back, so santad lets go of it. A new lease is looked at a
+# second after it was taken, an older one at doubling intervals (16 s at
+# most: a build's temporary files go quickly, its headers are not stat'ed
+# every second).
+released() { kill -0 "$pid" && ! held_open "$1"; }
+as_nobody sh -c "echo scratch > '$mnt/home/scratch.s'"
+check_eventually "santad holds a file it leased open" 10 read_and_held "$mnt/home/scratch.s"
+check "and one it leased at the start, $(((${EPOCHREALTIME/./} - kept_at) / 1000000)) s ago" \
+	held_open "$mnt/home/kept.h"
+as_nobody rm "$mnt/home/scratch.s" "$mnt/home/kept.h"
+start=${EPOCHREALTIME/./}
+wait_or_die 20 "santad lets go of the deleted new lease" released "$mnt/home/scratch.s"
+pass "santad let go of the deleted new lease after $(((${EPOCHREALTIME/./} - start) / 1000)) ms"
+wait_or_die 40 "santad lets go of the deleted old lease" released "$mnt/home/kept.h"
+pass "and of the older one after $(((${EPOCHREALTIME/./} - start) / 1000)) ms"
 
 check_finish leased_marks
