@@ -125,7 +125,7 @@ status_print_json(const struct status *s)
 	json_object_set_new(json_object_get(root, "daemon"), "exec_info",
 			    json_string(reply_str(s->b, "exec_info")));
 	json_object_set_new(json_object_get(root, "daemon"), "mounts",
-		json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+		json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
 			  "learned_by", s->mount_events ? "kernel mount notifications"
 							: "scan every second",
 			  "namespaces", (json_int_t)reply_int(s->mounts, "namespaces"),
@@ -136,6 +136,11 @@ status_print_json(const struct status *s)
 			  "mount_events", (json_int_t)reply_int(s->mounts, "mount_events"),
 			  "execs_uninspectable",
 			  (json_int_t)reply_int(s->mounts, "execs_uninspectable"),
+			  "fuse_exec_events", (json_int_t)reply_int(s->mounts, "fuse_exec_events"),
+			  "fuse_exec_queue_full",
+			  (json_int_t)reply_int(s->mounts, "fuse_exec_queue_full"),
+			  "fuse_exec_reader_held_ms",
+			  (json_int_t)reply_int(s->mounts, "fuse_exec_reader_held_ms"),
 			  "open_on_this_kernel", s->mounts_open));
 	json_object_set_new(json_object_get(root, "daemon"), "loader_check",
 		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -262,6 +267,12 @@ status_print_text(const struct status *s)
 		    (long long)reply_int(s->mounts, "mounts_not_watched"),
 		    (long long)reply_int(s->mounts, "namespaces_not_followed"),
 		    (long long)reply_int(s->mounts, "namespaces_max"));
+	/* A user's FUSE server can hold the reader of FUSE and overlay execs (only those). */
+	if (reply_int(s->mounts, "fuse_exec_reader_held_ms") >= 1000)
+		row("FUSE Exec Reader", "held %lld ms by a FUSE server (execs on FUSE and overlay "
+		    "filesystems wait; %lld answered by the fallback rule)",
+		    (long long)reply_int(s->mounts, "fuse_exec_reader_held_ms"),
+		    (long long)reply_int(s->mounts, "fuse_exec_queue_full"));
 	row("Open On This Kernel", "%s", s->mounts_open);
 	row("Exec Info", "%s", strcmp(reply_str(s->b, "exec_info"), "bpf") == 0
 		? "BPF (parent, user and args kept at each exec)"

@@ -59,6 +59,7 @@ bool fan_is_exec_group(const struct fan_client *fan, int answer_fd);
 /* The FUSE group's events read, and those denied because its queue was full. */
 uint64_t fan_fuse_events(const struct fan_client *fan);
 uint64_t fan_fuse_queue_full(const struct fan_client *fan);
+uint64_t fan_fuse_held_usec(const struct fan_client *fan);
 /* The loader check's FAN_OPEN_PERM group's fd, or -1. */
 int fan_open_fd(const struct fan_client *fan);
 /* Whether the notification group exists (ignore marks are safe) and whether it reports execs. */

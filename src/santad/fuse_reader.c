@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "santa/clock.h"
 #include "fanotify.h"
 #include "fuse_reader.h"
 
@@ -54,6 +55,8 @@ struct fuse_reader {
 	struct fuse_item queue[FUSE_QUEUE_MAX];
 	size_t head, len;
 	atomic_uint_fast64_t events, queue_full;
+	/* When the read under way began (0: none): the kernel's open for it may wait on a user's server. */
+	atomic_uint_fast64_t read_since_usec;
 };
 
 static bool
@@ -94,7 +97,9 @@ reader_thread(void *arg)
 			break;
 		if (!pfd[0].revents)
 			continue;
+		atomic_store(&r->read_since_usec, santa_mono_usec());
 		len = read(r->group_fd, buf, sizeof(buf));
+		atomic_store(&r->read_since_usec, 0);
 		if (len < 0) {
 			/* The kernel could not open the file for us: it refused the exec itself. */
 			if (errno != EAGAIN && errno != EINTR)
@@ -229,4 +234,12 @@ uint64_t
 fuse_reader_queue_full(const struct fuse_reader *r)
 {
 	return r ? atomic_load(&r->queue_full) : 0;
+}
+
+uint64_t
+fuse_reader_held_usec(const struct fuse_reader *r)
+{
+	uint64_t since = r ? atomic_load(&r->read_since_usec) : 0, now = santa_mono_usec();
+
+	return since && now > since ? now - since : 0;
 }

@@ -30,5 +30,7 @@ void fuse_reader_stop(struct fuse_reader *r);
 /* Events read, and those denied unseen because the queue was full. */
 uint64_t fuse_reader_events(const struct fuse_reader *r);
 uint64_t fuse_reader_queue_full(const struct fuse_reader *r);
+/* How long the read under way has taken (0: none): a user's FUSE server holding it up. */
+uint64_t fuse_reader_held_usec(const struct fuse_reader *r);
 
 #endif

@@ -683,4 +683,8 @@ santad_mounts_status(const struct santad *d, struct ipc_value *b)
 			 mw ? (int64_t)(mw->unmarked + fan_walks_retrying(d->fan)) : 0);
 	ipc_dict_put_int(m, "mount_events", mw ? (int64_t)mw->events : 0);
 	ipc_dict_put_int(m, "execs_uninspectable", (int64_t)d->fan->uninspectable);
+	/* FUSE and overlay execs, read by their own thread (fuse_reader.c), and those its full queue denied. */
+	ipc_dict_put_int(m, "fuse_exec_events", (int64_t)fan_fuse_events(d->fan));
+	ipc_dict_put_int(m, "fuse_exec_queue_full", (int64_t)fan_fuse_queue_full(d->fan));
+	ipc_dict_put_int(m, "fuse_exec_reader_held_ms", (int64_t)(fan_fuse_held_usec(d->fan) / 1000));
 }

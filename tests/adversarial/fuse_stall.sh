@@ -116,6 +116,10 @@ if timeout -s KILL 10 "$santactl" status > "$work/status.txt" 2>&1; then r=answe
 t=$(ms_since "$t0")
 check "santactl status answers within 5 s meanwhile ($r after $t ms)" \
 	test "$r" = answered -a "$t" -lt 5000
+held_ms=$(timeout -s KILL 10 "$santactl" status --json 2> /dev/null | "$py" -c \
+	'import json, sys; print(json.load(sys.stdin)["daemon"]["mounts"]["fuse_exec_reader_held_ms"])' || echo none)
+check "santactl status says how long nobody's server has held the FUSE reader ($held_ms ms)" \
+	test "$held_ms" != none -a "$held_ms" != 0
 check_eventually "the denial is by rule (DENY UNKNOWN), not a deadline" 10 \
 	decided DENY UNKNOWN "$mnt/unknown"
 check_eventually "the allow is by rule (ALLOW BINARY), not a deadline" 10 \
