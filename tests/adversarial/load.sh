@@ -76,7 +76,12 @@ for i in 1 2 3; do
 	as_user 65534 cp /bin/ls "$mnt/home/peta$i"
 	as_user 65534 truncate -s 1P "$mnt/home/peta$i"
 done
-for i in $(seq 1 1000); do as_user 65534 cp /bin/true "$mnt/home/f$i"; done
+# 64 MiB each (holes): each first decision keeps a worker busy a while, so
+# nobody's execs come faster than the two shared workers can hash them on
+# any machine (copies of /bin/true hashed in microseconds kept the lane
+# short on a machine where forking is slow), and nobody's lane fills.
+as_user 65534 sh -c "for i in \$(seq 1 1000); do cp /bin/true '$mnt/home/f'\$i &&
+	truncate -s 64M '$mnt/home/f'\$i || exit 1; done"
 as_user 65534 sh -c "echo extra >> '$mnt/home/f1'" # one file with another hash, no cache luck
 stop_flood=$work/stop-flood
 attackers=()
