@@ -217,16 +217,30 @@ done
 echo "build storm: make -j2 of $files C files (system headers and 12 of the tree's each, one link),"
 echo "as an unprivileged user in their own tree; $rounds rounds, conditions interleaved"
 python3 - "$rounds" "${conditions[@]}" <<PY
-import statistics, sys
+import math, statistics, sys
 rounds, conds = int(sys.argv[1]), sys.argv[2:]
 rows = [dict(kv.split("=") for kv in l.split()) for l in """$rows""".splitlines() if l.strip()]
 base = [float(r["none"]) for r in rows]
-print("  %-16s %9s  %7s  %s" % ("condition", "median s", "ratio", "spread of the rounds' ratios"))
+# Each round's ratio is paired with that round's no-daemon build; their geometric
+# mean and its standard error (of the mean of the logs) say how well the rounds
+# pin the ratio down: the spread of single rounds is much wider on a noisy VM.
+def gmean_se(ratios):
+	logs = [math.log(x) for x in ratios]
+	se = statistics.stdev(logs) / math.sqrt(len(logs)) if len(logs) > 1 else float("nan")
+	return math.exp(statistics.mean(logs)), se
+print("  %-16s %9s  %7s  %-17s %s" % ("condition", "median s", "ratio", "geomean ± s.e.",
+	"spread of the rounds' ratios"))
 for c in conds:
 	t = [float(r[c]) for r in rows]
 	ratios = [a / b for a, b in zip(t, base)]
-	print("  %-16s %9.3f  x%.3f  x%.3f .. x%.3f" % (c, statistics.median(t) / 1e6,
-		statistics.median(ratios), min(ratios), max(ratios)))
+	g, se = gmean_se(ratios)
+	print("  %-16s %9.3f  x%.3f  x%.3f ± %.3f    x%.3f .. x%.3f" % (c, statistics.median(t) / 1e6,
+		statistics.median(ratios), g, se, min(ratios), max(ratios)))
+for a, b, what in (("santad", "santad-noloader", "the loader check's own share"),
+		   ("santad", "santad-base", "this binary against the base")):
+	if a in conds and b in conds:
+		g, se = gmean_se([float(r[a]) / float(r[b]) for r in rows])
+		print("  %s (%s over %s, paired by round): x%.3f ± %.3f" % (what, a, b, g, se))
 PY
 
 # ---- Profile: santad's CPU per event, over the timed builds ----
