@@ -61,7 +61,7 @@ wait_or_die 30 "the load through the FIFO ended" failed
 rm "$dpkg/status"
 cp "$work/status.real" "$dpkg/status"
 loaded() { [ "$(pkg_field loaded)" = True ]; }
-wait_or_die 30 "the view loaded once dpkg's status was back" loaded
+wait_or_die 120 "the view loaded once dpkg's status was back" loaded
 # The late decision was not kept: with the view, tool is decided by its TEAMID rule.
 check "with the view, root's packaged program runs" "$mnt/usr/bin/tool"
 teamid_line() { grep -qF "decision=ALLOW|reason=TEAMID|" "$work/santa.log" && grep "reason=TEAMID|" "$work/santa.log" | grep -qF "path=$mnt/usr/bin/tool"; }
