@@ -464,7 +464,15 @@ santa_read_index_file(const char *path, size_t max, char **out, size_t *len)
 	else if (has_suffix(path, ".lz4"))
 		comp = COMP_LZ4;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: the open of a FIFO left where a file should be would
+	 * otherwise wait for a writer, for ever once the one that was there has
+	 * gone, and with it the thread that reads dpkg's status. It is refused
+	 * below; on a regular file the flag changes nothing but the open of a
+	 * file another process holds a write lease on (EWOULDBLOCK rather than
+	 * waiting for the lease to be given up), and it is cleared for reading.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -478,6 +486,10 @@ santa_read_index_file(const char *path, size_t max, char **out, size_t *len)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
+		goto out;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		r = -errno;
 		goto out;
 	}
 	if (comp == COMP_NONE && (uint64_t)st.st_size > o.max) {

@@ -3,8 +3,10 @@
 # cache, a cold disk can make that take seconds), an exec that needs a
 # package identity is decided as a late one: root's own files run at once
 # (reason=TIMEOUT, "package identities not loaded yet", not cached), anyone
-# else's are denied; nothing waits. Here dpkg's status is a FIFO, so the first
-# load cannot finish until the test lets it.
+# else's are denied; nothing waits. Here dpkg's status is on a cold disk (a
+# FUSE file whose reads are held), so the first load cannot finish until the
+# test lets it: then the disk fails the read, and the view loads once dpkg's
+# status is back. A FIFO left at dpkg's status is refused at once.
 # santad's own helper (santasyncservice, run as _santasync) is started all the
 # same: santad's programs are critical by file, with or without a view.
 # usage: package_trust_boot.sh SANTAD SANTACTL HELPERDIR   (as root)
@@ -24,16 +26,20 @@ source "$here/../lib/package_fixture.sh"
 santa_install_bins "$mnt/libexec" "$helpers"
 
 mv "$dpkg/status" "$work/status.real"
-mkfifo -m 0644 "$dpkg/status"
+mkdir "$work/slow" "$work/sig"
+python3 "$here/../lib/fuse_slow_file.py" "$work/slow" "$work/sig" "$work/status.real" &
+server=$!
+wait_or_die 30 "the cold disk is mounted" test -e "$work/sig/ready"
+ln -s "$work/slow/file" "$dpkg/status"
 santa_write_config LOCKDOWN "DecisionTimeoutMs = 5000" "$(package_trust_config)" \
 	"HelperDirectory = $mnt/libexec" "SyncBaseURL = http://127.0.0.1:9/santa" \
 	"[StaticRule:archive]" "identifier = $team_id" "rule_type = TEAMID" "policy = ALLOWLIST"
 export SANTA_CONFIG=$work/santa.conf
 santa_start_santad "$santad"
-writer=
-trap 'kill $writer 2> /dev/null || true; santa_cleanup' EXIT
+trap 'kill $server 2> /dev/null || true; santa_cleanup' EXIT
 
 pkg_field() { "$santactl" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['package_trust']['$1'])"; }
+wait_or_die 30 "santad's first load reads dpkg's status" test -e "$work/sig/reading"
 check "the first view is still loading" test "$(pkg_field loaded)" = False
 
 t0=$(date +%s%N)
@@ -53,15 +59,22 @@ check "santad's sync helper (run as _santasync) started while the view loads, at
 	test "$(helper_field state)" = running -a "$(helper_field restarts)" = 0
 check "... and its exec was not denied" bash -c "! grep -q 'decision=DENY.*path=$mnt/libexec/santasyncservice' '$work/santa.log'"
 
-# The view arrives: the FIFO gives the load nothing usable (it fails), then dpkg's real status.
-cat "$work/status.real" > "$dpkg/status" &
-writer=$!
-failed() { [ -n "$(pkg_field error)" ]; }
-wait_or_die 30 "the load through the FIFO ended" failed
+# The disk gives up: the load fails and says why, then a FIFO left at dpkg's
+# status is refused (not waited on: nothing will ever write it), then dpkg's real status.
+touch "$work/sig/release"
+failed() { pkg_field error | grep -qF "$dpkg/status: Input/output error"; }
+wait_or_die 30 "the load from the cold disk ended" failed
+check "... with the read's error, the view not loaded: $(pkg_field error)" test "$(pkg_field loaded)" = False
+rm "$dpkg/status"
+mkfifo -m 0644 "$dpkg/status"
+fifo_refused() { pkg_field error | grep -qF "$dpkg/status: Invalid argument"; }
+wait_until 60 fifo_refused || true
+check "a FIFO at dpkg's status is refused: $(pkg_field error)" fifo_refused
 rm "$dpkg/status"
 cp "$work/status.real" "$dpkg/status"
 loaded() { [ "$(pkg_field loaded)" = True ]; }
-wait_or_die 120 "the view loaded once dpkg's status was back" loaded
+wait_until 60 loaded || true
+check "the view loaded once dpkg's status was back (not blocked on the FIFO)" loaded
 # The late decision was not kept: with the view, tool is decided by its TEAMID rule.
 check "with the view, root's packaged program runs" "$mnt/usr/bin/tool"
 teamid_line() { grep -qF "decision=ALLOW|reason=TEAMID|" "$work/santa.log" && grep "reason=TEAMID|" "$work/santa.log" | grep -qF "path=$mnt/usr/bin/tool"; }

@@ -378,6 +378,21 @@ test_index_raw(void **state)
 	assert_null(out);
 }
 
+/* A FIFO where a file should be, with no writer: refused at once, not waited on. */
+static void
+test_index_fifo(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+
+	assert_int_equal(mkfifo(tmp_path("status"), 0600), 0);
+	alarm(30); /* waiting on the FIFO's open would otherwise hang the test until ctest's timeout */
+	assert_int_equal(santa_read_index_file(tmp_path("status"), 10, &out, &len), -EINVAL);
+	alarm(0);
+	assert_null(out);
+	assert_int_equal(unlink(tmp_path("status")), 0);
+}
+
 /* The fixture made by lz4(1) itself (tests/unit/data/apt/make-fixtures.sh). */
 static void
 test_index_real_lz4(void **state)
@@ -427,6 +442,7 @@ main(void)
 		cmocka_unit_test(test_index_codecs),
 		cmocka_unit_test(test_index_bomb),
 		cmocka_unit_test(test_index_raw),
+		cmocka_unit_test(test_index_fifo),
 		cmocka_unit_test(test_index_real_lz4),
 	};
 
