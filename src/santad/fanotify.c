@@ -1292,6 +1292,16 @@ fan_walks_retrying(const struct fan_client *fan)
 	return walks_retrying(fan, NULL);
 }
 
+/* A walk retrying already goes on; a new one only within the caps, its owner's and all. */
+static bool
+may_start_retrying(const struct mark_walk *w)
+{
+	const struct fan_client *fan = w->d->fan;
+
+	return w->retries > 0 || (fan_walks_retrying(fan) < WALK_RETRYING_MAX &&
+				  walks_retrying(fan, &w->uid) < WALK_RETRYING_PER_UID);
+}
+
 static int
 on_walk_backoff(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -1313,12 +1323,10 @@ on_walk_backoff(sd_event_source *s, uint64_t usec, void *userdata)
 static int
 walk_retry(struct mark_walk *w)
 {
-	struct fan_client *fan = w->d->fan;
 	uint64_t delay;
 	int moved;
 
-	if (w->retries == 0 && (fan_walks_retrying(fan) >= WALK_RETRYING_MAX ||
-				walks_retrying(fan, &w->uid) >= WALK_RETRYING_PER_UID))
+	if (!may_start_retrying(w))
 		return 0;
 	moved = walk_relocate(w);
 	if (moved == -ENOENT)
@@ -1359,11 +1367,7 @@ walk_retry(struct mark_walk *w)
 static bool
 walk_timed_out(struct mark_walk *w)
 {
-	struct fan_client *fan = w->d->fan;
-
-	if (w->tries + 1 >= WALK_TRIES ||
-	    (w->retries == 0 && (fan_walks_retrying(fan) >= WALK_RETRYING_MAX ||
-				 walks_retrying(fan, &w->uid) >= WALK_RETRYING_PER_UID)))
+	if (w->tries + 1 >= WALK_TRIES || !may_start_retrying(w))
 		return false;
 	if (sd_event_add_time_relative(w->d->event, &w->timer, CLOCK_MONOTONIC,
 				       1000000ULL << w->tries, 1000, on_walk_backoff, w) < 0)
