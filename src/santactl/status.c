@@ -143,7 +143,7 @@ status_print_json(const struct status *s)
 			  (json_int_t)reply_int(s->mounts, "fuse_exec_reader_held_ms"),
 			  "open_on_this_kernel", s->mounts_open));
 	json_object_set_new(json_object_get(root, "daemon"), "loader_check",
-		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "enabled", reply_bool(s->loader, "enabled"),
 			  "loader_files", (json_int_t)reply_int(s->loader, "loader_files"),
 			  "open_events", (json_int_t)reply_int(s->loader, "open_events"),
@@ -151,6 +151,7 @@ status_print_json(const struct status *s)
 			  "ignore_marks", (json_int_t)reply_int(s->loader, "ignore_marks"),
 			  "leased_files", (json_int_t)reply_int(s->loader, "leased_files"),
 			  "lease_breaks", (json_int_t)reply_int(s->loader, "lease_breaks"),
+			  "lease_refused", (json_int_t)reply_int(s->loader, "lease_refused"),
 			  "answered_queue_full", (json_int_t)reply_int(s->loader, "queue_full")));
 	json_object_set_new(json_object_get(root, "database"), "events_store_failures",
 			    json_integer(reply_int(s->b, "events_store_failures")));

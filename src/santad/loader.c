@@ -777,4 +777,5 @@ santad_loader_status(struct santad *d, struct ipc_value *dict)
 	ipc_dict_put_int(l, "queue_full", (int64_t)g->queue_full);
 	ipc_dict_put_int(l, "leased_files", (int64_t)g->leased);
 	ipc_dict_put_int(l, "lease_breaks", (int64_t)g->lease_breaks);
+	ipc_dict_put_int(l, "lease_refused", (int64_t)g->lease_refused);
 }

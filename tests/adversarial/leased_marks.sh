@@ -116,6 +116,16 @@ check "a write to a marked file breaks its lease ($breaks, then $(loader lease_b
 	test "$(loader lease_breaks)" -gt "$breaks"
 check "and is not held up by it ($ms ms; the kernel's limit is $(cat /proc/sys/fs/lease-break-time) s)" \
 	test "$ms" -lt 10000
+# A file a writer still holds open cannot be leased: counted, and asked about
+# again at its next open (only a cost: nothing is let through unasked).
+as_nobody sh -c "echo open > '$mnt/home/open.txt'"
+refused=$(loader lease_refused)
+events=$(loader open_events)
+as_nobody sh -c "exec 3>> '$mnt/home/open.txt'; cat '$mnt/home/open.txt' > /dev/null; cat '$mnt/home/open.txt' > /dev/null"
+check "a file held open by a writer is not leased ($refused, then $(loader lease_refused) refused)" \
+	test "$(loader lease_refused)" -ge $((refused + 2))
+check "... and each of its opens is asked about ($events, then $(loader open_events) open events)" \
+	test "$(loader open_events)" -ge $((events + 2))
 # ... and the blocked program written over a marked file with write() is seen.
 as_nobody cat "$mnt/home/draft.txt" > /dev/null
 as_nobody cp "$work/blocked" "$mnt/home/draft.txt"
