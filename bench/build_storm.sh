@@ -30,7 +30,10 @@
 # instead (each thread's system calls, counts and times).
 #
 # Then a profile: santad's own CPU per exec and per loader-check open (from
-# its /proc stat over the timed builds and the counts it reports), and what
+# its /proc stat over the timed builds and the counts it reports), the
+# build's own CPU (user and system time of its processes, against the
+# no-daemon build's in the same round: the kernel's work for santad's marks
+# and events inside the build, apart from the CPU santad takes), and what
 # a user's process waits (an open of one of the user's files, a spawn of
 # /bin/true: microseconds each, with and without santad).
 #
@@ -90,11 +93,11 @@ as_user() { # COMMAND...: in the build's root, as the user (nobody), in the tree
 		PATH=/usr/bin:/bin HOME=/mnt/src TMPDIR=/tmp LC_ALL=C "$@"
 }
 
-build() { # prints the seconds a clean `make -j2` takes
-	local s e
+build() { # prints the microseconds a clean `make -j2` takes; its processes' CPU in $work/build_cpu
+	local s e TIMEFORMAT='%3U %3S'
 	as_user make -s -C /mnt/src clean
 	s=${EPOCHREALTIME/./}
-	as_user make -s -C /mnt/src -j2 prog > /dev/null
+	{ time as_user make -s -C /mnt/src -j2 prog > /dev/null; } 2> "$work/build_cpu"
 	e=${EPOCHREALTIME/./}
 	as_user /mnt/src/prog > /dev/null # it was built and runs
 	echo $((e - s))
@@ -153,7 +156,7 @@ stop_condition() { # CONDITION
 	fapolicyd) fapolicyd_stop ;;
 	esac
 }
-timed_build() { # CONDITION: one warm-up build, then the timed one; prints seconds
+timed_build() { # CONDITION: one warm-up build, then the timed one; prints microseconds
 	local c=$1 t cpu0 cpu opens0 lines0 st
 	build > /dev/null
 	if [[ $c == santad* ]]; then
@@ -173,6 +176,10 @@ timed_build() { # CONDITION: one warm-up build, then the timed one; prints secon
 		fi
 	fi
 	t=$(build)
+	# The build's own CPU (user and system time of make and every process it ran): what
+	# santad adds inside the build's processes (the kernel's work for its marks and
+	# events, the BPF exec info), apart from the CPU santad itself takes from them.
+	awk -v c="$c" '{ printf "%s %d %d\n", c, $1 * 1e6, $2 * 1e6 }' "$work/build_cpu" >> "$work/build_cpus"
 	if [ -n "${perf_pid:-}" ]; then
 		kill -INT "$perf_pid"
 		wait "$perf_pid" || true
@@ -256,6 +263,27 @@ print("  santad's CPU per timed build: %.0f ms with the loader check, %.0f ms wi
 print("    %.0f exec lines a build: %.1f us each (loader check off);"
       " %.0f loader-check opens a build: %.1f us each (the difference)"
       % (off[1], off[0] / max(1, off[1]), on[2], (on[0] - off[0]) / max(1, on[2])))
+PY
+
+# ---- Profile: the build's own CPU per condition (user and system, medians over the rounds) ----
+python3 - "$work/build_cpus" <<'PY'
+import statistics, sys
+cpu = {}
+for line in open(sys.argv[1]):
+	c, u, s = line.split()
+	cpu.setdefault(c, []).append((int(u), int(s)))
+none = cpu.get("none")
+print("  the build's own CPU (make and every process it ran), median of the rounds:")
+for c, v in cpu.items():
+	u = statistics.median(x[0] for x in v) / 1e3
+	s = statistics.median(x[1] for x in v) / 1e3
+	rel = ""
+	if none and c != "none":
+		pairs = list(zip(v, none))
+		rel = "; x%.3f of the no-daemon build's in the same round (system time x%.3f)" % (
+			statistics.median((a[0] + a[1]) / (b[0] + b[1]) for a, b in pairs),
+			statistics.median(a[1] / b[1] for a, b in pairs))
+	print("    %-16s user %6.0f ms, system %6.0f ms%s" % (c, u, s, rel))
 PY
 
 # ---- Profile: which of santad's threads spends it (ms per timed build) ----
