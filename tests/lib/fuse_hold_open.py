@@ -15,8 +15,7 @@ import struct
 import sys
 import threading
 
-from fuse_raw import (ENOENT, ENOSYS, FLUSH, GETATTR, INIT, LOOKUP, NO_REPLY, OPEN, READ,
-		      RELEASE, ROOT, STATFS, fusermount, reply, reply_init, requests)
+from fuse_raw import ENOENT, GETATTR, LOOKUP, OPEN, READ, ROOT, fusermount, reply, serve
 
 PROG = 2
 
@@ -36,35 +35,31 @@ def attr(ino):
 			   0, 0, 0, 0o100755, 1, uid, gid, 0, 4096, 0)
 
 
-def serve(fd):
-	for op, unique, node, req_uid, body in requests(fd):
-		if op == INIT:
-			reply_init(fd, unique, body)
-		elif op == GETATTR:
-			reply(fd, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
-		elif op == LOOKUP:
-			if node != ROOT or body.split(b"\0", 1)[0] != b"prog":
-				reply(fd, unique, ENOENT)
-				continue
-			reply(fd, unique, body=struct.pack("=QQQQII", PROG, 0, 1, 1, 0, 0) + attr(PROG))
-		elif op == OPEN:
-			if req_uid == 0:
-				open(sig + "/blocked", "w").close()
-				continue  # never answered: the open waits until this process dies
-			reply(fd, unique, body=struct.pack("=QII", 0, 0, 0))  # fh open_flags padding
-		elif op == READ:
-			off, size = struct.unpack_from("=QI", body, 8)  # fh offset size
-			reply(fd, unique, body=data[off:off + size])
-		elif op in (RELEASE, FLUSH):
-			reply(fd, unique)
-		elif op in NO_REPLY:
-			pass
-		elif op == STATFS:
-			reply(fd, unique, body=bytes(80))
-		else:
-			reply(fd, unique, ENOSYS)
+def getattr_(unique, node, uid, body):
+	reply(conn, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
 
 
-threading.Thread(target=serve, args=(fusermount(mnt, "fsname=holder"),), daemon=True).start()
+def lookup(unique, node, uid, body):
+	if node != ROOT or body.split(b"\0", 1)[0] != b"prog":
+		reply(conn, unique, ENOENT)
+		return
+	reply(conn, unique, body=struct.pack("=QQQQII", PROG, 0, 1, 1, 0, 0) + attr(PROG))
+
+
+def open_(unique, node, uid, body):
+	if uid == 0:
+		open(sig + "/blocked", "w").close()
+		return  # never answered: the open waits until this process dies
+	reply(conn, unique, body=struct.pack("=QII", 0, 0, 0))  # fh open_flags padding
+
+
+def read(unique, node, uid, body):
+	off, size = struct.unpack_from("=QI", body, 8)  # fh offset size
+	reply(conn, unique, body=data[off:off + size])
+
+
+conn = fusermount(mnt, "fsname=holder")
+threading.Thread(target=serve, daemon=True,
+		 args=(conn, {GETATTR: getattr_, LOOKUP: lookup, OPEN: open_, READ: read})).start()
 open(sig + "/ready", "w").close()
 threading.Event().wait()

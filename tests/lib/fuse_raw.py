@@ -1,5 +1,6 @@
 # The kernel's FUSE protocol, as much as the tests' servers speak (no
-# libfuse): tests/lib/fuse_block.py and fuse_hold_open.py import it.
+# libfuse): tests/lib/fuse_block.py, fuse_hold_open.py and fuse_slow_file.py
+# import it.
 import os
 import socket
 import struct
@@ -37,6 +38,26 @@ def requests(fd):
 			return  # unmounted, aborted
 		n, op, unique, node, uid, _, _, _, _ = IN_HDR.unpack_from(buf)
 		yield op, unique, node, uid, buf[IN_HDR.size:n]
+
+
+def serve(fd, handlers):
+	"""Answers fd's requests until the connection goes. handlers maps an opcode
+	to fn(unique, node, uid, body), which replies (or not: the request waits);
+	INIT, STATFS, RELEASE and FLUSH are answered here unless given, the
+	requests that take no reply get none, any other ENOSYS."""
+	for op, unique, node, uid, body in requests(fd):
+		if op in handlers:
+			handlers[op](unique, node, uid, body)
+		elif op == INIT:
+			reply_init(fd, unique, body)
+		elif op in NO_REPLY:
+			pass
+		elif op == STATFS:
+			reply(fd, unique, body=bytes(80))
+		elif op in (RELEASE, FLUSH):
+			reply(fd, unique)
+		else:
+			reply(fd, unique, ENOSYS)
 
 
 def fusermount(mnt, opts):

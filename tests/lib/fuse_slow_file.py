@@ -15,8 +15,7 @@ import sys
 import threading
 import time
 
-from fuse_raw import (ENOENT, ENOSYS, FLUSH, GETATTR, INIT, LOOKUP, NO_REPLY, OPEN, READ,
-		      RELEASE, ROOT, STATFS, fusermount, reply, reply_init, requests)
+from fuse_raw import ENOENT, GETATTR, LOOKUP, OPEN, READ, ROOT, fusermount, reply, serve
 
 FILE = 2
 EIO = 5
@@ -41,48 +40,43 @@ def released():
 	return os.path.exists(sig + "/release")
 
 
-def serve(fd):
-	for op, unique, node, _, body in requests(fd):
-		if op == INIT:
-			reply_init(fd, unique, body)
-		elif op == GETATTR:
-			reply(fd, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
-		elif op == LOOKUP:
-			if node != ROOT or body.split(b"\0", 1)[0] != b"file":
-				reply(fd, unique, ENOENT)
-				continue
-			reply(fd, unique, body=struct.pack("=QQQQII", FILE, 0, 1, 1, 0, 0) + attr(FILE))
-		elif op == OPEN:
-			reply(fd, unique, body=struct.pack("=QII", 0, 0, 0))  # fh open_flags padding
-		elif op == READ:
-			with lock:
-				if not released():
-					held.append(unique)
-					open(sig + "/reading", "w").close()
-					continue
-			reply(fd, unique, EIO)
-		elif op in (RELEASE, FLUSH):
-			reply(fd, unique)
-		elif op in NO_REPLY:
-			pass
-		elif op == STATFS:
-			reply(fd, unique, body=bytes(80))
-		else:
-			reply(fd, unique, ENOSYS)
+def getattr_(unique, node, uid, body):
+	reply(conn, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
 
 
-def release_when_asked(fd):
+def lookup(unique, node, uid, body):
+	if node != ROOT or body.split(b"\0", 1)[0] != b"file":
+		reply(conn, unique, ENOENT)
+		return
+	reply(conn, unique, body=struct.pack("=QQQQII", FILE, 0, 1, 1, 0, 0) + attr(FILE))
+
+
+def open_(unique, node, uid, body):
+	reply(conn, unique, body=struct.pack("=QII", 0, 0, 0))  # fh open_flags padding
+
+
+def read(unique, node, uid, body):
+	with lock:
+		if not released():
+			held.append(unique)
+			open(sig + "/reading", "w").close()
+			return
+	reply(conn, unique, EIO)
+
+
+def release_when_asked():
 	# The test's signal is a file; looked for every 50 ms (the server has nothing else to wake it).
 	while not released():
 		time.sleep(0.05)
 	with lock:
 		for unique in held:
-			reply(fd, unique, EIO)
+			reply(conn, unique, EIO)
 		held.clear()
 
 
 conn = fusermount(mnt, "fsname=slowdisk")
-threading.Thread(target=serve, args=(conn,), daemon=True).start()
-threading.Thread(target=release_when_asked, args=(conn,), daemon=True).start()
+threading.Thread(target=serve, daemon=True,
+		 args=(conn, {GETATTR: getattr_, LOOKUP: lookup, OPEN: open_, READ: read})).start()
+threading.Thread(target=release_when_asked, daemon=True).start()
 open(sig + "/ready", "w").close()
 threading.Event().wait()
