@@ -15,9 +15,8 @@ import struct
 import sys
 import threading
 
-from fuse_raw import ENOENT, GETATTR, LOOKUP, OPEN, READ, ROOT, fusermount, reply, serve
+from fuse_raw import OPEN, READ, ROOT, fusermount, one_file, reply, serve
 
-PROG = 2
 
 mnt, sig, program = sys.argv[1], sys.argv[2], sys.argv[3]
 with open(program, "rb") as f:
@@ -35,17 +34,6 @@ def attr(ino):
 			   0, 0, 0, 0o100755, 1, uid, gid, 0, 4096, 0)
 
 
-def getattr_(unique, node, uid, body):
-	reply(conn, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
-
-
-def lookup(unique, node, uid, body):
-	if node != ROOT or body.split(b"\0", 1)[0] != b"prog":
-		reply(conn, unique, ENOENT)
-		return
-	reply(conn, unique, body=struct.pack("=QQQQII", PROG, 0, 1, 1, 0, 0) + attr(PROG))
-
-
 def open_(unique, node, uid, body):
 	if uid == 0:
 		open(sig + "/blocked", "w").close()
@@ -60,6 +48,6 @@ def read(unique, node, uid, body):
 
 conn = fusermount(mnt, "fsname=holder")
 threading.Thread(target=serve, daemon=True,
-		 args=(conn, {GETATTR: getattr_, LOOKUP: lookup, OPEN: open_, READ: read})).start()
+		 args=(conn, {**one_file(conn, b"prog", attr), OPEN: open_, READ: read})).start()
 open(sig + "/ready", "w").close()
 threading.Event().wait()

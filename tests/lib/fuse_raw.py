@@ -60,6 +60,21 @@ def serve(fd, handlers):
 			reply(fd, unique, ENOSYS)
 
 
+def one_file(fd, name, attr):
+	"""The GETATTR and LOOKUP handlers of a filesystem of one file, name (bytes),
+	node 2 in the root: attr(node) gives either's fuse_attr."""
+	def getattr_(unique, node, uid, body):
+		reply(fd, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))  # attr_valid 1 s
+
+	def lookup(unique, node, uid, body):
+		if node != ROOT or body.split(b"\0", 1)[0] != name:
+			reply(fd, unique, ENOENT)
+			return
+		# fuse_entry_out: nodeid generation entry_valid attr_valid (u64), their nsecs, attr
+		reply(fd, unique, body=struct.pack("=QQQQII", 2, 0, 1, 1, 0, 0) + attr(2))
+	return {GETATTR: getattr_, LOOKUP: lookup}
+
+
 def fusermount(mnt, opts):
 	"""Mounts FUSE on mnt with fusermount3 -o opts: the connection's fd."""
 	# fusermount3 opens /dev/fuse, mounts, and hands the fd over (_FUSE_COMMFD).

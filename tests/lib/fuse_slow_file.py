@@ -15,9 +15,8 @@ import sys
 import threading
 import time
 
-from fuse_raw import ENOENT, GETATTR, LOOKUP, OPEN, READ, ROOT, fusermount, reply, serve
+from fuse_raw import OPEN, READ, ROOT, fusermount, one_file, reply, serve
 
-FILE = 2
 EIO = 5
 
 mnt, sig, source = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -38,17 +37,6 @@ def attr(ino):
 
 def released():
 	return os.path.exists(sig + "/release")
-
-
-def getattr_(unique, node, uid, body):
-	reply(conn, unique, body=struct.pack("=QII", 1, 0, 0) + attr(node))
-
-
-def lookup(unique, node, uid, body):
-	if node != ROOT or body.split(b"\0", 1)[0] != b"file":
-		reply(conn, unique, ENOENT)
-		return
-	reply(conn, unique, body=struct.pack("=QQQQII", FILE, 0, 1, 1, 0, 0) + attr(FILE))
 
 
 def open_(unique, node, uid, body):
@@ -76,7 +64,7 @@ def release_when_asked():
 
 conn = fusermount(mnt, "fsname=slowdisk")
 threading.Thread(target=serve, daemon=True,
-		 args=(conn, {GETATTR: getattr_, LOOKUP: lookup, OPEN: open_, READ: read})).start()
+		 args=(conn, {**one_file(conn, b"file", attr), OPEN: open_, READ: read})).start()
 threading.Thread(target=release_when_asked, daemon=True).start()
 open(sig + "/ready", "w").close()
 threading.Event().wait()
