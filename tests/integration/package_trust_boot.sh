@@ -65,14 +65,15 @@ touch "$work/sig/release"
 failed() { pkg_field error | grep -qF "$dpkg/status: Input/output error"; }
 wait_or_die 30 "the load from the cold disk ended" failed
 check "... with the read's error, the view not loaded: $(pkg_field error)" test "$(pkg_field loaded)" = False
-rm "$dpkg/status"
-mkfifo -m 0644 "$dpkg/status"
+# Each replaced in one rename, as dpkg does: no load in between sees no status at all.
+mkfifo -m 0644 "$dpkg/status.fifo"
+mv -fT "$dpkg/status.fifo" "$dpkg/status"
 fifo_refused() { pkg_field error | grep -qF "$dpkg/status: Invalid argument"; }
 wait_until 60 fifo_refused || true
 check "a FIFO at dpkg's status is refused: $(pkg_field error)" fifo_refused
-rm "$dpkg/status"
-cp "$work/status.real" "$dpkg/status"
-loaded() { [ "$(pkg_field loaded)" = True ]; }
+cp "$work/status.real" "$dpkg/status-new"
+mv -fT "$dpkg/status-new" "$dpkg/status"
+loaded() { [ "$(pkg_field loaded)" = True ] && [ "$(pkg_field packages)" -gt 0 ]; }
 wait_until 60 loaded || true
 check "the view loaded once dpkg's status was back (not blocked on the FIFO)" loaded
 # The late decision was not kept: with the view, tool is decided by its TEAMID rule.
